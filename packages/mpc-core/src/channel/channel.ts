@@ -1,0 +1,43 @@
+/**
+ * The transport interface every protocol is written against. Implementations: memory-channel.ts
+ * (tests, in-process) and ws-channel.ts (deployment). A protocol never knows which one it runs on.
+ *
+ * Semantics: a channel is one ordered, reliable, bidirectional link between two endpoints of one
+ * session. `send` queues a tagged binary message (never blocks; emulated latency/bandwidth are
+ * applied at delivery). `recv(tag)` resolves with the next message; if that message carries another
+ * tag the channel fails with ProtocolError(MPC_ERR_BAD_TAG) — peers must agree on the message order.
+ * After close (by either side, or a transport failure) every pending and later recv rejects with
+ * ChannelClosedError, so no protocol hangs on a dead peer.
+ */
+import type { Ledger } from '../ledger/ledger';
+
+export interface Channel {
+  /** Queue a message. Throws ChannelClosedError if the channel is closed. */
+  send(tag: number, payload: Uint8Array): void;
+  /** The next message, which must carry `tag`. */
+  recv(tag: number): Promise<Uint8Array>;
+  /** Close both directions; pending receives reject with ChannelClosedError(reason). */
+  close(reason?: string): void;
+  readonly closed: boolean;
+}
+
+/** Emulated link: one-way latency and bandwidth applied to every message on send. */
+export interface LinkProfile {
+  latencyMs: number;
+  bandwidthMbps: number;
+}
+
+export const LINK_PROFILES: Record<'none' | 'lan' | 'wan', LinkProfile | undefined> = {
+  none: undefined,
+  lan: { latencyMs: 0.5, bandwidthMbps: 1000 },
+  wan: { latencyMs: 20, bandwidthMbps: 100 },
+};
+
+export interface ChannelOptions {
+  /** Counts payload bytes and messages of this endpoint. */
+  ledger?: Ledger;
+  /** Emulated link applied to this endpoint's sends. */
+  link?: LinkProfile;
+  /** Reject a recv that waits longer than this (ms). */
+  recvTimeoutMs?: number;
+}

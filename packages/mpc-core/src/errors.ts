@@ -1,0 +1,70 @@
+/**
+ * The error family of MPCache. Every class sets `name` and a stable `code`.
+ * Messages carry shapes, lengths, tags, session ids and party ids — never share values, seeds,
+ * prompts or tokens.
+ */
+
+export class ShapeError extends RangeError {
+  readonly code = 'MPC_ERR_SHAPE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+export type ProtocolErrorCode =
+  | 'MPC_ERR_BAD_FRAME'
+  | 'MPC_ERR_BAD_TAG'
+  | 'MPC_ERR_BAD_LENGTH'
+  | 'MPC_ERR_BAD_MESSAGE'
+  | 'MPC_ERR_DEALER_MISMATCH';
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly code: ProtocolErrorCode = 'MPC_ERR_BAD_FRAME',
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export type LimitErrorCode =
+  | 'MPC_ERR_FRAME_TOO_LARGE'
+  | 'MPC_ERR_PROMPT_TOO_LONG'
+  | 'MPC_ERR_TOO_MANY_SESSIONS'
+  | 'MPC_ERR_LIMIT';
+
+export class LimitError extends RangeError {
+  constructor(
+    message: string,
+    readonly code: LimitErrorCode = 'MPC_ERR_LIMIT',
+  ) {
+    super(message);
+    this.name = 'LimitError';
+  }
+}
+
+export class ChannelClosedError extends Error {
+  readonly code = 'MPC_ERR_CHANNEL_CLOSED';
+  constructor(message = 'channel closed') {
+    super(message);
+    this.name = 'ChannelClosedError';
+  }
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'MPC_ERR_TIMEOUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+export class SessionNotFoundError extends Error {
+  readonly code = 'MPC_ERR_SESSION_NOT_FOUND';
+  constructor(sessionId: string) {
+    super(`session "${sessionId}" not found`);
+    this.name = 'SessionNotFoundError';
+  }
+}

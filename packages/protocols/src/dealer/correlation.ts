@@ -1,0 +1,191 @@
+/**
+ * Correlation specs: one function per kind of correlated randomness, run in three modes so the
+ * dealer and both parties can never disagree on how material is drawn.
+ *
+ * A spec `deal(g, params)` describes the material with four primitives of `DealGen`:
+ *   - random(n):     additive shares of a uniform value; each party draws its share from its own
+ *                    dealer stream (P_b ↔ dealer seed); nothing is sent.
+ *   - own(p, n):     words only party p draws from its stream (e.g. FSS root seeds, a permutation).
+ *   - derived(n, f): a value the dealer computes; P1's share comes from P1's stream, P0 receives its
+ *                    share as a correction word (8 B per element, offline bytes).
+ *   - send(p, n, f): bytes the dealer computes and sends to party p or to both (FSS correction words).
+ * In dealer mode the generator holds both streams: `value()` of random/derived material is the
+ * reconstructed secret, and the spec's returned material is discarded. In party mode `value()`
+ * throws, the spec returns that party's material, and `derived`/`send` read the dealer's message.
+ */
+import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
+import { ProtocolError } from '@mpcache/mpc-core';
+
+export interface Dealt {
+  /** This party's share (party mode). In dealer mode: P0's share, unused. */
+  readonly share: BigUint64Array;
+  /** The secret value (dealer mode only). */
+  value(): BigUint64Array;
+}
+
+export interface DealGen {
+  readonly mode: 'dealer' | PartyId;
+  random(n: number): Dealt;
+  own(p: PartyId, n: number): BigUint64Array | undefined;
+  /** In dealer mode, the words `own(p, n)` drew for party p are also returned here. */
+  derived(n: number, f: () => BigUint64Array): Dealt;
+  send(to: PartyId | 'both', nBytes: number, f: () => Uint8Array): Uint8Array | undefined;
+  /** Random words drawn by the dealer only, from a stream no party can reproduce. */
+  dealerPrivate(n: number): BigUint64Array | undefined;
+}
+
+export interface CorrelationSpec<P, M> {
+  /** Registry name, used on the wire to the dealer service. */
+  readonly name: string;
+  /** Check params from the wire (throws RangeError/TypeError); also documents them. */
+  validate(params: unknown): P;
+  deal(g: DealGen, params: P): M;
+}
+
+export function defineCorrelation<P, M>(
+  name: string,
+  validate: (params: unknown) => P,
+  deal: (g: DealGen, params: P) => M,
+): CorrelationSpec<P, M> {
+  return { name, validate, deal };
+}
+
+// ------------------------------------------------------------------ dealer mode
+
+function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] + b[i]);
+  return out;
+}
+
+function subWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] - b[i]);
+  return out;
+}
+
+const u8 = (w: BigUint64Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+
+/** Runs specs with both dealer streams and collects the messages to P0 and P1. */
+export class DealerGen implements DealGen {
+  readonly mode = 'dealer' as const;
+  readonly toP0: Uint8Array[] = [];
+  readonly toP1: Uint8Array[] = [];
+
+  constructor(
+    private readonly s0: AesCtrPrg,
+    private readonly s1: AesCtrPrg,
+    private readonly priv: AesCtrPrg,
+  ) {}
+
+  random(n: number): Dealt {
+    const a0 = this.s0.words(n);
+    const a1 = this.s1.words(n);
+    let v: BigUint64Array | undefined;
+    return { share: a0, value: () => (v ??= addWords(a0, a1)) };
+  }
+
+  own(p: PartyId, n: number): BigUint64Array {
+    return (p === 0 ? this.s0 : this.s1).words(n);
+  }
+
+  derived(n: number, f: () => BigUint64Array): Dealt {
+    const v = f();
+    if (v.length !== n) throw new RangeError(`derived: expected ${n} words, got ${v.length}`);
+    const x1 = this.s1.words(n);
+    const x0 = subWords(v, x1);
+    this.toP0.push(u8(x0));
+    return { share: x0, value: () => v };
+  }
+
+  send(to: PartyId | 'both', nBytes: number, f: () => Uint8Array): Uint8Array {
+    const bytes = f();
+    if (bytes.length !== nBytes) throw new RangeError(`send: expected ${nBytes} bytes, got ${bytes.length}`);
+    if (to !== 1) this.toP0.push(bytes);
+    if (to !== 0) this.toP1.push(bytes);
+    return bytes;
+  }
+
+  dealerPrivate(n: number): BigUint64Array {
+    return this.priv.words(n);
+  }
+}
+
+// ------------------------------------------------------------------ party mode
+
+/** Runs specs on one party's stream and the dealer's message to it. */
+export class PartyGen implements DealGen {
+  private off = 0;
+
+  constructor(
+    readonly mode: PartyId,
+    private readonly stream: AesCtrPrg,
+    private readonly message: Uint8Array,
+  ) {}
+
+  random(n: number): Dealt {
+    const share = this.stream.words(n);
+    return { share, value: notInPartyMode };
+  }
+
+  own(p: PartyId, n: number): BigUint64Array | undefined {
+    return p === this.mode ? this.stream.words(n) : undefined;
+  }
+
+  derived(n: number): Dealt {
+    const share = this.mode === 1 ? this.stream.words(n) : this.readWords(n);
+    return { share, value: notInPartyMode };
+  }
+
+  send(to: PartyId | 'both', nBytes: number): Uint8Array | undefined {
+    if (to !== 'both' && to !== this.mode) return undefined;
+    return this.readBytes(nBytes);
+  }
+
+  dealerPrivate(): undefined {
+    return undefined;
+  }
+
+  /** Throws unless the whole dealer message was consumed. */
+  finish(name: string): void {
+    if (this.off !== this.message.length) {
+      throw new ProtocolError(
+        `dealer message for "${name}" has ${this.message.length} bytes, spec used ${this.off}`,
+        'MPC_ERR_DEALER_MISMATCH',
+      );
+    }
+  }
+
+  private readBytes(n: number): Uint8Array {
+    if (this.off + n > this.message.length) {
+      throw new ProtocolError(
+        `dealer message too short: need ${this.off + n} bytes, have ${this.message.length}`,
+        'MPC_ERR_DEALER_MISMATCH',
+      );
+    }
+    const out = this.message.slice(this.off, this.off + n);
+    this.off += n;
+    return out;
+  }
+
+  private readWords(n: number): BigUint64Array {
+    const b = this.readBytes(8 * n);
+    return new BigUint64Array(b.buffer, b.byteOffset, n);
+  }
+}
+
+function notInPartyMode(): never {
+  throw new Error('a party cannot see a dealer value');
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,16 @@
+/**
+ * @mpcache/protocols — two-party protocols on additive shares over Z_2^64 and the dealer's
+ * generators for their correlated randomness.
+ *
+ * @example
+ *   const parties = localParties();
+ *   const [z0, z1] = await runBoth(parties, (ctx) => beaverMul(ctx, x[ctx.party], y[ctx.party]));
+ */
+export * from './dealer/correlation';
+export * from './dealer/dealer-session';
+export * from './dealer/correlation-source';
+export * from './dealer/validate';
+export * from './engine/context';
+export * from './engine/open';
+export * from './engine/local-parties';
+export * from './beaver/beaver-mul';

@@ -18,3 +18,4 @@ export * from './channel/channel';
 export * from './channel/mailbox';
 export * from './channel/memory-channel';
 export * from './ledger/ledger';
+export * from './ring/matmul';

@@ -4,7 +4,7 @@
  * ledger as offline bytes). A `DealerLink` carries the request to the dealer: in-process (tests,
  * single-process runs) or over a Channel to a dealer service (party-server).
  */
-import { AesCtrPrg, type Ledger, type PartyId } from '@mpcache/mpc-core';
+import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
 import type { DealerSession } from './dealer-session';
 
@@ -23,9 +23,22 @@ export class InProcessDealerLink implements DealerLink {
   }
 }
 
+interface Prepared {
+  readonly key: string;
+  readonly material: unknown;
+}
+
+export interface CorrelationRequest {
+  readonly spec: CorrelationSpec<unknown, unknown>;
+  readonly params: unknown;
+}
+
 export class CorrelationSource {
   private readonly stream: AesCtrPrg;
   private index = 0;
+  private readonly prepared: Prepared[] = [];
+  /** When set, every take is appended here (to prefetch the same sequence for a later run). */
+  recording: CorrelationRequest[] | undefined;
 
   constructor(
     readonly party: PartyId,
@@ -37,6 +50,35 @@ export class CorrelationSource {
   }
 
   async take<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
+    this.recording?.push({ spec: spec as CorrelationSpec<unknown, unknown>, params });
+    const ready = this.prepared.shift();
+    if (ready) {
+      const key = requestKey(spec, params);
+      if (ready.key !== key) {
+        throw new ProtocolError(`prefetched "${ready.key.split(':')[0]}" but the protocol asked for "${spec.name}"`, 'MPC_ERR_DEALER_MISMATCH');
+      }
+      return ready.material as M;
+    }
+    return this.produce(spec, params);
+  }
+
+  /**
+   * Offline phase: fetch and expand the material for a known sequence of requests now, so the
+   * online phase never waits on the dealer (public shapes make the sequence known in advance).
+   */
+  async prefetch(requests: readonly CorrelationRequest[]): Promise<void> {
+    for (const r of requests) {
+      const material = await this.produce(r.spec, r.params);
+      this.prepared.push({ key: requestKey(r.spec, r.params), material });
+    }
+  }
+
+  /** Number of prefetched correlations not yet used. */
+  get preparedCount(): number {
+    return this.prepared.length;
+  }
+
+  private async produce<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
     const message = await this.link.fetch(this.index++, spec, params);
     this.ledger.recordOffline(message.length);
     const g = new PartyGen(this.party, this.stream, message);
@@ -44,4 +86,8 @@ export class CorrelationSource {
     g.finish(spec.name);
     return material;
   }
+}
+
+function requestKey(spec: CorrelationSpec<unknown, unknown> | CorrelationSpec<never, unknown>, params: unknown): string {
+  return `${spec.name}:${JSON.stringify(params)}`;
 }

@@ -14,3 +14,4 @@ export * from './engine/context';
 export * from './engine/open';
 export * from './engine/local-parties';
 export * from './beaver/beaver-mul';
+export * from './fss/fss-prg';

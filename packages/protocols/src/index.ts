@@ -15,3 +15,5 @@ export * from './engine/open';
 export * from './engine/local-parties';
 export * from './beaver/beaver-mul';
 export * from './fss/fss-prg';
+export * from './shuffle/permutation';
+export * from './shuffle/shuffle';

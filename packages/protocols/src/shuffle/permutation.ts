@@ -1,0 +1,74 @@
+/**
+ * Row permutations of n×w word matrices and the holder's uniform permutation (fss.md §5).
+ *
+ * Convention: Permute_π(X)[i] = X[π(i)] (row i of the output is row π(i) of the input).
+ * A permutation is a Uint32Array of length n holding each of 0..n−1 once.
+ *
+ * drawPermutation runs Fisher–Yates on 32-bit draws with rejection sampling (so every permutation is
+ * exactly equally likely), taking its words from the holder's dealer stream through `g.own`. The dealer
+ * and the holder see the same words in the same order, so both derive the same π; the other party
+ * draws nothing. Rejections (probability < bound/2^32 per draw) pull further words the same way.
+ */
+import type { PartyId } from '@mpcache/mpc-core';
+import type { DealGen } from '../dealer/correlation';
+
+/** Permute_π(X) for an n×w matrix stored row-major (out[i] = x[π(i)]). */
+export function permuteRows(x: BigUint64Array, perm: Uint32Array, w: number): BigUint64Array {
+  const n = perm.length;
+  const out = new BigUint64Array(n * w);
+  if (w === 1) {
+    for (let i = 0; i < n; i++) out[i] = x[perm[i]];
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const src = perm[i] * w;
+    out.set(x.subarray(src, src + w), i * w);
+  }
+  return out;
+}
+
+/** π⁻¹ (π⁻¹(π(i)) = i). */
+export function invertPermutation(perm: Uint32Array): Uint32Array {
+  const inv = new Uint32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) inv[perm[i]] = i;
+  return inv;
+}
+
+/** π∘σ as a permutation: (π∘σ)(i) = π(σ(i)). */
+export function composePermutations(pi: Uint32Array, sigma: Uint32Array): Uint32Array {
+  const out = new Uint32Array(pi.length);
+  for (let i = 0; i < pi.length; i++) out[i] = pi[sigma[i]];
+  return out;
+}
+
+/**
+ * A uniform permutation of n elements from `holder`'s dealer stream (dealer and holder get the same
+ * one; the other party gets undefined and draws nothing).
+ */
+export function drawPermutation(g: DealGen, holder: PartyId, n: number): Uint32Array | undefined {
+  const first = g.own(holder, Math.ceil(Math.max(0, n - 1) / 2));
+  if (!first) return undefined;
+  let pool = new Uint32Array(first.buffer, first.byteOffset, 2 * first.length);
+  let pos = 0;
+  const next = (): number => {
+    if (pos === pool.length) {
+      const more = g.own(holder, 1) as BigUint64Array;
+      pool = new Uint32Array(more.buffer, more.byteOffset, 2);
+      pos = 0;
+    }
+    return pool[pos++];
+  };
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const bound = i + 1;
+    const limit = Math.floor(2 ** 32 / bound) * bound;
+    let v = next();
+    while (v >= limit) v = next();
+    const j = v % bound;
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm;
+}

@@ -17,3 +17,5 @@ export * from './beaver/beaver-mul';
 export * from './fss/fss-prg';
 export * from './shuffle/permutation';
 export * from './shuffle/shuffle';
+export * from './fss/dpf-keygen';
+export * from './fss/dpf-eval';

@@ -1,0 +1,114 @@
+/**
+ * DPF evaluation (fss.md §2), batched: point evaluation of many keys at one point each, and
+ * full-domain evaluation (breadth-first across the whole batch, depth by depth).
+ *
+ * Eval_DPF(b, key_b, x):
+ *   s = root_b;  t = b
+ *   for i = 1 .. n−ν:  d = x[i] (MSB first);  (s', t') = Expand(s, d)
+ *     if t:  s' ^= (CW_i with lo &= ~3);  t' ^= bit_d(CW_i.lo)
+ *   j = x mod 2^ν;  W = Words(s, 2, 2^ν)
+ *   return sgn(b) · (W[j] + t · LCW[j])                  (Eval_0 + Eval_1 = β·[x = α])
+ *
+ * Cost per key: point eval n − ν + 1 AES blocks (only the leaf block holding slot j is hashed);
+ * full domain 2·2^{n−ν} − 2 + 2^{n−1} blocks (≈ 0.75·2^n for ν = 3) plus 2^n word additions.
+ * Full-domain output index = path bits then slot j, i.e. natural order 0..2^n − 1, key-major.
+ * Batches are processed in chunks of keys so that one level holds at most FULL_DOMAIN_CHUNK_NODES
+ * nodes (≤ 256 KiB of seeds per AES call, the measured sweet spot of fss.md §1).
+ */
+import { bitOfWord, defaultFssPrg, type DpfKeys } from './dpf-keygen';
+import type { FssPrg } from './fss-prg';
+
+export const FULL_DOMAIN_CHUNK_NODES = 16384;
+
+const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+
+/** Eval_DPF(b, key_i, x_i) for every key i of the batch (x.length = keys.count). */
+export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = defaultFssPrg()): BigUint64Array {
+  const { n, nu, count, party } = keys;
+  if (x.length !== count) throw new RangeError(`dpfEvalPoint: ${count} keys but ${x.length} points`);
+  const depth = n - nu, m = 2 ** nu;
+  const x32 = new Uint32Array(x.buffer, x.byteOffset, 2 * count);
+  const cw = u32(keys.cw);
+  let s = keys.roots.slice();
+  let t = new Uint8Array(count).fill(party);
+  const dirs = new Uint8Array(count);
+  for (let lvl = 0; lvl < depth; lvl++) {
+    const bit = n - 1 - lvl;
+    for (let i = 0; i < count; i++) dirs[i] = bitOfWord(x32, i, bit);
+    const e = prg.expand(s, dirs);
+    const S = u32(e.seeds), T = e.t;
+    for (let i = 0; i < count; i++) {
+      if (!t[i]) continue;
+      const c = 4 * (lvl * count + i);
+      S[4 * i] ^= cw[c] & ~3;
+      S[4 * i + 1] ^= cw[c + 1];
+      S[4 * i + 2] ^= cw[c + 2];
+      S[4 * i + 3] ^= cw[c + 3];
+      T[i] ^= (cw[c] >>> dirs[i]) & 1;
+    }
+    s = e.seeds;
+    t = T;
+  }
+  // leaf: only the block holding slot j: H_V(s ⊕ (2 + 4·⌊j/2⌋)), word j mod 2
+  const mask = BigInt(m - 1);
+  const slot = new Uint32Array(count);
+  const inp = s; // s is ours (copied or freshly produced): tweak it in place
+  const I = u32(inp);
+  for (let i = 0; i < count; i++) {
+    slot[i] = Number(x[i] & mask);
+    I[4 * i] ^= 2 + 4 * (slot[i] >>> 1);
+  }
+  const h = new BigUint64Array(prg.hashV(inp).buffer);
+  const out = new BigUint64Array(count);
+  for (let i = 0; i < count; i++) {
+    const j = slot[i];
+    let v = h[2 * i + (j & 1)];
+    if (t[i]) v += keys.lcw[i * m + j];
+    out[i] = BigInt.asUintN(64, party ? -v : v);
+  }
+  return out;
+}
+
+/**
+ * Full-domain evaluation: count × 2^n words, out[i·2^n + y] = Eval_DPF(b, key_i, y).
+ * Breadth-first across a chunk of keys: one expandBoth per level for all nodes of all keys.
+ */
+export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUint64Array {
+  const { n, nu, count, party } = keys;
+  const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth;
+  const out = new BigUint64Array(count * dom);
+  const cw = u32(keys.cw);
+  const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
+  for (let k0 = 0; k0 < count; k0 += perChunk) {
+    const cnt = Math.min(perChunk, count - k0);
+    let s = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
+    let t = new Uint8Array(cnt).fill(party);
+    for (let lvl = 0; lvl < depth; lvl++) {
+      const e = prg.expandBoth(s); // child c of node c >> 1 at block c (natural order per key)
+      const S = u32(e.seeds), T = e.t;
+      const shift = lvl + 1;
+      for (let c = 0; c < T.length; c++) {
+        if (!t[c >>> 1]) continue;
+        const w = 4 * (lvl * count + k0 + (c >>> shift));
+        S[4 * c] ^= cw[w] & ~3;
+        S[4 * c + 1] ^= cw[w + 1];
+        S[4 * c + 2] ^= cw[w + 2];
+        S[4 * c + 3] ^= cw[w + 3];
+        T[c] ^= (cw[w] >>> (c & 1)) & 1;
+      }
+      s = e.seeds;
+      t = T;
+    }
+    const W = prg.words(s, 2, m); // leaf L = key·leaves + path, slot j at L·m + j
+    const base = k0 * dom;
+    for (let L = 0; L < t.length; L++) {
+      const key = k0 + Math.floor(L / leaves);
+      for (let j = 0; j < m; j++) {
+        let v = W[L * m + j];
+        if (t[L]) v += keys.lcw[key * m + j];
+        out[base + L * m + j] = BigInt.asUintN(64, party ? -v : v);
+      }
+    }
+  }
+  return out;
+}

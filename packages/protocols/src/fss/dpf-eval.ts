@@ -29,8 +29,8 @@ export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = def
   const depth = n - nu, m = 2 ** nu;
   const x32 = new Uint32Array(x.buffer, x.byteOffset, 2 * count);
   const cw = u32(keys.cw);
-  let s = keys.roots.slice();
-  let t = new Uint8Array(count).fill(party);
+  let s: Uint8Array = keys.roots.slice();
+  let t: Uint8Array = new Uint8Array(count).fill(party);
   const dirs = new Uint8Array(count);
   for (let lvl = 0; lvl < depth; lvl++) {
     const bit = n - 1 - lvl;
@@ -81,8 +81,8 @@ export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUi
   const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
   for (let k0 = 0; k0 < count; k0 += perChunk) {
     const cnt = Math.min(perChunk, count - k0);
-    let s = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
-    let t = new Uint8Array(cnt).fill(party);
+    let s: Uint8Array = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
+    let t: Uint8Array = new Uint8Array(cnt).fill(party);
     for (let lvl = 0; lvl < depth; lvl++) {
       const e = prg.expandBoth(s); // child c of node c >> 1 at block c (natural order per key)
       const S = u32(e.seeds), T = e.t;

@@ -19,3 +19,6 @@ export * from './channel/mailbox';
 export * from './channel/memory-channel';
 export * from './ledger/ledger';
 export * from './ring/matmul';
+export * from './channel/frame';
+export * from './channel/envelope';
+export * from './channel/ws-channel';

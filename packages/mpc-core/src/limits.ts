@@ -14,3 +14,5 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const ROUND_TIMEOUT_MS = 600_000;
 /** Largest tensor rank accepted from the wire. */
 export const MAX_TENSOR_RANK = 8;
+/** Largest msgpackr envelope (hello, dealer request) accepted from a peer: they carry names and small params only. */
+export const MAX_ENVELOPE_BYTES = 64 * 1024;

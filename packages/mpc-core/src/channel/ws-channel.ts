@@ -1,0 +1,267 @@
+/**
+ * WebSocket Channel (deployment transport). One WebSocket binary message carries exactly one frame
+ * (frame.ts): a 10-byte header and the raw payload. `perMessageDeflate: false` (share bytes are
+ * incompressible) and `setNoDelay(true)` (one frame per round must leave at once, no Nagle).
+ *
+ * Ledger, link emulation and receive semantics are those of MemoryChannel: payload bytes are counted
+ * on send (header excluded), the shared Mailbox counts received payloads, checks tags and fails every
+ * pending and later recv when the link dies. Failure mapping:
+ *
+ *   peer closes / socket error ............ ChannelClosedError (reason and close code in the message)
+ *   text message, bad magic/version ....... ProtocolError MPC_ERR_BAD_FRAME    → close 1002
+ *   header length ≠ carried bytes ......... ProtocolError MPC_ERR_BAD_LENGTH   → close 1002
+ *   declared/actual length > maxFrameBytes  LimitError MPC_ERR_FRAME_TOO_LARGE → close 1009
+ *
+ * Multiplexing: none. Open one WebSocket per (session, link) — P0↔P1, P_b↔dealer — and route by
+ * URL path on the server (`listenWs` hands over the upgrade request). Tags are u32.
+ *
+ * Lifecycle: close() fails local receives at once; with link emulation the socket itself closes
+ * after the already-sent (delayed) frames have been written, so a final message is not lost.
+ */
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { LimitError, ProtocolError } from '../errors';
+import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from '../limits';
+import type { Channel, ChannelOptions } from './channel';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES } from './frame';
+import { LinkEmulator } from './link-emulator';
+import { closedError, Mailbox } from './mailbox';
+
+export interface WsChannelOptions extends ChannelOptions {
+  /** Largest payload accepted or sent (bytes); default MAX_FRAME_BYTES. */
+  maxFrameBytes?: number;
+}
+
+/** ws options both ends use: no compression, message size capped by the frame limit. */
+export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDeflate: false; maxPayload: number } {
+  return { perMessageDeflate: false, maxPayload: maxFrameBytes + FRAME_HEADER_BYTES };
+}
+
+export class WsChannel implements Channel {
+  private readonly mailbox: Mailbox;
+  private readonly link?: LinkEmulator;
+  private readonly maxFrameBytes: number;
+  private readonly socketClosed: Promise<void>;
+  private isClosed = false;
+  private inFlight = 0;
+  private closeWhenFlushed: string | undefined;
+
+  /** Wrap an OPEN socket (from `connect`, `listenWs`, or a party server's own upgrade handler). */
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly opts: WsChannelOptions = {},
+  ) {
+    this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
+    if (opts.link) this.link = new LinkEmulator(opts.link);
+    this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    socket.on('error', (err) => this.onError(err));
+    if (socket.readyState !== WebSocket.OPEN) {
+      this.isClosed = true;
+      this.mailbox.fail(closedError(`socket not open (readyState ${socket.readyState})`));
+      return;
+    }
+    (socket as unknown as { _socket?: { setNoDelay(on: boolean): void } })._socket?.setNoDelay(true);
+  }
+
+  /** Connect to a `listenWs` server (or any endpoint speaking this framing). */
+  static connect(url: string, opts: WsChannelOptions & { handshakeTimeoutMs?: number } = {}): Promise<WsChannel> {
+    const socket = new WebSocket(url, {
+      ...wsSocketOptions(opts.maxFrameBytes),
+      handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        socket.off('open', onOpen);
+        socket.terminate();
+        reject(closedError(`connect failed (${errorCode(err)})`));
+      };
+      const onOpen = () => {
+        socket.off('error', onError);
+        resolve(new WsChannel(socket, opts));
+      };
+      socket.once('error', onError);
+      socket.once('open', onOpen);
+    });
+  }
+
+  /** Two connected endpoints over loopback (tests, single-machine runs). */
+  static async pair(a: WsChannelOptions = {}, b: WsChannelOptions = {}): Promise<[WsChannel, WsChannel]> {
+    let accepted!: (c: WsChannel) => void;
+    const server = new Promise<WsChannel>((resolve) => (accepted = resolve));
+    const listener = await listenWs({ host: '127.0.0.1', port: 0, channel: a }, (c) => accepted(c));
+    try {
+      const client = await WsChannel.connect(listener.url, b);
+      return [await server, client];
+    } finally {
+      listener.stopAccepting();
+    }
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Resolves once the underlying socket is fully closed (for clean shutdown in servers and tests). */
+  whenSocketClosed(): Promise<void> {
+    return this.socketClosed;
+  }
+
+  send(tag: number, payload: Uint8Array): void {
+    if (this.isClosed) throw closedError('send after close');
+    const frame = encodeFrame(tag, payload, this.maxFrameBytes);
+    this.opts.ledger?.recordSend(payload.byteLength);
+    if (!this.link) return this.write(frame);
+    this.inFlight++;
+    this.link.schedule(payload.byteLength, () => {
+      this.inFlight--;
+      this.write(frame);
+      if (this.inFlight === 0 && this.closeWhenFlushed !== undefined) this.closeSocket(1000, this.closeWhenFlushed);
+    });
+  }
+
+  recv(tag: number): Promise<Uint8Array> {
+    return this.mailbox.recv(tag);
+  }
+
+  close(reason?: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.mailbox.fail(closedError(reason ?? 'closed locally'));
+    if (this.inFlight > 0) this.closeWhenFlushed = reason ?? '';
+    else this.closeSocket(1000, reason ?? '');
+  }
+
+  /** Drop the connection without a closing handshake (server shutdown, unresponsive peer). */
+  terminate(reason = 'terminated'): void {
+    this.isClosed = true;
+    this.mailbox.fail(closedError(reason));
+    this.socket.terminate();
+  }
+
+  // ---------------------------------------------------------------- socket events
+
+  private write(frame: Uint8Array): void {
+    // A peer that already went away is reported by the 'close' event; nothing to write then.
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.isClosed) return;
+    try {
+      if (!isBinary) throw new ProtocolError('expected a binary frame, got a text message', 'MPC_ERR_BAD_FRAME');
+      const f = decodeFrame(toBytes(data), this.maxFrameBytes);
+      this.mailbox.deliver(f.tag, f.payload);
+    } catch (e) {
+      this.failWith(e as Error);
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.isClosed = true;
+    this.mailbox.fail(closedError(reason ? `closed by peer (${code}: ${reason})` : `closed by peer (${code})`));
+  }
+
+  private onError(err: Error): void {
+    const code = errorCode(err);
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.failWith(new LimitError(`incoming message exceeds maxFrameBytes ${this.maxFrameBytes}`, 'MPC_ERR_FRAME_TOO_LARGE'));
+    } else if (code.startsWith('WS_ERR_')) {
+      this.failWith(new ProtocolError(`malformed WebSocket frame (${code})`, 'MPC_ERR_BAD_FRAME'));
+    } else {
+      this.isClosed = true;
+      this.mailbox.fail(closedError(`socket error (${code})`));
+    }
+  }
+
+  /** The peer violated the framing: fail every receive with `e` and close with 1002/1009. */
+  private failWith(e: Error): void {
+    this.isClosed = true;
+    this.mailbox.fail(e);
+    const code = e instanceof LimitError ? 1009 : 1002;
+    this.closeSocket(code, (e as { code?: string }).code ?? e.name);
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    const s = this.socket;
+    if (s.readyState === WebSocket.OPEN) s.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  }
+}
+
+// ------------------------------------------------------------------ server
+
+export interface ListenWsOptions {
+  port?: number;
+  host?: string;
+  /** Channel options for each accepted connection (a function sees the upgrade request). */
+  channel?: WsChannelOptions | ((req: IncomingMessage) => WsChannelOptions);
+}
+
+export interface WsListener {
+  readonly port: number;
+  /** ws://host:port */
+  readonly url: string;
+  /** Stop accepting; open channels stay up. */
+  stopAccepting(): void;
+  /** Stop accepting and close every channel it accepted (terminating those that do not close in 1 s). */
+  close(): Promise<void>;
+}
+
+/** Accept WebSocket connections, each wrapped in a WsChannel and handed to `onChannel`. */
+export async function listenWs(
+  opts: ListenWsOptions,
+  onChannel: (channel: WsChannel, req: IncomingMessage) => void,
+): Promise<WsListener> {
+  const perConn = opts.channel ?? {};
+  const maxFrameBytes = typeof perConn === 'function' ? undefined : perConn.maxFrameBytes;
+  const wss = new WebSocket.Server({ port: opts.port ?? 0, host: opts.host, ...wsSocketOptions(maxFrameBytes) });
+  const open = new Set<WsChannel>();
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  wss.on('error', () => undefined); // after listen, errors surface on each socket
+  wss.on('connection', (socket, req) => {
+    const ch = new WsChannel(socket, typeof perConn === 'function' ? perConn(req) : perConn);
+    open.add(ch);
+    void ch.whenSocketClosed().then(() => open.delete(ch));
+    try {
+      onChannel(ch, req);
+    } catch (e) {
+      ch.close(`rejected: ${(e as Error).name}`);
+    }
+  });
+  const addr = wss.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  const host = opts.host ?? '127.0.0.1';
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => resolve())));
+  return {
+    port,
+    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    stopAccepting: () => void stopAccepting(),
+    async close() {
+      const done = stopAccepting();
+      const chans = [...open];
+      for (const c of chans) c.close('server closing');
+      const all = Promise.all(chans.map((c) => c.whenSocketClosed()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 1000)));
+      if ((await Promise.race([all, late])) === 'late') for (const c of chans) c.terminate('server closing');
+      clearTimeout(timer);
+      await done;
+    },
+  };
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function errorCode(err: Error): string {
+  return (err as { code?: string }).code ?? err.name;
+}

@@ -1,0 +1,150 @@
+/**
+ * Conformance suite every Channel implementation runs [libp2p interface-compliance-tests]:
+ * `describeChannel('memory', (a, b) => MemoryChannel.pair(a, b))`. Time assertions are lower
+ * bounds only (a loaded CI machine may always be slower).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  ChannelClosedError,
+  Ledger,
+  ProtocolError,
+  TimeoutError,
+  type Channel,
+  type ChannelOptions,
+} from '@mpcache/mpc-core';
+
+export type MakePair = (a?: ChannelOptions, b?: ChannelOptions) => Promise<[Channel, Channel]> | [Channel, Channel];
+
+export interface ChannelSuiteOptions {
+  /** Wait until a closed channel's transport has fully shut down (sockets), so jest exits cleanly. */
+  settle?: (c: Channel) => Promise<void>;
+}
+
+/** Resolves when `cond()` holds, polling every few ms; rejects after `ms`. */
+export async function eventually(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function describeChannel(name: string, makePair: MakePair, suiteOpts: ChannelSuiteOptions = {}): void {
+  describe(`Channel conformance: ${name}`, () => {
+    const live: Channel[] = [];
+    const pair = async (a?: ChannelOptions, b?: ChannelOptions) => {
+      const p = await makePair(a, b);
+      live.push(...p);
+      return p;
+    };
+    afterEach(async () => {
+      const chans = live.splice(0);
+      for (const c of chans) c.close('test done');
+      if (suiteOpts.settle) await Promise.all(chans.map((c) => suiteOpts.settle!(c)));
+    });
+
+    it('delivers messages in order with their tags', async () => {
+      const [a, b] = await pair();
+      const sent: Uint8Array[] = [];
+      for (let i = 0; i < 50; i++) {
+        const p = randomBytes(1 + i * 7);
+        sent.push(p);
+        a.send(i, p);
+      }
+      for (let i = 0; i < 50; i++) expect(Buffer.compare(await b.recv(i), sent[i])).toBe(0);
+    });
+
+    it('is bidirectional and carries the whole u32 tag range', async () => {
+      const [a, b] = await pair();
+      for (const tag of [0, 1, 0x7fff_ffff, 0xffff_ffff]) {
+        a.send(tag, Uint8Array.of(tag & 0xff));
+        expect([...(await b.recv(tag))]).toEqual([tag & 0xff]);
+        b.send(tag, Uint8Array.of(1, 2));
+        expect([...(await a.recv(tag))]).toEqual([1, 2]);
+      }
+    });
+
+    it('carries an 8 MB payload and an empty payload', async () => {
+      const [a, b] = await pair();
+      const big = randomBytes(8 * 1024 * 1024);
+      a.send(0, big);
+      a.send(1, new Uint8Array(0));
+      const got = await b.recv(0);
+      expect(got.byteLength).toBe(big.byteLength);
+      expect(Buffer.compare(got, big)).toBe(0);
+      expect((await b.recv(1)).byteLength).toBe(0);
+    });
+
+    it('copies on send: the sender may reuse its buffer', async () => {
+      const [a, b] = await pair();
+      const buf = Uint8Array.of(1, 2, 3);
+      a.send(0, buf);
+      buf.fill(9);
+      expect([...(await b.recv(0))]).toEqual([1, 2, 3]);
+    });
+
+    it('rejects a message with the wrong tag with ProtocolError MPC_ERR_BAD_TAG, and stays failed', async () => {
+      const [a, b] = await pair();
+      a.send(5, Uint8Array.of(1));
+      a.send(6, Uint8Array.of(2));
+      await expect(b.recv(4)).rejects.toMatchObject({ name: 'ProtocolError', code: 'MPC_ERR_BAD_TAG' });
+      await expect(b.recv(6)).rejects.toBeInstanceOf(ProtocolError);
+    });
+
+    it('rejects pending receives on both sides with ChannelClosedError when one side closes', async () => {
+      const [a, b] = await pair();
+      const pendingB = b.recv(0);
+      const pendingA = a.recv(0);
+      a.close('bye');
+      await expect(pendingA).rejects.toBeInstanceOf(ChannelClosedError);
+      await expect(pendingB).rejects.toBeInstanceOf(ChannelClosedError);
+      await expect(b.recv(1)).rejects.toBeInstanceOf(ChannelClosedError);
+      expect(a.closed).toBe(true);
+      await eventually(() => b.closed, 'peer to see the close');
+    });
+
+    it('throws ChannelClosedError on send after close (either side), and close is idempotent', async () => {
+      const [a, b] = await pair();
+      a.close();
+      a.close();
+      expect(() => a.send(0, Uint8Array.of(1))).toThrow(ChannelClosedError);
+      await eventually(() => b.closed, 'peer to see the close');
+      expect(() => b.send(0, Uint8Array.of(1))).toThrow(ChannelClosedError);
+    });
+
+    it('rejects a receive that waits longer than recvTimeoutMs with TimeoutError', async () => {
+      const [a, b] = await pair({}, { recvTimeoutMs: 30 });
+      await expect(b.recv(0)).rejects.toBeInstanceOf(TimeoutError);
+      a.send(0, Uint8Array.of(7)); // a timed-out receive does not consume the next message
+      expect([...(await b.recv(0))]).toEqual([7]);
+    });
+
+    it('counts payload bytes and messages in the ledgers of both ends', async () => {
+      const la = new Ledger(), lb = new Ledger();
+      const [a, b] = await pair({ ledger: la }, { ledger: lb });
+      const sizes = [10, 0, 1000, 65536];
+      sizes.forEach((n, i) => a.send(i, new Uint8Array(n)));
+      for (let i = 0; i < sizes.length; i++) await b.recv(i);
+      const total = sizes.reduce((s, n) => s + n, 0);
+      expect(la.snapshot()).toMatchObject({ bytesSent: total, messages: sizes.length, bytesReceived: 0 });
+      expect(lb.snapshot()).toMatchObject({ bytesSent: 0, messages: 0, bytesReceived: total });
+      b.send(0, new Uint8Array(3));
+      await a.recv(0);
+      expect(la.snapshot().bytesReceived).toBe(3);
+      expect(lb.snapshot()).toMatchObject({ bytesSent: 3, messages: 1 });
+    });
+
+    it('adds the emulated one-way latency to every message (lower bound only)', async () => {
+      const latencyMs = 25;
+      const link = { latencyMs, bandwidthMbps: 1000 };
+      const [a, b] = await pair({ link }, { link });
+      const t0 = performance.now();
+      a.send(0, new Uint8Array(8));
+      await b.recv(0);
+      b.send(0, new Uint8Array(8));
+      await a.recv(0);
+      // Two one-way trips; 1 ms slack for timer rounding.
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(2 * latencyMs - 1);
+    });
+  });
+}

@@ -19,3 +19,8 @@ export * from './shuffle/permutation';
 export * from './shuffle/shuffle';
 export * from './fss/dpf-keygen';
 export * from './fss/dpf-eval';
+export * from './dealer/keyed-streams';
+export * from './select/masked-dpf';
+export * from './select/equality';
+export * from './select/one-hot';
+export * from './select/lookup-table';

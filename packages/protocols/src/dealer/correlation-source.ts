@@ -7,6 +7,7 @@
 import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
 import type { DealerSession } from './dealer-session';
+import { KeyedStreams } from './keyed-streams';
 
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
@@ -35,6 +36,7 @@ export interface CorrelationRequest {
 
 export class CorrelationSource {
   private readonly stream: AesCtrPrg;
+  private readonly keyed: KeyedStreams;
   private index = 0;
   private readonly prepared: Prepared[] = [];
   /** When set, every take is appended here (to prefetch the same sequence for a later run). */
@@ -47,6 +49,12 @@ export class CorrelationSource {
     private readonly ledger: Ledger,
   ) {
     this.stream = new AesCtrPrg(seedWithDealer);
+    this.keyed = new KeyedStreams(seedWithDealer);
+  }
+
+  /** Correlations taken so far, i.e. the session-unique index of the next one. */
+  get taken(): number {
+    return this.index;
   }
 
   async take<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
@@ -81,7 +89,7 @@ export class CorrelationSource {
   private async produce<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
     const message = await this.link.fetch(this.index++, spec, params);
     this.ledger.recordOffline(message.length);
-    const g = new PartyGen(this.party, this.stream, message);
+    const g = new PartyGen(this.party, this.stream, message, this.keyed);
     const material = spec.deal(g, params);
     g.finish(spec.name);
     return material;

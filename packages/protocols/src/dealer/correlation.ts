@@ -9,12 +9,15 @@
  *   - derived(n, f): a value the dealer computes; P1's share comes from P1's stream, P0 receives its
  *                    share as a correction word (8 B per element, offline bytes).
  *   - send(p, n, f): bytes the dealer computes and sends to party p or to both (FSS correction words).
+ *   - keyed(key, lane, offset, n): like random(n), but addressed by a public key so a later
+ *                    correlation can name the same value again (keyed-streams.ts); nothing is sent.
  * In dealer mode the generator holds both streams: `value()` of random/derived material is the
  * reconstructed secret, and the spec's returned material is discarded. In party mode `value()`
  * throws, the spec returns that party's material, and `derived`/`send` read the dealer's message.
  */
 import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import { ProtocolError } from '@mpcache/mpc-core';
+import type { KeyedStreams } from './keyed-streams';
 
 export interface Dealt {
   /** This party's share (party mode). In dealer mode: P0's share, unused. */
@@ -32,6 +35,12 @@ export interface DealGen {
   send(to: PartyId | 'both', nBytes: number, f: () => Uint8Array): Uint8Array | undefined;
   /** Random words drawn by the dealer only, from a stream no party can reproduce. */
   dealerPrivate(n: number): BigUint64Array | undefined;
+  /**
+   * Shares of words [offset, offset + n) of lane `lane` of the uniform value named `key`: the same
+   * key always gives the same value in this session. Nothing is sent; the sequential streams are
+   * not advanced. In dealer mode the words are computed only when `share`/`value()` is read.
+   */
+  keyed(key: string, lane: number, offset: number, n: number): Dealt;
 }
 
 export interface CorrelationSpec<P, M> {
@@ -76,6 +85,7 @@ export class DealerGen implements DealGen {
     private readonly s0: AesCtrPrg,
     private readonly s1: AesCtrPrg,
     private readonly priv: AesCtrPrg,
+    private readonly keyedStreams?: readonly [KeyedStreams, KeyedStreams],
   ) {}
 
   random(n: number): Dealt {
@@ -109,6 +119,19 @@ export class DealerGen implements DealGen {
   dealerPrivate(n: number): BigUint64Array {
     return this.priv.words(n);
   }
+
+  keyed(key: string, lane: number, offset: number, n: number): Dealt {
+    const ks = this.keyedStreams;
+    if (!ks) throw new Error('keyed: this dealer session has no keyed streams');
+    let a0: BigUint64Array | undefined, v: BigUint64Array | undefined;
+    const share0 = () => (a0 ??= ks[0].words(key, lane, offset, n));
+    return {
+      get share() {
+        return share0();
+      },
+      value: () => (v ??= addWords(share0(), ks[1].words(key, lane, offset, n))),
+    };
+  }
 }
 
 // ------------------------------------------------------------------ party mode
@@ -121,6 +144,7 @@ export class PartyGen implements DealGen {
     readonly mode: PartyId,
     private readonly stream: AesCtrPrg,
     private readonly message: Uint8Array,
+    private readonly keyedStreams?: KeyedStreams,
   ) {}
 
   random(n: number): Dealt {
@@ -144,6 +168,11 @@ export class PartyGen implements DealGen {
 
   dealerPrivate(): undefined {
     return undefined;
+  }
+
+  keyed(key: string, lane: number, offset: number, n: number): Dealt {
+    if (!this.keyedStreams) throw new Error('keyed: this correlation source has no keyed streams');
+    return { share: this.keyedStreams.words(key, lane, offset, n), value: notInPartyMode };
   }
 
   /** Throws unless the whole dealer message was consumed. */

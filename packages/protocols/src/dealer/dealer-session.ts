@@ -9,6 +9,7 @@
  */
 import { AesCtrPrg, ProtocolError, type PartyId } from '@mpcache/mpc-core';
 import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
+import { KeyedStreams } from './keyed-streams';
 
 interface Pending {
   readonly key: string;
@@ -20,6 +21,7 @@ export class DealerSession {
   private readonly s0: AesCtrPrg;
   private readonly s1: AesCtrPrg;
   private readonly priv = AesCtrPrg.fromEntropy();
+  private readonly keyed: readonly [KeyedStreams, KeyedStreams];
   private readonly pending = new Map<number, Pending>();
   private nextToGenerate = 0;
   /** Bytes sent to each party so far. */
@@ -28,6 +30,7 @@ export class DealerSession {
   constructor(seedP0: Uint8Array, seedP1: Uint8Array) {
     this.s0 = new AesCtrPrg(seedP0);
     this.s1 = new AesCtrPrg(seedP1);
+    this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -47,7 +50,7 @@ export class DealerSession {
       throw mismatch(`party ${party} asked for correlation #${index}, next to generate is #${this.nextToGenerate}`);
     }
     this.nextToGenerate++;
-    const g = new DealerGen(this.s0, this.s1, this.priv);
+    const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed);
     spec.deal(g, params);
     const m0 = concatBytes(g.toP0);
     const m1 = concatBytes(g.toP1);

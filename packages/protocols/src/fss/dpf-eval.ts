@@ -16,11 +16,10 @@
  * nodes (≤ 256 KiB of seeds per AES call, the measured sweet spot of fss.md §1).
  */
 import { bitOfWord, defaultFssPrg, type DpfKeys } from './dpf-keygen';
+import { hashChildren, leafOut, leafWords32, u32 } from './dpf-blocks';
 import type { FssPrg } from './fss-prg';
 
 export const FULL_DOMAIN_CHUNK_NODES = 16384;
-
-const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
 
 /** Eval_DPF(b, key_i, x_i) for every key i of the batch (x.length = keys.count). */
 export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = defaultFssPrg()): BigUint64Array {
@@ -71,43 +70,44 @@ export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = def
 
 /**
  * Full-domain evaluation: count × 2^n words, out[i·2^n + y] = Eval_DPF(b, key_i, y).
- * Breadth-first across a chunk of keys: one expandBoth per level for all nodes of all keys.
+ * Breadth-first across a chunk of keys: one H_S pass per level over both children of all nodes.
  */
 export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUint64Array {
   const { n, nu, count, party } = keys;
   const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth;
   const out = new BigUint64Array(count * dom);
+  const out32 = new Uint32Array(out.buffer);
   const cw = u32(keys.cw);
+  const lcw32 = new Uint32Array(keys.lcw.buffer, keys.lcw.byteOffset, 2 * keys.lcw.length);
   const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
   for (let k0 = 0; k0 < count; k0 += perChunk) {
     const cnt = Math.min(perChunk, count - k0);
     let s: Uint8Array = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
     let t: Uint8Array = new Uint8Array(cnt).fill(party);
     for (let lvl = 0; lvl < depth; lvl++) {
-      const e = prg.expandBoth(s); // child c of node c >> 1 at block c (natural order per key)
-      const S = u32(e.seeds), T = e.t;
+      const y = hashChildren(prg, s); // child c of node c >> 1 at block c (natural order per key)
+      const S = u32(y), T = new Uint8Array(S.length >>> 2);
       const shift = lvl + 1;
       for (let c = 0; c < T.length; c++) {
+        const o = 4 * c;
+        T[c] = S[o] & 1;
+        S[o] &= ~3;
         if (!t[c >>> 1]) continue;
         const w = 4 * (lvl * count + k0 + (c >>> shift));
-        S[4 * c] ^= cw[w] & ~3;
-        S[4 * c + 1] ^= cw[w + 1];
-        S[4 * c + 2] ^= cw[w + 2];
-        S[4 * c + 3] ^= cw[w + 3];
+        S[o] ^= cw[w] & ~3;
+        S[o + 1] ^= cw[w + 1];
+        S[o + 2] ^= cw[w + 2];
+        S[o + 3] ^= cw[w + 3];
         T[c] ^= (cw[w] >>> (c & 1)) & 1;
       }
-      s = e.seeds;
+      s = y;
       t = T;
     }
-    const W = prg.words(s, 2, m); // leaf L = key·leaves + path, slot j at L·m + j
-    const base = k0 * dom;
+    const W = leafWords32(prg, s, m); // leaf L = key·leaves + path, slot j at L·m + j
+    const base = k0 * dom, neg = party === 1;
     for (let L = 0; L < t.length; L++) {
       const key = k0 + Math.floor(L / leaves);
-      for (let j = 0; j < m; j++) {
-        let v = W[L * m + j];
-        if (t[L]) v += keys.lcw[key * m + j];
-        out[base + L * m + j] = BigInt.asUintN(64, party ? -v : v);
-      }
+      for (let j = 0; j < m; j++) leafOut(out32, base + L * m + j, W, L * m + j, lcw32, key * m + j, t[L], neg);
     }
   }
   return out;

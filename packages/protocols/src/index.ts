@@ -24,3 +24,6 @@ export * from './select/masked-dpf';
 export * from './select/equality';
 export * from './select/one-hot';
 export * from './select/lookup-table';
+export * from './dealer/dealer-wire';
+export * from './dealer/dealer-service';
+export * from './dealer/channel-dealer-link';

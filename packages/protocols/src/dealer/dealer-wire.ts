@@ -1,0 +1,109 @@
+/**
+ * Messages between a party and the dealer service over a Channel (one channel per party and
+ * session). The k-th correlation a party takes travels under channel tag k mod 2^32, both ways:
+ *
+ *   request  (party → dealer)  msgpackr envelope { index: k, name, params? }   (≤ MAX_ENVELOPE_BYTES)
+ *   reply    (dealer → party)  0x00 ‖ the raw dealer message for this party   (offline bytes)
+ *                            | 0x01 ‖ msgpackr envelope { code, message }     (then the dealer closes)
+ *
+ * The status byte is the only framing on the reply: correlation material travels as raw bytes and
+ * the ledger's offlineBytes count the message after it, exactly as with the in-process dealer.
+ * The dealer validates every request at this boundary: known fields only, integer index equal to
+ * the expected one, a registered name, and params accepted by the spec's own `validate`.
+ */
+import {
+  assertEnvelopeKeys,
+  decodeEnvelope,
+  encodeEnvelope,
+  envelopeInt,
+  envelopeString,
+  LimitError,
+  ProtocolError,
+  type EnvelopeValue,
+  type LimitErrorCode,
+  type ProtocolErrorCode,
+} from '@mpcache/mpc-core';
+
+export interface DealerRequest {
+  readonly index: number;
+  readonly name: string;
+  /** Plain data (numbers, strings, arrays, objects); undefined when the spec takes none. */
+  readonly params: unknown;
+}
+
+/** Longest correlation name on the wire. */
+export const MAX_CORRELATION_NAME = 64;
+const REPLY_OK = 0;
+const REPLY_ERROR = 1;
+const MAX_ERROR_MESSAGE = 300;
+
+/** The channel tag of the index-th correlation. */
+export const dealerTag = (index: number): number => index % 2 ** 32;
+
+export function encodeDealerRequest(r: DealerRequest): Uint8Array {
+  const env: { [k: string]: EnvelopeValue } = { index: r.index, name: r.name };
+  if (r.params !== undefined) env.params = r.params as EnvelopeValue;
+  return encodeEnvelope(env);
+}
+
+export function decodeDealerRequest(bytes: Uint8Array): DealerRequest {
+  const what = 'dealer request';
+  const env = decodeEnvelope(bytes, what);
+  assertEnvelopeKeys(env, what, ['index', 'name'], ['params']);
+  return {
+    index: envelopeInt(env, 'index', what, 0, Number.MAX_SAFE_INTEGER),
+    name: envelopeString(env, 'name', what, MAX_CORRELATION_NAME),
+    params: env.params,
+  };
+}
+
+export function encodeDealerReply(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + message.byteLength);
+  out[0] = REPLY_OK;
+  out.set(message, 1);
+  return out;
+}
+
+/** An error reply: the error's class code and message (which carry names and lengths, never values). */
+export function encodeDealerError(err: Error): Uint8Array {
+  const code = (err as { code?: unknown }).code;
+  const body = encodeEnvelope({
+    code: typeof code === 'string' ? code : 'MPC_ERR_BAD_MESSAGE',
+    message: err.message.slice(0, MAX_ERROR_MESSAGE),
+  });
+  const out = new Uint8Array(1 + body.byteLength);
+  out[0] = REPLY_ERROR;
+  out.set(body, 1);
+  return out;
+}
+
+/** The dealer message in a reply, or the dealer's error rethrown as ProtocolError / LimitError. */
+export function decodeDealerReply(bytes: Uint8Array, index: number, name: string): Uint8Array {
+  if (bytes.byteLength >= 1 && bytes[0] === REPLY_OK) return bytes.subarray(1);
+  if (bytes.byteLength < 1 || bytes[0] !== REPLY_ERROR) {
+    throw new ProtocolError(`dealer reply #${index} ("${name}"): bad status byte`, 'MPC_ERR_BAD_MESSAGE');
+  }
+  const what = 'dealer error reply';
+  const env = decodeEnvelope(bytes.subarray(1), what);
+  assertEnvelopeKeys(env, what, ['code', 'message']);
+  const code = envelopeString(env, 'code', what, 64);
+  const message = envelopeString(env, 'message', what, MAX_ERROR_MESSAGE);
+  const text = `dealer rejected correlation #${index} ("${name}"): ${message}`;
+  if (LIMIT_CODES.includes(code as LimitErrorCode)) throw new LimitError(text, code as LimitErrorCode);
+  const pcode = PROTOCOL_CODES.includes(code as ProtocolErrorCode) ? (code as ProtocolErrorCode) : 'MPC_ERR_BAD_MESSAGE';
+  throw new ProtocolError(text, pcode);
+}
+
+const PROTOCOL_CODES: readonly ProtocolErrorCode[] = [
+  'MPC_ERR_BAD_FRAME',
+  'MPC_ERR_BAD_TAG',
+  'MPC_ERR_BAD_LENGTH',
+  'MPC_ERR_BAD_MESSAGE',
+  'MPC_ERR_DEALER_MISMATCH',
+];
+const LIMIT_CODES: readonly LimitErrorCode[] = [
+  'MPC_ERR_FRAME_TOO_LARGE',
+  'MPC_ERR_PROMPT_TOO_LONG',
+  'MPC_ERR_TOO_MANY_SESSIONS',
+  'MPC_ERR_LIMIT',
+];

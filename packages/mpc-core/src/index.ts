@@ -22,3 +22,4 @@ export * from './ring/matmul';
 export * from './channel/frame';
 export * from './channel/envelope';
 export * from './channel/ws-channel';
+export * from './ring/matmul-wasm';

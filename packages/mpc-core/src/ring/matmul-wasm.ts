@@ -5,16 +5,18 @@
  * The module is loaded synchronously on first use (fs.readFileSync + new WebAssembly.Module/Instance)
  * from `../../build/ring.wasm` relative to this file, a path that is the same from src/ring (jest) and
  * dist/ring (built). It exports one memory and no allocator: this file lays operands out as
- *   [ scratch | b | a-rows | out-rows ]   (all 64-byte aligned, from the module's heap base)
+ *   [ scratch | b | a-rows | out-rows ]   (batched: [ scratch | a-items | b-items | out-items ])
  * grows the memory as needed (it never shrinks), copies operands in through BigUint64Array views on
  * memory.buffer, runs the kernel and copies the result out. Products whose operands would need more
  * than CHUNK_BYTES are split along m (rows of a and out), so memory stays bounded by
  * max(CHUNK_BYTES, k·n·8 + a few rows).
  *
- * Speed (128×768 · 768×768 mod 2^64, one core, best of `mpcache bench ring`): ≈ 2.0–2.8 G
- * multiply-adds/s for the wasm kernel vs ≈ 0.9 G/s for a plain Float64Array triple loop
- * (measured 2026-11-26, Node v20.20.2, AMD EPYC (Zen 4) 2-core VM; the spread is host noise).
- * The kernel is bound by x64 `imul` throughput; copying operands in/out costs < 5% at this shape.
+ * Speed, 128×768 · 768×768 mod 2^64 on one core (`benchRing`, median of 5 reps, three runs):
+ * 1.9–2.6 G multiply-adds/s for this kernel, copies in/out included, vs 0.27–0.31 G/s for a plain
+ * Float64Array triple loop and ≈0.3 G/s for the BigUint64Array loop `matmulWordsJs`
+ * (measured 2026-11-26, Node v20.20.2, 2-core AMD EPYC VM; the spread is noise from the host).
+ * The kernel is bound by x64 `imul` throughput (≈1 per cycle); i64x2 SIMD and larger register tiles
+ * (2×4, 4×4, 4×8) measured no faster under V8. The first call also pays compilation (≈20 ms).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

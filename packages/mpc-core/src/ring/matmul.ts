@@ -4,7 +4,7 @@
  *
  * The inner kernel `matmulWords` is the hot spot of the whole system (weights, attention); it runs on
  * the WebAssembly i64 kernel (matmul-wasm.ts, ≈2–3 G multiply-adds/s on one core). `matmulWordsJs` is
- * the plain BigUint64Array loop (≈0.02 G/s), kept as an independent reference for tests.
+ * the plain BigUint64Array loop (≈0.3 G/s), kept as an independent reference for tests.
  */
 import { ShapeError } from '../errors';
 import { shapeStr, type RingTensor } from './ring-tensor';

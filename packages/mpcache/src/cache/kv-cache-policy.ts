@@ -1,0 +1,55 @@
+/**
+ * KVCachePolicy — the hook through which a KV-cache policy decides, per layer, head and query
+ * position, which cached positions attention may use, and sees the attention it produced.
+ *
+ * The plaintext reference decoder (`model/reference-decoder.ts`) calls, for every layer and head of
+ * every forward step, in this order:
+ *   1. `attendMask(view)` — a 0/1 byte per cached position 0..pos (1 = attend), or null for all.
+ *      Masked positions get logit −∞, hence probability 0: eviction by masking, which gives the same
+ *      outputs as removing the rows (attention is order-free over cached (K, V) rows with RoPE applied
+ *      at the original positions; eviction-baselines.md B5/B6). The query's own position pos is always
+ *      attended, whatever mask[pos] says, so a softmax row is never empty.
+ *   2. `observe(view, probs)` — the probabilities over 0..pos (0 where masked), which H2O, TOVA,
+ *      SnapKV and MPCache's static scores accumulate.
+ * The same interface runs on shares in the secure decoder, where the mask and the probabilities are
+ * secret-shared; in plaintext it is the quality simulation.
+ *
+ * `view` and the arrays in it are borrowed: valid only during the call (copy what you keep).
+ */
+export interface AttentionView {
+  readonly layer: number;
+  /** Query head; its keys and values are those of kvHead = floor(head / (nHeads / nKvHeads)). */
+  readonly head: number;
+  readonly kvHead: number;
+  /** Position of the query; keys 0..pos are cached (pos + 1 = kvLen). */
+  readonly pos: number;
+  /** This head's query after RoPE, (headDim). */
+  readonly q: Float64Array;
+  /** The layer's cached keys (after RoPE), (kvLen, kvDim) row-major; this head's slice starts at kvHead·headDim. */
+  readonly keyCache: Float64Array;
+  /** The layer's cached values, (kvLen, kvDim) row-major. */
+  readonly valueCache: Float64Array;
+  readonly headDim: number;
+  readonly kvDim: number;
+}
+
+export interface KVCachePolicy {
+  /** Short id used in reports and on the CLI (`full`, `mpcache`, `h2o`, …). */
+  readonly name: string;
+  /** Positions 0..pos the query may attend (1 = keep), or null for all of them. */
+  attendMask(view: AttentionView): Uint8Array | null;
+  /** The attention probabilities just computed for this layer, head and query, (pos + 1). */
+  observe(view: AttentionView, probs: Float64Array): void;
+  /** Forget all state: a new sequence starts at position 0. */
+  reset(): void;
+}
+
+/** The full cache: every query attends every cached position. The default policy. */
+export class FullCache implements KVCachePolicy {
+  readonly name = 'full';
+  attendMask(): Uint8Array | null {
+    return null;
+  }
+  observe(): void {}
+  reset(): void {}
+}

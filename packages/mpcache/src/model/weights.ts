@@ -1,0 +1,160 @@
+/**
+ * Transformer weights with llama2.c `run.c` names, and the parser for llama2.c's legacy checkpoint.
+ *
+ * Every tensor is a Float32Array, row-major, [out, in] for linear layers, all layers stacked in one
+ * array (llama2.c `TransformerWeights`): layer l of wq is wq.subarray(l·D·D, (l+1)·D·D). Parsed
+ * checkpoints are zero-copy views into the file's bytes. Tensors are listed in
+ * `memory_map_weights` order by `weightLayout`, which the parser, `randomWeights` and
+ * `quantizeWeights` all walk, so there is one place that says which tensors exist.
+ *
+ * Legacy checkpoint (model.md): 7 int32 header (dim, hidden_dim, n_layers, n_heads, n_kv_heads,
+ * vocab_size, seq_len; vocab_size > 0 = tied), then fp32 tok_emb, rms_att, wq, wk, wv, wo, rms_ffn,
+ * w1, w2, w3, rms_final, then seq_len·head_dim legacy RoPE floats (skipped: RoPE is computed),
+ * then wcls only when untied. Validation (STYLE §6): every header int positive, dim % n_heads == 0,
+ * header equal to the expected config, byte count equal to the header's expectation.
+ */
+import { kvDim, parameterCount, validateModelConfig, type ModelConfig } from './config';
+import { roundToGrid } from './blocks';
+import { ModelFileError } from './model-file-error';
+
+/** GPT-2 family extras: LayerNorm biases and learned position embeddings. */
+export interface Gpt2Extras {
+  posEmb: Float32Array;        // (seqLen, dModel)
+  attNormBias: Float32Array;   // (nLayers, dModel)
+  ffnNormBias: Float32Array;   // (nLayers, dModel)
+  finalNormBias: Float32Array; // (dModel)
+}
+
+export interface TransformerWeights {
+  tokEmb: Float32Array;   // (vocabSize, dModel)
+  rmsAtt: Float32Array;   // (nLayers, dModel)   attention-norm gain (LayerNorm γ for gpt2)
+  wq: Float32Array;       // (nLayers, dModel, dModel)
+  wk: Float32Array;       // (nLayers, kvDim, dModel)
+  wv: Float32Array;       // (nLayers, kvDim, dModel)
+  wo: Float32Array;       // (nLayers, dModel, dModel)
+  rmsFfn: Float32Array;   // (nLayers, dModel)   ffn-norm gain (LayerNorm γ for gpt2)
+  w1: Float32Array;       // (nLayers, dFf, dModel)
+  w2: Float32Array;       // (nLayers, dModel, dFf)
+  w3: Float32Array | null; // (nLayers, dFf, dModel)   llama only (SwiGLU gate partner)
+  rmsFinal: Float32Array; // (dModel)            final-norm gain
+  wcls: Float32Array;     // (vocabSize, dModel) the same array as tokEmb when tied
+  gpt2: Gpt2Extras | null;
+}
+
+type CoreName = Exclude<keyof TransformerWeights, 'gpt2' | 'wcls'>;
+export interface TensorSpec<N extends string = string> { name: N; shape: number[] }
+
+/** The core tensors in memory_map_weights order, with shapes (w3 only for llama). */
+export function weightLayout(c: ModelConfig): TensorSpec<CoreName>[] {
+  const D = c.dModel, H = c.dFf, L = c.nLayers, kv = kvDim(c);
+  const specs: TensorSpec<CoreName>[] = [
+    { name: 'tokEmb', shape: [c.vocabSize, D] },
+    { name: 'rmsAtt', shape: [L, D] },
+    { name: 'wq', shape: [L, D, D] },
+    { name: 'wk', shape: [L, kv, D] },
+    { name: 'wv', shape: [L, kv, D] },
+    { name: 'wo', shape: [L, D, D] },
+    { name: 'rmsFfn', shape: [L, D] },
+    { name: 'w1', shape: [L, H, D] },
+    { name: 'w2', shape: [L, D, H] },
+    { name: 'w3', shape: [L, H, D] },
+    { name: 'rmsFinal', shape: [D] },
+  ];
+  return c.family === 'llama' ? specs : specs.filter((s) => s.name !== 'w3');
+}
+
+/** The gpt2 extras in a fixed order, with shapes. */
+export function gpt2Layout(c: ModelConfig): TensorSpec<keyof Gpt2Extras>[] {
+  return [
+    { name: 'posEmb', shape: [c.seqLen, c.dModel] },
+    { name: 'attNormBias', shape: [c.nLayers, c.dModel] },
+    { name: 'ffnNormBias', shape: [c.nLayers, c.dModel] },
+    { name: 'finalNormBias', shape: [c.dModel] },
+  ];
+}
+
+export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Assemble weights from a tensor factory called in layout order (shared by parser/random/quantize). */
+export function buildWeights(c: ModelConfig, make: (spec: TensorSpec) => Float32Array): TransformerWeights {
+  const t: Partial<Record<CoreName, Float32Array>> = {};
+  for (const spec of weightLayout(c)) t[spec.name] = make(spec);
+  let gpt2: Gpt2Extras | null = null;
+  if (c.family === 'gpt2') {
+    const e: Partial<Gpt2Extras> = {};
+    for (const spec of gpt2Layout(c)) e[spec.name] = make(spec);
+    gpt2 = e as Gpt2Extras;
+  }
+  return {
+    tokEmb: t.tokEmb!, rmsAtt: t.rmsAtt!, wq: t.wq!, wk: t.wk!, wv: t.wv!, wo: t.wo!, rmsFfn: t.rmsFfn!,
+    w1: t.w1!, w2: t.w2!, w3: t.w3 ?? null, rmsFinal: t.rmsFinal!, wcls: t.tokEmb!, gpt2,
+  };
+}
+
+/** The tensor called `name` in layout order (core names, then gpt2 extras). */
+export function tensorOf(w: TransformerWeights, name: string): Float32Array {
+  const core = w[name as CoreName];
+  const t = core instanceof Float32Array ? core : w.gpt2?.[name as keyof Gpt2Extras];
+  if (!t) throw new RangeError(`weights have no tensor "${name}"`);
+  return t;
+}
+
+/** A copy with every value rounded to the grid 2^−fracBits (fixed-point emulation); wcls stays tied. */
+export function quantizeWeights(w: TransformerWeights, c: ModelConfig, fracBits: number): TransformerWeights {
+  return buildWeights(c, (spec) => {
+    const q = Float32Array.from(tensorOf(w, spec.name));
+    roundToGrid(q, 0, q.length, fracBits);
+    return q;
+  });
+}
+
+/** Check every tensor's length against the config (for weights that arrive from outside). */
+export function assertWeightsMatchConfig(w: TransformerWeights, c: ModelConfig): void {
+  const check = (name: string, a: Float32Array | null | undefined, shape: number[]) => {
+    if (!(a instanceof Float32Array) || a.length !== numel(shape)) {
+      throw new RangeError(`weight "${name}" expected ${numel(shape)} floats (shape (${shape.join(', ')})), got ${a ? a.length : 'none'}`);
+    }
+  };
+  for (const s of weightLayout(c)) check(s.name, w[s.name], s.shape);
+  check('wcls', w.wcls, [c.vocabSize, c.dModel]);
+  if (c.family === 'gpt2') for (const s of gpt2Layout(c)) check(s.name, w.gpt2?.[s.name], s.shape);
+}
+
+const HEADER_FIELDS = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'] as const;
+const HEADER_BYTES = 4 * HEADER_FIELDS.length;
+
+/** Parse a llama2.c legacy checkpoint into zero-copy views, validating it against `expected`. */
+export function parseLlama2cCheckpoint(bytes: Uint8Array, expected: ModelConfig): TransformerWeights {
+  validateModelConfig(expected);
+  if (expected.family !== 'llama') throw new RangeError(`llama2.c checkpoints hold the llama family, config "${expected.name}" is ${expected.family}`);
+  if (bytes.length < HEADER_BYTES) {
+    throw new ModelFileError(`checkpoint expected at least ${HEADER_BYTES} header bytes, got ${bytes.length}`, 'MPC_ERR_MODEL_SIZE');
+  }
+  // header: all positive, dim % n_heads == 0, equal to the config
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  const h = HEADER_FIELDS.map((_, i) => dv.getInt32(4 * i, true));
+  HEADER_FIELDS.forEach((f, i) => {
+    if (h[i] <= 0) throw new ModelFileError(`checkpoint header "${f}" expected > 0, got ${h[i]}`, 'MPC_ERR_MODEL_HEADER');
+  });
+  const [dim, , , nHeads, , , seqLen] = h;
+  if (dim % nHeads !== 0) throw new ModelFileError(`checkpoint header: dim ${dim} not divisible by n_heads ${nHeads}`, 'MPC_ERR_MODEL_HEADER');
+  const want = [expected.dModel, expected.dFf, expected.nLayers, expected.nHeads, expected.nKvHeads, expected.vocabSize, expected.seqLen];
+  HEADER_FIELDS.forEach((f, i) => {
+    if (h[i] !== want[i]) throw new ModelFileError(`checkpoint header "${f}" expected ${want[i]} (config "${expected.name}"), got ${h[i]}`, 'MPC_ERR_MODEL_HEADER');
+  });
+  // size: header + weights + the legacy RoPE block (freq_cis_real and _imag, seq_len · head_dim/2 each)
+  const ropeFloats = seqLen * (dim / nHeads);
+  const expectedBytes = HEADER_BYTES + 4 * (parameterCount(expected) + ropeFloats);
+  if (bytes.length !== expectedBytes) {
+    throw new ModelFileError(`checkpoint expected ${expectedBytes} bytes for its header, got ${bytes.length}`, 'MPC_ERR_MODEL_SIZE');
+  }
+  // views in memory_map_weights order (copy once if the slice is not 4-byte aligned)
+  const aligned = (bytes.byteOffset + HEADER_BYTES) % 4 === 0 ? bytes : bytes.slice();
+  let offset = aligned.byteOffset + HEADER_BYTES;
+  return buildWeights(expected, (spec) => {
+    const n = numel(spec.shape);
+    const view = new Float32Array(aligned.buffer, offset, n);
+    offset += 4 * n;
+    return view;
+  });
+}

@@ -105,6 +105,24 @@ describe(`obliviousShuffle (SEED=${TEST_SEED})`, () => {
     });
   }
 
+  it('blocks: each block of rows is permuted within itself, independently', async () => {
+    const blocks = 3, size = 5, n = blocks * size;
+    const x = tensor([n, 2], BigUint64Array.from({ length: 2 * n }, (_, i) => BigInt(i)));
+    const xs = share(x);
+    const parties = localParties();
+    const [a, b] = await runBoth(parties, async (ctx) => {
+      const { y, handle } = await obliviousShuffle(ctx, xs[ctx.party], { blocks, unshuffle: 'full' });
+      return { y, back: await unshuffle(ctx, handle, y) };
+    });
+    const y = reconstruct(a.y, b.y).data;
+    const src = rowSources(x.data, y, n, 2);
+    for (let i = 0; i < n; i++) expect(Math.floor(src[i] / size)).toBe(Math.floor(i / size));
+    expect(new Set(src).size).toBe(n);
+    expect(reconstruct(a.back, b.back).data).toEqual(x.data);
+    expect(parties.ctx[0].ledger.get('obliviousShuffle').rounds).toBe(2);
+    await expect(obliviousShuffle(parties.ctx[0], xs[0], { blocks: 4 })).rejects.toThrow(/do not divide/);
+  });
+
   it('rejects a second use of a handle and a wrong shape', async () => {
     const x = tensor([4, 2]);
     const xs = share(x);

@@ -72,3 +72,16 @@ export function drawPermutation(g: DealGen, holder: PartyId, n: number): Uint32A
   }
   return perm;
 }
+
+/** Block-diagonal uniform permutation: each of `blocks` groups of n/blocks rows permuted on its own. */
+export function drawBlockPermutation(g: DealGen, holder: PartyId, n: number, blocks: number): Uint32Array | undefined {
+  if (blocks === 1) return drawPermutation(g, holder, n);
+  const size = n / blocks;
+  const out = new Uint32Array(n);
+  for (let b = 0; b < blocks; b++) {
+    const p = drawPermutation(g, holder, size);
+    if (!p) return undefined;
+    for (let i = 0; i < size; i++) out[b * size + i] = b * size + p[i];
+  }
+  return out;
+}

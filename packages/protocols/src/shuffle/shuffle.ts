@@ -23,12 +23,14 @@ import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { recvWords, sendWords } from '../engine/open';
-import { drawPermutation, invertPermutation, permuteRows } from './permutation';
+import { drawBlockPermutation, invertPermutation, permuteRows } from './permutation';
 
 export type UnshuffleMode = 'none' | 'full' | 'public';
 
 export interface ShuffleParams {
+  /** Total rows; with `blocks` > 1 each block of n/blocks consecutive rows is permuted on its own. */
   readonly n: number;
+  readonly blocks: number;
   readonly w: number;
   /** Which inverse the caller will need later, and its width w'. */
   readonly unshuffle: UnshuffleMode;
@@ -58,10 +60,12 @@ function validateShuffle(p: unknown): ShuffleParams {
   validateCount(q.w);
   validateCount(q.uw);
   validateCount(q.n * Math.max(q.w, q.uw));
+  validateCount(q.blocks);
+  if (q.blocks < 1 || q.n % q.blocks !== 0) throw new RangeError('shuffle params: blocks must divide n');
   if (q.unshuffle !== 'none' && q.unshuffle !== 'full' && q.unshuffle !== 'public') {
     throw new TypeError('shuffle params: unshuffle must be none, full or public');
   }
-  return { n: q.n, w: q.w, unshuffle: q.unshuffle, uw: q.uw };
+  return { n: q.n, blocks: q.blocks, w: q.w, unshuffle: q.unshuffle, uw: q.uw };
 }
 
 /** Dealer side of one pass: R, Z from the other party's stream, Δ = Permute_π(R) + Z to the holder. */
@@ -83,8 +87,8 @@ function dealPass(g: DealGen, holder: PartyId, perm: Uint32Array | undefined, n:
 }
 
 export const shuffleCorrelation = defineCorrelation('shuffle', validateShuffle, (g, p: ShuffleParams): ShuffleMaterial => {
-  const pi0 = drawPermutation(g, 0, p.n);
-  const pi1 = drawPermutation(g, 1, p.n);
+  const pi0 = drawBlockPermutation(g, 0, p.n, p.blocks);
+  const pi1 = drawBlockPermutation(g, 1, p.n, p.blocks);
   const forward: [PassMaterial, PassMaterial] = [dealPass(g, 0, pi0, p.n, p.w), dealPass(g, 1, pi1, p.n, p.w)];
   const pi0Inv = pi0 && invertPermutation(pi0);
   const pi1Inv = pi1 && invertPermutation(pi1);
@@ -153,9 +157,14 @@ export interface ShuffleOptions {
   unshuffle?: UnshuffleMode;
   /** Width w' of the matrix that will be unshuffled (default: w). */
   unshuffleWidth?: number;
+  /** Shuffle each of `blocks` equal groups of consecutive rows independently (default 1). */
+  blocks?: number;
 }
 
-/** Shares of Y with Y[i] = X[π0(π1(i))] for a uniform secret π, plus the handle to undo it. */
+/**
+ * Shares of Y with Y[i] = X[π0(π1(i))] for a uniform secret π, plus the handle to undo it.
+ * With `blocks`, π maps each block of rows onto itself (independent uniform permutations per block).
+ */
 export async function obliviousShuffle(
   ctx: PartyContext,
   x: RingTensor,
@@ -165,7 +174,11 @@ export async function obliviousShuffle(
   const mode = opts.unshuffle ?? 'none';
   const uw = mode === 'none' ? 0 : opts.unshuffleWidth ?? w;
   return ctx.ledger.scope('obliviousShuffle', async () => {
-    const mat = await ctx.dealer.take(shuffleCorrelation, { n, w, unshuffle: mode, uw });
+    const blocks = opts.blocks ?? 1;
+    if (!Number.isInteger(blocks) || blocks < 1 || n % blocks !== 0) {
+      throw new ShapeError(`obliviousShuffle: ${blocks} blocks do not divide ${n} rows`);
+    }
+    const mat = await ctx.dealer.take(shuffleCorrelation, { n, blocks, w, unshuffle: mode, uw });
     const y0 = await shufflePass(ctx, mat.forward[0], x.data);
     const y1 = await shufflePass(ctx, mat.forward[1], y0);
     return { y: { shape: [...x.shape], data: y1 }, handle: new ShuffleHandle(n, mode, uw, mat) };

@@ -134,6 +134,22 @@ export function describeChannel(name: string, makePair: MakePair, suiteOpts: Cha
       expect(lb.snapshot()).toMatchObject({ bytesSent: 3, messages: 1 });
     });
 
+    it("attributes received bytes to the receiver's ledger scope, whoever delivers them", async () => {
+      const la = new Ledger(), lb = new Ledger();
+      const [a, b] = await pair({ ledger: la }, { ledger: lb });
+      // b waits first (delivery then happens in the sender's or the socket's context), then a message
+      // already in the inbox (delivery in b's own context): both must count in b's scope.
+      const waiting = lb.scope('rx', () => b.recv(0));
+      await new Promise((r) => setTimeout(r, 5));
+      a.send(0, new Uint8Array(40));
+      await waiting;
+      a.send(1, new Uint8Array(2));
+      await new Promise((r) => setTimeout(r, 5));
+      await lb.scope('rx', () => b.recv(1));
+      expect(lb.get('rx')).toMatchObject({ bytesReceived: 42, bytesSent: 0 });
+      expect(la.get('rx').bytesReceived).toBe(0);
+    });
+
     it('adds the emulated one-way latency to every message (lower bound only)', async () => {
       const latencyMs = 25;
       const link = { latencyMs, bandwidthMbps: 1000 };

@@ -40,6 +40,18 @@ export class Mailbox {
   }
 
   recv(tag: number): Promise<Uint8Array> {
+    const ledger = this.ledger;
+    if (!ledger) return this.take(tag);
+    // Count the bytes in the receiver's async context (a `.then` registered here runs in it), so they
+    // land in the receiver's ledger scope however the message arrived: from the peer's call stack
+    // (memory), a socket event (WebSocket), or the inbox.
+    return this.take(tag).then((p) => {
+      ledger.recordReceive(p.byteLength);
+      return p;
+    });
+  }
+
+  private take(tag: number): Promise<Uint8Array> {
     const m = this.inbox.shift();
     if (m) {
       return new Promise((resolve, reject) => this.settle({ tag, resolve, reject }, m));
@@ -77,7 +89,6 @@ export class Mailbox {
       this.fail(e);
       return;
     }
-    this.ledger?.recordReceive(m.payload.byteLength);
     w.resolve(m.payload);
   }
 }

@@ -8,14 +8,15 @@
  * Opens:     e = x − a, f = y − b: uniform, because a and b are uniform and used once
  * Steps:     1. take a triple
  *            2. open e, f in one round
- *            3. z = c + e·b + f·a (+ e·f on P0) — local
+ *            3. z = c + E·ỹ + a·F with ỹ = b + [P0]F — local (the shared Beaver core, beaver-core.ts)
  * Also beaverSquare (x², 1 round, 8 B/elem, square pair (a, a²)).
  */
-import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
+import { assertSameShape, mulElem, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { validateCount } from '../dealer/validate';
+import { beaverCombine, beaverProduct, reshare, subWords } from './beaver-core';
 
 export interface MulTriple {
   a: BigUint64Array;
@@ -50,22 +51,12 @@ export async function beaverMul(ctx: PartyContext, x: RingTensor, y: RingTensor)
     const n = x.data.length;
     // 1. take a triple
     const t = await ctx.dealer.take(mulTriples, n);
-    // 2. open e = x − a and f = y − b in one round
-    const e = new BigUint64Array(n), f = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      e[i] = BigInt.asUintN(64, x.data[i] - t.a[i]);
-      f[i] = BigInt.asUintN(64, y.data[i] - t.b[i]);
-    }
-    const [E, F] = await openMany(ctx, [{ x: e }, { x: f }]);
-    // 3. z = c + E·b + F·a (+ E·F on P0)
-    const z = new BigUint64Array(n);
-    const p0 = ctx.party === 0;
-    for (let i = 0; i < n; i++) {
-      let v = t.c[i] + E[i] * t.b[i] + F[i] * t.a[i];
-      if (p0) v += E[i] * F[i];
-      z[i] = BigInt.asUintN(64, v);
-    }
-    return { shape: [...x.shape], data: z };
+    // 2.–3. open e = x − a and f = y − b in one round; z = c + E·ỹ + a·F (beaver-core.ts)
+    return beaverProduct(ctx, mulElem, x, y, {
+      a: { shape: x.shape, data: t.a },
+      b: { shape: x.shape, data: t.b },
+      c: { shape: x.shape, data: t.c },
+    });
   });
 }
 
@@ -73,18 +64,11 @@ export async function beaverSquare(ctx: PartyContext, x: RingTensor): Promise<Ri
   return ctx.ledger.scope('beaverSquare', async () => {
     const n = x.data.length;
     const t = await ctx.dealer.take(squarePairs, n);
-    const e = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) e[i] = BigInt.asUintN(64, x.data[i] - t.a[i]);
-    const [E] = await openMany(ctx, [{ x: e }]);
-    // x² = (E + a)² = c + 2E·a + E²
-    const z = new BigUint64Array(n);
-    const p0 = ctx.party === 0;
-    for (let i = 0; i < n; i++) {
-      let v = t.c[i] + 2n * E[i] * t.a[i];
-      if (p0) v += E[i] * E[i];
-      z[i] = BigInt.asUintN(64, v);
-    }
-    return { shape: [...x.shape], data: z };
+    const a: RingTensor = { shape: x.shape, data: t.a };
+    const [E] = await openMany(ctx, [{ x: subWords(x.data, t.a) }]);
+    const e: RingTensor = { shape: x.shape, data: E };
+    // x² = (E + a)² = c + E·(a + [P0]E) + a·E: the Beaver core with y = x, b = a, F = E
+    return beaverCombine(mulElem, e, e, a, reshare(ctx.party, a, e), { shape: x.shape, data: t.c });
   });
 }
 

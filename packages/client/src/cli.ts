@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * `mpcache` — the command line of MPCache: demo, generate, serve, bench (ring | ops | decode), eval.
+ * Every subcommand accepts `--json FILE` and writes the object of ARCHITECTURE.md there.
+ * Library code throws; this file is the only place that sets the exit code.
+ */
+import { Command } from 'commander';
+import { registerBenchCommands } from './commands/bench';
+import { registerDemoCommand } from './commands/demo';
+
+const program = new Command();
+program.name('mpcache').description('Private LLM inference by two-party computation, with MPC-friendly KV-cache eviction');
+registerDemoCommand(program);
+registerBenchCommands(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as Error & { code?: string };
+  process.stderr.write(`mpcache: ${err.name ?? 'Error'}${err.code ? ` [${err.code}]` : ''}: ${err.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,91 @@
+/**
+ * A party (P0 or P1) in a worker thread of the local cluster: agrees seeds by X25519 + HKDF with
+ * the dealer and its peer, connects its two WebSockets (peer, dealer) and runs the jobs the
+ * orchestrator posts. Shares never leave the worker except bench outputs (public test data).
+ */
+import { parentPort } from 'node:worker_threads';
+import {
+  agreeSeed,
+  generateKeyPair,
+  Ledger,
+  LINK_PROFILES,
+  listenWs,
+  WsChannel,
+  type Channel,
+} from '@mpcache/mpc-core';
+import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
+import { runOpCase } from '../bench/run-op-case';
+import { standardOpCases } from '../bench/op-cases';
+import type { FromWorker, ToWorker, WorkerInit } from './cluster-messages';
+
+const port = parentPort;
+if (!port) throw new Error('party-worker must run in a worker thread');
+
+const keys = generateKeyPair();
+let ctx: PartyContext | undefined;
+let init: WorkerInit | undefined;
+let dealerLink: ChannelDealerLink | undefined;
+let resolvePeer: ((c: Channel) => void) | undefined;
+const post = (m: FromWorker) => port.postMessage(m);
+
+port.on('message', (m: ToWorker) => {
+  handle(m).catch((e: Error & { code?: string }) =>
+    post({ type: 'failed', id: 'id' in m ? m.id : undefined, error: { name: e.name, message: e.message, code: e.code } }),
+  );
+});
+post({ type: 'hello', publicKey: keys.publicKey });
+
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.type) {
+    case 'init':
+      return setUp(m);
+    case 'connect': {
+      const ch = await WsChannel.connect(m.peerUrl, channelOptions());
+      resolvePeer?.(ch);
+      return;
+    }
+    case 'benchOp': {
+      const c = standardOpCases().find((x) => x.name === m.name);
+      if (!c) throw new RangeError(`unknown op case "${m.name}"`);
+      const result = await runOpCase(need(ctx), c, m.reps, m.seed);
+      post({ type: 'benchOpDone', id: m.id, result });
+      return;
+    }
+    case 'close':
+      ctx?.channel.close('cluster closing');
+      dealerLink?.close();
+      port!.close();
+      return;
+  }
+}
+
+const ledger = new Ledger();
+
+function channelOptions() {
+  return { ledger, link: LINK_PROFILES[need(init).net] };
+}
+
+async function setUp(m: WorkerInit): Promise<void> {
+  init = m;
+  const dealerSeed = agreeSeed(keys, m.dealerPublicKey, m.sessionId, m.party === 0 ? 'dealer-p0' : 'dealer-p1');
+  const commonSeed = agreeSeed(keys, m.peerPublicKey, m.sessionId, 'p0-p1');
+  const dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, {}); // no ledger: offline traffic
+  dealerLink = new ChannelDealerLink(dealerChannel);
+  const peer = new Promise<Channel>((resolve) => (resolvePeer = resolve));
+  if (m.party === 0) {
+    const listener = await listenWs({ host: '127.0.0.1', port: 0, channel: channelOptions() }, (ch) => {
+      listener.stopAccepting();
+      resolvePeer?.(ch);
+    });
+    post({ type: 'listening', url: listener.url });
+  }
+  const channel = await peer;
+  const source = new CorrelationSource(m.party, dealerSeed, dealerLink, ledger);
+  ctx = makePartyContext(m.party, channel, ledger, source, commonSeed, m.fracBits);
+  post({ type: 'ready' });
+}
+
+function need<T>(x: T | undefined): T {
+  if (x === undefined) throw new Error('worker not initialised');
+  return x;
+}

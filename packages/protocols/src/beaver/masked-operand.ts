@@ -1,0 +1,186 @@
+/**
+ * maskOperand / appendMaskedRows — mask a fixed right operand W once (weights when loaded; a K/V
+ * cache row by row as it grows), so that every later product X·W opens only the fresh X
+ * (masked-matmul.ts).
+ *
+ * Rounds:    1   (open D = W − B for the new rows; fuses into maskedMatmul's round with `append`)
+ * Online:    8 B per new element of W, per party, once in W's lifetime
+ * Offline:   0 B — B comes from keyed dealer streams (keyed-streams.ts), nothing is sent
+ * Accuracy:  exact in the ring
+ * Opens:     D = W − B, uniform: B is uniform, and each row of B masks exactly one row of W, once
+ * Steps:     1. take my share of the new rows of B (keyed stream `key`, lane h, words from rows·cols)
+ *            2. open D_new = W_new − B_new
+ *            3. store D (public) and W̃ = B + [P0]·D, my fresh share of W — local
+ *
+ * Design: how the dealer gets A·B for a B that grows. Each MaskedOperand has a session-unique key
+ * (`mo<i>`, i = the dealer correlation index at creation, identical on both parties). Row j of lane h
+ * of B is words [j·cols, (j+1)·cols) of lane h of the keyed streams named by the key: party b
+ * derives its share B_b from its own dealer seed, and the dealer, which holds both seeds, recomputes
+ * B = B_0 + B_1 from the key for each product triple (A, A·B) — no dealer state, no offline bytes
+ * for masking, and appends cost only the new rows. The product spec names (key, lanes, rows, cols),
+ * so both parties and the dealer always agree on which prefix of B a product uses.
+ *
+ * Layout: lane-major; lane h occupies words [h·cap·cols, h·cap·cols + rows·cols) of D and W̃, with
+ * capacity `cap` doubling on growth, so appending a row costs O(lanes·cols) amortized and each lane is
+ * one contiguous row-major (rows × cols) matrix for the matmul kernel.
+ */
+import { shapeStr, ShapeError, sizeOf, type PartyId, type RingTensor } from '@mpcache/mpc-core';
+import { defineCorrelation } from '../dealer/correlation';
+import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
+import type { PartyContext } from '../engine/context';
+import { openWords } from '../engine/open';
+import { subWords } from './beaver-core';
+
+export class MaskedOperand {
+  private capRows = 0;
+  private nRows = 0;
+  private d = new BigUint64Array(0);
+  private w = new BigUint64Array(0);
+
+  /** @param lanes batch entries (1 and `batched` false for a rank-2 operand). */
+  constructor(
+    readonly key: string,
+    readonly lanes: number,
+    readonly cols: number,
+    readonly batched: boolean,
+  ) {}
+
+  get rows(): number {
+    return this.nRows;
+  }
+
+  /** (rows, cols), or (lanes, rows, cols) when batched. */
+  get shape(): number[] {
+    return this.batched ? [this.lanes, this.nRows, this.cols] : [this.nRows, this.cols];
+  }
+
+  /** Lane h of the public D = W − B, a row-major (rows × cols) view. */
+  laneD(h: number): BigUint64Array {
+    return this.lane(this.d, h);
+  }
+
+  /** Lane h of my share W̃ = B + [P0]·D of W. */
+  laneShare(h: number): BigUint64Array {
+    return this.lane(this.w, h);
+  }
+
+  /** Store r opened rows per lane: dNew = D rows, bNew = my B rows, both (lanes, r, cols). */
+  appendOpened(party: PartyId, dNew: BigUint64Array, bNew: BigUint64Array, r: number): void {
+    const c = this.cols, rows = this.nRows;
+    if (rows + r > this.capRows) this.grow(Math.max(rows + r, 2 * this.capRows));
+    for (let h = 0; h < this.lanes; h++) {
+      const src = h * r * c, dst = (h * this.capRows + rows) * c;
+      for (let i = 0; i < r * c; i++) {
+        const dv = dNew[src + i];
+        this.d[dst + i] = dv;
+        this.w[dst + i] = party === 0 ? BigInt.asUintN(64, bNew[src + i] + dv) : bNew[src + i];
+      }
+    }
+    this.nRows = rows + r;
+  }
+
+  private lane(buf: BigUint64Array, h: number): BigUint64Array {
+    const off = h * this.capRows * this.cols;
+    return buf.subarray(off, off + this.nRows * this.cols);
+  }
+
+  private grow(capRows: number): void {
+    const c = this.cols, d = new BigUint64Array(this.lanes * capRows * c), w = new BigUint64Array(d.length);
+    for (let h = 0; h < this.lanes; h++) {
+      d.set(this.laneD(h), h * capRows * c);
+      w.set(this.laneShare(h), h * capRows * c);
+    }
+    this.d = d;
+    this.w = w;
+    this.capRows = capRows;
+  }
+}
+
+export interface RowMaskParams {
+  readonly key: string;
+  readonly lanes: number;
+  readonly cols: number;
+  /** First new row. */
+  readonly from: number;
+  readonly count: number;
+}
+
+/** My share of rows [from, from + count) of every lane of B: (lanes, count, cols). */
+export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowMaskParams, (g, p) => {
+  const n = p.count * p.cols, out = new BigUint64Array(p.lanes * n);
+  if (g.mode === 'dealer') return out; // the dealer needs nothing now; products recompute B by key
+  for (let h = 0; h < p.lanes; h++) out.set(g.keyed(p.key, h, p.from * p.cols, n).share, h * n);
+  return out;
+});
+
+/** Mask a shared W, (rows, cols) or (lanes, rows, cols), once. */
+export async function maskOperand(ctx: PartyContext, w: RingTensor): Promise<MaskedOperand> {
+  const r = w.shape.length;
+  if (r !== 2 && r !== 3) throw new ShapeError(`maskOperand: "w" expected rank 2 or 3, got ${shapeStr(w.shape)}`);
+  return ctx.ledger.scope('maskOperand', async () => {
+    const operand = new MaskedOperand(`mo${ctx.dealer.taken}`, r === 3 ? w.shape[0] : 1, w.shape[r - 1], r === 3);
+    await appendRowsNow(ctx, operand, w);
+    return operand;
+  });
+}
+
+/** Mask and append new rows, (r, cols) or (lanes, r, cols), to a masked operand (K/V cache growth). */
+export async function appendMaskedRows(ctx: PartyContext, operand: MaskedOperand, rows: RingTensor): Promise<void> {
+  if (newRowCount(operand, rows) === 0) return;
+  return ctx.ledger.scope('appendMaskedRows', () => appendRowsNow(ctx, operand, rows));
+}
+
+/** Step 1 for `rows` new rows per lane: take my B rows and compute my share of D_new (not opened). */
+export async function prepareAppend(
+  ctx: PartyContext,
+  operand: MaskedOperand,
+  rows: RingTensor,
+): Promise<{ r: number; bNew: BigUint64Array; dShare: BigUint64Array }> {
+  const r = newRowCount(operand, rows);
+  const { key, lanes, cols } = operand;
+  const bNew = await ctx.dealer.take(operandRowMasks, { key, lanes, cols, from: operand.rows, count: r });
+  return { r, bNew, dShare: subWords(rows.data, bNew) };
+}
+
+/** Rows appended per lane by `rows`; throws ShapeError unless it is (r, cols) / (lanes, r, cols). */
+export function newRowCount(operand: MaskedOperand, rows: RingTensor): number {
+  const want = operand.batched ? [operand.lanes, -1, operand.cols] : [-1, operand.cols];
+  const s = rows.shape;
+  if (s.length !== want.length || s.some((d, i) => want[i] !== -1 && d !== want[i])) {
+    const expect = operand.batched ? `(${operand.lanes}, r, ${operand.cols})` : `(r, ${operand.cols})`;
+    throw new ShapeError(`masked rows: expected shape ${expect}, got ${shapeStr(s)}`);
+  }
+  return s[s.length - 2];
+}
+
+async function appendRowsNow(ctx: PartyContext, operand: MaskedOperand, rows: RingTensor): Promise<void> {
+  // 1. take my share of the new rows of B
+  const { r, bNew, dShare } = await prepareAppend(ctx, operand, rows);
+  // 2. open D_new = W_new − B_new (an empty operand still took step 1, which reserved its key)
+  const dNew = dShare.length === 0 ? dShare : await openWords(ctx, dShare);
+  // 3. store D and W̃ = B + [P0]·D
+  operand.appendOpened(ctx.party, dNew, bNew, r);
+}
+
+function validateRowMaskParams(p: unknown): RowMaskParams {
+  const q = (p ?? {}) as Record<string, unknown>;
+  const key = q.key;
+  if (typeof key !== 'string' || !/^[\w./-]{1,64}$/.test(key)) throw new TypeError('operandRowMasks: invalid key');
+  const [lanes, cols, from, count] = ['lanes', 'cols', 'from', 'count'].map((f) => validateDim(q[f], f));
+  if (lanes < 1 || lanes * (from + count) * cols > MAX_CORRELATION_ELEMENTS) throw new RangeError('operandRowMasks: too large');
+  return { key, lanes, cols, from, count };
+}
+
+export function validateDim(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_CORRELATION_ELEMENTS) {
+    throw new RangeError(`masked operand: "${what}" expected an integer in [0, ${MAX_CORRELATION_ELEMENTS}]`);
+  }
+  return v;
+}
+
+/** Cost of maskOperand(W) or appendMaskedRows(rows), per party (an empty W costs nothing). */
+export const maskOperandCost = (shape: readonly number[]) => ({
+  rounds: sizeOf(shape) > 0 ? 1 : 0,
+  bytesSent: 8 * sizeOf(shape),
+  offlineBytes: 0,
+});

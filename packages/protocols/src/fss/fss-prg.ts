@@ -17,7 +17,8 @@
  * always with a multiple of 16 bytes, `final` never.
  *
  * Hot DCF/DPF loops build their own input buffer (seed ⊕ direction) and call `hashS`/`hashV`
- * directly; `expand`, `expandBoth` and `words` are the convenient batched forms of §1's algebra.
+ * directly, or `encryptS`/`encryptV` (raw AES, no ⊕X) when they fuse the feed-forward into their
+ * own pass (saves one pass over the data: dcf-eval.ts does this); `expand`, `expandBoth` and `words` are the convenient batched forms of §1's algebra.
  * Output arrays are freshly allocated (or the caller's `out`), 8-byte aligned, so callers may view
  * them as Uint32Array / BigUint64Array (little-endian host assumed, as everywhere in this project).
  */
@@ -49,23 +50,36 @@ function hashBlocks(cipher: Cipher, input: Uint8Array, out: Uint8Array): Uint8Ar
   if (len % 16 !== 0) throw new ShapeError(`fss prg: input length ${len} is not a multiple of 16`);
   if (out.length !== len) throw new ShapeError(`fss prg: out length ${out.length}, expected ${len}`);
   const step = FSS_CHUNK_BLOCKS * 16;
+  const aligned = input.byteOffset % 4 === 0 && out.byteOffset % 4 === 0;
+  const in32 = aligned ? new Uint32Array(input.buffer, input.byteOffset, len >>> 2) : undefined;
+  const out32 = aligned ? new Uint32Array(out.buffer, out.byteOffset, len >>> 2) : undefined;
   for (let off = 0; off < len; off += step) {
     const end = Math.min(len, off + step);
-    out.set(cipher.update(input.subarray(off, end)), off);
+    const y = cipher.update(input.subarray(off, end));
+    if (in32 && out32 && y.byteOffset % 4 === 0) {
+      // one fused pass: out = AES(X) ⊕ X
+      const y32 = new Uint32Array(y.buffer, y.byteOffset, (end - off) >>> 2);
+      const base = off >>> 2;
+      for (let k = 0; k < y32.length; k++) out32[base + k] = y32[k] ^ in32[base + k];
+    } else {
+      for (let k = off; k < end; k++) out[k] = y[k - off] ^ input[k];
+    }
   }
-  xorInto(out, input);
   return out;
 }
 
-/** out ^= inp (equal lengths, multiples of 16 bytes). */
-function xorInto(out: Uint8Array, inp: Uint8Array): void {
-  if (out.byteOffset % 4 === 0 && inp.byteOffset % 4 === 0) {
-    const o = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
-    const i = new Uint32Array(inp.buffer, inp.byteOffset, inp.length >>> 2);
-    for (let k = 0; k < o.length; k++) o[k] ^= i[k];
-  } else {
-    for (let k = 0; k < out.length; k++) out[k] ^= inp[k];
+/** AES_K (no feed-forward) of every block; zero-copy when one `update` call suffices. */
+function encryptBlocks(cipher: Cipher, input: Uint8Array): Uint8Array {
+  const len = input.length;
+  if (len % 16 !== 0) throw new ShapeError(`fss prg: input length ${len} is not a multiple of 16`);
+  const step = FSS_CHUNK_BLOCKS * 16;
+  if (len <= step) {
+    const y = cipher.update(input);
+    return y.byteOffset % 8 === 0 ? y : new Uint8Array(y);
   }
+  const out = new Uint8Array(len);
+  for (let off = 0; off < len; off += step) out.set(cipher.update(input.subarray(off, Math.min(len, off + step))), off);
+  return out;
 }
 
 function checkSeeds(seeds: Uint8Array, what: string): number {
@@ -96,6 +110,20 @@ export class FssPrg {
   /** H_V(X) for every block X of `input` (N×16). Returns `out` (allocated if omitted). */
   hashV(input: Uint8Array, out: Uint8Array = new Uint8Array(input.length)): Uint8Array {
     return hashBlocks(this.cipherV, input, out);
+  }
+
+  /**
+   * Raw AES_S of every block (NO ⊕X): for hot loops that fuse the feed-forward H = AES ⊕ X into
+   * their own pass. The result is 8-byte aligned; it may be node's own buffer (do not keep it
+   * across calls if you need it unchanged — it is never reused by this class).
+   */
+  encryptS(input: Uint8Array): Uint8Array {
+    return encryptBlocks(this.cipherS, input);
+  }
+
+  /** Raw AES_V of every block (NO ⊕X); see encryptS. */
+  encryptV(input: Uint8Array): Uint8Array {
+    return encryptBlocks(this.cipherV, input);
   }
 
   /**

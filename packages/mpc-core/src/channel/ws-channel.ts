@@ -71,6 +71,10 @@ export class WsChannel implements Channel {
     const socket = new WebSocket(url, {
       ...wsSocketOptions(opts.maxFrameBytes),
       handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      // RFC 6455 client masking defends browser-facing proxies against cache poisoning; on these
+      // server-to-server links it only costs a pass over every payload (≈2× the loopback time of a
+      // 1 MB exchange, measured 2026-11-26, Node 20.20). A zero mask makes ws skip that pass.
+      generateMask: (mask: Buffer) => void mask.fill(0),
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {

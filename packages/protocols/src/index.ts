@@ -33,3 +33,7 @@ export * from './beaver/masked-operand';
 export * from './beaver/masked-matmul';
 export * from './fss/dcf-keygen';
 export * from './fss/dcf-eval';
+export * from './select/quick-select';
+export * from './select/ranking-keys';
+export * from './select/top-k';
+export * from './select/top-k-bitonic';

@@ -37,3 +37,4 @@ export * from './select/quick-select';
 export * from './select/ranking-keys';
 export * from './select/top-k';
 export * from './select/top-k-bitonic';
+export * from './fss/dcf-less-than';

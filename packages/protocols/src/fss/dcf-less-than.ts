@@ -1,0 +1,142 @@
+/**
+ * dcfLessThanZero — [x < 0] for shared x on a k-bit signed range, as arithmetic shares of 0/1
+ * (LTZ, fss.md §4a); dcfLessThan — [x < y] (§4b); drelu — [x ≥ 0] = 1 − LTZ.
+ *
+ * Rounds:    1   (open xHat = (x + r) mod 2^k; fuses with other openings via fuseRounds)
+ * Online:    ⌈k/8⌉ B/elem sent per party (8 for k = 64, 5 for k = 40, 2 for k = 16)
+ * Offline:   per element: one DCF key (n = k − 1, m = 1) to each party, dcfKeyBytes(k − 1, 1) =
+ *            24(k − 1) + 8 B each, plus the 8-B correction of [ρ] to P0; [r] costs nothing (both
+ *            shares come from the dealer streams). Total 2·(24(k − 1) + 8) + 8 B: 3048 for k = 64,
+ *            1896 for k = 40 (fss.md's table counts 8 B more for [r]). dcfLessThanZeroCost(n, k).
+ * Accuracy:  exact, no failure probability, for x read as a signed integer in [−2^(k−1), 2^(k−1));
+ *            for x < y: exact while x − y stays in that range (else the answer flips silently).
+ * Opens:     xHat = (x + r) mod 2^k, uniform because r is uniform and used once.
+ * Steps:     1. take the correlation: [r], [ρ] with ρ = bit_{k−1}(r), DCF keys for
+ *               α = r mod 2^(k−1), β = 1 − 2ρ
+ *            2. open xHat = (x + r) mod 2^k
+ *            3. a = bit_{k−1}(xHat); y_b = Eval_DCF(b, key_b, xHat mod 2^(k−1));
+ *               [w] = [ρ] + y (w = ρ ⊕ c);  [LTZ] = (b = 0 ? a : 0) + (1 − 2a)·[w]   — local
+ * Why:       bit_{k−1}(x) = a ⊕ ρ ⊕ c with c = [xHat' < r'] the carry out of the low k − 1 bits;
+ *            ρ ⊕ c = ρ + (1 − 2ρ)c, so the DCF payload 1 − 2ρ plus [ρ] gives [ρ ⊕ c].
+ * Reference: Boyle et al., "Function Secret Sharing for Mixed-Mode and Fixed-Point Secure
+ *            Computation", EUROCRYPT 2021; Orca/SIGMA (EzPC GPU-MPC).
+ */
+import { assertSameShape, type PartyId, type RingTensor } from '@mpcache/mpc-core';
+import { defineCorrelation } from '../dealer/correlation';
+import { validateCount } from '../dealer/validate';
+import type { PartyContext } from '../engine/context';
+import { openWords } from '../engine/open';
+import { dcfEval } from './dcf-eval';
+import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from './dcf-keygen';
+import { defaultFssPrg } from './dpf-keygen';
+
+/** Correlation of one batch of LTZ comparisons (this party's shares). */
+export interface LtzKeys {
+  readonly r: BigUint64Array;
+  readonly rho: BigUint64Array;
+  readonly keys: DcfKeys;
+}
+
+export interface CompareParams {
+  /** Number of comparisons. */
+  count: number;
+  /** Signed comparison range k: inputs lie in [−2^(k−1), 2^(k−1)), 2 ≤ k ≤ 64. */
+  bits: number;
+}
+
+/** Wire validator for { count, bits } (dealer service boundary). */
+export function validateCompareParams(p: unknown): CompareParams {
+  if (typeof p !== 'object' || p === null) throw new TypeError('compare params: expected { count, bits }');
+  const { count, bits } = p as Record<string, unknown>;
+  assertBits(bits);
+  return { count: validateCount(count), bits: bits as number };
+}
+
+export function assertBits(bits: unknown): void {
+  if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 2 || bits > 64) {
+    throw new RangeError(`comparison bits expected an integer in [2, 64], got ${String(bits)}`);
+  }
+}
+
+export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, (g, p: CompareParams): LtzKeys => {
+  const { count, bits } = p;
+  const top = BigInt(bits - 1);
+  const r = g.random(count);
+  const rho = g.derived(count, () => r.value().map((v) => (v >> top) & 1n));
+  const keys = dealDcfKeys(g, defaultFssPrg(), { n: bits - 1, m: 1, count }, () => {
+    const rv = r.value(), lowMask = (1n << top) - 1n;
+    const alpha = rv.map((v) => v & lowMask);
+    const beta = rv.map((v) => BigInt.asUintN(64, 1n - 2n * ((v >> top) & 1n)));
+    return { alpha, beta };
+  });
+  return { r: r.share, rho: rho.share, keys };
+});
+
+/** [x < 0] as shares of 0/1, for x in [−2^(bits−1), 2^(bits−1)). */
+export async function dcfLessThanZero(ctx: PartyContext, x: RingTensor, bits = 64): Promise<RingTensor> {
+  assertBits(bits);
+  return ctx.ledger.scope('dcfLessThanZero', async () => {
+    const n = x.data.length;
+    // 1. take [r], [ρ] and the DCF keys
+    const mat = await ctx.dealer.take(ltzKeys, { count: n, bits });
+    // 2. open xHat = (x + r) mod 2^k
+    const masked = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) masked[i] = BigInt.asUintN(64, x.data[i] + mat.r[i]);
+    const xHat = await openWords(ctx, masked, bits);
+    // 3. local: DCF on the low k − 1 bits, then LTZ = a ⊕ w
+    return { shape: [...x.shape], data: ltzCombine(ctx.party, xHat, mat, bits) };
+  });
+}
+
+/** [x < y] = LTZ(x − y); exact while x − y fits the signed `bits` range. */
+export async function dcfLessThan(ctx: PartyContext, x: RingTensor, y: RingTensor, bits = 64): Promise<RingTensor> {
+  assertSameShape(x, y, 'dcfLessThan');
+  return ctx.ledger.scope('dcfLessThan', () => dcfLessThanZero(ctx, subTensor(x, y), bits));
+}
+
+/** DReLU(x) = [x ≥ 0] = 1 − LTZ(x), as shares of 0/1. */
+export async function drelu(ctx: PartyContext, x: RingTensor, bits = 64): Promise<RingTensor> {
+  return ctx.ledger.scope('drelu', async () => {
+    const l = await dcfLessThanZero(ctx, x, bits);
+    return { shape: l.shape, data: oneMinus(ctx.party, l.data) };
+  });
+}
+
+/**
+ * Step 3 of LTZ for an opened xHat (mod 2^bits): this party's shares of [x < 0]. Exposed so tests
+ * can drive it with dealer material of a chosen r (edge masks).
+ */
+export function ltzCombine(party: PartyId, xHat: BigUint64Array, mat: LtzKeys, bits: number): BigUint64Array {
+  const n = xHat.length, top = BigInt(bits - 1);
+  const y = dcfEval(defaultFssPrg(), party, mat.keys, xHat); // reads xHat mod 2^(k−1)
+  const out = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = (xHat[i] >> top) & 1n;
+    const w = mat.rho[i] + y[i];
+    // a ⊕ w = a + (1 − 2a)·w;  a is public, P0 adds it
+    out[i] = BigInt.asUintN(64, (party === 0 ? a : 0n) + (a === 1n ? -w : w));
+  }
+  return out;
+}
+
+/** Shares of 1 − v from shares of v (P0 adds 1). */
+export function oneMinus(party: PartyId, v: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = BigInt.asUintN(64, (party === 0 ? 1n : 0n) - v[i]);
+  return out;
+}
+
+function subTensor(x: RingTensor, y: RingTensor): RingTensor {
+  const d = new BigUint64Array(x.data.length);
+  for (let i = 0; i < d.length; i++) d[i] = BigInt.asUintN(64, x.data[i] - y.data[i]);
+  return { shape: [...x.shape], data: d };
+}
+
+/** Exact cost of n comparisons on a `bits`-wide signed range (offline: dealer bytes to both). */
+export const dcfLessThanZeroCost = (n: number, bits = 64) => ({
+  rounds: 1,
+  bytesSent: n * Math.ceil(bits / 8),
+  offlineBytes: n * (2 * dcfKeyBytes(bits - 1, 1) + 8),
+});
+export const dcfLessThanCost = dcfLessThanZeroCost;
+export const dreluCost = dcfLessThanZeroCost;

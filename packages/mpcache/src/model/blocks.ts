@@ -13,9 +13,15 @@
  *   - softmax subtracts the max; −∞ entries (masked positions) get probability 0;
  *   - argmax returns the first index of the maximum (ties go to the lower id).
  *
+ * Math functions are read once into module constants: under jest's vm sandbox every access to the
+ * global `Math` in a hot loop costs ≈ 150 ns (plain Node: free), which made fixed-point emulation
+ * 50 % slower in tests.
+ *
  * Measured: matvec ≈ 0.6 ns per multiply-add (Float32Array weights, 4 accumulators), stories15M
  * ≈ 10 ms/token, Node 20.20, this machine; re-measure when Node changes major version.
  */
+
+const { round, exp, sqrt, tanh } = Math;
 
 /** out(d) = W(d, n) · x(n) with W = w[wOff .. wOff + d·n). Hot loop: by far the most time is here. */
 export function matvec(out: Float64Array, x: Float64Array, w: Float32Array, wOff: number, n: number, d: number): void {
@@ -38,7 +44,7 @@ export function matvec(out: Float64Array, x: Float64Array, w: Float32Array, wOff
 export function rmsNorm(o: Float64Array, x: Float64Array, weight: Float32Array, wOff: number, size: number, eps: number): number {
   let ss = 0;
   for (let j = 0; j < size; j++) ss += x[j] * x[j];
-  const inv = 1 / Math.sqrt(ss / size + eps);
+  const inv = 1 / sqrt(ss / size + eps);
   for (let j = 0; j < size; j++) o[j] = weight[wOff + j] * (inv * x[j]);
   return inv;
 }
@@ -52,7 +58,7 @@ export function layerNorm(
   mean /= size;
   let v = 0;
   for (let j = 0; j < size; j++) v += (x[j] - mean) * (x[j] - mean);
-  const inv = 1 / Math.sqrt(v / size + eps);
+  const inv = 1 / sqrt(v / size + eps);
   for (let j = 0; j < size; j++) o[j] = gain[off + j] * ((x[j] - mean) * inv) + bias[off + j];
   return inv;
 }
@@ -78,13 +84,13 @@ export function rope(vec: Float64Array, vOff: number, size: number, headDim: num
 
 /** x·σ(x). */
 export function silu(x: number): number {
-  return x / (1 + Math.exp(-x));
+  return x / (1 + exp(-x));
 }
 
-const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_C = sqrt(2 / Math.PI);
 /** GPT-2's GeLU: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export function gelu(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
 }
 
 /** In-place softmax of x[off .. off + size); −∞ entries become 0 (at least one entry must be finite). */
@@ -93,7 +99,7 @@ export function softmax(x: Float64Array, off: number, size: number): void {
   for (let i = 0; i < size; i++) if (x[off + i] > max) max = x[off + i];
   let sum = 0;
   for (let i = 0; i < size; i++) {
-    const e = Math.exp(x[off + i] - max);
+    const e = exp(x[off + i] - max);
     x[off + i] = e;
     sum += e;
   }
@@ -108,7 +114,7 @@ export function argmax(x: ArrayLike<number>): number {
 }
 
 /** Round x[off .. off + size) to the fixed-point grid 2^−fracBits (nearest, ties up). */
-export function roundToGrid(x: Float64Array | Float32Array, off: number, size: number, fracBits: number): void {
+export function roundToGrid(x: Float64Array, off: number, size: number, fracBits: number): void {
   const s = 2 ** fracBits, inv = 2 ** -fracBits;
-  for (let i = off; i < off + size; i++) x[i] = Math.round(x[i] * s) * inv;
+  for (let i = off; i < off + size; i++) x[i] = round(x[i] * s) * inv;
 }

@@ -14,7 +14,6 @@
  * header equal to the expected config, byte count equal to the header's expectation.
  */
 import { kvDim, parameterCount, validateModelConfig, type ModelConfig } from './config';
-import { roundToGrid } from './blocks';
 import { ModelFileError } from './model-file-error';
 
 /** GPT-2 family extras: LayerNorm biases and learned position embeddings. */
@@ -102,8 +101,9 @@ export function tensorOf(w: TransformerWeights, name: string): Float32Array {
 /** A copy with every value rounded to the grid 2^−fracBits (fixed-point emulation); wcls stays tied. */
 export function quantizeWeights(w: TransformerWeights, c: ModelConfig, fracBits: number): TransformerWeights {
   return buildWeights(c, (spec) => {
-    const q = Float32Array.from(tensorOf(w, spec.name));
-    roundToGrid(q, 0, q.length, fracBits);
+    const q = new Float32Array(tensorOf(w, spec.name));
+    const scale = 2 ** fracBits, inv = 2 ** -fracBits, round = Math.round; // see blocks.ts on Math
+    for (let i = 0; i < q.length; i++) q[i] = round(q[i] * scale) * inv;
     return q;
   });
 }

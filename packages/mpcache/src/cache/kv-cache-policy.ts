@@ -14,6 +14,18 @@
  * The same interface runs on shares in the secure decoder, where the mask and the probabilities are
  * secret-shared; in plaintext it is the quality simulation.
  *
+ * Optional events (a policy that does not define them behaves as before; FullCache defines none):
+ *   - `beginPrefill(n)` / `endPrefill(n)`: the decoder's `prefill(tokens)` on an EMPTY cache brackets
+ *     the n prompt positions with them. Look-once policies (SnapKV, CAKE, MPCache's static eviction)
+ *     use the bracket to know the observation window in advance and to evict once at its end.
+ *     Without the bracket (raw `forward` calls) every position is a decoding step.
+ *   - `observeInput(layer, pos, xb)`: the normed input of layer `layer`'s attention block at `pos`,
+ *     (dModel), called once per layer before the heads' `attendMask` (Attention-Gate's gate input).
+ *   - `rowOverrides(view)`: rows of this head's cache to replace, for this call only, in both q·Kᵀ
+ *     and P·V (D2O merges evicted tokens into kept ones and so changes their K/V). The cache itself
+ *     is never written; in the secure decoder a merged row is an appended row plus alive bits.
+ * Per layer the order is: observeInput, then per head attendMask, rowOverrides, softmax, observe.
+ *
  * `view` and the arrays in it are borrowed: valid only during the call (copy what you keep).
  */
 export interface AttentionView {
@@ -33,6 +45,17 @@ export interface AttentionView {
   readonly kvDim: number;
 }
 
+/** Replacement cache rows for one (layer, head) call; the first `count` entries are used. */
+export interface CacheRowOverrides {
+  readonly count: number;
+  /** Positions of the replaced rows (each ≤ pos, distinct). */
+  readonly positions: Int32Array;
+  /** Replacement keys for this head's slice, (count, headDim) row-major. */
+  readonly keys: Float64Array;
+  /** Replacement values for this head's slice, (count, headDim) row-major. */
+  readonly values: Float64Array;
+}
+
 export interface KVCachePolicy {
   /** Short id used in reports and on the CLI (`full`, `mpcache`, `h2o`, …). */
   readonly name: string;
@@ -42,6 +65,14 @@ export interface KVCachePolicy {
   observe(view: AttentionView, probs: Float64Array): void;
   /** Forget all state: a new sequence starts at position 0. */
   reset(): void;
+  /** A prompt of `promptLength` positions starts filling an empty cache (decoder `prefill`). */
+  beginPrefill?(promptLength: number): void;
+  /** The prompt's last position has been processed; decoding steps follow. */
+  endPrefill?(promptLength: number): void;
+  /** The normed input of layer `layer`'s attention at `pos`, (dModel); borrowed like `view`. */
+  observeInput?(layer: number, pos: number, xb: Float64Array): void;
+  /** Rows to substitute for this call's cached K/V of this head, or null for none. */
+  rowOverrides?(view: AttentionView): CacheRowOverrides | null;
 }
 
 /** The full cache: every query attends every cached position. The default policy. */

@@ -18,7 +18,8 @@
  * then final rmsnorm (gpt2: layernorm) and the tied classifier logits = wcls·x.
  *
  * KV-cache policy: `opts.kvPolicy` (default FullCache) is asked for a mask per layer, head and
- * position and is shown the resulting attention probabilities (cache/kv-cache-policy.ts);
+ * position and is shown the resulting attention probabilities (cache/kv-cache-policy.ts), plus the
+ * optional events there (prefill bracket, attention input, row overrides for merging policies);
  * `attentionProbs(layer, head)` returns the last step's probabilities for inspection.
  *
  * Fixed-point emulation (`opts.fixedPointFracBits = f`): weights and the RoPE cos/sin tables are
@@ -31,7 +32,7 @@
  * Buffers are reused: the logits returned by forward/prefill are overwritten by the next call.
  */
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { FullCache, type AttentionView, type KVCachePolicy } from '../cache/kv-cache-policy';
+import { FullCache, type AttentionView, type CacheRowOverrides, type KVCachePolicy } from '../cache/kv-cache-policy';
 import { argmax, gelu, layerNorm, matvec, rmsNorm, rope, ropeTable, roundToGrid, silu, softmax } from './blocks';
 import { assertFitsContext, kvDim, validateModelConfig, type ModelConfig } from './config';
 import { assertWeightsMatchConfig, quantizeWeights, type TransformerWeights } from './weights';
@@ -62,6 +63,7 @@ export class ReferenceDecoder {
   private readonly ropeSin: Float64Array; // (headDim / 2)
   private readonly keyCache: Float64Array[] = [];   // per layer (capacity, kvDim)
   private readonly valueCache: Float64Array[] = []; // per layer (capacity, kvDim)
+  private readonly overrideSlot: Int32Array; // (seqLen) row index in the policy's overrides, or −1
   private capacity = 0;
   private filled = 0;
   private lastPos = -1;
@@ -83,6 +85,7 @@ export class ReferenceDecoder {
     this.att = new Float64Array(c.nLayers * c.nHeads * c.seqLen);
     this.logits = new Float64Array(c.vocabSize);
     this.ropeCos = new Float64Array(c.headDim / 2); this.ropeSin = new Float64Array(c.headDim / 2);
+    this.overrideSlot = new Int32Array(c.seqLen).fill(-1);
   }
 
   /** Number of cached positions. */
@@ -123,6 +126,7 @@ export class ReferenceDecoder {
       if (g) layerNorm(xb, x, w.rmsAtt, g.attNormBias, l * D, D, eps);
       else rmsNorm(xb, x, w.rmsAtt, l * D, D, eps);
       this.fx(xb, 0, D);
+      p.observeInput?.(l, pos, xb);
 
       // qkv matmuls for this position
       matvec(q, xb, w.wq, l * D * D, D, D);
@@ -152,11 +156,15 @@ export class ReferenceDecoder {
         };
         // KV-cache policy: positions this query may attend
         const mask = p.attendMask(view);
+        const ov = p.rowOverrides?.(view) ?? null;
+        if (ov !== null) this.markOverrides(ov, pos);
         // attention scores q·k/√headDim over timesteps 0..pos
         for (let t = 0; t <= pos; t++) {
           if (mask !== null && mask[t] === 0 && t !== pos) { att[a + t] = -Infinity; continue; }
           let score = 0;
-          for (let i = 0; i < hs; i++) score += q[qOff + i] * kc[t * kvD + kvOff + i];
+          const o = ov === null ? -1 : this.overrideSlot[t];
+          if (o < 0) for (let i = 0; i < hs; i++) score += q[qOff + i] * kc[t * kvD + kvOff + i];
+          else for (let i = 0; i < hs; i++) score += q[qOff + i] * ov!.keys[o * hs + i];
           att[a + t] = score * scale;
         }
         this.fx(att, a, pos + 1);
@@ -169,8 +177,11 @@ export class ReferenceDecoder {
         for (let t = 0; t <= pos; t++) {
           const at = att[a + t];
           if (at === 0) continue;
-          for (let i = 0; i < hs; i++) xb[qOff + i] += at * vc[t * kvD + kvOff + i];
+          const o = ov === null ? -1 : this.overrideSlot[t];
+          if (o < 0) for (let i = 0; i < hs; i++) xb[qOff + i] += at * vc[t * kvD + kvOff + i];
+          else for (let i = 0; i < hs; i++) xb[qOff + i] += at * ov!.values[o * hs + i];
         }
+        if (ov !== null) for (let j = 0; j < ov.count; j++) this.overrideSlot[ov.positions[j]] = -1;
       }
       this.fx(xb, 0, D);
 
@@ -221,12 +232,18 @@ export class ReferenceDecoder {
     return this.logits;
   }
 
-  /** Feed `tokens` at positions length, length+1, …; the logits after the last one. */
+  /**
+   * Feed `tokens` at positions length, length+1, …; the logits after the last one. On an empty cache
+   * the policy's optional beginPrefill/endPrefill events bracket the prompt.
+   */
   prefill(tokens: readonly number[]): Float64Array {
     if (tokens.length === 0) throw new RangeError(`"tokens" expected at least 1 token, got 0`);
     assertFitsContext(this.config, this.filled + tokens.length, 'tokens');
+    const fresh = this.filled === 0;
+    if (fresh) this.kvPolicy.beginPrefill?.(tokens.length);
     let logits = this.logits;
     for (const t of tokens) logits = this.forward(t, this.filled);
+    if (fresh) this.kvPolicy.endPrefill?.(tokens.length);
     return logits;
   }
 
@@ -258,6 +275,22 @@ export class ReferenceDecoder {
     if (!Number.isInteger(head) || head < 0 || head >= c.nHeads) throw new RangeError(`"head" expected in [0, ${c.nHeads}), got ${head}`);
     const a = (layer * c.nHeads + head) * c.seqLen;
     return this.att.subarray(a, a + this.lastPos + 1);
+  }
+
+  /** Point overrideSlot at the policy's replacement rows (validated: the policy is a plug-in). */
+  private markOverrides(ov: CacheRowOverrides, pos: number): void {
+    const hs = this.config.headDim;
+    if (ov.count > ov.positions.length || ov.keys.length < ov.count * hs || ov.values.length < ov.count * hs) {
+      throw new RangeError(`rowOverrides: count ${ov.count} exceeds positions ${ov.positions.length} or rows of headDim ${hs}`);
+    }
+    for (let j = 0; j < ov.count; j++) {
+      const t = ov.positions[j];
+      if (t < 0 || t > pos || this.overrideSlot[t] >= 0) {
+        for (let i = 0; i < j; i++) this.overrideSlot[ov.positions[i]] = -1;
+        throw new RangeError(`rowOverrides: position out of [0, ${pos}] or repeated`);
+      }
+      this.overrideSlot[t] = j;
+    }
   }
 
   /** Round to the fixed-point grid when emulating fixed point; a no-op in float64 mode. */

@@ -38,3 +38,6 @@ export * from './select/ranking-keys';
 export * from './select/top-k';
 export * from './select/top-k-bitonic';
 export * from './fss/dcf-less-than';
+export * from './select/relu';
+export * from './select/mux';
+export * from './select/max-tree';

@@ -77,7 +77,7 @@ describe('DCF known answers (fss.md §7)', () => {
 describe(`DCF batched vs reference and property grid (SEED=${TEST_SEED})`, () => {
   const NS = [1, 2, 3, 5, 8, 16, 39, 63, 64];
   for (const n of NS) {
-    for (const m of [1, 2, 3]) {
+    for (const m of [1, 2, 3, 4]) {
       test(`n = ${n}, m = ${m}`, () => {
         const r = testPrg(`grid/${n}/${m}`);
         const rnd = () => r.words(1)[0] & mask(n);
@@ -144,6 +144,13 @@ describe(`DCF batched vs reference and property grid (SEED=${TEST_SEED})`, () =>
     let bad = 0;
     for (let i = 0; i < N; i++) if (sum[i] !== (kx[i] < ka[i] ? BigInt(i + 1) : 0n)) bad++;
     expect(bad).toBe(0);
+  });
+
+  test('rejects shapes outside n ∈ [0, 64], m ∈ [1, 4]', () => {
+    const z = new Uint8Array(16);
+    expect(() => dcfGen(prg, 65, 1, BigUint64Array.of(0n), BigUint64Array.of(0n), z, z)).toThrow(/n must be in \[0, 64\]/);
+    expect(() => dcfGen(prg, 8, 5, BigUint64Array.of(0n), new BigUint64Array(5), z, z)).toThrow(/m must be in \[1, 4\]/);
+    expect(() => dcfEval(prg, 0, { n: 8, m: 1, count: 2, roots: z, cws: new Uint8Array(0) }, new BigUint64Array(2))).toThrow(RangeError);
   });
 
   test('one key alone looks random: P0 shares and CW control bits are balanced', () => {

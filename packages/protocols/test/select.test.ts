@@ -121,6 +121,21 @@ describe('mux, selectCompare, max/min/clip', () => {
     });
   }
 
+  it('selectCompare with two payloads (DCF m = 4), 24 B/elem', async () => {
+    const prg = testPrg('sc2');
+    const n = 40, k = 32;
+    const [xs, ys, a1, b1, a2, b2] = [0, 1, 2, 3, 4, 5].map((j) => [...prg.words(n)].map((v) => BigInt.asIntN(j < 2 ? 30 : 64, v)));
+    ys[3] = xs[3];
+    const sh = [xs, ys, a1, b1, a2, b2].map(sharedOf);
+    const parties = localParties();
+    const [r0, r1] = await runBoth(parties, (ctx) =>
+      selectCompare(ctx, sh[0][ctx.party], sh[1][ctx.party], [[sh[2][ctx.party], sh[3][ctx.party]], [sh[4][ctx.party], sh[5][ctx.party]]], k));
+    expect(open(r0.selected[0], r1.selected[0])).toEqual(xs.map((v, i) => (v >= ys[i] ? a1[i] : b1[i])));
+    expect(open(r0.selected[1], r1.selected[1])).toEqual(xs.map((v, i) => (v >= ys[i] ? a2[i] : b2[i])));
+    expectCost(parties, 'selectCompare', selectCompareCost(n, k, 2));
+    expect(selectCompareCost(n, k, 2).bytesSent).toBe(24 * n);
+  });
+
   it('maxOf, minOf (1 round each) and clip with public and shared bounds (2 rounds)', async () => {
     const k = 40, xs = values(k - 2, 'mm', 60), ys = values(k - 2, 'mm2', 60).reverse();
     const [x, y] = [sharedOf(xs), sharedOf(ys)];

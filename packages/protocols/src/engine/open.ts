@@ -10,6 +10,10 @@
 import { ProtocolError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from './context';
 
+// An alias, not `BigInt.asUintN(…)` at each use: inside a vm context (jest) the global lookup stops V8
+// lowering the call to a native 64-bit op (≈250 ns/elem instead of ≈1 ns, measured on Node 20.20).
+const { asUintN } = BigInt;
+
 export interface OpenPart {
   readonly x: BigUint64Array;
   /** Open only x mod 2^bits (1 ≤ bits ≤ 64). */
@@ -115,10 +119,10 @@ function unpackParts(b: Uint8Array, parts: readonly OpenPart[]): BigUint64Array[
 function addMod(a: BigUint64Array, b: BigUint64Array, bits: number): BigUint64Array {
   const out = new BigUint64Array(a.length);
   if (bits === 64) {
-    for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] + b[i]);
+    for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] + b[i]);
   } else {
     const k = bits;
-    for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(k, a[i] + b[i]);
+    for (let i = 0; i < a.length; i++) out[i] = asUintN(k, a[i] + b[i]);
   }
   return out;
 }

@@ -16,6 +16,7 @@
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
+import { addWords, asUintN, subWords } from '../engine/words';
 
 /** A map that is linear in each argument (mod 2^64): mulElem, matmul, matmul with a transposed y. */
 export type Bilinear<Y> = (x: RingTensor, y: Y) => RingTensor;
@@ -46,7 +47,7 @@ export async function beaverProduct(
 export function beaverCombine<Y>(op: Bilinear<Y>, E: RingTensor, F: Y, a: RingTensor, yTilde: Y, c: RingTensor): RingTensor {
   const z = op(E, yTilde);
   const aF = op(a, F).data, cd = c.data, zd = z.data;
-  for (let i = 0; i < zd.length; i++) zd[i] = BigInt.asUintN(64, zd[i] + aF[i] + cd[i]);
+  for (let i = 0; i < zd.length; i++) zd[i] = asUintN(64, zd[i] + aF[i] + cd[i]);
   return z;
 }
 
@@ -54,16 +55,4 @@ export function beaverCombine<Y>(op: Bilinear<Y>, E: RingTensor, F: Y, a: RingTe
 export function reshare(party: PartyId, b: RingTensor, F: RingTensor): RingTensor {
   if (party === 1) return b;
   return { shape: b.shape, data: addWords(b.data, F.data) };
-}
-
-export function subWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
-  const out = new BigUint64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] - b[i]);
-  return out;
-}
-
-export function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
-  const out = new BigUint64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, a[i] + b[i]);
-  return out;
 }

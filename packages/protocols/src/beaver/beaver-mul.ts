@@ -16,7 +16,8 @@ import { defineCorrelation } from '../dealer/correlation';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { validateCount } from '../dealer/validate';
-import { beaverCombine, beaverProduct, reshare, subWords } from './beaver-core';
+import { mulWords, subWords } from '../engine/words';
+import { beaverCombine, beaverProduct, reshare } from './beaver-core';
 
 export interface MulTriple {
   a: BigUint64Array;
@@ -27,21 +28,13 @@ export interface MulTriple {
 export const mulTriples = defineCorrelation('mulTriples', validateCount, (g, n: number): MulTriple => {
   const a = g.random(n);
   const b = g.random(n);
-  const c = g.derived(n, () => {
-    const av = a.value(), bv = b.value(), out = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) out[i] = BigInt.asUintN(64, av[i] * bv[i]);
-    return out;
-  });
+  const c = g.derived(n, () => mulWords(a.value(), b.value()));
   return { a: a.share, b: b.share, c: c.share };
 });
 
 export const squarePairs = defineCorrelation('squarePairs', validateCount, (g, n: number) => {
   const a = g.random(n);
-  const c = g.derived(n, () => {
-    const av = a.value(), out = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) out[i] = BigInt.asUintN(64, av[i] * av[i]);
-    return out;
-  });
+  const c = g.derived(n, () => mulWords(a.value(), a.value()));
   return { a: a.share, c: c.share };
 });
 

@@ -19,7 +19,8 @@ import { defineCorrelation } from '../dealer/correlation';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
-import { beaverCombine, subWords, type Bilinear } from './beaver-core';
+import { subWords } from '../engine/words';
+import { beaverCombine, type Bilinear } from './beaver-core';
 import { MaskedOperand, newRowCount, prepareAppend, validateDim } from './masked-operand';
 
 export interface MaskedMatmulOptions {

@@ -29,7 +29,7 @@ import { defineCorrelation } from '../dealer/correlation';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
-import { subWords } from './beaver-core';
+import { asUintN, subWords } from '../engine/words';
 
 export class MaskedOperand {
   private capRows = 0;
@@ -73,7 +73,7 @@ export class MaskedOperand {
       for (let i = 0; i < r * c; i++) {
         const dv = dNew[src + i];
         this.d[dst + i] = dv;
-        this.w[dst + i] = party === 0 ? BigInt.asUintN(64, bNew[src + i] + dv) : bNew[src + i];
+        this.w[dst + i] = party === 0 ? asUintN(64, bNew[src + i] + dv) : bNew[src + i];
       }
     }
     this.nRows = rows + r;

@@ -1,0 +1,34 @@
+/**
+ * Elementwise loops on ring words (BigUint64Array, mod 2^64) shared by protocol steps and dealer specs.
+ *
+ * Performance: every loop is monomorphic and wraps with a local alias of BigInt.asUintN. Calling
+ * `BigInt.asUintN(…)` through the global inside a vm context (jest) stops V8 from lowering it to a
+ * native 64-bit op: ≈250 ns/elem instead of ≈1 ns (measured on Node 20.20, 2026-11). Storing into a
+ * BigUint64Array also wraps, but intermediate values must stay under asUintN to stay native.
+ */
+export const { asUintN } = BigInt;
+
+export function addWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] + b[i]);
+  return out;
+}
+
+export function subWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] - b[i]);
+  return out;
+}
+
+export function mulWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = asUintN(64, a[i] * b[i]);
+  return out;
+}
+
+/** Logical right shift of each word by `bits` (0 ≤ bits ≤ 63). */
+export function shiftRightWords(a: BigUint64Array, bits: number): BigUint64Array {
+  const out = new BigUint64Array(a.length), s = BigInt(bits);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] >> s;
+  return out;
+}

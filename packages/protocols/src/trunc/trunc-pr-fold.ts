@@ -1,0 +1,124 @@
+/**
+ * truncPrMul / truncPrSquare — a truncation folded into the next product (fss.md §4f, "Folding the
+ * truncation into the next product"): t·q and t² for t = truncPr(z), in the round of the truncation.
+ *
+ * Rounds:    1   (open ẑ = z + 2^62 + r, and e = q + b' for truncPrMul, in one message)
+ * Online:    truncPrMul 16 B/elem, truncPrSquare 8 B/elem, sent per party
+ * Offline:   to P0 only: truncPrMul 16 + 2⌈f/8⌉ B/elem, truncPrSquare 16 + 2⌈f/8⌉ B/elem (20 B at f = 12)
+ * Accuracy:  exact products of t = ⌊z/2^f⌋ + c, c ∈ {0, 1} as in truncPr (precondition |z| < 2^62);
+ *            the output is a ring product at scale 2f, not truncated: feed it to the next fold or
+ *            to truncPr. truncPrSquare needs f ≤ 32.
+ * Opens:     ẑ (uniform, r fresh) and e = q + b' (uniform, b' fresh and independent of r).
+ * Steps:     1. take the mask (r, [r >> f], [2^(64−f)μr]) plus the product terms below
+ *            2. open ẑ (and e) in one round
+ *            3. D = (ẑ >> f) − 2^(62−f) public, μ̄ = 1 − msb(ẑ); t = D − A with dealer-known
+ *               A = (r >> f) − μ̄·2^(64−f)μr, so [A] and [A·b'] are local from the dealer's terms:
+ *               t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b']
+ *               t²  = [P0]·D² − 2D·[A] + [A²],  A² = (r >> f)² − μ̄·2·2^(64−f)μr·(r >> f)  (f ≤ 32)
+ * A chain of fixed-point products (polynomials, Newton steps, repeated squaring) thus costs one round
+ * per product instead of two. (αt + β)·q for public α, β is α·truncPrMul(z, q) + β·q, still 1 round.
+ * Not for matrix products: μ̄ varies inside the contraction (fss.md); use matmulFx there.
+ */
+import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
+import { defineCorrelation } from '../dealer/correlation';
+import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import type { PartyContext } from '../engine/context';
+import { openMany } from '../engine/open';
+import { addWords, asUintN, mulWords, shiftRightWords } from '../engine/words';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, validateTruncParams, type TruncPair } from './trunc-pr';
+
+export interface TruncMulTriple extends TruncPair {
+  /** [b'], the mask of q. */
+  readonly b: BigUint64Array;
+  /** [(r >> f)·b']. */
+  readonly rTruncB: BigUint64Array;
+  /** [2^(64−f)·μr·b']. */
+  readonly rWrapB: BigUint64Array;
+}
+
+export interface TruncSquarePair extends TruncPair {
+  /** [(r >> f)²]. */
+  readonly rTruncSq: BigUint64Array;
+  /** [2^(64−f)·μr·(r >> f)]. */
+  readonly rWrapTrunc: BigUint64Array;
+}
+
+export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (g, { n, f }): TruncMulTriple => {
+  const mask = dealTruncMask(g, n, f);
+  const b = g.random(n);
+  const rTruncB = g.derived(n, () => mulWords(shiftRightWords(mask.rValue(), f), b.value()));
+  const rWrapB = derivedTopBits(g, n, f, () => mulWords(shiftRightWords(mask.rValue(), 63), b.value()));
+  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB };
+});
+
+export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (g, { n, f }): TruncSquarePair => {
+  const mask = dealTruncMask(g, n, f);
+  const rt = () => shiftRightWords(mask.rValue(), f);
+  const rTruncSq = g.derived(n, () => { const t = rt(); return mulWords(t, t); });
+  const rWrapTrunc = derivedTopBits(g, n, f, () => mulWords(shiftRightWords(mask.rValue(), 63), rt()));
+  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, rTruncSq: rTruncSq.share, rWrapTrunc };
+});
+
+/** truncPr(z)·q in one round; output at scale 2f (untruncated). */
+export async function truncPrMul(ctx: PartyContext, z: RingTensor, q: RingTensor, shift = ctx.fracBits): Promise<RingTensor> {
+  assertSameShape(z, q, 'truncPrMul');
+  assertShift(shift);
+  return ctx.ledger.scope('truncPrMul', async () => {
+    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
+    // 1. take the mask and the product terms
+    const t = await ctx.dealer.take(truncPrMulTriples, { n, f: shift });
+    // 2. open ẑ = z + 2^62 + r and e = q + b' in one round
+    const eShare = addWords(q.data, t.b);
+    const [zHat, e] = await openMany(ctx, [{ x: maskForTrunc(ctx.party, z.data, t.r) }, { x: eShare }]);
+    // 3. t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b'], [A] = [r >> f] − μ̄[M], [A·b'] = [(r >> f)b'] − μ̄[M·b']
+    const out = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n); // μ̄ as a mask: all ones when msb(ẑ) = 0
+      const D = asUintN(64, (zh >> s) - off), ei = e[i];
+      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), AB = asUintN(64, t.rTruncB[i] - (t.rWrapB[i] & keep));
+      out[i] = asUintN(64, AB - D * t.b[i] - ei * A + D * ei * p0w);
+    }
+    return { shape: [...z.shape], data: out };
+  });
+}
+
+/** truncPr(z)² in one round, 8 B/elem; output at scale 2f (untruncated). Needs shift ≤ 32. */
+export async function truncPrSquare(ctx: PartyContext, z: RingTensor, shift = ctx.fracBits): Promise<RingTensor> {
+  assertShift(shift, 32);
+  return ctx.ledger.scope('truncPrSquare', async () => {
+    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
+    // 1. take the mask and the square terms
+    const t = await ctx.dealer.take(truncPrSquarePairs, { n, f: shift });
+    // 2. open ẑ = z + 2^62 + r
+    const [zHat] = await openMany(ctx, [{ x: maskForTrunc(ctx.party, z.data, t.r) }]);
+    // 3. t² = [P0]·D² − 2D·[A] + [A²], [A²] = [(r >> f)²] − 2μ̄·[2^(64−f)μr·(r >> f)]
+    const out = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n);
+      const D = asUintN(64, (zh >> s) - off);
+      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), A2 = asUintN(64, t.rTruncSq[i] - 2n * (t.rWrapTrunc[i] & keep));
+      out[i] = asUintN(64, A2 - 2n * D * A + D * D * p0w);
+    }
+    return { shape: [...z.shape], data: out };
+  });
+}
+
+function validateSquareParams(p: unknown) {
+  const v = validateTruncParams(p);
+  assertShift(v.f, 32);
+  return v;
+}
+
+/** Cost of truncPrMul on n elements, per party (offline bytes are P0's). */
+export const truncPrMulCost = (n: number, f = 12) => ({
+  rounds: 1,
+  bytesSent: 16 * n,
+  offlineBytes: truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f),
+});
+
+/** Cost of truncPrSquare on n elements, per party (offline bytes are P0's). */
+export const truncPrSquareCost = (n: number, f = 12) => ({
+  rounds: 1,
+  bytesSent: 8 * n,
+  offlineBytes: truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f),
+});

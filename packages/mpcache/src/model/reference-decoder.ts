@@ -25,9 +25,10 @@
  * Fixed-point emulation (`opts.fixedPointFracBits = f`): weights and the RoPE cos/sin tables are
  * rounded to the grid 2^−f once, and the output of every matmul, norm, RoPE, score, softmax,
  * nonlinearity and product is rounded to it (round to nearest). Products of grid values summed in
- * float64 are exact at these magnitudes, so this is the secure ring arithmetic with exact
- * truncations: a gap between secure and emulated outputs is a protocol error (or TruncPr's ±1 LSB),
- * a gap between emulated and float64 outputs is quantisation error.
+ * float64 are exact at these magnitudes, so the linear parts equal the secure ring arithmetic with
+ * exact truncations; the nonlinearities are exact functions rounded once, where the secure ones are
+ * approximations. This separates quantisation error (float64 vs emulation) from protocol error
+ * (emulation vs secure: TruncPr's ±1 LSB plus the stated approximation error of each nonlinearity).
  *
  * Buffers are reused: the logits returned by forward/prefill are overwritten by the next call.
  */

@@ -2,9 +2,9 @@
  * The standard cases of `mpcache bench ops`, named as in ARCHITECTURE.md (shapes of CrypTen's table).
  */
 import { decode, type RingTensor } from '@mpcache/mpc-core';
-import { beaverMul } from '@mpcache/protocols';
+import { beaverMatmul, beaverMul, maskedMatmul, maskOperand, type MaskedOperand } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
-import { realTensor, reals } from './inputs';
+import { matmulF64, realTensor, reals } from './inputs';
 
 const mulRing: OpCase = {
   name: 'mul[65536]',
@@ -17,8 +17,34 @@ const mulRing: OpCase = {
   outputFracBits: (f) => 2 * f,
 };
 
+/** Ring matrix product (no truncation) of fresh operands; output at 2f fractional bits. */
+function matmulCase(m: number, k: number, n: number): OpCase {
+  return {
+    name: `matmul[${m}x${k},${k}x${n}]`,
+    makeInputs: (prg, f) => [realTensor(prg, [m, k], -2, 2, f), realTensor(prg, [k, n], -0.1, 0.1, f)],
+    run: (ctx, [x, w]) => beaverMatmul(ctx, x, w),
+    reference: ([x, w], f) => matmulF64(reals(x, f), reals(w, f), m, k, n),
+    outputFracBits: (f) => 2 * f,
+  };
+}
+
+/** The right operand (weights) masked once, untimed; each product opens only the fresh left operand. */
+function maskedMatmulCase(m: number, k: number, n: number): OpCase {
+  return {
+    ...matmulCase(m, k, n),
+    name: `matmul_masked[${m}x${k},${k}x${n}]`,
+    prepare: (ctx, [, w]) => maskOperand(ctx, w),
+    run: (ctx, [x], w) => maskedMatmul(ctx, x, w as MaskedOperand),
+  };
+}
+
 export function standardOpCases(): OpCase[] {
-  return [mulRing];
+  return [
+    mulRing,
+    matmulCase(128, 768, 768),
+    maskedMatmulCase(128, 768, 768),
+    matmulCase(1, 64, 1024),
+  ];
 }
 
 /** Max |decoded output − reference|. */

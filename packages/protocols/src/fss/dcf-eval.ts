@@ -5,15 +5,26 @@
  *   x is read mod 2^n, MSB first. Key layout: see dcf-keygen.ts (level-major wire arrays).
  *
  * Batching (fss.md §6): keys are processed in chunks of EVAL_CHUNK_KEYS; for each level one input
- * buffer IN (C×16 B: the current seed ⊕ that key's direction bit) goes through ONE H_S call and
- * ⌈m/2⌉ H_V calls (the same IN for m ≤ 2), then one JS pass accumulates sgn(b)·(w + t·VCW),
- * applies CW when t = 1 and writes the next level's IN. AES blocks per key: n·(1 + ⌈m/2⌉) + ⌈m/2⌉.
- * The sign sgn(b) is applied once at the end (V is accumulated unsigned, then negated for P1).
+ * buffer IN (C×16 B: the current seed ⊕ that key's direction bit) goes through ONE raw AES_S call
+ * and ⌈m/2⌉ AES_V calls (the same IN for m ≤ 2); then one JS pass XORs IN back in (H = AES ⊕ X),
+ * accumulates w + t·VCW, applies CW when t = 1 and writes the next level's IN. AES blocks per
+ * key: n·(1 + ⌈m/2⌉) + ⌈m/2⌉. The sign sgn(b) is applied once at the end (V is accumulated
+ * unsigned, then negated for P1).
  *
- * Measured (Node 20.20, 2-core AMD EPYC with AES-NI, 2026-11-26, plain JS BigUint64Array loops,
- * no wasm): LTZ keys n = 63, m = 1, 2^16 keys (4 chunks of 16K): ≈ 140 ms per party for
- * evaluation, of which AES ≈ 30 ms; i.e. ≈ 2.1 µs per 64-bit comparison. Dealer key generation for
- * the same batch ≈ 0.6 s. (Re-measure when Node changes major version.)
+ * Hot loop in Uint32Array halves, not BigUint64Array: measured here, the same level pass costs
+ * ≈ 200 ms per 16K keys × 63 levels with BigInt locals (V8 does not keep BigInt shifts, products
+ * and locals unboxed), ≈ 45 ms with every BigInt op wrapped in asUintN, 6–15 ms with u32 halves
+ * (64-bit adds carry by hand). No wasm kernel (optional in fss.md §6): for 2^16 keys the JS pass
+ * is ≈ 25–60 ms, comparable to the AES calls.
+ *
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (AES-NI), 2^16 LTZ keys (n = 63, m = 1):
+ *   dcfEval per party        130–160 ms (AES ≈ 35 ms of it at 4 GB/s) with the machine quiet;
+ *                            250–350 ms while other jobs share the 2 cores
+ *   m = 3 (argmax payload)   ≈ 2× the m = 1 time
+ *   dcfLessThanZero online   ≈ 0.42 s for BOTH parties in one process (open + eval + combine)
+ *   dealer dcfGen (offline)  1.3–2.6 s for the batch (8 AES blocks per key and level; BigInt
+ *                            value words; not optimised further — dealer side, prefetched)
+ * Re-measure when Node changes major version.
  */
 import { ShapeError, type PartyId } from '@mpcache/mpc-core';
 import type { FssPrg } from './fss-prg';

@@ -100,7 +100,7 @@ function genChunk(
   for (let j = 0; j < C; j++) t[2 * j + 1] = 1;
   const va = new BigUint64Array(C * m);
   // level buffers: 4 blocks per key in the order (b, d) = (0,0), (0,1), (1,0), (1,1)
-  const inp = new Uint32Array(16 * C), inpJ = new Uint32Array(16 * C), hs = new Uint32Array(16 * C);
+  const inp = new Uint32Array(16 * C), inpJ = new Uint32Array(nb > 1 ? 16 * C : 0), hs = new Uint32Array(16 * C);
   const hv: BigUint64Array[] = [];
   for (let jb = 0; jb < nb; jb++) hv.push(new BigUint64Array(8 * C));
   const levelWords = (N * (16 + 8 * m)) / 8; // u64 words per level in the wire layout
@@ -115,7 +115,8 @@ function genChunk(
       inp[16 * j + 12] ^= 1;
     }
     prg.hashS(new Uint8Array(inp.buffer), new Uint8Array(hs.buffer));
-    for (let jb = 0; jb < nb; jb++) {
+    prg.hashV(new Uint8Array(inp.buffer), new Uint8Array(hv[0].buffer));
+    for (let jb = 1; jb < nb; jb++) {
       inpJ.set(inp);
       for (let q = 0; q < inpJ.length; q += 4) inpJ[q] ^= 4 * jb;
       prg.hashV(new Uint8Array(inpJ.buffer), new Uint8Array(hv[jb].buffer));

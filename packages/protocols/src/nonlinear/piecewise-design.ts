@@ -78,27 +78,34 @@ export function evalLines(d: PiecewiseDesign, x: number): number {
 
 /** Best line on [a, b]: chord plus the shift δ minimising max |f − line|/tol. Returns its weighted error. */
 function fitSegment(t: PiecewiseTarget, a: number, b: number): { line: Line; err: number } {
-  const fa = t.f(a), fb = t.f(b), slope = (t.f(b) - fa) / (b - a);
-  const e = new Float64Array(SAMPLES), w = new Float64Array(SAMPLES);
+  const fa = t.f(a), slope = (t.f(b) - fa) / (b - a);
+  const e: number[] = [], w: number[] = [];
+  let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < SAMPLES; i++) {
     const x = a + ((b - a) * i) / (SAMPLES - 1);
-    e[i] = t.f(x) - (fa + slope * (x - a));
-    w[i] = 1 / t.tol(x);
+    const ei = t.f(x) - (fa + slope * (x - a));
+    e.push(ei);
+    w.push(1 / t.tol(x));
+    if (ei < lo) lo = ei;
+    if (ei > hi) hi = ei;
   }
-  const cost = (d: number) => {
-    let m = 0;
-    for (let i = 0; i < SAMPLES; i++) m = Math.max(m, Math.abs(e[i] - d) * w[i]);
-    return m;
-  };
-  let lo = Math.min(...e), hi = Math.max(...e);
-  for (let it = 0; it < 60; it++) {
+  for (let it = 0; it < 50; it++) {
     const m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
-    if (cost(m1) <= cost(m2)) hi = m2;
+    if (weightedMax(e, w, m1) <= weightedMax(e, w, m2)) hi = m2;
     else lo = m1;
   }
   const d = (lo + hi) / 2;
-  void fb;
-  return { line: { x0: a, y0: fa + d, slope }, err: cost(d) };
+  return { line: { x0: a, y0: fa + d, slope }, err: weightedMax(e, w, d) };
+}
+
+/** max_i |e_i − d|·w_i */
+function weightedMax(e: number[], w: number[], d: number): number {
+  let m = 0;
+  for (let i = 0; i < e.length; i++) {
+    const v = (e[i] > d ? e[i] - d : d - e[i]) * w[i];
+    if (v > m) m = v;
+  }
+  return m;
 }
 
 const cache = new Map<string, PiecewiseDesign>();

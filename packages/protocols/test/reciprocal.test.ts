@@ -1,0 +1,39 @@
+import { decode, encode } from '@mpcache/mpc-core';
+import { localParties, runBoth } from '@mpcache/protocols';
+import { reciprocal, reciprocalCost } from '../src/nonlinear/reciprocal';
+import { openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
+
+const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]) / Math.abs(want[i]));
+  return m;
+};
+
+describe(`reciprocal (SEED=${TEST_SEED})`, () => {
+  it('≤ 1e-3 relative on [1, 4096], 2 rounds, exact cost', async () => {
+    const n = 1024;
+    const xr = randomReals(testPrg('recip'), n, 0, Math.log(4096)).map(Math.exp);
+    xr.set([1, 4096, 2, 1024, 1 + 2 ** -12, 4095.99, 3.3]);
+    const xq = decode(encode(xr));
+    const xs = shareReals(xr, [n]);
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party]));
+    const got = openReals(y0, y1, 24);
+    expect(maxRel(got, xq.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
+    const cost = reciprocalCost(n);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('reciprocal')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    expect(cost.rounds).toBe(2);
+    expect(parties.ctx[0].ledger.get('reciprocal').offlineBytes + parties.ctx[1].ledger.get('reciprocal').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('takes inputs at a higher scale (softmax sums at 2^32)', async () => {
+    const n = 64;
+    const xr = randomReals(testPrg('recip32'), n, 1, 1024);
+    const xs = shareReals(xr, [n], 32);
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party], { inFracBits: 32, outFracBits: 30 }));
+    expect(maxRel(openReals(y0, y1, 30), xr.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
+  });
+});

@@ -1,0 +1,40 @@
+import { decode, encode } from '@mpcache/mpc-core';
+import { localParties, runBoth } from '@mpcache/protocols';
+import { rsqrt, rsqrtCost } from '../src/nonlinear/rsqrt';
+import { openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
+
+const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]) / Math.abs(want[i]));
+  return m;
+};
+
+describe(`rsqrt (SEED=${TEST_SEED})`, () => {
+  it('≤ 2e-3 relative on [1e-3, 1e4] (input at 2^24), 2 rounds, exact cost', async () => {
+    const n = 1024;
+    const xr = randomReals(testPrg('rsqrt'), n, Math.log(1e-3), Math.log(1e4)).map(Math.exp);
+    xr.set([1e-3, 1e4, 1, 0.5, 9999.5]);
+    const xq = decode(encode(xr, 24), 24);
+    const xs = shareReals(xr, [n], 24);
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => rsqrt(ctx, xs[ctx.party]));
+    const got = openReals(y0, y1, 20);
+    expect(maxRel(got, xq.map((x) => 1 / Math.sqrt(x)))).toBeLessThanOrEqual(2e-3);
+    const cost = rsqrtCost(n);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('rsqrt')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    expect(cost.rounds).toBe(2);
+    expect(parties.ctx[0].ledger.get('rsqrt').offlineBytes + parties.ctx[1].ledger.get('rsqrt').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('folds scale and eps: (x/768 + 1e-5)^(−1/2) from x = 0', async () => {
+    const xr = Float64Array.from([0, 1e-6, 768 * 1e-5, 0.5, 768, 768 * 1e4]);
+    const xs = shareReals(xr, [xr.length], 24);
+    const opts = { scale: 1 / 768, eps: 1e-5, lo: 0, hi: 1e4 };
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => rsqrt(ctx, xs[ctx.party], opts));
+    const xq = decode(encode(xr, 24), 24);
+    expect(maxRel(openReals(y0, y1, 20), xq.map((x) => 1 / Math.sqrt(x / 768 + 1e-5)))).toBeLessThanOrEqual(2e-3);
+  });
+});

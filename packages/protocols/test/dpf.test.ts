@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { clearSeedBits, dpfEvalFull, dpfEvalPoint, dpfGen, dpfKeyBytes, type DpfKeys } from '@mpcache/protocols';
+import { clearSeedBits, dpfEvalFull, dpfEvalFullRotated, dpfEvalPoint, dpfGen, dpfKeyBytes, type DpfKeys } from '@mpcache/protocols';
 import { refDpfEval, refDpfGen } from './reference/dpf-reference';
 import { testPrg, TEST_SEED } from './helpers';
 import { FssPrg } from '../src/fss/fss-prg';
@@ -121,6 +121,29 @@ describe(`DPF property grid (SEED=${TEST_SEED})`, () => {
       for (const x of [a, a ^ 1n, 0n]) {
         expect(dpfEvalPoint(keys[0], BigUint64Array.of(x), prg)[0]).toBe(refDpfEval(0, k0, n, nu, x));
         expect(dpfEvalPoint(keys[1], BigUint64Array.of(x), prg)[0]).toBe(refDpfEval(1, { ...k0, root: big(r1) }, n, nu, x));
+      }
+    }
+  });
+
+  it('rotated full-domain output, with a width cut and chunked through a sink, equals the natural order', () => {
+    const n = 16, nu = 3, count = 5; // 2^13 leaves per key ⇒ 2 keys per chunk ⇒ 3 chunks
+    const keys = makeKeys(n, nu, Array.from({ length: count }, () => randBits(n)), Array(count).fill(1n));
+    const N = 2 ** n, shift = BigUint64Array.from({ length: count }, () => rnd.words(1)[0]);
+    for (const k of [keys[1]]) {
+      const full = dpfEvalFull(k, prg);
+      const width = 1000;
+      const rot = dpfEvalFullRotated(k, shift, width, prg);
+      const viaSink = new BigUint64Array(count * N);
+      let chunks = 0;
+      dpfEvalFullRotated(k, shift, N, prg, (k0, cnt, block) => (viaSink.set(block, k0 * N), chunks++));
+      expect(chunks).toBe(3);
+      for (let i = 0; i < count; i++) {
+        const h = Number(shift[i] % BigInt(N));
+        for (const u of [0, 1, 999, h, (h + 1) % N]) {
+          const want = full[i * N + ((h - u + N) % N)];
+          if (u < width) expect(rot[i * width + u]).toBe(want);
+          expect(viaSink[i * N + u]).toBe(want);
+        }
       }
     }
   });

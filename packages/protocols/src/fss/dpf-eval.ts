@@ -73,27 +73,50 @@ export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = def
  * Breadth-first across a chunk of keys: one H_S pass per level over both children of all nodes.
  */
 export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUint64Array {
+  return dpfEvalFullRotated(keys, undefined, 2 ** keys.n, prg);
+}
+
+/**
+ * Full-domain evaluation written in rotated order, as one-hot vectors and lookup tables need it:
+ * out[i·width + u] = Eval_DPF(b, key_i, (h_i − u) mod 2^n) for u < width, h_i = shift[i] mod 2^n
+ * (no shift: u = y, the natural order). Slots u ≥ width are dropped. Saves a separate rotation pass.
+ * With `sink`, the output is handed over chunk by chunk (keys [k0, k0 + cnt), a reused cnt × width
+ * buffer) instead of being returned: a lookup table then never holds count × 2^n words (memory traffic,
+ * not AES, dominated the full-size version: 2 × 32 MB for 16384 keys with n = 8).
+ */
+export function dpfEvalFullRotated(
+  keys: DpfKeys,
+  shift: BigUint64Array | undefined,
+  width: number,
+  prg: FssPrg = defaultFssPrg(),
+  sink?: (k0: number, cnt: number, block: BigUint64Array) => void,
+): BigUint64Array {
   const { n, nu, count, party } = keys;
-  const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth;
-  const out = new BigUint64Array(count * dom);
-  const out32 = new Int32Array(out.buffer);
+  const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth, mask = dom - 1;
+  if (shift && shift.length !== count) throw new RangeError(`dpfEvalFullRotated: ${count} keys but ${shift.length} shifts`);
+  const h = new Int32Array(count);
+  if (shift) for (let i = 0; i < count; i++) h[i] = Number(shift[i] & BigInt(mask));
+  const sign = shift ? -1 : 1;
   const cw = u32(keys.cw);
   const lcw32 = new Int32Array(keys.lcw.buffer, keys.lcw.byteOffset, 2 * keys.lcw.length);
   const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
+  const out = new BigUint64Array((sink ? Math.min(perChunk, count) : count) * width);
+  const out32 = new Int32Array(out.buffer);
   for (let k0 = 0; k0 < count; k0 += perChunk) {
     const cnt = Math.min(perChunk, count - k0);
+    const kb = sink ? k0 : 0; // with a sink, output rows are chunk-relative
     let s: Uint8Array = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
     let t: Uint8Array = new Uint8Array(cnt).fill(party);
     for (let lvl = 0; lvl < depth; lvl++) {
       const y = hashChildren(prg, s); // child c of node c >> 1 at block c (natural order per key)
       const S = u32(y), T = new Uint8Array(S.length >>> 2);
-      const shift = lvl + 1;
+      const sh = lvl + 1;
       for (let c = 0; c < T.length; c++) {
         const o = 4 * c;
         T[c] = S[o] & 1;
         S[o] &= ~3;
         if (!t[c >>> 1]) continue;
-        const w = 4 * (lvl * count + k0 + (c >>> shift));
+        const w = 4 * (lvl * count + k0 + (c >>> sh));
         S[o] ^= cw[w] & ~3;
         S[o + 1] ^= cw[w + 1];
         S[o + 2] ^= cw[w + 2];
@@ -103,12 +126,16 @@ export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUi
       s = y;
       t = T;
     }
-    const Wu = leafWords32(prg, s, m), W = new Int32Array(Wu.buffer, Wu.byteOffset, Wu.length); // leaf L = key·leaves + path, slot j at L·m + j
-    const base = 2 * k0 * dom, neg = party === 1;
+    const Wu = leafWords32(prg, s, m), W = new Int32Array(Wu.buffer, Wu.byteOffset, Wu.length);
+    const neg = party === 1;
+    // leaf L = key·leaves + path; slot y = path·m + j goes to u = (h − y) mod 2^n (or u = y).
     // u64 adds on signed i32 halves (stays in small-integer registers; carry by unsigned compare)
     for (let L = 0; L < t.length; L++) {
-      const tl = t[L], lb = 2 * (k0 + Math.floor(L / leaves)) * m;
+      const key = k0 + Math.floor(L / leaves), tl = t[L], lb = 2 * key * m;
+      const y0 = (L % leaves) * m, hk = h[key], ob = (key - kb) * width;
       for (let j = 0; j < m; j++) {
+        const u = (hk + sign * (y0 + j)) & mask;
+        if (u >= width) continue;
         const wi = 2 * (L * m + j);
         let lo = W[wi] | 0, hi = W[wi + 1] | 0;
         if (tl) {
@@ -120,10 +147,11 @@ export function dpfEvalFull(keys: DpfKeys, prg: FssPrg = defaultFssPrg()): BigUi
           lo = (~lo + 1) | 0;
           hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
         }
-        out32[base + wi] = lo;
-        out32[base + wi + 1] = hi;
+        out32[2 * (ob + u)] = lo;
+        out32[2 * (ob + u) + 1] = hi;
       }
     }
+    if (sink) sink(k0, cnt, out.subarray(0, cnt * width));
   }
-  return out;
+  return sink ? new BigUint64Array(0) : out;
 }

@@ -19,9 +19,9 @@
 import { matmulWords, ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openBytes } from '../engine/open';
-import { dpfEvalFull } from '../fss/dpf-eval';
+import { dpfEvalFullRotated } from '../fss/dpf-eval';
 import { fullDomainNu } from '../fss/dpf-keygen';
-import { maskedDpfOfflineBytes, openMaskedIndex, rotateRows } from './masked-dpf';
+import { maskedDpfOfflineBytes, openMaskedIndex } from './masked-dpf';
 
 /** Largest table width: a 2^16 table costs 2^16 multiply-adds per element and table. */
 export const MAX_LUT_BITS = 16;
@@ -54,14 +54,13 @@ export async function lookupTable(
     const { mat, xHat } = await openMaskedIndex(ctx, x, m, fullDomainNu(m));
     // 3. full-domain evaluation; Σ_j D[j]·T[(x̂ − j) mod N] = Σ_u D[(x̂ − u) mod N]·T[u], so rotate each
     //    row of D by its x̂ and multiply by the N × tables matrix of the tables (ring matmul kernel)
-    const Drot = rotateRows(dpfEvalFull(mat.keys), xHat, N);
-    const tmat = new BigUint64Array(N * tables.length);
-    for (let t = 0; t < tables.length; t++) for (let u = 0; u < N; u++) tmat[u * tables.length + t] = tables[t][u];
-    const prod = matmulWords(Drot, tmat, count, N, tables.length); // count × tables
-    const outs = tables.map((_, t) => {
-      const o = new BigUint64Array(count);
-      for (let i = 0; i < count; i++) o[i] = prod[i * tables.length + t];
-      return o;
+    const nt = tables.length;
+    const tmat = new BigUint64Array(N * nt);
+    for (let t = 0; t < nt; t++) for (let u = 0; u < N; u++) tmat[u * nt + t] = tables[t][u];
+    const outs = tables.map(() => new BigUint64Array(count));
+    dpfEvalFullRotated(mat.keys, xHat, N, undefined, (k0, cnt, Drot) => {
+      const prod = matmulWords(Drot, tmat, cnt, N, nt); // cnt × tables
+      for (let i = 0; i < cnt; i++) for (let t = 0; t < nt; t++) outs[t][k0 + i] = prod[i * nt + t];
     });
     return outs.map((data) => ({ shape: [...x.shape], data }));
   });

@@ -66,21 +66,3 @@ export async function openMaskedIndex(
   return { mat, xHat };
 }
 
-/**
- * out[i·N + u] = D[i·N + ((h_i − u) mod N)] with h_i = xHat[i] mod N: each row of a full-domain
- * evaluation re-indexed by its opened value (copies on u32 halves, no BigInt).
- */
-export function rotateRows(D: BigUint64Array, xHat: BigUint64Array, N: number, width = N): BigUint64Array {
-  const count = xHat.length, mask = N - 1;
-  const out = new BigUint64Array(count * width);
-  const d32 = new Uint32Array(D.buffer, D.byteOffset, 2 * D.length), o32 = new Uint32Array(out.buffer);
-  for (let i = 0; i < count; i++) {
-    const h = Number(xHat[i] & BigInt(mask)), src = i * N, dst = i * width;
-    for (let u = 0; u < width; u++) {
-      const j = 2 * (src + ((h - u) & mask)), o = 2 * (dst + u);
-      o32[o] = d32[j];
-      o32[o + 1] = d32[j + 1];
-    }
-  }
-  return out;
-}

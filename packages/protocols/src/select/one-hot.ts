@@ -16,9 +16,9 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openBytes } from '../engine/open';
-import { dpfEvalFull } from '../fss/dpf-eval';
+import { dpfEvalFullRotated } from '../fss/dpf-eval';
 import { fullDomainNu } from '../fss/dpf-keygen';
-import { maskedDpfOfflineBytes, openMaskedIndex, rotateRows } from './masked-dpf';
+import { maskedDpfOfflineBytes, openMaskedIndex } from './masked-dpf';
 
 /** n = max(1, ⌈log2 C⌉): DPF input bits for a one-hot over C slots. */
 export function oneHotBits(C: number): number {
@@ -30,13 +30,13 @@ export function oneHotBits(C: number): number {
 /** For n indices (any shape, flattened) returns shares of the n×C one-hot matrix. */
 export async function oneHot(ctx: PartyContext, idx: RingTensor, C: number): Promise<RingTensor> {
   if (!Number.isInteger(C) || C < 1 || C > 2 ** 24) throw new ShapeError(`oneHot: C must be in [1, 2^24], got ${C}`);
-  const bits = oneHotBits(C), nu = fullDomainNu(bits), N = 2 ** bits;
+  const bits = oneHotBits(C), nu = fullDomainNu(bits);
   const count = idx.data.length;
   return ctx.ledger.scope('oneHot', async () => {
     // 1–2. take the masked DPFs, open î = (idx + r) mod N
     const { mat, xHat } = await openMaskedIndex(ctx, idx, bits, nu);
     // 3. full-domain evaluation, then a public rotation: e_k = D[(î − k) mod N]
-    const out = rotateRows(dpfEvalFull(mat.keys), xHat, N, C);
+    const out = dpfEvalFullRotated(mat.keys, xHat, C);
     return { shape: [count, C], data: out };
   });
 }

@@ -1,6 +1,26 @@
-import { ChannelClosedError, concatRows, reconstruct, ShapeError, share, sizeOf, tensor, type RingTensor } from '@mpcache/mpc-core';
+import {
+  ChannelClosedError,
+  concatRows,
+  Ledger,
+  MemoryChannel,
+  reconstruct,
+  ShapeError,
+  share,
+  sizeOf,
+  tensor,
+  type PartyId,
+  type RingTensor,
+} from '@mpcache/mpc-core';
 import {
   appendMaskedRows,
+  ChannelDealerLink,
+  correlationRegistry,
+  CorrelationSource,
+  DealerSession,
+  makePartyContext,
+  maskedProductTriples,
+  operandRowMasks,
+  serveDealerSession,
   localParties,
   maskedMatmul,
   maskedMatmulCost,
@@ -187,5 +207,29 @@ describe(`maskOperand / maskedMatmul (SEED=${TEST_SEED})`, () => {
       },
     );
     expect(e).toBeInstanceOf(ChannelClosedError);
+  });
+
+  it('works unchanged with a remote dealer service: same shares as the in-process dealer for the same seeds', async () => {
+    const seeds = fixedSeeds('remote');
+    const K = rand('rk', [2, 5, 3]), row = rand('rrow', [2, 1, 3]), q = rand('rq', [2, 1, 3]);
+    const Ks = share(K), rows = share(row), qs = share(q);
+    const body = async (parties: LocalParties) => {
+      const ops = await runBoth(parties, (ctx) => maskOperand(ctx, Ks[ctx.party]));
+      return runBoth(parties, (ctx) => maskedMatmul(ctx, qs[ctx.party], ops[ctx.party], { transpose: true, append: rows[ctx.party] }));
+    };
+    // the dealer as a service over channels (dealer-service.ts), as deployed
+    const session = new DealerSession(seeds.dealerP0, seeds.dealerP1);
+    const [p0d, d0] = MemoryChannel.pair(), [p1d, d1] = MemoryChannel.pair();
+    void serveDealerSession(session, [d0, d1], correlationRegistry([operandRowMasks, maskedProductTriples])).catch(() => undefined);
+    const ledgers = [new Ledger(), new Ledger()] as const;
+    const peer = MemoryChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
+    const links = [new ChannelDealerLink(p0d), new ChannelDealerLink(p1d)] as const;
+    const make = (p: PartyId) =>
+      makePartyContext(p, peer[p], ledgers[p], new CorrelationSource(p, p === 0 ? seeds.dealerP0 : seeds.dealerP1, links[p], ledgers[p]), seeds.common);
+    const remote = await body({ ctx: [make(0), make(1)], dealer: session });
+    const local = await body(localParties({ seeds }));
+    expect(remote[0].data).toEqual(local[0].data);
+    expect(Array.from(reconstruct(...remote).data)).toEqual(refMatmul(q, concatLanes(K, row), true));
+    for (const c of [p0d, p1d, d0, d1]) c.close('done');
   });
 });

@@ -1,0 +1,112 @@
+/**
+ * Generator — greedy generation on the parties' side: `prefill(prompt)` runs the whole prompt in one
+ * secure forward pass and yields the first new token, each `step()` feeds the previous token back
+ * and yields the next. A token is the secure argmax of the logits; the parties hold only shares of
+ * its id (which they send to the client, the only one who reconstructs it) and of its one-hot row
+ * (which feeds the next step's embedding without any extra protocol).
+ *
+ * Per-step cost is read from this party's ledger (difference of totals around the call) plus wall
+ * time: rounds, online bytes sent/received, offline (dealer) bytes, ms.
+ *
+ * The parties never learn when to stop: the client decides (e.g. on EOS) and tells them; in
+ * `secureGenerate` that is `onToken` returning false.
+ */
+import { diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
+import { oneHot, type PartyContext } from '@mpcache/protocols';
+import { SecureDecoder, type SecureDecoderOptions } from './secure-decoder';
+import { greedyToken } from './secure-nonlinear';
+import type { WeightShares } from './shared-weights';
+import { maskModelWeights, type SecureWeights } from './secure-weights';
+
+export interface StepCost extends Cost {
+  readonly ms: number;
+}
+
+export interface GeneratedToken {
+  /** Position of the token that produced these logits (the new token goes to position + 1). */
+  readonly position: number;
+  /** My share of the token id, (1): send it to the client. */
+  readonly idShare: RingTensor;
+  /** This step's cost on my ledger (prefill: the whole prompt). */
+  readonly cost: StepCost;
+}
+
+export class Generator {
+  readonly decoder: SecureDecoder;
+  private next: RingTensor | null = null; // my share of the last token's one-hot row (1, vocabSize)
+
+  constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: SecureDecoderOptions = {}) {
+    if (weights.fracBits !== ctx.fracBits) throw new RangeError(`weights use ${weights.fracBits} fractional bits, the context ${ctx.fracBits}`);
+    this.decoder = new SecureDecoder(weights, opts);
+  }
+
+  /**
+   * Run the prompt on an empty cache and produce the first new token. `prompt` is my share of the
+   * client's one-hot rows (n, vocabSize), or of its token ids (n) (then a DPF one-hot, 1 round).
+   */
+  async prefill(prompt: RingTensor): Promise<GeneratedToken> {
+    const V = this.weights.config.vocabSize;
+    if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
+      throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
+    }
+    this.decoder.reset();
+    this.decoder.kvPolicy.beginPrefill?.(prompt.shape[0]);
+    const t = await this.measure(async () => {
+      const rows = prompt.shape.length === 1
+        ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
+        : prompt;
+      return this.decoder.forward(this.ctx, rows);
+    });
+    await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
+    return t;
+  }
+
+  /** Feed the previous token and produce the next one. */
+  async step(): Promise<GeneratedToken> {
+    const prev = this.next;
+    if (!prev) throw new Error('Generator.step() before prefill()');
+    return this.measure(() => this.decoder.forward(this.ctx, prev));
+  }
+
+  private async measure(forward: () => Promise<RingTensor>): Promise<GeneratedToken> {
+    const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now();
+    const logits = await forward();
+    // greedy argmax (revealed to the client only)
+    const tok = await L.scope('argmax', () => greedyToken(this.ctx, logits));
+    this.next = tok.oneHot;
+    const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
+    return { position: this.decoder.length - 1, idShare: tok.id, cost };
+  }
+}
+
+export interface SecureGenerateOptions {
+  ctx: PartyContext;
+  /** Masked weights, or this party's weight shares (masked here, once). */
+  weights: SecureWeights | WeightShares;
+  /** My share of the prompt: one-hot rows (n, vocabSize) or ids (n). */
+  promptShares: RingTensor;
+  maxNewTokens: number;
+  /** Called with every new token; return false to stop (the client's decision, e.g. on EOS). */
+  onToken?: (token: GeneratedToken) => boolean | void | Promise<boolean | void>;
+  decoder?: SecureDecoderOptions;
+}
+
+/** Greedy generation on one party; resolves with my shares of the new tokens' ids and their costs. */
+export async function secureGenerate(opts: SecureGenerateOptions): Promise<GeneratedToken[]> {
+  const { ctx, promptShares, maxNewTokens } = opts;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS) {
+    throw new RangeError(`"maxNewTokens" expected an integer in [1, ${MAX_NEW_TOKENS}], got ${maxNewTokens}`);
+  }
+  const weights = 'tensor' in opts.weights ? await maskModelWeights(ctx, opts.weights) : opts.weights;
+  const c = weights.config;
+  if (promptShares.shape[0] + maxNewTokens - 1 > c.seqLen) {
+    throw new LimitError(`prompt (${promptShares.shape[0]}) + maxNewTokens (${maxNewTokens}) − 1 exceeds seqLen ${c.seqLen}`, 'MPC_ERR_PROMPT_TOO_LONG');
+  }
+  const gen = new Generator(ctx, weights, opts.decoder);
+  const out: GeneratedToken[] = [];
+  for (let t = await gen.prefill(promptShares); ; t = await gen.step()) {
+    out.push(t);
+    const go = await opts.onToken?.(t);
+    if (go === false || out.length === maxNewTokens) return out;
+  }
+}

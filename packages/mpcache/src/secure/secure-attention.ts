@@ -1,0 +1,90 @@
+/**
+ * secureAttention — one layer's multi-head causal attention on shares with a masked K/V cache, for
+ * n new queries at public positions startPos.. (prefill: the prompt; decode: n = 1).
+ *
+ * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append)
+ * Online:    per party 8·(|q| + |k_new|) + 8·|scores| + softmax + 8·(|P| + |v_new|) B
+ *            (the cached rows are never re-opened: they were masked once, when appended)
+ * Offline:   two masked-product triples (8 B per output element to P0) + a truncation pair per score
+ *            + the softmax's material
+ * Accuracy:  scores within 1 ulp (truncPr) of q·k/√headDim on the encoded inputs; the softmax's bound;
+ *            the output P·V is returned UNTRUNCATED at scale 2f (the caller folds its truncation into
+ *            the wo product's)
+ * Steps:     1. split heads: q → (nKvHeads, groups·n, headDim), k, v → (nKvHeads, n, headDim)
+ *            2. scores z = q·Kᵀ over the whole cache, appending k in the same round; truncate by f
+ *               (q already carries 1/√headDim, rope-shares.ts)
+ *            3. causal mask: a new query t may not see the new rows after it: P0 adds a large
+ *               negative public constant there (local)
+ *            4. KV-cache policy: select rows (gather the kept logits)
+ *            5. softmax over the kept logits, scatter back to all rows
+ *            6. weighted sum of the values P·V, appending v in the same round
+ *            7. policy observes the probabilities (may evict now that the output is computed)
+ *            8. merge heads → (n, dModel) at scale 2f
+ */
+import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
+import { maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import type { ModelConfig } from '../model/config';
+import { softmaxOnShares } from './secure-nonlinear';
+import type { SecureKVCachePolicy, SecureAttentionView } from './secure-kv-cache-policy';
+import type { SecureLayerCache } from './secure-layer-cache';
+import { mergeHeads, splitHeads } from './rope-shares';
+
+/** Logit given to causally masked entries (real value): far below any softmax's clipping point. */
+export const CAUSAL_MASK_LOGIT = -256;
+
+const { asUintN } = BigInt;
+
+export interface AttentionInputs {
+  readonly layer: number;
+  readonly startPos: number;
+  /** (n, dModel) at scale f: after RoPE and the 1/√headDim scale. */
+  readonly q: RingTensor;
+  /** (n, kvDim) at scale f, after RoPE. */
+  readonly k: RingTensor;
+  /** (n, kvDim) at scale f. */
+  readonly v: RingTensor;
+}
+
+/** Attention output (n, dModel) at scale 2f; appends this call's k, v to `cache`. */
+export async function secureAttention(
+  ctx: PartyContext, c: ModelConfig, cache: SecureLayerCache, policy: SecureKVCachePolicy, inp: AttentionInputs,
+): Promise<RingTensor> {
+  const n = inp.q.shape[0], lanes = c.nKvHeads, groups = c.nHeads / c.nKvHeads, hs = c.headDim;
+  // 1. split heads
+  const q = splitHeads(inp.q, 0, lanes, groups, hs);
+  const k = splitHeads(inp.k, 0, lanes, 1, hs), v = splitHeads(inp.v, 0, lanes, 1, hs);
+  const old = cache.length;
+
+  // 2. attention scores q·k/√headDim over the cache (appends k)
+  const scores = await ctx.ledger.scope('attention scores', async () =>
+    truncPr(ctx, await maskedMatmul(ctx, q, cache.keys, { transpose: true, append: k })));
+  // 3. causal mask over this call's rows
+  if (n > 1) applyCausalMask(ctx, scores, n, old, ctx.fracBits);
+
+  // 4. KV-cache policy: rows to attend
+  const view: SecureAttentionView = { layer: inp.layer, startPos: inp.startPos, nQueries: n, groups, headDim: hs, q, cache };
+  const sel = await ctx.ledger.scope('kv cache policy', () => policy.select(ctx, view, scores));
+  const kept = sel ? await ctx.ledger.scope('kv cache policy', () => sel.gather(ctx, scores)) : scores;
+
+  // 5. softmax the scores to get attention weights
+  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept));
+  const probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
+
+  // 6. weighted sum of the values (appends v)
+  const out = await ctx.ledger.scope('weighted sum of values', () => maskedMatmul(ctx, probs, cache.values, { append: v }));
+
+  // 7. the policy sees the probabilities
+  await ctx.ledger.scope('kv cache policy', () => policy.observe(ctx, view, probs));
+  // 8. merge heads
+  return mergeHeads(out, n);
+}
+
+/** P0 adds CAUSAL_MASK_LOGIT to score (lane, g·n + t, old + u) for every u > t (local). */
+function applyCausalMask(ctx: PartyContext, scores: RingTensor, n: number, old: number, fracBits: number): void {
+  if (ctx.party !== 0) return;
+  const [lanes, rows, kvLen] = scores.shape, d = scores.data, big = encodeScalar(CAUSAL_MASK_LOGIT, fracBits);
+  for (let r = 0; r < lanes * rows; r++) {
+    const t = r % n, base = r * kvLen + old;
+    for (let u = t + 1; u < n; u++) d[base + u] = asUintN(64, d[base + u] + big);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The secure transformer's blocks, one function per run.c step, on (rows, width) shares at scale f.
+ * Each is the masked-weight product of secure-weights.ts plus the truncations it needs; the
+ * nonlinear protocols come in through secure-nonlinear.ts. secure-decoder.ts strings them together.
+ *
+ * Scales and truncation folding (f = ctx.fracBits; ⟦x⟧ has scale f unless noted):
+ *   embedding     oneHot (integers) · tokEmb            → f, exact, no truncation
+ *   qkv           xb · wqkv → 2f; RoPE, 1/√headDim, v·2^f → 3f; ONE truncPr by 2f (rope-shares.ts)
+ *   attention out P·V (2f, secure-attention.ts) · wo → 3f; truncPr by 2f; residual add
+ *   ffn (llama)   xb · w13 → 2f; truncPr by f; silu(h1) ⊙ h3 → 2f (Beaver, untruncated) · w2 → 3f;
+ *                 truncPr by 2f; residual add
+ *   ffn (gpt2)    xb · w1 → 2f; truncPr; gelu → f; · w2 → 2f; truncPr by f; residual add
+ *   classifier    x · tokEmbᵀ → 2f; truncPr by f
+ * Folding a truncation into the next product saves its round; the cost is the headroom: a product at
+ * 3f must stay below 2^62, i.e. |value| < 2^(62 − 3f) (2^26 at f = 12, 2^14 at f = 16).
+ */
+import { assertShape, type RingTensor } from '@mpcache/mpc-core';
+import { beaverMul, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import { kvDim, type ModelConfig } from '../model/config';
+import { rotateQkv, sliceCols } from './rope-shares';
+import { geluOnShares, siluOnShares } from './secure-nonlinear';
+import type { SecureLayerWeights, SecureWeights } from './secure-weights';
+
+const { asUintN } = BigInt;
+
+/** Token embeddings (n, dModel) from one-hot rows (n, vocabSize) of 0/1 integers. */
+export async function embedTokens(ctx: PartyContext, w: SecureWeights, oneHot: RingTensor): Promise<RingTensor> {
+  assertShape(oneHot, [oneHot.shape[0], w.config.vocabSize], 'oneHot');
+  return maskedMatmul(ctx, oneHot, w.tokEmb);
+}
+
+/** gpt2: x += posEmb[startPos + t] for each row t (public positions: local). */
+export function addPositionEmbeddings(w: SecureWeights, x: RingTensor, startPos: number): void {
+  if (!w.posEmb) return;
+  const D = w.config.dModel, p = w.posEmb.data, d = x.data;
+  for (let t = 0; t < x.shape[0]; t++) {
+    const src = (startPos + t) * D, dst = t * D;
+    for (let i = 0; i < D; i++) d[dst + i] = asUintN(64, d[dst + i] + p[src + i]);
+  }
+}
+
+/** Queries (pre-scaled by 1/√headDim), keys and values of n rows at positions startPos.., scale f. */
+export async function qkvProjection(
+  ctx: PartyContext, c: ModelConfig, lw: SecureLayerWeights, xb: RingTensor, startPos: number,
+): Promise<{ q: RingTensor; k: RingTensor; v: RingTensor }> {
+  const f = ctx.fracBits, D = c.dModel, kvD = kvDim(c);
+  const raw = await maskedMatmul(ctx, xb, lw.wqkv); // (n, D + 2·kvD) at 2f
+  // RoPE relative positional encoding (llama) and the score scale: local, to 3f
+  const qkv = await truncPr(ctx, rotateQkv(raw, c, f, startPos), 2 * f);
+  return { q: sliceCols(qkv, 0, D), k: sliceCols(qkv, D, D + kvD), v: sliceCols(qkv, D + kvD, D + 2 * kvD) };
+}
+
+/** x += truncPr(attn · wo) with attn at scale 2f (in place on x). */
+export async function attentionOutput(ctx: PartyContext, lw: SecureLayerWeights, attn: RingTensor, x: RingTensor): Promise<void> {
+  const y = await truncPr(ctx, await maskedMatmul(ctx, attn, lw.wo), 2 * ctx.fracBits);
+  addInPlace(x, y);
+}
+
+/** The hidden activation hb (n, dFf): llama silu(w1·xb) ⊙ (w3·xb) at scale 2f, gpt2 gelu(w1·xb) at f. */
+export async function ffnHidden(ctx: PartyContext, c: ModelConfig, lw: SecureLayerWeights, xb: RingTensor): Promise<RingTensor> {
+  const h = await truncPr(ctx, await maskedMatmul(ctx, xb, lw.w13));
+  if (c.family === 'gpt2') return geluOnShares(ctx, h);
+  const h1 = sliceCols(h, 0, c.dFf), h3 = sliceCols(h, c.dFf, 2 * c.dFf);
+  return beaverMul(ctx, await siluOnShares(ctx, h1), h3);
+}
+
+/** x += truncPr(hb · w2), hb at the scale ffnHidden returns (in place on x). */
+export async function ffnOutput(ctx: PartyContext, c: ModelConfig, lw: SecureLayerWeights, hb: RingTensor, x: RingTensor): Promise<void> {
+  const shift = (c.family === 'llama' ? 2 : 1) * ctx.fracBits;
+  addInPlace(x, await truncPr(ctx, await maskedMatmul(ctx, hb, lw.w2), shift));
+}
+
+/** Logits (n, vocabSize) = truncPr(x · tokEmbᵀ), the tied classifier. */
+export async function classifierLogits(ctx: PartyContext, w: SecureWeights, x: RingTensor): Promise<RingTensor> {
+  return truncPr(ctx, await maskedMatmul(ctx, x, w.tokEmb, { transpose: true }));
+}
+
+/** x += y (shares, same shape). */
+export function addInPlace(x: RingTensor, y: RingTensor): void {
+  const a = x.data, b = y.data;
+  for (let i = 0; i < a.length; i++) a[i] = asUintN(64, a[i] + b[i]);
+}
+
+/** The last `count` rows of a (n, width) tensor (copy). */
+export function lastRows(x: RingTensor, count: number): RingTensor {
+  const [n, width] = x.shape;
+  return { shape: [count, width], data: x.data.slice((n - count) * width) };
+}

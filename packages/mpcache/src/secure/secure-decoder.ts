@@ -1,0 +1,128 @@
+/**
+ * SecureDecoder — the transformer forward pass on secret shares, run.c `forward` step for step and
+ * name for name (model/reference-decoder.ts is the plaintext twin; the section comments below are
+ * the reference's, and each section is a ledger scope of the same name, so the cost table reads
+ * like the code). Both families of config.ts run through the same blocks.
+ *
+ * forward(oneHot) processes n new tokens at positions length .. length + n − 1 in ONE pass: the
+ * prefill is a batched forward over the whole prompt with causal attention (n = prompt length),
+ * a decoding step is n = 1. Only the last row's logits are produced (the only ones greedy decoding
+ * needs), so the final norm and the classifier run on one row.
+ *
+ * What stays secret: the tokens (one-hot rows, shared by the client or produced by the secure
+ * argmax), the weights, every activation, the K/V cache. Public: shapes, positions, the policy's
+ * counts. The weights and each cache row are masked once (secure-weights.ts, secure-layer-cache.ts);
+ * a step opens only fresh activations.
+ *
+ * Steps per layer: attention rmsnorm → qkv matmuls (+ RoPE, local) → multihead attention (scores,
+ * softmax, values; the new k, v rows go into the cache in the same rounds) → attention output matmul
+ * + residual → ffn rmsnorm → SwiGLU | GeLU MLP → ffn output matmul + residual. Then final rmsnorm and
+ * the tied classifier. Scales and truncations: secure-blocks.ts.
+ */
+import { sizeOf, type RingTensor } from '@mpcache/mpc-core';
+import { type PartyContext } from '@mpcache/protocols';
+import { assertFitsContext } from '../model/config';
+import {
+  addPositionEmbeddings, attentionOutput, classifierLogits, embedTokens, ffnHidden, ffnOutput, lastRows, qkvProjection,
+} from './secure-blocks';
+import { secureAttention } from './secure-attention';
+import { SecureFullCache, type SecureKVCachePolicy } from './secure-kv-cache-policy';
+import { SecureLayerCache } from './secure-layer-cache';
+import { normOnShares } from './secure-nonlinear';
+import type { SecureWeights } from './secure-weights';
+
+export interface SecureDecoderOptions {
+  /** Which cached rows attention uses; default: the full cache. */
+  kvPolicy?: SecureKVCachePolicy;
+}
+
+export class SecureDecoder {
+  readonly kvPolicy: SecureKVCachePolicy;
+  private caches: SecureLayerCache[] = [];
+  private filled = 0;
+
+  constructor(readonly weights: SecureWeights, opts: SecureDecoderOptions = {}) {
+    this.kvPolicy = opts.kvPolicy ?? new SecureFullCache();
+  }
+
+  /** Positions processed so far (the next token's position). */
+  get length(): number {
+    return this.filled;
+  }
+
+  /** The layer caches (for policies, tests and memory accounting). */
+  get layerCaches(): readonly SecureLayerCache[] {
+    return this.caches;
+  }
+
+  /** Start a new sequence: drop the caches and the policy's state (no communication). */
+  reset(): void {
+    this.caches = [];
+    this.filled = 0;
+    this.kvPolicy.reset();
+  }
+
+  /** Logits (1, vocabSize) after the n tokens given as one-hot rows (n, vocabSize), at scale f. */
+  async forward(ctx: PartyContext, oneHot: RingTensor): Promise<RingTensor> {
+    const w = this.weights, c = w.config, L = ctx.ledger;
+    const n = oneHot.shape[0], pos = this.filled;
+    assertFitsContext(c, pos + n, 'positions');
+    if (n < 1) throw new RangeError(`"oneHot" expected at least one row, got ${n}`);
+    await this.ensureCaches(ctx);
+
+    // copy the token embedding into x
+    const x = await L.scope('token embedding', async () => {
+      const e = await embedTokens(ctx, w, oneHot);
+      addPositionEmbeddings(w, e, pos); // gpt2: learned positions
+      return e;
+    });
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const lw = w.layers[l];
+      // attention rmsnorm
+      const xb = await L.scope('attention rmsnorm', () => normOnShares(ctx, c, x, lw.rmsAtt, lw.attNormBias));
+      // qkv matmuls for this position; RoPE relative positional encoding (local)
+      const { q, k, v } = await L.scope('qkv matmuls', () => qkvProjection(ctx, c, lw, xb, pos));
+      // multihead attention; key and value into the kv cache
+      const attn = await L.scope('multihead attention', () =>
+        secureAttention(ctx, c, this.caches[l], this.kvPolicy, { layer: l, startPos: pos, q, k, v }));
+      // final matmul to get the output of the attention; residual connection back into x
+      await L.scope('attention output matmul', () => attentionOutput(ctx, lw, attn, x));
+
+      // ffn rmsnorm
+      const xb2 = await L.scope('ffn rmsnorm', () => normOnShares(ctx, c, x, lw.rmsFfn, lw.ffnNormBias));
+      // SwiGLU (gpt2: GeLU MLP)
+      const hb = await L.scope(c.family === 'llama' ? 'swiglu' : 'gelu mlp', () => ffnHidden(ctx, c, lw, xb2));
+      // final matmul to get the output of the ffn; residual connection
+      await L.scope('ffn output matmul', () => ffnOutput(ctx, c, lw, hb, x));
+    }
+
+    // final rmsnorm (last row only)
+    const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias));
+    // classifier into logits
+    const logits = await L.scope('classifier', () => classifierLogits(ctx, w, xl));
+    this.filled = pos + n;
+    return logits;
+  }
+
+  /**
+   * Benchmarks only: append `rows` cached positions of shared zeros to every layer (masked like any
+   * appended row: 1 round per layer, 16·kvDim B per row), so decoding can be measured at a long
+   * context without running the prefill. Cost does not depend on the cached values.
+   */
+  async warmCache(ctx: PartyContext, rows: number): Promise<void> {
+    const c = this.weights.config;
+    assertFitsContext(c, this.filled + rows, 'positions');
+    await this.ensureCaches(ctx);
+    const shape = [c.nKvHeads, rows, c.headDim], zeros = () => ({ shape, data: new BigUint64Array(sizeOf(shape)) });
+    await ctx.ledger.scope('warm cache', async () => {
+      for (const cache of this.caches) await cache.appendRows(ctx, zeros(), zeros());
+    });
+    this.filled += rows;
+  }
+
+  private async ensureCaches(ctx: PartyContext): Promise<void> {
+    const c = this.weights.config;
+    while (this.caches.length < c.nLayers) this.caches.push(await SecureLayerCache.create(ctx, c.nKvHeads, c.headDim));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * SecureKVCachePolicy — the KV-cache hook of the secure decoder, the shares-side twin of
+ * `cache/kv-cache-policy.ts`. It decides which cached rows attention runs over and sees the
+ * attention it produced; every secret stays secret-shared, every count stays public.
+ *
+ * The secure attention of layer l (secure-attention.ts) calls, once per layer and forward call
+ * (all heads at once: the lanes are KV heads):
+ *   1. `select(ctx, view, logits)` after the scores z = q·Kᵀ/√headDim over ALL cached rows
+ *      (lanes, rows, kvLen) are computed. It returns null (attend every row: the full cache, no
+ *      cost) or a selection with a public size `kept`:
+ *        gather(z)  → the kept logits (lanes, rows, kept);   the softmax then runs over `kept` only,
+ *        scatter(p) → the probabilities back on all rows (lanes, rows, kvLen), 0 where not kept,
+ *      so P·V uses the masked V cache unchanged. A selection may use public positions (local
+ *      slicing, free), one-hot gather matrices on shares (z_sel = O·blocks(z); scatter = Oᵀ·p), or a
+ *      secret 0/1 mask added to the logits as (mask − 1)·BIG (local; no saving, same outputs).
+ *      MPCache's query-aware selection is such a selection (mpcache-algorithm.md §2).
+ *   2. `observe(ctx, view, probs)` once the layer's attention output is computed, with the
+ *      probabilities over all rows (lanes, rows, kvLen). Static eviction scores are local sums of
+ *      them (mpcache-algorithm.md §1); because the output is already computed, observe may evict:
+ *      `view.cache.replace(ctx, keys, values)` installs compacted rows (masked once, as appends are).
+ *
+ * Row order inside a lane is (group, query): q head h = lane·groups + g, query t → row g·nQueries + t.
+ * Queries of one call sit at public positions startPos .. startPos + nQueries − 1 (prefill: the
+ * whole prompt, causally masked; decode: one). The cache's rows need not be positions any more after
+ * an eviction: RoPE was applied at the original positions when the rows were appended.
+ *
+ * Optional bracket (as in the plaintext hook): `beginPrefill(n)` before and `endPrefill(ctx, n)` after
+ * the prompt's forward pass, for look-once policies that evict at the end of the prefill.
+ *
+ * `view` is borrowed: valid during the call (the cache object itself persists across calls).
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import type { PartyContext } from '@mpcache/protocols';
+import type { SecureLayerCache } from './secure-layer-cache';
+
+export interface SecureAttentionView {
+  readonly layer: number;
+  readonly startPos: number;
+  readonly nQueries: number;
+  /** Query heads per KV head (nHeads / nKvHeads). */
+  readonly groups: number;
+  readonly headDim: number;
+  /** Queries after RoPE and the 1/√headDim scale, (nKvHeads, groups·nQueries, headDim), scale f. */
+  readonly q: RingTensor;
+  /** The layer's masked K/V cache, this call's rows already appended: (nKvHeads, kvLen, headDim). */
+  readonly cache: SecureLayerCache;
+}
+
+export interface SecureAttentionSelection {
+  /** Number of kept rows per query (public). */
+  readonly kept: number;
+  /** The kept logits: (lanes, rows, kvLen) → (lanes, rows, kept). */
+  gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor>;
+  /** The kept probabilities back on every cached row: (lanes, rows, kept) → (lanes, rows, kvLen). */
+  scatter(ctx: PartyContext, probs: RingTensor): Promise<RingTensor>;
+}
+
+export interface SecureKVCachePolicy {
+  /** Short id used in reports and on the CLI (`full`, `mpcache`, `h2o`, …). */
+  readonly name: string;
+  /** Rows the queries of this layer attend; null = all of them. */
+  select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null>;
+  /** The probabilities over all rows, (lanes, rows, kvLen), after the layer's attention output. */
+  observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void>;
+  /** Forget all state: a new sequence starts at position 0. */
+  reset(): void;
+  /** A prompt of `promptLength` tokens is about to fill an empty cache in one forward pass. */
+  beginPrefill?(promptLength: number): void;
+  /** The prompt's forward pass is done (every layer observed); decoding steps follow. */
+  endPrefill?(ctx: PartyContext, promptLength: number): Promise<void>;
+}
+
+/** The full cache: every query attends every cached row. The default policy. */
+export class SecureFullCache implements SecureKVCachePolicy {
+  readonly name = 'full';
+  async select(): Promise<null> {
+    return null;
+  }
+  async observe(): Promise<void> {}
+  reset(): void {}
+}
+
+/**
+ * A selection of public rows (the same for every lane and query): gather and scatter are local
+ * slicing, no cost. Sinks + a recent window (StreamingLLM) and MPCache's forced clusters are this.
+ * Rows must be distinct and < kvLen; causally masked logits stay masked.
+ */
+export class PublicRowSelection implements SecureAttentionSelection {
+  readonly kept: number;
+  constructor(private readonly rows: Int32Array, private readonly kvLen: number) {
+    this.kept = rows.length;
+  }
+
+  async gather(_ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
+    const [lanes, m, kvLen] = logits.shape, k = this.kept, out = new BigUint64Array(lanes * m * k), d = logits.data;
+    for (let r = 0; r < lanes * m; r++) for (let j = 0; j < k; j++) out[r * k + j] = d[r * kvLen + this.rows[j]];
+    return { shape: [lanes, m, k], data: out };
+  }
+
+  async scatter(_ctx: PartyContext, probs: RingTensor): Promise<RingTensor> {
+    const [lanes, m, k] = probs.shape, n = this.kvLen, out = new BigUint64Array(lanes * m * n), d = probs.data;
+    for (let r = 0; r < lanes * m; r++) for (let j = 0; j < k; j++) out[r * n + this.rows[j]] = d[r * k + j];
+    return { shape: [lanes, m, n], data: out };
+  }
+}
+
+/**
+ * StreamingLLM on shares: attend the first `sinks` rows and the last `window` rows (public
+ * positions, free in MPC); the full cache while kvLen ≤ sinks + window. Rows are never evicted
+ * from storage (eviction-by-selection gives the same outputs, eviction-baselines.md).
+ */
+export class SecureSinkWindowCache implements SecureKVCachePolicy {
+  readonly name = 'streaming';
+  constructor(readonly sinks: number, readonly window: number) {
+    if (!Number.isInteger(sinks) || sinks < 0 || !Number.isInteger(window) || window < 1) {
+      throw new RangeError(`"sinks" expected ≥ 0 and "window" ≥ 1, got ${sinks} and ${window}`);
+    }
+  }
+
+  async select(_ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    const kvLen = view.cache.length;
+    // Prefill queries see a causal triangle; the window is defined for single-query decode steps.
+    if (view.nQueries !== 1 || kvLen <= this.sinks + this.window) return null;
+    const rows = new Int32Array(this.sinks + this.window);
+    for (let j = 0; j < this.sinks; j++) rows[j] = j;
+    for (let j = 0; j < this.window; j++) rows[this.sinks + j] = kvLen - this.window + j;
+    return new PublicRowSelection(rows, kvLen);
+  }
+
+  async observe(): Promise<void> {}
+  reset(): void {}
+}

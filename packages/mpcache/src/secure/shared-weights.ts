@@ -1,0 +1,116 @@
+/**
+ * Weight shares — the model owner's additive sharing of every weight tensor, with run.c names, in the
+ * checkpoint's layout ([out, in], one layer at a time), encoded at `fracBits`.
+ *
+ * The owner draws P1's share of each tensor from a seed (AES-128-CTR keyed by
+ * deriveSeed(seed, "weights/<name>/<layer>")) and gives P0 encode(W) − that stream. Shares are produced
+ * one tensor slice at a time, on demand, and dropped by the caller once masked (secure-weights.ts), so
+ * no party ever holds a whole-model copy of its share next to the masked operands: at GPT-2-small size
+ * (124 M parameters) that saves ≈ 1 GB per party.
+ *
+ * Trust: P1's object holds only the seed; P0's holds the seed and the plaintext weights, because in a
+ * local run the owner computes P0's share on P0's machine. A deployment materialises P0's shares at
+ * the owner (`materializeWeightShares`) and ships them; P0 then never sees the weights.
+ */
+import { randomBytes } from 'node:crypto';
+import { AesCtrPrg, deriveSeed, encode, type PartyId, type RingTensor } from '@mpcache/mpc-core';
+import { validateModelConfig, type ModelConfig } from '../model/config';
+import { assertWeightsMatchConfig, gpt2Layout, numel, tensorOf, weightLayout, type TransformerWeights } from '../model/weights';
+
+// A local alias: BigInt.asUintN through the global is ≈ 250 ns/elem under jest's vm (protocols engine/words.ts).
+const { asUintN } = BigInt;
+
+/** Every weight tensor's run.c name (gpt2 extras included). */
+export type WeightName =
+  | 'tokEmb' | 'rmsAtt' | 'wq' | 'wk' | 'wv' | 'wo' | 'rmsFfn' | 'w1' | 'w2' | 'w3' | 'rmsFinal'
+  | 'posEmb' | 'attNormBias' | 'ffnNormBias' | 'finalNormBias';
+
+const PER_LAYER: ReadonlySet<WeightName> = new Set<WeightName>(
+  ['rmsAtt', 'wq', 'wk', 'wv', 'wo', 'rmsFfn', 'w1', 'w2', 'w3', 'attNormBias', 'ffnNormBias'],
+);
+
+/** One party's view of the shared weights. */
+export interface WeightShares {
+  readonly party: PartyId;
+  readonly config: ModelConfig;
+  readonly fracBits: number;
+  /** My share of `name` (layer `layer` of a per-layer tensor), shape without the layer axis. */
+  tensor(name: WeightName, layer?: number): RingTensor;
+}
+
+/** Shape of one slice of `name` (per-layer tensors lose their leading nLayers axis). */
+export function weightSliceShape(config: ModelConfig, name: WeightName): number[] {
+  const spec = [...weightLayout(config), ...(config.family === 'gpt2' ? gpt2Layout(config) : [])].find((s) => s.name === name);
+  if (!spec) throw new RangeError(`model "${config.name}" has no weight "${name}"`);
+  return PER_LAYER.has(name) ? spec.shape.slice(1) : [...spec.shape];
+}
+
+class SeededWeightShares implements WeightShares {
+  constructor(
+    readonly party: PartyId,
+    readonly config: ModelConfig,
+    readonly fracBits: number,
+    private readonly seed: Uint8Array,
+    private readonly weights: TransformerWeights | null,
+  ) {}
+
+  tensor(name: WeightName, layer?: number): RingTensor {
+    const c = this.config, shape = weightSliceShape(c, name), n = numel(shape);
+    const perLayer = PER_LAYER.has(name);
+    if (perLayer !== (layer !== undefined) || (perLayer && (!Number.isInteger(layer) || layer! < 0 || layer! >= c.nLayers))) {
+      throw new RangeError(`weight "${name}": layer expected ${perLayer ? `in [0, ${c.nLayers})` : 'none'}, got ${layer}`);
+    }
+    // P1's share: the owner's seeded stream for this slice
+    const mask = new AesCtrPrg(deriveSeed(this.seed, `weights/${name}/${layer ?? -1}`)).words(n);
+    if (this.party === 1) return { shape, data: mask };
+    // P0's share: encode(W) − mask
+    const off = perLayer ? layer! * n : 0;
+    const data = encode(tensorOf(this.weights!, name).subarray(off, off + n), this.fracBits);
+    for (let i = 0; i < n; i++) data[i] = asUintN(64, data[i] - mask[i]);
+    return { shape, data };
+  }
+}
+
+/** Materialised shares (what a deployment ships to a party): a map from "name/layer" to tensors. */
+class MaterializedWeightShares implements WeightShares {
+  constructor(
+    readonly party: PartyId,
+    readonly config: ModelConfig,
+    readonly fracBits: number,
+    private readonly slices: ReadonlyMap<string, RingTensor>,
+  ) {}
+
+  tensor(name: WeightName, layer?: number): RingTensor {
+    const t = this.slices.get(`${name}/${layer ?? -1}`);
+    if (!t) throw new RangeError(`weight shares have no slice "${name}" (layer ${layer ?? 'none'})`);
+    return t;
+  }
+}
+
+/**
+ * The owner's sharing of `weights` at `fracBits`: [P0's shares, P1's shares]. Slices are computed on
+ * demand (see the module header); the same seed always gives the same shares.
+ */
+export function shareModelWeights(
+  weights: TransformerWeights, config: ModelConfig, fracBits: number, seed: Uint8Array = randomBytes(16),
+): [WeightShares, WeightShares] {
+  validateModelConfig(config);
+  assertWeightsMatchConfig(weights, config);
+  if (!Number.isInteger(fracBits) || fracBits < 1 || fracBits > 24) throw new RangeError(`"fracBits" expected an integer in [1, 24], got ${fracBits}`);
+  if (seed.length !== 16) throw new RangeError(`"seed" expected 16 bytes, got ${seed.length}`);
+  return [
+    new SeededWeightShares(0, config, fracBits, seed, weights),
+    new SeededWeightShares(1, config, fracBits, seed, null),
+  ];
+}
+
+/** Every slice of `shares` computed now (for shipping P0's shares, or tests). */
+export function materializeWeightShares(shares: WeightShares): WeightShares {
+  const c = shares.config, slices = new Map<string, RingTensor>();
+  const names = [...weightLayout(c), ...(c.family === 'gpt2' ? gpt2Layout(c) : [])].map((s) => s.name as WeightName);
+  for (const name of names) {
+    if (!PER_LAYER.has(name)) slices.set(`${name}/-1`, shares.tensor(name));
+    else for (let l = 0; l < c.nLayers; l++) slices.set(`${name}/${l}`, shares.tensor(name, l));
+  }
+  return new MaterializedWeightShares(shares.party, c, shares.fracBits, slices);
+}

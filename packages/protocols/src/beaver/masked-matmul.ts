@@ -60,6 +60,10 @@ export const maskedProductTriples = defineCorrelation('maskedProductTriples', va
   return { a: a.share, c: c.share };
 });
 
+/**
+ * Z = X·W (or X·Wᵀ) for a masked W, one round. With `append`, W first grows by those rows, masked in
+ * the same round. The call mutates W when appending: do not overlap it with other calls on the same W.
+ */
 export async function maskedMatmul(
   ctx: PartyContext,
   x: RingTensor,

@@ -42,7 +42,9 @@ function open(a: RingTensor | undefined, b: RingTensor | undefined): BigUint64Ar
   return reconstruct(a as RingTensor, b as RingTensor).data;
 }
 
-function checkResult(vals: bigint[][], k: number, w: number, a: TopKResult, b: TopKResult, payload: RingTensor, sorted: boolean) {
+type Order = 'value' | 'index' | 'any';
+
+function checkResult(vals: bigint[][], k: number, w: number, a: TopKResult, b: TopKResult, payload: RingTensor, order: Order) {
   const rows = vals.length, n = vals[0].length;
   const values = open(a.values, b.values), idx = open(a.indices, b.indices);
   const pay = w ? open(a.payload, b.payload) : undefined;
@@ -50,7 +52,8 @@ function checkResult(vals: bigint[][], k: number, w: number, a: TopKResult, b: T
   for (let r = 0; r < rows; r++) {
     const want = refTopK(vals[r], k);
     const got = Array.from(idx.subarray(r * k, (r + 1) * k), Number);
-    if (sorted) expect(got).toEqual(want);
+    if (order === 'value') expect(got).toEqual(want);
+    else if (order === 'index') expect(got).toEqual([...want].sort((x, y) => x - y));
     else expect([...got].sort((x, y) => x - y)).toEqual([...want].sort((x, y) => x - y));
     for (let l = 0; l < k; l++) {
       expect(signed(values[r * k + l])).toBe(vals[r][got[l]]);
@@ -65,14 +68,16 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
   const prg = testPrg('topk-data');
   const few = (n: number) => Array.from({ length: n }, () => [-2n, 0n, 3n, 3n][Number(prg.words(1)[0] & 3n)]);
 
-  for (const [rows, n, k, sorted] of [[3, 16, 5, false], [2, 16, 5, true], [1, 40, 1, false], [1, 7, 7, true], [1, 1, 1, false]] as const) {
-    it(`${rows}×${n}, k = ${k}${sorted ? ', sorted' : ''}: many ties, payload, mask, one-hot; exact cost`, async () => {
+  const cases: [number, number, number, Order][] = [[3, 16, 5, 'any'], [2, 16, 5, 'value'], [1, 40, 1, 'any'], [1, 7, 7, 'value'], [1, 1, 1, 'any'], [2, 20, 6, 'index'], [1, 9, 9, 'index']];
+  for (const [rows, n, k, order] of cases) {
+    it(`${rows}×${n}, k = ${k}, order ${order}: many ties, payload, mask, one-hot; exact cost`, async () => {
       const vals = Array.from({ length: rows }, () => few(n));
-      const opts: TopKOptions = { bits: 24, mask: true, oneHot: true, sorted };
+      const opts: TopKOptions = { bits: 24, mask: true, oneHot: true, sorted: order === 'value', originalOrder: order === 'index' };
       const { a, b, payload, parties } = await run(topK, vals, k, 2, opts);
-      checkResult(vals, k, 2, a, b, payload, sorted);
+      checkResult(vals, k, 2, a, b, payload, order);
       expect(a.stepComparisons).toEqual(b.stepComparisons);
-      const cost = topKCost(rows, n, k, a.stepComparisons, { ...opts, payload });
+      expect(a.orderStepComparisons).toEqual(b.orderStepComparisons);
+      const cost = topKCost(rows, n, k, a.stepComparisons, { ...opts, payload }, a.orderStepComparisons);
       const got = [0, 1].map((p) => parties.ctx[p].ledger.get('topK'));
       for (const p of [0, 1]) {
         expect(got[p].rounds).toBe(cost.rounds);
@@ -85,7 +90,7 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
   it('top-8 of 1×1024 within 60 rounds (indices and values only)', async () => {
     const vals = [Array.from({ length: 1024 }, () => signed(prg.words(1)[0]) >> 40n)];
     const { a, b, payload, parties } = await run(topK, vals, 8, 0, { bits: 40 });
-    checkResult(vals, 8, 0, a, b, payload, false);
+    checkResult(vals, 8, 0, a, b, payload, 'any');
     const rounds = parties.ctx[0].ledger.get('topK').rounds;
     expect(rounds).toBe(topKCost(1, 1024, 8, a.stepComparisons, { bits: 40 }).rounds);
     expect(rounds).toBeLessThanOrEqual(60);
@@ -95,7 +100,7 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
     const n = 12, bits = 20, m = maxRankedValue(n, bits);
     const vals = [[m, -m, 0n, m, -m, 1n, -1n, m - 1n, -m + 1n, 0n, m, -m]];
     const { a, b, payload } = await run(topK, vals, 4, 0, { bits, sorted: true });
-    checkResult(vals, 4, 0, a, b, payload, true);
+    checkResult(vals, 4, 0, a, b, payload, 'value');
   });
 
   it('revealed transcript does not depend on the input order (sorted, reversed, constant)', async () => {
@@ -110,7 +115,7 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
       const counts: number[] = [];
       for (let t = 0; t < runs; t++) {
         const { a, b, payload } = await run(topK, [vals], k, 0, { bits: 16, pivots: 2, allPairsMax: 4 });
-        checkResult([vals], k, 0, a, b, payload, false);
+        checkResult([vals], k, 0, a, b, payload, 'any');
         counts.push(a.stepComparisons.reduce((s, c) => s + c, 0));
       }
       expect(new Set(counts).size).toBeGreaterThan(1); // a fixed order would give one transcript
@@ -144,7 +149,7 @@ describe(`topKBitonic (SEED=${TEST_SEED})`, () => {
       const vals = Array.from({ length: rows }, () => Array.from({ length: n }, () => BigInt(Number(prg.words(1)[0] % 5n)) - 2n));
       const opts: TopKOptions = { bits: 20, mask: true, oneHot: true };
       const { a, b, payload, parties } = await run(topKBitonic, vals, k, 1, opts);
-      checkResult(vals, k, 1, a, b, payload, true);
+      checkResult(vals, k, 1, a, b, payload, 'value');
       const cost = topKBitonicCost(rows, n, k, { ...opts, payload });
       const got = [0, 1].map((p) => parties.ctx[p].ledger.get('topKBitonic'));
       for (const g of got) {
@@ -159,7 +164,7 @@ describe(`topKBitonic (SEED=${TEST_SEED})`, () => {
     const n = 10, m = maxRankedValue(n, 64);
     const vals = [[m, -m, 0n, 7n, -m, m, 3n, -1n, 1n, m - 1n]];
     const { a, b, payload } = await run(topKBitonic, vals, 4, 0, {});
-    checkResult(vals, 4, 0, a, b, payload, true);
+    checkResult(vals, 4, 0, a, b, payload, 'value');
     expect(M64).toBeGreaterThan(0n);
   });
 });

@@ -22,7 +22,12 @@
  *            4. gather the selected shuffled rows → values, indices, payload (local)
  *            5. one-hot / mask: public U with U[j_ℓ][ℓ] = 1, unshufflePublic (one message)
  * Output order: descending rank with `sorted` (resolves every boundary 1..k, a few more comparisons),
- * otherwise the shuffled order (random, independent of the data).
+ * ascending original index with `originalOrder` (static eviction keeps prompt order), otherwise the
+ * shuffled order (random, independent of the data).
+ * originalOrder: 6. a second topK over the k selected rows with value −idx, `sorted`, on a FRESH shuffle
+ * (values, payload and one-hot rows ride along as payload). Revealing index comparisons on the first
+ * shuffle would leak how value order and index order correlate; after a fresh shuffle they are again a
+ * function of a uniform permutation. Comparisons there are narrow: L + ⌈log2 k⌉ + 3 bits.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
@@ -43,6 +48,8 @@ export interface TopKOptions extends QuickSelectOptions {
   oneHot?: boolean;
   /** Order the outputs by descending value (default: random order). */
   sorted?: boolean;
+  /** Order the outputs by ascending original index (one more shuffle and sort of the k rows). */
+  originalOrder?: boolean;
 }
 
 export interface TopKResult {
@@ -58,6 +65,8 @@ export interface TopKResult {
   readonly oneHot?: RingTensor;
   /** Comparisons made in each quick-select step (public; fixes the exact cost). */
   readonly stepComparisons: number[];
+  /** With originalOrder: the steps of the second (ordering) pass. */
+  readonly orderStepComparisons?: number[];
 }
 
 export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: TopKOptions = {}): Promise<TopKResult> {
@@ -108,7 +117,7 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
       payload: w ? { shape: outShape(oneD, rows, k, w), data: pay } : undefined,
       stepComparisons,
     };
-    if (!uw) return result;
+    if (!uw) return opts.originalOrder ? toOriginalOrder(ctx, result, rows, n, k, oneD) : result;
     // 5. public unshuffle of U: column ℓ marks the ℓ-th selected shuffled position
     const u = new BigUint64Array(rows * n * uw);
     for (let r = 0; r < rows; r++) for (let l = 0; l < k; l++) u[(r * n + sel[r][l]) * uw + (uw === 1 ? 0 : l)] = 1n;
@@ -125,15 +134,61 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
       for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) for (let l = 0; l < k; l++) oh[(r * k + l) * n + i] = back[(r * n + i) * k + l];
       oneHot = { shape: outShape(oneD, rows, k, n), data: oh };
     }
-    return { ...result, mask: opts.mask ? { shape: outShape(oneD, rows, n), data: mask } : undefined, oneHot };
+    const full = { ...result, mask: opts.mask ? { shape: outShape(oneD, rows, n), data: mask } : undefined, oneHot };
+    return opts.originalOrder ? toOriginalOrder(ctx, full, rows, n, k, oneD) : full;
   });
 }
+
+/** 6. Re-sort the k selected rows by ascending original index (fresh shuffle inside topK). */
+async function toOriginalOrder(ctx: PartyContext, r: TopKResult, rows: number, n: number, k: number, oneD: boolean): Promise<TopKResult> {
+  const w = r.payload ? r.payload.shape[r.payload.shape.length - 1] : 0, oh = r.oneHot ? n : 0;
+  const cw = 1 + w + oh; // carried columns: value, payload, one-hot row
+  const negIdx = new BigUint64Array(rows * k), carry = new BigUint64Array(rows * k * cw);
+  for (let i = 0; i < rows * k; i++) {
+    negIdx[i] = BigInt.asUintN(64, -r.indices.data[i]);
+    carry[i * cw] = r.values.data[i];
+    if (w) carry.set((r.payload as RingTensor).data.subarray(i * w, i * w + w), i * cw + 1);
+    if (oh) carry.set((r.oneHot as RingTensor).data.subarray(i * n, i * n + n), i * cw + 1 + w);
+  }
+  const inner = await topK(ctx, { shape: [rows, k], data: negIdx }, k, {
+    bits: orderBits(n, k),
+    sorted: true,
+    payload: { shape: [rows, k, cw], data: carry },
+  });
+  const c = (inner.payload as RingTensor).data;
+  const values = new BigUint64Array(rows * k), pay = new BigUint64Array(rows * k * w), ohs = new BigUint64Array(rows * k * oh);
+  const indices = new BigUint64Array(rows * k);
+  for (let i = 0; i < rows * k; i++) {
+    indices[i] = BigInt.asUintN(64, -inner.values.data[i]);
+    values[i] = c[i * cw];
+    pay.set(c.subarray(i * cw + 1, i * cw + 1 + w), i * w);
+    ohs.set(c.subarray(i * cw + 1 + w, (i + 1) * cw), i * oh);
+  }
+  return {
+    ...r,
+    values: { shape: outShape(oneD, rows, k), data: values },
+    indices: { shape: outShape(oneD, rows, k), data: indices },
+    payload: w ? { shape: outShape(oneD, rows, k, w), data: pay } : undefined,
+    oneHot: oh ? { shape: outShape(oneD, rows, k, n), data: ohs } : undefined,
+    orderStepComparisons: inner.stepComparisons,
+  };
+}
+
+/** Comparison width of the ordering pass: keys −idx·2^{L'} + …, |idx| < 2^L, L' = ⌈log2 k⌉. */
+const orderBits = (n: number, k: number) => Math.min(64, indexBits(n) + indexBits(k) + 3);
 
 /**
  * Exact cost of a topK run given its public step sizes: rounds, bytesSent per party (P0, P1) and the
  * dealer's bytes to both parties.
  */
-export function topKCost(rows: number, n: number, k: number, stepComparisons: readonly number[], opts: TopKOptions = {}) {
+export function topKCost(
+  rows: number,
+  n: number,
+  k: number,
+  stepComparisons: readonly number[],
+  opts: TopKOptions = {},
+  orderStepComparisons: readonly number[] = [],
+): { rounds: number; bytesSentPerParty: [number, number]; offlineBytes: number } {
   const bits = opts.bits ?? 64, w = opts.payload ? opts.payload.shape[opts.payload.shape.length - 1] : 0;
   const uw = opts.oneHot ? k : opts.mask ? 1 : 0;
   const shuffle = obliviousShuffleCost(rows * n, 2 + w, uw ? 'public' : 'none', uw);
@@ -143,9 +198,22 @@ export function topKCost(rows: number, n: number, k: number, stepComparisons: re
     cmpOffline += dcfLessThanZeroCost(m, bits).offlineBytes;
   }
   const unshuffleBytes = 8 * rows * n * uw;
-  return {
+  const own = {
     rounds: shuffle.rounds + 2 * stepComparisons.length + (uw ? 1 : 0),
     bytesSentPerParty: [shuffle.bytesSent + cmpBytes, shuffle.bytesSent + cmpBytes + unshuffleBytes] as [number, number],
     offlineBytes: shuffle.offlineBytes + cmpOffline,
+  };
+  if (!opts.originalOrder) return own;
+  // the ordering pass: topK over (rows, k) carrying value, payload and one-hot columns
+  const cw = 1 + w + (opts.oneHot ? n : 0);
+  const inner = topKCost(rows, k, k, orderStepComparisons, {
+    bits: orderBits(n, k),
+    sorted: true,
+    payload: { shape: [rows, k, cw], data: new BigUint64Array(0) },
+  });
+  return {
+    rounds: own.rounds + inner.rounds,
+    bytesSentPerParty: [own.bytesSentPerParty[0] + inner.bytesSentPerParty[0], own.bytesSentPerParty[1] + inner.bytesSentPerParty[1]],
+    offlineBytes: own.offlineBytes + inner.offlineBytes,
   };
 }

@@ -144,13 +144,15 @@ describe(`topKBitonic (SEED=${TEST_SEED})`, () => {
     expect(bitonicTopKNetwork(1, 1).length).toBe(0);
   });
 
-  for (const [rows, n, k] of [[2, 13, 3], [1, 16, 16], [1, 9, 1], [1, 1, 1]] as const) {
-    it(`${rows}×${n}, k = ${k}: descending, ties to the lower index, payload, mask, one-hot; exact cost`, async () => {
+  for (const [rows, n, k, w] of [[2, 13, 3, 1], [1, 16, 16, 0], [1, 9, 1, 1], [1, 1, 1, 1], [2, 12, 4, 3]] as const) {
+    it(`${rows}×${n}, k = ${k}, payload width ${w} (${w <= 1 ? '1' : '2'} round(s) per stage): descending, ties to the lower index, mask, one-hot; exact cost`, async () => {
       const vals = Array.from({ length: rows }, () => Array.from({ length: n }, () => BigInt(Number(prg.words(1)[0] % 5n)) - 2n));
       const opts: TopKOptions = { bits: 20, mask: true, oneHot: true };
-      const { a, b, payload, parties } = await run(topKBitonic, vals, k, 1, opts);
-      checkResult(vals, k, 1, a, b, payload, 'value');
-      const cost = topKBitonicCost(rows, n, k, { ...opts, payload });
+      const { a, b, payload, parties } = await run(topKBitonic, vals, k, w, opts);
+      checkResult(vals, k, w, a, b, payload, 'value');
+      const cost = topKBitonicCost(rows, n, k, { ...opts, payload: w ? payload : undefined });
+      const stages = bitonicTopKNetwork(n, k).length;
+      expect(cost.rounds).toBe(stages * (w <= 1 ? 1 : 2) + 1);
       const got = [0, 1].map((p) => parties.ctx[p].ledger.get('topKBitonic'));
       for (const g of got) {
         expect(g.rounds).toBe(cost.rounds);

@@ -2,13 +2,14 @@
  * topKBitonic — the k largest of each row (k public) by an oblivious compare-exchange network: nothing
  * is revealed, every output is secret. The fallback to topK (shuffle + quick-select).
  *
- * Rounds:    2 per network stage (LTZ of the key difference, then one Beaver product for the swap)
+ * Rounds:    per network stage 1 when the payload has w ≤ 1 columns (selectCompare: DCF with the value
+ *            and the payload column as extra words), else 2 (LTZ, then one Beaver product for the swap);
  *            + 1 for mask/oneHot. Stages: with N = 2^⌈log2 n⌉, K = 2^⌈log2 k⌉, κ = log2 K:
  *            κ(κ+1)/2 to sort blocks of K, then log2(N/K)·(1 + κ) to merge-and-prune
- *            (n = 1024, k = 8: 6 + 7·4 = 34 stages ⇒ 68 rounds).
- * Online:    per compare-exchange: LTZ (⌈bits/8⌉ B) + 8·(1 + cols) B for the swap, cols = 2 + w
- * Offline:   per compare-exchange: one LTZ key pair + 8·cols B (batched 1×1·1×cols matmul triple)
- *            — topKBitonicCost(…) gives the exact totals; the tests assert them
+ *            (n = 1024, k = 8: 6 + 7·4 = 34 stages ⇒ 34 rounds, 68 with a wide payload).
+ * Online:    per compare-exchange: w ≤ 1: 8·(2 + w) B; else ⌈bits/8⌉ + 8·(1 + cols) B, cols = 2 + w
+ * Offline:   per compare-exchange: w ≤ 1: one select key pair (m = 3 + w words); else one LTZ key pair
+ *            + 8·cols B (1×1·1×cols matmul triple) — topKBitonicCost(…) is exact; the tests assert it
  * Accuracy:  exact when |v| < 2^{bits−2−L}, L = ⌈log2 n⌉. Ties: the lower index wins (distinct keys).
  * Opens:     only masked values (DCF inputs, Beaver differences): nothing about the data
  * Steps:     1. items (v, idx, payload), padded to N with sentinels of key −2^{bits−2} (below every
@@ -19,13 +20,17 @@
  *               each pair (the top K of the two, as a bitonic block), then a bitonic merge of each block
  *            4. the first k of the final descending block → values, indices, payload (descending)
  *            5. mask / oneHot: oneHot(indices, n) (1 round), mask = column sums
- * Compare-exchange (hi, lo): c = LTZ(key_hi − key_lo) = [key_hi < key_lo]; t = c·(x_lo − x_hi) for all
- * columns; x_hi += t; x_lo −= t (the larger item ends at hi). A pruning pair keeps only x_hi.
+ * Compare-exchange (hi, lo), the larger item ends at hi; a pruning pair keeps only hi:
+ *   1 round: selectCompare(key_hi, key_lo; payloads v, p) → max key, its v and p; its idx follows from
+ *            key = v·2^L + (2^L − 1 − idx); the lo side is (x_hi + x_lo) − (new x_hi) for every column
+ *   2 rounds: c = LTZ(key_hi − key_lo) = [key_hi < key_lo]; t = c·(x_lo − x_hi) for all columns;
+ *            x_hi += t; x_lo −= t
  */
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
 import { beaverMatmul, beaverMatmulCost } from '../beaver/beaver-matmul';
 import type { PartyContext } from '../engine/context';
 import { dcfLessThanZero, dcfLessThanZeroCost } from '../fss/dcf-less-than';
+import { selectCompare, selectCompareCost } from './mux';
 import { oneHot as oneHotRows, oneHotCost } from './one-hot';
 import { checkSelection, indexBits, itemMatrix, outShape, payloadWidth, rankingKeys } from './ranking-keys';
 import type { TopKOptions, TopKResult } from './top-k';
@@ -126,7 +131,66 @@ function padItems(party: PartyId, items: BigUint64Array, rows: number, n: number
   return out;
 }
 
+/** Columns (v, idx, payload) that fit the 1-round selectCompare (value + at most one payload word). */
+const oneRound = (cols: number) => cols <= 3;
+
 async function compareExchange(
+  ctx: PartyContext,
+  x: BigUint64Array,
+  rows: number,
+  len: number,
+  cols: number,
+  st: Stage,
+  L: number,
+  bits: number,
+): Promise<BigUint64Array> {
+  return oneRound(cols) ? compareSelect(ctx, x, rows, len, cols, st, L, bits) : compareSwap(ctx, x, rows, len, cols, st, L, bits);
+}
+
+/** 1 round: the DCF selects the larger key together with its v (and payload column). */
+async function compareSelect(
+  ctx: PartyContext,
+  x: BigUint64Array,
+  rows: number,
+  len: number,
+  cols: number,
+  st: Stage,
+  L: number,
+  bits: number,
+): Promise<BigUint64Array> {
+  const per = st.hi.length, P = rows * per;
+  const key = rankingKeys(ctx.party, x, cols, L);
+  const kh = new BigUint64Array(P), kl = new BigUint64Array(P);
+  const col = (c: number, side: Uint32Array) => {
+    const out = new BigUint64Array(P);
+    for (let r = 0; r < rows; r++) for (let p = 0; p < per; p++) out[r * per + p] = x[(r * len + side[p]) * cols + c];
+    return { shape: [P], data: out };
+  };
+  for (let r = 0; r < rows; r++) {
+    for (let p = 0; p < per; p++) (kh[r * per + p] = key[r * len + st.hi[p]]), (kl[r * per + p] = key[r * len + st.lo[p]]);
+  }
+  const pays: [RingTensor, RingTensor][] = [[col(0, st.hi), col(0, st.lo)]];
+  if (cols === 3) pays.push([col(2, st.hi), col(2, st.lo)]);
+  const res = await selectCompare(ctx, { shape: [P], data: kh }, { shape: [P], data: kl }, pays, bits);
+  const shift = BigInt(L), top = ctx.party === 0 ? (1n << shift) - 1n : 0n;
+  const out = st.prune ? new BigUint64Array(rows * st.len * cols) : x.slice();
+  for (let r = 0; r < rows; r++) {
+    for (let p = 0; p < per; p++) {
+      const q = r * per + p, h = r * len + st.hi[p], l = r * len + st.lo[p];
+      const dst = st.prune ? r * st.len + p : h;
+      const v = res.selected[0].data[q];
+      const nv = [v, BigInt.asUintN(64, (v << shift) + top - res.max.data[q]), cols === 3 ? res.selected[1].data[q] : 0n];
+      for (let c = 0; c < cols; c++) {
+        out[dst * cols + c] = nv[c];
+        if (!st.prune) out[l * cols + c] = BigInt.asUintN(64, x[h * cols + c] + x[l * cols + c] - nv[c]);
+      }
+    }
+  }
+  return out;
+}
+
+/** 2 rounds: LTZ of the key difference, then one Beaver product swaps every column. */
+async function compareSwap(
   ctx: PartyContext,
   x: BigUint64Array,
   rows: number,
@@ -169,10 +233,14 @@ export function topKBitonicCost(rows: number, n: number, k: number, opts: TopKOp
   let rounds = 0, bytesSent = 0, offlineBytes = 0;
   for (const st of bitonicTopKNetwork(n, k)) {
     const P = rows * st.hi.length;
-    const ltz = dcfLessThanZeroCost(P, bits), mm = beaverMatmulCost([P, 1, 1], [P, 1, cols]);
-    rounds += ltz.rounds + mm.rounds;
-    bytesSent += ltz.bytesSent + mm.bytesSent;
-    offlineBytes += ltz.offlineBytes + mm.offlineBytes;
+    const parts = oneRound(cols)
+      ? [selectCompareCost(P, bits, cols - 1)]
+      : [dcfLessThanZeroCost(P, bits), beaverMatmulCost([P, 1, 1], [P, 1, cols])];
+    for (const c of parts) {
+      rounds += c.rounds;
+      bytesSent += c.bytesSent;
+      offlineBytes += c.offlineBytes;
+    }
   }
   if (opts.mask || opts.oneHot) {
     const oh = oneHotCost(rows * k, n);

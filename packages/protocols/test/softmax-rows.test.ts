@@ -1,0 +1,63 @@
+import { decode, encode } from '@mpcache/mpc-core';
+import { localParties, runBoth } from '@mpcache/protocols';
+import { softmaxRows, softmaxRowsCost } from '../src/softmax/softmax-rows';
+import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
+
+/** float64 softmax per row; keep(i, j) false → probability 0. */
+function softmaxRef(x: Float64Array, rows: number, L: number, keep: (i: number, j: number) => boolean): Float64Array {
+  const out = new Float64Array(rows * L);
+  for (let i = 0; i < rows; i++) {
+    let m = -Infinity, s = 0;
+    for (let j = 0; j < L; j++) if (keep(i, j)) m = Math.max(m, x[i * L + j]);
+    for (let j = 0; j < L; j++) if (keep(i, j)) s += Math.exp(x[i * L + j] - m);
+    for (let j = 0; j < L; j++) out[i * L + j] = keep(i, j) ? Math.exp(x[i * L + j] - m) / s : 0;
+  }
+  return out;
+}
+
+async function run(xr: Float64Array, rows: number, L: number, causal: boolean) {
+  const xq = decode(encode(xr));
+  const xs = shareReals(xr, [rows, L]);
+  const parties = localParties();
+  const [y0, y1] = await runBoth(parties, (ctx) => softmaxRows(ctx, xs[ctx.party], { causal }));
+  const keep = (i: number, j: number) => !causal || j <= i + L - rows;
+  return { got: openReals(y0, y1), want: softmaxRef(xq, rows, L, keep), parties };
+}
+
+describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
+  it('4×256 random, peaked and flat rows: ≤ 2e-3 abs, exact rounds and bytes', async () => {
+    const rows = 4, L = 256;
+    const xr = randomReals(testPrg('softmax'), rows * L, -8, 8);
+    // row 1: one clear winner above many tiny terms; row 2: all equal; row 3: wide range with clipping
+    for (let j = 0; j < L; j++) {
+      xr[L + j] = j === 17 ? 6 : -1 - (j % 7) * 0.01;
+      xr[2 * L + j] = 3.25;
+      xr[3 * L + j] = -40 + (j * 80) / L;
+    }
+    const { got, want, parties } = await run(xr, rows, L, false);
+    expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(2e-3);
+    const cost = softmaxRowsCost(rows, L);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('softmaxRows')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    expect(cost.rounds).toBe(8 + 7);
+    const off = parties.ctx[0].ledger.get('softmaxRows').offlineBytes + parties.ctx[1].ledger.get('softmaxRows').offlineBytes;
+    expect(off).toBe(cost.offlineBytes);
+  });
+
+  it('causal prefill 32×32: masked entries exactly 0, ≤ 2e-3 abs', async () => {
+    const rows = 32, L = 32;
+    const xr = randomReals(testPrg('softmax-causal'), rows * L, -10, 10);
+    const { got, want, parties } = await run(xr, rows, L, true);
+    expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(2e-3);
+    for (let i = 0; i < rows; i++) for (let j = i + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
+    const cost = softmaxRowsCost(rows, L, 12, { causal: true });
+    expect(parties.ctx[0].ledger.get('softmaxRows')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+  });
+
+  it('12×1024 stays within 30 rounds and 1/5 of CrypTen bytes (cost formula)', () => {
+    const c = softmaxRowsCost(12, 1024);
+    expect(c.rounds).toBeLessThanOrEqual(30);
+    expect(c.bytesSent).toBeLessThanOrEqual(8_533_536 / 5);
+  });
+});

@@ -11,7 +11,7 @@ export interface OpCase {
   readonly name: string;
   /** Plaintext inputs as ring tensors (fixed point at ctx.fracBits unless the op says otherwise). */
   makeInputs(prg: AesCtrPrg, fracBits: number): RingTensor[];
-  /** Untimed setup on shares, once per repetition (e.g. masking a fixed operand). */
+  /** Untimed setup on shares, once before all runs (e.g. masking a fixed operand, reused by every run). */
   prepare?(ctx: PartyContext, inputs: RingTensor[]): Promise<unknown>;
   /** The measured protocol: returns this party's output share. */
   run(ctx: PartyContext, inputs: RingTensor[], prepared: unknown): Promise<RingTensor>;

@@ -2,7 +2,7 @@
  * The standard cases of `mpcache bench ops`, named as in ARCHITECTURE.md (shapes of CrypTen's table).
  */
 import { decode, type RingTensor } from '@mpcache/mpc-core';
-import { beaverMatmul, beaverMul, maskedMatmul, maskOperand, type MaskedOperand } from '@mpcache/protocols';
+import { beaverMatmul, beaverMul, dcfLessThanZero, maskedMatmul, maskOperand, maxTree, mulFx, relu, truncPr, type MaskedOperand } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
 import { matmulF64, realTensor, reals } from './inputs';
 
@@ -38,8 +38,51 @@ function maskedMatmulCase(m: number, k: number, n: number): OpCase {
   };
 }
 
+const ltz: OpCase = {
+  name: 'ltz[65536]',
+  makeInputs: (prg, f) => [realTensor(prg, [65536], -100, 100, f)],
+  run: (ctx, [x]) => dcfLessThanZero(ctx, x),
+  reference: ([x], f) => reals(x, f).map((v) => (v < 0 ? 1 : 0)),
+  outputFracBits: () => 0,
+};
+
+const reluCase: OpCase = {
+  name: 'relu[65536]',
+  makeInputs: (prg, f) => [realTensor(prg, [65536], -100, 100, f)],
+  run: (ctx, [x]) => relu(ctx, x),
+  reference: ([x], f) => reals(x, f).map((v) => Math.max(v, 0)),
+};
+
+const maxRow: OpCase = {
+  name: 'max[1x1024]',
+  makeInputs: (prg, f) => [realTensor(prg, [1, 1024], -20, 20, f)],
+  run: async (ctx, [x]) => maxTree(ctx, x),
+  reference: ([x], f) => Float64Array.of(Math.max(...reals(x, f))),
+};
+
+/** Fixed-point product: ring product then truncation (the result is at f fractional bits). */
+const mulFxCase: OpCase = {
+  ...mulRing,
+  name: 'mul_fx[65536]',
+  run: (ctx, [x, y]) => mulFx(ctx, x, y),
+  outputFracBits: undefined,
+};
+
+/** Truncation of products at 2f fractional bits back to f. */
+const truncCase: OpCase = {
+  name: 'trunc[65536]',
+  makeInputs: (prg, f) => [realTensor(prg, [65536], -64, 64, 2 * f)],
+  run: (ctx, [x]) => truncPr(ctx, x),
+  reference: ([x], f) => reals(x, 2 * f),
+};
+
 export function standardOpCases(): OpCase[] {
   return [
+    mulFxCase,
+    truncCase,
+    ltz,
+    reluCase,
+    maxRow,
     mulRing,
     matmulCase(128, 768, 768),
     maskedMatmulCase(128, 768, 768),

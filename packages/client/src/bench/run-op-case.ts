@@ -40,7 +40,7 @@ export async function runOpCase(ctx: PartyContext, c: OpCase, reps: number, seed
   const { mine } = benchShares(c, ctx.party, seed, ctx.fracBits);
   // warm-up: records the correlation sequence (and warms the JIT)
   const recording: CorrelationRequest[] = [];
-  let prepared = c.prepare ? await c.prepare(ctx, mine) : undefined;
+  const prepared = c.prepare ? await c.prepare(ctx, mine) : undefined;
   ctx.dealer.recording = recording;
   let output = await c.run(ctx, mine, prepared);
   ctx.dealer.recording = undefined;
@@ -49,7 +49,6 @@ export async function runOpCase(ctx: PartyContext, c: OpCase, reps: number, seed
   let cost: Cost | undefined;
   let offlineBytes = 0;
   for (let r = 0; r < reps; r++) {
-    prepared = c.prepare ? await c.prepare(ctx, mine) : undefined;
     const beforeOffline = ctx.ledger.snapshot().offlineBytes;
     await ctx.dealer.prefetch(recording); // offline phase, untimed
     offlineBytes = ctx.ledger.snapshot().offlineBytes - beforeOffline;

@@ -8,6 +8,8 @@ import {
   unshuffleCost,
   unshufflePublic,
   unshufflePublicCost,
+  drawPermutation,
+  type DealGen,
 } from '@mpcache/protocols';
 import { testPrg, TEST_SEED } from './helpers';
 
@@ -121,6 +123,22 @@ describe(`obliviousShuffle (SEED=${TEST_SEED})`, () => {
     expect(reconstruct(a.back, b.back).data).toEqual(x.data);
     expect(parties.ctx[0].ledger.get('obliviousShuffle').rounds).toBe(2);
     await expect(obliviousShuffle(parties.ctx[0], xs[0], { blocks: 4 })).rejects.toThrow(/do not divide/);
+  });
+
+  it('drawPermutation is uniform (n = 3: each of the 6 permutations ≈ 1/6) and valid for n = 1000', () => {
+    const prg = testPrg('perm-uniform');
+    const g = { own: (_p: number, n: number) => prg.words(n) } as unknown as DealGen;
+    const counts = new Map<string, number>();
+    const T = 6000;
+    for (let t = 0; t < T; t++) {
+      const p = drawPermutation(g, 0, 3) as Uint32Array;
+      counts.set(p.join(''), (counts.get(p.join('')) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(6);
+    for (const c of counts.values()) expect(Math.abs(c - T / 6)).toBeLessThan(150); // > 4.5 σ
+    const big = drawPermutation(g, 1, 1000) as Uint32Array;
+    expect([...big].sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(drawPermutation({ own: () => undefined } as unknown as DealGen, 1, 5)).toBeUndefined();
   });
 
   it('rejects a second use of a handle and a wrong shape', async () => {

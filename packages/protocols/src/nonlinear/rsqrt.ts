@@ -29,6 +29,8 @@ export interface RsqrtOptions {
   /** Input and output scales (defaults 2·fracBits and fracBits + 8). */
   readonly inFracBits?: number;
   readonly outFracBits?: number;
+  /** Relative design tolerance (default 8e-4; the norms use 1.5e-4: ≈ 2× the knots). */
+  readonly tol?: number;
 }
 
 interface Resolved {
@@ -38,6 +40,7 @@ interface Resolved {
   eps: number;
   inF: number;
   outF: number;
+  tol: number;
 }
 
 function resolve(fracBits: number, o: RsqrtOptions): Resolved {
@@ -48,16 +51,17 @@ function resolve(fracBits: number, o: RsqrtOptions): Resolved {
     eps: o.eps ?? 0,
     inF: o.inFracBits ?? 2 * fracBits,
     outF: o.outFracBits ?? fracBits + 8,
+    tol: o.tol ?? 8e-4,
   };
 }
 
 export function rsqrtDesign(fracBits: number, opts: RsqrtOptions = {}): PiecewiseDesign {
-  const { lo, hi, scale, eps, inF, outF } = resolve(fracBits, opts);
+  const { lo, hi, scale, eps, inF, outF, tol } = resolve(fracBits, opts);
   const f = (x: number) => 1 / Math.sqrt(Math.max(scale * x + eps, 1e-300));
   // knots in x units; with eps > 0 the function is smooth down to x = 0
   const kLo = eps > 0 ? 0 : lo / scale / 2, kHi = (1.5 * hi) / scale;
   return designPiecewise(
-    { key: `rsqrt-${lo}-${hi}-${scale}-${eps}`, f, tol: (x) => 8e-4 * f(x), lo: kLo, hi: kHi, maxAbs: 2 * kHi },
+    { key: `rsqrt-${lo}-${hi}-${scale}-${eps}-${tol}`, f, tol: (x) => tol * f(x), lo: kLo, hi: kHi, maxAbs: 2 * kHi },
     inF,
     outF,
   );

@@ -1,0 +1,72 @@
+import { decode, encode } from '@mpcache/mpc-core';
+import { localParties, runBoth } from '@mpcache/protocols';
+import { layerNorm, layerNormCost } from '../src/norms/layer-norm';
+import { rmsNorm, rmsNormCost } from '../src/norms/rms-norm';
+import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
+
+const rows = 4, d = 768;
+
+/** GPT-2-like rows: Gaussian-ish activations at different scales and offsets, a few large outliers. */
+function activations(): Float64Array {
+  const prg = testPrg('norm-x');
+  const u = randomReals(prg, rows * d * 4, -1, 1);
+  const x = new Float64Array(rows * d);
+  const sigma = [0.05, 1, 8, 30], mean = [0.02, -0.5, 3, -10];
+  for (let q = 0; q < x.length; q++) {
+    const g = u[4 * q] + u[4 * q + 1] + u[4 * q + 2] + u[4 * q + 3]; // ≈ N(0, 4/3)
+    x[q] = mean[Math.floor(q / d)] + sigma[Math.floor(q / d)] * g * 0.87;
+  }
+  x[5] = 3; x[d + 100] = 60; x[2 * d + 200] = -90; x[3 * d + 7] = 100; // outlier channels
+  return decode(encode(x));
+}
+
+describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
+  const x = activations();
+  const gamma = decode(encode(randomReals(testPrg('norm-g'), d, -2, 2)));
+  const beta = decode(encode(randomReals(testPrg('norm-b'), d, -0.5, 0.5)));
+
+  it('layerNorm: ≤ 1e-2 abs on GPT-2-like activations, 6 rounds, exact cost', async () => {
+    const want = new Float64Array(rows * d);
+    for (let i = 0; i < rows; i++) {
+      let m = 0, v = 0;
+      for (let j = 0; j < d; j++) m += x[i * d + j] / d;
+      for (let j = 0; j < d; j++) v += (x[i * d + j] - m) ** 2 / d;
+      for (let j = 0; j < d; j++) want[i * d + j] = (gamma[j] * (x[i * d + j] - m)) / Math.sqrt(v + 1e-5) + beta[j];
+    }
+    const xs = shareReals(x, [rows, d]), gs = shareReals(gamma, [d]), bs = shareReals(beta, [d]);
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => layerNorm(ctx, xs[ctx.party], gs[ctx.party], bs[ctx.party]));
+    expect(maxAbsDiff(openReals(y0, y1), want)).toBeLessThanOrEqual(1e-2);
+    const cost = layerNormCost(rows, d);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('layerNorm')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    expect(cost.rounds).toBe(6);
+    expect(parties.ctx[0].ledger.get('layerNorm').offlineBytes + parties.ctx[1].ledger.get('layerNorm').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('rmsNorm: ≤ 1e-2 abs, 5 rounds, exact cost', async () => {
+    const want = new Float64Array(rows * d);
+    for (let i = 0; i < rows; i++) {
+      let ms = 0;
+      for (let j = 0; j < d; j++) ms += x[i * d + j] ** 2 / d;
+      for (let j = 0; j < d; j++) want[i * d + j] = (gamma[j] * x[i * d + j]) / Math.sqrt(ms + 1e-5);
+    }
+    const xs = shareReals(x, [rows, d]), ws = shareReals(gamma, [d]);
+    const parties = localParties();
+    const [y0, y1] = await runBoth(parties, (ctx) => rmsNorm(ctx, xs[ctx.party], ws[ctx.party]));
+    expect(maxAbsDiff(openReals(y0, y1), want)).toBeLessThanOrEqual(1e-2);
+    const cost = rmsNormCost(rows, d);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('rmsNorm')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    expect(cost.rounds).toBe(5);
+    expect(parties.ctx[0].ledger.get('rmsNorm').offlineBytes + parties.ctx[1].ledger.get('rmsNorm').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('rejects weights of the wrong length', async () => {
+    const parties = localParties();
+    const xs = shareReals(x, [rows, d]), ws = shareReals(gamma.subarray(0, 10), [10]);
+    await expect(runBoth(parties, (ctx) => rmsNorm(ctx, xs[ctx.party], ws[ctx.party]))).rejects.toMatchObject({ name: 'ShapeError' });
+  });
+});

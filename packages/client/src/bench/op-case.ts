@@ -17,6 +17,11 @@ export interface OpCase {
   run(ctx: PartyContext, inputs: RingTensor[], prepared: unknown): Promise<RingTensor>;
   /** float64 reference output computed from the plaintext inputs. */
   reference(inputs: RingTensor[], fracBits: number): Float64Array;
+  /**
+   * The correlation sequence depends on revealed (shuffled) comparison outcomes, so it cannot be
+   * prefetched: the timed run then includes the dealer's on-demand generation (like CrypTen's TTP).
+   */
+  readonly dataDependentCorrelations?: boolean;
   /** Fractional bits of the output encoding (default: fracBits; 0 for bits/indices; 2f for ring products). */
   outputFracBits?(fracBits: number): number;
 }

@@ -2,7 +2,7 @@
  * The standard cases of `mpcache bench ops`, named as in ARCHITECTURE.md (shapes of CrypTen's table).
  */
 import { decode, type RingTensor } from '@mpcache/mpc-core';
-import { beaverMatmul, beaverMul, dcfLessThanZero, maskedMatmul, maskOperand, maxTree, mulFx, relu, truncPr, type MaskedOperand } from '@mpcache/protocols';
+import { beaverMatmul, beaverMul, dcfLessThanZero, maskedMatmul, maskOperand, maxTree, mulFx, relu, topK, truncPr, type MaskedOperand } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
 import { matmulF64, realTensor, reals } from './inputs';
 
@@ -76,8 +76,18 @@ const truncCase: OpCase = {
   reference: ([x], f) => reals(x, 2 * f),
 };
 
+/** Top-8 values of a row (descending), by shuffle + quick-select. */
+const topk8: OpCase = {
+  name: 'topk8[1x1024]',
+  makeInputs: (prg, f) => [realTensor(prg, [1, 1024], -20, 20, f)],
+  run: async (ctx, [x]) => (await topK(ctx, x, 8, { sorted: true })).values,
+  reference: ([x], f) => Float64Array.from(reals(x, f)).sort().reverse().subarray(0, 8),
+  dataDependentCorrelations: true,
+};
+
 export function standardOpCases(): OpCase[] {
   return [
+    topk8,
     mulFxCase,
     truncCase,
     ltz,

@@ -50,7 +50,7 @@ export async function runOpCase(ctx: PartyContext, c: OpCase, reps: number, seed
   let offlineBytes = 0;
   for (let r = 0; r < reps; r++) {
     const beforeOffline = ctx.ledger.snapshot().offlineBytes;
-    await ctx.dealer.prefetch(recording); // offline phase, untimed
+    if (!c.dataDependentCorrelations) await ctx.dealer.prefetch(recording); // offline phase, untimed
     offlineBytes = ctx.ledger.snapshot().offlineBytes - beforeOffline;
     await syncPoint(ctx);
     const before = ctx.ledger.snapshot();
@@ -58,6 +58,7 @@ export async function runOpCase(ctx: PartyContext, c: OpCase, reps: number, seed
     output = await c.run(ctx, mine, prepared);
     ms.push(performance.now() - t0);
     cost = diffCost(ctx.ledger.snapshot(), before);
+    if (c.dataDependentCorrelations) offlineBytes = cost.offlineBytes;
   }
   return { name: c.name, cost: cost!, offlineBytes, ms, output };
 }

@@ -9,7 +9,7 @@
  * Offline:   a truncation mask, a DCF comparison key (k = bits − 1, m = 1), two DPF keys (9 and 10
  *            bits), a Beaver triple and the final truncation mask: ≈ 2.2 KB/elem, expClippedCost
  * Accuracy:  ≤ 5e-4 abs on [−T, 0] at fracBits = 12 (asserted ≤ 1e-3 in tests); 0 below −T (error
- *            ≤ e^−T = 8.3e-7); with `raw` the relative error is ≤ 2.5e-4 plus 2^-21 abs, which is
+ *            ≤ e^−T = 8.3e-7); with `raw` the relative error is ≤ 2.5e-4 plus 2^-20 abs (T_hi rounding), which is
  *            what softmax sums need. Inputs must satisfy |x| < 2^(bits − 1 − fracBits) − T.
  * Opens:     the truncations' ẑ, the comparison's x̂, the two LUT indices (all masked, single-use),
  *            the Beaver openings.

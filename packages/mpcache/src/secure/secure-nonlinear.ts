@@ -11,7 +11,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxTree, gelu, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
+  argmaxTree, fuseRounds, gelu, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 
@@ -26,11 +26,24 @@ export async function normOnShares(
   return rmsNorm(ctx, x, gain, { eps: c.normEps });
 }
 
-/** Row-wise softmax over the last axis of (…, L). */
-export async function softmaxOnShares(ctx: PartyContext, x: RingTensor): Promise<RingTensor> {
-  const L = x.shape[x.shape.length - 1], rows = x.data.length / L;
-  const p = await softmaxRows(ctx, { shape: [rows, L], data: x.data });
-  return { shape: [...x.shape], data: p.data };
+/**
+ * Row-wise softmax over the last axis of (…, L). With `causalQueries` = n, the rows form blocks of n
+ * consecutive queries (one block per head) whose last n columns are this call's own rows: block
+ * row t sees columns j ≤ L − n + t. Each block is one causal softmaxRows (masked entries skip the
+ * exp), and the blocks run side by side with fused rounds (as many rounds as one block).
+ */
+export async function softmaxOnShares(ctx: PartyContext, x: RingTensor, causalQueries = 1): Promise<RingTensor> {
+  const L = x.shape[x.shape.length - 1], rows = x.data.length / L, n = causalQueries;
+  if (n === 1) {
+    const p = await softmaxRows(ctx, { shape: [rows, L], data: x.data });
+    return { shape: [...x.shape], data: p.data };
+  }
+  const blocks = rows / n, size = n * L, out = new BigUint64Array(x.data.length);
+  const branches = Array.from({ length: blocks }, (_, b) => (c: PartyContext) =>
+    softmaxRows(c, { shape: [n, L], data: x.data.subarray(b * size, (b + 1) * size) }, { causal: true }));
+  const parts = await fuseRounds(ctx, branches);
+  parts.forEach((p, b) => out.set(p.data, b * size));
+  return { shape: [...x.shape], data: out };
 }
 
 export const siluOnShares = (ctx: PartyContext, x: RingTensor): Promise<RingTensor> => silu(ctx, x);

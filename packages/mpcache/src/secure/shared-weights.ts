@@ -13,12 +13,14 @@
  * the owner (`materializeWeightShares`) and ships them; P0 then never sees the weights.
  */
 import { randomBytes } from 'node:crypto';
-import { AesCtrPrg, deriveSeed, encode, type PartyId, type RingTensor } from '@mpcache/mpc-core';
+import { AesCtrPrg, deriveSeed, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { validateModelConfig, type ModelConfig } from '../model/config';
 import { assertWeightsMatchConfig, gpt2Layout, numel, tensorOf, weightLayout, type TransformerWeights } from '../model/weights';
 
-// A local alias: BigInt.asUintN through the global is ≈ 250 ns/elem under jest's vm (protocols engine/words.ts).
+// Local aliases: BigInt.asUintN and Math.round through the globals cost ≈ 150–250 ns/elem under
+// jest's vm (protocols engine/words.ts); with them P0's share of stories15M took 7.5 s instead of 0.6 s.
 const { asUintN } = BigInt;
+const { round, floor } = Math;
 
 /** Every weight tensor's run.c name (gpt2 extras included). */
 export type WeightName =
@@ -65,10 +67,25 @@ class SeededWeightShares implements WeightShares {
     if (this.party === 1) return { shape, data: mask };
     // P0's share: encode(W) − mask
     const off = perLayer ? layer! * n : 0;
-    const data = encode(tensorOf(this.weights!, name).subarray(off, off + n), this.fracBits);
+    const data = encodeWords(tensorOf(this.weights!, name).subarray(off, off + n), this.fracBits);
     for (let i = 0; i < n; i++) data[i] = asUintN(64, data[i] - mask[i]);
     return { shape, data };
   }
+}
+
+/**
+ * encode() of mpc-core (round to nearest, ties away from zero) for fp32 inputs, without a BigInt per
+ * element: |x|·2^f < 2^53, so the integer's two 32-bit halves are computed in doubles and written
+ * through a Uint32Array view (little-endian words). ≈ 10× faster than encode() under jest.
+ */
+export function encodeWords(src: Float32Array, fracBits: number): BigUint64Array {
+  const n = src.length, out = new BigUint64Array(n), u32 = new Uint32Array(out.buffer), scale = 2 ** fracBits;
+  for (let i = 0; i < n; i++) {
+    const y = src[i] * scale, r = y < 0 ? -round(-y) : round(y);
+    u32[2 * i] = r >>> 0;                   // ToUint32 is reduction mod 2^32
+    u32[2 * i + 1] = floor(r / 4294967296) >>> 0; // the signed high half, two's complement
+  }
+  return out;
 }
 
 /** Materialised shares (what a deployment ships to a party): a map from "name/layer" to tensors. */

@@ -7,7 +7,7 @@
  * Online:    40 B/elem sent per party at the defaults (8 trunc + 4 compare + 2 + 2 LUT + 16 product
  *            + 8 trunc); expClippedCost(n, …) is exact
  * Offline:   a truncation mask, a DCF comparison key (k = bits − 1, m = 1), two 9-bit DPF keys,
- *            a Beaver triple and the final truncation mask: ≈ 2.0 KB/elem (expClippedCost)
+ *            a Beaver triple and the final truncation mask: 2180 B/elem at the defaults (expClippedCost)
  * Local:     two full-domain 9-bit DPF evaluations + 2·512 multiply-adds per element and party:
  *            ≈ 0.2 ms/elem for both parties in one process (4096 elements 1.6 s, Node 20.20,
  *            2026-11); the tables are 9-bit each (split at 1/32) to keep this down

@@ -1,0 +1,193 @@
+/**
+ * ClientSession — one session on both parties, from the client's side: open, generate once, stream.
+ *
+ * The client is the only one who ever sees the prompt or a token: it secret-shares the prompt (one
+ * share to each party: token ids, or one-hot rows when the job asks for them), receives each party's
+ * share of every new token id and adds them. Each token comes with the cost the parties' ledgers
+ * measured for it.
+ *
+ * Validation at this API (STYLE §6): prompt length against MAX_PROMPT_TOKENS and the session's
+ * context, every token id against the vocabulary. Misuse: a second generate, or generate after
+ * cancel, throws ProtocolError locally.
+ */
+import {
+  LimitError,
+  MAX_PROMPT_TOKENS,
+  ProtocolError,
+  share,
+  tensor,
+  type PartyId,
+} from '@mpcache/mpc-core';
+import {
+  encodeClientRequest,
+  errorFromWire,
+  wordBytes,
+  type PartyCost,
+  type PartyMessage,
+  type SessionInfo,
+} from '@mpcache/party-server';
+import { AsyncQueue } from './async-queue';
+
+/** How a session reaches the parties (implemented by MpcacheClient). */
+export interface SessionTransport {
+  send(party: PartyId, request: Uint8Array): void;
+  /** The session ended: stop routing its messages. */
+  forget(sessionId: string): void;
+}
+
+export interface GeneratedToken {
+  readonly index: number;
+  /** The reconstructed value: a token id (or a ring element for jobs without a vocabulary). */
+  readonly value: bigint;
+  /** Client wall time from the previous token (the request, for the first) to both shares of this one. */
+  readonly ms: number;
+  /** Online bytes sent by both parties for this token. */
+  readonly bytes: number;
+  /** Communication rounds for this token (P0's ledger; both parties count the same). */
+  readonly rounds: number;
+  /** Dealer bytes to both parties for this token. */
+  readonly offlineBytes: number;
+  readonly parties: readonly [PartyCost, PartyCost];
+}
+
+export type SessionPhase = 'opening' | 'ready' | 'generating' | 'finished';
+
+export class ClientSession {
+  /** Messages from P0 and P1 for this session, in order. */
+  readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>] = [new AsyncQueue(), new AsyncQueue()];
+  private phase: SessionPhase = 'opening';
+  private info_?: SessionInfo;
+  /** Each party's whole-run cost (from its `done`). */
+  totals?: readonly [PartyCost, PartyCost];
+
+  constructor(
+    private readonly transport: SessionTransport,
+    readonly id: string,
+    readonly model: string,
+    readonly policy: string,
+    readonly maxNewTokens: number,
+  ) {}
+
+  get info(): SessionInfo {
+    if (!this.info_) throw new ProtocolError(`session ${this.id} is not open yet`, 'MPC_ERR_BAD_MESSAGE');
+    return this.info_;
+  }
+
+  get state(): SessionPhase {
+    return this.phase;
+  }
+
+  /** Send `open` to both parties and wait for both `opened` (or the first error). */
+  async open(): Promise<void> {
+    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens });
+    this.transport.send(0, req);
+    this.transport.send(1, req);
+    try {
+      const [a, b] = await Promise.all([this.expect(0, 'opened'), this.expect(1, 'opened')]);
+      if (a.type !== 'opened' || b.type !== 'opened') throw new Error('unreachable');
+      if (a.info.party !== 0 || b.info.party !== 1) {
+        throw new ProtocolError(`session ${this.id}: the server given as P0 is P${a.info.party}, as P1 is P${b.info.party}`, 'MPC_ERR_BAD_MESSAGE');
+      }
+      const same = a.info.input === b.info.input && a.info.vocabSize === b.info.vocabSize && a.info.maxContext === b.info.maxContext && a.info.fracBits === b.info.fracBits;
+      if (!same) throw new ProtocolError(`session ${this.id}: P0 and P1 announce different jobs`, 'MPC_ERR_BAD_MESSAGE');
+      this.info_ = a.info;
+      this.phase = 'ready';
+    } catch (e) {
+      this.cancel();
+      throw e;
+    }
+  }
+
+  /**
+   * Generate maxNewTokens tokens after `prompt` (token ids). Yields each token as soon as both
+   * shares are in; leaving the loop early cancels the session on both parties.
+   */
+  async *generate(prompt: readonly (number | bigint)[]): AsyncGenerator<GeneratedToken> {
+    if (this.phase !== 'ready') throw new ProtocolError(`session ${this.id} is ${this.phase}: generate needs an open session, once`, 'MPC_ERR_BAD_MESSAGE');
+    const info = this.info;
+    const n = prompt.length;
+    if (n < 1) throw new RangeError(`"prompt" expected at least 1 token, got 0`);
+    if (n > MAX_PROMPT_TOKENS) throw new LimitError(`prompt of ${n} tokens exceeds MAX_PROMPT_TOKENS ${MAX_PROMPT_TOKENS}`, 'MPC_ERR_PROMPT_TOO_LONG');
+    if (n + this.maxNewTokens - 1 > info.maxContext) {
+      throw new LimitError(`prompt of ${n} tokens + ${this.maxNewTokens} new tokens exceed the context of ${info.maxContext} positions`, 'MPC_ERR_PROMPT_TOO_LONG');
+    }
+    const x = encodeInput(prompt, info);
+    const [s0, s1] = share(x);
+    this.phase = 'generating';
+    let finished = false;
+    try {
+      this.transport.send(0, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, share: wordBytes(s0.data) }));
+      this.transport.send(1, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, share: wordBytes(s1.data) }));
+      let t = performance.now();
+      for (let i = 0; i < this.maxNewTokens; i++) {
+        const [a, b] = await Promise.all([this.expect(0, 'token'), this.expect(1, 'token')]);
+        if (a.type !== 'token' || b.type !== 'token') throw new Error('unreachable');
+        if (a.index !== i || b.index !== i) throw new ProtocolError(`session ${this.id}: token #${i} arrived as #${a.index} / #${b.index}`, 'MPC_ERR_BAD_MESSAGE');
+        const now = performance.now();
+        const value = BigInt.asUintN(64, a.share + b.share);
+        yield {
+          index: i,
+          value,
+          ms: now - t,
+          bytes: a.cost.bytesSent + b.cost.bytesSent,
+          rounds: a.cost.rounds,
+          offlineBytes: a.cost.offlineBytes + b.cost.offlineBytes,
+          parties: [a.cost, b.cost],
+        };
+        t = performance.now();
+      }
+      const [d0, d1] = await Promise.all([this.expect(0, 'done'), this.expect(1, 'done')]);
+      if (d0.type === 'done' && d1.type === 'done') this.totals = [d0.cost, d1.cost];
+      finished = true;
+      this.phase = 'finished';
+      this.transport.forget(this.id);
+    } finally {
+      if (!finished) this.cancel();
+    }
+  }
+
+  /** Drop the session on both parties (no-op once finished). */
+  cancel(): void {
+    if (this.phase === 'finished') return;
+    this.phase = 'finished';
+    const req = encodeClientRequest({ type: 'cancel', sessionId: this.id });
+    for (const p of [0, 1] as const) {
+      try {
+        this.transport.send(p, req);
+      } catch {
+        // that connection is gone, and with it the session on that party
+      }
+    }
+    this.transport.forget(this.id);
+    const gone = new ProtocolError(`session ${this.id} canceled`, 'MPC_ERR_BAD_MESSAGE');
+    for (const q of this.inbox) q.fail(gone);
+  }
+
+  /** The next message from `party`: `type`, or its error rethrown. */
+  private async expect(party: PartyId, type: PartyMessage['type']): Promise<PartyMessage> {
+    const m = await this.inbox[party].shift();
+    if (m.type === 'error') throw errorFromWire(m.error, `P${party}`, this.id);
+    if (m.type !== type) throw new ProtocolError(`session ${this.id}: P${party} sent "${m.type}", expected "${type}"`, 'MPC_ERR_BAD_MESSAGE');
+    return m;
+  }
+}
+
+/** The prompt as the job takes it: ids (n) or one-hot rows (n, vocabSize) of integer 0/1. */
+function encodeInput(prompt: readonly (number | bigint)[], info: SessionInfo) {
+  const n = prompt.length, V = info.vocabSize;
+  const ids = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = prompt[i];
+    if (V > 0) {
+      const id = Number(v);
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`"prompt" token #${i} expected an id in [0, ${V})`);
+      ids[i] = BigInt(id);
+    } else {
+      ids[i] = BigInt.asUintN(64, BigInt(v));
+    }
+  }
+  if (info.input === 'ids') return tensor([n], ids);
+  const rows = new BigUint64Array(n * V);
+  for (let i = 0; i < n; i++) rows[i * V + Number(ids[i])] = 1n;
+  return tensor([n, V], rows);
+}

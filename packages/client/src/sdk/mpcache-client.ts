@@ -1,0 +1,118 @@
+/**
+ * MpcacheClient — the client SDK: one WebSocket to each party (`<url>/client`), any number of
+ * sessions over them. A read loop per party validates every message (the SDK's boundary) and
+ * routes it to its session; a message the SDK cannot parse, or a lost connection, fails every
+ * session of this client with that error.
+ *
+ * @example
+ *   const client = await MpcacheClient.connect({ p0: 'ws://localhost:9000', p1: 'ws://localhost:9001' });
+ *   const session = await client.openSession({ model: 'stories15m', maxNewTokens: 24 });
+ *   for await (const t of session.generate(tokenizer.encode('Once upon a time', { bos: true }))) …
+ *   client.close();
+ */
+import { randomBytes } from 'node:crypto';
+import { ChannelClosedError, WsChannel, type PartyId } from '@mpcache/mpc-core';
+import { CLIENT_TAG, decodePartyMessage, errorFromWire, PARTY_TAG, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
+import { ClientSession, type SessionTransport } from './client-session';
+
+export interface MpcacheClientOptions {
+  /** Base URLs of the parties (ws://host:port). */
+  readonly p0: string;
+  readonly p1: string;
+  readonly handshakeTimeoutMs?: number;
+}
+
+export interface OpenSessionOptions {
+  readonly model: string;
+  /** KV-cache policy; default "full". */
+  readonly policy?: string;
+  readonly maxNewTokens: number;
+  /** Default: 16 random hex characters. */
+  readonly sessionId?: string;
+}
+
+export class MpcacheClient implements SessionTransport {
+  private readonly sessions = new Map<string, ClientSession>();
+  private failure: Error | undefined;
+
+  private constructor(private readonly channels: readonly [WsChannel, WsChannel]) {
+    for (const p of [0, 1] as const) void this.read(p);
+  }
+
+  static async connect(opts: MpcacheClientOptions): Promise<MpcacheClient> {
+    const dial = async (url: string, who: string) => {
+      try {
+        return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+      } catch (e) {
+        throw new ChannelClosedError(`cannot reach ${who} at ${url}: ${(e as Error).message}`);
+      }
+    };
+    const [c0, c1] = await Promise.allSettled([dial(opts.p0, 'P0'), dial(opts.p1, 'P1')]);
+    if (c0.status === 'rejected' || c1.status === 'rejected') {
+      for (const c of [c0, c1]) if (c.status === 'fulfilled') c.value.close('client giving up');
+      throw (c0.status === 'rejected' ? c0.reason : (c1 as PromiseRejectedResult).reason) as Error;
+    }
+    return new MpcacheClient([c0.value, c1.value]);
+  }
+
+  /** Open a session on both parties (seeds, links, the job's setup); resolves once both are ready. */
+  async openSession(opts: OpenSessionOptions): Promise<ClientSession> {
+    if (this.failure) throw this.failure;
+    const id = opts.sessionId ?? randomBytes(8).toString('hex');
+    if (!SESSION_ID_PATTERN.test(id)) throw new RangeError(`"sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
+    if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
+    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens);
+    this.sessions.set(id, s);
+    await s.open();
+    return s;
+  }
+
+  /** Close both connections; the parties fail every session still open. */
+  close(): void {
+    this.failAll(new ChannelClosedError('client closed'));
+    for (const c of this.channels) c.close('client closed');
+  }
+
+  // ---------------------------------------------------------------- SessionTransport
+
+  send(party: PartyId, request: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    this.channels[party].send(CLIENT_TAG, request);
+  }
+
+  forget(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
+
+  // ---------------------------------------------------------------- read loops
+
+  private async read(party: PartyId): Promise<void> {
+    const ch = this.channels[party];
+    for (;;) {
+      let m: PartyMessage;
+      try {
+        m = decodePartyMessage(await ch.recv(PARTY_TAG));
+      } catch (e) {
+        const err = e instanceof ChannelClosedError ? new ChannelClosedError(`connection to P${party} lost: ${e.message}`) : (e as Error);
+        this.failAll(err);
+        for (const c of this.channels) c.close(`P${party} failed`);
+        return;
+      }
+      if (m.sessionId === undefined) {
+        // Only a connection-level error comes without a session: it concerns every session here.
+        if (m.type === 'error') this.failAll(errorFromWire(m.error, `P${party}`));
+        continue;
+      }
+      const s = this.sessions.get(m.sessionId);
+      if (s) s.inbox[party].push(m);
+      // else: a late message of a session this client already canceled
+    }
+  }
+
+  private failAll(err: Error): void {
+    this.failure ??= err;
+    for (const s of this.sessions.values()) for (const q of s.inbox) q.fail(err);
+    this.sessions.clear();
+  }
+}
+

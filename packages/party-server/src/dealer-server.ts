@@ -1,0 +1,187 @@
+/**
+ * DealerServer — the offline-only third server: one DealerSession per session id, serving P0 and
+ * P1 over their own WebSockets `ws://dealer/session/<id>/p0` and `…/p1`.
+ *
+ * Per connection: hello (the party's public key, checked against a configured one) → the dealer's
+ * hello (its public key) → wait for the other party of the session (pairTimeoutMs) → seeds
+ * agreeSeed(dealer, P_b, id, "dealer-p<b>") → `serveDealerSession` until both parties close.
+ * The dealer sees no input, share or opened value and never talks to a client.
+ *
+ *   connection ──hello──▶ pairing ──both parties──▶ serving ──both closed──▶ (freed)
+ *                   │         │ timeout / close          │ bad request
+ *                   ▼         ▼                          ▼
+ *                error reply, close          failSession: close both links with the reason
+ *
+ * Every error of a session goes to `failSession`, which closes that session's links with a reason
+ * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving).
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  agreeSeed,
+  HANDSHAKE_TIMEOUT_MS,
+  LimitError,
+  listenWs,
+  MAX_SESSIONS,
+  ProtocolError,
+  TimeoutError,
+  type KeyPair,
+  type PartyId,
+  type WsChannel,
+  type WsListener,
+} from '@mpcache/mpc-core';
+import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
+import { allCorrelationSpecs } from './correlation-registry';
+import { checkPinnedKey } from './server-keys';
+import { decodeHello, encodeHello, encodeHelloError, HELLO_TAG, recvWithin } from './wire/server-hello';
+import { errorCode } from './wire/wire-error';
+
+export interface DealerServerOptions {
+  readonly keys: KeyPair;
+  readonly port?: number;
+  readonly host?: string;
+  /** Correlations the dealer generates; default: every spec the packages export. */
+  readonly registry?: CorrelationRegistry;
+  /** Configured public keys of P0 and P1 (hellos carrying other keys are rejected). */
+  readonly partyPublicKeys?: { readonly p0?: Uint8Array; readonly p1?: Uint8Array };
+  readonly maxSessions?: number;
+  /** Time for a connection's hello. */
+  readonly handshakeTimeoutMs?: number;
+  /** Time the first party of a session waits for the second. */
+  readonly pairTimeoutMs?: number;
+  /** One line per event (session ids, party ids, error codes; never secrets). */
+  readonly log?: (line: string) => void;
+}
+
+interface Slot {
+  readonly id: string;
+  readonly channels: [WsChannel | undefined, WsChannel | undefined];
+  readonly keys: [Uint8Array | undefined, Uint8Array | undefined];
+  state: 'pairing' | 'serving' | 'closed';
+  timer?: NodeJS.Timeout;
+}
+
+const ROUTE = /^\/session\/([A-Za-z0-9_.-]{1,64})\/p([01])$/;
+
+export class DealerServer {
+  private readonly slots = new Map<string, Slot>();
+  private listener!: WsListener;
+  private readonly registry: CorrelationRegistry;
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly opts: DealerServerOptions) {
+    this.registry = opts.registry ?? allCorrelationSpecs();
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  static async start(opts: DealerServerOptions): Promise<DealerServer> {
+    const s = new DealerServer(opts);
+    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' }, (ch, req) => s.onConnection(ch, req));
+    return s;
+  }
+
+  get url(): string {
+    return this.listener.url;
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  get publicKey(): Uint8Array {
+    return this.opts.keys.publicKey;
+  }
+
+  /** Sessions pairing or being served. */
+  get sessionCount(): number {
+    return this.slots.size;
+  }
+
+  async close(): Promise<void> {
+    for (const slot of [...this.slots.values()]) this.failSession(slot, new ProtocolError('dealer shutting down', 'MPC_ERR_BAD_MESSAGE'));
+    await this.listener.close();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private onConnection(ch: WsChannel, req: IncomingMessage): void {
+    const m = ROUTE.exec(req.url ?? '');
+    if (!m) return ch.close('unknown route');
+    const id = m[1];
+    const party = Number(m[2]) as PartyId;
+    this.handshake(ch, id, party).catch((e: unknown) => {
+      this.log(`dealer: rejected P${party} for session ${id} (${errorCode(e)})`);
+      reject(ch, e);
+    });
+  }
+
+  private async handshake(ch: WsChannel, id: string, party: PartyId): Promise<void> {
+    const timeout = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    const hello = decodeHello(await recvWithin(ch, HELLO_TAG, timeout, `dealer: hello of P${party}`), party ? 'p1' : 'p0', `P${party}`, id);
+    checkPinnedKey(hello.publicKey, party ? this.opts.partyPublicKeys?.p1 : this.opts.partyPublicKeys?.p0, `P${party}`);
+    let slot = this.slots.get(id);
+    if (!slot) {
+      const max = this.opts.maxSessions ?? MAX_SESSIONS;
+      if (this.slots.size >= max) throw new LimitError(`dealer serves at most ${max} sessions`, 'MPC_ERR_TOO_MANY_SESSIONS');
+      slot = { id, channels: [undefined, undefined], keys: [undefined, undefined], state: 'pairing' };
+      this.slots.set(id, slot);
+      const pairMs = this.opts.pairTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+      const s = slot;
+      slot.timer = setTimeout(() => this.failSession(s, new TimeoutError(`session ${id}: P${1 - party} did not reach the dealer within ${pairMs} ms`)), pairMs);
+    }
+    if (slot.state !== 'pairing' || slot.channels[party]) {
+      throw new ProtocolError(`session ${id}: P${party} is already connected to the dealer`, 'MPC_ERR_BAD_MESSAGE');
+    }
+    ch.send(HELLO_TAG, encodeHello({ role: 'dealer', sessionId: id, publicKey: this.opts.keys.publicKey }));
+    slot.channels[party] = ch;
+    slot.keys[party] = hello.publicKey;
+    const s = slot;
+    // A party that leaves while pairing frees the slot.
+    void ch.whenSocketClosed().then(() => {
+      if (s.state === 'pairing') this.failSession(s, new ProtocolError(`session ${id}: P${party} left before pairing`, 'MPC_ERR_BAD_MESSAGE'));
+    });
+    if (slot.channels[0] && slot.channels[1]) this.serve(slot);
+  }
+
+  private serve(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.state = 'serving';
+    const keys = this.opts.keys;
+    const session = new DealerSession(
+      agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0'),
+      agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1'),
+    );
+    this.log(`dealer: session ${slot.id} serving`);
+    serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
+      () => {
+        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1)`);
+        this.free(slot);
+      },
+      (e: unknown) => this.failSession(slot, e),
+    );
+  }
+
+  /** The one error handler of a session: close its links with the reason, free its queue. */
+  private failSession(slot: Slot, err: unknown): void {
+    if (slot.state === 'closed') return;
+    this.log(`dealer: session ${slot.id} failed (${errorCode(err)}): ${(err as Error).message ?? ''}`);
+    for (const c of slot.channels) c?.close(`dealer: session failed (${errorCode(err)})`);
+    this.free(slot);
+  }
+
+  private free(slot: Slot): void {
+    slot.state = 'closed';
+    clearTimeout(slot.timer);
+    if (this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
+  }
+}
+
+/** Tell the dialler why (if the link still works), then close it. */
+function reject(ch: WsChannel, err: unknown): void {
+  if (ch.closed) return;
+  try {
+    ch.send(HELLO_TAG, encodeHelloError(err));
+  } catch {
+    // the link died meanwhile
+  }
+  ch.close(`rejected (${errorCode(err)})`);
+}

@@ -1,0 +1,46 @@
+/**
+ * The job a party server runs inside a session, behind a small interface so the session machinery
+ * (links, seeds, limits, errors, streaming) does not depend on what is computed:
+ *   - `secure-generate-job.ts`: the secure transformer (greedy decoding of a secret prompt);
+ *   - `ring-recurrence-job.ts`: a tiny real MPC job for fast tests of the machinery.
+ * Both parties run the same job on their shares; the job yields this party's share of each new
+ * token id, never the id itself.
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import type { PartyContext } from '@mpcache/protocols';
+import type { InputEncoding } from '../wire/client-messages';
+
+export interface JobParams {
+  readonly sessionId: string;
+  readonly policy: string;
+  readonly maxNewTokens: number;
+}
+
+export interface PartyJob {
+  /** The model this server serves; a client's `open` must name it. */
+  readonly model: string;
+  /** KV-cache policies a client may ask for; the first is the default. */
+  readonly policies: readonly string[];
+  /** How the client encodes the prompt: token ids, or one-hot rows of vocabSize words. */
+  readonly input: InputEncoding;
+  /** Token ids are < vocabSize (0: outputs are ring elements, not tokens). */
+  readonly vocabSize: number;
+  /** promptTokens + maxNewTokens − 1 ≤ maxContext. */
+  readonly maxContext: number;
+  readonly fracBits: number;
+  /** Per session, once the peer and dealer links are up: set up (e.g. mask the weights). */
+  start(ctx: PartyContext, params: JobParams): Promise<JobRun>;
+}
+
+export interface JobRun {
+  /**
+   * This party's share of each new token id, in order, maxNewTokens of them. `prompt` is this
+   * party's share, shape (promptTokens) for 'ids' or (promptTokens, vocabSize) for 'onehot'.
+   */
+  generate(prompt: RingTensor, maxNewTokens: number): AsyncIterable<bigint>;
+}
+
+/** Words per prompt token in the client's share. */
+export function inputWidth(job: Pick<PartyJob, 'input' | 'vocabSize'>): number {
+  return job.input === 'onehot' ? job.vocabSize : 1;
+}

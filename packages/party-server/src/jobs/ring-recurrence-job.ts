@@ -1,0 +1,52 @@
+/**
+ * ringRecurrenceJob — a tiny autoregressive job on secret shares, to test the session machinery
+ * (client shares in, token shares out, dealer and peer links, per-token costs) in milliseconds.
+ *
+ * Sequence: y_0 … y_{n−1} = the client's prompt words; y_t = y_{t−1} · y_{t−n} + 1 mod 2^64.
+ * Rounds:    1 per new token (one beaverMul)
+ * Online:    16 B sent per party per token (beaverMulCost(1))
+ * Offline:   one multiplication triple per token (8 B to P0)
+ * Accuracy:  exact in the ring; `ringRecurrenceReference` is the plaintext reference
+ * Opens:     only Beaver's masked differences; the outputs stay shared
+ * Steps:     1. y = beaverMul(y_{t−1}, y_{t−n})   2. P0 adds the public 1   3. yield the share
+ */
+import { MAX_NEW_TOKENS, MAX_PROMPT_TOKENS, tensor, type RingTensor } from '@mpcache/mpc-core';
+import { beaverMul, type PartyContext } from '@mpcache/protocols';
+import type { JobRun, PartyJob } from './party-job';
+
+export const RING_RECURRENCE_MODEL = 'ring-recurrence';
+
+export function ringRecurrenceJob(): PartyJob {
+  return {
+    model: RING_RECURRENCE_MODEL,
+    policies: ['full'],
+    input: 'ids',
+    vocabSize: 0,
+    maxContext: MAX_PROMPT_TOKENS + MAX_NEW_TOKENS,
+    fracBits: 0,
+    start: async (ctx: PartyContext): Promise<JobRun> => ({ generate: (prompt, maxNewTokens) => recurrence(ctx, prompt, maxNewTokens) }),
+  };
+}
+
+async function* recurrence(ctx: PartyContext, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {
+  const n = prompt.data.length;
+  const y = new BigUint64Array(n + maxNewTokens);
+  y.set(prompt.data);
+  const one = ctx.party === 0 ? 1n : 0n;
+  for (let t = n; t < n + maxNewTokens; t++) {
+    // 1. y_{t−1} · y_{t−n}
+    const p = await beaverMul(ctx, tensor([1], y.subarray(t - 1, t).slice()), tensor([1], y.subarray(t - n, t - n + 1).slice()));
+    // 2. + 1 (public constant: P0 only)
+    y[t] = BigInt.asUintN(64, p.data[0] + one);
+    // 3. this party's share of the new "token"
+    yield y[t];
+  }
+}
+
+/** The plaintext sequence the job computes on shares. */
+export function ringRecurrenceReference(prompt: readonly bigint[], maxNewTokens: number): bigint[] {
+  const y = prompt.map((v) => BigInt.asUintN(64, v));
+  const n = y.length;
+  for (let t = n; t < n + maxNewTokens; t++) y.push(BigInt.asUintN(64, y[t - 1] * y[t - n] + 1n));
+  return y.slice(n);
+}

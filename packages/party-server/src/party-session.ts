@@ -1,0 +1,305 @@
+/**
+ * PartySession — one client session on a party server: its links (peer, dealer), seeds, ledger,
+ * job, and the one error handler.
+ *
+ *   open ──links + seeds + job.start──▶ ready ──generate──▶ running ──all tokens, FIN──▶ (ended)
+ *     │                                   │ idle timeout        │ any error
+ *     └──────────── fail(err): error to the client, close every link with the reason ───────┘
+ *
+ * Links: P1 dials P0 at `ws://p0/session/<id>/peer` (hello carries P1's public key and the session
+ * parameters, which must equal what P0's client asked for); each party dials the dealer at
+ * `ws://dealer/session/<id>/p<b>`. Seeds: agreeSeed over X25519 + HKDF, salted with the session id:
+ * "p0-p1" with the peer, "dealer-p<b>" with the dealer. The peer link carries the session's ledger
+ * (online bytes and rounds); the dealer link has none (CorrelationSource counts its replies as
+ * offline bytes).
+ *
+ * Errors: everything a session does runs inside try/catch blocks that end in `fail`, which sends
+ * the client an error naming the session, closes the session's links with the reason (so the other
+ * party and the dealer fail that session too, and free it), and removes it from the server. Bad input
+ * to `generate` (wrong share length, prompt over the context) throws to the caller instead and
+ * leaves the session ready: the client gets the error and loses nothing.
+ */
+import {
+  agreeSeed,
+  ChannelClosedError,
+  diffCost,
+  Ledger,
+  LimitError,
+  ProtocolError,
+  tensor,
+  TimeoutError,
+  WsChannel,
+  type Cost,
+  type KeyPair,
+  type LinkProfile,
+  type PartyId,
+} from '@mpcache/mpc-core';
+import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
+import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
+import type { Rendezvous } from './rendezvous';
+import { checkPinnedKey } from './server-keys';
+import type { PartyCost, PartyMessage } from './wire/client-messages';
+import { attachmentWords } from './wire/message-frame';
+import {
+  decodeHello,
+  decodeSync,
+  encodeHello,
+  encodeHelloError,
+  encodeSync,
+  FIN_TAG,
+  HELLO_TAG,
+  recvWithin,
+  SYNC_TAG,
+  type ServerHello,
+  type SessionParams,
+} from './wire/server-hello';
+import { errorCode, errorFields } from './wire/wire-error';
+
+/** The party server's resolved configuration, as sessions read it. */
+export interface PartyServerConfig {
+  readonly role: PartyId;
+  readonly keys: KeyPair;
+  readonly job: PartyJob;
+  readonly dealerUrl: string;
+  /** P1: P0's base URL. */
+  readonly peerUrl?: string;
+  readonly peerPublicKey?: Uint8Array;
+  readonly dealerPublicKey?: Uint8Array;
+  readonly handshakeTimeoutMs: number;
+  /** How long one side of a session waits for the other party (or its client's open) to show up. */
+  readonly pairTimeoutMs: number;
+  readonly syncTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly roundTimeoutMs: number;
+  readonly link?: LinkProfile;
+  readonly log: (line: string) => void;
+}
+
+/** A link from P1 accepted by P0's server, waiting for its session. */
+export interface PeerArrival {
+  readonly channel: WsChannel;
+  readonly ledger: Ledger;
+  readonly hello: ServerHello;
+}
+
+export interface SessionHost {
+  readonly config: PartyServerConfig;
+  /** P0: links from P1 by session id. */
+  readonly peerArrivals: Rendezvous<PeerArrival>;
+  /** Called once when the session ends (done, failed or canceled). */
+  sessionEnded(session: PartySession): void;
+}
+
+/** Where a session's messages to its client go (a no-op once the client is gone). */
+export interface ClientLink {
+  send(message: PartyMessage): void;
+}
+
+export type SessionState = 'opening' | 'ready' | 'running' | 'closed';
+
+export class PartySession {
+  private state: SessionState = 'opening';
+  private readonly links: WsChannel[] = [];
+  private ctx?: PartyContext;
+  private run?: JobRun;
+  private idleTimer?: NodeJS.Timeout;
+  /** Set once this party has sent FIN: the peer may now close the link at any time. */
+  private draining = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    readonly id: string,
+    readonly params: SessionParams,
+    readonly client: ClientLink,
+  ) {}
+
+  get status(): SessionState {
+    return this.state;
+  }
+
+  /** Links, seeds and the job's setup; replies `opened`. Never rejects: errors go to `fail`. */
+  async open(): Promise<void> {
+    const cfg = this.host.config;
+    try {
+      const [dealer, peer] = await Promise.all([this.connectDealer(), this.connectPeer()]);
+      const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
+      const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
+      const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
+      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens });
+      this.assertOpen();
+      this.ctx = ctx;
+      this.run = run;
+      this.state = 'ready';
+      this.idleTimer = setTimeout(
+        () => this.fail(new TimeoutError(`session ${this.id}: no generate request within ${cfg.idleTimeoutMs} ms`)),
+        cfg.idleTimeoutMs,
+      );
+      const { job } = cfg;
+      this.client.send({
+        type: 'opened',
+        sessionId: this.id,
+        info: { party: cfg.role, input: job.input, vocabSize: job.vocabSize, maxContext: job.maxContext, fracBits: job.fracBits },
+      });
+      cfg.log(`P${cfg.role}: session ${this.id} ready (${this.params.model}, ${this.params.policy}, ${this.params.maxNewTokens} new tokens)`);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /**
+   * Start the job on this party's prompt share. Throws (and leaves the session as it was) on misuse
+   * or bad input; once started, errors go to `fail`.
+   */
+  generate(promptTokens: number, share: Uint8Array): void {
+    const { job } = this.host.config;
+    const { maxNewTokens } = this.params;
+    if (this.state !== 'ready') {
+      throw new ProtocolError(`session ${this.id} is ${this.state}: generate needs an open session that has not generated yet`, 'MPC_ERR_BAD_MESSAGE');
+    }
+    if (promptTokens + maxNewTokens - 1 > job.maxContext) {
+      throw new LimitError(
+        `session ${this.id}: a prompt of ${promptTokens} tokens and ${maxNewTokens} new tokens exceed the context of ${job.maxContext} positions`,
+        'MPC_ERR_PROMPT_TOO_LONG',
+      );
+    }
+    const width = inputWidth(job);
+    const words = attachmentWords(share, promptTokens * width, `session ${this.id}: prompt share (${promptTokens}×${width} words)`);
+    this.state = 'running';
+    clearTimeout(this.idleTimer);
+    void this.runJob(tensor(job.input === 'onehot' ? [promptTokens, width] : [promptTokens], words));
+  }
+
+  /** Drop the session at the client's request (no error reply). */
+  cancel(): void {
+    if (this.state === 'closed') return;
+    this.host.config.log(`P${this.host.config.role}: session ${this.id} canceled by the client`);
+    this.end('canceled by the client');
+  }
+
+  /** The one error handler: tell the client, close every link with the reason, free the session. */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    const code = errorCode(err);
+    this.host.config.log(`P${this.host.config.role}: session ${this.id} failed (${code}): ${(err as Error)?.message ?? ''}`);
+    this.client.send({ type: 'error', sessionId: this.id, error: errorFields(err) });
+    this.end(`failed (${code})`);
+  }
+
+  // ---------------------------------------------------------------- job
+
+  private async runJob(prompt: ReturnType<typeof tensor>): Promise<void> {
+    const cfg = this.host.config, ctx = this.ctx!, other = `P${1 - cfg.role}`;
+    const n = prompt.shape[0], { maxNewTokens } = this.params;
+    try {
+      // 1. agree on the public shapes with the peer
+      ctx.channel.send(SYNC_TAG, encodeSync(n));
+      const theirs = decodeSync(await recvWithin(ctx.channel, SYNC_TAG, cfg.syncTimeoutMs, `session ${this.id}: start from ${other}`), other);
+      if (theirs !== n) {
+        throw new ProtocolError(`session ${this.id}: P${cfg.role} got a prompt of ${n} tokens, ${other} of ${theirs}`, 'MPC_ERR_BAD_MESSAGE');
+      }
+      // 2. stream this party's share of each token with the cost the ledger measured for it
+      const start = ctx.ledger.snapshot(), t0 = performance.now();
+      let before = start, t = t0, index = 0;
+      for await (const share of this.run!.generate(prompt, maxNewTokens)) {
+        this.assertOpen();
+        const now = performance.now(), snap = ctx.ledger.snapshot();
+        this.client.send({ type: 'token', sessionId: this.id, index: index++, share, cost: partyCost(diffCost(snap, before), now - t) });
+        before = snap;
+        t = now;
+      }
+      if (index !== maxNewTokens) throw new RangeError(`session ${this.id}: the job produced ${index} tokens, expected ${maxNewTokens}`);
+      // 3. FIN both ways before closing, so the close cannot drop a message the peer still needs
+      this.draining = true;
+      ctx.channel.send(FIN_TAG, new Uint8Array(0));
+      await recvWithin(ctx.channel, FIN_TAG, cfg.syncTimeoutMs, `session ${this.id}: end from ${other}`);
+      this.client.send({ type: 'done', sessionId: this.id, tokens: index, cost: partyCost(diffCost(ctx.ledger.snapshot(), start), performance.now() - t0) });
+      cfg.log(`P${cfg.role}: session ${this.id} done (${index} tokens)`);
+      this.end('done');
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- links
+
+  private async connectDealer(): Promise<{ channel: WsChannel; seed: Uint8Array }> {
+    const cfg = this.host.config, me = cfg.role ? 'p1' : 'p0';
+    // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
+    const ch = this.track(await dial(`${cfg.dealerUrl}/session/${this.id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs }, 'the dealer'), 'the dealer');
+    ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: this.id, publicKey: cfg.keys.publicKey }));
+    const reply = await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `session ${this.id}: dealer hello`);
+    const hello = decodeHello(reply, 'dealer', 'dealer', this.id);
+    checkPinnedKey(hello.publicKey, cfg.dealerPublicKey, 'the dealer');
+    return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, this.id, me === 'p0' ? 'dealer-p0' : 'dealer-p1') };
+  }
+
+  private async connectPeer(): Promise<{ channel: WsChannel; ledger: Ledger; publicKey: Uint8Array }> {
+    const cfg = this.host.config;
+    if (cfg.role === 1) {
+      const ledger = new Ledger();
+      const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs };
+      const ch = this.track(await dial(`${cfg.peerUrl}/session/${this.id}/peer`, opts, 'P0'), 'P0');
+      ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: this.id, publicKey: cfg.keys.publicKey, params: this.params }));
+      // P0 holds the link until its own client's open arrives (pairTimeoutMs)
+      const reply = await recvWithin(ch, HELLO_TAG, cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, `session ${this.id}: P0 hello`);
+      const hello = decodeHello(reply, 'p0', 'P0', this.id);
+      checkPinnedKey(hello.publicKey, cfg.peerPublicKey, 'P0');
+      return { channel: ch, ledger, publicKey: hello.publicKey };
+    }
+    const a = await this.host.peerArrivals.wait(this.id, cfg.pairTimeoutMs, `session ${this.id}: link from P1`);
+    this.track(a.channel, 'P1');
+    const theirs = a.hello.params!;
+    if (theirs.model !== this.params.model || theirs.policy !== this.params.policy || theirs.maxNewTokens !== this.params.maxNewTokens) {
+      const err = new ProtocolError(
+        `session ${this.id}: P1 was opened with (${theirs.model}, ${theirs.policy}, ${theirs.maxNewTokens}), ` +
+          `P0 with (${this.params.model}, ${this.params.policy}, ${this.params.maxNewTokens})`,
+        'MPC_ERR_BAD_MESSAGE',
+      );
+      a.channel.send(HELLO_TAG, encodeHelloError(err));
+      throw err;
+    }
+    a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: this.id, publicKey: cfg.keys.publicKey }));
+    return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey };
+  }
+
+  /**
+   * Keep a link so `end` closes it, and fail the session when the other end closes it first (also
+   * while the session idles between open and generate); a link that arrives after the end is closed.
+   */
+  private track(ch: WsChannel, who: string): WsChannel {
+    if (this.state === 'closed') {
+      ch.close(`session ${this.id} already ended`);
+      throw new ChannelClosedError(`session ${this.id} already ended`);
+    }
+    this.links.push(ch);
+    void ch.whenSocketClosed().then(() => {
+      if (!this.draining) this.fail(new ChannelClosedError(`session ${this.id}: the link to ${who} closed`));
+    });
+    return ch;
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'closed') throw new ChannelClosedError(`session ${this.id} ended`);
+  }
+
+  private end(reason: string): void {
+    this.state = 'closed';
+    clearTimeout(this.idleTimer);
+    for (const l of this.links) l.close(`session ${this.id} ${reason}`.slice(0, 120));
+    if (this.host.config.role === 0) this.host.peerArrivals.cancel(this.id, new ChannelClosedError(`session ${this.id} ${reason}`));
+    this.host.sessionEnded(this);
+  }
+}
+
+/** WsChannel.connect whose failure names the counterpart and URL. */
+async function dial(url: string, opts: Parameters<typeof WsChannel.connect>[1], who: string): Promise<WsChannel> {
+  try {
+    return await WsChannel.connect(url, opts);
+  } catch (e) {
+    throw new ChannelClosedError(`cannot reach ${who} at ${url.replace(/\/session\/.*$/, '')}: ${(e as Error).message}`);
+  }
+}
+
+function partyCost(c: Cost, ms: number): PartyCost {
+  return { ms, bytesSent: c.bytesSent, bytesReceived: c.bytesReceived, rounds: c.rounds, offlineBytes: c.offlineBytes };
+}

@@ -1,0 +1,132 @@
+/**
+ * Messages between servers of one session, outside the protocol's own message sequence:
+ *
+ *   HELLO_TAG  first message each way on a new link. The dialling side (P1 → P0 on the peer link,
+ *              P_b → dealer on a dealer link) sends { role, sessionId, publicKey[, model, policy,
+ *              maxNewTokens] }; the accepting side answers with its own hello or with an error
+ *              ({ code, name, message }, e.g. SessionNotFoundError) and closes.
+ *   SYNC_TAG   P0 ↔ P1 before each generate: { promptTokens }, so both parties run the same shapes.
+ *   FIN_TAG    P0 ↔ P1 after a job: each waits for the other's FIN before closing, so no message
+ *              still in flight is dropped by the close.
+ *
+ * The tags sit at the top of the u32 range; protocol messages count up from 0 (PartyContext.seq)
+ * and dealer requests use tag = index, so neither ever reaches them.
+ */
+import {
+  assertEnvelopeKeys,
+  ChannelClosedError,
+  envelopeInt,
+  envelopeString,
+  MAX_NEW_TOKENS,
+  MAX_PROMPT_TOKENS,
+  ProtocolError,
+  TimeoutError,
+  type Channel,
+} from '@mpcache/mpc-core';
+import { MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
+import { decodeMessage, encodeMessage } from './message-frame';
+import { errorFields, errorFromWire, readErrorFields } from './wire-error';
+
+export const HELLO_TAG = 0xffff_ffff;
+export const SYNC_TAG = 0xffff_fffe;
+export const FIN_TAG = 0xffff_fffd;
+
+export type ServerRole = 'p0' | 'p1' | 'dealer';
+
+/** The public parameters both parties of a session must agree on. */
+export interface SessionParams {
+  readonly model: string;
+  readonly policy: string;
+  readonly maxNewTokens: number;
+}
+
+export interface ServerHello {
+  readonly role: ServerRole;
+  readonly sessionId: string;
+  /** X25519 public key (32 bytes) of the sender's long-term key pair. */
+  readonly publicKey: Uint8Array;
+  /** P1 → P0 only. */
+  readonly params?: SessionParams;
+}
+
+export function encodeHello(h: ServerHello): Uint8Array {
+  return encodeMessage({ type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey, ...(h.params ?? {}) });
+}
+
+export function encodeHelloError(err: unknown): Uint8Array {
+  return encodeMessage({ type: 'error', ...errorFields(err) });
+}
+
+/**
+ * Validate a hello from `from` ("P1", "dealer"); a remote error reply is rethrown as an error of
+ * the family (SessionNotFoundError needs `sessionId`). `withParams`: the hello must carry the
+ * session parameters (P1 → P0).
+ */
+export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: string, sessionId?: string, withParams = false): ServerHello {
+  const what = `hello from ${from}`;
+  const { env } = decodeMessage(payload, what);
+  if (env.type === 'error') {
+    assertEnvelopeKeys(env, what, ['type', 'code', 'name', 'message']);
+    throw errorFromWire(readErrorFields(env, what), from, sessionId);
+  }
+  if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
+  const params = ['model', 'policy', 'maxNewTokens'];
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])]);
+  if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
+  const sid = env.sessionId;
+  if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
+  if (sessionId !== undefined && sid !== sessionId) throw bad(`${what}: hello for session "${sid}", expected "${sessionId}"`);
+  const pk = env.publicKey;
+  if (!(pk instanceof Uint8Array) || pk.byteLength !== 32) throw bad(`${what}: field "publicKey" expected 32 bytes`);
+  return {
+    role: expectRole,
+    sessionId: sid,
+    publicKey: Uint8Array.from(pk),
+    params: withParams
+      ? {
+          model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
+          policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
+          maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
+        }
+      : undefined,
+  };
+}
+
+export function encodeSync(promptTokens: number): Uint8Array {
+  return encodeMessage({ type: 'sync', promptTokens });
+}
+
+export function decodeSync(payload: Uint8Array, from: string): number {
+  const what = `sync from ${from}`;
+  const { env } = decodeMessage(payload, what);
+  assertEnvelopeKeys(env, what, ['type', 'promptTokens']);
+  if (env.type !== 'sync') throw bad(`${what}: expected type "sync"`);
+  return envelopeInt(env, 'promptTokens', what, 1, MAX_PROMPT_TOKENS);
+}
+
+/**
+ * `channel.recv(tag)` that fails with TimeoutError after `timeoutMs` (and then closes the channel,
+ * whose message order is lost).
+ */
+export function recvWithin(channel: Channel, tag: number, timeoutMs: number, what: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new TimeoutError(`${what}: nothing received within ${timeoutMs} ms`));
+      channel.close(`${what}: timeout`);
+    }, timeoutMs);
+    channel.recv(tag).then(
+      (b) => {
+        clearTimeout(timer);
+        resolve(b);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new ChannelClosedError(String(e)));
+      },
+    );
+  });
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError(message, 'MPC_ERR_BAD_MESSAGE');
+}

@@ -1,0 +1,82 @@
+/**
+ * Errors on the wire: a server that rejects a request or fails a session sends the error's class
+ * name, stable `code` and message (which carry shapes, lengths, tags, session and party ids —
+ * never values, STYLE §7); the receiver rebuilds an error of the same family, so a client catches
+ * `SessionNotFoundError` or `LimitError` (MPC_ERR_PROMPT_TOO_LONG) as if it had been thrown locally.
+ */
+import {
+  ChannelClosedError,
+  envelopeString,
+  LimitError,
+  ProtocolError,
+  SessionNotFoundError,
+  ShapeError,
+  TimeoutError,
+  type Envelope,
+  type LimitErrorCode,
+  type ProtocolErrorCode,
+} from '@mpcache/mpc-core';
+
+/** Longest error message sent or accepted. */
+export const MAX_ERROR_MESSAGE = 400;
+/** Code of errors outside the family (a bug in the server, not the caller's fault). */
+export const INTERNAL_ERROR_CODE = 'MPC_ERR_INTERNAL';
+
+export interface WireErrorFields {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+/** The stable code of any error: the family's `code`, else MPC_ERR_INTERNAL. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('MPC_ERR_') ? code : INTERNAL_ERROR_CODE;
+}
+
+export function errorFields(err: unknown): WireErrorFields {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { code: errorCode(e), name: e.name.slice(0, 64) || 'Error', message: e.message.slice(0, MAX_ERROR_MESSAGE) || e.name };
+}
+
+/** Read the fields back from an envelope map (validated: strings of bounded length). */
+export function readErrorFields(env: Envelope, what: string): WireErrorFields {
+  return {
+    code: envelopeString(env, 'code', what, 64),
+    name: envelopeString(env, 'name', what, 64),
+    message: envelopeString(env, 'message', what, MAX_ERROR_MESSAGE),
+  };
+}
+
+/**
+ * Rebuild an error of the family from its wire fields; `from` ("P0", "dealer") prefixes the message.
+ * `sessionId` rebuilds SessionNotFoundError.
+ */
+export function errorFromWire(f: WireErrorFields, from: string, sessionId?: string): Error {
+  const text = `${from}: ${f.message}`;
+  if (f.code === 'MPC_ERR_SESSION_NOT_FOUND' && sessionId !== undefined) {
+    const e = new SessionNotFoundError(sessionId);
+    e.message = `${from}: ${e.message}`;
+    return e;
+  }
+  if (f.code === 'MPC_ERR_SHAPE') return new ShapeError(text);
+  if (f.code === 'MPC_ERR_TIMEOUT') return new TimeoutError(text);
+  if (f.code === 'MPC_ERR_CHANNEL_CLOSED') return new ChannelClosedError(text);
+  if ((LIMIT_CODES as readonly string[]).includes(f.code)) return new LimitError(text, f.code as LimitErrorCode);
+  if ((PROTOCOL_CODES as readonly string[]).includes(f.code)) return new ProtocolError(text, f.code as ProtocolErrorCode);
+  return Object.assign(new Error(text), { name: f.name, code: f.code });
+}
+
+const PROTOCOL_CODES: readonly ProtocolErrorCode[] = [
+  'MPC_ERR_BAD_FRAME',
+  'MPC_ERR_BAD_TAG',
+  'MPC_ERR_BAD_LENGTH',
+  'MPC_ERR_BAD_MESSAGE',
+  'MPC_ERR_DEALER_MISMATCH',
+];
+const LIMIT_CODES: readonly LimitErrorCode[] = [
+  'MPC_ERR_FRAME_TOO_LARGE',
+  'MPC_ERR_PROMPT_TOO_LONG',
+  'MPC_ERR_TOO_MANY_SESSIONS',
+  'MPC_ERR_LIMIT',
+];

@@ -1,0 +1,323 @@
+/**
+ * Party servers and the dealer on real loopback WebSockets (one process), running the tiny
+ * ring-recurrence job: sessions, seeds, streaming, per-token costs, and — above all — bad clients
+ * that get a clear error while another client's session runs to a correct end.
+ */
+import WebSocket from 'ws';
+import {
+  LimitError,
+  MAX_NEW_TOKENS,
+  MAX_PROMPT_TOKENS,
+  ProtocolError,
+  SessionNotFoundError,
+  WsChannel,
+} from '@mpcache/mpc-core';
+import { beaverMulCost } from '@mpcache/protocols';
+import {
+  encodeHello,
+  encodeMessage,
+  decodeHello,
+  HELLO_TAG,
+  ringRecurrenceJob,
+  ringRecurrenceReference,
+  RING_RECURRENCE_MODEL,
+  startLocalServers,
+  wordBytes,
+  type LocalServers,
+  type PartyJob,
+} from '@mpcache/party-server';
+import { MpcacheClient, type ClientSession, type GeneratedToken } from '@mpcache/client';
+import { generateKeyPair, share, tensor } from '@mpcache/mpc-core';
+import { eventually, RawClient } from './helpers/raw-client';
+
+const MODEL = RING_RECURRENCE_MODEL;
+const TIMEOUTS = { pairTimeoutMs: 400, syncTimeoutMs: 400, handshakeTimeoutMs: 2000 };
+
+async function collect(s: ClientSession, prompt: bigint[]): Promise<GeneratedToken[]> {
+  const out: GeneratedToken[] = [];
+  for await (const t of s.generate(prompt)) out.push(t);
+  return out;
+}
+
+/** A good client's whole run, checked against the plaintext reference. */
+async function goodRun(servers: LocalServers, prompt: bigint[], maxNewTokens: number): Promise<GeneratedToken[]> {
+  const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+  try {
+    const s = await client.openSession({ model: MODEL, maxNewTokens });
+    const tokens = await collect(s, prompt);
+    expect(tokens.map((t) => t.value)).toEqual(ringRecurrenceReference(prompt, maxNewTokens));
+    return tokens;
+  } finally {
+    client.close();
+  }
+}
+
+/** Each party's prompt share for a raw client. */
+function promptShares(prompt: bigint[]): [Uint8Array, Uint8Array] {
+  const [a, b] = share(tensor([prompt.length], BigUint64Array.from(prompt)));
+  return [wordBytes(a.data), wordBytes(b.data)];
+}
+
+describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
+  let servers: LocalServers;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    servers = await startLocalServers({
+      job: () => ringRecurrenceJob(),
+      party: { ...TIMEOUTS, log: (l) => logs.push(l) },
+      dealer: { pairTimeoutMs: 2000, log: (l) => logs.push(l) },
+    });
+  });
+  afterAll(() => servers.close());
+  afterEach(async () => {
+    // every test leaves no session behind on any server
+    await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount + servers.dealer.sessionCount === 0, 5000, 'sessions freed');
+  });
+
+  it('generates the reference sequence with the exact cost of one beaverMul per token', async () => {
+    const tokens = await goodRun(servers, [3n, 5n, 7n], 6);
+    const c = beaverMulCost(1);
+    for (const t of tokens) {
+      expect(t.rounds).toBe(c.rounds);
+      expect(t.parties[0]).toMatchObject({ rounds: 1, bytesSent: c.bytesSent, bytesReceived: c.bytesSent, offlineBytes: c.offlineBytes });
+      expect(t.parties[1]).toMatchObject({ rounds: 1, bytesSent: c.bytesSent, bytesReceived: c.bytesSent, offlineBytes: 0 });
+      expect(t.bytes).toBe(2 * c.bytesSent);
+    }
+  });
+
+  it('runs two concurrent sessions of two clients, each correct', async () => {
+    await Promise.all([goodRun(servers, [2n, 9n], 40), goodRun(servers, [11n, 1n, 4n, 6n], 40)]);
+  });
+
+  it('runs two concurrent sessions on one client connection', async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    const [a, b] = await Promise.all([client.openSession({ model: MODEL, maxNewTokens: 20 }), client.openSession({ model: MODEL, maxNewTokens: 30 })]);
+    const [ta, tb] = await Promise.all([collect(a, [5n]), collect(b, [8n, 13n])]);
+    expect(ta.map((t) => t.value)).toEqual(ringRecurrenceReference([5n], 20));
+    expect(tb.map((t) => t.value)).toEqual(ringRecurrenceReference([8n, 13n], 30));
+    client.close();
+  });
+
+  it('a party sends the client only its share of each token, never the token', async () => {
+    const prompt = [21n, 34n];
+    const [s0, s1] = promptShares(prompt);
+    const c = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    const sessionId = 'shares-only';
+    for (const r of c) r.send({ type: 'open', sessionId, model: MODEL, policy: 'full', maxNewTokens: 8 });
+    await Promise.all(c.map((r) => r.expect('opened')));
+    c[0].send({ type: 'generate', sessionId, promptTokens: 2, share: s0 });
+    c[1].send({ type: 'generate', sessionId, promptTokens: 2, share: s1 });
+    const expected = ringRecurrenceReference(prompt, 8);
+    for (let i = 0; i < 8; i++) {
+      const [m0, m1] = await Promise.all(c.map((r) => r.expect('token')));
+      // what travels: public cost counters in the envelope, one 8-byte share as the attachment
+      for (const r of c) {
+        const { env, attachment } = r.log[r.log.length - 1].raw;
+        expect(Object.keys(env).sort()).toEqual(['bytesReceived', 'bytesSent', 'index', 'ms', 'offlineBytes', 'rounds', 'sessionId', 'type']);
+        expect(attachment.byteLength).toBe(8);
+      }
+      expect(m0.share).not.toBe(expected[i]);
+      expect(m1.share).not.toBe(expected[i]);
+      expect(BigInt.asUintN(64, m0.share + m1.share)).toBe(expected[i]);
+    }
+    await Promise.all(c.map((r) => r.expect('done')));
+    for (const r of c) r.close();
+  });
+
+  it('a garbage frame closes only that connection (1002, MPC_ERR_BAD_FRAME); another session completes', async () => {
+    const good = goodRun(servers, [7n, 3n], 300);
+    const ws = new WebSocket(`${servers.p0.url}/client`);
+    await new Promise((r) => ws.once('open', r));
+    const closed = new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()])));
+    ws.send(Buffer.from('definitely not a frame'));
+    expect(await closed).toEqual([1002, 'MPC_ERR_BAD_FRAME']);
+    await good;
+  });
+
+  it('a wrong tag closes that connection with a clear error; another session completes', async () => {
+    const good = goodRun(servers, [4n], 200);
+    const raw = await RawClient.connect(servers.p1.url);
+    raw.sendRaw(encodeMessage({ type: 'cancel', sessionId: 'x' }), 77);
+    const m = await raw.expect('error');
+    expect(m.error.code).toBe('MPC_ERR_BAD_TAG');
+    await expect(raw.next()).rejects.toThrow(/closed/);
+    await good;
+  });
+
+  it('a malformed or unknown request gets an error naming it, and the same connection keeps working', async () => {
+    const raw = await RawClient.connect(servers.p0.url);
+    raw.sendRaw(encodeMessage({ type: 'open', sessionId: 'half-open' })); // fields missing
+    let m = await raw.expect('error');
+    expect(m).toMatchObject({ sessionId: 'half-open', error: { code: 'MPC_ERR_BAD_MESSAGE', name: 'ProtocolError' } });
+    expect(m.error.message).toMatch(/missing field "model"/);
+    raw.sendRaw(encodeMessage({ type: 'launch', sessionId: 'x' }));
+    expect((await raw.expect('error')).error.message).toMatch(/unknown type "launch"/);
+    raw.sendRaw(new Uint8Array([1, 0, 0, 0, 0xc1])); // a msgpack byte that is never valid
+    expect((await raw.expect('error')).error.code).toBe('MPC_ERR_BAD_MESSAGE');
+    raw.send({ type: 'open', sessionId: 'wrong-model', model: 'gpt-17', policy: 'full', maxNewTokens: 4 });
+    expect((await raw.expect('error')).error.message).toMatch(/model "gpt-17" is not served/);
+    raw.send({ type: 'open', sessionId: 'wrong-policy', model: MODEL, policy: 'h2o', maxNewTokens: 4 });
+    expect((await raw.expect('error')).error.message).toMatch(/policy "h2o" is not supported/);
+    // …and the connection still serves a full session (with P1 over another connection)
+    const raw1 = await RawClient.connect(servers.p1.url);
+    for (const r of [raw, raw1]) r.send({ type: 'open', sessionId: 'after-bad', model: MODEL, policy: 'full', maxNewTokens: 3 });
+    await Promise.all([raw.expect('opened'), raw1.expect('opened')]);
+    const [s0, s1] = promptShares([6n]);
+    raw.send({ type: 'generate', sessionId: 'after-bad', promptTokens: 1, share: s0 });
+    raw1.send({ type: 'generate', sessionId: 'after-bad', promptTokens: 1, share: s1 });
+    const got: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = await Promise.all([raw.expect('token'), raw1.expect('token')]);
+      got.push(BigInt.asUintN(64, a.share + b.share));
+    }
+    expect(got).toEqual(ringRecurrenceReference([6n], 3));
+    await Promise.all([raw.expect('done'), raw1.expect('done')]);
+    raw.close();
+    raw1.close();
+  });
+
+  it('an unknown session id gets SessionNotFoundError (and so does a second generate on a finished session)', async () => {
+    const raw = await RawClient.connect(servers.p0.url);
+    raw.send({ type: 'generate', sessionId: 'ghost', promptTokens: 1, share: new Uint8Array(8) });
+    const m = await raw.expect('error');
+    expect(m).toMatchObject({ sessionId: 'ghost', error: { code: 'MPC_ERR_SESSION_NOT_FOUND', name: 'SessionNotFoundError' } });
+    raw.close();
+
+    // through the SDK: the error comes back as the class, and the finished session refuses locally
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    const s = await client.openSession({ model: MODEL, maxNewTokens: 2, sessionId: 'finished-once' });
+    await collect(s, [1n, 2n]);
+    await expect(collect(s, [1n, 2n])).rejects.toThrow(ProtocolError);
+    client.close();
+  });
+
+  it("another client cannot drive someone else's session (SessionNotFoundError)", async () => {
+    const owner = await RawClient.connect(servers.p0.url);
+    owner.send({ type: 'open', sessionId: 'mine', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    const intruder = await RawClient.connect(servers.p0.url);
+    intruder.send({ type: 'cancel', sessionId: 'mine' });
+    expect((await intruder.expect('error')).error.code).toBe('MPC_ERR_SESSION_NOT_FOUND');
+    // P1 never hears of "mine": P0 gives up waiting for its link and tells the owner
+    const m = await owner.expect('error');
+    expect(m).toMatchObject({ sessionId: 'mine', error: { code: 'MPC_ERR_TIMEOUT' } });
+    owner.close();
+    intruder.close();
+  });
+
+  it('an over-long prompt gets LimitError MPC_ERR_PROMPT_TOO_LONG and the session stays usable', async () => {
+    const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    for (const r of raw) r.send({ type: 'open', sessionId: 'long', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    await Promise.all(raw.map((r) => r.expect('opened')));
+    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: MAX_PROMPT_TOKENS + 1, share: new Uint8Array(0) });
+    const m = await raw[0].expect('error');
+    expect(m).toMatchObject({ sessionId: 'long', error: { code: 'MPC_ERR_PROMPT_TOO_LONG', name: 'LimitError' } });
+    // a share of the wrong length: clear error, nothing lost
+    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: new Uint8Array(8) });
+    expect((await raw[0].expect('error')).error).toMatchObject({ code: 'MPC_ERR_BAD_LENGTH' });
+    // nothing was lost: the session still generates
+    const [s0, s1] = promptShares([5n, 8n]);
+    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: s0 });
+    raw[1].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: s1 });
+    const [a, b] = await Promise.all(raw.map((r) => r.expect('token')));
+    expect(BigInt.asUintN(64, a.share + b.share)).toBe(ringRecurrenceReference([5n, 8n], 1)[0]);
+    for (const r of raw) r.close();
+  });
+
+  it('the SDK refuses an over-long prompt before sending anything', async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    const s = await client.openSession({ model: MODEL, maxNewTokens: 1 });
+    await expect(collect(s, new Array(MAX_PROMPT_TOKENS + 1).fill(1n))).rejects.toThrow(LimitError);
+    expect(s.state).toBe('ready');
+    expect((await collect(s, [2n, 3n])).map((t) => t.value)).toEqual(ringRecurrenceReference([2n, 3n], 1));
+    await expect(client.openSession({ model: MODEL, maxNewTokens: MAX_NEW_TOKENS + 1 })).rejects.toThrow(/MAX_NEW_TOKENS/);
+    client.close();
+  });
+
+  it('a client that disconnects mid-protocol frees its session on P0, P1 and the dealer; others go on', async () => {
+    const good = goodRun(servers, [9n, 2n, 5n], 400);
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    const s = await client.openSession({ model: MODEL, maxNewTokens: MAX_NEW_TOKENS, sessionId: 'quitter' });
+    for await (const t of s.generate([1n, 2n])) {
+      if (t.index === 3) break; // mid-protocol: thousands of tokens still to go
+    }
+    client.close();
+    await good;
+    await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount === 0, 5000, 'quitter gone').catch((e) => {
+      console.log(logs.join('\n'));
+      throw e;
+    });
+    expect(logs.some((l) => /P[01]: session quitter (failed|canceled)/.test(l))).toBe(true);
+  });
+
+  it('a raw client that vanishes mid-protocol (no cancel) fails the session on both parties', async () => {
+    const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    const sessionId = 'vanisher';
+    for (const r of raw) r.send({ type: 'open', sessionId, model: MODEL, policy: 'full', maxNewTokens: MAX_NEW_TOKENS });
+    await Promise.all(raw.map((r) => r.expect('opened')));
+    const [s0, s1] = promptShares([3n]);
+    raw[0].send({ type: 'generate', sessionId, promptTokens: 1, share: s0 });
+    raw[1].send({ type: 'generate', sessionId, promptTokens: 1, share: s1 });
+    await Promise.all(raw.map((r) => r.expect('token')));
+    raw[0].channel.terminate('gone');
+    // P1 loses its peer mid-round and tells its client which session failed
+    let m = await raw[1].next();
+    while (m.type === 'token') m = await raw[1].next();
+    expect(m).toMatchObject({ type: 'error', sessionId, error: { code: 'MPC_ERR_CHANNEL_CLOSED' } });
+    raw[1].close();
+  });
+
+  it('generate sent to one party only: the other party never starts, the session times out cleanly', async () => {
+    const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    for (const r of raw) r.send({ type: 'open', sessionId: 'lopsided', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    await Promise.all(raw.map((r) => r.expect('opened')));
+    raw[0].send({ type: 'generate', sessionId: 'lopsided', promptTokens: 1, share: new Uint8Array(8) });
+    expect(await raw[0].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_TIMEOUT' } });
+    expect(await raw[1].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_CHANNEL_CLOSED' } });
+    for (const r of raw) r.close();
+  });
+
+  it('a P1 link for a session P0 does not have gets SessionNotFoundError', async () => {
+    const ch = await WsChannel.connect(`${servers.p0.url}/session/nobody/peer`);
+    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: 'nobody', publicKey: servers.p1.publicKey, params: { model: MODEL, policy: 'full', maxNewTokens: 1 } }));
+    const reply = await ch.recv(HELLO_TAG);
+    expect(() => decodeHello(reply, 'p0', 'P0', 'nobody')).toThrow(SessionNotFoundError);
+    ch.close();
+  });
+
+  it('a dealer link with a key other than the configured one is rejected', async () => {
+    const ch = await WsChannel.connect(`${servers.dealer.url}/session/imposter/p0`);
+    ch.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: 'imposter', publicKey: generateKeyPair().publicKey }));
+    const reply = await ch.recv(HELLO_TAG);
+    expect(() => decodeHello(reply, 'dealer', 'dealer', 'imposter')).toThrow(/does not match the configured one/);
+    ch.close();
+  });
+});
+
+describe('party server limits', () => {
+  it('MAX_SESSIONS: the extra open gets MPC_ERR_TOO_MANY_SESSIONS, the open one completes', async () => {
+    const servers = await startLocalServers({ job: () => ringRecurrenceJob(), party: { ...TIMEOUTS, maxSessions: 1 } });
+    try {
+      const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+      const first = await client.openSession({ model: MODEL, maxNewTokens: 5 });
+      await expect(client.openSession({ model: MODEL, maxNewTokens: 5 })).rejects.toMatchObject({ code: 'MPC_ERR_TOO_MANY_SESSIONS' });
+      expect((await collect(first, [3n])).map((t) => t.value)).toEqual(ringRecurrenceReference([3n], 5));
+      client.close();
+    } finally {
+      await servers.close();
+    }
+  });
+
+  it('a prompt over the job context: LimitError, and a shorter one then works in the same session', async () => {
+    const small: PartyJob = { ...ringRecurrenceJob(), maxContext: 8 };
+    const servers = await startLocalServers({ job: () => small, party: TIMEOUTS });
+    try {
+      const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+      const s = await client.openSession({ model: MODEL, maxNewTokens: 4 });
+      await expect(collect(s, [1n, 2n, 3n, 4n, 5n, 6n])).rejects.toMatchObject({ code: 'MPC_ERR_PROMPT_TOO_LONG' });
+      expect((await collect(s, [1n, 2n, 3n, 4n, 5n])).map((t) => t.value)).toEqual(ringRecurrenceReference([1n, 2n, 3n, 4n, 5n], 4));
+      client.close();
+    } finally {
+      await servers.close();
+    }
+  });
+});

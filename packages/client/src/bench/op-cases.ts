@@ -5,6 +5,7 @@ import { decode, type RingTensor } from '@mpcache/mpc-core';
 import { beaverMatmul, beaverMul, dcfLessThanZero, maskedMatmul, maskOperand, maxTree, mulFx, relu, topK, truncPr, type MaskedOperand } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
 import { matmulF64, realTensor, reals } from './inputs';
+import { nonlinearOpCases } from './op-cases-nonlinear';
 
 const mulRing: OpCase = {
   name: 'mul[65536]',
@@ -97,6 +98,7 @@ export function standardOpCases(): OpCase[] {
     matmulCase(128, 768, 768),
     maskedMatmulCase(128, 768, 768),
     matmulCase(1, 64, 1024),
+    ...nonlinearOpCases(),
   ];
 }
 

@@ -25,6 +25,10 @@
 import { ShapeError } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { clearSeedBits, type FssPrg } from './fss-prg';
+import { FssLayout, wordBytes } from './fss-wasm';
+
+// Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
+const { asUintN } = BigInt;
 
 export type DcfVariant = 'lt' | 'gt' | 'le';
 
@@ -53,7 +57,7 @@ export function checkDcfShape(n: number, m: number): void {
 /** Bytes the dealer sends to EACH party per DCF key. */
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
 
-const GEN_CHUNK_KEYS = 4096; // 4 blocks per key per H_S call → 16K blocks (256 KiB) per call
+const GEN_CHUNK_KEYS = 4096; // 4 blocks per key per AES call → 16K blocks (256 KiB) per call
 
 /**
  * Generates the correction words of N keys. alpha: N words (read mod 2^n); beta: N×m words;
@@ -76,115 +80,40 @@ export function dcfGen(
     throw new ShapeError(`dcfGen: roots have ${roots0.length}/${roots1.length} bytes, expected ${N}×16`);
   }
   const out = new Uint8Array(N * dcfKeyBytes(n, m));
-  for (let c0 = 0; c0 < N; c0 += GEN_CHUNK_KEYS) {
-    genChunk(prg, n, m, alpha, beta, roots0, roots1, variant, c0, Math.min(N, c0 + GEN_CHUNK_KEYS), N, out);
-  }
-  return out;
-}
-
-const SIGN = BigUint64Array.of(1n, (1n << 64n) - 1n); // sgn(t) = (−1)^t as a ring element
-
-function genChunk(
-  prg: FssPrg, n: number, m: number, alpha: BigUint64Array, beta: BigUint64Array,
-  roots0: Uint8Array, roots1: Uint8Array, variant: DcfVariant,
-  c0: number, c1: number, N: number, out: Uint8Array,
-): void {
-  const C = c1 - c0, nb = (m + 1) >>> 1;
-  const alpha32 = new Uint32Array(alpha.buffer, alpha.byteOffset, 2 * alpha.length);
-  const out32 = new Uint32Array(out.buffer), out64 = new BigUint64Array(out.buffer);
+  if (N === 0) return out;
+  // regions of one chunk: per key 4 children blocks (b, d), 2 control bits, m words of Vα
+  const C = Math.min(N, GEN_CHUNK_KEYS), nb = (m + 1) >>> 1, two = m > 2;
+  const L = new FssLayout(), kx = L.kx;
+  const r0 = L.region(16 * C), r1 = L.region(16 * C), al = L.region(8 * C), be = L.region(8 * m * C);
+  const inp = L.region(64 * C), inpJ = two ? L.region(64 * C) : 0;
+  const hs = L.region(64 * C), hv0 = L.region(64 * C), hv1 = two ? L.region(64 * C) : hv0;
+  const t = L.region(2 * C), va = L.region(8 * m * C), cwOut = L.region(16 * C), vcwOut = L.region(8 * m * C);
+  const leafIn = L.region(32 * nb * C), leafOut = L.region(32 * nb * C);
+  const mem = L.commit();
   const betaBit = variant === 'gt' ? 0 : 1; // β joins the lose side when α[i] = betaBit
-  // per key j: s_0 = s[8j..8j+4), s_1 = s[8j+4..8j+8) (u32 words); t_b = t[2j + b]; Vα = va[jm..jm+m)
-  const s = new Uint32Array(8 * C);
-  new Uint8Array(s.buffer).set(interleave(roots0, roots1, c0, c1));
-  const t = new Uint8Array(2 * C);
-  for (let j = 0; j < C; j++) t[2 * j + 1] = 1;
-  const va = new BigUint64Array(C * m);
-  // level buffers: 4 blocks per key in the order (b, d) = (0,0), (0,1), (1,0), (1,1)
-  const inp = new Uint32Array(16 * C), inpJ = new Uint32Array(nb > 1 ? 16 * C : 0), hs = new Uint32Array(16 * C);
-  const hv: BigUint64Array[] = [];
-  for (let jb = 0; jb < nb; jb++) hv.push(new BigUint64Array(8 * C));
-  const levelWords = (N * (16 + 8 * m)) / 8; // u64 words per level in the wire layout
-  for (let i = 1; i <= n; i++) {
-    const p = n - i, aw = p >>> 5, ash = p & 31; // this level's bit of α: bit p
-    for (let j = 0; j < C; j++) {
-      for (let q = 0; q < 4; q++) {
-        inp[16 * j + q] = inp[16 * j + 4 + q] = s[8 * j + q];
-        inp[16 * j + 8 + q] = inp[16 * j + 12 + q] = s[8 * j + 4 + q];
-      }
-      inp[16 * j + 4] ^= 1;
-      inp[16 * j + 12] ^= 1;
+  const levelBytes = N * (16 + 8 * m);
+  for (let c0 = 0; c0 < N; c0 += C) {
+    const c1 = Math.min(N, c0 + C), cc = c1 - c0;
+    mem.set(roots0.subarray(16 * c0, 16 * c1), r0);
+    mem.set(roots1.subarray(16 * c0, 16 * c1), r1);
+    mem.set(wordBytes(alpha, c0, c1), al);
+    mem.set(wordBytes(beta, m * c0, m * c1), be);
+    mem.fill(0, va, va + 8 * m * cc); // Vα = 0
+    kx.genInit(cc, r0, r1, inp, inpJ, leafIn, n === 0 ? nb : 0, t); // t0 = 0, t1 = 1
+    for (let i = 1; i <= n; i++) {
+      // H_S and H_V of the 4 children inputs (s_b ⊕ d) of every key (raw AES; the kernel adds ⊕ IN)
+      prg.encryptSInto(mem, inp, hs, 64 * cc);
+      prg.encryptVInto(mem, inp, hv0, 64 * cc);
+      if (two) prg.encryptVInto(mem, inpJ, hv1, 64 * cc);
+      kx.genLevel(cc, m, n - i, betaBit, al, be, inp, inpJ, hs, hv0, hv1, t, va, cwOut, vcwOut, leafIn, i === n ? nb : 0);
+      const lb = (i - 1) * levelBytes;
+      out.set(mem.subarray(cwOut, cwOut + 16 * cc), lb + 16 * c0);
+      out.set(mem.subarray(vcwOut, vcwOut + 8 * m * cc), lb + 16 * N + 8 * m * c0);
     }
-    prg.hashS(new Uint8Array(inp.buffer), new Uint8Array(hs.buffer));
-    prg.hashV(new Uint8Array(inp.buffer), new Uint8Array(hv[0].buffer));
-    for (let jb = 1; jb < nb; jb++) {
-      inpJ.set(inp);
-      for (let q = 0; q < inpJ.length; q += 4) inpJ[q] ^= 4 * jb;
-      prg.hashV(new Uint8Array(inpJ.buffer), new Uint8Array(hv[jb].buffer));
-    }
-    const cwBase = 2 * ((i - 1) * levelWords + 2 * c0); // u32 index
-    const vcwBase = (i - 1) * levelWords + 2 * N + m * c0; // u64 index
-    for (let j = 0; j < C; j++) {
-      const key = c0 + j;
-      const a = (alpha32[2 * key + aw] >>> ash) & 1, keep = a, lose = 1 - a;
-      const t0 = t[2 * j], t1 = t[2 * j + 1];
-      const blk = 16 * j; // u32 index of block (b, d) is blk + 8b + 4d
-      // control bits = lsb of each child block; seed CW = XOR of the two lose children (low bits clear)
-      const T00 = hs[blk] & 1, T01 = hs[blk + 4] & 1, T10 = hs[blk + 8] & 1, T11 = hs[blk + 12] & 1;
-      const tCwL = T00 ^ T10 ^ a ^ 1, tCwR = T01 ^ T11 ^ a;
-      const L0 = blk + 4 * lose, L1 = blk + 8 + 4 * lose;
-      const ci = cwBase + 4 * j;
-      out32[ci] = ((hs[L0] ^ hs[L1]) & ~3) | tCwL | (tCwR << 1);
-      for (let q = 1; q < 4; q++) out32[ci + q] = hs[L0 + q] ^ hs[L1 + q];
-      // value CWs: σ = sgn(t1 of the parent); words come from the parent seeds (H_V of the same inputs)
-      const sigma = SIGN[t1];
-      // u64 index of block (b, d) is 8j + 4b + 2d
-      const v0l = 8 * j + 2 * lose, v1l = v0l + 4, v0k = 8 * j + 2 * keep, v1k = v0k + 4;
-      for (let k = 0; k < m; k++) {
-        const h = hv[k >> 1], half = k & 1, vk = j * m + k;
-        const bk = a === betaBit ? beta[key * m + k] : 0n;
-        const vcw = BigInt.asUintN(64, sigma * BigInt.asUintN(64, h[v1l + half] - h[v0l + half] - va[vk] + bk));
-        out64[vcwBase + vk] = vcw;
-        va[vk] = BigInt.asUintN(64, va[vk] - h[v1k + half] + h[v0k + half] + sigma * vcw);
-      }
-      // advance both parties along α's path: s_b = S[b][keep] ⊕ t_b·sCW; t_b = T[b][keep] ⊕ t_b·tCW_keep
-      const tCwKeep = keep === 1 ? tCwR : tCwL;
-      for (let b = 0; b < 2; b++) {
-        const tb = b === 0 ? t0 : t1, msk = -tb, K = blk + 8 * b + 4 * keep;
-        s[8 * j + 4 * b] = (hs[K] & ~3) ^ (msk & out32[ci] & ~3);
-        for (let q = 1; q < 4; q++) s[8 * j + 4 * b + q] = hs[K + q] ^ (msk & out32[ci + q]);
-        t[2 * j + b] = (hs[K] & 1) ^ (tb & tCwKeep);
-      }
-    }
-  }
-  // leaf: C_b = Words(s_b, 2, m);  LCW = sgn(t1)·(C_1 − C_0 − Vα (+ β for 'le'))
-  const leafIn = new Uint32Array(8 * C * nb);
-  for (let j = 0; j < C; j++) {
-    for (let b = 0; b < 2; b++) {
-      for (let jb = 0; jb < nb; jb++) {
-        const o = 4 * ((2 * j + b) * nb + jb);
-        for (let q = 0; q < 4; q++) leafIn[o + q] = s[8 * j + 4 * b + q];
-        leafIn[o] ^= 2 + 4 * jb;
-      }
-    }
-  }
-  const leaf = new BigUint64Array(prg.hashV(new Uint8Array(leafIn.buffer)).buffer);
-  const lcwBase = n * levelWords + m * c0;
-  for (let j = 0; j < C; j++) {
-    const sigma = SIGN[t[2 * j + 1]];
-    for (let k = 0; k < m; k++) {
-      const w = (b: number) => leaf[2 * ((2 * j + b) * nb + (k >> 1)) + (k & 1)];
-      const bk = variant === 'le' ? beta[(c0 + j) * m + k] : 0n;
-      out64[lcwBase + j * m + k] = BigInt.asUintN(64, sigma * BigInt.asUintN(64, w(1) - w(0) - va[j * m + k] + bk));
-    }
-  }
-}
-
-/** Root seeds of a chunk as (s0, s1) pairs per key, 32 bytes per key. */
-function interleave(r0: Uint8Array, r1: Uint8Array, c0: number, c1: number): Uint8Array {
-  const out = new Uint8Array(32 * (c1 - c0));
-  for (let j = 0; j < c1 - c0; j++) {
-    out.set(r0.subarray(16 * (c0 + j), 16 * (c0 + j) + 16), 32 * j);
-    out.set(r1.subarray(16 * (c0 + j), 16 * (c0 + j) + 16), 32 * j + 16);
+    // leaf: C_b = Words(s_b, 2, m);  LCW = sgn(t1)·(C_1 − C_0 − Vα (+ β for 'le'))
+    prg.encryptVInto(mem, leafIn, leafOut, 32 * nb * cc);
+    kx.dcfGenLeaf(cc, m, variant === 'le' ? 1 : 0, be, leafIn, leafOut, t, va, vcwOut);
+    out.set(mem.subarray(vcwOut, vcwOut + 8 * m * cc), n * levelBytes + 8 * m * c0);
   }
   return out;
 }

@@ -17,7 +17,14 @@
  * Batching: keys are processed in chunks of GEN_CHUNK_KEYS; per level one H_S call over the 4
  * children inputs (s_0, s_0⊕1, s_1, s_1⊕1) of every key of the chunk and ⌈m/2⌉ H_V calls on the
  * same inputs (⊕ 4j for the j-th extra block), i.e. 4·(1 + ⌈m/2⌉) AES blocks per key per level.
- * Arithmetic: BigUint64Array loops with BigInt.asUintN(64, …) (V8 lowers them to native u64).
+ * Everything but the AES runs in the wasm kernel `genLevel` (assembly/dcf-kernels.ts, i64 arithmetic,
+ * one call per level and chunk; it also writes the next level's inputs), the blocks live in the
+ * kernel memory (fss-wasm.ts). No BigInt.
+ *
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (AES-NI) shared with other jobs,
+ * bench/fss-bench.js, best of 3, previous JS/BigInt version vs this one in the same run:
+ *   FIGURES
+ * Re-measure when Node changes major version.
  *
  * Pitfalls the tests catch (fss.md §3): value words come from the PARENT seed; every use of t in a
  * level is the parent's t; σ = sgn of P1's parent t; CW low bits are cleared before XOR into a seed.

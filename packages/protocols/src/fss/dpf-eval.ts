@@ -13,57 +13,53 @@
  * full domain 2·2^{n−ν} − 2 + 2^{n−1} blocks (≈ 0.75·2^n for ν = 3) plus 2^n word additions.
  * Full-domain output index = path bits then slot j, i.e. natural order 0..2^n − 1, key-major.
  * Batches are processed in chunks of keys so that one level holds at most FULL_DOMAIN_CHUNK_NODES
- * nodes (≤ 256 KiB of seeds per AES call, the measured sweet spot of fss.md §1).
+ * nodes (≤ 256 KiB of seeds per AES call, the measured sweet spot of fss.md §1). The blocks live in
+ * the wasm kernel memory; per level one raw AES_S call, then one kernel call (dpfFullLevel /
+ * dpfPointLevel) adds the feed-forward, corrects and writes the next level's inputs; the leaf kernel
+ * writes the (rotated) output words directly (fss-wasm.ts, assembly/dpf-kernels.ts).
+ *
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared), bench/fss-bench.js, best of 3, previous
+ * JS version vs this one in the same run:
+ *   FIGURES
+ * Re-measure when Node changes major version.
  */
-import { bitOfWord, defaultFssPrg, type DpfKeys } from './dpf-keygen';
-import { hashChildren, leafWords32, u32 } from './dpf-blocks';
+import { defaultFssPrg, type DpfKeys } from './dpf-keygen';
 import type { FssPrg } from './fss-prg';
+import { FssLayout, wordBytes } from './fss-wasm';
 
 export const FULL_DOMAIN_CHUNK_NODES = 16384;
+
+/** Keys per chunk of point evaluation (one AES call of C blocks per level). */
+const POINT_CHUNK_KEYS = 8192;
 
 /** Eval_DPF(b, key_i, x_i) for every key i of the batch (x.length = keys.count). */
 export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = defaultFssPrg()): BigUint64Array {
   const { n, nu, count, party } = keys;
   if (x.length !== count) throw new RangeError(`dpfEvalPoint: ${count} keys but ${x.length} points`);
-  const depth = n - nu, m = 2 ** nu;
-  const x32 = new Uint32Array(x.buffer, x.byteOffset, 2 * count);
-  const cw = u32(keys.cw);
-  let s: Uint8Array = keys.roots.slice();
-  let t: Uint8Array = new Uint8Array(count).fill(party);
-  const dirs = new Uint8Array(count);
-  for (let lvl = 0; lvl < depth; lvl++) {
-    const bit = n - 1 - lvl;
-    for (let i = 0; i < count; i++) dirs[i] = bitOfWord(x32, i, bit);
-    const e = prg.expand(s, dirs);
-    const S = u32(e.seeds), T = e.t;
-    for (let i = 0; i < count; i++) {
-      if (!t[i]) continue;
-      const c = 4 * (lvl * count + i);
-      S[4 * i] ^= cw[c] & ~3;
-      S[4 * i + 1] ^= cw[c + 1];
-      S[4 * i + 2] ^= cw[c + 2];
-      S[4 * i + 3] ^= cw[c + 3];
-      T[i] ^= (cw[c] >>> dirs[i]) & 1;
-    }
-    s = e.seeds;
-    t = T;
-  }
-  // leaf: only the block holding slot j: H_V(s ⊕ (2 + 4·⌊j/2⌋)), word j mod 2
-  const mask = BigInt(m - 1);
-  const slot = new Uint32Array(count);
-  const inp = s; // s is ours (copied or freshly produced): tweak it in place
-  const I = u32(inp);
-  for (let i = 0; i < count; i++) {
-    slot[i] = Number(x[i] & mask);
-    I[4 * i] ^= 2 + 4 * (slot[i] >>> 1);
-  }
-  const h = new BigUint64Array(prg.hashV(inp).buffer);
+  const depth = n - nu, M = 2 ** nu;
   const out = new BigUint64Array(count);
-  for (let i = 0; i < count; i++) {
-    const j = slot[i];
-    let v = h[2 * i + (j & 1)];
-    if (t[i]) v += keys.lcw[i * m + j];
-    out[i] = BigInt.asUintN(64, party ? -v : v);
+  if (count === 0) return out;
+  const C = Math.min(count, POINT_CHUNK_KEYS, Math.max(1, Math.floor((4 * POINT_CHUNK_KEYS) / M)));
+  const L = new FssLayout(), kx = L.kx;
+  const inp = L.region(16 * C), hs = L.region(16 * C), cw = L.region(16 * C), xs = L.region(8 * C), t = L.region(C);
+  const lcw = L.region(8 * M * C), acc = L.region(8 * C);
+  const mem = L.commit();
+  const outBytes = wordBytes(out, 0, count);
+  for (let c0 = 0; c0 < count; c0 += C) {
+    const c1 = Math.min(count, c0 + C), cc = c1 - c0;
+    mem.set(keys.roots.subarray(16 * c0, 16 * c1), inp);
+    mem.set(wordBytes(x, c0, c1), xs);
+    kx.dpfPointInit(cc, n, nu, inp, xs, t, party); // IN = root ⊕ x[1] (or the leaf tweak); t = b
+    for (let lvl = 0; lvl < depth; lvl++) {
+      prg.encryptSInto(mem, inp, hs, 16 * cc);
+      mem.set(keys.cw.subarray(16 * (lvl * count + c0), 16 * (lvl * count + c1)), cw);
+      kx.dpfPointLevel(cc, n - 1 - lvl, nu, inp, hs, cw, xs, t);
+    }
+    // leaf: only the block holding slot j = x mod 2^ν: H_V(s ⊕ (2 + 4·⌊j/2⌋)), word j mod 2
+    prg.encryptVInto(mem, inp, hs, 16 * cc);
+    mem.set(wordBytes(keys.lcw, M * c0, M * c1), lcw);
+    kx.dpfPointLeaf(cc, nu, inp, hs, lcw, xs, t, acc, party);
+    outBytes.set(mem.subarray(acc, acc + 8 * cc), 8 * c0);
   }
   return out;
 }
@@ -92,66 +88,46 @@ export function dpfEvalFullRotated(
   sink?: (k0: number, cnt: number, block: BigUint64Array) => void,
 ): BigUint64Array {
   const { n, nu, count, party } = keys;
-  const depth = n - nu, m = 2 ** nu, dom = 2 ** n, leaves = 2 ** depth, mask = dom - 1;
+  if (n > 31) throw new RangeError(`dpfEvalFullRotated: a full domain of 2^${n} outputs per key is too large`);
+  const depth = n - nu, M = 2 ** nu, nb = M / 2, leaves = 2 ** depth, mask = 2 ** n - 1;
   if (shift && shift.length !== count) throw new RangeError(`dpfEvalFullRotated: ${count} keys but ${shift.length} shifts`);
-  const h = new Int32Array(count);
-  if (shift) for (let i = 0; i < count; i++) h[i] = Number(shift[i] & BigInt(mask));
-  const sign = shift ? -1 : 1;
-  const cw = u32(keys.cw);
-  const lcw32 = new Int32Array(keys.lcw.buffer, keys.lcw.byteOffset, 2 * keys.lcw.length);
   const perChunk = Math.max(1, Math.floor(FULL_DOMAIN_CHUNK_NODES / leaves));
   const out = new BigUint64Array((sink ? Math.min(perChunk, count) : count) * width);
-  const out32 = new Int32Array(out.buffer);
+  if (count === 0) return sink ? new BigUint64Array(0) : out;
+  const outBytes = wordBytes(out, 0, out.length);
+  // regions: inputs ping-pong between A and B (level ℓ: 2·cnt·2^ℓ blocks; leaf: cnt·leaves·nb blocks)
+  const C = Math.min(perChunk, count), inBlocks = C * leaves * Math.max(1, nb);
+  const L = new FssLayout(), kx = L.kx;
+  const roots = L.region(16 * C), A = L.region(16 * inBlocks), B = L.region(16 * inBlocks), y = L.region(16 * inBlocks);
+  const tA = L.region(C * leaves), tB = L.region(C * leaves), cw = L.region(16 * C), lcw = L.region(8 * M * C);
+  const sh = L.region(8 * C), o = L.region(8 * C * width);
+  let mem = L.commit();
   for (let k0 = 0; k0 < count; k0 += perChunk) {
     const cnt = Math.min(perChunk, count - k0);
-    const kb = sink ? k0 : 0; // with a sink, output rows are chunk-relative
-    let s: Uint8Array = keys.roots.slice(16 * k0, 16 * (k0 + cnt));
-    let t: Uint8Array = new Uint8Array(cnt).fill(party);
+    mem.set(keys.roots.subarray(16 * k0, 16 * (k0 + cnt)), roots);
+    kx.dpfFullInit(cnt, roots, A, depth === 0 ? nb : 0, tA, party);
+    let cur = A, nxt = B, tc = tA, tn = tB, nodes = cnt;
     for (let lvl = 0; lvl < depth; lvl++) {
-      const y = hashChildren(prg, s); // child c of node c >> 1 at block c (natural order per key)
-      const S = u32(y), T = new Uint8Array(S.length >>> 2);
-      const sh = lvl + 1;
-      for (let c = 0; c < T.length; c++) {
-        const o = 4 * c;
-        T[c] = S[o] & 1;
-        S[o] &= ~3;
-        if (!t[c >>> 1]) continue;
-        const w = 4 * (lvl * count + k0 + (c >>> sh));
-        S[o] ^= cw[w] & ~3;
-        S[o + 1] ^= cw[w + 1];
-        S[o + 2] ^= cw[w + 2];
-        S[o + 3] ^= cw[w + 3];
-        T[c] ^= (cw[w] >>> (c & 1)) & 1;
-      }
-      s = y;
-      t = T;
+      // child c of node c >> 1 at block c (natural order per key); key of child c = c >> (lvl + 1)
+      prg.encryptSInto(mem, cur, y, 32 * nodes);
+      mem.set(keys.cw.subarray(16 * (lvl * count + k0), 16 * (lvl * count + k0 + cnt)), cw);
+      kx.dpfFullLevel(nodes, lvl + 1, cur, y, cw, tc, tn, nxt, lvl === depth - 1 ? nb : 0);
+      [cur, nxt, tc, tn] = [nxt, cur, tn, tc];
+      nodes *= 2;
     }
-    const Wu = leafWords32(prg, s, m), W = new Int32Array(Wu.buffer, Wu.byteOffset, Wu.length);
-    const neg = party === 1;
-    // leaf L = key·leaves + path; slot y = path·m + j goes to u = (h − y) mod 2^n (or u = y).
-    // u64 adds on signed i32 halves (stays in small-integer registers; carry by unsigned compare)
-    for (let L = 0; L < t.length; L++) {
-      const key = k0 + Math.floor(L / leaves), tl = t[L], lb = 2 * key * m;
-      const y0 = (L % leaves) * m, hk = h[key], ob = (key - kb) * width;
-      for (let j = 0; j < m; j++) {
-        const u = (hk + sign * (y0 + j)) & mask;
-        if (u >= width) continue;
-        const wi = 2 * (L * m + j);
-        let lo = W[wi] | 0, hi = W[wi + 1] | 0;
-        if (tl) {
-          const sum = (lo + lcw32[lb + 2 * j]) | 0;
-          hi = (hi + lcw32[lb + 2 * j + 1] + ((sum >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
-          lo = sum;
-        }
-        if (neg) {
-          lo = (~lo + 1) | 0;
-          hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
-        }
-        out32[2 * (ob + u)] = lo;
-        out32[2 * (ob + u) + 1] = hi;
-      }
+    // leaves: W = Words(s, 2, 2^ν); slot y = path·2^ν + j goes to u = (h − y) mod 2^n (or u = y)
+    prg.encryptVInto(mem, cur, y, 16 * nodes * nb);
+    mem.set(wordBytes(keys.lcw, M * k0, M * (k0 + cnt)), lcw);
+    if (shift) mem.set(wordBytes(shift, k0, k0 + cnt), sh);
+    kx.dpfFullLeaves(nodes, depth, nu, cur, y, tc, lcw, shift ? sh : 0, mask, width, o, party);
+    const bytes = 8 * cnt * width;
+    if (!sink) {
+      outBytes.set(mem.subarray(o, o + bytes), 8 * k0 * width);
+      continue;
     }
-    if (sink) sink(k0, cnt, out.subarray(0, cnt * width));
+    outBytes.set(mem.subarray(o, o + bytes));
+    sink(k0, cnt, out.subarray(0, cnt * width));
+    mem = L.commit(); // the sink may have run other kernels (a fresh view if the memory grew)
   }
   return sink ? new BigUint64Array(0) : out;
 }

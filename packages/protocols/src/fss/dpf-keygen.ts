@@ -14,15 +14,21 @@
  *
  * Key per party: root (16 B, from the party's own dealer stream, never sent) + CW_1..CW_{n−ν} (16 B each)
  * + LCW (8·2^ν B); the dealer sends dpfKeyBytes(n, ν) = 16(n − ν) + 8·2^ν B to EACH party (the CWs
- * are identical in both keys). Gen costs 4 AES blocks per level and key plus 2^ν leaf blocks.
+ * are identical in both keys). Gen costs 4 AES blocks per level and key plus 2^ν leaf blocks; all the
+ * non-AES work is in the wasm kernels (fss-wasm.ts).
+ *
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared), bench/fss-bench.js, best of 3, previous
+ * JS version vs this one in the same run:
+ *   FIGURES
+ * Re-measure when Node changes major version.
  *
  * Wire layout (fss.md §6, level-major): CW level 1 for all keys (count×16), …, CW level n−ν, then
  * LCW (count × 2^ν u64, key-major).
  */
 import type { PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
-import { hashChildren, u32 } from './dpf-blocks';
 import { clearSeedBits, FssPrg } from './fss-prg';
+import { FssLayout, wordBytes } from './fss-wasm';
 
 /** One party's keys for a batch of `count` DPFs of the same shape. */
 export interface DpfKeys {
@@ -62,19 +68,15 @@ export function bitOfWord(w32: Uint32Array, i: number, j: number): number {
   return j < 32 ? (w32[2 * i] >>> j) & 1 : (w32[2 * i + 1] >>> (j - 32)) & 1;
 }
 
-/** Children blocks → seeds (low 2 bits cleared, as u32 words) and control bits t into `t`. */
-function splitT(y: Uint8Array, t: Uint8Array): Uint32Array {
-  const S = u32(y);
-  for (let c = 0; c < t.length; c++) {
-    t[c] = S[4 * c] & 1;
-    S[4 * c] &= ~3;
-  }
-  return S;
-}
+/** Keys per chunk of dpfGen: 4 children blocks per key and level, 2^ν leaf blocks per key. */
+const GEN_CHUNK_KEYS = 4096;
 
 /**
  * Gen_DPF for count = alpha.length keys (β per key). roots_b are count×16 seeds with low bits cleared.
  * Returns the bytes sent to both parties: CWs (level-major) then LCWs.
+ * Per level and chunk: one raw AES_S call over the 4 children inputs (s_b ⊕ d) of every key, then the
+ * wasm kernel `genLevel` (m = 0: no value words) writes CW_i and the next inputs; the leaf words
+ * W_b = Words(s_b, 2, 2^ν) of both parties are one AES_V call, LCW the kernel `dpfGenLeaf`.
  */
 export function dpfGen(
   prg: FssPrg,
@@ -86,55 +88,31 @@ export function dpfGen(
   roots1: Uint8Array,
 ): Uint8Array {
   checkDpfShape(n, nu);
-  const count = alpha.length, depth = n - nu, m = 2 ** nu;
-  const out = new Uint8Array(16 * depth * count + 8 * m * count);
-  const cwAll = new Uint32Array(out.buffer, 0, 4 * depth * count);
-  const a32 = new Uint32Array(alpha.buffer, alpha.byteOffset, 2 * count);
-  let s0 = roots0.slice(), s1 = roots1.slice();
-  let t0 = new Uint8Array(count), t1 = new Uint8Array(count).fill(1);
-  const sc = new Uint32Array(4);
-  const T0 = new Uint8Array(2 * count), T1 = new Uint8Array(2 * count);
-  for (let lvl = 0; lvl < depth; lvl++) {
-    const bit = n - 1 - lvl;
-    const S0 = splitT(hashChildren(prg, s0), T0), S1 = splitT(hashChildren(prg, s1), T1);
-    const n0 = new Uint8Array(16 * count), n1 = new Uint8Array(16 * count);
-    const N0 = u32(n0), N1 = u32(n1);
-    const nt0 = new Uint8Array(count), nt1 = new Uint8Array(count);
-    for (let i = 0; i < count; i++) {
-      const a = bitOfWord(a32, i, bit);
-      const lose = 4 * (2 * i + 1 - a), keep = 4 * (2 * i + a);
-      for (let q = 0; q < 4; q++) sc[q] = S0[lose + q] ^ S1[lose + q];
-      const tL = T0[2 * i] ^ T1[2 * i] ^ a ^ 1;
-      const tR = T0[2 * i + 1] ^ T1[2 * i + 1] ^ a;
-      const c = 4 * (lvl * count + i);
-      cwAll[c] = sc[0] | tL | (tR << 1);
-      cwAll[c + 1] = sc[1];
-      cwAll[c + 2] = sc[2];
-      cwAll[c + 3] = sc[3];
-      const tKeep = a ? tR : tL;
-      const m0 = t0[i] ? 0xffffffff : 0, m1 = t1[i] ? 0xffffffff : 0;
-      for (let q = 0; q < 4; q++) {
-        N0[4 * i + q] = S0[keep + q] ^ (sc[q] & m0);
-        N1[4 * i + q] = S1[keep + q] ^ (sc[q] & m1);
-      }
-      nt0[i] = T0[2 * i + a] ^ (t0[i] & tKeep);
-      nt1[i] = T1[2 * i + a] ^ (t1[i] & tKeep);
+  const count = alpha.length, depth = n - nu, M = 2 ** nu, nb = M / 2;
+  const out = new Uint8Array(16 * depth * count + 8 * M * count);
+  if (count === 0) return out;
+  const C = Math.min(count, Math.max(1, Math.floor((8 * GEN_CHUNK_KEYS) / M)), GEN_CHUNK_KEYS);
+  const L = new FssLayout(), kx = L.kx;
+  const r0 = L.region(16 * C), r1 = L.region(16 * C), al = L.region(8 * C), be = L.region(8 * C);
+  const inp = L.region(64 * C), hs = L.region(64 * C), t = L.region(2 * C), cwOut = L.region(16 * C);
+  const leafIn = L.region(16 * M * C), leafOut = L.region(16 * M * C), lcwOut = L.region(8 * M * C);
+  const mem = L.commit();
+  for (let c0 = 0; c0 < count; c0 += C) {
+    const c1 = Math.min(count, c0 + C), cc = c1 - c0;
+    mem.set(roots0.subarray(16 * c0, 16 * c1), r0);
+    mem.set(roots1.subarray(16 * c0, 16 * c1), r1);
+    mem.set(wordBytes(alpha, c0, c1), al);
+    mem.set(wordBytes(beta, c0, c1), be);
+    kx.genInit(cc, r0, r1, inp, 0, leafIn, depth === 0 ? nb : 0, t); // t0 = 0, t1 = 1
+    for (let lvl = 0; lvl < depth; lvl++) {
+      prg.encryptSInto(mem, inp, hs, 64 * cc);
+      kx.genLevel(cc, 0, n - 1 - lvl, 1, al, be, inp, 0, hs, hs, hs, t, 0, cwOut, 0, leafIn, lvl === depth - 1 ? nb : 0);
+      out.set(mem.subarray(cwOut, cwOut + 16 * cc), 16 * (lvl * count + c0));
     }
-    s0 = n0;
-    s1 = n1;
-    t0 = nt0;
-    t1 = nt1;
-  }
-  const W0 = prg.words(s0, 2, m), W1 = prg.words(s1, 2, m);
-  const lcw = new BigUint64Array(out.buffer, 16 * depth * count, m * count);
-  const mask = BigInt(m - 1);
-  for (let i = 0; i < count; i++) {
-    const p = Number(alpha[i] & mask);
-    for (let j = 0; j < m; j++) {
-      const k = i * m + j;
-      const v = (j === p ? beta[i] : 0n) - W0[k] + W1[k];
-      lcw[k] = BigInt.asUintN(64, t1[i] ? -v : v);
-    }
+    // leaf: W_b = Words(s_b, 2, 2^ν);  LCW[j] = sgn(t1)·([j = α mod 2^ν]·β − W_0[j] + W_1[j])
+    prg.encryptVInto(mem, leafIn, leafOut, 16 * M * cc);
+    kx.dpfGenLeaf(cc, nu, al, be, leafIn, leafOut, t, lcwOut);
+    out.set(mem.subarray(lcwOut, lcwOut + 8 * M * cc), 16 * depth * count + 8 * M * c0);
   }
   return out;
 }

@@ -16,9 +16,10 @@
  * per seed, and never more than ~16K blocks per call. ECB is stateless: only `update` is called,
  * always with a multiple of 16 bytes, `final` never.
  *
- * Hot DCF/DPF loops build their own input buffer (seed ⊕ direction) and call `hashS`/`hashV`
- * directly, or `encryptS`/`encryptV` (raw AES, no ⊕X) when they fuse the feed-forward into their
- * own pass (saves one pass over the data: dcf-eval.ts does this); `expand`, `expandBoth` and `words` are the convenient batched forms of §1's algebra.
+ * The DCF/DPF hot loops (dcf-eval, dcf-keygen, dpf-eval, dpf-keygen) keep their blocks in the wasm
+ * kernel memory (fss-wasm.ts) and call `encryptSInto`/`encryptVInto`: raw AES (no ⊕X) of one region
+ * into another, the kernel fusing the feed-forward into its pass. `hashS`/`hashV`, `encryptS`/`encryptV`,
+ * `expand`, `expandBoth` and `words` are the convenient batched forms of §1's algebra (tests, references).
  * Output arrays are freshly allocated (or the caller's `out`), 8-byte aligned, so callers may view
  * them as Uint32Array / BigUint64Array (little-endian host assumed, as everywhere in this project).
  */
@@ -82,6 +83,15 @@ function encryptBlocks(cipher: Cipher, input: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Raw AES_K of buf[inOff, inOff + bytes) into buf[outOff, …), chunked; one copy per chunk. */
+function encryptInto(cipher: Cipher, buf: Uint8Array, inOff: number, outOff: number, bytes: number): void {
+  const step = FSS_CHUNK_BLOCKS * 16;
+  for (let off = 0; off < bytes; off += step) {
+    const len = Math.min(step, bytes - off);
+    buf.set(cipher.update(buf.subarray(inOff + off, inOff + off + len)), outOff + off);
+  }
+}
+
 function checkSeeds(seeds: Uint8Array, what: string): number {
   if (seeds.length % 16 !== 0) throw new ShapeError(`fss prg ${what}: seeds length ${seeds.length} is not N×16`);
   return seeds.length >>> 4;
@@ -124,6 +134,20 @@ export class FssPrg {
   /** Raw AES_V of every block (NO ⊕X); see encryptS. */
   encryptV(input: Uint8Array): Uint8Array {
     return encryptBlocks(this.cipherV, input);
+  }
+
+  /**
+   * Raw AES_S (NO ⊕X) of the `bytes` bytes at buf[inOff] written to buf[outOff] (a multiple of 16;
+   * regions must not overlap unless equal). For the wasm kernels (fss-wasm.ts): `buf` is a view of the
+   * kernel memory, the kernel adds the feed-forward.
+   */
+  encryptSInto(buf: Uint8Array, inOff: number, outOff: number, bytes: number): void {
+    encryptInto(this.cipherS, buf, inOff, outOff, bytes);
+  }
+
+  /** Raw AES_V into a buffer region; see encryptSInto. */
+  encryptVInto(buf: Uint8Array, inOff: number, outOff: number, bytes: number): void {
+    encryptInto(this.cipherV, buf, inOff, outOff, bytes);
   }
 
   /**

@@ -1,0 +1,109 @@
+/**
+ * Loader and memory layout for the WebAssembly FSS kernels (source: assembly/fss-kernels.ts,
+ * dcf-kernels.ts, dpf-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
+ * build/fss.wasm, git-ignored). Same pattern as mpc-core's ring/matmul-wasm.ts: loaded synchronously on
+ * first use from `../../build/fss.wasm` relative to this file (same path from src/fss under jest and
+ * from dist/fss when built); one exported memory, no allocator.
+ *
+ * Division of labour per level of a DCF/DPF batch (fss.md §6):
+ *   node:crypto AES-128-ECB (AES-NI) over an IN region of the kernel memory, 16K blocks per `update`
+ *   (FssPrg.encryptSInto: `update(view)`, then one `set` of the result back into the memory);
+ *   then ONE kernel call does all the rest — feed-forward ⊕ IN, control bits, CW corrections, value
+ *   words mod 2^64 (i64), and the next level's IN. No per-level allocation.
+ * An FssLayout lays the regions of one call out from heapBase() and grows the memory (it never
+ * shrinks). Calls are synchronous and never nest, so all callers share the one module.
+ *
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared), bench/fss-bench.js against the previous
+ * pure-JS code in the same run: see the headers of dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+// The project's lib (ES2022, no DOM) has no WebAssembly typings; declare the little used here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+};
+
+type Ptr = number;
+
+export interface FssKernelExports {
+  readonly memory: WasmMemory;
+  heapBase(): number;
+  dcfEvalInit(C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, x: Ptr, t: Ptr, out: Ptr, party: number): void;
+  dcfEvalLevel(
+    C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr, cw: Ptr, vcw: Ptr, x: Ptr, t: Ptr, out: Ptr,
+  ): void;
+  dcfEvalLeaf(C: number, m: number, inp: Ptr, inpJ: Ptr, hv0: Ptr, hv1: Ptr, lcw: Ptr, t: Ptr, out: Ptr, party: number): void;
+  genInit(C: number, r0: Ptr, r1: Ptr, inp: Ptr, inpJ: Ptr, leaf: Ptr, leafNb: number, t: Ptr): void;
+  genLevel(
+    C: number, m: number, p: number, betaBit: number, alpha: Ptr, beta: Ptr, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr,
+    t: Ptr, va: Ptr, cwOut: Ptr, vcwOut: Ptr, leaf: Ptr, nextLeafNb: number,
+  ): void;
+  dcfGenLeaf(C: number, m: number, le: number, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, va: Ptr, lcwOut: Ptr): void;
+  dpfGenLeaf(C: number, nu: number, alpha: Ptr, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, lcwOut: Ptr): void;
+  dpfPointInit(C: number, n: number, nu: number, inp: Ptr, x: Ptr, t: Ptr, party: number): void;
+  dpfPointLevel(C: number, p: number, nu: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr): void;
+  dpfPointLeaf(C: number, nu: number, inp: Ptr, hv: Ptr, lcw: Ptr, x: Ptr, t: Ptr, out: Ptr, party: number): void;
+  dpfFullInit(C: number, roots: Ptr, next: Ptr, leafNb: number, t: Ptr, party: number): void;
+  dpfFullLevel(nodes: number, sh: number, inp: Ptr, y: Ptr, cw: Ptr, tIn: Ptr, tOut: Ptr, next: Ptr, leafNb: number): void;
+  dpfFullLeaves(
+    leaves: number, depth: number, nu: number, inp: Ptr, y: Ptr, t: Ptr, lcw: Ptr, shift: Ptr, mask: number, width: number,
+    out: Ptr, party: number,
+  ): void;
+}
+
+/** Where the kernel is looked for. */
+export const FSS_WASM_PATH = path.join(__dirname, '../../build/fss.wasm');
+
+let kernels: FssKernelExports | undefined;
+
+/** The instantiated FSS kernel module (loaded once, synchronously). Throws if build/fss.wasm is missing. */
+export function fssKernels(): FssKernelExports {
+  if (kernels) return kernels;
+  if (!fs.existsSync(FSS_WASM_PATH)) {
+    throw new Error(`WebAssembly FSS kernel not found at ${FSS_WASM_PATH}: run "npm run build" (or "npm run build:wasm") first`);
+  }
+  const module = new WebAssembly.Module(fs.readFileSync(FSS_WASM_PATH));
+  const instance = new WebAssembly.Instance(module, {
+    env: { abort: () => { throw new Error('fss kernel aborted'); } },
+  });
+  kernels = instance.exports as unknown as FssKernelExports;
+  return kernels;
+}
+
+const PAGE_BYTES = 65536;
+const align64 = (x: number): number => Math.ceil(x / 64) * 64;
+
+/** Regions of one kernel call, bump-allocated from heapBase(); `commit` grows the memory to fit. */
+export class FssLayout {
+  readonly kx: FssKernelExports;
+  private top: number;
+
+  constructor() {
+    this.kx = fssKernels();
+    this.top = align64(this.kx.heapBase());
+  }
+
+  /** A 64-byte-aligned region of `bytes` bytes (never address 0, so 0 can mean "none"). */
+  region(bytes: number): Ptr {
+    const at = this.top;
+    this.top = align64(at + Math.max(bytes, 8));
+    return at;
+  }
+
+  /** Grows the memory to hold every region; returns a byte view of the whole memory (valid until the next grow). */
+  commit(): Uint8Array {
+    const mem = this.kx.memory, have = mem.buffer.byteLength;
+    if (this.top > have) mem.grow(Math.ceil((this.top - have) / PAGE_BYTES));
+    return new Uint8Array(mem.buffer);
+  }
+}
+
+/** The bytes of words [w0, w1) of a word array (a view, no copy). */
+export const wordBytes = (a: BigUint64Array, w0: number, w1: number): Uint8Array =>
+  new Uint8Array(a.buffer, a.byteOffset + 8 * w0, 8 * (w1 - w0));

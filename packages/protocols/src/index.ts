@@ -59,3 +59,4 @@ export * from './nonlinear/mul-broadcast';
 export * from './softmax/softmax-rows';
 export * from './norms/layer-norm';
 export * from './norms/rms-norm';
+export * from './trunc/trunc-round';

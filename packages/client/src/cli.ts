@@ -7,10 +7,14 @@
 import { Command } from 'commander';
 import { registerBenchCommands } from './commands/bench';
 import { registerDemoCommand } from './commands/demo';
+import { registerGenerateCommand } from './commands/generate';
+import { registerServeCommand } from './commands/serve';
 
 const program = new Command();
 program.name('mpcache').description('Private LLM inference by two-party computation, with MPC-friendly KV-cache eviction');
 registerDemoCommand(program);
+registerGenerateCommand(program);
+registerServeCommand(program);
 registerBenchCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -10,3 +10,5 @@
 export * from './sdk/async-queue';
 export * from './sdk/client-session';
 export * from './sdk/mpcache-client';
+export * from './sdk/generate-text';
+export * from './deploy/local-deployment';

@@ -22,3 +22,5 @@ export * from './client-connection';
 export * from './party-server';
 export * from './dealer-server';
 export * from './local-servers';
+export * from './jobs/secure-generate-job';
+export * from './jobs/local-weight-shares';

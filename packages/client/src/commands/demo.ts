@@ -1,71 +1,88 @@
 /**
- * `mpcache demo`: until the secure transformer lands, a secure fixed-point matrix product between
- * two parties over real loopback WebSockets (dealer reached over WebSockets too), printed beside
- * the plaintext product with its exact cost.
+ * `mpcache demo` (`npm run demo`): the whole system on this machine. It starts the dealer, P0 and
+ * P1 as three processes on loopback WebSockets, each party loading its share of stories15M; then,
+ * as the client, it secret-shares the tokenized prompt, prints each token as it is reconstructed,
+ * and prints the plaintext reference model's text beside it with the cost of every token.
+ *
+ * `--json FILE` writes { prompt, policy, secureText, plaintextText, tokens: [ids],
+ * perToken: [{ ms, bytes, rounds }] } (ARCHITECTURE.md), plus model, plaintextTokens, openMs and
+ * offlineBytes per token. `--matmul` runs the old one-product demo of the protocol stack instead.
  */
 import type { Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import { decode, encode, Ledger, share, WsChannel, type RingTensor } from '@mpcache/mpc-core';
-import {
-  beaverMatmul,
-  ChannelDealerLink,
-  CorrelationSource,
-  DealerSession,
-  makePartyContext,
-  openTensor,
-  runBoth,
-  serveDealerSession,
-} from '@mpcache/protocols';
-import { allCorrelations } from '../cluster/all-correlations';
-import { fmtBytes, writeJson } from '../cli-util';
+import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
+import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
+import { LocalDeployment } from '../deploy/local-deployment';
+import { matmulDemo } from './matmul-demo';
+import { costTable, referenceGeneration, runGeneration } from './run-generation';
+
+interface DemoOptions {
+  prompt: string;
+  maxNewTokens: string;
+  policy: string;
+  net: string;
+  verbose?: boolean;
+  matmul?: boolean;
+  json?: string;
+}
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the main job locally: dealer + two parties on loopback WebSockets')
+    .description('start a dealer and two parties locally and generate from a secret-shared prompt (stories15M)')
+    .option('--prompt <text>', 'the prompt', 'Once upon a time')
+    .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
+    .option('--policy <name>', 'KV-cache policy: full | streaming', 'full')
+    .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
+    .option('--verbose', "show the servers' log lines")
+    .option('--matmul', 'run the secure matrix-product demo instead')
     .option('--json <file>', 'write results as JSON')
-    .action(async (o: { json?: string }) => {
-      const r = await matmulDemo();
-      writeJson(o.json, r);
+    .action(async (o: DemoOptions) => {
+      if (o.matmul) return writeJson(o.json, await matmulDemo());
+      writeJson(o.json, await modelDemo(o));
     });
 }
 
-async function matmulDemo() {
-  const f = 12;
-  const m = 3, k = 4, n = 2;
-  const a = Array.from({ length: m * k }, (_, i) => Math.round((Math.sin(i + 1) * 3) * 100) / 100);
-  const b = Array.from({ length: k * n }, (_, i) => Math.round((Math.cos(i + 1) * 2) * 100) / 100);
-  const seeds = { d0: randomBytes(16), d1: randomBytes(16), common: randomBytes(16) };
-  const ledgers = [new Ledger(), new Ledger()];
-  const [p0, p1] = await WsChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
-  const [d0, l0] = await WsChannel.pair();
-  const [d1, l1] = await WsChannel.pair();
-  const dealer = serveDealerSession(new DealerSession(seeds.d0, seeds.d1), [d0, d1], allCorrelations());
-  const ctx = [p0, p1].map((ch, p) =>
-    makePartyContext(p as 0 | 1, ch, ledgers[p], new CorrelationSource(p as 0 | 1, p ? seeds.d1 : seeds.d0, new ChannelDealerLink(p ? l1 : l0), ledgers[p]), seeds.common, f),
-  ) as [ReturnType<typeof makePartyContext>, ReturnType<typeof makePartyContext>];
-  const A = share({ shape: [m, k], data: encode(a, f) });
-  const B = share({ shape: [k, n], data: encode(b, f) });
-  const t0 = performance.now();
-  const [c0] = await runBoth({ ctx, dealer: undefined as never }, async (c) => {
-    const prod = await c.ledger.scope('matmul', () => beaverMatmul(c, A[c.party], B[c.party]));
-    return openTensor(c, prod); // the demo reveals the product to both parties
-  });
-  const ms = performance.now() - t0;
-  const secure = decode(c0.data, 2 * f);
-  const plain: number[] = [];
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-    plain.push(s);
-  }
-  const cost = ledgers[0].get('matmul');
-  process.stdout.write(`secure ${m}×${k} · ${k}×${n} matrix product over loopback WebSockets\n`);
-  for (let i = 0; i < m * n; i++) process.stdout.write(`  [${(i / n) | 0},${i % n}]  secure ${secure[i].toFixed(4).padStart(9)}   plaintext ${plain[i].toFixed(4).padStart(9)}\n`);
-  process.stdout.write(`cost per party: ${cost.rounds} round, ${fmtBytes(cost.bytesSent)} online, ${fmtBytes(cost.offlineBytes)} offline (P0), ${ms.toFixed(1)} ms\n`);
-  for (const c of [p0, p1, l0, l1]) c.close('demo done');
-  await dealer.catch(() => undefined);
-  return { secure: Array.from(secure), plaintext: plain, cost, ms };
-}
+async function modelDemo(o: DemoOptions) {
+  const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
+  if (!['none', 'lan', 'wan'].includes(o.net)) throw new RangeError(`--net expected none | lan | wan, got "${o.net}"`);
+  const note = (s: string) => process.stderr.write(`${s}\n`);
+  const out = (s: string) => process.stdout.write(s);
+  out(`MPCache demo: stories15M, policy ${o.policy}, up to ${maxNewTokens} new tokens, P0–P1 link "${o.net}"\n`);
+  const { config, weights, tokenizer } = loadStories15M();
 
-export type { RingTensor };
+  const t0 = performance.now();
+  note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads its share of the weights)…');
+  const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose });
+  try {
+    note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    const r = await runGeneration({
+      p0: servers.p0Url, p1: servers.p1Url, model: STORIES15M.name, policy: o.policy, maxNewTokens,
+      prompt: o.prompt, tokenizer, write: out, note,
+      heading: '\nsecure (each token printed as this client reconstructs it):\n  ',
+    });
+    const ref = referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens);
+    out(`plaintext reference (float64, computed here for comparison):\n  ${ref.text}\n\n`);
+    out(`${costTable(r, ref)}\n`);
+    const same = r.tokens.filter((t, i) => t === ref.tokens[i]).length;
+    const sum = (f: (c: (typeof r.perToken)[number]) => number) => r.perToken.reduce((a, c) => a + f(c), 0);
+    const n = r.perToken.length;
+    const decode = r.perToken.slice(1);
+    out(
+      `\n${same}/${Math.max(n, ref.tokens.length)} tokens equal to the plaintext model's. ` +
+        `Session setup ${(r.openMs / 1000).toFixed(1)} s (links, seeds, masking the weights); ` +
+        `prefill + first token ${(r.perToken[0]?.ms / 1000).toFixed(1)} s` +
+        (decode.length ? `; then ${(decode.reduce((a, c) => a + c.ms, 0) / decode.length / 1000).toFixed(1)} s, ` +
+          `${fmtBytes(decode.reduce((a, c) => a + c.bytes, 0) / decode.length)} online and ${Math.round(decode.reduce((a, c) => a + c.rounds, 0) / decode.length)} rounds per token` : '') +
+        `. Total online ${fmtBytes(sum((c) => c.bytes))}, offline ${fmtBytes(sum((c) => c.offlineBytes))}.\n`,
+    );
+    return {
+      prompt: r.prompt, policy: r.policy, model: r.model,
+      secureText: r.secureText, plaintextText: ref.text,
+      tokens: r.tokens, plaintextTokens: ref.tokens,
+      perToken: r.perToken, openMs: Math.round(r.openMs),
+    };
+  } finally {
+    await servers.close();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * `mpcache generate --prompt … --p0 ws://… --p1 ws://…` — the client against a running deployment:
+ * tokenize locally, share the prompt, stream the tokens as they are reconstructed.
+ * `--json FILE` writes { prompt, policy, secureText, tokens, perToken: [{ ms, bytes, rounds }] }
+ * (plus plaintextText with --reference).
+ */
+import { Command, Option } from 'commander';
+import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
+import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { parseIntArg, writeJson } from '../cli-util';
+import { costTable, referenceGeneration, runGeneration } from './run-generation';
+
+interface GenerateOptions {
+  prompt: string;
+  maxNewTokens: string;
+  p0: string;
+  p1: string;
+  policy: string;
+  reference?: boolean;
+  json?: string;
+}
+
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('generate text with a running deployment (P0, P1, dealer); only this client sees the prompt and the tokens')
+    .requiredOption('--prompt <text>', 'the prompt (tokenized here, never sent in the clear)')
+    .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
+    .addOption(new Option('--p0 <url>', "P0's URL").default('ws://127.0.0.1:9000').env('MPCACHE_P0_URL'))
+    .addOption(new Option('--p1 <url>', "P1's URL").default('ws://127.0.0.1:9001').env('MPCACHE_P1_URL'))
+    .option('--policy <name>', 'KV-cache policy: full | streaming', 'full')
+    .option('--reference', 'also run the plaintext reference model here and compare')
+    .option('--json <file>', 'write results as JSON')
+    .action(async (o: GenerateOptions) => {
+      const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
+      const { config, weights, tokenizer } = loadStories15M();
+      const note = (s: string) => process.stderr.write(`${s}\n`);
+      const r = await runGeneration({
+        p0: o.p0, p1: o.p1, model: STORIES15M.name, policy: o.policy, maxNewTokens, prompt: o.prompt, tokenizer,
+        write: (s) => process.stdout.write(s), note,
+      });
+      const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens) : undefined;
+      if (ref) note(`plaintext reference: ${ref.text}`);
+      note(costTable(r, ref));
+      writeJson(o.json, { ...r, ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}) });
+    });
+}

@@ -1,0 +1,111 @@
+/**
+ * The client side of `mpcache generate` and `mpcache demo`: connect to P0 and P1, open a session,
+ * share the tokenized prompt, print each token's text as it arrives, and collect the per-token
+ * cost the parties' ledgers report. Also the plaintext reference run and the per-token table.
+ */
+import { EOS_ID, ReferenceDecoder, type ModelConfig, type Tokenizer, type TransformerWeights } from '@mpcache/mpcache';
+import { fmtBytes, table } from '../cli-util';
+import { generateText, promptIds } from '../sdk/generate-text';
+import { MpcacheClient } from '../sdk/mpcache-client';
+
+export interface PerTokenCost {
+  /** Client wall time for this token (the first includes the prompt's prefill). */
+  ms: number;
+  /** Online bytes sent by both parties. */
+  bytes: number;
+  rounds: number;
+  /** Dealer bytes to both parties. */
+  offlineBytes: number;
+}
+
+export interface GenerationResult {
+  prompt: string;
+  model: string;
+  policy: string;
+  promptTokens: number[];
+  /** Prompt and continuation, decoded together. */
+  secureText: string;
+  tokens: number[];
+  /** The text each token added. */
+  pieces: string[];
+  perToken: PerTokenCost[];
+  /** Opening the session: links, seeds, masking the weights. */
+  openMs: number;
+}
+
+export interface RunGenerationOptions {
+  readonly p0: string;
+  readonly p1: string;
+  readonly model: string;
+  readonly policy: string;
+  readonly maxNewTokens: number;
+  readonly prompt: string;
+  readonly tokenizer: Tokenizer;
+  /** Where the streamed text goes (stdout). */
+  readonly write: (s: string) => void;
+  /** Progress lines (stderr). */
+  readonly note: (s: string) => void;
+  /** Written before the streamed text. */
+  readonly heading?: string;
+}
+
+export async function runGeneration(o: RunGenerationOptions): Promise<GenerationResult> {
+  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1 });
+  try {
+    const t0 = performance.now();
+    o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);
+    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens });
+    const openMs = performance.now() - t0;
+    o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
+    const r: GenerationResult = {
+      prompt: o.prompt, model: o.model, policy: o.policy, promptTokens: promptIds(o.tokenizer, o.prompt),
+      secureText: '', tokens: [], pieces: [], perToken: [], openMs,
+    };
+    o.write(`${o.heading ?? ''}${o.prompt}`);
+    for await (const t of generateText(session, o.tokenizer, o.prompt)) {
+      o.write(t.text);
+      r.tokens.push(t.id);
+      r.pieces.push(t.text);
+      r.perToken.push({ ms: round1(t.ms), bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
+    }
+    o.write('\n');
+    r.secureText = o.tokenizer.decode([...r.promptTokens, ...r.tokens]);
+    return r;
+  } finally {
+    client.close();
+  }
+}
+
+/** The plaintext float64 reference: greedy ids and the text of each, stopping at EOS like the client. */
+export function referenceGeneration(weights: TransformerWeights, config: ModelConfig, tokenizer: Tokenizer, prompt: string, maxNewTokens: number) {
+  const ids = promptIds(tokenizer, prompt);
+  const tokens = new ReferenceDecoder(weights, config).generateGreedy(ids, maxNewTokens, { stopTokens: [EOS_ID] });
+  const pieces: string[] = [];
+  let prev = ids[ids.length - 1];
+  for (const t of tokens) {
+    pieces.push(Buffer.from(tokenizer.pieceBytes(prev, t)).toString('utf8'));
+    prev = t;
+  }
+  return { tokens, pieces, text: tokenizer.decode([...ids, ...tokens]) };
+}
+
+/** Per-token table: secure piece beside the reference's, and the cost of each token. */
+export function costTable(r: GenerationResult, ref?: { tokens: number[]; pieces: string[] }): string {
+  const rows: (string | number)[][] = [['#', 'secure', ...(ref ? ['plaintext', ''] : []), 'ms', 'online (both)', 'rounds', 'offline']];
+  const n = Math.max(r.tokens.length, ref?.tokens.length ?? 0);
+  for (let i = 0; i < n; i++) {
+    const c = r.perToken[i];
+    rows.push([
+      i,
+      JSON.stringify(r.pieces[i] ?? ''),
+      ...(ref ? [JSON.stringify(ref.pieces[i] ?? ''), r.tokens[i] === ref.tokens[i] ? '=' : '≠'] : []),
+      c ? c.ms.toFixed(0) : '',
+      c ? fmtBytes(c.bytes) : '',
+      c ? c.rounds : '',
+      c ? fmtBytes(c.offlineBytes) : '',
+    ]);
+  }
+  return table(rows);
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;

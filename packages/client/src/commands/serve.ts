@@ -1,0 +1,135 @@
+/**
+ * `mpcache serve --role p0|p1|dealer` — run one server of a deployment (docker-compose.yml runs the
+ * three). Every flag can also come from the environment (names in brackets), which is how the
+ * containers are configured:
+ *
+ *   --role         [MPCACHE_ROLE]            p0 | p1 | dealer
+ *   --port/--host  [MPCACHE_PORT/_HOST]      where to listen (default 127.0.0.1; 0.0.0.0 in a container)
+ *   --dealer       [MPCACHE_DEALER_URL]      P0/P1: ws://dealer:9002
+ *   --peer         [MPCACHE_PEER_URL]        P1: ws://p0:9000 (P1 dials P0 for every session)
+ *   --model        [MPCACHE_MODEL]           stories15m (real weights), another config (seeded random
+ *                                            weights), or ring-recurrence (a tiny test job)
+ *   secret key     [MPCACHE_SECRET_KEY]      this server's X25519 secret key, 64 hex digits
+ *                                            (default: a fresh key at every start); environment only,
+ *                                            never a flag (flags show up in `ps`)
+ *   --*-public-key [MPCACHE_…_PUBLIC_KEY]    the counterparts' public keys (pinned when given)
+ *   owner seed     [MPCACHE_OWNER_SEED]      local runs: the model owner's 16-byte seed, the same on
+ *                                            P0 and P1 (default: a fixed public seed)
+ *
+ * Model weights: each party loads its share at start. Here a stand-in owner shares the weights
+ * from a seed on the party's machine (party-server local-weight-shares.ts); a real model owner
+ * ships each server its share instead, and P0 never sees the weights.
+ * When started by `fork` (mpcache demo), the server reports { type: 'listening', role, url,
+ * publicKey } over IPC and exits when its parent goes away.
+ */
+import { Command, Option } from 'commander';
+import { LINK_PROFILES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
+import {
+  DealerServer,
+  keyPairFromHex,
+  localWeightShares,
+  PartyServer,
+  publicKeyFromHex,
+  ringRecurrenceJob,
+  RING_RECURRENCE_MODEL,
+  secureGenerateJob,
+  toHex,
+  DEFAULT_MODEL_FRAC_BITS,
+  type PartyJob,
+} from '@mpcache/party-server';
+import { parseIntArg } from '../cli-util';
+
+interface ServeOptions {
+  role: string;
+  port?: string;
+  host: string;
+  dealer?: string;
+  peer?: string;
+  model: string;
+  fracBits: string;
+  maxSessions: string;
+  net: string;
+  peerPublicKey?: string;
+  dealerPublicKey?: string;
+  p0PublicKey?: string;
+  p1PublicKey?: string;
+  quiet?: boolean;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { p0: 9000, p1: 9001, dealer: 9002 };
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run one server of a deployment: party P0 or P1, or the dealer')
+    .addOption(new Option('--role <role>', 'p0 | p1 | dealer').choices(['p0', 'p1', 'dealer']).env('MPCACHE_ROLE').makeOptionMandatory())
+    .addOption(new Option('--port <n>', 'port (0: any free port; default 9000 / 9001 / 9002 by role)').env('MPCACHE_PORT'))
+    .addOption(new Option('--host <addr>', 'interface to listen on').default('127.0.0.1').env('MPCACHE_HOST'))
+    .addOption(new Option('--dealer <url>', "P0/P1: the dealer's URL, e.g. ws://dealer:9002").env('MPCACHE_DEALER_URL'))
+    .addOption(new Option('--peer <url>', "P1: P0's URL, e.g. ws://p0:9000").env('MPCACHE_PEER_URL'))
+    .addOption(new Option('--model <name>', `model: stories15m, a random-weights config, or ${RING_RECURRENCE_MODEL}`).default('stories15m').env('MPCACHE_MODEL'))
+    .addOption(new Option('--frac-bits <n>', 'fixed-point fractional bits').default(String(DEFAULT_MODEL_FRAC_BITS)).env('MPCACHE_FRAC_BITS'))
+    .addOption(new Option('--max-sessions <n>', 'concurrent sessions').default(String(MAX_SESSIONS)).env('MPCACHE_MAX_SESSIONS'))
+    .addOption(new Option('--net <profile>', 'emulated P0–P1 link').choices(['none', 'lan', 'wan']).default('none').env('MPCACHE_NET'))
+    .addOption(new Option('--peer-public-key <hex>', "P0/P1: the other party's public key").env('MPCACHE_PEER_PUBLIC_KEY'))
+    .addOption(new Option('--dealer-public-key <hex>', "P0/P1: the dealer's public key").env('MPCACHE_DEALER_PUBLIC_KEY'))
+    .addOption(new Option('--p0-public-key <hex>', "dealer: P0's public key").env('MPCACHE_P0_PUBLIC_KEY'))
+    .addOption(new Option('--p1-public-key <hex>', "dealer: P1's public key").env('MPCACHE_P1_PUBLIC_KEY'))
+    .option('--quiet', 'no per-session log lines')
+    .action((o: ServeOptions) => serve(o));
+}
+
+async function serve(o: ServeOptions): Promise<void> {
+  const keys = keyPairFromHex(process.env.MPCACHE_SECRET_KEY, 'MPCACHE_SECRET_KEY');
+  const port = o.port === undefined ? DEFAULT_PORTS[o.role] : parseIntArg(o.port, 'port', 0, 65535);
+  const maxSessions = parseIntArg(o.maxSessions, 'max-sessions', 1, 1024);
+  const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let server: DealerServer | PartyServer;
+  if (o.role === 'dealer') {
+    server = await DealerServer.start({
+      keys, port, host: o.host, maxSessions, log,
+      partyPublicKeys: { p0: publicKeyFromHex(o.p0PublicKey, '--p0-public-key'), p1: publicKeyFromHex(o.p1PublicKey, '--p1-public-key') },
+    });
+  } else {
+    const role: PartyId = o.role === 'p0' ? 0 : 1;
+    if (!o.dealer) throw new TypeError(`--dealer (MPCACHE_DEALER_URL) is required for ${o.role}`);
+    if (role === 1 && !o.peer) throw new TypeError('--peer (MPCACHE_PEER_URL) is required for p1');
+    const t0 = performance.now();
+    const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24));
+    log?.(`P${role}: loaded its share of ${o.model} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    server = await PartyServer.start({
+      role, keys, job, port, host: o.host, maxSessions, log,
+      dealerUrl: o.dealer,
+      peerUrl: o.peer,
+      peerPublicKey: publicKeyFromHex(o.peerPublicKey, '--peer-public-key'),
+      dealerPublicKey: publicKeyFromHex(o.dealerPublicKey, '--dealer-public-key'),
+      link: LINK_PROFILES[o.net as 'none' | 'lan' | 'wan'],
+    });
+  }
+  const name = o.role === 'dealer' ? 'dealer' : o.role.toUpperCase();
+  process.stdout.write(`mpcache serve: ${name} listening on ${server.url} (public key ${toHex(keys.publicKey)})\n`);
+  process.send?.({ type: 'listening', role: o.role, url: server.url, publicKey: toHex(keys.publicKey) });
+
+  let closing = false;
+  const shutdown = (why: string) => {
+    if (closing) return;
+    closing = true;
+    log?.(`${name}: shutting down (${why})`);
+    void server.close().then(() => {
+      if (process.connected) process.disconnect();
+    });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  if (process.send) process.once('disconnect', () => shutdown('parent gone'));
+}
+
+/** This party's job: its share of the model's weights behind the secure generator (or the test job). */
+function loadJob(role: PartyId, model: string, fracBits: number): PartyJob {
+  if (model === RING_RECURRENCE_MODEL) return ringRecurrenceJob();
+  const ownerSeed = process.env.MPCACHE_OWNER_SEED;
+  if (ownerSeed !== undefined && !/^[0-9a-fA-F]{32}$/.test(ownerSeed)) throw new RangeError('MPCACHE_OWNER_SEED expected 32 hex digits');
+  return secureGenerateJob({
+    shares: localWeightShares(role, model, { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined }),
+  });
+}

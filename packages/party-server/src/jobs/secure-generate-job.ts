@@ -1,0 +1,68 @@
+/**
+ * secureGenerateJob — the real job: greedy generation by the secure transformer
+ * (@mpcache/mpcache `Generator`) on a secret-shared prompt.
+ *
+ * Per session: this party's weight shares (loaded once, at server start) are masked for the
+ * session's dealer streams (`maskModelWeights`: 1 + 4·nLayers rounds, 8 B per weight element per
+ * party, once; for stories15M ≈ 15 M elements, dominated by the 9.2 M-element tied embedding), then
+ * `prefill` runs the whole prompt in one pass and each `step` feeds the previous token's one-hot
+ * share back. The client sends shares of the prompt's token ids ('ids'; the parties turn them into
+ * one-hot rows with one DPF round); a token leaves a party only as its share of the id.
+ *
+ * Memory per session and party: the masked weights, two words per weight element (≈ 240 MB for
+ * stories15M), plus the masked K/V cache. Size MAX_SESSIONS (`--max-sessions`) to the machine.
+ */
+import {
+  Generator,
+  maskModelWeights,
+  SecureFullCache,
+  SecureSinkWindowCache,
+  type SecureKVCachePolicy,
+  type WeightShares,
+} from '@mpcache/mpcache';
+import type { RingTensor } from '@mpcache/mpc-core';
+import type { PartyContext } from '@mpcache/protocols';
+import type { JobParams, JobRun, PartyJob } from './party-job';
+
+/** KV-cache policies a session may name, each a fresh instance per session. */
+export type SecurePolicyFactories = Readonly<Record<string, () => SecureKVCachePolicy>>;
+
+/** StreamingLLM's defaults here: 4 attention sinks and the 64 most recent rows. */
+export const DEFAULT_SECURE_POLICIES: SecurePolicyFactories = {
+  full: () => new SecureFullCache(),
+  streaming: () => new SecureSinkWindowCache(4, 64),
+};
+
+export interface SecureGenerateJobOptions {
+  /** This party's shares of the model's weights. */
+  readonly shares: WeightShares;
+  /** Default DEFAULT_SECURE_POLICIES ('full' first). */
+  readonly policies?: SecurePolicyFactories;
+}
+
+export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
+  const c = opts.shares.config;
+  const policies = opts.policies ?? DEFAULT_SECURE_POLICIES;
+  return {
+    model: c.name,
+    policies: Object.keys(policies),
+    input: 'ids',
+    vocabSize: c.vocabSize,
+    maxContext: c.seqLen,
+    fracBits: opts.shares.fracBits,
+    async start(ctx: PartyContext, params: JobParams): Promise<JobRun> {
+      const weights = await maskModelWeights(ctx, opts.shares);
+      const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy]() });
+      return { generate: (prompt, maxNewTokens) => greedyTokens(generator, prompt, maxNewTokens) };
+    },
+  };
+}
+
+async function* greedyTokens(generator: Generator, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {
+  let token = await generator.prefill(prompt);
+  yield token.idShare.data[0];
+  for (let i = 1; i < maxNewTokens; i++) {
+    token = await generator.step();
+    yield token.idShare.data[0];
+  }
+}

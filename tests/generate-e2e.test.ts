@@ -1,0 +1,82 @@
+/**
+ * End to end through real servers with the secure transformer:
+ *   1. tiny-llama (seeded random weights), dealer + P0 + P1 in this process on loopback
+ *      WebSockets, driven by the client SDK: token ids equal the float64 reference's; two
+ *      concurrent sessions; per-token costs equal on both parties.
+ *   2. stories15M, the deployable way: three `mpcache serve` processes (LocalDeployment) and the
+ *      `mpcache generate --json` CLI as a fourth; the ids must equal the float64 reference's.
+ * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EOS_ID, loadStories15M, randomWeights, ReferenceDecoder, TINY_LLAMA } from '@mpcache/mpcache';
+import { localWeightShares, secureGenerateJob, startLocalServers, type LocalServers } from '@mpcache/party-server';
+import { cliPath, LocalDeployment, MpcacheClient, promptIds, type GeneratedToken } from '@mpcache/client';
+
+describe('generate through real servers: tiny-llama in one process', () => {
+  const SEED = 11; // random weights on which secure and float64 greedy tokens agree (packages/mpcache tests)
+  let servers: LocalServers;
+  beforeAll(async () => {
+    servers = await startLocalServers({ job: (p) => secureGenerateJob({ shares: localWeightShares(p, TINY_LLAMA.name, { randomWeightsSeed: SEED }) }) });
+  });
+  afterAll(() => servers.close());
+
+  it('token ids equal the float64 reference; two concurrent sessions; both parties count the same cost', async () => {
+    const ref = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA);
+    const prompts = [[1, 17, 42, 5, 63, 8], [1, 9, 30]];
+    const want = prompts.map((p) => ref.generateGreedy(p, 5));
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const run = async (prompt: number[]) => {
+        const s = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 5 });
+        const out: GeneratedToken[] = [];
+        for await (const t of s.generate(prompt)) out.push(t);
+        return out;
+      };
+      const got = await Promise.all(prompts.map(run));
+      expect(got.map((g) => g.map((t) => Number(t.value)))).toEqual(want);
+      for (const t of got.flat()) {
+        expect(t.parties[0].rounds).toBe(t.parties[1].rounds);
+        expect(t.parties[0].bytesSent).toBe(t.parties[1].bytesReceived);
+        expect(t.rounds).toBeGreaterThan(0);
+      }
+    } finally {
+      client.close();
+    }
+    expect(servers.p0.sessionCount + servers.p1.sessionCount).toBe(0);
+  });
+});
+
+describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
+  const NEW_TOKENS = 2;
+  let deployment: LocalDeployment;
+  let dir: string;
+  beforeAll(async () => {
+    deployment = await LocalDeployment.start({ model: 'stories15m' });
+    dir = mkdtempSync(join(tmpdir(), 'mpcache-e2e-'));
+  }, 120_000);
+  afterAll(async () => {
+    await deployment?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`"Once upon a time": the secure ids equal the float64 reference's (${NEW_TOKENS} tokens)`, async () => {
+    const { config, weights, tokenizer } = loadStories15M();
+    const prompt = 'Once upon a time';
+    const want = new ReferenceDecoder(weights, config).generateGreedy(promptIds(tokenizer, prompt), NEW_TOKENS, { stopTokens: [EOS_ID] });
+    const file = join(dir, 'generate.json');
+    await promisify(execFile)(process.execPath, [
+      cliPath(), 'generate', '--prompt', prompt, '--max-new-tokens', String(NEW_TOKENS),
+      '--p0', deployment.p0Url, '--p1', deployment.p1Url, '--json', file,
+    ], { timeout: 280_000 });
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    expect(r.tokens).toEqual(want);
+    expect(r.secureText).toBe(tokenizer.decode([...promptIds(tokenizer, prompt), ...want]));
+    expect(r).toMatchObject({ prompt, policy: 'full' });
+    expect(r.perToken).toHaveLength(NEW_TOKENS);
+    for (const c of r.perToken) expect(Object.keys(c)).toEqual(expect.arrayContaining(['ms', 'bytes', 'rounds']));
+  }, 300_000);
+});

@@ -77,6 +77,14 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--p1-public-key <hex>', "dealer: P1's public key").env('MPCACHE_P1_PUBLIC_KEY'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
+
+  program
+    .command('keygen')
+    .description("print a fresh X25519 key pair for a server (secret → MPCACHE_SECRET_KEY, public → the others' pins)")
+    .action(() => {
+      const k = keyPairFromHex(undefined);
+      process.stdout.write(`MPCACHE_SECRET_KEY=${toHex(k.secretKey)}\npublic key: ${toHex(k.publicKey)}\n`);
+    });
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -127,7 +135,7 @@ async function serve(o: ServeOptions): Promise<void> {
 /** This party's job: its share of the model's weights behind the secure generator (or the test job). */
 function loadJob(role: PartyId, model: string, fracBits: number): PartyJob {
   if (model === RING_RECURRENCE_MODEL) return ringRecurrenceJob();
-  const ownerSeed = process.env.MPCACHE_OWNER_SEED;
+  const ownerSeed = process.env.MPCACHE_OWNER_SEED || undefined;
   if (ownerSeed !== undefined && !/^[0-9a-fA-F]{32}$/.test(ownerSeed)) throw new RangeError('MPCACHE_OWNER_SEED expected 32 hex digits');
   return secureGenerateJob({
     shares: localWeightShares(role, model, { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined }),

@@ -1,0 +1,10 @@
+# One image for the three servers of docker-compose.yml (dealer, p0, p1): the monorepo, built.
+FROM node:20
+WORKDIR /app
+COPY . .
+RUN npm ci && npm run build
+# Inside a container, listen on every interface (the default elsewhere is 127.0.0.1).
+ENV MPCACHE_HOST=0.0.0.0
+# The `mpcache` CLI (what `npx mpcache` runs on a host), called directly: no bin-link lookup at start.
+ENTRYPOINT ["node", "packages/client/dist/cli.js"]
+CMD ["serve"]

@@ -34,9 +34,16 @@ export function errorCode(err: unknown): string {
   return typeof code === 'string' && code.startsWith('MPC_ERR_') ? code : INTERNAL_ERROR_CODE;
 }
 
+/**
+ * What goes on the wire for `err`. Errors outside the family (a bug, not the caller's fault) go out
+ * as MPC_ERR_INTERNAL with their class name only: their details stay in the server's log.
+ */
 export function errorFields(err: unknown): WireErrorFields {
   const e = err instanceof Error ? err : new Error(String(err));
-  return { code: errorCode(e), name: e.name.slice(0, 64) || 'Error', message: e.message.slice(0, MAX_ERROR_MESSAGE) || e.name };
+  const code = errorCode(e);
+  const name = e.name.slice(0, 64) || 'Error';
+  if (code === INTERNAL_ERROR_CODE) return { code, name, message: `internal error (${name}); details are in the server log` };
+  return { code, name, message: e.message.slice(0, MAX_ERROR_MESSAGE) || name };
 }
 
 /** Read the fields back from an envelope map (validated: strings of bounded length). */

@@ -269,6 +269,26 @@ export class ReferenceDecoder {
     }
   }
 
+  /**
+   * A decoder with the same weights, options and a copy of this one's KV cache (positions
+   * 0..length−1), attending through `kvPolicy` (whose state the caller prepares: the harness feeds one
+   * dense prefill to several policies, then forks one decoder per policy).
+   */
+  fork(kvPolicy: KVCachePolicy): ReferenceDecoder {
+    const d = new ReferenceDecoder(this.w, this.config, { kvPolicy, fixedPointFracBits: this.fracBits ?? undefined });
+    const n = this.filled, kvD = kvDim(this.config);
+    if (n > 0) {
+      d.ensureCapacity(n);
+      for (let l = 0; l < this.config.nLayers; l++) {
+        d.keyCache[l].set(this.keyCache[l].subarray(0, n * kvD));
+        d.valueCache[l].set(this.valueCache[l].subarray(0, n * kvD));
+      }
+    }
+    d.filled = n;
+    d.lastPos = this.lastPos;
+    return d;
+  }
+
   /** Attention probabilities of the last forward step for (layer, head), (lastPos + 1). */
   attentionProbs(layer: number, head: number): Float64Array {
     const c = this.config;

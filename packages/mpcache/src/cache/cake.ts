@@ -1,0 +1,130 @@
+/**
+ * CAKE — Cascading and Adaptive KV cache Eviction (Qin et al., ICLR 2025); eviction-baselines.md §7.
+ *
+ * End of prefill, per layer: preference P_ℓ from the last w prompt queries' attention (entropy and
+ * variance), layer budgets B_ℓ = adjustBudgets(P_ℓ/ΣP·(budget − w)·L), per head the indicator
+ * mean + γ·var (pooled) and keep its top-B_ℓ prefix tokens plus the w-token window
+ * (cake-budgets.ts). Decoding, per head, per step: the window [pos − w + 1, pos] is protected; the
+ * alive older positions are cut back to B_ℓ by the latest query row (pooled with decodePoolKernel
+ * over cache order), one argmin per step — applied at the start of the next step, so every query of
+ * layer ℓ attends at most B_ℓ + w positions (budget on average over layers).
+ *
+ * Flagged choices: w = min(window, ⌊budget/2⌋); non-cascading allocation (identical to cascading
+ * unless budgets hit the n − w cap, §7.2); decode pooling kernel 1 by default (code: 5 over a
+ * score-sorted cache order, which has no meaning after order-free compaction, §7.4); the kept set
+ * is per query head (the model is MHA; GQA's group-mean is not implemented).
+ * Fixed point: budgets are public (revealed) and computed in float64; the decode score is the grid
+ * probability row (exact), the prefill indicator is rounded once (fxRound).
+ */
+import { adjustBudgets, cakeIndicator, cakePreference } from './cake-budgets';
+import { evictToTopK, maskOf, topKPositions } from './top-k-kept';
+import { fxRound, PromptPhase, type PolicyContext } from './policy-config';
+import { pool1d } from './snapkv';
+import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
+
+export interface CakeOptions {
+  /** Observation and protected window (code: 32); the policy uses min(window, ⌊budget/2⌋). */
+  window: number;
+  gamma: number;
+  tau1: number;
+  tau2: number;
+  prefillPoolKernel: number;
+  decodePoolKernel: number;
+}
+
+export const CAKE_DEFAULTS: CakeOptions = { window: 32, gamma: 200, tau1: 1, tau2: 1, prefillPoolKernel: 5, decodePoolKernel: 1 };
+
+/** Pure decode eviction: pool the row over the alive candidates in cache order, keep the top `keep`. */
+export function cakeDecodeEvict(row: ArrayLike<number>, alive: Uint8Array, windowStart: number, keep: number, kernel: number): Int32Array {
+  if (kernel <= 1) return evictToTopK(row, alive, 0, windowStart, keep);
+  const cands: number[] = [];
+  for (let p = 0; p < windowStart; p++) if (alive[p] === 1) cands.push(p);
+  const pooled = pool1d(cands.map((p) => row[p]), cands.length, kernel, 'avg');
+  const scores = new Float64Array(windowStart);
+  cands.forEach((p, i) => { scores[p] = pooled[i]; });
+  return evictToTopK(scores, alive, 0, windowStart, keep);
+}
+
+export class CakePolicy implements KVCachePolicy {
+  readonly name = 'cake';
+  readonly window: number;
+  private readonly phase = new PromptPhase();
+  private readonly windowRows: Float64Array[] = []; // per (layer, head): (w, n) window probabilities
+  private readonly alive: Uint8Array[] = [];
+  private readonly lastRow: Float64Array[] = [];
+  private readonly rowPos: Int32Array;
+  private readonly budgets: number[] = [];         // B_ℓ: prefix budget per layer (window excluded)
+
+  constructor(private readonly ctx: PolicyContext, readonly opts: CakeOptions = CAKE_DEFAULTS) {
+    this.window = Math.max(1, Math.min(opts.window, Math.floor(ctx.budget / 2)));
+    const { nLayers, nHeads, seqLen } = ctx.model;
+    for (let u = 0; u < nLayers * nHeads; u++) {
+      this.alive.push(new Uint8Array(seqLen)); this.lastRow.push(new Float64Array(seqLen)); this.windowRows.push(new Float64Array(0));
+    }
+    this.rowPos = new Int32Array(nLayers * nHeads).fill(-1);
+    this.resetBudgets();
+  }
+
+  /** B_ℓ, the prefix budget of each layer (decode capacity B_ℓ + window). */
+  layerBudgets(): readonly number[] {
+    return this.budgets;
+  }
+
+  attendMask(view: AttentionView): Uint8Array | null {
+    const u = view.layer * this.ctx.model.nHeads + view.head, alive = this.alive[u], pos = view.pos;
+    alive[pos] = 1;
+    if (this.phase.inPrefill) return null;
+    if (this.rowPos[u] === pos - 1) {
+      cakeDecodeEvict(this.lastRow[u], alive, Math.max(0, pos - this.window + 1), this.budgets[view.layer], this.opts.decodePoolKernel);
+    }
+    return alive.subarray(0, pos + 1);
+  }
+
+  observe(view: AttentionView, probs: Float64Array): void {
+    const u = view.layer * this.ctx.model.nHeads + view.head, n = this.phase.promptLength;
+    this.lastRow[u].set(probs);
+    this.rowPos[u] = view.pos;
+    if (this.phase.inPrefill && view.pos >= n - this.window) this.windowRows[u].set(probs, (view.pos - (n - this.window)) * n);
+  }
+
+  beginPrefill(n: number): void {
+    this.phase.begin(n);
+    const w = Math.min(this.window, n);
+    for (let u = 0; u < this.windowRows.length; u++) this.windowRows[u] = new Float64Array(w * n);
+  }
+
+  endPrefill(n: number): void {
+    this.phase.end();
+    const { nLayers, nHeads } = this.ctx.model, w = this.window, prefix = n - w;
+    if (prefix <= 0) return;
+    const pref = Array.from({ length: nLayers }, (_, l) =>
+      cakePreference(this.windowRows.slice(l * nHeads, (l + 1) * nHeads), w, n, prefix, this.opts.tau1, this.opts.tau2));
+    const total = (this.ctx.budget - w) * nLayers, sum = pref.reduce((a, b) => a + b, 0);
+    const raw = sum > 0 && Number.isFinite(sum) ? pref.map((p) => (p / sum) * total) : pref.map(() => total / nLayers);
+    adjustBudgets(raw, total, prefix).forEach((b, l) => { this.budgets[l] = b; });
+    for (let l = 0; l < nLayers; l++) {
+      for (let h = 0; h < nHeads; h++) {
+        const u = l * nHeads + h;
+        const ind = cakeIndicator(this.windowRows[u], w, n, prefix, this.opts.gamma, this.opts.prefillPoolKernel).map((x) => fxRound(x, this.ctx.fracBits));
+        const keep = topKPositions(ind, Int32Array.from({ length: prefix }, (_, j) => j), this.budgets[l]);
+        const alive = this.alive[u];
+        alive.fill(0, 0, prefix);
+        alive.set(maskOf(keep, prefix));
+      }
+    }
+    // the first decoding step protects [n − w + 1, n]: token n − w competes on the last prompt row
+    for (let u = 0; u < this.alive.length; u++) this.rowPos[u] = n - 1;
+  }
+
+  reset(): void {
+    this.phase.reset();
+    for (const a of this.alive) a.fill(0);
+    this.rowPos.fill(-1);
+    this.resetBudgets();
+  }
+
+  private resetBudgets(): void {
+    this.budgets.length = 0;
+    for (let l = 0; l < this.ctx.model.nLayers; l++) this.budgets.push(this.ctx.budget - this.window);
+  }
+}

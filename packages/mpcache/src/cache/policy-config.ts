@@ -1,0 +1,80 @@
+/**
+ * Shared configuration of the KV-cache policies: names, what a policy knows about the model, the
+ * budget convention, and the fixed-point rounding the policies' score paths emulate.
+ *
+ * Budget convention (every policy, so comparisons are at equal cost): `budget` B is the maximum
+ * number of cached positions one head's query attends at a decoding step, the query's own
+ * position included. Eviction policies therefore keep at most B − 1 older rows between steps.
+ * Layer-adaptive methods (CAKE, D2O) keep B on average over layers. The prefill is dense for every
+ * policy but Attention-Gate (which is trained under its own mask); prefill-time selection (SnapKV,
+ * CAKE, MPCache's static eviction, H2O/TOVA's first eviction) is applied at the first decoding step.
+ *
+ * Fixed-point emulation: with `fracBits = f` the decoder hands the policies probabilities on the
+ * 2^−f grid, and every policy rounds its own derived scores (dot products, mixes, means) to the grid
+ * with `fxRound` at the points where the secure version truncates, documented per policy. Sums of
+ * grid values need no rounding (they are exact in float64 at these magnitudes and in the ring).
+ */
+
+export type PolicyName =
+  | 'full' | 'streamingllm' | 'h2o' | 'tova' | 'snapkv' | 'quest' | 'd2o' | 'cake'
+  | 'attention-gate' | 'mpcache' | 'token-topk';
+
+export const POLICY_NAMES: readonly PolicyName[] = Object.freeze([
+  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'cake', 'attention-gate', 'mpcache', 'token-topk',
+]);
+
+/** The model dimensions a policy needs (a ModelConfig satisfies it). */
+export interface PolicyModel {
+  readonly nLayers: number;
+  readonly nHeads: number;
+  readonly seqLen: number;
+}
+
+/** Common constructor input of every budgeted policy. */
+export interface PolicyContext {
+  readonly model: PolicyModel;
+  /** Attended positions per head per decoding step, the query's own included (≥ 2). */
+  readonly budget: number;
+  /** Fixed-point emulation grid 2^−fracBits, or null for float64. */
+  readonly fracBits: number | null;
+}
+
+/** Validate a policy context at the factory boundary; throws RangeError naming the field. */
+export function validatePolicyContext(ctx: PolicyContext): void {
+  const { nLayers, nHeads, seqLen } = ctx.model;
+  for (const [k, v] of [['nLayers', nLayers], ['nHeads', nHeads], ['seqLen', seqLen]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`"model.${k}" expected a positive integer, got ${v}`);
+  }
+  if (!Number.isInteger(ctx.budget) || ctx.budget < 2) throw new RangeError(`"budget" expected an integer ≥ 2, got ${ctx.budget}`);
+  const f = ctx.fracBits;
+  if (f !== null && (!Number.isInteger(f) || f < 1 || f > 24)) throw new RangeError(`"fracBits" expected null or an integer in [1, 24], got ${f}`);
+}
+
+/** Round to the grid 2^−fracBits (nearest, ties up, as the decoder's roundToGrid); identity for null. */
+export function fxRound(x: number, fracBits: number | null): number {
+  if (fracBits === null) return x;
+  const s = 2 ** fracBits;
+  return Math.round(x * s) / s;
+}
+
+/** The prompt bracket every policy tracks: positions < promptLength are prefill while it is open. */
+export class PromptPhase {
+  /** Prompt length of the current sequence; 0 when it started without a prefill bracket. */
+  promptLength = 0;
+  /** True between beginPrefill and endPrefill. */
+  inPrefill = false;
+
+  begin(promptLength: number): void {
+    this.promptLength = promptLength;
+    this.inPrefill = true;
+  }
+
+  end(): void {
+    this.inPrefill = false;
+  }
+
+  reset(): void {
+    this.promptLength = 0;
+    this.inPrefill = false;
+  }
+}

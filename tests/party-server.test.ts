@@ -11,6 +11,7 @@ import {
   ProtocolError,
   SessionNotFoundError,
   WsChannel,
+  ChannelClosedError,
 } from '@mpcache/mpc-core';
 import { beaverMulCost } from '@mpcache/protocols';
 import {
@@ -121,6 +122,9 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
       expect(BigInt.asUintN(64, m0.share + m1.share)).toBe(expected[i]);
     }
     await Promise.all(c.map((r) => r.expect('done')));
+    // a second generate on the finished session: it is gone
+    c[0].send({ type: 'generate', sessionId, promptTokens: 2, share: s0 });
+    expect((await c[0].expect('error')).error.code).toBe('MPC_ERR_SESSION_NOT_FOUND');
     for (const r of c) r.close();
   });
 
@@ -274,6 +278,18 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     expect(await raw[0].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_TIMEOUT' } });
     expect(await raw[1].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_CHANNEL_CLOSED' } });
     for (const r of raw) r.close();
+  });
+
+  it('SDK lifecycle: swapped URLs, use after close, double close, unreachable party', async () => {
+    const swapped = await MpcacheClient.connect({ p0: servers.p1.url, p1: servers.p0.url });
+    await expect(swapped.openSession({ model: MODEL, maxNewTokens: 1 })).rejects.toThrow(/the server given as P0 is P1/);
+    swapped.close();
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    client.close();
+    expect(() => client.close()).not.toThrow();
+    await expect(client.openSession({ model: MODEL, maxNewTokens: 1 })).rejects.toThrow(ChannelClosedError);
+    const dead = servers.dealer.url.replace(/:\d+$/, ':1');
+    await expect(MpcacheClient.connect({ p0: dead, p1: servers.p1.url })).rejects.toThrow(/cannot reach P0 at ws:\/\/127.0.0.1:1/);
   });
 
   it('a P1 link for a session P0 does not have gets SessionNotFoundError', async () => {

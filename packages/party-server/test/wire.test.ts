@@ -1,0 +1,159 @@
+/**
+ * The party server's wire formats at their trust boundary: round trips of every message, and a
+ * bad-input table per decoder asserting class, code and message; limits on both sides.
+ */
+import {
+  encodeEnvelope,
+  LimitError,
+  MAX_ENVELOPE_BYTES,
+  MAX_NEW_TOKENS,
+  MAX_PROMPT_TOKENS,
+  ProtocolError,
+  SessionNotFoundError,
+  TimeoutError,
+  ChannelClosedError,
+} from '@mpcache/mpc-core';
+import {
+  decodeClientRequest,
+  decodeHello,
+  decodeMessage,
+  decodePartyMessage,
+  decodeSync,
+  encodeClientRequest,
+  encodeHello,
+  encodeHelloError,
+  encodeMessage,
+  encodePartyMessage,
+  encodeSync,
+  errorFields,
+  errorFromWire,
+  type ClientRequest,
+  type PartyMessage,
+} from '../src';
+
+const cost = { ms: 1.5, bytesSent: 16, bytesReceived: 16, rounds: 1, offlineBytes: 8 };
+const pk = new Uint8Array(32).fill(7);
+
+/** A frame payload with a raw length prefix (to build what the encoder never would). */
+function framed(envBytes: Uint8Array, attachment = new Uint8Array(0), declared = envBytes.byteLength): Uint8Array {
+  const out = new Uint8Array(4 + envBytes.byteLength + attachment.byteLength);
+  new DataView(out.buffer).setUint32(0, declared, true);
+  out.set(envBytes, 4);
+  out.set(attachment, 4 + envBytes.byteLength);
+  return out;
+}
+
+describe('client requests', () => {
+  it('round-trip', () => {
+    const reqs: ClientRequest[] = [
+      { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24 },
+      { type: 'generate', sessionId: 'a-1', promptTokens: 2, share: new Uint8Array(16).fill(3) },
+      { type: 'cancel', sessionId: 'a.b_C' },
+    ];
+    for (const r of reqs) expect(decodeClientRequest(encodeClientRequest(r))).toEqual(r);
+  });
+
+  const open = { type: 'open', sessionId: 's', model: 'm', policy: 'full', maxNewTokens: 4 };
+  const badInputs: [string, Uint8Array, new (...a: never[]) => Error, string, RegExp][] = [
+    ['fewer than 4 bytes', new Uint8Array(3), ProtocolError, 'MPC_ERR_BAD_LENGTH', /need at least 4/],
+    ['declared envelope longer than the frame', framed(encodeEnvelope(open), undefined, 500), ProtocolError, 'MPC_ERR_BAD_LENGTH', /declares 500 bytes/],
+    ['declared envelope over the limit', framed(new Uint8Array(0), undefined, MAX_ENVELOPE_BYTES + 1), LimitError, 'MPC_ERR_LIMIT', /limit 65536/],
+    ['truncated msgpack', framed(new Uint8Array([0x82, 0xa4, 0x74])), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /malformed msgpack/],
+    ['not a map', framed(new Uint8Array([0x93, 1, 2, 3])), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /must be a map/],
+    ['unknown type', encodeMessage({ ...open, type: 'exec' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unknown type "exec"/],
+    ['missing field', encodeMessage({ type: 'open', sessionId: 's' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /missing field "model"/],
+    ['extra field', encodeMessage({ ...open, admin: true }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unexpected field "admin"/],
+    ['session id with a slash', encodeMessage({ ...open, sessionId: '../x' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"sessionId"/],
+    ['session id of 65 characters', encodeMessage({ ...open, sessionId: 'x'.repeat(65) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"sessionId"/],
+    ['maxNewTokens 0', encodeMessage({ ...open, maxNewTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"maxNewTokens"/],
+    ['maxNewTokens 2.5', encodeMessage({ ...open, maxNewTokens: 2.5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"maxNewTokens"/],
+    ['maxNewTokens over MAX_NEW_TOKENS', encodeMessage({ ...open, maxNewTokens: MAX_NEW_TOKENS + 1 }), LimitError, 'MPC_ERR_LIMIT', /MAX_NEW_TOKENS/],
+    ['model name too long', encodeMessage({ ...open, model: 'm'.repeat(65) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"model"/],
+    ['open with an attachment', encodeMessage(open, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unexpected attachment of 8 bytes/],
+    ['prompt over MAX_PROMPT_TOKENS', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: MAX_PROMPT_TOKENS + 1 }), LimitError, 'MPC_ERR_PROMPT_TOO_LONG', /exceeds MAX_PROMPT_TOKENS/],
+    ['empty prompt', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
+    ['prompt length as a string', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: '3' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
+  ];
+  it.each(badInputs)('rejects %s', (_label, payload, cls, code, message) => {
+    let err: unknown;
+    try {
+      decodeClientRequest(payload);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(cls);
+    expect(err).toMatchObject({ code });
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('limits hold on both sides of the boundary', () => {
+    const gen = (n: number) => encodeMessage({ type: 'generate', sessionId: 's', promptTokens: n });
+    expect(decodeClientRequest(gen(MAX_PROMPT_TOKENS))).toMatchObject({ promptTokens: MAX_PROMPT_TOKENS });
+    expect(() => decodeClientRequest(gen(MAX_PROMPT_TOKENS + 1))).toThrow(LimitError);
+    expect(decodeClientRequest(encodeMessage({ ...open, maxNewTokens: MAX_NEW_TOKENS }))).toMatchObject({ maxNewTokens: MAX_NEW_TOKENS });
+    // an envelope of exactly MAX_ENVELOPE_BYTES is read (and then fails on its content, not its size)
+    expect(() => decodeMessage(framed(new Uint8Array(MAX_ENVELOPE_BYTES)), 'x')).toThrow(ProtocolError);
+  });
+});
+
+describe('party messages', () => {
+  it('round-trip, a token carrying only an 8-byte share', () => {
+    const msgs: PartyMessage[] = [
+      { type: 'opened', sessionId: 's', info: { party: 1, input: 'ids', vocabSize: 32000, maxContext: 256, fracBits: 16 } },
+      { type: 'token', sessionId: 's', index: 3, share: 0xfedcba9876543210n, cost },
+      { type: 'done', sessionId: 's', tokens: 4, cost },
+      { type: 'error', sessionId: 's', error: { code: 'MPC_ERR_TIMEOUT', name: 'TimeoutError', message: 'late' } },
+      { type: 'error', error: { code: 'MPC_ERR_BAD_TAG', name: 'ProtocolError', message: 'tag' } },
+    ];
+    for (const m of msgs) expect(decodePartyMessage(encodePartyMessage(m))).toEqual(m);
+    const raw = decodeMessage(encodePartyMessage(msgs[1]), 'x');
+    expect(raw.attachment.byteLength).toBe(8);
+    expect(Object.values(raw.env)).not.toContain(Number(0xfedcba9876543210n));
+  });
+
+  it.each([
+    ['a token without its share', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost }), /expected 8 attachment bytes/],
+    ['a token with a negative cost', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost, ms: -1 }, new Uint8Array(8)), /"ms"/],
+    ['opened with an unknown input', encodeMessage({ type: 'opened', sessionId: 's', party: 0, input: 'text', vocabSize: 1, maxContext: 1, fracBits: 0 }), /"input"/],
+    ['opened for party 2', encodeMessage({ type: 'opened', sessionId: 's', party: 2, input: 'ids', vocabSize: 1, maxContext: 1, fracBits: 0 }), /"party"/],
+  ])('rejects %s', (_l, payload, message) => {
+    expect(() => decodePartyMessage(payload)).toThrow(message);
+  });
+});
+
+describe('server hellos and errors on the wire', () => {
+  it('hello round-trips; P1 → P0 carries the session parameters', () => {
+    const params = { model: 'stories15m', policy: 'full', maxNewTokens: 8 };
+    expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
+    expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });
+    expect(decodeSync(encodeSync(5), 'P0')).toBe(5);
+  });
+
+  it.each([
+    ['a role other than expected', encodeHello({ role: 'p0', sessionId: 's', publicKey: pk }), /expected role "dealer"/],
+    ['another session', encodeHello({ role: 'dealer', sessionId: 't', publicKey: pk }), /hello for session "t", expected "s"/],
+    ['a short key', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk.subarray(0, 31) }), /"publicKey" expected 32 bytes/],
+  ])('rejects a hello with %s', (_l, payload, message) => {
+    expect(() => decodeHello(payload, 'dealer', 'dealer', 's')).toThrow(message);
+  });
+
+  it('an error reply comes back as the same class', () => {
+    expect(() => decodeHello(encodeHelloError(new SessionNotFoundError('s')), 'p0', 'P0', 's')).toThrow(SessionNotFoundError);
+    const cases: [Error, new (...a: never[]) => Error][] = [
+      [new LimitError('too many', 'MPC_ERR_TOO_MANY_SESSIONS'), LimitError],
+      [new ProtocolError('bad', 'MPC_ERR_BAD_TAG'), ProtocolError],
+      [new TimeoutError('late'), TimeoutError],
+      [new ChannelClosedError('gone'), ChannelClosedError],
+    ];
+    for (const [e, cls] of cases) {
+      const back = errorFromWire(errorFields(e), 'P1');
+      expect(back).toBeInstanceOf(cls);
+      expect(back).toMatchObject({ code: (e as { code: string }).code, message: `P1: ${e.message}` });
+    }
+  });
+
+  it('an error outside the family goes out as MPC_ERR_INTERNAL without its message', () => {
+    const f = errorFields(new TypeError('Cannot read properties of undefined (reading "secretThing")'));
+    expect(f).toEqual({ code: 'MPC_ERR_INTERNAL', name: 'TypeError', message: 'internal error (TypeError); details are in the server log' });
+  });
+});

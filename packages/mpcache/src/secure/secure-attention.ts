@@ -66,9 +66,8 @@ export async function secureAttention(
   const sel = await ctx.ledger.scope('kv cache policy', () => policy.select(ctx, view, scores));
   const kept = sel ? await ctx.ledger.scope('kv cache policy', () => sel.gather(ctx, scores)) : scores;
 
-  // 5. softmax the scores to get attention weights (causal over this call's rows unless the policy
-  //    re-indexed them; its kept logits then carry the filler of step 3)
-  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept, sel ? 1 : n));
+  // 5. softmax the scores to get attention weights (masked entries carry the filler of step 3)
+  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept));
   const probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
 
   // 6. weighted sum of the values (appends v)

@@ -19,17 +19,19 @@ import { piecewiseLinear, piecewiseLinearCost } from './piecewise-linear';
 export interface SiluOptions {
   /** Largest |x| the caller guarantees (sets the comparison width). */
   readonly maxAbs?: number;
+  /** Design tolerance (abs) on [−13, 13]; default 3e-3. Tighter means more knots (local work, DCF payload), same rounds. */
+  readonly tol?: number;
 }
 
 export const siluFloat = (x: number): number => x / (1 + Math.exp(-x));
 
 export function siluDesign(fracBits: number, opts: SiluOptions = {}): PiecewiseDesign {
-  const maxAbs = opts.maxAbs ?? 1024;
+  const maxAbs = opts.maxAbs ?? 1024, tol = opts.tol ?? 3e-3;
   return designPiecewise(
     {
-      key: `silu-${maxAbs}`,
+      key: `silu-${maxAbs}-${tol}`,
       f: siluFloat,
-      tol: () => 3e-3,
+      tol: () => tol,
       lo: -13,
       hi: 13,
       maxAbs,

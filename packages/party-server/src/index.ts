@@ -24,3 +24,4 @@ export * from './dealer-server';
 export * from './local-servers';
 export * from './jobs/secure-generate-job';
 export * from './jobs/local-weight-shares';
+export * from './session-links';

@@ -37,17 +37,13 @@ import {
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
 import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
-import { checkPinnedKey } from './server-keys';
+import { connectDealer, connectPeer } from './session-links';
 import type { PartyCost, PartyMessage } from './wire/client-messages';
 import { attachmentWords } from './wire/message-frame';
 import {
-  decodeHello,
   decodeSync,
-  encodeHello,
-  encodeHelloError,
   encodeSync,
   FIN_TAG,
-  HELLO_TAG,
   recvWithin,
   SYNC_TAG,
   type ServerHello,
@@ -121,7 +117,11 @@ export class PartySession {
   async open(): Promise<void> {
     const cfg = this.host.config;
     try {
-      const [dealer, peer] = await Promise.all([this.connectDealer(), this.connectPeer()]);
+      const track = (ch: WsChannel, who: string) => this.track(ch, who);
+      const [dealer, peer] = await Promise.all([
+        connectDealer(cfg, this.id, track),
+        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track),
+      ]);
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
       const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
@@ -222,46 +222,6 @@ export class PartySession {
 
   // ---------------------------------------------------------------- links
 
-  private async connectDealer(): Promise<{ channel: WsChannel; seed: Uint8Array }> {
-    const cfg = this.host.config, me = cfg.role ? 'p1' : 'p0';
-    // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
-    const ch = this.track(await dial(`${cfg.dealerUrl}/session/${this.id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs }, 'the dealer'), 'the dealer');
-    ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: this.id, publicKey: cfg.keys.publicKey }));
-    const reply = await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `session ${this.id}: dealer hello`);
-    const hello = decodeHello(reply, 'dealer', 'dealer', this.id);
-    checkPinnedKey(hello.publicKey, cfg.dealerPublicKey, 'the dealer');
-    return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, this.id, me === 'p0' ? 'dealer-p0' : 'dealer-p1') };
-  }
-
-  private async connectPeer(): Promise<{ channel: WsChannel; ledger: Ledger; publicKey: Uint8Array }> {
-    const cfg = this.host.config;
-    if (cfg.role === 1) {
-      const ledger = new Ledger();
-      const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs };
-      const ch = this.track(await dial(`${cfg.peerUrl}/session/${this.id}/peer`, opts, 'P0'), 'P0');
-      ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: this.id, publicKey: cfg.keys.publicKey, params: this.params }));
-      // P0 holds the link until its own client's open arrives (pairTimeoutMs)
-      const reply = await recvWithin(ch, HELLO_TAG, cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, `session ${this.id}: P0 hello`);
-      const hello = decodeHello(reply, 'p0', 'P0', this.id);
-      checkPinnedKey(hello.publicKey, cfg.peerPublicKey, 'P0');
-      return { channel: ch, ledger, publicKey: hello.publicKey };
-    }
-    const a = await this.host.peerArrivals.wait(this.id, cfg.pairTimeoutMs, `session ${this.id}: link from P1`);
-    this.track(a.channel, 'P1');
-    const theirs = a.hello.params!;
-    if (theirs.model !== this.params.model || theirs.policy !== this.params.policy || theirs.maxNewTokens !== this.params.maxNewTokens) {
-      const err = new ProtocolError(
-        `session ${this.id}: P1 was opened with (${theirs.model}, ${theirs.policy}, ${theirs.maxNewTokens}), ` +
-          `P0 with (${this.params.model}, ${this.params.policy}, ${this.params.maxNewTokens})`,
-        'MPC_ERR_BAD_MESSAGE',
-      );
-      a.channel.send(HELLO_TAG, encodeHelloError(err));
-      throw err;
-    }
-    a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: this.id, publicKey: cfg.keys.publicKey }));
-    return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey };
-  }
-
   /**
    * Keep a link so `end` closes it, and fail the session when the other end closes it first (also
    * while the session idles between open and generate); a link that arrives after the end is closed.
@@ -288,15 +248,6 @@ export class PartySession {
     for (const l of this.links) l.close(`session ${this.id} ${reason}`.slice(0, 120));
     if (this.host.config.role === 0) this.host.peerArrivals.cancel(this.id, new ChannelClosedError(`session ${this.id} ${reason}`));
     this.host.sessionEnded(this);
-  }
-}
-
-/** WsChannel.connect whose failure names the counterpart and URL. */
-async function dial(url: string, opts: Parameters<typeof WsChannel.connect>[1], who: string): Promise<WsChannel> {
-  try {
-    return await WsChannel.connect(url, opts);
-  } catch (e) {
-    throw new ChannelClosedError(`cannot reach ${who} at ${url.replace(/\/session\/.*$/, '')}: ${(e as Error).message}`);
   }
 }
 

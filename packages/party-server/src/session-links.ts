@@ -1,0 +1,78 @@
+/**
+ * The links of one session, with their hellos: P_b → dealer (`/session/<id>/p<b>`) and P1 → P0
+ * (`/session/<id>/peer`; on P0 the link arrives through the server's rendezvous). Each returns the
+ * counterpart's public key (checked against a configured one) or the seed agreed with it.
+ * `track` registers a link with its session, which closes it when the session ends.
+ */
+import { agreeSeed, ChannelClosedError, Ledger, ProtocolError, WsChannel } from '@mpcache/mpc-core';
+import type { PartyServerConfig, PeerArrival } from './party-session';
+import type { Rendezvous } from './rendezvous';
+import { checkPinnedKey } from './server-keys';
+import { decodeHello, encodeHello, encodeHelloError, HELLO_TAG, recvWithin, type SessionParams } from './wire/server-hello';
+
+export type Track = (channel: WsChannel, who: string) => WsChannel;
+
+export interface DealerLinkSetup {
+  readonly channel: WsChannel;
+  /** The seed agreed with the dealer (dealer-p<b>). */
+  readonly seed: Uint8Array;
+}
+
+export interface PeerLinkSetup {
+  readonly channel: WsChannel;
+  /** Counts this session's online bytes and rounds. */
+  readonly ledger: Ledger;
+  readonly publicKey: Uint8Array;
+}
+
+/** Dial the dealer, exchange hellos, agree the dealer seed. */
+export async function connectDealer(cfg: PartyServerConfig, id: string, track: Track): Promise<DealerLinkSetup> {
+  const me = cfg.role ? 'p1' : 'p0';
+  // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
+  const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs }, 'the dealer'), 'the dealer');
+  ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey }));
+  const reply = await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `session ${id}: dealer hello`);
+  const hello = decodeHello(reply, 'dealer', 'dealer', id);
+  checkPinnedKey(hello.publicKey, cfg.dealerPublicKey, 'the dealer');
+  return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1') };
+}
+
+/** P1: dial P0 and exchange hellos. P0: take P1's link from the rendezvous, check the parameters, answer. */
+export async function connectPeer(
+  cfg: PartyServerConfig, id: string, params: SessionParams, arrivals: Rendezvous<PeerArrival>, track: Track,
+): Promise<PeerLinkSetup> {
+  if (cfg.role === 1) {
+    const ledger = new Ledger();
+    const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs };
+    const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
+    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params }));
+    // P0 holds the link until its own client's open arrives (pairTimeoutMs)
+    const reply = await recvWithin(ch, HELLO_TAG, cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, `session ${id}: P0 hello`);
+    const hello = decodeHello(reply, 'p0', 'P0', id);
+    checkPinnedKey(hello.publicKey, cfg.peerPublicKey, 'P0');
+    return { channel: ch, ledger, publicKey: hello.publicKey };
+  }
+  const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);
+  track(a.channel, 'P1');
+  const theirs = a.hello.params!;
+  if (theirs.model !== params.model || theirs.policy !== params.policy || theirs.maxNewTokens !== params.maxNewTokens) {
+    const err = new ProtocolError(
+      `session ${id}: P1 was opened with (${theirs.model}, ${theirs.policy}, ${theirs.maxNewTokens}), ` +
+        `P0 with (${params.model}, ${params.policy}, ${params.maxNewTokens})`,
+      'MPC_ERR_BAD_MESSAGE',
+    );
+    a.channel.send(HELLO_TAG, encodeHelloError(err));
+    throw err;
+  }
+  a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: id, publicKey: cfg.keys.publicKey }));
+  return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey };
+}
+
+/** WsChannel.connect whose failure names the counterpart and URL. */
+async function dial(url: string, opts: Parameters<typeof WsChannel.connect>[1], who: string): Promise<WsChannel> {
+  try {
+    return await WsChannel.connect(url, opts);
+  } catch (e) {
+    throw new ChannelClosedError(`cannot reach ${who} at ${url.replace(/\/session\/.*$/, '')}: ${(e as Error).message}`);
+  }
+}

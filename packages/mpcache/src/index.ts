@@ -49,3 +49,8 @@ export * from './eval/eval-prompts';
 export * from './eval/metrics';
 export * from './eval/policy-wrappers';
 export * from './eval/run-eval';
+export * from './secure-cache/selections';
+export * from './secure-cache/cluster-bounds';
+export * from './secure-cache/secure-cluster-selector';
+export * from './secure-cache/compact-rows';
+export * from './secure-cache/secure-mpcache-policy';

@@ -1,0 +1,205 @@
+/**
+ * SecureClusterBounds — one selecting layer's cluster state for MPCache's dynamic stage on shares
+ * (mpcache-algorithm.md §2): per KV head (lane) and cluster level, the per-channel max M and min m
+ * of every COMPLETE cluster of the cached sequence, and the representatives as ONE masked operand
+ * (so a step's cluster scores for every level are one product that opens only q).
+ *
+ *   representative (α mix)   r = round(A·M + (2^f − A)·m) / 2^f, A = round(α·2^f)   (fxRound(α) and
+ *                            fxRound of the mix in the plaintext twin: truncRound, exact)
+ *   representative (exact)   the row [m, M − m] (width 2d); the query side is [q, ReLU(q)] (Quest)
+ *
+ * When: `update` runs before a step's scores and computes the bounds of clusters completed since
+ * the last call, once each (finest level from the keys, each coarser level from its children):
+ *   finest: maxTree over s_last keys per channel of [k; −k] (max and min in one tree), ⌈log2 s⌉ rounds
+ *   level i: maxTree over r_i = s_i/s_{i+1} children, ⌈log2 r_i⌉ rounds
+ *   α mix: one truncRound (1 round); rows are appended to the operand in the next product's round.
+ * Memory per party: 2 words per channel per cluster per level (bounds) + 2 per representative word
+ * (masked operand: D and my share), i.e. ≈ d·(4/s_last + 4/s_0)·8 B per token and lane at α mix —
+ * ≈ 3 % of the K/V cache's 32·d B at [32, 16]. Typed arrays only, grown by doubling.
+ */
+import { encodeScalar } from '@mpcache/mpc-core';
+import { appendMaskedRows, maskOperand, maxTree, truncRound, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
+
+/** Extra signed integer bits of keys above the fixed-point scale for the bound comparisons (|k| < 2^18). */
+export const KEY_INT_BITS = 20;
+
+const { asUintN } = BigInt;
+
+/** A growable (clusters × width) word table. */
+class WordRows {
+  data = new BigUint64Array(0);
+  rows = 0;
+  constructor(readonly width: number) {}
+  push(src: BigUint64Array): void {
+    const need = (this.rows + 1) * this.width;
+    if (need > this.data.length) {
+      const next = new BigUint64Array(Math.max(need, 2 * this.data.length));
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data.set(src, this.rows * this.width);
+    this.rows++;
+  }
+  row(c: number): BigUint64Array {
+    return this.data.subarray(c * this.width, (c + 1) * this.width);
+  }
+}
+
+export class SecureClusterBounds {
+  /** Per level: max and min tables, one row per complete cluster, (lanes·d) words. */
+  private readonly maxT: WordRows[];
+  private readonly minT: WordRows[];
+  /** Per level: operand row of cluster c's representative. */
+  private readonly repRow: Int32Array[];
+  private op: MaskedOperand | null = null;
+  private pendingRows: BigUint64Array[] = []; // (lanes, 1, width) each, not yet masked
+  private opRows = 0;
+  readonly width: number;
+
+  constructor(
+    readonly sizes: readonly number[],
+    readonly lanes: number,
+    readonly headDim: number,
+    readonly alpha: number | 'exact',
+    maxTokens: number,
+  ) {
+    const ld = lanes * headDim;
+    this.maxT = sizes.map(() => new WordRows(ld));
+    this.minT = sizes.map(() => new WordRows(ld));
+    this.repRow = sizes.map((s) => new Int32Array(Math.ceil(maxTokens / s) + 1).fill(-1));
+    this.width = alpha === 'exact' ? 2 * headDim : headDim;
+  }
+
+  /** Complete clusters with bounds at level i. */
+  complete(level: number): number {
+    return this.maxT[level].rows;
+  }
+
+  /** Operand row of level-i cluster c's representative (−1 if none yet). */
+  repIndex(level: number, c: number): number {
+    return this.repRow[level][c];
+  }
+
+  /** Representative rows so far (including rows still to be masked). */
+  get repRows(): number {
+    return this.opRows;
+  }
+
+  /** The masked operand (lanes, repRows − pending, width) and the pending rows (lanes, r, width). */
+  async takeOperand(ctx: PartyContext): Promise<{ op: MaskedOperand; append: { shape: number[]; data: BigUint64Array } | null }> {
+    if (!this.op) this.op = await maskOperand(ctx, { shape: [this.lanes, 0, this.width], data: new BigUint64Array(0) });
+    const r = this.pendingRows.length;
+    if (r === 0) return { op: this.op, append: null };
+    const w = this.width, data = new BigUint64Array(this.lanes * r * w);
+    this.pendingRows.forEach((row, i) => { for (let h = 0; h < this.lanes; h++) data.set(row.subarray(h * w, (h + 1) * w), (h * r + i) * w); });
+    this.pendingRows = [];
+    return { op: this.op, append: { shape: [this.lanes, r, w], data } };
+  }
+
+  /** Bounds and representatives of every cluster completed in `cache` since the last call. */
+  async update(ctx: PartyContext, cache: SecureLayerCache): Promise<void> {
+    const L = this.sizes.length, last = L - 1, sF = this.sizes[last], nTok = cache.length;
+    const fresh = Math.floor(nTok / sF) - this.complete(last);
+    if (fresh <= 0) return;
+    await ctx.ledger.scope('cluster bounds', async () => {
+      const bits = ctx.fracBits + KEY_INT_BITS, d = this.headDim, lanes = this.lanes, ld = lanes * d;
+      // finest level from the keys: rows (cluster, lane, channel) × s of [k; −k]
+      const first = this.complete(last), R = fresh * ld, x = new BigUint64Array(2 * R * sF);
+      for (let h = 0; h < lanes; h++) {
+        const K = cache.keys.laneShare(h);
+        for (let c = 0; c < fresh; c++) {
+          for (let t = 0; t < sF; t++) {
+            const row = ((first + c) * sF + t) * d;
+            for (let i = 0; i < d; i++) {
+              const o = ((c * lanes + h) * d + i) * sF + t, v = K[row + i];
+              x[o] = v;
+              x[R * sF + o] = asUintN(64, -v);
+            }
+          }
+        }
+      }
+      let mx = (await maxTree(ctx, { shape: [2 * R, sF], data: x }, { bits })).data;
+      this.store(last, fresh, mx);
+      // coarser levels from their children
+      for (let lv = last - 1; lv >= 0; lv--) {
+        const r = this.sizes[lv] / this.sizes[lv + 1], firstP = this.complete(lv), nP = Math.floor(nTok / this.sizes[lv]) - firstP;
+        if (nP <= 0) break;
+        const RP = nP * ld, y = new BigUint64Array(2 * RP * r);
+        for (let p = 0; p < nP; p++) {
+          for (let t = 0; t < r; t++) {
+            const child = (firstP + p) * r + t, M = this.maxT[lv + 1].row(child), m = this.minT[lv + 1].row(child);
+            for (let j = 0; j < ld; j++) {
+              y[(p * ld + j) * r + t] = M[j];
+              y[(RP + p * ld + j) * r + t] = asUintN(64, -m[j]);
+            }
+          }
+        }
+        mx = (await maxTree(ctx, { shape: [2 * RP, r], data: y }, { bits })).data;
+        this.store(lv, nP, mx);
+      }
+      await this.addRepresentatives(ctx);
+    });
+  }
+
+  /**
+   * Benchmarks only (after SecureDecoder.warmCache's rows of zeros): take every complete cluster's
+   * bounds as shares of zero without comparisons, and mask their representatives now (1 round).
+   */
+  async warm(ctx: PartyContext, nTok: number): Promise<void> {
+    const zero = new BigUint64Array(this.lanes * this.headDim);
+    for (let lv = this.sizes.length - 1; lv >= 0; lv--) {
+      const target = Math.floor(nTok / this.sizes[lv]);
+      while (this.complete(lv) < target) {
+        this.repRow[lv][this.complete(lv)] = this.opRows++;
+        this.maxT[lv].push(zero);
+        this.minT[lv].push(zero);
+        this.pendingRows.push(new BigUint64Array(this.lanes * this.width));
+      }
+    }
+    const { op, append } = await this.takeOperand(ctx);
+    if (append) await appendMaskedRows(ctx, op, append);
+  }
+
+  private newClusters: { level: number; c: number }[] = [];
+
+  /** Store `count` new clusters' bounds from maxTree's output ([max…; −min…], (cluster, lane, d)). */
+  private store(level: number, count: number, mx: BigUint64Array): void {
+    const ld = this.lanes * this.headDim, R = count * ld;
+    for (let c = 0; c < count; c++) {
+      const neg = new BigUint64Array(ld);
+      for (let j = 0; j < ld; j++) neg[j] = asUintN(64, -mx[R + c * ld + j]);
+      this.newClusters.push({ level, c: this.complete(level) });
+      this.maxT[level].push(mx.subarray(c * ld, (c + 1) * ld));
+      this.minT[level].push(neg);
+    }
+  }
+
+  /** Representatives of the clusters stored since the last call (one truncRound for the α mix). */
+  private async addRepresentatives(ctx: PartyContext): Promise<void> {
+    const news = this.newClusters, d = this.headDim, lanes = this.lanes, ld = lanes * d, w = this.width;
+    this.newClusters = [];
+    let rows: BigUint64Array;
+    if (this.alpha === 'exact') {
+      rows = new BigUint64Array(news.length * lanes * w);
+      news.forEach(({ level, c }, n) => {
+        const M = this.maxT[level].row(c), m = this.minT[level].row(c);
+        for (let h = 0; h < lanes; h++) for (let i = 0; i < d; i++) {
+          rows[(n * lanes + h) * w + i] = m[h * d + i];
+          rows[(n * lanes + h) * w + d + i] = asUintN(64, M[h * d + i] - m[h * d + i]);
+        }
+      });
+    } else {
+      const A = encodeScalar(this.alpha, ctx.fracBits), B = (1n << BigInt(ctx.fracBits)) - A, mix = new BigUint64Array(news.length * ld);
+      news.forEach(({ level, c }, n) => {
+        const M = this.maxT[level].row(c), m = this.minT[level].row(c);
+        for (let j = 0; j < ld; j++) mix[n * ld + j] = asUintN(64, A * M[j] + B * m[j]);
+      });
+      rows = (await truncRound(ctx, { shape: [mix.length], data: mix })).data;
+    }
+    news.forEach(({ level, c }, n) => {
+      this.repRow[level][c] = this.opRows++;
+      this.pendingRows.push(rows.subarray(n * lanes * w, (n + 1) * lanes * w));
+    });
+  }
+}

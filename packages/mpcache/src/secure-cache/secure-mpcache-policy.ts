@@ -1,0 +1,176 @@
+/**
+ * SecureMpcachePolicy — MPCache on shares (mpcache-algorithm.md), the twin of cache/mpcache-policy.ts:
+ * look-once static eviction at the end of the prefill, query-aware hierarchical cluster selection at
+ * every decoding step, cross-layer index sharing. Every count is public and equal to the plaintext
+ * policy's; which tokens are kept or chosen stays secret.
+ *
+ *   prefill        dense. observe: each leading layer sums the window queries' probabilities over
+ *                  heads into its static scores (local additions, B1)
+ *   end of prefill per leading layer, one compactRows (layer granularity, original order) over
+ *                  score + BONUS·forced with the K/V rows of the leader AND its followers as payload:
+ *                  the same secret kept set compacts both layers (cross-layer sharing of the static set)
+ *   decoding step  the cache is the post-static sequence. A leading layer updates its cluster bounds
+ *                  (clusters completed since its last step, once each), plans the public counts,
+ *                  selects clusters (secure-cluster-selector.ts) and gathers logits by one-hot rows
+ *                  (selections.ts BlockGatherSelection); a following layer reuses its leader's masked
+ *                  one-hot rows with its own q, K, V (no selection work, and O is not re-opened)
+ * Without a prefill bracket the whole cache is the post-static sequence (no static stage).
+ * `warm(ctx, rows)` (benchmarks after SecureDecoder.warmCache) takes zero-valued bounds for free.
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import type { PartyContext } from '@mpcache/protocols';
+import type { ClusterSelectorParams } from '../cache/cluster-selector';
+import { layerLeaders, mpcacheConfig, observationWindow, staticKeepCount, type MpcacheConfig } from '../cache/mpcache-config';
+import { STATIC_FORCE_BONUS } from '../cache/static-eviction';
+import { PromptPhase } from '../cache/policy-config';
+import {
+  PublicRowSelection, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
+} from '../secure/secure-kv-cache-policy';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { SecureClusterBounds } from './cluster-bounds';
+import { compactRows, type CompactResult } from './compact-rows';
+import { clusterPlan, planLayout, selectClustersOnShares, type ClusterPlan } from './secure-cluster-selector';
+import { BlockGatherSelection, blockSelection, reuseBlockSelection } from './selections';
+import { encodeScalar } from '@mpcache/mpc-core';
+
+export interface SecurePolicyModel {
+  readonly nLayers: number;
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+  readonly seqLen: number;
+}
+
+/** What a leading layer decided at its last step (followers reuse it; tests inspect it). */
+export interface LeaderStep {
+  readonly startPos: number;
+  readonly plan: ClusterPlan;
+  readonly selection: BlockGatherSelection | PublicRowSelection | null;
+  /** Chosen finest clusters (units, k) as shares, and quick-select steps per level. */
+  readonly fineIndex?: RingTensor;
+  readonly steps?: number[][];
+}
+
+const { asUintN } = BigInt;
+
+export class SecureMpcachePolicy implements SecureKVCachePolicy {
+  readonly name = 'mpcache';
+  readonly config: MpcacheConfig;
+  readonly leaders: Int32Array;
+  readonly params: ClusterSelectorParams;
+  private readonly phase = new PromptPhase();
+  private window = 0;
+  private staticScores: (BigUint64Array | null)[] = [];
+  private caches: (SecureLayerCache | null)[] = [];
+  private bounds: (SecureClusterBounds | null)[] = [];
+  /** Per layer: the last leading step (followers read their leader's). */
+  readonly lastStep: (LeaderStep | null)[];
+  /** Per leading layer: the static compaction's public quick-select steps (cost accounting). */
+  readonly staticSteps: (CompactResult | null)[];
+
+  constructor(private readonly model: SecurePolicyModel, readonly budget: number, overrides: Partial<MpcacheConfig> = {}) {
+    const c = (this.config = mpcacheConfig(overrides));
+    this.leaders = layerLeaders(model.nLayers, c.layerSharing);
+    this.params = {
+      sizes: c.clusterSizes, ratios: c.levelRatios, alpha: c.alpha, forcedFirst: c.forcedFirstClusters,
+      forcedTail: c.forcedTailClusters, minCoarse: c.minCoarseClusters, budget: c.selection === 'budget' ? budget : null, fracBits: null,
+    };
+    this.lastStep = new Array(model.nLayers).fill(null);
+    this.staticSteps = new Array(model.nLayers).fill(null);
+    this.reset();
+  }
+
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    const l = view.layer, lead = this.leaders[l], kvLen = view.cache.length;
+    this.caches[l] = view.cache;
+    if (this.phase.inPrefill || view.nQueries !== 1) return null;
+    const prev = this.lastStep[lead];
+    if (lead !== l && prev && prev.startPos === view.startPos) return this.follow(prev, kvLen);
+    // a leading layer (or a follower whose leader did not run at this step) selects
+    const plan = clusterPlan(kvLen, this.params), layout = planLayout(plan, this.params.sizes);
+    if (plan.full) {
+      this.record(l, { startPos: view.startPos, plan, selection: null });
+      return null;
+    }
+    const bounds = (this.bounds[l] ??= new SecureClusterBounds(this.params.sizes, view.cache.lanes, view.headDim, this.params.alpha, this.model.seqLen));
+    await ctx.ledger.scope('mpcache select clusters', () => bounds.update(ctx, view.cache));
+    if (layout.k === 0) return this.record(l, { startPos: view.startPos, plan, selection: new PublicRowSelection(layout.forced, kvLen) }).selection;
+    const sel = await ctx.ledger.scope('mpcache select clusters', () => selectClustersOnShares(ctx, bounds, view.q, plan));
+    const gather = await blockSelection(ctx, layout, sel.onehot, kvLen);
+    return this.record(l, { startPos: view.startPos, plan, selection: gather, fineIndex: sel.fineIndex, steps: sel.steps }).selection;
+  }
+
+  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
+    const l = view.layer, n = this.phase.promptLength;
+    this.caches[l] = view.cache;
+    if (!this.phase.inPrefill || this.leaders[l] !== l || view.nQueries !== n) return;
+    // static scores: Σ over heads and the last w prompt queries (local)
+    const s = (this.staticScores[l] ??= new BigUint64Array(n)), [lanes, rows, kvLen] = probs.shape, p = probs.data;
+    for (let h = 0; h < lanes; h++) {
+      for (let r = 0; r < rows; r++) {
+        if (r % n < n - this.window) continue;
+        const base = (h * rows + r) * kvLen;
+        for (let j = 0; j < n; j++) s[j] = asUintN(64, s[j] + p[base + j]);
+      }
+    }
+  }
+
+  beginPrefill(n: number): void {
+    this.phase.begin(n);
+    this.window = observationWindow(n, this.config);
+    this.staticScores.fill(null);
+  }
+
+  async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    this.phase.end();
+    const c = this.config, nKeep = staticKeepCount(n, this.budget, c);
+    if (nKeep >= n) return;
+    await ctx.ledger.scope('mpcache static eviction', async () => {
+      const bonus = encodeScalar(STATIC_FORCE_BONUS, ctx.fracBits), p0 = ctx.party === 0;
+      for (let l = 0; l < this.leaders.length; l++) {
+        if (this.leaders[l] !== l) continue;
+        const s = this.staticScores[l] ?? new BigUint64Array(n), boosted = new BigUint64Array(n);
+        for (let j = 0; j < n; j++) boosted[j] = asUintN(64, s[j] + (p0 && (j < c.forcedSinks || j >= n - c.forcedRecent) ? bonus : 0n));
+        const group = this.caches.filter((_, m) => this.leaders[m] === l) as SecureLayerCache[];
+        this.staticSteps[l] = await compactRows(ctx, group, { shape: [1, n], data: boosted }, nKeep, { granularity: 'layer', originalOrder: true });
+      }
+    });
+  }
+
+  /** Benchmarks only: the decoder's warmCache appended `rows` zero rows to every layer. */
+  async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    for (let l = 0; l < caches.length; l++) {
+      this.caches[l] = caches[l];
+      if (this.leaders[l] !== l) continue;
+      const b = (this.bounds[l] ??= new SecureClusterBounds(this.params.sizes, caches[l].lanes, caches[l].headDim, this.params.alpha, this.model.seqLen));
+      await b.warm(ctx, caches[l].length);
+    }
+  }
+
+  reset(): void {
+    const L = this.model.nLayers;
+    this.phase.reset();
+    this.window = 0;
+    this.staticScores = new Array(L).fill(null);
+    this.caches = new Array(L).fill(null);
+    this.bounds = new Array(L).fill(null);
+    this.lastStep.fill(null);
+    this.staticSteps.fill(null);
+  }
+
+  /** The bounds state of a leading layer (tests, memory accounting). */
+  layerBounds(layer: number): SecureClusterBounds | null {
+    return this.bounds[layer];
+  }
+
+  private record(l: number, step: LeaderStep): LeaderStep {
+    this.lastStep[l] = step;
+    return step;
+  }
+
+  private follow(prev: LeaderStep, kvLen: number): SecureAttentionSelection | null {
+    const s = prev.selection;
+    if (s === null || s instanceof PublicRowSelection) return s;
+    return reuseBlockSelection(planLayout(prev.plan, this.params.sizes), s.operand, kvLen);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * MPCache on shares against the plaintext implementation of the same algorithm on the same
+ * fixed-point inputs: the dynamic cluster selection (α mix and the exact Quest bound; ties
+ * included), the logit gather/scatter, cross-layer reuse, and the static eviction's kept set and
+ * compacted cache.
+ */
+import { runBoth } from '@mpcache/protocols';
+import { SecureMpcachePolicy, type BlockGatherSelection } from '@mpcache/mpcache';
+import { selectClusters } from '../src/cache/cluster-selector';
+import { staticEvictionKeep } from '../src/cache/static-eviction';
+import { mpcacheConfig, staticKeepCount } from '../src/cache/mpcache-config';
+import { F, data, open, openInts, openReal, parties, shareGrid, sharedCache, view } from './secure-cache-helpers';
+import { TEST_SEED } from './secure-helpers';
+
+const model = (nLayers: number, lanes: number, d: number) => ({ nLayers, nHeads: lanes, nKvHeads: lanes, headDim: d, seqLen: 256 });
+
+describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
+  it.each([
+    ['α = 0.6, random keys', 0.6 as const, 0],
+    ['α = 0.6, keys on 3 levels (ties)', 0.6 as const, 3],
+    ["alpha 'exact', random keys", 'exact' as const, 0],
+    ["alpha 'exact', keys on 3 levels (ties)", 'exact' as const, 3],
+  ])('dynamic selection = plaintext selectClusters per head: %s', async (label, alpha, levels) => {
+    const lanes = 3, d = 8, n = 70, budget = 24, p = parties(`mpc/${label}`);
+    const keys = data(`mpc/k/${label}`, n * lanes * d, -2, 2, levels), values = data(`mpc/v/${label}`, n * lanes * d, -1, 1);
+    const q = data(`mpc/q/${label}`, lanes * d, -1, 1, levels);
+    const caches = await sharedCache(p, keys, values, lanes, d, `mpc/${label}`);
+    const qs = shareGrid(q, [lanes, 1, d], `mpc/qs/${label}`);
+    const z = data(`mpc/z/${label}`, lanes * n, -4, 4), zs = shareGrid(z, [lanes, 1, n], `mpc/zs/${label}`);
+    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, alpha, layerSharing: 'none' as const };
+    const pol = [new SecureMpcachePolicy(model(2, lanes, d), budget, cfg), new SecureMpcachePolicy(model(2, lanes, d), budget, cfg)];
+    const out = await runBoth(p, async (ctx) => {
+      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party])) as BlockGatherSelection;
+      const g = await sel.gather(ctx, zs[ctx.party]);
+      return { g, back: await sel.scatter(ctx, g), kept: sel.kept };
+    });
+    const step = [pol[0].lastStep[0]!, pol[1].lastStep[0]!];
+    const chosen = openInts(step[0].fineIndex!, step[1].fineIndex!);
+    const k = step[0].plan.counts[1];
+    for (let h = 0; h < lanes; h++) {
+      const want = selectClusters(q.subarray(h * d, (h + 1) * d), keys, lanes * d, h * d, d, (i) => i, n, { ...pol[0].params, fracBits: F });
+      expect(want.full).toBe(false);
+      expect(chosen.slice(h * k, (h + 1) * k).sort((a, b) => a - b)).toEqual(Array.from(want.levels[1]));
+      // gather then scatter = the logits on kept rows, 0 elsewhere
+      const back = openReal(out[0].back, out[1].back).subarray(h * n, (h + 1) * n);
+      for (let j = 0; j < n; j++) expect(back[j]).toBe(want.keep[j] ? z[h * n + j] : 0);
+    }
+    expect(out[0].kept).toBe(step[0].plan.firstEnd + n - step[0].plan.tailStart + 4 * k);
+  });
+
+  it('a following layer reuses its leader’s clusters without selecting (same kept rows, its own logits)', async () => {
+    const lanes = 2, d = 8, n = 70, p = parties('mpc/follow');
+    const keys = data('mpc/follow/k', n * lanes * d, -2, 2), q = data('mpc/follow/q', lanes * d, -1, 1);
+    const caches = await sharedCache(p, keys, keys, lanes, d, 'mpc/follow');
+    const qs = shareGrid(q, [lanes, 1, d], 'mpc/follow/qs');
+    const z = data('mpc/follow/z', lanes * n, -4, 4), zs = shareGrid(z, [lanes, 1, n], 'mpc/follow/zs');
+    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: [0, 0] };
+    const pol = [new SecureMpcachePolicy(model(2, lanes, d), 24, cfg), new SecureMpcachePolicy(model(2, lanes, d), 24, cfg)];
+    const out = await runBoth(p, async (ctx) => {
+      const s0 = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      const g0 = await s0.gather(ctx, zs[ctx.party]);
+      const before = ctx.ledger.snapshot();
+      const s1 = (await pol[ctx.party].select(ctx, view(1, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      const mid = ctx.ledger.snapshot();
+      const g1 = await s1.gather(ctx, zs[ctx.party]);
+      return { g0, g1, selectRounds: mid.rounds - before.rounds, gatherBytes: ctx.ledger.snapshot().bytesSent - mid.bytesSent };
+    });
+    expect(out[0].selectRounds).toBe(0);
+    expect(Array.from(open(out[0].g1, out[1].g1))).toEqual(Array.from(open(out[0].g0, out[1].g0)));
+    // the follower's gather opens only its logit blocks (8 B each), not the one-hot rows again
+    const C = pol[0].lastStep[0]!.plan.c0 * 2;
+    expect(out[0].gatherBytes).toBe(8 * lanes * 4 * C);
+  });
+
+  it('static eviction: kept set = staticEvictionKeep, compacted in prompt order for leader and follower', async () => {
+    const lanes = 2, d = 4, n = 60, w = 12, budget = 4, p = parties('mpc/static');
+    const keys = data('mpc/static/k', n * lanes * d, -2, 2), values = data('mpc/static/v', n * lanes * d, -2, 2);
+    const c0 = await sharedCache(p, keys, values, lanes, d, 'mpc/static/0');
+    const c1 = await sharedCache(p, values, keys, lanes, d, 'mpc/static/1');
+    // window probabilities (lanes, n, n): causal rows on the grid, few levels so scores tie
+    const probs = data('mpc/static/p', lanes * n * n, 0, 0.25, 4);
+    for (let h = 0; h < lanes; h++) for (let t = 0; t < n; t++) for (let j = t + 1; j < n; j++) probs[(h * n + t) * n + j] = 0;
+    const ps = shareGrid(probs, [lanes, n, n], 'mpc/static/ps');
+    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: [0, 0], staticKeepRatio: 0.3 };
+    const pol = [new SecureMpcachePolicy(model(2, lanes, d), budget, cfg), new SecureMpcachePolicy(model(2, lanes, d), budget, cfg)];
+    await runBoth(p, async (ctx) => {
+      const P = pol[ctx.party], caches = [c0[ctx.party], c1[ctx.party]];
+      P.beginPrefill(n);
+      for (let l = 0; l < 2; l++) {
+        const v = view(l, 0, n, shareGrid([0], [1], 'x')[0], caches[l], d);
+        await P.select(ctx, v, ps[ctx.party]);
+        await P.observe(ctx, v, ps[ctx.party]);
+      }
+      await P.endPrefill(ctx, n);
+    });
+    const scores = new Float64Array(n);
+    for (let h = 0; h < lanes; h++) for (let t = n - w; t < n; t++) for (let j = 0; j < n; j++) scores[j] += probs[(h * n + t) * n + j];
+    const nKeep = staticKeepCount(n, budget, mpcacheConfig(cfg));
+    expect(nKeep).toBeLessThan(n);
+    const kept = staticEvictionKeep(scores, n, nKeep, 1, 8);
+    for (const [c, K, V] of [[c0, keys, values], [c1, values, keys]] as const) {
+      expect(c[0].length).toBe(nKeep);
+      for (let h = 0; h < lanes; h++) {
+        const gotK = openReal({ shape: [], data: c[0].keys.laneShare(h) }, { shape: [], data: c[1].keys.laneShare(h) });
+        const gotV = openReal({ shape: [], data: c[0].values.laneShare(h) }, { shape: [], data: c[1].values.laneShare(h) });
+        kept.forEach((pos, j) => {
+          for (let i = 0; i < d; i++) {
+            expect(gotK[j * d + i]).toBe(K[pos * lanes * d + h * d + i]);
+            expect(gotV[j * d + i]).toBe(V[pos * lanes * d + h * d + i]);
+          }
+        });
+      }
+    }
+  });
+});

@@ -40,58 +40,60 @@ export function dcfEvalInit(C: i32, m: i32, p: i32, inp: usize, inpJ: usize, x: 
   memory.fill(out, 0, <usize>C * <usize>m << 3);
 }
 
-// out[k] += (H_V words of the parent) + t·VCW[k], H = raw ⊕ IN (block 0: hv0/inp, block 1: hv1/inpJ)
-@inline function accumulate(m: i32, o: usize, v: usize, b: usize, msk: u64, inp: usize, inpJ: usize, hv0: usize, hv1: usize): void {
-  store<u64>(o, load<u64>(o) + (load<u64>(hv0 + b) ^ load<u64>(inp + b)) + (load<u64>(v) & msk));
-  if (m > 1) store<u64>(o, load<u64>(o, 8) + (load<u64>(hv0 + b, 8) ^ load<u64>(inp + b, 8)) + (load<u64>(v, 8) & msk), 8);
-  if (m > 2) store<u64>(o, load<u64>(o, 16) + (load<u64>(hv1 + b) ^ load<u64>(inpJ + b)) + (load<u64>(v, 16) & msk), 16);
-  if (m > 3) store<u64>(o, load<u64>(o, 24) + (load<u64>(hv1 + b, 8) ^ load<u64>(inpJ + b, 8)) + (load<u64>(v, 24) & msk), 24);
+// V[0..m) += H_V words of the parent + t·VCW[0..m): words 0, 1 from block w0, words 2, 3 from w1
+// (i64x2 lanes; m = 1 and m = 3 add a single lane).
+@inline function accumulate(m: i32, o: usize, v: usize, mv: v128, w0: v128, w1: v128): void {
+  if (m == 1) {
+    store<u64>(o, load<u64>(o) + i64x2.extract_lane(w0, 0) + (load<u64>(v) & i64x2.extract_lane(mv, 0)));
+    return;
+  }
+  v128.store(o, i64x2.add(v128.load(o), i64x2.add(w0, v128.and(v128.load(v), mv))));
+  if (m == 3) store<u64>(o, load<u64>(o, 16) + i64x2.extract_lane(w1, 0) + (load<u64>(v, 16) & i64x2.extract_lane(mv, 0)), 16);
+  if (m == 4) v128.store(o, i64x2.add(v128.load(o, 16), i64x2.add(w1, v128.and(v128.load(v, 16), mv))), 16);
 }
 
 /**
  * One level of Eval_DCF at input bit p (MSB-first level i = n − p):
  *   V += w + t·VCW (w from the parent seed, parent t);  (s', t') = Expand(s, d) corrected by CW when t;
  *   next IN = s' ⊕ bit_{p−1}(x), or s' ⊕ 2 (the leaf tweak) after the last level (p = 0).
- * hs/hv0/hv1 hold the RAW AES outputs of IN (and INJ).
+ * hs/hv0/hv1 hold the RAW AES outputs of IN (and INJ). 128-bit lanes (wasm SIMD) for the blocks.
  */
 export function dcfEvalLevel(
   C: i32, m: i32, p: i32, inp: usize, inpJ: usize, hs: usize, hv0: usize, hv1: usize,
   cw: usize, vcw: usize, x: usize, t: usize, out: usize,
 ): void {
   const pd = <u64>p, pn = <u64>(p > 0 ? p - 1 : 0), lastTweak: u64 = p > 0 ? 0 : 2;
-  const stride = <usize>m << 3;
+  const stride = <usize>m << 3, clr = i64x2(~3, -1), two = m > 2;
   let o = out, v = vcw;
   for (let j: usize = 0; j < <usize>C; j++) {
     const b = j << 4;
-    const tj = <u64>load<u8>(t + j), msk = 0 - tj;
-    const xj = load<u64>(x + (j << 3));
+    const tj = <u64>load<u8>(t + j), mv = i64x2.splat(0 - tj);
+    const xj = load<u64>(x + (j << 3)), iv = v128.load(inp + b);
     // 1. V += w + t·VCW_i
-    accumulate(m, o, v, b, msk, inp, inpJ, hv0, hv1);
+    const w1 = two ? v128.xor(v128.load(hv1 + b), v128.load(inpJ + b)) : iv;
+    accumulate(m, o, v, mv, v128.xor(v128.load(hv0 + b), iv), w1);
     o += stride;
     v += stride;
     // 2. Expand(s, d) = H_S(s ⊕ d); if t: s' ^= CW (low bits cleared), t' ^= bit_d(CW.lo)
-    const h0 = load<u64>(hs + b) ^ load<u64>(inp + b), h1 = load<u64>(hs + b, 8) ^ load<u64>(inp + b, 8);
-    const cw0 = load<u64>(cw + b), cw1 = load<u64>(cw + b, 8);
+    const h = v128.xor(v128.load(hs + b), iv), c = v128.load(cw + b);
     const d = (xj >> pd) & 1;
-    store<u8>(t + j, <u8>((h0 ^ (tj & (cw0 >> d))) & 1));
-    // 3. next level's IN
+    store<u8>(t + j, <u8>((i64x2.extract_lane(h, 0) ^ (tj & (i64x2.extract_lane(c, 0) >> d))) & 1));
+    // 3. next level's IN = s' ⊕ next tweak (INJ = IN ⊕ 4)
     const nd = p > 0 ? (xj >> pn) & 1 : lastTweak;
-    const s0 = ((h0 ^ (msk & cw0)) & ~(<u64>3)) ^ nd, s1 = h1 ^ (msk & cw1);
-    store<u64>(inp + b, s0);
-    store<u64>(inp + b, s1, 8);
-    if (m > 2) {
-      store<u64>(inpJ + b, s0 ^ 4);
-      store<u64>(inpJ + b, s1, 8);
-    }
+    const s = v128.xor(v128.and(v128.xor(h, v128.and(c, mv)), clr), i64x2(nd, 0));
+    v128.store(inp + b, s);
+    if (two) v128.store(inpJ + b, v128.xor(s, i64x2(4, 0)));
   }
 }
 
 /** Leaf: V += C + t·LCW with C = Words(s, 2, m) (IN already carries τ = 2); then sgn(b)·V. */
 export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize, hv1: usize, lcw: usize, t: usize, out: usize, party: i32): void {
-  const stride = <usize>m << 3;
+  const stride = <usize>m << 3, two = m > 2;
   let o = out, v = lcw;
   for (let j: usize = 0; j < <usize>C; j++) {
-    accumulate(m, o, v, j << 4, 0 - <u64>load<u8>(t + j), inp, inpJ, hv0, hv1);
+    const b = j << 4, mv = i64x2.splat(0 - <u64>load<u8>(t + j)), iv = v128.load(inp + b);
+    const w1 = two ? v128.xor(v128.load(hv1 + b), v128.load(inpJ + b)) : iv;
+    accumulate(m, o, v, mv, v128.xor(v128.load(hv0 + b), iv), w1);
     o += stride;
     v += stride;
   }
@@ -104,35 +106,28 @@ export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize,
 // ---------------------------------------------------------------- key generation
 
 // Children inputs of both parties' seeds: (b, d) = s_b ⊕ d; INJ = IN ⊕ 4 when m ≥ 3.
-@inline function writeChildren(q: usize, qJ: usize, a0: u64, a1: u64, b0: u64, b1: u64): void {
-  store<u64>(q, a0);
-  store<u64>(q, a1, 8);
-  store<u64>(q, a0 ^ 1, 16);
-  store<u64>(q, a1, 24);
-  store<u64>(q, b0, 32);
-  store<u64>(q, b1, 40);
-  store<u64>(q, b0 ^ 1, 48);
-  store<u64>(q, b1, 56);
+@inline function writeChildren(q: usize, qJ: usize, s0: v128, s1: v128): void {
+  const one = i64x2(1, 0);
+  v128.store(q, s0);
+  v128.store(q, v128.xor(s0, one), 16);
+  v128.store(q, s1, 32);
+  v128.store(q, v128.xor(s1, one), 48);
   if (qJ != 0) {
-    store<u64>(qJ, a0 ^ 4);
-    store<u64>(qJ, a1, 8);
-    store<u64>(qJ, a0 ^ 5, 16);
-    store<u64>(qJ, a1, 24);
-    store<u64>(qJ, b0 ^ 4, 32);
-    store<u64>(qJ, b1, 40);
-    store<u64>(qJ, b0 ^ 5, 48);
-    store<u64>(qJ, b1, 56);
+    const four = i64x2(4, 0), five = i64x2(5, 0);
+    v128.store(qJ, v128.xor(s0, four));
+    v128.store(qJ, v128.xor(s0, five), 16);
+    v128.store(qJ, v128.xor(s1, four), 32);
+    v128.store(qJ, v128.xor(s1, five), 48);
   }
 }
 
 // Leaf inputs of both parties' seeds: block (b, jb) = s_b ⊕ (2 + 4·jb), jb < nb (2·nb blocks per key).
-@inline function writeLeaf(q: usize, nb: i32, a0: u64, a1: u64, b0: u64, b1: u64): void {
+@inline function writeLeaf(q: usize, nb: i32, s0: v128, s1: v128): void {
+  const q1 = q + (<usize>nb << 4);
   for (let jb = 0; jb < nb; jb++) {
-    const tw = 2 + 4 * <u64>jb, o = q + (<usize>jb << 4), o1 = o + (<usize>nb << 4);
-    store<u64>(o, a0 ^ tw);
-    store<u64>(o, a1, 8);
-    store<u64>(o1, b0 ^ tw);
-    store<u64>(o1, b1, 8);
+    const tw = i64x2(2 + 4 * <i64>jb, 0), o = <usize>jb << 4;
+    v128.store(q + o, v128.xor(s0, tw));
+    v128.store(q1 + o, v128.xor(s1, tw));
   }
 }
 
@@ -142,12 +137,16 @@ export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize,
  */
 export function genInit(C: i32, r0: usize, r1: usize, inp: usize, inpJ: usize, leaf: usize, leafNb: i32, t: usize): void {
   for (let j: usize = 0; j < <usize>C; j++) {
-    const b = j << 4;
-    const a0 = load<u64>(r0 + b), a1 = load<u64>(r0 + b, 8), b0 = load<u64>(r1 + b), b1 = load<u64>(r1 + b, 8);
-    if (leafNb > 0) writeLeaf(leaf + (j * <usize>leafNb << 5), leafNb, a0, a1, b0, b1);
-    else writeChildren(inp + (j << 6), inpJ != 0 ? inpJ + (j << 6) : 0, a0, a1, b0, b1);
+    const s0 = v128.load(r0 + (j << 4)), s1 = v128.load(r1 + (j << 4));
+    if (leafNb > 0) writeLeaf(leaf + (j * <usize>leafNb << 5), leafNb, s0, s1);
+    else writeChildren(inp + (j << 6), inpJ != 0 ? inpJ + (j << 6) : 0, s0, s1);
     store<u16>(t + (j << 1), 0x100); // t0 = 0, t1 = 1
   }
+}
+
+// sgn(t)·v lane-wise: (v ⊕ −t) + t, with nt = splat(−t), tt = splat(t)
+@inline function negv(nt: v128, tt: v128, v: v128): v128 {
+  return i64x2.add(v128.xor(v, nt), tt);
 }
 
 /**
@@ -160,46 +159,51 @@ export function genLevel(
   C: i32, m: i32, p: i32, betaBit: i32, alpha: usize, beta: usize, inp: usize, inpJ: usize,
   hs: usize, hv0: usize, hv1: usize, t: usize, va: usize, cwOut: usize, vcwOut: usize, leaf: usize, nextLeafNb: i32,
 ): void {
-  const pd = <u64>p, clr = ~(<u64>3), stride = <usize>m << 3;
+  const pd = <u64>p, clr = i64x2(~3, -1), stride = <usize>m << 3;
   for (let j: usize = 0; j < <usize>C; j++) {
     const q = inp + (j << 6), h = hs + (j << 6);
     const a = (load<u64>(alpha + (j << 3)) >> pd) & 1;
-    const keep = <usize>a << 4, lose = <usize>16 - keep;
+    const keep = <usize>a << 4, lose = <usize>16 - keep; // byte offset of direction d within party b's pair
     const t0 = <u64>load<u8>(t + (j << 1)), t1 = <u64>load<u8>(t + (j << 1), 1);
-    // H_S of the four children inputs (feed-forward ⊕ IN); control bits = lsb
-    const T00 = (load<u64>(h) ^ load<u64>(q)) & 1, T01 = (load<u64>(h, 16) ^ load<u64>(q, 16)) & 1;
-    const T10 = (load<u64>(h, 32) ^ load<u64>(q, 32)) & 1, T11 = (load<u64>(h, 48) ^ load<u64>(q, 48)) & 1;
-    const tCwL = T00 ^ T10 ^ a ^ 1, tCwR = T01 ^ T11 ^ a;
-    const L0 = lose, L1 = lose + 32, K0 = keep, K1 = keep + 32;
-    const sc0 = (load<u64>(h + L0) ^ load<u64>(q + L0) ^ load<u64>(h + L1) ^ load<u64>(q + L1)) & clr;
-    const sc1 = load<u64>(h + L0, 8) ^ load<u64>(q + L0, 8) ^ load<u64>(h + L1, 8) ^ load<u64>(q + L1, 8);
-    const cwp = cwOut + (j << 4);
-    store<u64>(cwp, sc0 | tCwL | (tCwR << 1));
-    store<u64>(cwp, sc1, 8);
+    // H_S of the keep/lose children of both parties (feed-forward ⊕ IN); control bits = lsb
+    const YL0 = v128.xor(v128.load(h + lose), v128.load(q + lose)), YL1 = v128.xor(v128.load(h + lose + 32), v128.load(q + lose + 32));
+    const YK0 = v128.xor(v128.load(h + keep), v128.load(q + keep)), YK1 = v128.xor(v128.load(h + keep + 32), v128.load(q + keep + 32));
+    const k0 = <u64>i64x2.extract_lane(YK0, 0), k1 = <u64>i64x2.extract_lane(YK1, 0);
+    // tCW of the keep side = T[0][keep] ⊕ T[1][keep] ⊕ 1, of the lose side T[0][lose] ⊕ T[1][lose]
+    // (tCW_L = T00 ⊕ T10 ⊕ a ⊕ 1, tCW_R = T01 ⊕ T11 ⊕ a); bit d of the CW is tCW for direction d
+    const tKeep = (k0 ^ k1 ^ 1) & 1, tLose = (<u64>i64x2.extract_lane(v128.xor(YL0, YL1), 0)) & 1;
+    const sc = v128.and(v128.xor(YL0, YL1), clr);
+    v128.store(cwOut + (j << 4), v128.or(sc, i64x2((tKeep << a) | (tLose << (1 - a)), 0)));
     if (m > 0) {
-      // VCW_i[k] = σ·(v[1][lose] − v[0][lose] − Vα + β·[a = betaBit]);  Vα += v[0][keep] − v[1][keep] + σ·VCW_i
-      const hb = a == <u64>betaBit;
+      // VCW_i = σ·(v[1][lose] − v[0][lose] − Vα + β·[a = betaBit]);  Vα += v[0][keep] − v[1][keep] + σ·VCW_i
+      const nt = i64x2.splat(0 - t1), tt = i64x2.splat(t1), hb = i64x2.splat(0 - <u64>(a == <u64>betaBit));
       const vj = va + j * stride, bj = beta + j * stride, oj = vcwOut + j * stride;
-      for (let k = 0; k < m; k++) {
-        const hv = k < 2 ? hv0 : hv1, qq = k < 2 ? q : inpJ + (j << 6), half = <usize>(k & 1) << 3;
-        const hh = hv + (j << 6) + half, qh = qq + half;
-        const v0l = load<u64>(hh + L0) ^ load<u64>(qh + L0), v1l = load<u64>(hh + L1) ^ load<u64>(qh + L1);
-        const v0k = load<u64>(hh + K0) ^ load<u64>(qh + K0), v1k = load<u64>(hh + K1) ^ load<u64>(qh + K1);
-        const ko = <usize>k << 3, vk = load<u64>(vj + ko);
-        const vcw = neg(t1, v1l - v0l - vk + (hb ? load<u64>(bj + ko) : 0));
-        store<u64>(oj + ko, vcw);
-        store<u64>(vj + ko, vk - v1k + v0k + neg(t1, vcw));
+      for (let k = 0; k < m; k += 2) {
+        const hv = k < 2 ? hv0 + (j << 6) : hv1 + (j << 6), qq = k < 2 ? q : inpJ + (j << 6), ko = <usize>k << 3;
+        const v0l = v128.xor(v128.load(hv + lose), v128.load(qq + lose)), v1l = v128.xor(v128.load(hv + lose + 32), v128.load(qq + lose + 32));
+        const v0k = v128.xor(v128.load(hv + keep), v128.load(qq + keep)), v1k = v128.xor(v128.load(hv + keep + 32), v128.load(qq + keep + 32));
+        if (k + 1 < m) {
+          const vk = v128.load(vj + ko);
+          const vcw = negv(nt, tt, i64x2.add(i64x2.sub(i64x2.sub(v1l, v0l), vk), v128.and(v128.load(bj + ko), hb)));
+          v128.store(oj + ko, vcw);
+          v128.store(vj + ko, i64x2.add(i64x2.add(i64x2.sub(vk, v1k), v0k), negv(nt, tt, vcw)));
+        } else {
+          // last odd word: lane 0 only (the neighbouring key's words must not be touched)
+          const vk = load<u64>(vj + ko), bk = load<u64>(bj + ko) & (0 - <u64>(a == <u64>betaBit));
+          const d = <u64>i64x2.extract_lane(v1l, 0) - <u64>i64x2.extract_lane(v0l, 0) - vk + bk;
+          const vcw = (d ^ (0 - t1)) + t1;
+          store<u64>(oj + ko, vcw);
+          store<u64>(vj + ko, vk - <u64>i64x2.extract_lane(v1k, 0) + <u64>i64x2.extract_lane(v0k, 0) + ((vcw ^ (0 - t1)) + t1));
+        }
       }
     }
     // advance: s_b = S[b][keep] ⊕ t_b·sCW;  t_b = T[b][keep] ⊕ (t_b & tCW_keep)   (old t_b)
-    const tKeep = a != 0 ? tCwR : tCwL, m0 = 0 - t0, m1 = 0 - t1;
-    const y0 = load<u64>(h + K0) ^ load<u64>(q + K0), y1 = load<u64>(h + K1) ^ load<u64>(q + K1);
-    const a0 = (y0 & clr) ^ (m0 & sc0), a1 = load<u64>(h + K0, 8) ^ load<u64>(q + K0, 8) ^ (m0 & sc1);
-    const b0 = (y1 & clr) ^ (m1 & sc0), b1 = load<u64>(h + K1, 8) ^ load<u64>(q + K1, 8) ^ (m1 & sc1);
-    store<u8>(t + (j << 1), <u8>((y0 & 1) ^ (t0 & tKeep)));
-    store<u8>(t + (j << 1), <u8>((y1 & 1) ^ (t1 & tKeep)), 1);
-    if (nextLeafNb > 0) writeLeaf(leaf + (j * <usize>nextLeafNb << 5), nextLeafNb, a0, a1, b0, b1);
-    else writeChildren(q, inpJ != 0 ? inpJ + (j << 6) : 0, a0, a1, b0, b1);
+    const s0 = v128.xor(v128.and(YK0, clr), v128.and(sc, i64x2.splat(0 - t0)));
+    const s1 = v128.xor(v128.and(YK1, clr), v128.and(sc, i64x2.splat(0 - t1)));
+    store<u8>(t + (j << 1), <u8>((k0 & 1) ^ (t0 & tKeep)));
+    store<u8>(t + (j << 1), <u8>((k1 & 1) ^ (t1 & tKeep)), 1);
+    if (nextLeafNb > 0) writeLeaf(leaf + (j * <usize>nextLeafNb << 5), nextLeafNb, s0, s1);
+    else writeChildren(q, inpJ != 0 ? inpJ + (j << 6) : 0, s0, s1);
   }
 }
 

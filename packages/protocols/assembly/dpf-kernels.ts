@@ -40,14 +40,13 @@ export function dpfPointInit(C: i32, n: i32, nu: i32, inp: usize, x: usize, t: u
 
 /** One level at bit p: (s', t') = Expand(s, d), corrected by CW when t; next IN = s' ⊕ next tweak. */
 export function dpfPointLevel(C: i32, p: i32, nu: i32, inp: usize, hs: usize, cw: usize, x: usize, t: usize): void {
-  const pd = <u64>p, clr = ~(<u64>3);
+  const pd = <u64>p, clr = i64x2(~3, -1);
   for (let j: usize = 0; j < <usize>C; j++) {
-    const b = j << 4, tj = <u64>load<u8>(t + j), msk = 0 - tj, xj = load<u64>(x + (j << 3));
-    const h0 = load<u64>(hs + b) ^ load<u64>(inp + b), h1 = load<u64>(hs + b, 8) ^ load<u64>(inp + b, 8);
-    const cw0 = load<u64>(cw + b), cw1 = load<u64>(cw + b, 8);
-    store<u8>(t + j, <u8>((h0 ^ (tj & (cw0 >> ((xj >> pd) & 1)))) & 1));
-    store<u64>(inp + b, ((h0 ^ (msk & cw0)) & clr) ^ pointTweak(xj, p - 1, nu));
-    store<u64>(inp + b, h1 ^ (msk & cw1), 8);
+    const b = j << 4, tj = <u64>load<u8>(t + j), xj = load<u64>(x + (j << 3));
+    const h = v128.xor(v128.load(hs + b), v128.load(inp + b)), c = v128.load(cw + b);
+    store<u8>(t + j, <u8>((<u64>i64x2.extract_lane(h, 0) ^ (tj & (<u64>i64x2.extract_lane(c, 0) >> ((xj >> pd) & 1)))) & 1));
+    const s = v128.and(v128.xor(h, v128.and(c, i64x2.splat(0 - tj))), clr);
+    v128.store(inp + b, v128.xor(s, i64x2(pointTweak(xj, p - 1, nu), 0)));
   }
 }
 
@@ -64,26 +63,21 @@ export function dpfPointLeaf(C: i32, nu: i32, inp: usize, hv: usize, lcw: usize,
 
 // ---------------------------------------------------------------- full-domain evaluation
 
-// Inputs for node c with seed (s0, s1): two children blocks s, s ⊕ 1 (leafNb = 0) or leafNb leaf blocks.
-@inline function writeNode(next: usize, c: usize, leafNb: i32, s0: u64, s1: u64): void {
+// Inputs for node c with seed s: two children blocks s, s ⊕ 1 (leafNb = 0) or leafNb leaf blocks.
+@inline function writeNode(next: usize, c: usize, leafNb: i32, s: v128): void {
   if (leafNb == 0) {
     const o = next + (c << 5);
-    store<u64>(o, s0);
-    store<u64>(o, s1, 8);
-    store<u64>(o, s0 ^ 1, 16);
-    store<u64>(o, s1, 24);
+    v128.store(o, s);
+    v128.store(o, v128.xor(s, i64x2(1, 0)), 16);
   } else {
     const o = next + (c * <usize>leafNb << 4);
-    for (let jb = 0; jb < leafNb; jb++) {
-      store<u64>(o + (<usize>jb << 4), s0 ^ (2 + 4 * <u64>jb));
-      store<u64>(o + (<usize>jb << 4), s1, 8);
-    }
+    for (let jb = 0; jb < leafNb; jb++) v128.store(o + (<usize>jb << 4), v128.xor(s, i64x2(2 + 4 * <i64>jb, 0)));
   }
 }
 
 /** Roots (C blocks) → depth-1 inputs (or leaf inputs when depth = 0); t = party. */
 export function dpfFullInit(C: i32, roots: usize, next: usize, leafNb: i32, t: usize, party: i32): void {
-  for (let c: usize = 0; c < <usize>C; c++) writeNode(next, c, leafNb, load<u64>(roots + (c << 4)), load<u64>(roots + (c << 4), 8));
+  for (let c: usize = 0; c < <usize>C; c++) writeNode(next, c, leafNb, v128.load(roots + (c << 4)));
   memory.fill(t, <u8>party, <usize>C);
 }
 
@@ -93,37 +87,50 @@ export function dpfFullInit(C: i32, roots: usize, next: usize, leafNb: i32, t: u
  * parent's t is set, then written as the next level's (or the leaf's) inputs into `next`.
  */
 export function dpfFullLevel(nodes: i32, sh: i32, inp: usize, y: usize, cw: usize, tIn: usize, tOut: usize, next: usize, leafNb: i32): void {
-  const clr = ~(<u64>3), kids = <usize>nodes << 1;
+  const clr = i64x2(~3, -1), kids = <usize>nodes << 1;
   for (let c: usize = 0; c < kids; c++) {
-    const b = c << 4, w = cw + ((c >> <usize>sh) << 4);
-    const msk = 0 - <u64>load<u8>(tIn + (c >> 1));
-    const h0 = load<u64>(y + b) ^ load<u64>(inp + b), h1 = load<u64>(y + b, 8) ^ load<u64>(inp + b, 8);
-    const cw0 = load<u64>(w) & msk;
-    store<u8>(tOut + c, <u8>((h0 ^ (cw0 >> <u64>(c & 1))) & 1));
-    writeNode(next, c, leafNb, (h0 ^ cw0) & clr, h1 ^ (load<u64>(w, 8) & msk));
+    const b = c << 4;
+    const c0 = v128.and(v128.load(cw + ((c >> <usize>sh) << 4)), i64x2.splat(0 - <u64>load<u8>(tIn + (c >> 1))));
+    const h = v128.xor(v128.load(y + b), v128.load(inp + b));
+    store<u8>(tOut + c, <u8>((<u64>i64x2.extract_lane(h, 0) ^ (<u64>i64x2.extract_lane(c0, 0) >> <u64>(c & 1))) & 1));
+    writeNode(next, c, leafNb, v128.and(v128.xor(h, c0), clr));
   }
 }
 
 /**
  * Leaves → outputs: leaf L (key L >> depth, path L mod 2^depth) gives slots y = path·M + j with value
  * sgn(b)·(W[j] + t·LCW[key][j]); written to out[key·width + u], u = (h_key − y) & mask when rotated
- * (shift ≠ 0) else u = y; slots with u ≥ width are dropped.
+ * (shift ≠ 0) else u = y; slots with u ≥ width are dropped. A leaf whose M slots land inside [0, width)
+ * without wrapping (the common case) is written with 128-bit lanes: ascending pairs in natural order,
+ * lane-swapped descending pairs when rotated.
  */
 export function dpfFullLeaves(
   leaves: i32, depth: i32, nu: i32, inp: usize, y: usize, t: usize, lcw: usize,
   shift: usize, mask: u32, width: u32, out: usize, party: i32,
 ): void {
-  const M = <u32>1 << <u32>nu, nb = <usize>(M >> 1), sg = <u64>party, pathMask = (<u32>1 << <u32>depth) - 1;
+  const M = <u32>1 << <u32>nu, nb = <usize>(M >> 1), pathMask = (<u32>1 << <u32>depth) - 1;
+  const sg = <u64>party, ng = i64x2.splat(0 - sg), gg = i64x2.splat(sg);
   for (let L: usize = 0; L < <usize>leaves; L++) {
     const key = L >> <usize>depth, y0 = (<u32>L & pathMask) * M;
+    const tl = <u64>load<u8>(t + L), mv = i64x2.splat(0 - tl);
+    const lk = lcw + (key * <usize>M << 3), ob = out + (key * <usize>width << 3), base = L * nb << 4;
     const hk = shift != 0 ? <u32>load<u64>(shift + (key << 3)) : 0;
-    const msk = 0 - <u64>load<u8>(t + L), lk = lcw + (key * <usize>M << 3), ob = out + (key * <usize>width << 3);
-    const base = L * nb << 4;
+    const u0 = shift != 0 ? (hk - y0) & mask : y0; // slot of word j = 0
+    if (shift == 0 ? y0 + M <= width : u0 >= M - 1 && u0 < width) {
+      for (let jb: usize = 0; jb < nb; jb++) {
+        const o = jb << 4;
+        let w = v128.xor(v128.load(y + base + o), v128.load(inp + base + o));
+        w = i64x2.add(v128.xor(i64x2.add(w, v128.and(v128.load(lk + o), mv)), ng), gg);
+        if (shift == 0) v128.store(ob + (<usize>y0 << 3) + o, w);
+        else v128.store(ob + (<usize>(u0 - 1) << 3) - o, v128.shuffle<i64>(w, w, 1, 0)); // words 2jb, 2jb+1 → u0 − 2jb, u0 − 2jb − 1
+      }
+      continue;
+    }
     for (let j: u32 = 0; j < M; j++) {
-      const u = shift != 0 ? (hk - y0 - j) & mask : y0 + j;
+      const u = shift != 0 ? (u0 - j) & mask : y0 + j;
       if (u >= width) continue;
       const w = base + (<usize>j << 3);
-      const v = (load<u64>(y + w) ^ load<u64>(inp + w)) + (load<u64>(lk + (<usize>j << 3)) & msk);
+      const v = (load<u64>(y + w) ^ load<u64>(inp + w)) + (load<u64>(lk + (<usize>j << 3)) & (0 - tl));
       store<u64>(ob + (<usize>u << 3), (v ^ (0 - sg)) + sg);
     }
   }

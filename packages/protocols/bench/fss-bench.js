@@ -4,7 +4,7 @@
  * (alternating, best of `reps`), so host noise on the shared 2-core machine hits both alike.
  *
  *   npx tsc -b packages/protocols && npm run build:wasm
- *   node packages/protocols/bench/fss-bench.js [--baseline <protocols dist dir>] [--reps 3] [--only dcfEval]
+ *   node --expose-gc packages/protocols/bench/fss-bench.js [--baseline <protocols dist dir>] [--reps 3] [--only dcfEval]
  *
  * A baseline is any compiled protocols dist, e.g. of an older commit:
  *   git worktree add /tmp/base <commit> … or simply copy packages/protocols/dist before a change.
@@ -30,6 +30,7 @@ const base = opt('baseline', '');
 if (base) impls.push({ name: 'baseline', lib: require(path.resolve(base, 'index.js')) });
 impls.push({ name: 'current', lib: require(path.resolve(opt('current', path.join(__dirname, '../dist')), 'index.js')) });
 
+const current = impls[impls.length - 1].lib;
 const words = (n) => new BigUint64Array(randomBytes(8 * n).buffer.slice(0));
 const seeds = (n) => {
   const s = new Uint8Array(randomBytes(16 * n));
@@ -38,33 +39,37 @@ const seeds = (n) => {
 };
 const digest = (a) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
 
-/** Runs `fn(lib)` alternately for every impl, `reps` times; prints best and median ms; checks digests. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Runs `fn(lib)` alternately for every impl, `reps` times; prints the best wall-clock and the best
+ * process CPU time (user + system, all threads: robust when other jobs share the cores, but it also
+ * counts GC helper threads) and checks that the outputs are identical.
+ */
 async function bench(name, fn) {
   if (only && !name.includes(only)) return;
-  const times = impls.map(() => []), digests = impls.map(() => undefined);
+  const wall = impls.map(() => []), cpu = impls.map(() => []), digests = impls.map(() => undefined);
   for (let r = 0; r < reps; r++) {
     for (let k = 0; k < impls.length; k++) {
-      const t0 = process.hrtime.bigint();
+      const t0 = process.hrtime.bigint(), c0 = cpuMs();
       const out = await fn(impls[k].lib);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      // a case may time only part of its work: it then returns { ms }
-      times[k].push(out && typeof out.ms === 'number' ? out.ms : ms);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6, cms = cpuMs() - c0;
+      // a case may time only part of its work: it then returns { ms, cpu }
+      wall[k].push(out && typeof out.ms === 'number' ? out.ms : ms);
+      cpu[k].push(out && typeof out.cpu === 'number' ? out.cpu : cms);
       if (out && out.buffer) digests[k] = digest(out);
     }
   }
-  const stat = (ts) => {
-    const s = [...ts].sort((a, b) => a - b);
-    return { best: s[0], med: s[s.length >> 1] };
-  };
-  const parts = impls.map((im, k) => {
-    const { best, med } = stat(times[k]);
-    return `${im.name} best ${best.toFixed(1)} ms (median ${med.toFixed(1)})`;
-  });
-  let line = `${name.padEnd(40)} ${parts.join('   ')}`;
+  const best = (ts) => Math.min(...ts);
+  const parts = impls.map((im, k) => `${im.name} ${best(wall[k]).toFixed(1)} ms (cpu ${best(cpu[k]).toFixed(1)})`);
+  let line = `${name.padEnd(38)} ${parts.join('   ')}`;
   if (impls.length === 2) {
-    line += `   speed-up ×${(stat(times[0]).best / stat(times[1]).best).toFixed(2)}`;
+    line += `   ×${(best(wall[0]) / best(wall[1])).toFixed(2)} (cpu ×${(best(cpu[0]) / best(cpu[1])).toFixed(2)})`;
     if (digests[0] !== undefined && digests[0] !== digests[1]) line += '   OUTPUTS DIFFER';
-    else if (digests[0] !== undefined) line += '   outputs identical';
+    else if (digests[0] !== undefined) line += '   identical';
   }
   console.log(line);
 }
@@ -79,9 +84,9 @@ async function main() {
     (base ? `, baseline ${base}` : ''));
   for (const [n, m] of [[63, 1], [63, 2], [63, 3], [15, 1]]) {
     const N = 65536, c = dcfCase(N, n, m);
-    let cws;
-    await bench(`dcfGen  N=2^16 n=${n} m=${m}`, (lib) => (cws = lib.dcfGen(new lib.FssPrg(), n, m, c.alpha, c.beta, c.r0, c.r1)));
-    // evaluation uses the current build's key bytes for both (the digests above prove they are equal)
+    await bench(`dcfGen  N=2^16 n=${n} m=${m}`, (lib) => lib.dcfGen(new lib.FssPrg(), n, m, c.alpha, c.beta, c.r0, c.r1));
+    // evaluation uses the current build's key bytes for both (dcfGen's digests show they are equal)
+    const cws = current.dcfGen(new current.FssPrg(), n, m, c.alpha, c.beta, c.r0, c.r1);
     for (const party of [0, 1]) {
       await bench(`dcfEval N=2^16 n=${n} m=${m} P${party}`, (lib) =>
         lib.dcfEval(new lib.FssPrg(), party, { n, m, count: N, roots: party ? c.r1 : c.r0, cws }, c.x));
@@ -89,8 +94,8 @@ async function main() {
   }
   for (const [N, n, nu] of [[16384, 8, 3], [1024, 12, 3], [65536, 64, 1]]) {
     const alpha = words(N), beta = words(N), r0 = seeds(N), r1 = seeds(N), shift = words(N);
-    let bytes;
-    await bench(`dpfGen  N=${N} n=${n} nu=${nu}`, (lib) => (bytes = lib.dpfGen(new lib.FssPrg(), n, nu, alpha, beta, r0, r1)));
+    await bench(`dpfGen  N=${N} n=${n} nu=${nu}`, (lib) => lib.dpfGen(new lib.FssPrg(), n, nu, alpha, beta, r0, r1));
+    const bytes = current.dpfGen(new current.FssPrg(), n, nu, alpha, beta, r0, r1);
     const cwLen = 16 * (n - nu) * N;
     const keys = (party) => ({
       n, nu, count: N, party, roots: party ? r1 : r0, cw: bytes.subarray(0, cwLen),
@@ -99,9 +104,14 @@ async function main() {
     if (n <= 16) {
       const width = 2 ** n;
       await bench(`dpfEvalFullRotated N=${N} n=${n} (sink)`, (lib) => {
-        const h = createHash('sha256');
-        lib.dpfEvalFullRotated(keys(1), shift, width, new lib.FssPrg(), (k0, cnt, block) => h.update(new Uint8Array(block.buffer, block.byteOffset, block.byteLength)));
-        return new Uint8Array(h.digest());
+        const fold = new Uint32Array(1); // cheap checksum of every output word (same cost for both builds)
+        let h = 0;
+        lib.dpfEvalFullRotated(keys(1), shift, width, new lib.FssPrg(), (k0, cnt, block) => {
+          const b = new Uint32Array(block.buffer, block.byteOffset, 2 * block.length);
+          for (let i = 0; i < b.length; i++) h = (Math.imul(h, 31) + b[i]) | 0;
+        });
+        fold[0] = h;
+        return fold;
       });
       await bench(`dpfEvalFull N=${N} n=${n}`, (lib) => lib.dpfEvalFull(keys(0), new lib.FssPrg()));
     } else {
@@ -117,6 +127,7 @@ async function main() {
     const N = name === 'lut8' ? 16384 : 65536;
     const xs = [words(N), words(N)].map((d) => ({ shape: [N], data: d.map((v) => v >> 20n) }));
     await bench(`e2e ${name}[${N}] (both parties)`, async (lib) => {
+      // run with --expose-gc so that garbage of the previous case is not collected inside the timing
       // record the request sequence with a throw-away run, then prefetch it (the offline phase)
       const rec = [];
       const probe = lib.localParties();
@@ -124,9 +135,10 @@ async function main() {
       await lib.runBoth(probe, (ctx) => run(lib, ctx, xs[ctx.party]));
       const parties = lib.localParties();
       await Promise.all(parties.ctx.map((ctx) => ctx.dealer.prefetch(rec)));
-      const t0 = process.hrtime.bigint();
+      if (global.gc) global.gc();
+      const t0 = process.hrtime.bigint(), c0 = cpuMs();
       await lib.runBoth(parties, (ctx) => run(lib, ctx, xs[ctx.party]));
-      return { ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+      return { ms: Number(process.hrtime.bigint() - t0) / 1e6, cpu: cpuMs() - c0 };
     });
   }
 }

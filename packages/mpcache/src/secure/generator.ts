@@ -41,15 +41,15 @@ export class Generator {
   }
 
   /**
-   * Run the prompt on an empty cache and produce the first new token. `prompt` is my share of the
-   * client's one-hot rows (n, vocabSize), or of its token ids (n) (then a DPF one-hot, 1 round).
+   * Run the prompt (at the current position: 0 for a fresh generator or after reset()) and produce
+   * the first new token. `prompt` is my share of the client's one-hot rows (n, vocabSize), or of its
+   * token ids (n) (then a DPF one-hot, 1 round).
    */
   async prefill(prompt: RingTensor): Promise<GeneratedToken> {
     const V = this.weights.config.vocabSize;
     if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
       throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
     }
-    this.decoder.reset();
     this.decoder.kvPolicy.beginPrefill?.(prompt.shape[0]);
     const t = await this.measure(async () => {
       const rows = prompt.shape.length === 1
@@ -59,6 +59,17 @@ export class Generator {
     });
     await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
     return t;
+  }
+
+  /** Benchmarks: append `rows` cached positions of shared zeros (SecureDecoder.warmCache), then prefill/step. */
+  async warmCache(rows: number): Promise<void> {
+    await this.decoder.warmCache(this.ctx, rows);
+  }
+
+  /** Start a new sequence at position 0 (no communication). */
+  reset(): void {
+    this.decoder.reset();
+    this.next = null;
   }
 
   /** Feed the previous token and produce the next one. */

@@ -13,10 +13,10 @@
  * Steps:     1. split heads: q → (nKvHeads, groups·n, headDim), k, v → (nKvHeads, n, headDim)
  *            2. scores z = q·Kᵀ over the whole cache, appending k in the same round; truncate by f
  *               (q already carries 1/√headDim, rope-shares.ts)
- *            3. causal mask: a new query t may not see the new rows after it: P0 adds a large
- *               negative public constant there (local)
+ *            3. causal mask: a new query t may not see the new rows after it: P0 adds the public
+ *               filler CAUSAL_MASK_LOGIT there (local); the softmax's exp clips it to exactly 0
  *            4. KV-cache policy: select rows (gather the kept logits)
- *            5. softmax over the kept logits, scatter back to all rows
+ *            5. softmax over the kept logits (one softmaxRows call for all heads), scatter back
  *            6. weighted sum of the values P·V, appending v in the same round
  *            7. policy observes the probabilities (may evict now that the output is computed)
  *            8. merge heads → (n, dModel) at scale 2f

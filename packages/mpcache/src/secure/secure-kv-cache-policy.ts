@@ -42,7 +42,10 @@ export interface SecureAttentionView {
   readonly headDim: number;
   /** Queries after RoPE and the 1/√headDim scale, (nKvHeads, groups·nQueries, headDim), scale f. */
   readonly q: RingTensor;
-  /** The layer's masked K/V cache, this call's rows already appended: (nKvHeads, kvLen, headDim). */
+  /**
+   * The layer's masked K/V cache, (nKvHeads, kvLen, headDim). In `select` the keys already hold this
+   * call's rows and the values do not yet (they are masked in the P·V round); in `observe` both do.
+   */
   readonly cache: SecureLayerCache;
 }
 

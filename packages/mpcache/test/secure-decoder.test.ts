@@ -3,10 +3,10 @@
  * prefill + KV-cached decoding logits, greedy tokens through Generator/secureGenerate, per-step
  * costs from the ledger, and the KV-cache policy hook.
  */
-import { runBoth } from '@mpcache/protocols';
+import { maskedMatmulCost, runBoth, truncPrCost } from '@mpcache/protocols';
 import {
   Generator, ReferenceDecoder, SecureDecoder, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
-  shareTokenOneHots, shareTokenIds, type ModelConfig,
+  kvDim, shareTokenOneHots, shareTokenIds, type ModelConfig,
 } from '@mpcache/mpcache';
 import { maxAbsDiff, openReals, secureModel, testPrg, TEST_SEED } from './secure-helpers';
 
@@ -54,5 +54,31 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     expect(rounds[3]).toBe(rounds[1] + config.nLayers);
     expect(rounds[4]).toBe(rounds[3]);
     expect(out[0][1].cost.offlineBytes).toBeGreaterThan(0);
+  });
+
+  test('a decoding step: the linear sections cost exactly their masked products and truncations', async () => {
+    const { parties, secure } = await setup;
+    const c = config, D = c.dModel, kvD = kvDim(c), Lr = c.nLayers, f = F;
+    const gens = secure.map((w, i) => new Generator(parties.ctx[i], w));
+    const ids = shareTokenIds(prompt, c.vocabSize, testPrg('cost-ids'));
+    await runBoth(parties, (ctx) => gens[ctx.party].prefill(ids[ctx.party]));
+    parties.ctx.forEach((ctx) => ctx.ledger.reset());
+    await runBoth(parties, (ctx) => gens[ctx.party].step());
+    const kvLen = prompt.length + 1, ledger = parties.ctx[0].ledger;
+    const online = (k: string) => { const x = ledger.get(k); return { rounds: x.rounds, bytesSent: x.bytesSent }; };
+    const sum = (...cs: { rounds: number; bytesSent: number }[]) => cs.reduce((a, b) => ({ rounds: a.rounds + b.rounds, bytesSent: a.bytesSent + b.bytesSent }), { rounds: 0, bytesSent: 0 });
+    const times = (x: { rounds: number; bytesSent: number }, k: number) => ({ rounds: k * x.rounds, bytesSent: k * x.bytesSent });
+    const pick = (x: { rounds: number; bytesSent: number }) => ({ rounds: x.rounds, bytesSent: x.bytesSent });
+    expect(online('token embedding')).toEqual(pick(maskedMatmulCost([1, c.vocabSize], [1, D])));
+    expect(online('qkv matmuls')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D + 2 * kvD]), truncPrCost(D + 2 * kvD, 2 * f)), Lr));
+    expect(online('attention scores')).toEqual(times(sum(maskedMatmulCost([1, D], [], kvD), truncPrCost(c.nHeads * kvLen)), Lr));
+    expect(online('weighted sum of values')).toEqual(times(pick(maskedMatmulCost([c.nHeads, kvLen], [], kvD)), Lr));
+    expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), truncPrCost(D, 2 * f)), Lr));
+    expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), truncPrCost(D)), Lr));
+    expect(online('classifier')).toEqual(sum(maskedMatmulCost([1, D], [1, c.vocabSize]), truncPrCost(c.vocabSize)));
+    // every online byte and round of the step is inside a named section
+    const sections = ['token embedding', 'attention rmsnorm', 'qkv matmuls', 'multihead attention', 'attention output matmul',
+      'ffn rmsnorm', c.family === 'llama' ? 'swiglu' : 'gelu mlp', 'ffn output matmul', 'final rmsnorm', 'classifier', 'argmax'];
+    expect(sum(...sections.map(online))).toEqual(pick(ledger.snapshot()));
   });
 });

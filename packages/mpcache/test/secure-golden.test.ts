@@ -23,7 +23,7 @@ test(`stories15M: secure greedy generation equals the float64 reference for ${NE
 
   let rows = shareTokenOneHots(prompt, config.vocabSize, testPrg('golden-prompt'));
   let want = Float64Array.from(ref.prefill(prompt));
-  const tokens: number[] = [], wantTokens: number[] = [], perStep: { rounds: number; bytesSent: number; ms: number }[] = [];
+  const tokens: number[] = [], wantTokens: number[] = [], perStep: { rounds: number; bytesSent: number; offlineBytes: number; ms: number }[] = [];
   let worst = 0;
   for (let step = 0; step < NEW_TOKENS; step++) {
     const r = rows, before = parties.ctx[0].ledger.snapshot(), t0 = performance.now();
@@ -32,7 +32,10 @@ test(`stories15M: secure greedy generation equals the float64 reference for ${NE
       return { logits, tok: await greedyToken(ctx, logits) };
     });
     const after = parties.ctx[0].ledger.snapshot();
-    perStep.push({ rounds: after.rounds - before.rounds, bytesSent: after.bytesSent - before.bytesSent, ms: performance.now() - t0 });
+    perStep.push({
+      rounds: after.rounds - before.rounds, bytesSent: after.bytesSent - before.bytesSent,
+      offlineBytes: after.offlineBytes - before.offlineBytes, ms: Math.round(performance.now() - t0),
+    });
     // the client reconstructs the token; the logits are opened here only to measure the error
     worst = Math.max(worst, maxAbsDiff(openReals([out[0].logits, out[1].logits], F), want));
     const tok = revealTokenId(out[0].tok.id, out[1].tok.id, config.vocabSize);

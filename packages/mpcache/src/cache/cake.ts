@@ -54,6 +54,7 @@ export class CakePolicy implements KVCachePolicy {
   private readonly lastRow: Float64Array[] = [];
   private readonly rowPos: Int32Array;
   private readonly budgets: number[] = [];         // B_ℓ: prefix budget per layer (window excluded)
+  private promptWindow = 0;                        // min(window, n) of the current prompt
 
   constructor(private readonly ctx: PolicyContext, readonly opts: CakeOptions = CAKE_DEFAULTS) {
     this.window = Math.max(1, Math.min(opts.window, Math.floor(ctx.budget / 2)));
@@ -84,19 +85,20 @@ export class CakePolicy implements KVCachePolicy {
     const u = view.layer * this.ctx.model.nHeads + view.head, n = this.phase.promptLength;
     this.lastRow[u].set(probs);
     this.rowPos[u] = view.pos;
-    if (this.phase.inPrefill && view.pos >= n - this.window) this.windowRows[u].set(probs, (view.pos - (n - this.window)) * n);
+    const w = this.promptWindow;
+    if (this.phase.inPrefill && view.pos >= n - w) this.windowRows[u].set(probs, (view.pos - (n - w)) * n);
   }
 
   beginPrefill(n: number): void {
     this.phase.begin(n);
-    const w = Math.min(this.window, n);
+    const w = (this.promptWindow = Math.min(this.window, n));
     for (let u = 0; u < this.windowRows.length; u++) this.windowRows[u] = new Float64Array(w * n);
   }
 
   endPrefill(n: number): void {
     this.phase.end();
     const { nLayers, nHeads } = this.ctx.model, w = this.window, prefix = n - w;
-    if (prefix <= 0) return;
+    if (prefix <= 0) return; // the whole prompt is inside the protected window
     const pref = Array.from({ length: nLayers }, (_, l) =>
       cakePreference(this.windowRows.slice(l * nHeads, (l + 1) * nHeads), w, n, prefix, this.opts.tau1, this.opts.tau2));
     const total = (this.ctx.budget - w) * nLayers, sum = pref.reduce((a, b) => a + b, 0);

@@ -37,7 +37,13 @@ export class MpcachePolicy implements KVCachePolicy {
 
   constructor(private readonly ctx: PolicyContext, overrides: Partial<MpcacheConfig> = {}) {
     const c = (this.config = mpcacheConfig(overrides));
-    const { nLayers, nHeads, seqLen } = ctx.model;
+    const { nLayers, nHeads, seqLen } = ctx.model, s0 = c.clusterSizes[0];
+    // budget mode guarantees ≤ budget attended only if the forced clusters and the "too few clusters:
+    // attend all" case fit in it
+    const minBudget = Math.max((c.forcedFirstClusters + c.forcedTailClusters) * s0, (c.minCoarseClusters - 1) * s0);
+    if (c.selection === 'budget' && ctx.budget < minBudget) {
+      throw new RangeError(`"budget" ${ctx.budget} < ${minBudget}: MPCache with coarse clusters of ${s0} needs room for its forced clusters`);
+    }
     this.leaders = layerLeaders(nLayers, c.layerSharing);
     this.params = {
       sizes: c.clusterSizes, ratios: c.levelRatios, alpha: c.alpha, forcedFirst: c.forcedFirstClusters,

@@ -67,8 +67,24 @@ export class CorrelationSource {
       }
       return ready.material as M;
     }
-    return this.produce(spec, params);
+    // Concurrent takes (fused branches) wait together: count the time at least one is waiting.
+    if (this.waiting++ === 0) this.waitStart = performance.now();
+    try {
+      return await this.produce(spec, params);
+    } finally {
+      if (--this.waiting === 0) this.dealerWaitMs += performance.now() - this.waitStart;
+    }
   }
+
+  private waiting = 0;
+  private waitStart = 0;
+
+  /**
+   * Milliseconds the online phase spent waiting for material that was not prefetched (dealer
+   * round trip + generation + expanding this party's share). Benchmarks report online time with
+   * and without it.
+   */
+  dealerWaitMs = 0;
 
   /**
    * Offline phase: fetch and expand the material for a known sequence of requests now, so the

@@ -54,3 +54,5 @@ export * from './secure-cache/cluster-bounds';
 export * from './secure-cache/secure-cluster-selector';
 export * from './secure-cache/compact-rows';
 export * from './secure-cache/secure-mpcache-policy';
+export * from './secure-cache/dead-slot-state';
+export * from './secure-cache/secure-h2o';

@@ -50,7 +50,8 @@ export function view(layer: number, startPos: number, nQueries: number, q: RingT
 /** Random grid reals; `levels` > 0 draws from few values (many ties). */
 export function data(label: string, n: number, lo: number, hi: number, levels = 0): Float64Array {
   const x = gridReals(testPrg(label), n, lo, hi, F);
-  if (levels > 0) for (let i = 0; i < n; i++) x[i] = lo + Math.floor(((x[i] - lo) / (hi - lo)) * levels) * ((hi - lo) / levels);
+  const step = Math.round(((hi - lo) / Math.max(levels, 1)) * 2 ** F) / 2 ** F; // a grid multiple: sums stay exact
+  if (levels > 0) for (let i = 0; i < n; i++) x[i] = lo + Math.min(levels - 1, Math.floor(((x[i] - lo) / (hi - lo)) * levels)) * step;
   return x;
 }
 

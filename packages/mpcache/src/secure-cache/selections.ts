@@ -27,10 +27,13 @@ export const DEAD_LOGIT_GAP = 256;
 
 const { asUintN } = BigInt;
 
-/** Lazy deletion: alive (lanes, kvLen) shares of 0/1, broadcast over each lane's rows. */
+/**
+ * Lazy deletion: alive (units, kvLen) shares of 0/1 with units = 1 (one set per layer, broadcast
+ * to every lane) or units = lanes (one set per KV head), broadcast over each lane's rows.
+ */
 export class DeadSlotSelection implements SecureAttentionSelection {
   readonly kept: number;
-  constructor(private readonly alive: BigUint64Array, private readonly lanes: number, readonly kvLen: number) {
+  constructor(private readonly alive: BigUint64Array, private readonly units: number, readonly kvLen: number) {
     this.kept = kvLen;
   }
 
@@ -38,9 +41,10 @@ export class DeadSlotSelection implements SecureAttentionSelection {
     const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits);
     const out = new BigUint64Array(logits.data.length), z = logits.data, a = this.alive, p0 = ctx.party === 0;
     for (let h = 0; h < lanes; h++) {
+      const ao = (this.units === 1 ? 0 : h) * n;
       for (let r = 0; r < rows; r++) {
         const base = (h * rows + r) * n;
-        for (let j = 0; j < n; j++) out[base + j] = asUintN(64, z[base + j] + gap * a[h * n + j] - (p0 ? gap : 0n));
+        for (let j = 0; j < n; j++) out[base + j] = asUintN(64, z[base + j] + gap * a[ao + j] - (p0 ? gap : 0n));
       }
     }
     return { shape: [lanes, rows, n], data: out };

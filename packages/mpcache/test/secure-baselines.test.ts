@@ -1,0 +1,29 @@
+/**
+ * The per-step eviction baselines on shares against their plaintext twins, step by step on the
+ * same fixed-point probabilities (secure-cache-sim.ts): the attended positions must be equal at
+ * every decoding step (prefill-end compaction, then one lazy eviction per step; ties included).
+ */
+import { SecureH2oPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
+import { H2oPolicy } from '../src/cache/h2o';
+import { TovaPolicy } from '../src/cache/tova';
+import { F, parties } from './secure-cache-helpers';
+import { simulate } from './secure-cache-sim';
+import { TEST_SEED } from './secure-helpers';
+
+const ctxOf = (lanes: number, budget: number) => ({ model: { nLayers: 1, nHeads: lanes, seqLen: 128 }, budget, fracBits: F });
+
+describe(`secure eviction baselines = plaintext (SEED=${TEST_SEED})`, () => {
+  it('H2O: prefill top-k compaction, then one argmin eviction per step', async () => {
+    const lanes = 2, budget = 8, p = parties('h2o');
+    const sim = await simulate(p, 'h2o', new H2oPolicy(ctxOf(lanes, budget)), [new SecureH2oPolicy(1, budget), new SecureH2oPolicy(1, budget)], lanes, 20, 5);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(sim.steps[4].plain[0].length).toBe(budget);
+  });
+
+  it('TOVA: one kept set per layer by the latest row summed over heads', async () => {
+    const lanes = 2, budget = 8, p = parties('tova');
+    const sim = await simulate(p, 'tova', new TovaPolicy(ctxOf(lanes, budget)), [new SecureTovaPolicy(1, budget), new SecureTovaPolicy(1, budget)], lanes, 20, 5);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(sim.steps[4].plain[0].length).toBe(budget);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * A tiny attention simulator that drives a plaintext KVCachePolicy and its secure twin with the SAME
+ * fixed-point probabilities, step by step, and compares the kept sets: the plaintext attendMask vs
+ * the positions of the secure cache's attended slots (alive bits or selected rows, opened here).
+ * Each cached row's first key channel holds its position, so slots map back to positions.
+ */
+import { runBoth, type LocalParties } from '@mpcache/protocols';
+import type { KVCachePolicy, SecureKVCachePolicy, SecureLayerCache, SecureAttentionSelection } from '@mpcache/mpcache';
+import { F, data, open, openReal, shareGrid, sharedCache, view } from './secure-cache-helpers';
+
+export interface SimResult {
+  /** Per decoding step and lane: attended positions (plaintext), attended positions (secure). */
+  readonly steps: { plain: number[][]; secure: number[][] }[];
+}
+
+const d = 4;
+
+function keyRow(pos: number, h: number): number[] {
+  return [pos, h, (pos % 7) / 8, -0.5];
+}
+
+/** Positions attended through a selection: gather a logits tensor holding each slot's position. */
+async function attended(p: LocalParties, caches: [SecureLayerCache, SecureLayerCache], sel: [SecureAttentionSelection | null, SecureAttentionSelection | null], lanes: number): Promise<number[][]> {
+  const n = caches[0].length, pos: number[][] = [];
+  const slotPos: number[][] = [];
+  for (let h = 0; h < lanes; h++) {
+    const k = openReal({ shape: [], data: caches[0].keys.laneShare(h) }, { shape: [], data: caches[1].keys.laneShare(h) });
+    slotPos.push(Array.from({ length: n }, (_, j) => k[j * d]));
+  }
+  if (!sel[0]) return slotPos;
+  // logits = 1 everywhere: kept entries come back 1 (DeadSlot: 1 − GAP on dead slots)
+  const ones = shareGrid(new Array(lanes * n).fill(1), [lanes, 1, n], 'sim/ones');
+  const back = await runBoth(p, async (ctx) => {
+    const s = sel[ctx.party]!;
+    return s.scatter(ctx, await s.gather(ctx, ones[ctx.party]));
+  });
+  const v = openReal(back[0], back[1]);
+  for (let h = 0; h < lanes; h++) pos.push(slotPos[h].filter((_, j) => v[h * n + j] === 1));
+  return pos.map((row) => row.sort((a, b) => a - b));
+}
+
+/**
+ * Prefill n positions (probabilities causal on the grid), then `steps` decoding steps, for a
+ * one-layer model with `lanes` heads.
+ */
+export async function simulate(
+  p: LocalParties, label: string, plain: KVCachePolicy, secure: [SecureKVCachePolicy, SecureKVCachePolicy], lanes: number, n: number, steps: number,
+): Promise<SimResult> {
+  const keys: number[] = [];
+  for (let t = 0; t < n; t++) for (let h = 0; h < lanes; h++) keys.push(...keyRow(t, h));
+  const caches = await sharedCache(p, Float64Array.from(keys), Float64Array.from(keys), lanes, d, `${label}/cache`);
+  const dummyQ = shareGrid(new Array(lanes * d).fill(0), [lanes, n, d], 'sim/q');
+  const pv = (pos: number, h: number) => ({
+    layer: 0, head: h, kvHead: h, pos, q: new Float64Array(d), keyCache: new Float64Array((pos + 1) * lanes * d),
+    valueCache: new Float64Array((pos + 1) * lanes * d), headDim: d, kvDim: lanes * d,
+  });
+  // prefill: plaintext per position and head; secure one batched call
+  const probs = data(`${label}/pp`, lanes * n * n, 0, 0.25, 5);
+  for (let h = 0; h < lanes; h++) for (let t = 0; t < n; t++) for (let j = t + 1; j < n; j++) probs[(h * n + t) * n + j] = 0;
+  plain.beginPrefill?.(n);
+  for (let t = 0; t < n; t++) for (let h = 0; h < lanes; h++) {
+    plain.attendMask(pv(t, h));
+    plain.observe(pv(t, h), probs.subarray((h * n + t) * n, (h * n + t) * n + t + 1));
+  }
+  plain.endPrefill?.(n);
+  const ps = shareGrid(probs, [lanes, n, n], `${label}/pps`);
+  await runBoth(p, async (ctx) => {
+    const P = secure[ctx.party], v = view(0, 0, n, dummyQ[ctx.party], caches[ctx.party], d);
+    P.beginPrefill?.(n);
+    await P.select(ctx, v, ps[ctx.party]);
+    await P.observe(ctx, v, ps[ctx.party]);
+    await P.endPrefill?.(ctx, n);
+  });
+  const out: SimResult['steps'] = [];
+  for (let s = 0; s < steps; s++) {
+    const pos = n + s, row: number[] = [];
+    for (let h = 0; h < lanes; h++) row.push(...keyRow(pos, h));
+    const nk = shareGrid(row, [lanes, 1, d], `${label}/k${s}`);
+    const q1 = shareGrid(new Array(lanes * d).fill(0), [lanes, 1, d], 'sim/q1');
+    await runBoth(p, (ctx) => caches[ctx.party].appendRows(ctx, { shape: [lanes, 1, d], data: nk[ctx.party].data }, { shape: [lanes, 1, d], data: nk[ctx.party].data }));
+    const kv = caches[0].length, z = shareGrid(new Array(lanes * kv).fill(0), [lanes, 1, kv], 'sim/z');
+    const sel = await runBoth(p, (ctx) => secure[ctx.party].select(ctx, view(0, pos, 1, q1[ctx.party], caches[ctx.party], d), z[ctx.party]));
+    const sec = await attended(p, caches, sel, lanes);
+    const plainPos: number[][] = [];
+    const rowProbs = data(`${label}/row${s}`, lanes * (pos + 1), 0, 0.25, 5);
+    for (let h = 0; h < lanes; h++) {
+      const m = plain.attendMask(pv(pos, h));
+      const kept = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j === pos || !m || m[j] === 1);
+      plainPos.push(kept);
+      const pr = rowProbs.subarray(h * (pos + 1), (h + 1) * (pos + 1));
+      for (let j = 0; j <= pos; j++) if (!kept.includes(j)) pr[j] = 0;
+      plain.observe(pv(pos, h), pr);
+    }
+    out.push({ plain: plainPos, secure: sec });
+    // the same probabilities on the secure slots (dead or unattended slots: 0)
+    const slotProbs = new Array(lanes * kv).fill(0);
+    for (let h = 0; h < lanes; h++) {
+      const k = openReal({ shape: [], data: caches[0].keys.laneShare(h) }, { shape: [], data: caches[1].keys.laneShare(h) });
+      for (let j = 0; j < kv; j++) if (sec[h].includes(k[j * d])) slotProbs[h * kv + j] = rowProbs[h * (pos + 1) + k[j * d]];
+    }
+    const sp = shareGrid(slotProbs, [lanes, 1, kv], `${label}/sp${s}`);
+    await runBoth(p, (ctx) => secure[ctx.party].observe(ctx, view(0, pos, 1, q1[ctx.party], caches[ctx.party], d), sp[ctx.party]));
+  }
+  void open; void F;
+  return { steps: out };
+}

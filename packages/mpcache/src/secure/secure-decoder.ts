@@ -18,6 +18,15 @@
  * softmax, values; the new k, v rows go into the cache in the same rounds) → attention output matmul
  * + residual → ffn rmsnorm → SwiGLU | GeLU MLP → ffn output matmul + residual. Then final rmsnorm and
  * the tied classifier. Scales and truncations: secure-blocks.ts.
+ *
+ * Measured (stories15M, fracBits 16, in-memory channel, both parties and the dealer in one jest
+ * process on the shared 2-core machine, Node 20.20, 2026-11-26; test/secure-golden.test.ts):
+ *   prefill of 5 tokens: 234 rounds, 4.66 MB sent per party, 68.5 MB offline;
+ *   decoding step (kvLen ≈ 20): 246 rounds, 1.62 MB sent per party, 48.3 MB offline, 4.6–8 s
+ *   (machine under load; ≈ 85 % of the offline bytes are the argmax's 31,999 DCF keys);
+ *   max |logit − float64 logit| over 16 greedy tokens 0.018 (fixed point alone: 0.012).
+ * GPT-2-small width, one layer, kvLen 1024: 70 rounds and 2.8 MB per token, of which the attention
+ * is 21 rounds and 1.0 MB per layer (plain node, 2026-11-26).
  */
 import { sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { type PartyContext } from '@mpcache/protocols';

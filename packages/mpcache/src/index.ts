@@ -56,3 +56,5 @@ export * from './secure-cache/compact-rows';
 export * from './secure-cache/secure-mpcache-policy';
 export * from './secure-cache/dead-slot-state';
 export * from './secure-cache/secure-h2o';
+export * from './secure-cache/secure-snapkv';
+export * from './secure-cache/secure-quest';

@@ -3,7 +3,9 @@
  * same fixed-point probabilities (secure-cache-sim.ts): the attended positions must be equal at
  * every decoding step (prefill-end compaction, then one lazy eviction per step; ties included).
  */
-import { SecureH2oPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
+import { SecureH2oPolicy, SecureSnapKvPolicy, SecureStreamingLlmPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
+import { SnapKvPolicy, SNAPKV_DEFAULTS } from '../src/cache/snapkv';
+import { StreamingLlmPolicy } from '../src/cache/streaming-llm';
 import { H2oPolicy } from '../src/cache/h2o';
 import { TovaPolicy } from '../src/cache/tova';
 import { F, parties } from './secure-cache-helpers';
@@ -25,5 +27,21 @@ describe(`secure eviction baselines = plaintext (SEED=${TEST_SEED})`, () => {
     const sim = await simulate(p, 'tova', new TovaPolicy(ctxOf(lanes, budget)), [new SecureTovaPolicy(1, budget), new SecureTovaPolicy(1, budget)], lanes, 20, 5);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
     expect(sim.steps[4].plain[0].length).toBe(budget);
+  });
+
+  it.each(['max', 'avg'] as const)('SnapKV (%s-pool 5): window votes, prefill compaction, public rows while decoding', async (pooling) => {
+    const lanes = 2, budget = 10, p = parties(`snapkv/${pooling}`), opts = { ...SNAPKV_DEFAULTS, kernel: 5, pooling };
+    const sim = await simulate(p, `snapkv/${pooling}`, new SnapKvPolicy(ctxOf(lanes, budget), opts),
+      [new SecureSnapKvPolicy(1, budget, opts), new SecureSnapKvPolicy(1, budget, opts)], lanes, 24, 4);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(sim.steps[3].plain[0].length).toBe(budget);
+  });
+
+  it('StreamingLLM: sinks + recent window (public rows, no cost)', async () => {
+    const lanes = 2, budget = 8, p = parties('streaming');
+    const sim = await simulate(p, 'streaming', new StreamingLlmPolicy(ctxOf(lanes, budget)),
+      [new SecureStreamingLlmPolicy(budget), new SecureStreamingLlmPolicy(budget)], lanes, 12, 3);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(sim.steps[2].plain[0]).toEqual([0, 1, 2, 3, 11, 12, 13, 14]);
   });
 });

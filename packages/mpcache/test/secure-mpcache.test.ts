@@ -73,7 +73,7 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
   });
 
   it('static eviction: kept set = staticEvictionKeep, compacted in prompt order for leader and follower', async () => {
-    const lanes = 2, d = 4, n = 60, w = 12, budget = 4, p = parties('mpc/static');
+    const lanes = 2, d = 4, n = 60, w = 12, budget = 24, p = parties('mpc/static');
     const keys = data('mpc/static/k', n * lanes * d, -2, 2), values = data('mpc/static/v', n * lanes * d, -2, 2);
     const c0 = await sharedCache(p, keys, values, lanes, d, 'mpc/static/0');
     const c1 = await sharedCache(p, values, keys, lanes, d, 'mpc/static/1');
@@ -81,7 +81,7 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
     const probs = data('mpc/static/p', lanes * n * n, 0, 0.25, 4);
     for (let h = 0; h < lanes; h++) for (let t = 0; t < n; t++) for (let j = t + 1; j < n; j++) probs[(h * n + t) * n + j] = 0;
     const ps = shareGrid(probs, [lanes, n, n], 'mpc/static/ps');
-    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: [0, 0], staticKeepRatio: 0.3 };
+    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: [0, 0], staticKeepRatio: 0.3, staticKeepBudgetMultiple: 0 };
     const pol = [new SecureMpcachePolicy(model(2, lanes, d), budget, cfg), new SecureMpcachePolicy(model(2, lanes, d), budget, cfg)];
     await runBoth(p, async (ctx) => {
       const P = pol[ctx.party], caches = [c0[ctx.party], c1[ctx.party]];

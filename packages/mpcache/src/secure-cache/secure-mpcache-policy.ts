@@ -69,7 +69,12 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
   readonly staticSteps: (CompactResult | null)[];
 
   constructor(private readonly model: SecurePolicyModel, readonly budget: number, overrides: Partial<MpcacheConfig> = {}) {
-    const c = (this.config = mpcacheConfig(overrides));
+    const c = (this.config = mpcacheConfig(overrides)), s0 = c.clusterSizes[0];
+    // the plaintext twin's budget rule (cache/mpcache-policy.ts)
+    const minBudget = Math.max((c.forcedFirstClusters + c.forcedTailClusters) * s0, (c.minCoarseClusters - 1) * s0);
+    if (c.selection === 'budget' && budget < minBudget) {
+      throw new RangeError(`"budget" ${budget} < ${minBudget}: MPCache with coarse clusters of ${s0} needs room for its forced clusters`);
+    }
     this.leaders = layerLeaders(model.nLayers, c.layerSharing);
     this.params = {
       sizes: c.clusterSizes, ratios: c.levelRatios, alpha: c.alpha, forcedFirst: c.forcedFirstClusters,

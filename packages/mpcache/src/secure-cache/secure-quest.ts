@@ -1,0 +1,102 @@
+/**
+ * Quest and the naive token-level top-k on shares — query-aware selection without eviction, the
+ * twins of cache/quest.ts and cache/token-topk.ts. The cache is never evicted, so every row keeps
+ * its mask; selection is a gather by one-hot rows (selections.ts BlockGatherSelection).
+ *
+ * Quest, per layer per step: page bounds once per completed page (cluster-bounds.ts, one level of
+ *   `pageSize`, representatives [m, M − m]); scores fxRound(q·m + ReLU(q)·(M − m)) for every page
+ *   but the query's (exact bound, secure-cluster-selector.ts); top ⌊budget/S⌋ − 1 pages (ties: the
+ *   older page loses) + the query's page (public rows).
+ * Token top-k (the strawman of mpcache-algorithm.md): per query head, the top budget − 1 of the
+ *   older positions by their logit, every step: a topK over n secret logits with one-hot rows in
+ *   original order (public unshuffle, 8·n·k B per head), then the gather by those n-wide one-hots.
+ *   It costs MORE than the full cache: the shuffle, the comparisons and the one-hots grow as n·k.
+ */
+import { indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import type { RingTensor } from '@mpcache/mpc-core';
+import { PromptPhase } from '../cache/policy-config';
+import { QUEST_DEFAULTS, type QuestOptions } from '../cache/quest';
+import {
+  PublicRowSelection, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
+} from '../secure/secure-kv-cache-policy';
+import { SecureClusterBounds } from './cluster-bounds';
+import { planLayout, selectClustersOnShares, type ClusterPlan } from './secure-cluster-selector';
+import { blockSelection } from './selections';
+
+const { asUintN } = BigInt;
+
+export class SecureQuestPolicy implements SecureKVCachePolicy {
+  readonly name = 'quest';
+  private readonly phase = new PromptPhase();
+  private bounds: (SecureClusterBounds | null)[];
+  private readonly dense: Set<number>;
+  /** The last plan and quick-select steps per layer (public). */
+  readonly lastPlan: (ClusterPlan | null)[];
+  readonly lastSteps: (number[][] | null)[];
+
+  constructor(readonly nLayers: number, readonly budget: number, readonly seqLen: number, readonly opts: QuestOptions = QUEST_DEFAULTS) {
+    if (!Number.isInteger(opts.pageSize) || opts.pageSize < 1 || opts.pageSize > budget) {
+      throw new RangeError(`"quest.pageSize" expected an integer in [1, budget = ${budget}], got ${opts.pageSize}`);
+    }
+    this.dense = new Set(opts.denseLayers.map((l) => (l < 0 ? nLayers + l : l)));
+    this.bounds = new Array(nLayers).fill(null);
+    this.lastPlan = new Array(nLayers).fill(null);
+    this.lastSteps = new Array(nLayers).fill(null);
+  }
+
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    const len = view.cache.length, S = this.opts.pageSize, l = view.layer;
+    if (this.phase.inPrefill || view.nQueries !== 1 || len <= this.budget || this.dense.has(l)) return null;
+    const c0 = Math.ceil(len / S) - 1, k = Math.min(Math.floor(this.budget / S) - 1, c0);
+    const plan: ClusterPlan = { full: false, nTok: len, firstEnd: 0, tailStart: c0 * S, c0First: 0, c0, counts: [Math.max(0, k)] };
+    this.lastPlan[l] = plan;
+    const layout = planLayout(plan, [S]);
+    if (k <= 0) return new PublicRowSelection(layout.forced, len);
+    const b = (this.bounds[l] ??= new SecureClusterBounds([S], view.cache.lanes, view.headDim, 'exact', this.seqLen));
+    await ctx.ledger.scope('quest select pages', () => b.update(ctx, view.cache));
+    const sel = await ctx.ledger.scope('quest select pages', () => selectClustersOnShares(ctx, b, view.q, plan));
+    this.lastSteps[l] = sel.steps;
+    return blockSelection(ctx, layout, sel.onehot, len);
+  }
+
+  async observe(): Promise<void> {}
+  beginPrefill(n: number): void { this.phase.begin(n); }
+  async endPrefill(): Promise<void> { this.phase.end(); }
+  reset(): void {
+    this.phase.reset();
+    this.bounds.fill(null);
+    this.lastPlan.fill(null);
+    this.lastSteps.fill(null);
+  }
+}
+
+export class SecureTokenTopKPolicy implements SecureKVCachePolicy {
+  readonly name = 'token-topk';
+  private readonly phase = new PromptPhase();
+  /** Quick-select steps of the last selection per layer (public). */
+  readonly lastSteps: (number[] | null)[];
+
+  constructor(readonly nLayers: number, readonly budget: number) {
+    this.lastSteps = new Array(nLayers).fill(null);
+  }
+
+  async select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null> {
+    const len = view.cache.length, pos = len - 1, k = this.budget - 1;
+    if (this.phase.inPrefill || view.nQueries !== 1 || len <= this.budget) return null;
+    const [lanes, rows] = logits.shape, U = lanes * rows, B = BigInt(indexBits(pos)), p0 = ctx.party === 0;
+    const keys = new BigUint64Array(U * pos);
+    for (let u = 0; u < U; u++) for (let j = 0; j < pos; j++) keys[u * pos + j] = asUintN(64, (logits.data[u * len + j] << B) + (p0 ? BigInt(j) : 0n));
+    const res = await ctx.ledger.scope('token top-k', () => topK(ctx, { shape: [U, pos], data: keys }, k, { oneHot: true }));
+    this.lastSteps[view.layer] = res.stepComparisons;
+    const layout = { forced: Int32Array.of(pos), regionStart: 0, blockSize: 1, blocks: pos, k };
+    return blockSelection(ctx, layout, res.oneHot as RingTensor, len);
+  }
+
+  async observe(): Promise<void> {}
+  beginPrefill(n: number): void { this.phase.begin(n); }
+  async endPrefill(): Promise<void> { this.phase.end(); }
+  reset(): void {
+    this.phase.reset();
+    this.lastSteps.fill(null);
+  }
+}

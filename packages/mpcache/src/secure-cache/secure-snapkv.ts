@@ -1,0 +1,144 @@
+/**
+ * SnapKV and StreamingLLM on shares — the twins of cache/snapkv.ts and cache/streaming-llm.ts.
+ *
+ * SnapKV (per KV head = per query head on MHA): the last w prompt queries vote (local sums, B1);
+ *   1-D pooling along positions — 'avg' is a window sum (local), 'max' a maxTree over the kernel
+ *   (⌈log2 k⌉ rounds, k − 1 comparisons per position) with out-of-range entries padded by a public
+ *   −PAD; then one compactRows per layer keeps the top capacity − w prefix rows, the w window rows
+ *   stay as the public tail. Decoding selects public rows only (free): the kept prefix and a sliding
+ *   window of the last w rows ('window'), or every row ('grow').
+ * StreamingLLM: sinks + recent window, public positions, free; the full cache up to the budget.
+ */
+import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
+import { maxTree, type PartyContext } from '@mpcache/protocols';
+import { PromptPhase } from '../cache/policy-config';
+import { SNAPKV_DEFAULTS, type SnapKvOptions } from '../cache/snapkv';
+import { STREAMING_LLM_DEFAULTS, type StreamingLlmOptions } from '../cache/streaming-llm';
+import {
+  PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
+} from '../secure/secure-kv-cache-policy';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { compactRows } from './compact-rows';
+
+const { asUintN } = BigInt;
+
+/** Real-valued padding of max-pool windows (votes are sums of at most w probabilities). */
+const POOL_PAD = 1024;
+
+export class SecureSnapKvPolicy implements SecureKVCachePolicy {
+  readonly name = 'snapkv';
+  readonly window: number;
+  private readonly phase = new PromptPhase();
+  private votes: (BigUint64Array | null)[];
+  private caches: (SecureLayerCache | null)[];
+  private prefixRows = -1; // kept prefix rows after the prompt (−1: no prompt bracket)
+  /** Quick-select steps of each layer's compaction (public). */
+  readonly steps: (number[] | null)[];
+
+  constructor(readonly nLayers: number, readonly budget: number, readonly opts: SnapKvOptions = SNAPKV_DEFAULTS) {
+    this.window = Math.max(1, Math.min(opts.window, Math.floor(budget / 2)));
+    this.votes = new Array(nLayers).fill(null);
+    this.caches = new Array(nLayers).fill(null);
+    this.steps = new Array(nLayers).fill(null);
+  }
+
+  async select(_ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    this.caches[view.layer] = view.cache;
+    const n = this.phase.promptLength, len = view.cache.length, w = this.window, P = this.prefixRows;
+    if (this.phase.inPrefill || P < 0 || view.nQueries !== 1 || this.opts.decode === 'grow') return null;
+    if (n <= this.budget && len <= this.budget) return null;
+    const from = Math.max(P, len - w), rows = new Int32Array(P + len - from);
+    for (let j = 0; j < P; j++) rows[j] = j;
+    for (let j = from; j < len; j++) rows[P + j - from] = j;
+    return rows.length === len ? null : new PublicRowSelection(rows, len);
+  }
+
+  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
+    const n = this.phase.promptLength, w = this.window;
+    this.caches[view.layer] = view.cache;
+    if (!this.phase.inPrefill || view.nQueries !== n) return;
+    const [lanes, rows, L] = probs.shape, p = probs.data, v = (this.votes[view.layer] ??= new BigUint64Array(lanes * n));
+    for (let h = 0; h < lanes; h++) {
+      for (let r = 0; r < rows; r++) {
+        if (r % n < n - w) continue;
+        for (let j = 0; j < n - w; j++) v[h * n + j] = asUintN(64, v[h * n + j] + p[(h * rows + r) * L + j]);
+      }
+    }
+  }
+
+  beginPrefill(n: number): void {
+    this.phase.begin(n);
+    this.votes.fill(null);
+  }
+
+  async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    this.phase.end();
+    const w = this.window, prefix = n - w;
+    this.prefixRows = Math.max(0, prefix);
+    if (n <= this.budget) return;
+    await ctx.ledger.scope('snapkv select', async () => {
+      for (let l = 0; l < this.nLayers; l++) {
+        const cache = this.caches[l]!, lanes = cache.lanes, v = this.votes[l] ?? new BigUint64Array(lanes * n);
+        const pooled = await this.pool(ctx, v, lanes, n, prefix);
+        const res = await compactRows(ctx, [cache], { shape: [lanes, prefix], data: pooled }, this.budget - w, { granularity: 'lane', tailFrom: prefix });
+        this.steps[l] = res.steps;
+      }
+    });
+    this.prefixRows = this.budget - w;
+  }
+
+  reset(): void {
+    this.phase.reset();
+    this.votes.fill(null);
+    this.caches.fill(null);
+    this.steps.fill(null);
+    this.prefixRows = -1;
+  }
+
+  /** Same-padded pooling of each lane's votes over [0, prefix): (lanes, prefix). */
+  private async pool(ctx: PartyContext, v: BigUint64Array, lanes: number, n: number, prefix: number): Promise<BigUint64Array> {
+    const k = this.opts.kernel, half = Math.floor(k / 2), out = new BigUint64Array(lanes * prefix);
+    if (k <= 1) {
+      for (let h = 0; h < lanes; h++) out.set(v.subarray(h * n, h * n + prefix), h * prefix);
+      return out;
+    }
+    if (this.opts.pooling === 'avg') {
+      for (let h = 0; h < lanes; h++) {
+        for (let j = 0; j < prefix; j++) {
+          let s = 0n;
+          for (let i = Math.max(0, j - half); i <= Math.min(prefix - 1, j - half + k - 1); i++) s += v[h * n + i];
+          out[h * prefix + j] = asUintN(64, s);
+        }
+      }
+      return out;
+    }
+    const pad = ctx.party === 0 ? asUintN(64, -encodeScalar(POOL_PAD, ctx.fracBits)) : 0n, x = new BigUint64Array(lanes * prefix * k);
+    for (let h = 0; h < lanes; h++) {
+      for (let j = 0; j < prefix; j++) {
+        for (let t = 0; t < k; t++) {
+          const i = j - half + t;
+          x[(h * prefix + j) * k + t] = i >= 0 && i < prefix ? v[h * n + i] : pad;
+        }
+      }
+    }
+    return (await maxTree(ctx, { shape: [lanes * prefix, k], data: x }, { bits: ctx.fracBits + 16 })).data;
+  }
+}
+
+export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
+  readonly name = 'streamingllm';
+  private readonly inner: SecureSinkWindowCache;
+
+  constructor(readonly budget: number, opts: StreamingLlmOptions = STREAMING_LLM_DEFAULTS) {
+    if (opts.prefillMode !== 'compressAfterPrefill') throw new RangeError(`secure StreamingLLM supports prefillMode 'compressAfterPrefill' only, got '${opts.prefillMode}'`);
+    const sinks = Math.min(Math.max(0, Math.floor(opts.sinks)), budget - 1);
+    this.inner = new SecureSinkWindowCache(sinks, budget - sinks);
+  }
+
+  select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    return this.inner.select(ctx, view);
+  }
+
+  async observe(): Promise<void> {}
+  reset(): void {}
+}

@@ -64,7 +64,7 @@ export function checkDcfShape(n: number, m: number): void {
 /** Bytes the dealer sends to EACH party per DCF key. */
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
 
-const GEN_CHUNK_KEYS = 4096; // 4 blocks per key per AES call → 16K blocks (256 KiB) per call
+const GEN_CHUNK_KEYS = 2048; // 4 blocks per key per AES call → 8K blocks (128 KiB) per call
 
 /**
  * Generates the correction words of N keys. alpha: N words (read mod 2^n); beta: N×m words;

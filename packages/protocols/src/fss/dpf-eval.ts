@@ -39,7 +39,7 @@ export function dpfEvalPoint(keys: DpfKeys, x: BigUint64Array, prg: FssPrg = def
   const depth = n - nu, M = 2 ** nu;
   const out = new BigUint64Array(count);
   if (count === 0) return out;
-  const C = Math.min(count, POINT_CHUNK_KEYS, Math.max(1, Math.floor((4 * POINT_CHUNK_KEYS) / M)));
+  const C = Math.min(count, POINT_CHUNK_KEYS, Math.max(1, Math.floor(2 ** 20 / M))); // LCW region ≤ 8 MiB
   const L = new FssLayout(), kx = L.kx;
   const inp = L.region(16 * C), hs = L.region(16 * C), cw = L.region(16 * C), xs = L.region(8 * C), t = L.region(C);
   const lcw = L.region(8 * M * C), acc = L.region(8 * C);

@@ -63,13 +63,8 @@ export function checkDpfShape(n: number, nu: number): void {
   }
 }
 
-/** bit_j of word i of a BigUint64Array viewed as little-endian u32 pairs. */
-export function bitOfWord(w32: Uint32Array, i: number, j: number): number {
-  return j < 32 ? (w32[2 * i] >>> j) & 1 : (w32[2 * i + 1] >>> (j - 32)) & 1;
-}
-
-/** Keys per chunk of dpfGen: 4 children blocks per key and level, 2^ν leaf blocks per key. */
-const GEN_CHUNK_KEYS = 4096;
+/** Keys per chunk of dpfGen: 4 children blocks per key and level (128 KiB per AES call), 2^ν leaf blocks per key. */
+const GEN_CHUNK_KEYS = 2048;
 
 /**
  * Gen_DPF for count = alpha.length keys (β per key). roots_b are count×16 seeds with low bits cleared.

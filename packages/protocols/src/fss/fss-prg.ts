@@ -18,8 +18,8 @@
  *
  * The DCF/DPF hot loops (dcf-eval, dcf-keygen, dpf-eval, dpf-keygen) keep their blocks in the wasm
  * kernel memory (fss-wasm.ts) and call `encryptSInto`/`encryptVInto`: raw AES (no ⊕X) of one region
- * into another, the kernel fusing the feed-forward into its pass. `hashS`/`hashV`, `encryptS`/`encryptV`,
- * `expand`, `expandBoth` and `words` are the convenient batched forms of §1's algebra (tests, references).
+ * into another, the kernel fusing the feed-forward into its pass. `hashS`/`hashV`, `expand`,
+ * `expandBoth` and `words` are the convenient batched forms of §1's algebra (tests, references).
  * Output arrays are freshly allocated (or the caller's `out`), 8-byte aligned, so callers may view
  * them as Uint32Array / BigUint64Array (little-endian host assumed, as everywhere in this project).
  */
@@ -69,20 +69,6 @@ function hashBlocks(cipher: Cipher, input: Uint8Array, out: Uint8Array): Uint8Ar
   return out;
 }
 
-/** AES_K (no feed-forward) of every block; zero-copy when one `update` call suffices. */
-function encryptBlocks(cipher: Cipher, input: Uint8Array): Uint8Array {
-  const len = input.length;
-  if (len % 16 !== 0) throw new ShapeError(`fss prg: input length ${len} is not a multiple of 16`);
-  const step = FSS_CHUNK_BLOCKS * 16;
-  if (len <= step) {
-    const y = cipher.update(input);
-    return y.byteOffset % 8 === 0 ? y : new Uint8Array(y);
-  }
-  const out = new Uint8Array(len);
-  for (let off = 0; off < len; off += step) out.set(cipher.update(input.subarray(off, Math.min(len, off + step))), off);
-  return out;
-}
-
 /** Raw AES_K of buf[inOff, inOff + bytes) into buf[outOff, …), chunked; one copy per chunk. */
 function encryptInto(cipher: Cipher, buf: Uint8Array, inOff: number, outOff: number, bytes: number): void {
   const step = FSS_CHUNK_BLOCKS * 16;
@@ -120,20 +106,6 @@ export class FssPrg {
   /** H_V(X) for every block X of `input` (N×16). Returns `out` (allocated if omitted). */
   hashV(input: Uint8Array, out: Uint8Array = new Uint8Array(input.length)): Uint8Array {
     return hashBlocks(this.cipherV, input, out);
-  }
-
-  /**
-   * Raw AES_S of every block (NO ⊕X): for hot loops that fuse the feed-forward H = AES ⊕ X into
-   * their own pass. The result is 8-byte aligned; it may be node's own buffer (do not keep it
-   * across calls if you need it unchanged — it is never reused by this class).
-   */
-  encryptS(input: Uint8Array): Uint8Array {
-    return encryptBlocks(this.cipherS, input);
-  }
-
-  /** Raw AES_V of every block (NO ⊕X); see encryptS. */
-  encryptV(input: Uint8Array): Uint8Array {
-    return encryptBlocks(this.cipherV, input);
   }
 
   /**

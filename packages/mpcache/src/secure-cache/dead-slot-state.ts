@@ -43,7 +43,12 @@ export class DeadSlotState {
       }
       this.alive = a; this.score = s; this.cap = cap;
     }
-    for (let u = 0; u < this.units; u++) for (let j = this.rows; j < kvLen; j++) this.alive[u * this.cap + j] = this.party === 0 ? 1n : 0n;
+    for (let u = 0; u < this.units; u++) {
+      for (let j = this.rows; j < kvLen; j++) {
+        this.alive[u * this.cap + j] = this.party === 0 ? 1n : 0n;
+        this.score[u * this.cap + j] = 0n;
+      }
+    }
     this.rows = Math.max(this.rows, kvLen);
   }
 

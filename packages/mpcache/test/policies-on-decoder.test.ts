@@ -4,7 +4,7 @@
  * Attention-Gate weight files; the decoder's optional hook events.
  */
 import {
-  AttentionGatePolicy, D2oPolicy, FullCache, MeteredPolicy, POLICY_NAMES, ReferenceDecoder, TINY_LLAMA,
+  AttentionGatePolicy, D2oPolicy, mpcacheConfig, mpcacheMinBudget, FullCache, MeteredPolicy, POLICY_NAMES, ReferenceDecoder, TINY_LLAMA,
   attentionGateWeightsToJson, makePolicy, parseAttentionGateWeights, randomAttentionGateWeights, randomWeights,
   type AttentionView, type CacheRowOverrides, type KVCachePolicy, type PolicyConfig,
 } from '@mpcache/mpcache';
@@ -60,7 +60,10 @@ describe('makePolicy', () => {
   test('small budgets change the output; fixed-point emulation runs every policy on the grid', () => {
     const full = decode(new FullCache());
     for (const name of ['h2o', 'mpcache', 'quest', 'd2o']) expect(Array.from(decode(makePolicy(name, 12, config())))).not.toEqual(Array.from(full));
-    expect(() => makePolicy('mpcache', 8, config())).toThrow(/forced clusters/);
+    expect(mpcacheMinBudget(mpcacheConfig({ clusterSizes: [4, 2] }))).toBe(12);
+    const under = new MeteredPolicy(makePolicy('mpcache', 8, config())); // below it: forced clusters win
+    decode(under);
+    expect(under.maxAttended).toBeLessThanOrEqual(12);
     for (const name of POLICY_NAMES) {
       const out = decode(makePolicy(name, 12, config({ fracBits: 12 })), 6, 12);
       expect(out.every((v) => Number.isInteger(v * 4096))).toBe(true);

@@ -20,6 +20,16 @@ import { accumulateStaticScores, staticEvictionKeep } from './static-eviction';
 import { PromptPhase, type PolicyContext } from './policy-config';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
+/**
+ * The smallest budget for which budget mode never attends more than `budget` positions: the forced
+ * clusters, and the "fewer than minCoarse coarse clusters: attend all" case, must fit in it. Below
+ * it MPCache still runs (the forced clusters win) and may attend up to this many positions.
+ */
+export function mpcacheMinBudget(c: MpcacheConfig): number {
+  const s0 = c.clusterSizes[0];
+  return Math.max((c.forcedFirstClusters + c.forcedTailClusters) * s0, (c.minCoarseClusters - 1) * s0);
+}
+
 export class MpcachePolicy implements KVCachePolicy {
   readonly name = 'mpcache';
   readonly config: MpcacheConfig;
@@ -37,13 +47,7 @@ export class MpcachePolicy implements KVCachePolicy {
 
   constructor(private readonly ctx: PolicyContext, overrides: Partial<MpcacheConfig> = {}) {
     const c = (this.config = mpcacheConfig(overrides));
-    const { nLayers, nHeads, seqLen } = ctx.model, s0 = c.clusterSizes[0];
-    // budget mode guarantees ≤ budget attended only if the forced clusters and the "too few clusters:
-    // attend all" case fit in it
-    const minBudget = Math.max((c.forcedFirstClusters + c.forcedTailClusters) * s0, (c.minCoarseClusters - 1) * s0);
-    if (c.selection === 'budget' && ctx.budget < minBudget) {
-      throw new RangeError(`"budget" ${ctx.budget} < ${minBudget}: MPCache with coarse clusters of ${s0} needs room for its forced clusters`);
-    }
+    const { nLayers, nHeads, seqLen } = ctx.model;
     this.leaders = layerLeaders(nLayers, c.layerSharing);
     this.params = {
       sizes: c.clusterSizes, ratios: c.levelRatios, alpha: c.alpha, forcedFirst: c.forcedFirstClusters,

@@ -57,8 +57,8 @@ export interface EvalOptions {
   maxNewTokens?: number;
   /** Called once per finished row. */
   onRow?: (row: EvalRow) => void;
-  /** Called after each prompt. */
-  onProgress?: (p: { promptsDone: number; prompts: number; elapsedMs: number }) => void;
+  /** Called after each prompt, with the rows pooled over the prompts done so far. */
+  onProgress?: (p: { promptsDone: number; prompts: number; elapsedMs: number; rows: EvalRow[] }) => void;
   /** Fixed-point emulation of decoder and policies (e.g. 12); default float64. */
   fracBits?: number | null;
   /** Per-policy options; default SHORT_CONTEXT_OPTIONS and a random Attention-Gate (seed 1). */
@@ -127,20 +127,24 @@ export function runEval(opts: EvalOptions): EvalResult {
       for (let t = 0; t < T; t++) metrics[vi].add(dec.forward(y[t], dec.length), refLogProbs[t], y[t + 1]);
       meters[vi].attended += p.attended; meters[vi].calls += p.calls; meters[vi].max = Math.max(meters[vi].max, p.maxAttended);
     });
-    opts.onProgress?.({ promptsDone: pi + 1, prompts: prompts.length, elapsedMs: Date.now() - t0 });
+    if (opts.onProgress) opts.onProgress({ promptsDone: pi + 1, prompts: prompts.length, elapsedMs: Date.now() - t0, rows: currentRows() });
   });
 
-  const rows: EvalRow[] = [];
-  const emit = (row: EvalRow) => { rows.push(row); opts.onRow?.(row); };
-  if (specs.some((s) => s.name === 'full')) {
-    emit({ policy: 'full', budget: c.seqLen, agreement: fullMetrics.agreement, meanKL: fullMetrics.meanKL,
-      perplexity: fullMetrics.perplexity, steps: fullMetrics.steps, meanAttended: NaN, maxAttended: NaN });
+  function currentRows(): EvalRow[] {
+    const out: EvalRow[] = [];
+    if (specs.some((s) => s.name === 'full')) {
+      out.push({ policy: 'full', budget: c.seqLen, agreement: fullMetrics.agreement, meanKL: fullMetrics.meanKL,
+        perplexity: fullMetrics.perplexity, steps: fullMetrics.steps, meanAttended: NaN, maxAttended: NaN });
+    }
+    variants.forEach((v, i) => out.push({
+      policy: v.label, budget: v.budget, agreement: metrics[i].agreement, meanKL: metrics[i].meanKL,
+      perplexity: metrics[i].perplexity, steps: metrics[i].steps,
+      meanAttended: meters[i].calls === 0 ? 0 : meters[i].attended / meters[i].calls, maxAttended: meters[i].max,
+    }));
+    return out;
   }
-  variants.forEach((v, i) => emit({
-    policy: v.label, budget: v.budget, agreement: metrics[i].agreement, meanKL: metrics[i].meanKL,
-    perplexity: metrics[i].perplexity, steps: metrics[i].steps,
-    meanAttended: meters[i].calls === 0 ? 0 : meters[i].attended / meters[i].calls, maxAttended: meters[i].max,
-  }));
+  const rows = currentRows();
+  for (const row of rows) opts.onRow?.(row);
   const { attentionGate, ...rest } = policyConfig;
   return {
     model: c.name, fracBits, prompts: prompts.length, maxNewTokens: T,

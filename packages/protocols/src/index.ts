@@ -60,3 +60,4 @@ export * from './softmax/softmax-rows';
 export * from './norms/layer-norm';
 export * from './norms/rms-norm';
 export * from './trunc/trunc-round';
+export * from './dealer/keyed-value-cache';

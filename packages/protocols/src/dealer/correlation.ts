@@ -18,6 +18,7 @@
 import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import { ProtocolError } from '@mpcache/mpc-core';
 import type { KeyedStreams } from './keyed-streams';
+import type { KeyedValueCache } from './keyed-value-cache';
 
 // An alias, not `BigInt.asUintN(…)` at each use: inside a vm context (jest) the global lookup stops V8
 // lowering the call to a native 64-bit op (≈250 ns/elem instead of ≈1 ns, measured on Node 20.20).
@@ -90,6 +91,8 @@ export class DealerGen implements DealGen {
     private readonly s1: AesCtrPrg,
     private readonly priv: AesCtrPrg,
     private readonly keyedStreams?: readonly [KeyedStreams, KeyedStreams],
+    /** The session's memo of keyed values (keyed-value-cache.ts); without it values are recomputed. */
+    private readonly keyedValues?: KeyedValueCache,
   ) {}
 
   random(n: number): Dealt {
@@ -127,13 +130,14 @@ export class DealerGen implements DealGen {
   keyed(key: string, lane: number, offset: number, n: number): Dealt {
     const ks = this.keyedStreams;
     if (!ks) throw new Error('keyed: this dealer session has no keyed streams');
+    const memo = this.keyedValues;
     let a0: BigUint64Array | undefined, v: BigUint64Array | undefined;
     const share0 = () => (a0 ??= ks[0].words(key, lane, offset, n));
     return {
       get share() {
         return share0();
       },
-      value: () => (v ??= addWords(share0(), ks[1].words(key, lane, offset, n))),
+      value: () => (v ??= memo ? memo.value(key, lane, offset, n) : addWords(share0(), ks[1].words(key, lane, offset, n))),
     };
   }
 }

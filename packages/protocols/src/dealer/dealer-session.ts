@@ -10,6 +10,12 @@
 import { AesCtrPrg, ProtocolError, type PartyId } from '@mpcache/mpc-core';
 import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
 import { KeyedStreams } from './keyed-streams';
+import { DEFAULT_KEYED_CACHE_WORDS, KeyedValueCache } from './keyed-value-cache';
+
+export interface DealerSessionOptions {
+  /** Budget (8-byte words) of the memo of keyed operand masks; 0 disables it. Default 2^26. */
+  keyedCacheWords?: number;
+}
 
 interface Pending {
   readonly key: string;
@@ -22,15 +28,19 @@ export class DealerSession {
   private readonly s1: AesCtrPrg;
   private readonly priv = AesCtrPrg.fromEntropy();
   private readonly keyed: readonly [KeyedStreams, KeyedStreams];
+  /** Operand masks B expanded once per session, not once per product (keyed-value-cache.ts). */
+  readonly keyedValues: KeyedValueCache | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextToGenerate = 0;
   /** Bytes sent to each party so far. */
   readonly bytesSent: [number, number] = [0, 0];
 
-  constructor(seedP0: Uint8Array, seedP1: Uint8Array) {
+  constructor(seedP0: Uint8Array, seedP1: Uint8Array, opts: DealerSessionOptions = {}) {
     this.s0 = new AesCtrPrg(seedP0);
     this.s1 = new AesCtrPrg(seedP1);
     this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
+    const budget = opts.keyedCacheWords ?? DEFAULT_KEYED_CACHE_WORDS;
+    this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -50,7 +60,7 @@ export class DealerSession {
       throw mismatch(`party ${party} asked for correlation #${index}, next to generate is #${this.nextToGenerate}`);
     }
     this.nextToGenerate++;
-    const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed);
+    const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed, this.keyedValues);
     spec.deal(g, params);
     const m0 = concatBytes(g.toP0);
     const m1 = concatBytes(g.toP1);

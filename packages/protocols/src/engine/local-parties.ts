@@ -13,7 +13,7 @@ import {
   type PartyId,
 } from '@mpcache/mpc-core';
 import { CorrelationSource, InProcessDealerLink } from '../dealer/correlation-source';
-import { DealerSession } from '../dealer/dealer-session';
+import { DealerSession, type DealerSessionOptions } from '../dealer/dealer-session';
 import type { PartyContext } from './context';
 
 export interface LocalPartiesOptions {
@@ -23,6 +23,8 @@ export interface LocalPartiesOptions {
   channel?: { p0?: ChannelOptions; p1?: ChannelOptions };
   /** Use these channels instead of a memory pair (e.g. WebSocket endpoints). */
   channels?: [Channel, Channel];
+  /** Options of the in-process dealer session (e.g. its keyed-mask memo budget). */
+  dealer?: DealerSessionOptions;
 }
 
 export interface LocalParties {
@@ -43,7 +45,7 @@ export function makePartyContext(
 
 export function localParties(opts: LocalPartiesOptions = {}): LocalParties {
   const seeds = opts.seeds ?? { dealerP0: randomBytes(16), dealerP1: randomBytes(16), common: randomBytes(16) };
-  const dealer = new DealerSession(seeds.dealerP0, seeds.dealerP1);
+  const dealer = new DealerSession(seeds.dealerP0, seeds.dealerP1, opts.dealer);
   const ledgers = [new Ledger(), new Ledger()] as const;
   const channels =
     opts.channels ??

@@ -1,0 +1,101 @@
+/**
+ * KeyedValueCache — the dealer's memo of keyed values B = B_0 + B_1 (keyed-streams.ts), so that a
+ * masked operand's mask is expanded from the two keyed streams once per session instead of once per
+ * product triple.
+ *
+ * Why: every maskedMatmul triple (A, A·B) makes the dealer recompute the operand's whole mask B
+ * from both parties' keyed streams (2 AES-CTR words and one add per element). A decoding step
+ * multiplies by every weight matrix and by the whole K/V cache, so without a memo the dealer
+ * expands the entire model (and the cache) every token: stories15M 24 M words per step (the 9.2 M
+ * word tokEmb twice: embedding and tied classifier), GPT-2-small ≈ 200 M. With the memo a step
+ * expands only the K/V rows appended since the last one.
+ *
+ * Security: B is the dealer's own randomness; keeping it for the session changes nothing the
+ * parties see (the dealer already can recompute it at will from the seeds).
+ *
+ * Memory: one word per cached element, capped by `maxWords` (DEFAULT_KEYED_CACHE_WORDS = 2^26,
+ * 512 MiB; stories15M needs ≈ 15 M words plus 4.6 K words per cached token). Growing keys (K/V
+ * caches: lane prefixes [0, rows·cols) that grow as rows are appended) are extended in place with
+ * capacity doubling. A request that does not fit the budget is computed fresh and not kept (no
+ * eviction: with the weights' cyclic access pattern, evicting would only thrash).
+ * Returned arrays are views into the memo: read-only for callers.
+ */
+import type { KeyedStreams } from './keyed-streams';
+
+// Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
+const { asUintN } = BigInt;
+
+/** Default budget of a session's memo, in 8-byte words (512 MiB). */
+export const DEFAULT_KEYED_CACHE_WORDS = 2 ** 26;
+
+interface Entry {
+  buf: BigUint64Array;
+  len: number;
+}
+
+export class KeyedValueCache {
+  private readonly entries = new Map<string, Entry>();
+  private usedWords = 0;
+
+  constructor(
+    private readonly streams: readonly [KeyedStreams, KeyedStreams],
+    readonly maxWords = DEFAULT_KEYED_CACHE_WORDS,
+  ) {
+    if (!Number.isSafeInteger(maxWords) || maxWords < 0) throw new RangeError(`keyed cache: maxWords must be a non-negative integer`);
+  }
+
+  /** Words held (capacity, counted against the budget). */
+  get words(): number {
+    return this.usedWords;
+  }
+
+  /** Words [offset, offset + n) of lane `lane` of the value named `key` (a read-only view when cached). */
+  value(key: string, lane: number, offset: number, n: number): BigUint64Array {
+    const id = `${key}\u0000${lane}`;
+    const e = this.entries.get(id);
+    const len = e?.len ?? 0;
+    if (e && offset + n <= len) return e.buf.subarray(offset, offset + n);
+    // Only a contiguous prefix is kept: a request that starts past the end is computed fresh.
+    if (offset <= len && this.reserve(e, offset + n)) {
+      const entry = e ?? this.entries.get(id) ?? this.create(id);
+      this.ensureCapacity(entry, offset + n);
+      entry.buf.set(this.fresh(key, lane, len, offset + n - len), len);
+      entry.len = offset + n;
+      return entry.buf.subarray(offset, offset + n);
+    }
+    return this.fresh(key, lane, offset, n);
+  }
+
+  /** True if the entry may grow to `want` words within the budget (capacity doubling included). */
+  private reserve(e: Entry | undefined, want: number): boolean {
+    const cap = e?.buf.length ?? 0;
+    if (want <= cap) return true;
+    return this.usedWords - cap + nextCapacity(cap, want) <= this.maxWords;
+  }
+
+  private create(id: string): Entry {
+    const e: Entry = { buf: new BigUint64Array(0), len: 0 };
+    this.entries.set(id, e);
+    return e;
+  }
+
+  private ensureCapacity(e: Entry, want: number): void {
+    const cap = e.buf.length;
+    if (want <= cap) return;
+    const next = nextCapacity(cap, want), buf = new BigUint64Array(next);
+    buf.set(e.buf.subarray(0, e.len));
+    this.usedWords += next - cap;
+    e.buf = buf;
+  }
+
+  private fresh(key: string, lane: number, offset: number, n: number): BigUint64Array {
+    const a = this.streams[0].words(key, lane, offset, n), b = this.streams[1].words(key, lane, offset, n);
+    for (let i = 0; i < n; i++) a[i] = asUintN(64, a[i] + b[i]);
+    return a;
+  }
+}
+
+/** First capacity: exactly `want` (weights never grow); later growth doubles (K/V caches). */
+function nextCapacity(cap: number, want: number): number {
+  return cap === 0 ? want : Math.max(want, 2 * cap);
+}

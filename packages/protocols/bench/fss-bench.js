@@ -1,18 +1,19 @@
 /**
  * fss-bench — timings of the FSS kernels (DCF/DPF key generation and evaluation) and of the
- * comparisons built on them, optionally side by side with a baseline build in the SAME run
- * (alternating, best of `reps`), so host noise on the shared 2-core machine hits both alike.
+ * comparisons built on them, optionally side by side with a baseline build in the SAME run (one
+ * untimed warm-up, then alternating, best of `reps`), so host noise on the shared 2-core machine
+ * hits both alike.
  *
- *   npx tsc -b packages/protocols && npm run build:wasm
+ *   npm run build:wasm && npx tsc -b packages/protocols
  *   node --expose-gc packages/protocols/bench/fss-bench.js [--baseline <protocols dist dir>] [--reps 3] [--only dcfEval]
  *
- * A baseline is any compiled protocols dist, e.g. of an older commit:
- *   git worktree add /tmp/base <commit> … or simply copy packages/protocols/dist before a change.
- * With a baseline, every case also checks that both builds give bit-identical outputs (same roots,
- * α, β, x): the speed-ups must not change a single output word.
+ * A baseline is any compiled protocols dist kept INSIDE the repository (so that @mpcache/mpc-core
+ * resolves), e.g. `cp -r packages/protocols/dist tmp/fss-baseline/dist` before rebuilding a change
+ * (tmp/ is git-ignored). With a baseline, every case also checks that both builds give bit-identical
+ * outputs (same roots, α, β, x): the speed-ups must not change a single output word.
  *
  * Not a jest test on purpose (timings, seconds per case). Results: see the headers of
- * src/fss/dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts and fss-wasm.ts.
+ * src/fss/dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts and dpf-keygen.ts.
  */
 'use strict';
 const path = require('node:path');
@@ -52,6 +53,7 @@ const cpuMs = () => {
 async function bench(name, fn) {
   if (only && !name.includes(only)) return;
   const wall = impls.map(() => []), cpu = impls.map(() => []), digests = impls.map(() => undefined);
+  for (const im of impls) await fn(im.lib); // warm-up (wasm tier-up, JIT), untimed
   for (let r = 0; r < reps; r++) {
     for (let k = 0; k < impls.length; k++) {
       const t0 = process.hrtime.bigint(), c0 = cpuMs();

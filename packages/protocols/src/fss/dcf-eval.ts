@@ -11,9 +11,20 @@
  * when t = 1 and writes the next level's IN (the last level writes the leaf input s ⊕ 2).
  * AES blocks per key: n·(1 + ⌈m/2⌉) + ⌈m/2⌉. sgn(b) is applied once at the end (in the leaf kernel).
  *
- * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (AES-NI) shared with other jobs,
- * bench/fss-bench.js, best of 3, previous pure-JS version (u32 halves) vs this wasm version in the same run:
- *   2^16 LTZ keys (n = 63, m = 1), per party   see FIGURES below
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (Zen 4, AES-NI) shared with other jobs (load
+ * 7–14), bench/fss-bench.js: warm-up, then best of 3, the previous pure-JS version (u32 halves,
+ * commit 8aa2957) and this one alternating in the same run; wall ms (process CPU ms), 2^16 keys, one party:
+ *   n = 63, m = 1 (LTZ)              248 (158)  →  96 (62)
+ *   n = 63, m = 2 (ReLU)             314 (218)  →  73 (63)
+ *   n = 63, m = 3 (argmax of a pair) 639 (299)  → 161 (82)
+ *   n = 15, m = 1                     62 (38)   →  22 (14)
+ *   e2e dcfLessThanZero[65536], both parties in one process, online: 492 (336) → 149 (128)
+ * Where the time goes now (n = 63, m = 1, CPU profile): node:crypto AES ≈ 55 % (`update` reaches
+ * ≈ 4.3 GB/s against raw OpenSSL's ≈ 10 GB/s on this host: it allocates its output, copies it once
+ * more, and we copy it into the kernel memory), the level kernel ≈ 30 % (≈ 5 ns per key and level,
+ * 128-bit SIMD or plain i64 measured alike), key-material copies ≈ 10 %. Chunks of 2K–16K keys
+ * measured equal within the noise; 8K keeps the regions of a chunk (≈ 0.9 MiB) in L2.
+ * Next step if needed: split a batch across worker_threads (own cipher objects and kernel instance).
  * Re-measure when Node changes major version.
  */
 import { ShapeError, type PartyId } from '@mpcache/mpc-core';

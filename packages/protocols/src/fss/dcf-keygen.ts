@@ -21,9 +21,14 @@
  * one call per level and chunk; it also writes the next level's inputs), the blocks live in the
  * kernel memory (fss-wasm.ts). No BigInt.
  *
- * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (AES-NI) shared with other jobs,
- * bench/fss-bench.js, best of 3, previous JS/BigInt version vs this one in the same run:
- *   FIGURES
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (Zen 4, AES-NI) shared with other jobs (load
+ * 7–14), bench/fss-bench.js: warm-up, then best of 3, the previous JS/BigInt version (commit 8aa2957)
+ * and this one alternating in the same run; wall ms (process CPU ms) for 2^16 keys:
+ *   n = 63, m = 1   2804 (952)  → 703 (272)        n = 63, m = 3   1926 (1318) → 535 (351)
+ *   n = 63, m = 2   1431 (968)  → 312 (256)        n = 15, m = 1    276 (228)  →  59 (65)
+ * About half of what remains is AES (8 blocks per key and level for m ≤ 2, node:crypto at ≈ 4 GB/s),
+ * then the kernel and the first touch of the ≈ 100 MB output (n = 63, m = 1). 128 KiB per AES call
+ * (2048 keys per chunk) measured as good as 64 or 256 KiB.
  * Re-measure when Node changes major version.
  *
  * Pitfalls the tests catch (fss.md §3): value words come from the PARENT seed; every use of t in a

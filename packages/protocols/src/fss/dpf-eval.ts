@@ -18,9 +18,15 @@
  * dpfPointLevel) adds the feed-forward, corrects and writes the next level's inputs; the leaf kernel
  * writes the (rotated) output words directly (fss-wasm.ts, assembly/dpf-kernels.ts).
  *
- * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared), bench/fss-bench.js, best of 3, previous
- * JS version vs this one in the same run:
- *   FIGURES
+ * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared, load 7–14), bench/fss-bench.js: warm-up,
+ * then best of 3, the previous JS version (commit 8aa2957) and this one alternating in the same run;
+ * wall ms (process CPU ms), one party:
+ *   dpfEvalFull 16384 keys, n = 8, ν = 3 (4.2M outputs)   275 (144) → 85 (51)   ≈ 12 ns CPU per output,
+ *                                                         the 32 MB result array's first touch included
+ *   dpfEvalFull 1024 keys, n = 12, ν = 3 (4.2M outputs)   249 (156) → 62 (39)
+ *   dpfEvalFullRotated + sink, 16384 keys, n = 8          497 (216) → 142 (70)  (the sink's checksum included)
+ *   dpfEvalPoint 65536 keys, n = 64, ν = 1                260 (183) → 36 (33)
+ *   e2e lookupTable[16384], m = 8, both parties, online   546 (279) → 93 (58)
  * Re-measure when Node changes major version.
  */
 import { defaultFssPrg, type DpfKeys } from './dpf-keygen';
@@ -119,6 +125,7 @@ export function dpfEvalFullRotated(
     prg.encryptVInto(mem, cur, y, 16 * nodes * nb);
     mem.set(wordBytes(keys.lcw, M * k0, M * (k0 + cnt)), lcw);
     if (shift) mem.set(wordBytes(shift, k0, k0 + cnt), sh);
+    if (width > mask + 1) mem.fill(0, o, o + 8 * cnt * width); // slots past 2^n stay 0
     kx.dpfFullLeaves(nodes, depth, nu, cur, y, tc, lcw, shift ? sh : 0, mask, width, o, party);
     const bytes = 8 * cnt * width;
     if (!sink) {

@@ -14,7 +14,9 @@
  * shrinks). Calls are synchronous and never nest, so all callers share the one module.
  *
  * Measured 2026-11-26, Node 20.20.2, 2-core AMD EPYC (shared), bench/fss-bench.js against the previous
- * pure-JS code in the same run: see the headers of dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts.
+ * pure-JS code in the same run: 2.3–7× per call, outputs bit-identical; figures in the headers of
+ * dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts, dpf-keygen.ts. AES stays in node:crypto: wasm has no AES
+ * instructions, and a table or bitsliced AES in wasm SIMD would be far below OpenSSL's AES-NI.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

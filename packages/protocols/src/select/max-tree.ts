@@ -10,6 +10,8 @@
  *            triple (8 B) per comparison. maxTreeCost / argmaxTreeCost give the exact totals.
  * Accuracy:  exact while every difference x_i − x_j of a row fits the signed `bits` range
  *            (e.g. |x| < 2^(bits−2)). Ties: the LOWEST index wins (deterministic).
+ *            maxTree with coarse comparisons (lowBits > 0): one of the row's values, at least
+ *            max − ⌈log2 L⌉·2^lowBits (each level can only lose to a value less than 2^lowBits below).
  * Opens:     per comparison (x_l − x_r) + r, (i_l − i_r) + s with fresh uniform r, s (relu.ts).
  * Steps:     1. level 0: the L values of each row (and indices i, held by P0)
  *            2. per level: pair neighbours (0,1), (2,3), …; ONE selectCompare over all pairs of all
@@ -30,6 +32,11 @@ const { asUintN } = BigInt;
 export interface MaxTreeOptions {
   /** Signed comparison range k (differences of a row must fit in [−2^(k−1), 2^(k−1))). */
   bits?: number;
+  /**
+   * Coarse comparisons (relu.ts SelectParams.lowBits): pairs closer than 2^lowBits may be ordered
+   * either way (the max is then one of them); narrower DCF keys. Default 0 (exact).
+   */
+  lowBits?: number;
 }
 
 export interface ArgmaxTreeOptions extends MaxTreeOptions {
@@ -49,7 +56,9 @@ export async function maxTree(ctx: PartyContext, x: RingTensor, opts: MaxTreeOpt
   const { rows, L } = dims(x, 'maxTree');
   const bits = opts.bits ?? 64;
   assertBits(bits);
-  return ctx.ledger.scope('maxTree', async () => (await tournament(ctx, x.data, null, rows, L, bits, false)).max);
+  const lowBits = opts.lowBits ?? 0;
+  if (!Number.isInteger(lowBits) || lowBits < 0 || lowBits > bits - 2) throw new RangeError(`maxTree: lowBits expected an integer in [0, bits − 2], got ${lowBits}`);
+  return ctx.ledger.scope('maxTree', async () => (await tournament(ctx, x.data, null, rows, L, bits, false, lowBits)).max);
 }
 
 /** Row-wise max and argmax (lowest index on ties), optionally with the one-hot. */
@@ -73,7 +82,7 @@ interface Level {
 
 async function tournament(
   ctx: PartyContext, x0: BigUint64Array, idx0: BigUint64Array | null,
-  rows: number, L: number, bits: number, oneHot: boolean,
+  rows: number, L: number, bits: number, oneHot: boolean, lowBits = 0,
 ): Promise<{ max: RingTensor; index?: BigUint64Array; oneHot?: RingTensor }> {
   let vals = x0, idx = idx0, len = L;
   const levels: Level[] = [];
@@ -93,7 +102,7 @@ async function tournament(
         }
       }
     }
-    const res = await dreluSelect(ctx, c, dIdx ? [dIdx] : [], bits);
+    const res = await dreluSelect(ctx, c, dIdx ? [dIdx] : [], bits, lowBits);
     const nv = new BigUint64Array(rows * next), ni = idx ? new BigUint64Array(rows * next) : null;
     for (let row = 0; row < rows; row++) {
       for (let p = 0; p < pairs; p++) {
@@ -146,8 +155,8 @@ function dims(x: RingTensor, what: string): { rows: number; L: number } {
 }
 
 /** Exact cost of a row-wise max over (rows, L). */
-export function maxTreeCost(rows: number, L: number, bits = 64) {
-  const cmp = dreluSelectCost(rows * (L - 1), bits, 0);
+export function maxTreeCost(rows: number, L: number, bits = 64, lowBits = 0) {
+  const cmp = dreluSelectCost(rows * (L - 1), bits, 0, lowBits);
   return { rounds: Math.ceil(Math.log2(L)), bytesSent: cmp.bytesSent, offlineBytes: cmp.offlineBytes };
 }
 

@@ -5,10 +5,12 @@
  *
  * Rounds:    1   (open ĉ = c + r and δ̂_j = δ_j + s_j together, full 64 bits)
  * Online:    8·(1 + P) B/elem sent per party (relu: 8)
- * Offline:   per element: one DCF key (n = k − 1, m = 2 + P) to each party, dcfKeyBytes(k − 1, 2 + P)
+ * Offline:   per element: one DCF key (n = k − 1, m = 2 + P; n = k − 1 − lowBits when coarse) to each
+ *            party, dcfKeyBytes(n, 2 + P)
  *            each, plus 8·(2 + P) B of corrections to P0 ([ρ], [ρ·r], [ρ·s_j]); [r], [s_j] are free.
  *            relu at k = 64: 2·2032 + 16 = 4080 B (fss.md counts 8 B more for [r]). dreluSelectCost.
  * Accuracy:  exact in the ring for c in [−2^(k−1), 2^(k−1)); the δ_j are arbitrary ring elements.
+ *            Coarse (SelectParams.lowBits): the bit is exact for 2^lowBits ≤ |c| < 2^(k−1) − 2^lowBits.
  * Opens:     ĉ = c + r, δ̂_j = δ_j + s_j; uniform (r, s_j fresh, uniform over Z_2^64, used once).
  * Steps:     1. take [r], [s_j], [ρ], [ρ·r], [ρ·s_j] and DCF keys for α = r mod 2^(k−1),
  *               β = (1 − 2ρ, (1 − 2ρ)·r, (1 − 2ρ)·s_j …), ρ = bit_{k−1}(r)
@@ -48,6 +50,14 @@ export interface SelectParams {
   count: number;
   bits: number;
   payloads: number;
+  /**
+   * Coarse comparison (optional, default 0): the DCF compares only bits [lowBits, k − 1) of the
+   * masked value (key input n = k − 1 − lowBits). The result is exact for 2^lowBits ≤ |c| <
+   * 2^(k−1) − 2^lowBits; for |c| < 2^lowBits it is either answer (still a bit, so a selection picks
+   * one of its two operands). Why: when only a ranking at a coarser resolution matters (an argmax
+   * over packed keys, argmax-packed.ts), narrower keys cut key bytes and evaluation time.
+   */
+  lowBits?: number;
 }
 
 /** Payload words per DCF key are m = 2 + payloads ≤ MAX_DCF_WORDS (this project uses ≤ 1 payload). */
@@ -60,13 +70,18 @@ export function validateSelectParams(p: unknown): SelectParams {
   if (typeof payloads !== 'number' || !Number.isInteger(payloads) || payloads < 0 || payloads > MAX_SELECT_PAYLOADS) {
     throw new RangeError(`select payloads expected an integer in [0, ${MAX_SELECT_PAYLOADS}]`);
   }
-  return { count: validateCount(count), bits: bits as number, payloads };
+  const lowBits = (p as Record<string, unknown>).lowBits;
+  if (lowBits === undefined || lowBits === 0) return { count: validateCount(count), bits: bits as number, payloads };
+  if (typeof lowBits !== 'number' || !Number.isInteger(lowBits) || lowBits < 0 || lowBits > (bits as number) - 2) {
+    throw new RangeError(`select lowBits expected an integer in [0, bits − 2]`);
+  }
+  return { count: validateCount(count), bits: bits as number, payloads, lowBits };
 }
 
 const mulWords = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUintN(64, v * b[i]));
 
 export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, (g, p: SelectParams): SelectKeys => {
-  const { count, bits, payloads } = p;
+  const { count, bits, payloads } = p, low = BigInt(p.lowBits ?? 0);
   const top = BigInt(bits - 1), m = 2 + payloads;
   const r = g.random(count);
   const s = Array.from({ length: payloads }, () => g.random(count));
@@ -74,9 +89,9 @@ export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, (
   const rho = g.derived(count, rhoOf);
   const rhoR = g.derived(count, () => mulWords(rho.value(), r.value()));
   const rhoS = s.map((sj) => g.derived(count, () => mulWords(rho.value(), sj.value())));
-  const keys = dealDcfKeys(g, defaultFssPrg(), { n: bits - 1, m, count }, () => {
+  const keys = dealDcfKeys(g, defaultFssPrg(), { n: bits - 1 - (p.lowBits ?? 0), m, count }, () => {
     const rv = r.value(), rh = rho.value(), sv = s.map((sj) => sj.value());
-    const alpha = rv.map((v) => v & ((1n << top) - 1n));
+    const alpha = rv.map((v) => (v & ((1n << top) - 1n)) >> low);
     const beta = new BigUint64Array(count * m);
     for (let i = 0; i < count; i++) {
       const sign = asUintN(64, 1n - 2n * rh[i]);
@@ -104,10 +119,12 @@ export async function dreluSelect(
   c: BigUint64Array,
   deltas: readonly BigUint64Array[],
   bits: number,
+  lowBits = 0,
 ): Promise<DreluSelectResult> {
   const n = c.length, P = deltas.length;
   // 1. take the correlation
-  const mat = await ctx.dealer.take(selectKeys, { count: n, bits, payloads: P });
+  const params: SelectParams = lowBits > 0 ? { count: n, bits, payloads: P, lowBits } : { count: n, bits, payloads: P };
+  const mat = await ctx.dealer.take(selectKeys, params);
   // 2. open ĉ = c + r and δ̂_j = δ_j + s_j in one round
   const parts = [c, ...deltas].map((v, j) => {
     const mask = j === 0 ? mat.r : mat.s[j - 1];
@@ -115,7 +132,7 @@ export async function dreluSelect(
   });
   const [cHat, ...dHat] = await openMany(ctx, parts);
   // 3. local combination
-  return selectCombine(ctx.party, cHat, dHat, mat, bits);
+  return selectCombine(ctx.party, cHat, dHat, mat, bits, lowBits);
 }
 
 /** Step 3 of dreluSelect for opened ĉ, δ̂_j (exposed so tests can use chosen masks). */
@@ -125,9 +142,11 @@ export function selectCombine(
   dHat: readonly BigUint64Array[],
   mat: SelectKeys,
   bits: number,
+  lowBits = 0,
 ): DreluSelectResult {
   const n = cHat.length, m = mat.keys.m, top = BigInt(bits - 1), p0 = party === 0;
-  const y = dcfEval(defaultFssPrg(), party, mat.keys, cHat); // reads ĉ mod 2^(k−1)
+  // reads ĉ mod 2^(k−1) (coarse: bits [lowBits, k − 1) of it)
+  const y = dcfEval(defaultFssPrg(), party, mat.keys, lowBits > 0 ? shiftedWords(cHat, lowBits) : cHat);
   const bit = new BigUint64Array(n), prod = new BigUint64Array(n);
   const sel = dHat.map(() => new BigUint64Array(n));
   for (let i = 0; i < n; i++) {
@@ -157,10 +176,17 @@ export async function relu(ctx: PartyContext, x: RingTensor, bits = 64): Promise
   });
 }
 
+/** x >> s per word (the DCF then reads the low n bits). */
+function shiftedWords(x: BigUint64Array, s: number): BigUint64Array {
+  const out = new BigUint64Array(x.length), k = BigInt(s);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] >> k;
+  return out;
+}
+
 /** Exact cost of n selections with `payloads` extra values (offline: dealer bytes to both). */
-export const dreluSelectCost = (n: number, bits = 64, payloads = 0) => ({
+export const dreluSelectCost = (n: number, bits = 64, payloads = 0, lowBits = 0) => ({
   rounds: 1,
   bytesSent: 8 * n * (1 + payloads),
-  offlineBytes: n * (2 * dcfKeyBytes(bits - 1, 2 + payloads) + 8 * (2 + payloads)),
+  offlineBytes: n * (2 * dcfKeyBytes(bits - 1 - lowBits, 2 + payloads) + 8 * (2 + payloads)),
 });
 export const reluCost = (n: number, bits = 64) => dreluSelectCost(n, bits, 0);

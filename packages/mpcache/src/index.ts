@@ -58,3 +58,5 @@ export * from './secure-cache/dead-slot-state';
 export * from './secure-cache/secure-h2o';
 export * from './secure-cache/secure-snapkv';
 export * from './secure-cache/secure-quest';
+export * from './secure-cache/make-secure-policy';
+export * from './cache/attention-gate-fit';

@@ -45,3 +45,14 @@ describe(`secure eviction baselines = plaintext (SEED=${TEST_SEED})`, () => {
     expect(sim.steps[2].plain[0]).toEqual([0, 1, 2, 3, 11, 12, 13, 14]);
   });
 });
+
+describe(`secure D2O = plaintext D2O with uniform budgets, no merge (SEED=${TEST_SEED})`, () => {
+  it('H2O eviction with the first 4 tokens forced', async () => {
+    const { D2oPolicy, D2O_DEFAULTS } = await import('../src/cache/d2o');
+    const { SecureD2oPolicy } = await import('@mpcache/mpcache');
+    const lanes = 2, budget = 10, p = parties('d2o'), opts = { ...D2O_DEFAULTS, layerBudgets: 'uniform' as const, merge: false };
+    const sim = await simulate(p, 'd2o', new D2oPolicy(ctxOf(lanes, budget), opts), [new SecureD2oPolicy(1, budget, opts), new SecureD2oPolicy(1, budget, opts)], lanes, 24, 5);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(sim.steps[4].plain[0].slice(0, 4)).toEqual([0, 1, 2, 3]);
+  });
+});

@@ -98,3 +98,10 @@ export async function compactRows(
     return { extra, steps: res.stepComparisons, orderSteps: res.orderStepComparisons };
   });
 }
+
+/** Benchmarks only (policy `warm`): replace a cache of zero rows by its first `rows` rows (zeros), re-masked. */
+export async function keepZeroRows(ctx: PartyContext, cache: SecureLayerCache, rows: number): Promise<void> {
+  if (rows >= cache.length) return;
+  const shape = [cache.lanes, rows, cache.headDim], zeros = () => ({ shape, data: new BigUint64Array(shape[0] * shape[1] * shape[2]) });
+  await cache.replace(ctx, zeros(), zeros());
+}

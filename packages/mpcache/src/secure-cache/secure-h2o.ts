@@ -14,13 +14,14 @@
  *   budget − 1; the prompt's end is one compactRows by the last prompt row.
  * Without a prefill bracket the first step evicts many at once (topK mask, no compaction).
  */
-import type { RingTensor } from '@mpcache/mpc-core';
+import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
 import { h2oSplit, H2O_DEFAULTS, type H2oOptions } from '../cache/h2o';
+import { D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
 import { PromptPhase } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows } from './compact-rows';
+import { compactRows, keepZeroRows } from './compact-rows';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { DeadSlotSelection } from './selections';
 
@@ -49,7 +50,7 @@ abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   /** The last eviction per layer (public; tests and cost accounting). */
   readonly lastEviction: (EvictionRecord | null)[];
 
-  constructor(readonly nLayers: number, private readonly perLane: boolean) {
+  constructor(readonly nLayers: number, protected readonly perLane: boolean) {
     this.states = new Array(nLayers).fill(null);
     this.caches = new Array(nLayers).fill(null);
     this.lastEviction = new Array(nLayers).fill(null);
@@ -69,11 +70,34 @@ abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   abstract select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null>;
   abstract observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void>;
 
+  protected warmed = false;
+
   beginPrefill(n: number): void {
-    this.phase.begin(n);
+    if (!this.warmed) this.phase.begin(n);
+  }
+
+  /** Rows a prompt of n tokens leaves in the cache (benchmarks' warm). */
+  protected abstract keptAfterPrompt(n: number): number;
+
+  /** Benchmarks only (SecureKVCachePolicy.warm): the prompt's compaction on zero rows. */
+  async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    this.warmed = true;
+    for (let l = 0; l < caches.length; l++) {
+      const keep = this.keptAfterPrompt(caches[l].length);
+      this.caches[l] = caches[l];
+      if (!this.compactsLayer(l)) continue;
+      await keepZeroRows(ctx, caches[l], keep);
+      const st = (this.states[l] ??= new DeadSlotState(this.perLane ? caches[l].lanes : 1, ctx.party));
+      st.install(caches[l].length, new BigUint64Array(st.units * caches[l].length));
+    }
+  }
+
+  protected compactsLayer(_l: number): boolean {
+    return true;
   }
 
   reset(): void {
+    this.warmed = false;
     this.phase.reset();
     this.states.fill(null);
     this.caches.fill(null);
@@ -108,12 +132,18 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
     this.state(ctx, view).addScores(laneColumnSums(probs), view.cache.length);
   }
 
-  async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+  protected keptAfterPrompt(n: number): number {
+    return Math.min(n, this.heavy + this.recent - 1);
+  }
+
+  async endPrefill(ctx: PartyContext, n: number, compacts: (layer: number) => boolean = () => true): Promise<void> {
+    if (!this.phase.inPrefill) return;
     this.phase.end();
     const end = Math.max(0, n + 1 - this.recent);
     if (end <= this.heavy) return;
     await ctx.ledger.scope('h2o evict', async () => {
       for (let l = 0; l < this.nLayers; l++) {
+        if (!compacts(l)) continue;
         const st = this.states[l]!, cache = this.caches[l]!, U = st.units;
         const extra = { shape: [U, end, 1], data: st.table('score', end) };
         const res = await compactRows(ctx, [cache], { shape: [U, end], data: this.rank(st, end, ctx.party, ctx.fracBits) }, this.heavy,
@@ -158,7 +188,12 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
     this.rowPos[view.layer] = view.startPos + n - 1;
   }
 
+  protected keptAfterPrompt(n: number): number {
+    return Math.min(n, this.budget - 1);
+  }
+
   async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    if (!this.phase.inPrefill) return;
     this.phase.end();
     const keep = this.budget - 1;
     if (n <= keep) return;
@@ -179,3 +214,46 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
     this.rowPos.fill(-1);
   }
 }
+
+/**
+ * D2O on shares, token level: H2O's eviction with the first `sinks` positions forced by the public
+ * bonus D2O_SINK_BONUS (P0 adds it to their rank, local). Supported configuration (flagged, B8):
+ * `layerBudgets: 'uniform'` (the adaptive capacities would have to be revealed) and `merge: false`
+ * (the cosine-similarity merge needs per-step rsqrt, argmax and appended merged rows: not ported).
+ * Sinks stay the first slots: compactions keep original order and the bonus keeps them.
+ */
+export class SecureD2oPolicy extends SecureH2oPolicy {
+  override readonly name: string = 'd2o';
+  private readonly skip: Set<number>;
+
+  constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
+    super(nLayers, budget, { heavyFraction: opts.heavyFraction });
+    if (opts.layerBudgets !== 'uniform' || opts.merge) {
+      throw new RangeError(`secure D2O supports layerBudgets 'uniform' and merge false, got '${opts.layerBudgets}' and ${opts.merge}`);
+    }
+    this.skip = new Set(opts.skipLayers.map((l) => (l < 0 ? nLayers + l : l)));
+  }
+
+  override async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    if (this.skip.has(view.layer)) return null;
+    return super.select(ctx, view);
+  }
+
+  override async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
+  }
+
+  protected override compactsLayer(l: number): boolean {
+    return !this.skip.has(l);
+  }
+
+  protected override rank(st: DeadSlotState, end: number, party: 0 | 1, fracBits: number): BigUint64Array {
+    const r = st.table('score', end), bonus = party === 0 ? encodeScalar(D2O_SINK_BONUS_SECURE, fracBits) : 0n;
+    const sinks = Math.min(this.opts.sinks, end);
+    for (let u = 0; u < st.units; u++) for (let j = 0; j < sinks; j++) r[u * end + j] = asUintN(64, r[u * end + j] + bonus);
+    return r;
+  }
+}
+
+/** The sink bonus on shares: above any accumulated score (≤ the number of queries), below the rank headroom. */
+const D2O_SINK_BONUS_SECURE = 2 ** 16;

@@ -28,16 +28,13 @@ import {
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { SecureClusterBounds } from './cluster-bounds';
-import { compactRows, type CompactResult } from './compact-rows';
+import { compactRows, keepZeroRows, type CompactResult } from './compact-rows';
 import { clusterPlan, planLayout, selectClustersOnShares, type ClusterPlan } from './secure-cluster-selector';
 import { BlockGatherSelection, blockSelection, reuseBlockSelection } from './selections';
 import { encodeScalar } from '@mpcache/mpc-core';
 
 export interface SecurePolicyModel {
   readonly nLayers: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly headDim: number;
   readonly seqLen: number;
 }
 
@@ -60,6 +57,7 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
   readonly params: ClusterSelectorParams;
   private readonly phase = new PromptPhase();
   private window = 0;
+  private warmed = false;
   private staticScores: (BigUint64Array | null)[] = [];
   private caches: (SecureLayerCache | null)[] = [];
   private bounds: (SecureClusterBounds | null)[] = [];
@@ -121,12 +119,14 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
   }
 
   beginPrefill(n: number): void {
+    if (this.warmed) return; // a prompt after warm() is an ordinary batch of queries
     this.phase.begin(n);
     this.window = observationWindow(n, this.config);
     this.staticScores.fill(null);
   }
 
   async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    if (!this.phase.inPrefill) return;
     this.phase.end();
     const c = this.config, nKeep = staticKeepCount(n, this.budget, c);
     if (nKeep >= n) return;
@@ -142,10 +142,13 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     });
   }
 
-  /** Benchmarks only: the decoder's warmCache appended `rows` zero rows to every layer. */
+  /** Benchmarks only (SecureKVCachePolicy.warm): static stage to ⌈ρ_s·n⌉ zero rows, zero bounds. */
   async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    this.warmed = true;
+    const nKeep = staticKeepCount(caches[0].length, this.budget, this.config);
     for (let l = 0; l < caches.length; l++) {
       this.caches[l] = caches[l];
+      await keepZeroRows(ctx, caches[l], nKeep);
       if (this.leaders[l] !== l) continue;
       const b = (this.bounds[l] ??= new SecureClusterBounds(this.params.sizes, caches[l].lanes, caches[l].headDim, this.params.alpha, this.model.seqLen));
       await b.warm(ctx, caches[l].length);
@@ -154,6 +157,7 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
 
   reset(): void {
     const L = this.model.nLayers;
+    this.warmed = false;
     this.phase.reset();
     this.window = 0;
     this.staticScores = new Array(L).fill(null);

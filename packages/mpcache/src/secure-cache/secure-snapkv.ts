@@ -18,7 +18,7 @@ import {
   PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows } from './compact-rows';
+import { compactRows, keepZeroRows } from './compact-rows';
 
 const { asUintN } = BigInt;
 
@@ -32,6 +32,7 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
   private votes: (BigUint64Array | null)[];
   private caches: (SecureLayerCache | null)[];
   private prefixRows = -1; // kept prefix rows after the prompt (−1: no prompt bracket)
+  private warmed = false;
   /** Quick-select steps of each layer's compaction (public). */
   readonly steps: (number[] | null)[];
 
@@ -67,11 +68,13 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
   }
 
   beginPrefill(n: number): void {
+    if (this.warmed) return;
     this.phase.begin(n);
     this.votes.fill(null);
   }
 
   async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    if (!this.phase.inPrefill) return;
     this.phase.end();
     const w = this.window, prefix = n - w;
     this.prefixRows = Math.max(0, prefix);
@@ -87,7 +90,18 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
     this.prefixRows = this.budget - w;
   }
 
+  /** Benchmarks only (SecureKVCachePolicy.warm): the prompt's selection on zero rows. */
+  async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    const n = caches[0].length, w = this.window;
+    this.warmed = true;
+    this.phase.begin(n);
+    this.phase.end();
+    this.prefixRows = n <= this.budget ? Math.max(0, n - w) : this.budget - w;
+    if (n > this.budget) for (const c of caches) await keepZeroRows(ctx, c, this.budget);
+  }
+
   reset(): void {
+    this.warmed = false;
     this.phase.reset();
     this.votes.fill(null);
     this.caches.fill(null);

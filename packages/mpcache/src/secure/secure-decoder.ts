@@ -40,6 +40,11 @@ import { SecureLayerCache } from './secure-layer-cache';
 import { normOnShares } from './secure-nonlinear';
 import type { SecureWeights } from './secure-weights';
 
+export interface ForwardOptions {
+  /** Return the logits untruncated, at scale 2f (saves the classifier's truncation round). */
+  untruncatedLogits?: boolean;
+}
+
 export interface SecureDecoderOptions {
   /** Which cached rows attention uses; default: the full cache. */
   kvPolicy?: SecureKVCachePolicy;
@@ -71,8 +76,8 @@ export class SecureDecoder {
     this.kvPolicy.reset();
   }
 
-  /** Logits (1, vocabSize) after the n tokens given as one-hot rows (n, vocabSize), at scale f. */
-  async forward(ctx: PartyContext, oneHot: RingTensor): Promise<RingTensor> {
+  /** Logits (1, vocabSize) after the n tokens given as one-hot rows (n, vocabSize), at scale f (2f untruncated). */
+  async forward(ctx: PartyContext, oneHot: RingTensor, opts: ForwardOptions = {}): Promise<RingTensor> {
     const w = this.weights, c = w.config, L = ctx.ledger;
     const n = oneHot.shape[0], pos = this.filled;
     assertFitsContext(c, pos + n, 'positions');
@@ -109,7 +114,7 @@ export class SecureDecoder {
     // final rmsnorm (last row only)
     const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias));
     // classifier into logits
-    const logits = await L.scope('classifier', () => classifierLogits(ctx, w, xl));
+    const logits = await L.scope('classifier', () => classifierLogits(ctx, w, xl, { truncate: !opts.untruncatedLogits }));
     this.filled = pos + n;
     return logits;
   }
@@ -126,6 +131,7 @@ export class SecureDecoder {
     const shape = [c.nKvHeads, rows, c.headDim], zeros = () => ({ shape, data: new BigUint64Array(sizeOf(shape)) });
     await ctx.ledger.scope('warm cache', async () => {
       for (const cache of this.caches) await cache.appendRows(ctx, zeros(), zeros());
+      await this.kvPolicy.warm?.(ctx, this.caches);
     });
     this.filled += rows;
   }

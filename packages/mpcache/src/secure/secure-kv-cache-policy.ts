@@ -71,6 +71,13 @@ export interface SecureKVCachePolicy {
   beginPrefill?(promptLength: number): void;
   /** The prompt's forward pass is done (every layer observed); decoding steps follow. */
   endPrefill?(ctx: PartyContext, promptLength: number): Promise<void>;
+  /**
+   * Benchmarks only: SecureDecoder.warmCache appended rows of shared zeros to every layer cache.
+   * The policy installs the state a prompt of that length would leave (compacting the caches to
+   * its kept rows, zero-valued bounds) without computing it — costs do not depend on the values.
+   * A later prefill bracket on the warmed cache is then an ordinary batch of queries.
+   */
+  warm?(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void>;
 }
 
 /** The full cache: every query attends every cached row. The default policy. */

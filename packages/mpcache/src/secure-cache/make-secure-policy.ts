@@ -1,0 +1,54 @@
+/**
+ * makeSecurePolicy — every KV-cache policy on shares by the CLI name of its plaintext twin
+ * (cache/make-policy.ts `makePolicy`), at the same token budget and with the same option objects, so
+ * a benchmark row and a quality row of one policy describe the same algorithm.
+ *
+ *   makeSecurePolicy('mpcache', 64, { model: config, mpcache: { clusterSizes: [8, 4] } })
+ *
+ * Deviations on shares (public-count rules of eviction-baselines.md B8, flagged):
+ *   d2o            uniform layer budgets and no merging (the adaptive budgets would be revealed; the
+ *                  merge is not ported): the defaults here are { layerBudgets: 'uniform', merge: false }
+ *   cake, attention-gate  not available on shares (CAKE's entropy preference and AG's gate network
+ *                  are not ported): RangeError naming the policy
+ * Policies with per-KV-head state assume MHA (nKvHeads = nHeads), as the models here.
+ */
+import { D2O_DEFAULTS } from '../cache/d2o';
+import { H2O_DEFAULTS } from '../cache/h2o';
+import { isPolicyName, type PolicyConfig } from '../cache/make-policy';
+import { validatePolicyContext, type PolicyName } from '../cache/policy-config';
+import { QUEST_DEFAULTS } from '../cache/quest';
+import { SNAPKV_DEFAULTS } from '../cache/snapkv';
+import { STREAMING_LLM_DEFAULTS } from '../cache/streaming-llm';
+import { SecureFullCache, type SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
+import { SecureD2oPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
+import { SecureMpcachePolicy } from './secure-mpcache-policy';
+import { SecureQuestPolicy, SecureTokenTopKPolicy } from './secure-quest';
+import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';
+
+/** Policies available on shares. */
+export const SECURE_POLICY_NAMES: readonly PolicyName[] = Object.freeze([
+  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'mpcache', 'token-topk',
+]);
+
+type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
+
+const FACTORIES: Partial<Record<PolicyName, Factory>> = {
+  full: () => new SecureFullCache(),
+  streamingllm: (b, c) => new SecureStreamingLlmPolicy(b, { ...STREAMING_LLM_DEFAULTS, ...c.streamingllm }),
+  h2o: (b, c) => new SecureH2oPolicy(c.model.nLayers, b, { ...H2O_DEFAULTS, ...c.h2o }),
+  tova: (b, c) => new SecureTovaPolicy(c.model.nLayers, b),
+  snapkv: (b, c) => new SecureSnapKvPolicy(c.model.nLayers, b, { ...SNAPKV_DEFAULTS, ...c.snapkv }),
+  quest: (b, c) => new SecureQuestPolicy(c.model.nLayers, b, c.model.seqLen, { ...QUEST_DEFAULTS, ...c.quest }),
+  d2o: (b, c) => new SecureD2oPolicy(c.model.nLayers, b, { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false, ...c.d2o }),
+  mpcache: (b, c) => new SecureMpcachePolicy(c.model, b, c.mpcache),
+  'token-topk': (b, c) => new SecureTokenTopKPolicy(c.model.nLayers, b),
+};
+
+/** A fresh secure policy `name` attending at most `budget` positions per head per decoding step. */
+export function makeSecurePolicy(name: string, budget: number, config: PolicyConfig): SecureKVCachePolicy {
+  if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${SECURE_POLICY_NAMES.join(', ')}`);
+  validatePolicyContext({ model: config.model, budget, fracBits: config.fracBits ?? null });
+  const make = FACTORIES[name];
+  if (!make) throw new RangeError(`policy "${name}" is not available on shares; available: ${SECURE_POLICY_NAMES.join(', ')}`);
+  return make(budget, config);
+}

@@ -1,0 +1,55 @@
+/**
+ * Every secure policy from makeSecurePolicy through the real secure decoder (random tiny GPT-2
+ * weights): a prompt (prefill bracket, compaction with the decoder's own probabilities) then
+ * decoding steps, and the benchmark path (warmCache, then steps). Caches must hold the kept rows
+ * the policy's public schedule says, and every step must run.
+ */
+import { runBoth } from '@mpcache/protocols';
+import {
+  Generator, SECURE_POLICY_NAMES, TINY_GPT2, makeSecurePolicy, randomWeights, shareTokenOneHots, type ModelConfig,
+} from '@mpcache/mpcache';
+import { secureModel, testPrg } from './secure-helpers';
+
+const config: ModelConfig = { ...TINY_GPT2, nLayers: 2, seqLen: 128 };
+const BUDGET = 24;
+const policyConfig = { model: config, mpcache: { clusterSizes: [8, 4], forcedRecent: 8, staticKeepBudgetMultiple: 1 }, quest: { pageSize: 4 } };
+const setup = secureModel(config, randomWeights(config, 5), 12, 'policies-decoder');
+
+/** Rows each layer keeps after a prompt of n then `steps` more tokens (public schedule). */
+function expectedRows(name: string, n: number, steps: number): number {
+  const b = BUDGET, t = steps;
+  switch (name) {
+    case 'h2o': case 'd2o': return Math.min(n, b - 1) + t;   // compacted to heavy + recent − 1, then append-only
+    case 'tova': return Math.min(n, b - 1) + t;
+    case 'snapkv': return Math.min(n, b) + t;
+    case 'mpcache': return Math.min(n, Math.max(Math.ceil(0.3 * n), b)) + t;
+    default: return n + t;
+  }
+}
+
+describe('secure policies through the decoder', () => {
+  it.each(SECURE_POLICY_NAMES.map((n) => [n]))('%s: prompt of 36 + 3 steps; warm 80 + 2 steps', async (name) => {
+    const { parties, secure } = await setup;
+    const prompt = Array.from({ length: 36 }, (_, i) => (i * 7 + 3) % config.vocabSize);
+    const rows = shareTokenOneHots(prompt, config.vocabSize, testPrg('pd/prompt'));
+    const out = await runBoth(parties, async (ctx) => {
+      const gen = new Generator(ctx, secure[ctx.party], { kvPolicy: makeSecurePolicy(name, BUDGET, policyConfig) });
+      await gen.prefill(rows[ctx.party]);
+      for (let s = 0; s < 3; s++) await gen.step();
+      const afterPrompt = gen.decoder.layerCaches.map((c) => c.length);
+      gen.reset();
+      await gen.warmCache(80);
+      await gen.prefill(shareTokenOneHots([5], config.vocabSize, testPrg('pd/one'))[ctx.party]);
+      const step = await gen.step();
+      return { afterPrompt, afterWarm: gen.decoder.layerCaches.map((c) => c.length), step };
+    });
+    expect(out[0].afterPrompt).toEqual(new Array(config.nLayers).fill(expectedRows(name, 36, 3)));
+    expect(out[0].afterWarm).toEqual(new Array(config.nLayers).fill(expectedRows(name, 80, 2)));
+    expect(out[0].step.cost.rounds).toBe(out[1].step.cost.rounds);
+  });
+
+  it('names: every plaintext policy name is known; unported ones throw a RangeError naming them', () => {
+    expect(() => makeSecurePolicy('cake', BUDGET, policyConfig)).toThrow(/"cake" is not available on shares/);
+    expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
+  });
+});

@@ -3,9 +3,9 @@
  * prefill + KV-cached decoding logits, greedy tokens through Generator/secureGenerate, per-step
  * costs from the ledger, and the KV-cache policy hook.
  */
-import { maskedMatmulCost, runBoth, truncPrCost } from '@mpcache/protocols';
+import { argmaxPackedCost, maskedMatmulCost, oneHotCost, runBoth, truncPrCost } from '@mpcache/protocols';
 import {
-  Generator, ReferenceDecoder, SecureDecoder, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
+  ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, ReferenceDecoder, SecureDecoder, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
   kvDim, shareTokenOneHots, shareTokenIds, type ModelConfig,
 } from '@mpcache/mpcache';
 import { maxAbsDiff, openReals, secureModel, testPrg, TEST_SEED } from './secure-helpers';
@@ -75,7 +75,10 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     expect(online('weighted sum of values')).toEqual(times(pick(maskedMatmulCost([c.nHeads, kvLen], [], kvD)), Lr));
     expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), truncPrCost(D, 2 * f)), Lr));
     expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), truncPrCost(D)), Lr));
-    expect(online('classifier')).toEqual(sum(maskedMatmulCost([1, D], [1, c.vocabSize]), truncPrCost(c.vocabSize)));
+    // the Generator ranks the untruncated logits (scale 2f): no truncation round before the argmax
+    expect(online('classifier')).toEqual(pick(maskedMatmulCost([1, D], [1, c.vocabSize])));
+    const argmaxOpts = { bits: 2 * f + LOGIT_MAX_BITS + 2, resolutionBits: 2 * f - ARGMAX_RESOLUTION_BITS };
+    expect(online('argmax')).toEqual(sum(argmaxPackedCost(1, c.vocabSize, argmaxOpts), oneHotCost(1, c.vocabSize)));
     // every online byte and round of the step is inside a named section
     const sections = ['token embedding', 'attention rmsnorm', 'qkv matmuls', 'multihead attention', 'attention output matmul',
       'ffn rmsnorm', c.family === 'llama' ? 'swiglu' : 'gelu mlp', 'ffn output matmul', 'final rmsnorm', 'classifier', 'argmax'];

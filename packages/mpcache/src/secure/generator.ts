@@ -14,7 +14,7 @@
 import { diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { oneHot, type PartyContext } from '@mpcache/protocols';
 import { SecureDecoder, type SecureDecoderOptions } from './secure-decoder';
-import { greedyToken } from './secure-nonlinear';
+import { argmaxFits, greedyToken } from './secure-nonlinear';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
 
@@ -51,11 +51,11 @@ export class Generator {
       throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
     }
     this.decoder.kvPolicy.beginPrefill?.(prompt.shape[0]);
-    const t = await this.measure(async () => {
+    const t = await this.measure(async (raw) => {
       const rows = prompt.shape.length === 1
         ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
         : prompt;
-      return this.decoder.forward(this.ctx, rows);
+      return this.decoder.forward(this.ctx, rows, { untruncatedLogits: raw });
     });
     await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
     return t;
@@ -76,14 +76,20 @@ export class Generator {
   async step(): Promise<GeneratedToken> {
     const prev = this.next;
     if (!prev) throw new Error('Generator.step() before prefill()');
-    return this.measure(() => this.decoder.forward(this.ctx, prev));
+    return this.measure((raw) => this.decoder.forward(this.ctx, prev, { untruncatedLogits: raw }));
   }
 
-  private async measure(forward: () => Promise<RingTensor>): Promise<GeneratedToken> {
-    const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now();
-    const logits = await forward();
+  /** Rank the classifier's untruncated logits (scale 2f) when the packed argmax keys fit 64 bits. */
+  private get untruncatedLogits(): boolean {
+    return argmaxFits(2 * this.ctx.fracBits, this.weights.config.vocabSize);
+  }
+
+  private async measure(forward: (untruncatedLogits: boolean) => Promise<RingTensor>): Promise<GeneratedToken> {
+    const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now(), raw = this.untruncatedLogits;
+    const logits = await forward(raw);
     // greedy argmax (revealed to the client only)
-    const tok = await L.scope('argmax', () => greedyToken(this.ctx, logits));
+    const scale = (raw ? 2 : 1) * this.ctx.fracBits;
+    const tok = await L.scope('argmax', () => greedyToken(this.ctx, logits, scale));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };

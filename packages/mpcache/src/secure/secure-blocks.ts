@@ -10,7 +10,8 @@
  *   ffn (llama)   xb · w13 → 2f; truncPr by f; silu(h1) ⊙ h3 → 2f (Beaver, untruncated) · w2 → 3f;
  *                 truncPr by 2f; residual add
  *   ffn (gpt2)    xb · w1 → 2f; truncPr; gelu → f; · w2 → 2f; truncPr by f; residual add
- *   classifier    x · tokEmbᵀ → 2f; truncPr by f
+ *   classifier    x · tokEmbᵀ → 2f; truncPr by f (or left at 2f for the greedy argmax, which ranks
+ *                 untruncated logits and so saves this round)
  * Folding a truncation into the next product saves its round; the cost is the headroom: a product at
  * 3f must stay below 2^62, i.e. |value| < 2^(62 − 3f) (2^26 at f = 12, 2^14 at f = 16).
  */
@@ -70,9 +71,12 @@ export async function ffnOutput(ctx: PartyContext, c: ModelConfig, lw: SecureLay
   addInPlace(x, await truncPr(ctx, await maskedMatmul(ctx, hb, lw.w2), shift));
 }
 
-/** Logits (n, vocabSize) = truncPr(x · tokEmbᵀ), the tied classifier. */
-export async function classifierLogits(ctx: PartyContext, w: SecureWeights, x: RingTensor): Promise<RingTensor> {
-  return truncPr(ctx, await maskedMatmul(ctx, x, w.tokEmb, { transpose: true }));
+/** Logits (n, vocabSize) = truncPr(x · tokEmbᵀ), the tied classifier; `truncate: false` leaves them at 2f. */
+export async function classifierLogits(
+  ctx: PartyContext, w: SecureWeights, x: RingTensor, opts: { truncate?: boolean } = {},
+): Promise<RingTensor> {
+  const z = await maskedMatmul(ctx, x, w.tokEmb, { transpose: true });
+  return opts.truncate === false ? z : truncPr(ctx, z);
 }
 
 /** x += y (shares, same shape). */

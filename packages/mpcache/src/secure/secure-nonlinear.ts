@@ -4,19 +4,38 @@
  * protocols themselves (and their cost formulas and accuracy bounds) live in packages/protocols.
  *
  * Ranges and tolerances chosen here (public, model-independent):
- *   - argmax compares logits on a signed range of fracBits + 16 bits: |logit| < 2^14, ample for
- *     trained models (stories15M's logits stay below 30) and for random weights;
+ *   - greedy argmax (argmaxPacked: a max tree over keys logit·2^P + index) assumes |logit| < 2^12
+ *     (LOGIT_MAX_BITS), ample for trained models (stories15M's logits stay below 30) and for random
+ *     weights, and resolves logits 2^-8 apart (ARGMAX_RESOLUTION_BITS): the token is the exact
+ *     argmax of the secure logits whenever the top logit leads by ≥ 2^-8 (≈ 0.004; the logits'
+ *     own error against float64 is ≈ 0.02), otherwise one within 2^-8·⌈log2 vocab⌉ of the top.
+ *     Coarse keys: n = 23 DCF input bits and m = 2 words instead of n = 31, m = 3 (argmaxTree at
+ *     32 bits): 24.6 instead of 41.2 MB to P0 per token for stories15M, 8 instead of 16 B per
+ *     comparison online, about half the key evaluation and generation work;
+ *   - the logits may come untruncated (scale 2f, the classifier's product): the comparisons do not
+ *     need them truncated, which saves the classifier's truncation round (Generator does this);
  *   - the token's one-hot comes from the argmax index through a DPF one-hot (1 round, 2 B per token)
- *     instead of the tree's backward pass (15 more rounds and 16 B per vocabulary entry).
+ *     instead of the tree's backward pass (15 more rounds and 16 B per vocabulary entry), and the
+ *     exact id shares for the client are Σ_k k·e_k over that one-hot (local).
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxTree, gelu, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
+  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 
-/** Extra signed bits above the fixed-point scale for logit comparisons (|logit| < 2^14). */
-export const LOGIT_INT_BITS = 16;
+// Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (protocols engine/words.ts).
+const { asUintN } = BigInt;
+
+/** Greedy decoding assumes |logit| < 2^LOGIT_MAX_BITS (differences < 2^13). */
+export const LOGIT_MAX_BITS = 12;
+/** Greedy decoding ranks logits at a resolution of 2^-ARGMAX_RESOLUTION_BITS. */
+export const ARGMAX_RESOLUTION_BITS = 8;
+
+/** True if greedyToken can rank logits at `logitFracBits` over `vocabSize` (packed keys fit 64 bits). */
+export function argmaxFits(logitFracBits: number, vocabSize: number): boolean {
+  return logitFracBits > ARGMAX_RESOLUTION_BITS && logitFracBits + LOGIT_MAX_BITS + 2 + Math.max(1, indexBits(vocabSize)) + 1 <= 64;
+}
 
 /** RMSNorm (llama) or LayerNorm (gpt2) of each row of x (n, dModel) with the shared gain (and bias). */
 export async function normOnShares(
@@ -49,10 +68,23 @@ export const siluTolerance = (fracBits: number): number => Math.max(3e-4, 4 * 2 
 export const siluOnShares = (ctx: PartyContext, x: RingTensor): Promise<RingTensor> => silu(ctx, x, { tol: siluTolerance(ctx.fracBits) });
 export const geluOnShares = (ctx: PartyContext, x: RingTensor): Promise<RingTensor> => gelu(ctx, x);
 
-/** Greedy next token from logits (1, vocabSize): my share of its id (1) and of its one-hot row (1, vocabSize). */
-export async function greedyToken(ctx: PartyContext, logits: RingTensor): Promise<{ id: RingTensor; oneHot: RingTensor }> {
+/**
+ * Greedy next token from logits (1, vocabSize) at scale 2^logitFracBits (default fracBits; the
+ * Generator passes the untruncated classifier output at 2·fracBits): my share of its id (1) and of
+ * its one-hot row (1, vocabSize). Rounds ⌈log2 vocab⌉ + 1.
+ */
+export async function greedyToken(
+  ctx: PartyContext, logits: RingTensor, logitFracBits = ctx.fracBits,
+): Promise<{ id: RingTensor; oneHot: RingTensor }> {
   const V = logits.shape[logits.shape.length - 1];
-  const { index } = await argmaxTree(ctx, { shape: [1, V], data: logits.data }, { bits: ctx.fracBits + LOGIT_INT_BITS });
+  const { index } = await argmaxPacked(ctx, { shape: [1, V], data: logits.data }, {
+    bits: logitFracBits + LOGIT_MAX_BITS + 2,
+    resolutionBits: logitFracBits - ARGMAX_RESOLUTION_BITS,
+  });
+  // the index is exact mod 2^⌈log2 V⌉, which is all the one-hot opens
   const row = await oneHot(ctx, index, V);
-  return { id: index, oneHot: row };
+  // exact id shares: Σ_k k·e_k
+  let id = 0n;
+  for (let k = 1; k < V; k++) id = asUintN(64, id + BigInt(k) * row.data[k]);
+  return { id: { shape: [1], data: BigUint64Array.of(asUintN(64, id)) }, oneHot: row };
 }

@@ -60,3 +60,4 @@ export * from './secure-cache/secure-snapkv';
 export * from './secure-cache/secure-quest';
 export * from './secure-cache/make-secure-policy';
 export * from './cache/attention-gate-fit';
+export * from './secure-cache/mpcache-step-cost';

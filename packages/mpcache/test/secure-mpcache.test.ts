@@ -113,3 +113,31 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
     }
   });
 });
+
+describe(`secure MPCache exact costs (SEED=${TEST_SEED})`, () => {
+  it.each([0.6, 'exact'] as const)('one leading step (bounds of every cluster, selection, gather, scatter), alpha %s: ledger = mpcacheStepCost', async (alpha) => {
+    const { mpcacheStepCost } = await import('@mpcache/mpcache');
+    const lanes = 2, d = 4, n = 70, p = parties(`mpc/cost/${alpha}`);
+    const keys = data(`mpc/cost/k`, n * lanes * d, -2, 2), q = data('mpc/cost/q', lanes * d, -1, 1);
+    const caches = await sharedCache(p, keys, keys, lanes, d, 'mpc/cost');
+    const qs = shareGrid(q, [lanes, 1, d], 'mpc/cost/qs'), zs = shareGrid(data('mpc/cost/z', lanes * n, -4, 4), [lanes, 1, n], 'mpc/cost/zs');
+    const cfg = { clusterSizes: [8, 4], forcedRecent: 8, alpha, layerSharing: 'none' as const };
+    const pol = [new SecureMpcachePolicy(model(1, lanes, d), 24, cfg), new SecureMpcachePolicy(model(1, lanes, d), 24, cfg)];
+    const before = p.ctx.map((c) => c.ledger.snapshot());
+    await runBoth(p, async (ctx) => {
+      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      await sel.scatter(ctx, await sel.gather(ctx, zs[ctx.party]));
+    });
+    const used = p.ctx.map((c, i) => {
+      const s = c.ledger.snapshot();
+      return { rounds: s.rounds - before[i].rounds, bytesSent: s.bytesSent - before[i].bytesSent, offlineBytes: s.offlineBytes - before[i].offlineBytes };
+    });
+    const step = pol[0].lastStep[0]!;
+    const want = mpcacheStepCost({ lanes, rows: 1, headDim: d, fracBits: F, sizes: [8, 4], alpha, plan: step.plan, doneBefore: [0, 0], steps: step.steps! });
+    expect(step.steps!.length).toBe(2);
+    for (const u of used) expect({ rounds: u.rounds, bytesSent: u.bytesSent }).toEqual({ rounds: want.rounds, bytesSent: want.bytesSent });
+    expect(used[0].offlineBytes + used[1].offlineBytes).toBe(want.offlineBytes);
+    console.log(`MPCache step, lanes ${lanes}, d ${d}, n ${n}, clusters [8, 4], budget 24, alpha ${alpha}: ` +
+      `k = ${step.plan.counts.join('/')}, quick-select steps ${JSON.stringify(step.steps)}: ${JSON.stringify(want)}`);
+  });
+});

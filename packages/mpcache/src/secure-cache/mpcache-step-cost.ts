@@ -1,0 +1,73 @@
+/**
+ * mpcacheStepCost — the exact cost of one leading layer's MPCache step on shares (cluster bounds of
+ * newly completed clusters, scores, level-by-level top-k, one-hot, logit gather and scatter),
+ * composed from the protocols' own cost formulas. Quick-select step sizes are public and
+ * data-independent in distribution; pass the ones the run reported (LeaderStep.steps).
+ *
+ * Returned per party: rounds, bytesSent (both parties send the same here), and offlineBytes = the
+ * dealer's bytes to both parties together.
+ */
+import {
+  maskedMatmulCost, maxTreeCost, oneHotCost, reluCost, topKCost, truncRoundCost,
+} from '@mpcache/protocols';
+import { KEY_INT_BITS } from './cluster-bounds';
+import type { ClusterPlan } from './secure-cluster-selector';
+import { planLayout } from './secure-cluster-selector';
+import { blockSelectionCost } from './selections';
+
+export interface MpcacheStepShape {
+  readonly lanes: number;
+  /** Query heads per lane (decode: groups). */
+  readonly rows: number;
+  readonly headDim: number;
+  readonly fracBits: number;
+  readonly sizes: readonly number[];
+  readonly alpha: number | 'exact';
+  readonly plan: ClusterPlan;
+  /** Complete clusters per level before the step (bounds already computed). */
+  readonly doneBefore: readonly number[];
+  /** Quick-select steps per level as reported. */
+  readonly steps: readonly (readonly number[])[];
+}
+
+type C = { rounds: number; bytesSent: number; offlineBytes: number };
+const add = (a: C, b: { rounds: number; bytesSent: number; offlineBytes: number }): C =>
+  ({ rounds: a.rounds + b.rounds, bytesSent: a.bytesSent + b.bytesSent, offlineBytes: a.offlineBytes + b.offlineBytes });
+
+export function mpcacheStepCost(s: MpcacheStepShape): C {
+  const { lanes, rows, headDim: d, fracBits: f, sizes, plan } = s, L = sizes.length, U = lanes * rows, ld = lanes * d;
+  const bits = f + KEY_INT_BITS, w = s.alpha === 'exact' ? 2 * d : d;
+  let c: C = { rounds: 0, bytesSent: 0, offlineBytes: 0 };
+  // bounds of clusters completed since the last step: finest from keys, coarser from children
+  const fresh = sizes.map((size, i) => Math.floor(plan.nTok / size) - s.doneBefore[i]);
+  if (fresh[L - 1] > 0) {
+    c = add(c, maxTreeCost(2 * fresh[L - 1] * ld, sizes[L - 1], bits));
+    for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) c = add(c, maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
+    if (s.alpha !== 'exact') c = add(c, truncRoundCost(fresh.reduce((a, b) => a + b, 0) * ld, f));
+  }
+  // scores over every representative (new ones appended in the same round)
+  const R = sizes.reduce((a, size) => a + Math.floor(plan.nTok / size), 0), appended = fresh.reduce((a, b) => a + b, 0);
+  if (s.alpha === 'exact') c = add(c, reluCost(U * d, bits));
+  const mm = maskedMatmulCost([lanes, rows, w], [lanes, rows, R], lanes * appended * w);
+  c = add(c, { rounds: mm.rounds, bytesSent: mm.bytesSent, offlineBytes: mm.offlineBytes });
+  c = add(c, truncRoundCost(U * R, f));
+  // level-by-level top-k (payload: index + descendants' scores)
+  let n = plan.c0;
+  for (let i = 0; i < L; i++) {
+    const k = plan.counts[i];
+    let W = 1;
+    for (let j = i + 1; j < L; j++) W += sizes[i] / sizes[j];
+    if (k < n) {
+      const t = topKCost(U, n, k, s.steps[i], { payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
+      c = add(c, { rounds: t.rounds, bytesSent: t.bytesSentPerParty[0], offlineBytes: t.offlineBytes });
+      n = k;
+    }
+    if (i < L - 1) n *= sizes[i] / sizes[i + 1];
+  }
+  // one-hot rows, gather and scatter
+  const layout = planLayout(plan, sizes);
+  c = add(c, oneHotCost(U * layout.k, layout.blocks));
+  const g = blockSelectionCost(U, layout, true);
+  c = add(c, g.gather);
+  return add(c, g.scatter);
+}

@@ -61,7 +61,4 @@ export * from './norms/layer-norm';
 export * from './norms/rms-norm';
 export * from './trunc/trunc-round';
 export * from './dealer/keyed-value-cache';
-export * from './nonlinear/poly-input';
-export * from './nonlinear/piecewise-poly-design';
-export * from './nonlinear/piecewise-poly';
 export * from './select/argmax-packed';

@@ -61,3 +61,4 @@ export * from './secure-cache/secure-quest';
 export * from './secure-cache/make-secure-policy';
 export * from './cache/attention-gate-fit';
 export * from './secure-cache/mpcache-step-cost';
+export * from './secure-cache/kv-block-selection';

@@ -31,6 +31,7 @@ import { SecureClusterBounds } from './cluster-bounds';
 import { compactRows, keepZeroRows, type CompactResult } from './compact-rows';
 import { clusterPlan, planLayout, selectClustersOnShares, type ClusterPlan } from './secure-cluster-selector';
 import { BlockGatherSelection, blockSelection, reuseBlockSelection } from './selections';
+import { BlockKvSelection } from './kv-block-selection';
 import { encodeScalar } from '@mpcache/mpc-core';
 
 export interface SecurePolicyModel {
@@ -42,7 +43,9 @@ export interface SecurePolicyModel {
 export interface LeaderStep {
   readonly startPos: number;
   readonly plan: ClusterPlan;
-  readonly selection: BlockGatherSelection | PublicRowSelection | null;
+  readonly selection: BlockGatherSelection | BlockKvSelection | PublicRowSelection | null;
+  /** The one-hot rows (units, k, C) (the K/V-block variant's followers gather with them). */
+  readonly onehot?: RingTensor;
   /** Chosen finest clusters (units, k) as shares, and quick-select steps per level. */
   readonly fineIndex?: RingTensor;
   readonly steps?: number[][];
@@ -66,7 +69,12 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
   /** Per leading layer: the static compaction's public quick-select steps (cost accounting). */
   readonly staticSteps: (CompactResult | null)[];
 
-  constructor(private readonly model: SecurePolicyModel, readonly budget: number, overrides: Partial<MpcacheConfig> = {}) {
+  /**
+   * @param opts.gather 'logits' (default: gather the attention's logits by one-hot rows) or 'kv'
+   *   (gather K blocks and recompute the selected logits; kv-block-selection.ts)
+   */
+  constructor(private readonly model: SecurePolicyModel, readonly budget: number, overrides: Partial<MpcacheConfig> = {},
+    readonly opts: { gather?: 'logits' | 'kv' } = {}) {
     const c = (this.config = mpcacheConfig(overrides)), s0 = c.clusterSizes[0];
     // the plaintext twin's budget rule (cache/mpcache-policy.ts)
     const minBudget = Math.max((c.forcedFirstClusters + c.forcedTailClusters) * s0, (c.minCoarseClusters - 1) * s0);
@@ -88,7 +96,7 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     this.caches[l] = view.cache;
     if (this.phase.inPrefill || view.nQueries !== 1) return null;
     const prev = this.lastStep[lead];
-    if (lead !== l && prev && prev.startPos === view.startPos) return this.follow(prev, kvLen);
+    if (lead !== l && prev && prev.startPos === view.startPos) return this.follow(prev, view, kvLen);
     // a leading layer (or a follower whose leader did not run at this step) selects
     const plan = clusterPlan(kvLen, this.params), layout = planLayout(plan, this.params.sizes);
     if (plan.full) {
@@ -99,8 +107,8 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     await ctx.ledger.scope('mpcache select clusters', () => bounds.update(ctx, view.cache));
     if (layout.k === 0) return this.record(l, { startPos: view.startPos, plan, selection: new PublicRowSelection(layout.forced, kvLen) }).selection;
     const sel = await ctx.ledger.scope('mpcache select clusters', () => selectClustersOnShares(ctx, bounds, view.q, plan));
-    const gather = await blockSelection(ctx, layout, sel.onehot, kvLen);
-    return this.record(l, { startPos: view.startPos, plan, selection: gather, fineIndex: sel.fineIndex, steps: sel.steps }).selection;
+    const gather = this.opts.gather === 'kv' ? new BlockKvSelection(layout, sel.onehot, view, kvLen) : await blockSelection(ctx, layout, sel.onehot, kvLen);
+    return this.record(l, { startPos: view.startPos, plan, selection: gather, onehot: sel.onehot, fineIndex: sel.fineIndex, steps: sel.steps }).selection;
   }
 
   async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
@@ -177,9 +185,10 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     return step;
   }
 
-  private follow(prev: LeaderStep, kvLen: number): SecureAttentionSelection | null {
+  private follow(prev: LeaderStep, view: SecureAttentionView, kvLen: number): SecureAttentionSelection | null {
     const s = prev.selection;
     if (s === null || s instanceof PublicRowSelection) return s;
+    if (s instanceof BlockKvSelection) return new BlockKvSelection(planLayout(prev.plan, this.params.sizes), prev.onehot!, view, kvLen);
     return reuseBlockSelection(planLayout(prev.plan, this.params.sizes), s.operand, kvLen);
   }
 }

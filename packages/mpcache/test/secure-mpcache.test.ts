@@ -141,3 +141,18 @@ describe(`secure MPCache exact costs (SEED=${TEST_SEED})`, () => {
       `k = ${step.plan.counts.join('/')}, quick-select steps ${JSON.stringify(step.steps)}: ${JSON.stringify(want)}`);
   });
 });
+
+describe('secure MPCache memory', () => {
+  it('extra state (bounds, representatives) stays under 25 % of the K/V cache it serves, at gpt2 head size', async () => {
+    const lanes = 2, d = 64, n = 1024, p = parties('mpc/mem');
+    const zeros = new Float64Array(n * lanes * d);
+    const caches = await sharedCache(p, zeros, zeros, lanes, d, 'mpc/mem');
+    const pol = [0, 1].map(() => new SecureMpcachePolicy({ nLayers: 1, seqLen: 4096 }, 128, {}));
+    await runBoth(p, (ctx) => pol[ctx.party].warm(ctx, [caches[ctx.party]]));
+    const kvBytes = 32 * lanes * d * caches[0].length; // K and V: D and my share, 8 B words
+    const extra = pol[0].stateBytes();
+    console.log(`MPCache state ${extra} B vs K/V cache ${kvBytes} B (${((100 * extra) / kvBytes).toFixed(1)} %) at ${caches[0].length} rows`);
+    expect(extra).toBeGreaterThan(0);
+    expect(extra).toBeLessThan(0.25 * kvBytes);
+  });
+});

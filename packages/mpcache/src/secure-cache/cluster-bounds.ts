@@ -71,6 +71,16 @@ export class SecureClusterBounds {
     this.width = alpha === 'exact' ? 2 * headDim : headDim;
   }
 
+  /** Bytes of typed arrays this state holds (bounds with their spare capacity, operand D and share). */
+  stateBytes(): number {
+    let b = 0;
+    for (const t of [...this.maxT, ...this.minT]) b += t.data.byteLength;
+    for (const r of this.repRow) b += r.byteLength;
+    if (this.op) b += 2 * 8 * this.op.lanes * this.op.rows * this.op.cols;
+    for (const r of this.pendingRows) b += r.byteLength;
+    return b;
+  }
+
   /** Complete clusters with bounds at level i. */
   complete(level: number): number {
     return this.maxT[level].rows;

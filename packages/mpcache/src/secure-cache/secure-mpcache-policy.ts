@@ -175,6 +175,14 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     this.staticSteps.fill(null);
   }
 
+  /** Bytes of MPCache's own state across layers (bounds, representatives, static scores). */
+  stateBytes(): number {
+    let b = 0;
+    for (const x of this.bounds) if (x) b += x.stateBytes();
+    for (const s of this.staticScores) if (s) b += s.byteLength;
+    return b;
+  }
+
   /** The bounds state of a leading layer (tests, memory accounting). */
   layerBounds(layer: number): SecureClusterBounds | null {
     return this.bounds[layer];

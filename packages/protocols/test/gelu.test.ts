@@ -47,6 +47,6 @@ describe(`gelu (SEED=${TEST_SEED})`, () => {
     const [y0, y1] = await runBoth(parties, (ctx) => gelu(ctx, xs[ctx.party]));
     const got = openReals(y0, y1);
     expect(maxAbsDiff(got, [0, 0, 20, 1000, 513.25])).toBeLessThanOrEqual(2 ** -12);
-    expect(geluDesign(12).thresholds.length).toBeLessThanOrEqual(16);
+    expect(geluDesign(12).thresholds.length).toBeLessThanOrEqual(6);
   });
 });

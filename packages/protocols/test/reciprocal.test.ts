@@ -10,21 +10,22 @@ const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
 };
 
 describe(`reciprocal (SEED=${TEST_SEED})`, () => {
-  it('≤ 1e-3 relative on [1, 4096], 2 rounds, exact cost', async () => {
+  for (const stepBits of [3, 2, 1] as const) it(`stepBits ${stepBits}: ≤ 1e-3 relative on [1, 4096], ${[4, 5, 7][stepBits - 1]} rounds, exact cost`, async () => {
     const n = 1024;
     const xr = randomReals(testPrg('recip'), n, 0, Math.log(4096)).map(Math.exp);
     xr.set([1, 4096, 2, 1024, 1 + 2 ** -12, 4095.99, 3.3]);
     const xq = decode(encode(xr));
     const xs = shareReals(xr, [n]);
     const parties = localParties();
-    const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party]));
+    const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party], { stepBits }));
     const got = openReals(y0, y1, 24);
     expect(maxRel(got, xq.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
-    const cost = reciprocalCost(n);
+    const cost = reciprocalCost(n, 12, { stepBits });
     for (const p of [0, 1] as const) {
       expect(parties.ctx[p].ledger.get('reciprocal')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
     }
-    expect(cost.rounds).toBe(2);
+    expect(cost.rounds).toBe([4, 5, 7][stepBits - 1]);
+    expect(cost.bytesSent).toBe([40, 64, 96][stepBits - 1] * n);
     expect(parties.ctx[0].ledger.get('reciprocal').offlineBytes + parties.ctx[1].ledger.get('reciprocal').offlineBytes).toBe(cost.offlineBytes);
   });
 

@@ -1,43 +1,40 @@
 /**
- * expClipped — e^x for shared x ≤ 0, clipped to 0 below −T (default T = 14), by two 9-bit lookup
- * tables: one on the multiples of 1/32, one on the remainder (fss.md §4e).
+ * expClipped — e^x for shared x ≤ 0, 0 below the clip −T (default T = 14), as e^x = p(x/32)^32 with a
+ * fitted cubic p, five squarings with folded truncation, and the clip bit applied in the last round.
  *
- * Rounds:    4 at fracBits ≤ 12 (5 above: one extra truncation to 12 bits first);
- *            3 with `raw` (no final truncation: the product at scale 2^32)
- * Online:    40 B/elem sent per party at the defaults (8 trunc + 4 compare + 2 + 2 LUT + 16 product
- *            + 8 trunc); expClippedCost(n, …) is exact
- * Offline:   a truncation mask, a DCF comparison key (k = bits − 1, m = 1), two 9-bit DPF keys,
- *            a Beaver triple and the final truncation mask: 2180 B/elem at the defaults (expClippedCost)
- * Local:     two full-domain 9-bit DPF evaluations + 2·512 multiply-adds per element and party:
- *            ≈ 0.2 ms/elem for both parties in one process (4096 elements 1.6 s, Node 20.20,
- *            2026-11); the tables are 9-bit each (split at 1/32) to keep this down
- * Accuracy:  ≤ 5e-4 abs on [−T, 0] at fracBits = 12 (asserted ≤ 1e-3 in tests); 0 below −T (error
- *            ≤ e^−T = 8.3e-7); with `raw` the relative error is ≤ 2.5e-4 plus 2^-20 abs (T_hi rounding), which is
- *            what softmax sums need. Inputs must satisfy |x| < 2^(bits − 1 − fracBits) − T.
- * Opens:     the truncations' ẑ, the comparison's x̂, the two LUT indices (all masked, single-use),
- *            the Beaver openings.
- * Steps:     (u = −x at 12 fractional bits: for fracBits > 12, u = truncPr(−x, fracBits − 12) fused
- *            into round 1 and v's truncation moves to its own round)
- *            1. v = truncPr(u, 7) ≈ ⌊u/128⌋ (+1 carry) ‖ g = [x ≥ −T] (DCF)         — one round
- *               ρ = u − 128·v ∈ [−128, 128) exactly, whatever the carry   (local)
- *               w = ρ + 256·(1 − g)  (local; w mod 512 lands in [128, 384) iff clipped)
- *            2. H = T_hi[v mod 512] = 2^20·e^{−v/32} (0 for v > 32T + 1) ‖ L = T_lo[w mod 512] =
- *               2^12·e^{−ρ/4096} (0 in the clipped zone)                                — one round
- *            3. e = H·L (Beaver, scale 2^32), since e^{−u/4096} = e^{−v/32}·e^{−ρ/4096}
- *            4. truncPr(e, 32 − outFracBits)
- * Why ρ from the probabilistic truncation: the carry c only moves 128 between v and ρ, and the
- * tables are exact for either split; an exact truncation would cost a DCF per element instead.
+ * Rounds:    7   (open x once; 5 squarings; the final truncation times the clip bit); also 7 with `raw`
+ * Online:    64 B/elem sent per party (8 open + 5·8 squarings + 16 truncPrMul); expClippedCost exact
+ * Offline:   one DCF key (n = bits − fracBits, m = 1: the clip compares the integer part of x) to each
+ *            party, 8 B for [ρ], 16 B for [r²], [r³], five square pairs and a folded-product triple
+ *            (≈ 20–30 B each, P0): 1.2 KB/elem at the defaults (was 2.2 KB with two 9-bit LUTs)
+ * Local:     one 20-level DCF evaluation + a few BigInt ops per element and party: exp[16384]
+ *            ≈ 50 ms per party in one process (Node 20.20, 2026-11; the LUT version took ≈ 2 s)
+ * Accuracy:  relative ≤ 2.5e-4 on [−12.5, 0] and abs ≤ 2.5e-4 on [−15, 0] (fit of the integer
+ *            coefficients at fracBits 12), plus 1 ulp of the output: ≤ 5e-4 abs at 12 fractional
+ *            bits (asserted in tests; the issue's target is 2e-3). Exactly 0 below −T − 1; between
+ *            −T − 1 and −T either 0 or e^x (≤ e^−T = 8.3e-7). With `raw` (scale 2^32) the relative
+ *            error is what softmax sums need (a sum of many small terms). Inputs must satisfy
+ *            |x| < 2^(bits − 1 − fracBits) − 16.
+ * Opens:     ẑ = x + 2^62 + r (once), the squarings' and the last product's masked values.
+ * Steps:     1. openPolyInput(x): v = x (or trunc(x, f − 12) when f > 12, so v is at scale ≤ 12),
+ *               g = [⌊x⌋ ≥ −T] from the same opening (DCF on the integer part, ±1 carry)      1 round
+ *               z0 = p(v/32)·2^60 — local; p(u) = Σ c_i (u + 3/16)^i ≈ e^u
+ *            2. z_{i+1} = truncPrSquare(z_i, 30) five times (t at 2^30, t² at 2^60)         5 rounds
+ *            3. e = truncPrMul(z5, g, 60 − outF) = trunc(z5)·g at outF                     1 round
+ * Why no clip before the squarings: for x < −T − 1 the chain computes garbage, but step 3 multiplies
+ * it by g = 0, which is exactly 0 in the ring whatever the garbage (the folded product is an identity).
+ * Why p(x/32)^32: softmax needs RELATIVE accuracy (a row of 1000 terms near e^-7 sums them): the
+ * relative error of p^n is n times that of p, and a cubic on [−12.5/n, 0] reaches 2.5e-4 for p^n at
+ * n = 32 (1.9e-3 at n = 16, 2e-2 at n = 8). The coefficients are the Taylor cubic at −3/16 refitted
+ * (scipy Nelder–Mead on max relative error over [−12.5, 0], 20 001 points, with the cubic's
+ * integer coefficient — 70 at fracBits 12 — rounded first).
+ * Measured: exp[16384] ≈ 70 ms online for both parties in one process (was ≈ 4.5 s with the LUTs),
+ * Node 20.20, 2026-11, machine shared with other jobs.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { beaverMul, beaverMulCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
-import { fuseRounds } from '../engine/fuse-rounds';
-import { dcfLessThanZeroCost, drelu } from '../fss/dcf-less-than';
-import { lookupTable, lookupTableCost, tableOf } from '../select/lookup-table';
-import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-
-// Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
-const { asUintN } = BigInt;
+import { truncPrMul, truncPrMulCost, truncPrSquare, truncPrSquareCost } from '../trunc/trunc-pr-fold';
+import { addPoly, compareInput, openPolyInput, polyInputCost, type PolyInputParams } from './poly-input';
 
 export interface ExpOptions {
   /** Clip below −T (0 < T ≤ 15, default 14). */
@@ -48,96 +45,69 @@ export interface ExpOptions {
   readonly bits?: number;
 }
 
-/** Scale of the untruncated product H·L. */
+/** Scale of expClippedRaw's output. */
 export const EXP_RAW_SCALE = 32;
-const HI_SCALE = 20, LO_SCALE = 12, HI_BITS = 9, LO_BITS = 9, SPLIT = 7;
-
-const tables = new Map<number, { hi: BigUint64Array; lo: BigUint64Array }>();
-function expTables(T: number) {
-  let t = tables.get(T);
-  if (!t) {
-    const vMax = Math.floor(32 * T) + 1;
-    const hi = tableOf(HI_BITS, (v) => (v <= vMax ? BigInt(Math.round(2 ** HI_SCALE * Math.exp(-v / 32))) : 0n));
-    const lo = tableOf(LO_BITS, (w) => {
-      if (w >= 128 && w < 384) return 0n; // clipped (g = 0)
-      const rho = w < 128 ? w : w - 512;
-      return BigInt(Math.round(2 ** LO_SCALE * Math.exp(-rho / 4096)));
-    });
-    tables.set(T, (t = { hi, lo }));
-  }
-  return t;
-}
+/** p(u) = Σ P_i (u − U_C)^i ≈ e^u on [−15/32, 0], fitted for p(x/32)^32 (header). */
+const P = [0.82902309, 0.8290656, 0.41580636, 0.13671875], U_C = -0.1875;
+const SQUARINGS = 5, N = 2 ** SQUARINGS, Z_SCALE = 60, HALF = 30;
 
 function checkT(T: number): void {
   if (!(T > 0 && T <= 15)) throw new RangeError(`expClipped: T must be in (0, 15], got ${T}`);
 }
 
-/** e^x at scale 2^EXP_RAW_SCALE (untruncated product), 3 rounds (4 above 12 fractional bits). */
-export async function expClippedRaw(ctx: PartyContext, x: RingTensor, opts: ExpOptions = {}): Promise<RingTensor> {
-  const T = opts.T ?? 14, bits = opts.bits ?? 32, f = ctx.fracBits;
-  checkT(T);
-  return ctx.ledger.scope('expClipped', async () => {
-    const n = x.data.length, p0 = ctx.party === 0;
-    const neg = new BigUint64Array(n), shifted = new BigUint64Array(n);
-    const tq = BigInt(Math.round(T * 2 ** f));
-    for (let i = 0; i < n; i++) {
-      neg[i] = asUintN(64, -x.data[i]);
-      shifted[i] = asUintN(64, x.data[i] + (p0 ? tq : 0n));
-    }
-    const xT: RingTensor = { shape: [n], data: shifted };
-    // 1. v = truncPr(u, 8) ‖ g = [x ≥ −T]   (u = −x at 12 fractional bits)
-    let u: RingTensor = { shape: [n], data: neg }, v: RingTensor, g: RingTensor;
-    if (f > 12) {
-      [u, g] = await fuseRounds<[RingTensor, RingTensor]>(ctx, [(c) => truncPr(c, u, f - 12), (c) => drelu(c, xT, bits)]);
-      v = await truncPr(ctx, u, SPLIT);
-    } else {
-      const up = BigInt(12 - f); // f < 12: read u at 12 fractional bits (exact left shift)
-      const u12: RingTensor = (u = { shape: [n], data: neg.map((q) => asUintN(64, q << up)) });
-      [v, g] = await fuseRounds<[RingTensor, RingTensor]>(ctx, [(c) => truncPr(c, u12, SPLIT), (c) => drelu(c, xT, bits)]);
-    }
-    const w = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const rho = u.data[i] - (v.data[i] << 7n);
-      w[i] = asUintN(64, rho + (p0 ? 256n : 0n) - (g.data[i] << 8n));
-    }
-    // 2. H = T_hi[v], L = T_lo[w] — one fused round
-    const { hi, lo } = expTables(T);
-    const [[H], [L]] = await fuseRounds<[RingTensor[], RingTensor[]]>(ctx, [
-      (c) => lookupTable(c, v, HI_BITS, [hi]),
-      (c) => lookupTable(c, { shape: [n], data: w }, LO_BITS, [lo]),
-    ]);
-    // 3. e = H·L at scale 2^32
-    const e = await beaverMul(ctx, H, L);
-    return { shape: [...x.shape], data: e.data };
-  });
+/** The opening's parameters at fracBits f: v at scale min(f, 12), the clip on the integer part. */
+function inputParams(f: number, bits: number): Omit<PolyInputParams, 'count'> {
+  return { shift: Math.max(0, f - 12), degree: 3, k: bits - f + 1, cmpShift: f, payload: 1 };
 }
 
-/** e^x clipped at −T, at outFracBits (default fracBits). */
+/** Integer coefficients of p(v/32)·2^60 in (V − V_C), v at scale s. */
+function polyCoefficients(s: number): bigint[] {
+  return P.map((c, i) => BigInt(Math.round(c * (N * 2 ** s) ** -i * 2 ** Z_SCALE)));
+}
+
+async function expCore(ctx: PartyContext, x: RingTensor, outScale: number, opts: ExpOptions): Promise<RingTensor> {
+  const T = opts.T ?? 14, bits = opts.bits ?? 32, f = ctx.fracBits, n = x.data.length;
+  checkT(T);
+  // 1. one opening: powers of v and the clip bit g = [⌊x⌋ ≥ −T]
+  const prm = inputParams(f, bits);
+  const inp = await openPolyInput(ctx, { shape: [n], data: x.data }, prm);
+  const [[g]] = compareInput(inp, [BigInt(-Math.floor(T))]);
+  const z = new BigUint64Array(n);
+  const s = f - prm.shift;
+  addPoly(z, inp.base, inp.A, polyCoefficients(s), BigInt(U_C * N * 2 ** s));
+  // 2. five squarings with folded truncation (scale 2^60 → 2^30 → 2^60)
+  let zi: RingTensor = { shape: [n], data: z };
+  for (let i = 0; i < SQUARINGS; i++) zi = await truncPrSquare(ctx, zi, HALF);
+  // 3. trunc(z5)·g at the output scale
+  const e = await truncPrMul(ctx, zi, { shape: [n], data: g }, Z_SCALE - outScale);
+  return { shape: [...x.shape], data: e.data };
+}
+
+/** e^x clipped at −T, at scale 2^EXP_RAW_SCALE (softmax sums need the precision), 7 rounds. */
+export async function expClippedRaw(ctx: PartyContext, x: RingTensor, opts: ExpOptions = {}): Promise<RingTensor> {
+  return ctx.ledger.scope('expClipped', () => expCore(ctx, x, EXP_RAW_SCALE, opts));
+}
+
+/** e^x clipped at −T, at outFracBits (default fracBits), 7 rounds. */
 export async function expClipped(ctx: PartyContext, x: RingTensor, opts: ExpOptions = {}): Promise<RingTensor> {
-  const outF = opts.outFracBits ?? ctx.fracBits;
-  return ctx.ledger.scope('expClipped', async () => {
-    const e = await expClippedRaw(ctx, x, opts);
-    // 4. truncate to the output scale
-    return truncPr(ctx, e, EXP_RAW_SCALE - outF);
-  });
+  return ctx.ledger.scope('expClipped', () => expCore(ctx, x, opts.outFracBits ?? ctx.fracBits, opts));
 }
 
 /** Exact cost (offline: both parties) of expClipped, or of expClippedRaw with raw = true. */
 export function expClippedCost(n: number, fracBits = 12, opts: ExpOptions & { raw?: boolean } = {}) {
-  const bits = opts.bits ?? 32, outF = opts.outFracBits ?? fracBits;
-  const parts = [
-    truncPrCost(n, SPLIT),
-    dcfLessThanZeroCost(n, bits),
-    lookupTableCost(n, HI_BITS),
-    lookupTableCost(n, LO_BITS),
-    beaverMulCost(n),
-  ];
-  if (fracBits > 12) parts.push(truncPrCost(n, fracBits - 12));
-  if (!opts.raw) parts.push(truncPrCost(n, EXP_RAW_SCALE - outF));
-  const rounds = 3 + (fracBits > 12 ? 1 : 0) + (opts.raw ? 0 : 1);
+  const outF = opts.raw ? EXP_RAW_SCALE : (opts.outFracBits ?? fracBits);
+  const parts = [polyInputCost(n, inputParams(fracBits, opts.bits ?? 32))];
+  for (let i = 0; i < SQUARINGS; i++) parts.push(truncPrSquareCost(n, HALF));
+  parts.push(truncPrMulCost(n, Z_SCALE - outF));
   return {
-    rounds,
+    rounds: parts.length,
     bytesSent: parts.reduce((a, p) => a + p.bytesSent, 0),
     offlineBytes: parts.reduce((a, p) => a + p.offlineBytes, 0),
   };
 }
+
+/** Float model of the approximation (tests): p(x/32)^32. */
+export const expApprox = (x: number): number => {
+  const v = x / N - U_C, p = P[0] + v * (P[1] + v * (P[2] + v * P[3]));
+  return p ** N;
+};

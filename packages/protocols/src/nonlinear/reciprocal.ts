@@ -1,27 +1,28 @@
 /**
- * reciprocal — 1/x for shared x in [1, maxValue] (softmax denominators), as a piecewise-linear
- * function on geometrically spaced knots (≈ 13.6 knots per octave), each output group truncated by
- * its own shift so that tiny slopes keep their precision.
+ * reciprocal — 1/x for shared x in [1, maxValue] (softmax denominators): normalise x by its segment
+ * 2^(stepBits·e) in one comparison round, a degree-4 polynomial of the mantissa, Newton steps when the
+ * segments are wider than an octave, and the exact factor 2^(−stepBits·e) folded into the last product
+ * (normalized-power.ts).
  *
- * Rounds:    2   (one comparison round against all knots; one fused round of G truncations)
- * Online:    8 + 8·G B/elem sent per party (G = 2–3); reciprocalCost(n, …) is exact
- * Offline:   one DCF key per element (n = k − 1, m = 2; k ≈ 28 at the defaults) + 16 B, plus G
- *            truncation pairs — reciprocalCost(n, …).offlineBytes
- * Accuracy:  ≤ 1e-3 relative on [1, maxValue] (design bound 4e-4 relative + rounding + 1 ulp of
- *            the output scale), asserted in tests against 1/x of the fixed-point input. The output
- *            is at outFracBits (default 2·fracBits) because 1/4096 has only one ulp at 2^-12.
- *            Inputs must lie in (0, 2·maxValue]; below 0.75 the first line is extrapolated.
- * Opens:     x̂ = x + r; each group's masked truncation value
- * Steps:     1. piecewiseLinear(reciprocalDesign): compare x with every knot in one round,
- *               accumulate each group's active line  (local)
- *            2. truncate the groups to outFracBits in one fused round, add
- * Why not Newton/Goldschmidt: every iteration is a dependent product (2 rounds with its
- * truncation); the knots cost only local DCF evaluations (≈ 14 per octave per element).
+ * Rounds:    7 at the default stepBits = 3 (segments 8^e: 4 comparisons per element for [1, 4096],
+ *            2 Newton steps); 5 with stepBits 2 (1 Newton step); 4 with stepBits 1 (12 comparisons,
+ *            no Newton: softmax uses it, its denominators are one per row)
+ * Online:    96 B/elem sent per party at the defaults (40 B at stepBits 1); reciprocalCost exact
+ * Offline:   one DCF key per element (n ≈ 16 levels at the defaults, m = 2) to each party plus ≈ 0.2 KB
+ *            of dealer terms to P0: ≈ 1.9 KB/elem (the piecewise-linear version: one n = 27 key
+ *            evaluated at 160 knots per element, keygen ≈ a minute for 16384)
+ * Local:     4 DCF evaluations of 16 levels per element and party at the defaults
+ * Accuracy:  ≤ 1e-3 relative on [1, maxValue] (asserted in tests against 1/x of the fixed-point
+ *            input; fit 7e-2 → 5e-3 → 2.5e-5 after two Newton steps at stepBits 3, 3e-4 without
+ *            Newton at stepBits 1, plus 2^-24-level truncations and 1 ulp of the output). The output
+ *            is at outFracBits (default 2·fracBits: 1/4096 has one ulp at 2^-12). Inputs in
+ *            [1, 2·maxValue); outside, the polynomial extrapolates.
+ * Opens:     masked values only (normalized-power.ts)
+ * Steps:     normalizedPower with p = −1, w = x (scale 1, eps 0)
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
-import { designPiecewise, type PiecewiseDesign } from './piecewise-design';
-import { piecewiseLinear, piecewiseLinearCost } from './piecewise-linear';
+import { designNormalizedPower, normalizedPower, normalizedPowerCost, type NormPowerDesign } from './normalized-power';
 
 export interface ReciprocalOptions {
   /** Largest x (default 4096). */
@@ -30,25 +31,24 @@ export interface ReciprocalOptions {
   readonly inFracBits?: number;
   /** Scale of the output (default 2·ctx.fracBits). */
   readonly outFracBits?: number;
+  /** Segment width 2^stepBits (1–3, default 3): fewer comparisons (local work), more rounds. */
+  readonly stepBits?: 1 | 2 | 3;
 }
 
-/** The approximation for input scale inF and output scale outF. */
-export function reciprocalDesign(inF: number, outF: number, maxValue = 4096): PiecewiseDesign {
-  return designPiecewise(
-    { key: `reciprocal-${maxValue}`, f: (x) => 1 / x, tol: (x) => 4e-4 / x, lo: 0.75, hi: 1.25 * maxValue, maxAbs: 2 * maxValue },
-    inF,
-    outF,
-  );
+const SHARP = [0, 2 ** -10, 1 / 32, 1 / 16];
+
+/** The normalisation design for input scale inF and output scale outF. */
+export function reciprocalDesign(inF: number, outF: number, maxValue = 4096, stepBits: 1 | 2 | 3 = 3): NormPowerDesign {
+  if (!(maxValue >= 1)) throw new RangeError(`reciprocal: maxValue must be ≥ 1, got ${maxValue}`);
+  return designNormalizedPower({ power: -1, inF, outF, scale: 1, eps: 0, lo: 1, hi: 2 * maxValue, stepBits, newton: stepBits - 1, sharp: SHARP[stepBits] });
 }
 
-function scales(fracBits: number, opts: ReciprocalOptions): [number, number, number] {
-  return [opts.inFracBits ?? fracBits, opts.outFracBits ?? 2 * fracBits, opts.maxValue ?? 4096];
+function designOf(fracBits: number, opts: ReciprocalOptions): NormPowerDesign {
+  return reciprocalDesign(opts.inFracBits ?? fracBits, opts.outFracBits ?? 2 * fracBits, opts.maxValue ?? 4096, opts.stepBits ?? 3);
 }
 
 export async function reciprocal(ctx: PartyContext, x: RingTensor, opts: ReciprocalOptions = {}): Promise<RingTensor> {
-  const [inF, outF, maxValue] = scales(ctx.fracBits, opts);
-  return ctx.ledger.scope('reciprocal', () => piecewiseLinear(ctx, x, reciprocalDesign(inF, outF, maxValue)));
+  return ctx.ledger.scope('reciprocal', () => normalizedPower(ctx, x, designOf(ctx.fracBits, opts)));
 }
 
-export const reciprocalCost = (n: number, fracBits = 12, opts: ReciprocalOptions = {}) =>
-  piecewiseLinearCost(n, reciprocalDesign(...scales(fracBits, opts)));
+export const reciprocalCost = (n: number, fracBits = 12, opts: ReciprocalOptions = {}) => normalizedPowerCost(n, designOf(fracBits, opts));

@@ -1,50 +1,39 @@
 /**
- * silu — SiLU(x) = x·σ(x) (the SwiGLU gate of Llama-style models) as a piecewise-linear function of
- * x: 18 knots in [−13, 13], 0 below, x above.
+ * silu — SiLU(x) = x·σ(x) (the SwiGLU gate of Llama-style models) as [x ≥ 0]·x plus a piecewise-cubic
+ * residual on [−a, a] (a ≈ 10 at tol 3e-3, ≈ 12.7 at 3e-4), 0 outside (piecewise-poly.ts).
  *
- * Rounds:    2   (one comparison round against all knots, one truncation round)
+ * Rounds:    2   (one opening compared against every knot; one truncation)
  * Online:    16 B/elem sent per party; siluCost(n) is exact
- * Offline:   one DCF key per element (n = k − 1 = 24 bits, m = 2) + 16 B, plus a truncation pair
- * Accuracy:  ≤ 5e-3 abs on [−8, 8] (design bound 3e-3 + 1 ulp), asserted in tests; outside the
- *            knots |SiLU(x) − approx| ≤ 13·e^-13 < 3e-5·|x|/13; |x| ≤ maxAbs (default 1024)
- * Opens:     x̂ = x + r, the truncation's masked value
- * Steps:     1. piecewiseLinear(siluDesign): compare against every knot in one round
- *            2. truncate to fracBits
+ * Offline:   one DCF key per element (n = k − 1 = 15 levels at maxAbs 1024, m = 4) + 74 B to P0
+ * Local:     one 15-level DCF evaluation per knot and element: 7 knots at tol 3e-3, 11 at 3e-4 (the
+ *            piecewise-linear version: 18 and 56 knots at 24 levels)
+ * Accuracy:  ≤ tol + 1 ulp abs for |x| ≤ maxAbs (default tol 3e-3; asserted ≤ 5e-3 on [−8, 8] and
+ *            ≤ 3e-4 + 1 ulp at tol 3e-4 in tests); outside the knots exactly 0 and x, where
+ *            |SiLU − relu| ≤ tol/4
+ * Opens:     x̂ = x + 2^62 + r, the truncation's masked value
+ * Steps:     1. piecewisePoly(siluDesign): open x̂, compare with every knot, payload products   1 round
+ *            2. R = Σ b_c·ΔP_c(x) (local), truncate, add [x ≥ 0]·x                           1 round
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
-import { designPiecewise, type PiecewiseDesign } from './piecewise-design';
-import { piecewiseLinear, piecewiseLinearCost } from './piecewise-linear';
+import { piecewisePoly, piecewisePolyCost } from './piecewise-poly';
+import { designPiecewisePoly, type PiecewisePolyDesign } from './piecewise-poly-design';
 
 export interface SiluOptions {
   /** Largest |x| the caller guarantees (sets the comparison width). */
   readonly maxAbs?: number;
-  /** Design tolerance (abs) on [−13, 13]; default 3e-3. Tighter means more knots (local work, DCF payload), same rounds. */
+  /** Design tolerance (abs); default 3e-3. Tighter means more knots (local work), same rounds and bytes. */
   readonly tol?: number;
 }
 
 export const siluFloat = (x: number): number => x / (1 + Math.exp(-x));
 
-export function siluDesign(fracBits: number, opts: SiluOptions = {}): PiecewiseDesign {
-  const maxAbs = opts.maxAbs ?? 1024, tol = opts.tol ?? 3e-3;
-  return designPiecewise(
-    {
-      key: `silu-${maxAbs}-${tol}`,
-      f: siluFloat,
-      tol: () => tol,
-      lo: -13,
-      hi: 13,
-      maxAbs,
-      below: { x0: 0, y0: 0, slope: 0 },
-      above: { x0: 0, y0: 0, slope: 1 },
-    },
-    fracBits,
-    fracBits,
-  );
+export function siluDesign(fracBits: number, opts: SiluOptions = {}): PiecewisePolyDesign {
+  return designPiecewisePoly({ key: 'silu', f: siluFloat, tol: opts.tol ?? 3e-3 }, fracBits);
 }
 
 export async function silu(ctx: PartyContext, x: RingTensor, opts: SiluOptions = {}): Promise<RingTensor> {
-  return ctx.ledger.scope('silu', () => piecewiseLinear(ctx, x, siluDesign(ctx.fracBits, opts)));
+  return ctx.ledger.scope('silu', () => piecewisePoly(ctx, x, siluDesign(ctx.fracBits, opts), opts.maxAbs ?? 1024));
 }
 
-export const siluCost = (n: number, fracBits = 12, opts: SiluOptions = {}) => piecewiseLinearCost(n, siluDesign(fracBits, opts));
+export const siluCost = (n: number, fracBits = 12, opts: SiluOptions = {}) => piecewisePolyCost(n, siluDesign(fracBits, opts), opts.maxAbs ?? 1024);

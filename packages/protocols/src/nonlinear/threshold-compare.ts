@@ -125,7 +125,7 @@ export async function compareThresholds(
 }
 
 /** Keys e0..e1 of a batch, each repeated t times (threshold-major), in the level-major wire layout. */
-function replicateKeys(keys: DcfKeys, e0: number, e1: number, t: number): DcfKeys {
+export function replicateKeys(keys: DcfKeys, e0: number, e1: number, t: number): DcfKeys {
   const { n, m, count: N } = keys, len = e1 - e0;
   const roots = new Uint8Array(16 * len * t);
   for (let c = 0; c < t; c++) roots.set(keys.roots.subarray(16 * e0, 16 * e1), 16 * len * c);

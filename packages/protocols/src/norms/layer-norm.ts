@@ -39,7 +39,7 @@ const MEAN_SHIFT = 30;
 
 /** rsqrt options for (V/d + eps)^(−1/2) with V a sum of squares at scale 2^2f. */
 export function normRsqrtOptions(fracBits: number, d: number, opts: NormOptions): RsqrtOptions {
-  return { scale: 1 / d, eps: opts.eps ?? 1e-5, lo: 0, hi: opts.maxVariance ?? 1e4, inFracBits: 2 * fracBits, outFracBits: fracBits + 8, tol: 1.5e-4 };
+  return { scale: 1 / d, eps: opts.eps ?? 1e-5, lo: 0, hi: opts.maxVariance ?? 1e4, inFracBits: 2 * fracBits, outFracBits: fracBits + 8 };
 }
 
 export function normDims(x: RingTensor, weights: readonly (RingTensor | undefined)[], name: string): { rows: number; d: number } {
@@ -57,21 +57,20 @@ export async function layerNorm(ctx: PartyContext, x: RingTensor, gamma: RingTen
   return ctx.ledger.scope('layerNorm', async () => {
     // 1. μ = Σx · ⌊2^30/d⌉ >> 30
     const c = BigInt(Math.round(2 ** MEAN_SHIFT / d)), S = new BigUint64Array(rows);
-    for (let q = 0; q < x.data.length; q++) S[Math.floor(q / d)] += x.data[q];
+    S.set(rowSums(x.data, rows, d));
     for (let i = 0; i < rows; i++) S[i] = asUintN(64, S[i] * c);
     const mu = await truncPr(ctx, { shape: [rows], data: S }, MEAN_SHIFT);
     // 2. D = x − μ, V = Σ D²
     const D = new BigUint64Array(x.data.length);
-    for (let q = 0; q < D.length; q++) D[q] = asUintN(64, x.data[q] - mu.data[Math.floor(q / d)]);
+    for (let i = 0, q = 0, xd = x.data; i < rows; i++) for (let j = 0, m = mu.data[i]; j < d; j++, q++) D[q] = asUintN(64, xd[q] - m);
     const sq = await beaverSquare(ctx, { shape: [D.length], data: D });
-    const V = new BigUint64Array(rows);
-    for (let q = 0; q < D.length; q++) V[Math.floor(q / d)] = asUintN(64, V[Math.floor(q / d)] + sq.data[q]);
+    const V = rowSums(sq.data, rows, d);
     // 3. y = (V/d + eps)^(−1/2)
     const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
     // 4. out = trunc(D·y·γ) + β
     const p = await mulBroadcast(ctx, { shape: [rows, d], data: D }, y, gamma);
     const out = await truncPr(ctx, p, 2 * f + 8);
-    for (let q = 0; q < out.data.length; q++) out.data[q] = asUintN(64, out.data[q] + beta.data[q % d]);
+    for (let i = 0, q = 0, o = out.data, bd = beta.data; i < rows; i++) for (let j = 0; j < d; j++, q++) o[q] = asUintN(64, o[q] + bd[j]);
     return { shape: [...x.shape], data: out.data };
   });
 }
@@ -86,6 +85,17 @@ export function layerNormCost(rows: number, d: number, fracBits = 12, opts: Norm
     truncPrCost(rows * d, 2 * fracBits + 8),
   ];
   return sumCosts(parts);
+}
+
+/** Σ_j x_ij per row of a (rows, d) ring tensor. */
+export function rowSums(x: BigUint64Array, rows: number, d: number): BigUint64Array {
+  const s = new BigUint64Array(rows);
+  for (let i = 0, q = 0; i < rows; i++) {
+    let acc = 0n;
+    for (let j = 0; j < d; j++, q++) acc = asUintN(64, acc + x[q]);
+    s[i] = acc;
+  }
+  return s;
 }
 
 export function sumCosts(parts: readonly { rounds: number; bytesSent: number; offlineBytes: number }[]) {

@@ -19,10 +19,8 @@ import type { PartyContext } from '../engine/context';
 import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
 import { rsqrt, rsqrtCost } from '../nonlinear/rsqrt';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-import { normDims, normRsqrtOptions, sumCosts, type NormOptions } from './layer-norm';
+import { normDims, normRsqrtOptions, rowSums, sumCosts, type NormOptions } from './layer-norm';
 
-// Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
-const { asUintN } = BigInt;
 
 export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTensor, opts: NormOptions = {}): Promise<RingTensor> {
   const { rows, d } = normDims(x, [weight], 'rmsNorm');
@@ -30,8 +28,7 @@ export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTens
   return ctx.ledger.scope('rmsNorm', async () => {
     // 1. V = Σ x²
     const sq = await beaverSquare(ctx, { shape: [x.data.length], data: x.data });
-    const V = new BigUint64Array(rows);
-    for (let q = 0; q < sq.data.length; q++) V[Math.floor(q / d)] = asUintN(64, V[Math.floor(q / d)] + sq.data[q]);
+    const V = rowSums(sq.data, rows, d);
     // 2. y = (V/d + eps)^(−1/2)
     const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
     // 3. out = trunc(x·y·w)

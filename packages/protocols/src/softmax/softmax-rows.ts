@@ -29,6 +29,7 @@ import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
 import { reciprocal, reciprocalCost } from '../nonlinear/reciprocal';
 import { maxTree, maxTreeCost } from '../select/max-tree';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
+import { rowSums } from '../norms/layer-norm';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;
@@ -43,6 +44,8 @@ export interface SoftmaxOptions {
 }
 
 const RECIP_SCALE = 28;
+/** 1/s for s in [1, L] at 2^32: octave segments, no Newton (4 rounds; one denominator per row). */
+const recipOptions = (L: number) => ({ inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: L, stepBits: 1 as const });
 const FILLER = -(2 ** 16);
 
 /** Softmax over the last axis; x is (…, L), flattened to rows. */
@@ -66,9 +69,8 @@ export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: Softma
     const e = new BigUint64Array(n);
     for (let q = 0, k = 0; q < n; q++) if (keep[q]) e[q] = ek.data[k++];
     // 4. s = Σ e per row, y = 1/s
-    const s = new BigUint64Array(rows);
-    for (let q = 0; q < n; q++) s[Math.floor(q / L)] = asUintN(64, s[Math.floor(q / L)] + e[q]);
-    const y = await reciprocal(ctx, { shape: [rows], data: s }, { inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: L });
+    const s = rowSums(e, rows, L);
+    const y = await reciprocal(ctx, { shape: [rows], data: s }, recipOptions(L));
     // 5. p = e·y per row, truncated to fracBits
     const p = await mulBroadcast(ctx, { shape: [rows, L], data: e }, y, null);
     const out = await truncPr(ctx, p, EXP_RAW_SCALE + RECIP_SCALE - f);
@@ -90,7 +92,7 @@ export function softmaxRowsCost(rows: number, L: number, fracBits = 12, opts: So
   const parts = [
     maxTreeCost(rows, L, bits),
     expClippedCost(kept, fracBits, { raw: true, bits }),
-    reciprocalCost(rows, fracBits, { inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: L }),
+    reciprocalCost(rows, fracBits, recipOptions(L)),
     mulBroadcastCost(rows, L, true, false),
     truncPrCost(rows * L, EXP_RAW_SCALE + RECIP_SCALE - fracBits),
   ];

@@ -1,0 +1,197 @@
+/**
+ * normalizedPower — w^p for w = scale·x + eps > 0 and p ∈ {−1, −1/2} (reciprocal, rsqrt): normalise w
+ * by its segment B^e (B = 2^stepBits) with one comparison round, a degree-4 polynomial of the mantissa
+ * m = w/B^e, optional Newton steps (p = −1), and the segment's factor c = B^(e·p):  w^p = c·m^p.
+ *
+ * Rounds:    4 without Newton (normalise; powers of m; c·trunc(p(m)); final truncation);
+ *            4 + 2·newton with Newton steps (each: y·m, then y·(2 − y·m), truncations folded)
+ * Online:    8 + 8 + 16 + 8 B/elem sent per party without Newton, + 40 B per Newton step;
+ *            normalizedPowerCost exact
+ * Offline:   one DCF key (n = k − 1, m = 2) per element to each party + the powers' dealer terms
+ *            (≈ 12 words to P0) + folded-product terms; no key grows with the number of segments
+ * Accuracy:  relative ≤ (fit error)^(2^newton) + truncation errors (≈ 2^-s, 2^-s_y); see
+ *            reciprocal.ts / rsqrt.ts for the asserted bounds. w must lie in [lo, hi]·(1 ± 1e-3)
+ * Opens:     those of openPolyInput (twice) and foldedMul, all masked
+ * Steps:     1. openPolyInput(x) + compare trunc(x, cmpShift) with every segment start τ_e: bits b_e, b_e·x
+ *               M = Σ_e [segment e]·(scale·x + eps)/B^e at 2^S_M,  C = Σ_e [segment e]·c_e at 2^S_C  (local,
+ *               telescoped over the bits)                                                   1 round
+ *            2. openPolyInput(M, shift S_M − s): powers of t ≈ m at 2^s (and m at 2^24 for Newton);
+ *               P = poly(t) ≈ m^p at 2^60                                                    1 round
+ *            3. p = −1, Newton (× newton): foldedMul(Y, [m(, C)]) → y, y·m(, y·c);
+ *               foldedMul(2 − y·m, [y or y·c]) → y·(2 − y·m)(·c)                          2 rounds each
+ *               without Newton: foldedMul(P, [C]) → trunc(P)·c                              1 round
+ *            4. truncPr to outF                                                              1 round
+ * The comparisons are fuzzy by 2 ulps of trunc(x, cmpShift) (≤ `sharp`·τ relative): m then lies in
+ * [1 − ρ, B(1 + ρ)], and the polynomial is fitted on that wider interval.
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import type { PartyContext } from '../engine/context';
+import { asUintN } from '../engine/words';
+import { truncPr, truncPrCost } from '../trunc/trunc-pr';
+import { foldedMul, foldedMulCost } from './folded-mul';
+import { fitPoly } from './piecewise-poly-design';
+import { addPoly, compareInput, openPolyInput, polyInputCost, type PolyInputParams } from './poly-input';
+
+export interface NormPowerSpec {
+  readonly power: -1 | -0.5;
+  readonly inF: number;
+  readonly outF: number;
+  readonly scale: number;
+  readonly eps: number;
+  /** Range of w = scale·x + eps with the accuracy guarantee. */
+  readonly lo: number;
+  readonly hi: number;
+  readonly stepBits: number;
+  readonly newton: number;
+  /** Relative sharpness of the segment comparisons. */
+  readonly sharp: number;
+}
+
+export interface NormPowerDesign {
+  readonly spec: NormPowerSpec;
+  readonly cmp: Omit<PolyInputParams, 'count'>;
+  readonly thresholds: readonly bigint[];
+  /** Per segment (index 0 = below the first threshold): M and C coefficients. */
+  readonly kappa: readonly bigint[];
+  readonly epsM: readonly bigint[];
+  readonly cSeg: readonly bigint[];
+  readonly sM: number;
+  readonly sC: number;
+  readonly pow: Omit<PolyInputParams, 'count'>;
+  /** Polynomial in (T − center) at 2^60, T = m at 2^s. */
+  readonly K: readonly bigint[];
+  readonly center: bigint;
+  readonly s: number;
+  readonly sY: number;
+  readonly fitError: number;
+}
+
+const DEG = 4, SP = 60, SM_NEWTON = 24;
+const cache = new Map<string, NormPowerDesign>();
+
+export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
+  const key = JSON.stringify(spec);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const { power, inF, scale, eps, hi, stepBits, newton } = spec, B = 2 ** stepBits;
+  const wMin = Math.max(spec.lo, eps);
+  if (!(wMin > 0) || !(hi > wMin) || !(scale > 0)) throw new RangeError('normalizedPower: needs 0 < max(lo, eps) < hi and scale > 0');
+  const eMin = Math.floor(Math.log2(wMin) / stepBits), eMax = Math.floor(Math.log2(hi) / stepBits);
+  const segs = Array.from({ length: eMax - eMin + 1 }, (_, i) => eMin + i);
+  const tauMin = B ** (eMin + 1);
+  // comparisons on trunc(x, cmpShift): one ulp ≤ sharp·τ_min in w units
+  const cmpShift = Math.max(0, Math.min(inF + 40, Math.floor(inF + Math.log2((spec.sharp * tauMin) / scale))));
+  const ulpW = scale * 2 ** (cmpShift - inF), rho = segs.length > 1 ? (2 * ulpW) / tauMin : 0;
+  const xMax = (2 * hi) / scale * 2 ** (inF - cmpShift);
+  const k = Math.min(64 - cmpShift, Math.ceil(Math.log2(xMax + 2)) + 2);
+  const thresholds = segs.slice(1).map((e) => BigInt(Math.round(((B ** e - eps) / scale) * 2 ** (inF - cmpShift))));
+  // mantissa M at 2^sM and factor C at 2^sC
+  const mMax = B * (1 + rho) * 1.001, sM = 61 - Math.ceil(Math.log2(mMax));
+  const kappa = segs.map((e) => BigInt(Math.round(scale * B ** -e * 2 ** (sM - inF))));
+  if (Number(kappa[kappa.length - 1]) < 2 ** 12) throw new RangeError(`normalizedPower: range too wide for the mantissa scale (x at 2^${inF})`);
+  const epsM = segs.map((e) => BigInt(Math.round(eps * B ** -e * 2 ** sM)));
+  const cVal = segs.map((e) => B ** (e * power)), cMin = Math.min(...cVal), cMax = Math.max(...cVal);
+  const exact = power === -1 && eMax >= 0 && eMin >= 0;
+  const sC = exact ? stepBits * eMax : Math.ceil(17 - Math.log2(cMin));
+  const cSeg = cVal.map((c) => BigInt(Math.round(c * 2 ** sC)));
+  // polynomial p(m) ≈ m^power on [1 − ρ, B(1 + ρ)], in t = m at 2^s
+  const a = 1 - rho, b = B * (1 + rho), mc = (a + b) / 2;
+  const fit = fitPoly((m) => m ** power, a, b, mc, DEG, true);
+  let s = 12;
+  const pMin = b ** power;
+  while (s > 6 && 0.5 * 2 ** -(SP - DEG * s) * ((b - a) / 2) ** DEG > 1e-5 * pMin) s--;
+  const center = BigInt(Math.round(mc * 2 ** s));
+  const K = fit.coef.map((c, i) => BigInt(Math.round(c * 2 ** (SP - i * s))));
+  const topC = Math.ceil(Math.log2(cMax * 1.05));
+  const sY = newton > 0 ? Math.min(SM_NEWTON, Math.floor((61 - topC - sC) / 2)) : 60 - topC - sC;
+  const d: NormPowerDesign = {
+    spec,
+    cmp: { shift: 0, degree: 1, k, cmpShift, payload: 2 },
+    thresholds,
+    kappa,
+    epsM,
+    cSeg,
+    sM,
+    sC,
+    pow: { shift: sM - s, degree: DEG, k: 0, cmpShift: 0, payload: 1, ...(newton > 0 ? { shift2: sM - SM_NEWTON } : {}) },
+    K,
+    center,
+    s,
+    sY,
+    fitError: fit.err,
+  };
+  cache.set(key, d);
+  return d;
+}
+
+/** w^power on shares, at 2^outF; x at 2^inF. */
+export async function normalizedPower(ctx: PartyContext, x: RingTensor, d: NormPowerDesign): Promise<RingTensor> {
+  const n = x.data.length, p0 = ctx.party === 0 ? 1n : 0n, { spec } = d;
+  return ctx.ledger.scope('normalizedPower', async () => {
+    // 1. normalise: bits of every segment start, then M and C (telescoped)
+    const inp = await openPolyInput(ctx, x, d.cmp);
+    const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1];
+    const M = new BigUint64Array(n), C = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      M[i] = asUintN(64, d.kappa[0] * (p0 * E[i] - r[i]) + p0 * d.epsM[0]);
+      C[i] = p0 * d.cSeg[0];
+    }
+    bits.forEach(([b, br], c) => {
+      const dk = d.kappa[c + 1] - d.kappa[c], de = d.epsM[c + 1] - d.epsM[c], dc = d.cSeg[c + 1] - d.cSeg[c];
+      for (let i = 0; i < n; i++) {
+        M[i] = asUintN(64, M[i] + dk * asUintN(64, E[i] * b[i] - br[i]) + de * b[i]);
+        C[i] = asUintN(64, C[i] + dc * b[i]);
+      }
+    });
+    // 2. powers of t = trunc(M) and the polynomial
+    const pin = await openPolyInput(ctx, { shape: [n], data: M }, d.pow);
+    const P = new BigUint64Array(n);
+    addPoly(P, pin.base, pin.A, d.K, d.center);
+    const cT: RingTensor = { shape: [n], data: C };
+    // 3. Newton steps with c folded into the last one, or c·trunc(P)
+    let out: RingTensor, scale: number;
+    if (spec.newton === 0) {
+      out = (await foldedMul(ctx, { shape: [n], data: P }, SP - d.sY, [cT])).products[0];
+      scale = d.sY + d.sC;
+    } else {
+      const m = pin.extra as RingTensor;
+      let Y: RingTensor = { shape: [n], data: P }, yShift = SP - d.sY;
+      out = Y;
+      for (let it = 0; it < spec.newton; it++) {
+        const last = it === spec.newton - 1;
+        const a = await foldedMul(ctx, Y, yShift, last ? [m, cT] : [m]);
+        const two = p0 << BigInt(1 + d.sY + SM_NEWTON), q = a.products[0].data, e = new BigUint64Array(n);
+        for (let i = 0; i < n; i++) e[i] = asUintN(64, two - q[i]);
+        const b = await foldedMul(ctx, { shape: [n], data: e }, SM_NEWTON, [last ? a.products[1] : a.t]);
+        Y = out = b.products[0];
+        yShift = d.sY;
+      }
+      scale = 2 * d.sY + d.sC;
+    }
+    // 4. to the output scale
+    const y = scale > spec.outF ? await truncPr(ctx, out, scale - spec.outF) : out;
+    return { shape: [...x.shape], data: y.data };
+  });
+}
+
+/** Exact cost (offline: both parties) of normalizedPower on n elements. */
+export function normalizedPowerCost(n: number, d: NormPowerDesign) {
+  const parts = [polyInputCost(n, d.cmp), polyInputCost(n, d.pow)];
+  let scale: number;
+  if (d.spec.newton === 0) {
+    parts.push(foldedMulCost(n, SP - d.sY, 1));
+    scale = d.sY + d.sC;
+  } else {
+    for (let it = 0; it < d.spec.newton; it++) {
+      const last = it === d.spec.newton - 1;
+      parts.push(foldedMulCost(n, it === 0 ? SP - d.sY : d.sY, last ? 2 : 1), foldedMulCost(n, SM_NEWTON, 1));
+    }
+    scale = 2 * d.sY + d.sC;
+  }
+  if (scale > d.spec.outF) parts.push(truncPrCost(n, scale - d.spec.outF));
+  return {
+    rounds: parts.reduce((s, p) => s + p.rounds, 0),
+    bytesSent: parts.reduce((s, p) => s + p.bytesSent, 0),
+    offlineBytes: parts.reduce((s, p) => s + p.offlineBytes, 0),
+  };
+}

@@ -19,14 +19,27 @@
  * + residual → ffn rmsnorm → SwiGLU | GeLU MLP → ffn output matmul + residual. Then final rmsnorm and
  * the tied classifier. Scales and truncations: secure-blocks.ts.
  *
- * Measured (stories15M, fracBits 16, in-memory channel, both parties and the dealer in one jest
- * process on the shared 2-core machine, Node 20.20, 2026-11-26; test/secure-golden.test.ts):
- *   prefill of 5 tokens: 234 rounds, 4.66 MB sent per party, 68.5 MB offline;
- *   decoding step (kvLen ≈ 20): 246 rounds, 1.62 MB sent per party, 48.3 MB offline, 4.6–8 s
- *   (machine under load; ≈ 85 % of the offline bytes are the argmax's 31,999 DCF keys);
- *   max |logit − float64 logit| over 16 greedy tokens 0.018 (fixed point alone: 0.012).
- * GPT-2-small width, one layer, kvLen 1024: 70 rounds and 2.8 MB per token, of which the attention
- * is 21 rounds and 1.0 MB per layer (plain node, 2026-11-26).
+ * Measured (stories15M, fracBits 16, in-memory channel, both parties and the dealer in one process
+ * on the shared 2-core machine under load 6–10, Node 20.20, 2026-11-26):
+ *   before (commit 6581a8e): decoding step 234 rounds (kvLen 5), 1.58 MB sent per party, 47.2 MB
+ *   offline, 4.7–7.4 s, of which 2.0–3.1 s waiting on the in-process dealer (it re-expanded every
+ *   weight mask from the keyed streams per product, and 85 % of the offline bytes were the argmax's
+ *   31,999 DCF keys of n = 31, m = 3); golden test 83–174 s.
+ *   now (bench/decode-step-bench.js, Generator path): 233 rounds, 1.07 MB sent, 30.3 MB offline,
+ *   1.3–2.3 s per step, 0.33–0.49 s of it dealer wait. What changed: the dealer memoizes operand
+ *   masks (dealer/keyed-value-cache.ts); the greedy argmax ranks packed keys with coarse DCFs
+ *   (argmaxPacked: n = 23, m = 2, 8 B per comparison; secure-nonlinear.ts) over the untruncated
+ *   logits (no classifier truncation round); dealer messages are read without copies.
+ *   Golden test (forward + greedyToken at scale f, kvLen ≈ 20): 246 rounds, 1.37 MB, 31.7 MB
+ *   offline per step; 48–70 s for the whole test; max |logit − float64 logit| 0.018 (fixed point
+ *   alone: 0.012).
+ * GPT-2-small width, one layer, kvLen 1024 (warmCache): before 70 rounds, 2.84 MB, 95.5 MB offline,
+ * 9.7–10 s per token (6.1–6.5 s dealer wait); now 69 rounds, 2.04 MB, 68.9 MB offline, 4.7–6.3 s
+ * (1.3–1.8 s dealer wait). Per layer 44 rounds and 1.23 MB (attention 22 rounds, 1.0 MB), the head
+ * (embedding, final norm, classifier, argmax + one-hot) 25 rounds and 0.81 MB: twelve layers ≈ 553
+ * rounds and 15.6 MB per token. Where a step's time goes now: the tokEmb products (each a pass over
+ * 38.6 M words, copied into the wasm kernel's memory every call), the FSS key generation and
+ * evaluation of the softmax/GeLU/argmax, GC.
  */
 import { sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { type PartyContext } from '@mpcache/protocols';

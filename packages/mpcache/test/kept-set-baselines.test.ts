@@ -111,6 +111,8 @@ describe('SnapKV, Quest, token top-k', () => {
     const g = [0.3, -1, 2, 0.3, -0.2, 5];
     expect(Array.from(gateKeptPositions(g, 5, 'topk', 2, 0))).toEqual([2, 3]);
     expect(Array.from(gateKeptPositions(g, 5, 'threshold', 0, 0))).toEqual([0, 2, 3]);
+    // recent window of 2 (pos 5 and 4 forced), one more by logit among 0..3
+    expect(Array.from(gateKeptPositions(g, 5, 'topk', 2, 0, 2))).toEqual([2, 4]);
   });
 });
 

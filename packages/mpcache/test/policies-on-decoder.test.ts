@@ -5,7 +5,7 @@
  */
 import {
   AttentionGatePolicy, D2oPolicy, mpcacheConfig, mpcacheMinBudget, FullCache, MeteredPolicy, POLICY_NAMES, ReferenceDecoder, TINY_LLAMA,
-  attentionGateWeightsToJson, makePolicy, parseAttentionGateWeights, randomAttentionGateWeights, randomWeights,
+  attentionGateWeightsToJson, fitAttentionGate, makePolicy, ridgeSolve, parseAttentionGateWeights, randomAttentionGateWeights, randomWeights,
   type AttentionView, type CacheRowOverrides, type KVCachePolicy, type PolicyConfig,
 } from '@mpcache/mpcache';
 
@@ -132,7 +132,7 @@ describe('Attention-Gate weights', () => {
   });
 
   test('threshold mode attends exactly the positive-logit tokens (and itself), prefill included', () => {
-    const p = new AttentionGatePolicy({ model: c, budget: 8, fracBits: null }, { weights: gate, countMode: 'threshold', threshold: 0, maskPrefill: true });
+    const p = new AttentionGatePolicy({ model: c, budget: 8, fracBits: null }, { weights: gate, countMode: 'threshold', threshold: 0, maskPrefill: true, recentFraction: 0 });
     const seen: [number, number, number, number[]][] = [];
     const spy: KVCachePolicy = {
       name: 'spy', observe: () => {}, reset: () => p.reset(),
@@ -196,5 +196,28 @@ describe('ReferenceDecoder optional hook events', () => {
     expect(b.length).toBe(prompt.length);
     const la = Float64Array.from(a.forward(9, a.length)), lb = Float64Array.from(b.forward(9, b.length));
     expect(Array.from(lb)).toEqual(Array.from(la));
+  });
+});
+
+describe('fitAttentionGate (readout fitted to future attention)', () => {
+  test('ridgeSolve solves a small system, the bias unpenalised', () => {
+    const A = Float64Array.from([4, 2, 2, 3]), b = Float64Array.from([2, 1]);
+    const x = ridgeSolve(A, b, 2, 0);
+    expect(4 * x[0] + 2 * x[1]).toBeCloseTo(2, 12);
+    expect(2 * x[0] + 3 * x[1]).toBeCloseTo(1, 12);
+  });
+
+  test('deterministic, valid weights whose logits order tokens; threshold keeps about half', () => {
+    const seqs = [prompt, prompt.map((t) => (t * 5 + 3) % c.vocabSize)];
+    const opts = { gateHeads: 1, gateHeadDim: 4, horizon: 8 };
+    const a = fitAttentionGate(w, c, seqs, opts), b = fitAttentionGate(w, c, seqs, opts);
+    expect(Array.from(a.layers[2].wg)).toEqual(Array.from(b.layers[2].wg));
+    expect(() => parseAttentionGateWeights(JSON.parse(JSON.stringify(attentionGateWeightsToJson(a))), c)).not.toThrow();
+    const p = new AttentionGatePolicy({ model: c, budget: c.seqLen, fracBits: null }, { weights: a, countMode: 'topk', threshold: 0, maskPrefill: false, recentFraction: 0 });
+    new ReferenceDecoder(w, c, { kvPolicy: p }).prefill(prompt);
+    const g = p.gateLogits(1, 0).subarray(0, prompt.length - 8);
+    const positive = Array.from(g).filter((x) => x > 0).length / g.length;
+    expect(positive).toBeGreaterThan(0.25);
+    expect(positive).toBeLessThan(0.75);
   });
 });

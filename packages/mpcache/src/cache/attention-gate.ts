@@ -8,7 +8,8 @@
  * trained behaviour; data-dependent counts, which a secure run must reveal), 'topk' keeps the
  * budget − 1 highest-logit older tokens (ties: older loses) — the equal-budget default; with a fixed
  * logit per token the top-k over a growing set only ever evicts, so it is a cache. The query's own
- * position is always attended. Pure selection: `gateKeptPositions`.
+ * position is always attended; 'topk' may reserve a recent window (`recentFraction`, flagged).
+ * Pure selection: `gateKeptPositions`.
  * Fixed point: the gate's matmuls, softmax and logits are rounded once each (fxRound).
  */
 import { matvec } from '../model/blocks';
@@ -23,13 +24,24 @@ export interface AttentionGateOptions {
   /** Logit threshold of 'threshold' mode (σ(g) > 0.5 ⇔ g > 0). */
   threshold: number;
   maskPrefill: boolean;
+  /** 'topk' mode: share of the budget reserved for the newest positions (the query's own included);
+   *  0 = the gate alone decides. Flagged: whether AG forces a local window is not established (§8.2). */
+  recentFraction: number;
 }
 
-/** Pure selection for query `pos`: older positions kept by the gate logits, ascending (pos excluded). */
-export function gateKeptPositions(logits: ArrayLike<number>, pos: number, mode: 'topk' | 'threshold', keep: number, threshold: number): Int32Array {
-  const older = Int32Array.from({ length: pos }, (_, j) => j);
-  if (mode === 'topk') return topKPositions(logits, older, keep);
-  return older.filter((j) => logits[j] > threshold);
+/**
+ * Pure selection for query `pos`: the older positions kept, ascending (pos excluded). 'topk': the
+ * `recent` − 1 positions before pos, plus the top (keep − recent + 1) of the rest by gate logit.
+ */
+export function gateKeptPositions(logits: ArrayLike<number>, pos: number, mode: 'topk' | 'threshold', keep: number,
+  threshold: number, recent = 1): Int32Array {
+  if (mode === 'threshold') return Int32Array.from({ length: pos }, (_, j) => j).filter((j) => logits[j] > threshold);
+  const r = Math.max(1, Math.min(recent, keep + 1)), split = Math.max(0, pos - r + 1);
+  const chosen = topKPositions(logits, Int32Array.from({ length: split }, (_, j) => j), keep - (pos - split));
+  const out = new Int32Array(chosen.length + pos - split);
+  out.set(chosen);
+  for (let j = split; j < pos; j++) out[chosen.length + j - split] = j;
+  return out;
 }
 
 export class AttentionGatePolicy implements KVCachePolicy {
@@ -38,6 +50,7 @@ export class AttentionGatePolicy implements KVCachePolicy {
   private readonly gk: Float64Array[] = []; // per layer (seqLen, gateHeads·gateHeadDim)
   private readonly gv: Float64Array[] = [];
   private readonly logits: Float64Array[] = []; // per (layer, head): (seqLen)
+  private readonly zs: Float64Array[] = [];     // per layer (seqLen, gateHeads·gateHeadDim): MHA′ outputs
   private readonly mask: Uint8Array;
   private readonly tmpQ: Float64Array; private readonly tmpK: Float64Array; private readonly tmpV: Float64Array;
   private readonly z: Float64Array; private readonly g: Float64Array; private readonly att: Float64Array;
@@ -47,7 +60,9 @@ export class AttentionGatePolicy implements KVCachePolicy {
     if (w.layers.length !== nLayers || w.nHeads !== nHeads) {
       throw new RangeError(`attention-gate weights expected ${nLayers} layers × ${nHeads} heads, got ${w.layers.length} × ${w.nHeads}`);
     }
-    for (let l = 0; l < nLayers; l++) { this.gk.push(new Float64Array(seqLen * gd)); this.gv.push(new Float64Array(seqLen * gd)); }
+    for (let l = 0; l < nLayers; l++) {
+      this.gk.push(new Float64Array(seqLen * gd)); this.gv.push(new Float64Array(seqLen * gd)); this.zs.push(new Float64Array(seqLen * gd));
+    }
     for (let u = 0; u < nLayers * nHeads; u++) this.logits.push(new Float64Array(seqLen));
     this.mask = new Uint8Array(seqLen);
     this.tmpQ = new Float64Array(gd); this.tmpK = new Float64Array(gd); this.tmpV = new Float64Array(gd);
@@ -57,6 +72,11 @@ export class AttentionGatePolicy implements KVCachePolicy {
   /** The gate masks the prefill (trained behaviour): the policy needs its own prefill run. */
   get masksPrefill(): boolean {
     return this.opts.maskPrefill;
+  }
+
+  /** The gate's MHA′ outputs z of `layer`, (seqLen, gateHeads·gateHeadDim), row pos valid once seen (gate fitting). */
+  gateFeatures(layer: number): Float64Array {
+    return this.zs[layer];
   }
 
   /** Gate logits of (layer, head) for positions 0..pos seen so far. */
@@ -89,6 +109,7 @@ export class AttentionGatePolicy implements KVCachePolicy {
       }
     }
     r(this.z);
+    this.zs[layer].set(this.z, pos * gd);
     matvec(this.g, this.z, L.wg, 0, gd, this.ctx.model.nHeads);
     for (let h = 0; h < this.ctx.model.nHeads; h++) this.logits[layer * this.ctx.model.nHeads + h][pos] = fxRound(this.g[h] + L.bg[h], f);
   }
@@ -97,7 +118,8 @@ export class AttentionGatePolicy implements KVCachePolicy {
     const pos = view.pos, len = pos + 1;
     if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
     if (this.opts.countMode === 'topk' && len <= this.ctx.budget) return null;
-    const kept = gateKeptPositions(this.logits[view.layer * this.ctx.model.nHeads + view.head], pos, this.opts.countMode, this.ctx.budget - 1, this.opts.threshold);
+    const recent = Math.floor(this.ctx.budget * this.opts.recentFraction);
+    const kept = gateKeptPositions(this.logits[view.layer * this.ctx.model.nHeads + view.head], pos, this.opts.countMode, this.ctx.budget - 1, this.opts.threshold, recent);
     this.mask.fill(0, 0, len);
     for (const j of kept) this.mask[j] = 1;
     this.mask[pos] = 1;

@@ -54,7 +54,7 @@ const FACTORIES: Readonly<Record<PolicyName, (ctx: PolicyContext, c: PolicyConfi
   'attention-gate': (ctx, c) => {
     const weights = c.attentionGate?.weights;
     if (!weights) throw new RangeError(`policy "attention-gate" needs "attentionGate.weights" (attention-gate-weights.ts)`);
-    return new AttentionGatePolicy(ctx, { countMode: 'topk', threshold: 0, maskPrefill: true, ...c.attentionGate, weights });
+    return new AttentionGatePolicy(ctx, { countMode: 'topk', threshold: 0, maskPrefill: true, recentFraction: 0, ...c.attentionGate, weights });
   },
   mpcache: (ctx, c) => new MpcachePolicy(ctx, c.mpcache),
   'token-topk': (ctx) => new TokenTopKPolicy(ctx),

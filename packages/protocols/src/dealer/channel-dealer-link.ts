@@ -19,7 +19,11 @@ export class ChannelDealerLink implements DealerLink {
   async fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array> {
     const tag = dealerTag(index);
     this.channel.send(tag, encodeDealerRequest({ index, name: spec.name, params }));
-    return decodeDealerReply(await this.channel.recv(tag), index, spec.name);
+    const body = decodeDealerReply(await this.channel.recv(tag), index, spec.name);
+    // Parts of a message are read as word views (correlation.ts readWords, the DPF keys' leaf words),
+    // which need the 8-byte alignment in-process messages have; a frame's body after the status
+    // byte never has it, so copy once here instead of once per part.
+    return body.byteOffset % 8 === 0 ? body : body.slice();
   }
 
   /** Tell the dealer this party is done (its serving loop for this party ends normally). */

@@ -5,6 +5,7 @@
  *
  *   npx tsc -b packages/mpcache && node packages/mpcache/bench/decode-step-bench.js \
  *       [--model stories15m|gpt2-small|llama-small] [--warm ROWS] [--steps N] [--layers L] [--f 16] [--scopes]
+ *       [--dealer-cache-words W]   (the dealer's operand-mask memo; default 2^28, enough for GPT-2-small)
  *
  * stories15m uses the real weights and the prompt "Once upon a time" (prefill, then steps); other
  * models use random weights and warmCache(ROWS) instead of a prefill (cost does not depend on the
@@ -38,7 +39,7 @@ async function main() {
     weights = mp.randomWeights(config, 1);
     prompt = [1];
   }
-  const parties = localParties({ fracBits: F });
+  const parties = localParties({ fracBits: F, dealer: { keyedCacheWords: Number(opt('dealer-cache-words', 2 ** 28)) } });
   const shares = mp.shareModelWeights(weights, config, F, new Uint8Array(16).fill(7));
   let t0 = performance.now();
   const secure = await runBoth(parties, (ctx) => mp.maskModelWeights(ctx, shares[ctx.party]));

@@ -64,6 +64,23 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     expect(parties.ctx[0].ledger.get('rmsNorm').offlineBytes + parties.ctx[1].ledger.get('rmsNorm').offlineBytes).toBe(cost.offlineBytes);
   });
 
+  it('layerNorm at 16 fractional bits (variances at 2^32 enter the mantissa as trunc(V, sh0)): ≤ 1e-2 abs, exact cost', async () => {
+    const want = new Float64Array(rows * d);
+    for (let i = 0; i < rows; i++) {
+      let m = 0, v = 0;
+      for (let j = 0; j < d; j++) m += x[i * d + j] / d;
+      for (let j = 0; j < d; j++) v += (x[i * d + j] - m) ** 2 / d;
+      for (let j = 0; j < d; j++) want[i * d + j] = (gamma[j] * (x[i * d + j] - m)) / Math.sqrt(v + 1e-5) + beta[j];
+    }
+    const xs = shareReals(x, [rows, d], 16), gs = shareReals(gamma, [d], 16), bs = shareReals(beta, [d], 16);
+    const parties = localParties({ fracBits: 16 });
+    const [y0, y1] = await runBoth(parties, (ctx) => layerNorm(ctx, xs[ctx.party], gs[ctx.party], bs[ctx.party]));
+    expect(maxAbsDiff(openReals(y0, y1, 16), want)).toBeLessThanOrEqual(1e-2);
+    const cost = layerNormCost(rows, d, 16);
+    expect(parties.ctx[0].ledger.get('layerNorm')).toMatchObject({ rounds: 8, bytesSent: cost.bytesSent });
+    expect(parties.ctx[0].ledger.get('layerNorm').offlineBytes + parties.ctx[1].ledger.get('layerNorm').offlineBytes).toBe(cost.offlineBytes);
+  });
+
   it('rejects weights of the wrong length', async () => {
     const parties = localParties();
     const xs = shareReals(x, [rows, d]), ws = shareReals(gamma.subarray(0, 10), [10]);

@@ -7,8 +7,7 @@
  * Offline:   one DCF key (n = bits − fracBits, m = 1: the clip compares the integer part of x) to each
  *            party, 8 B for [ρ], 16 B for [r²], [r³], five square pairs and a folded-product triple
  *            (≈ 20–30 B each, P0): 1.2 KB/elem at the defaults (was 2.2 KB with two 9-bit LUTs)
- * Local:     one 20-level DCF evaluation + a few BigInt ops per element and party: exp[16384]
- *            ≈ 50 ms per party in one process (Node 20.20, 2026-11; the LUT version took ≈ 2 s)
+ * Local:     one 20-level DCF evaluation + a few BigInt ops per element and party (no LUT)
  * Accuracy:  relative ≤ 2.5e-4 on [−12.5, 0] and abs ≤ 2.5e-4 on [−15, 0] (fit of the integer
  *            coefficients at fracBits 12), plus 1 ulp of the output: ≤ 5e-4 abs at 12 fractional
  *            bits (asserted in tests; the issue's target is 2e-3). Exactly 0 below −T − 1; between
@@ -28,8 +27,9 @@
  * n = 32 (1.9e-3 at n = 16, 2e-2 at n = 8). The coefficients are the Taylor cubic at −3/16 refitted
  * (scipy Nelder–Mead on max relative error over [−12.5, 0], 20 001 points, with the cubic's
  * integer coefficient — 70 at fracBits 12 — rounded first).
- * Measured: exp[16384] ≈ 70 ms online for both parties in one process (was ≈ 4.5 s with the LUTs),
- * Node 20.20, 2026-11, machine shared with other jobs.
+ * Measured (Node 20.20, 2026-11, 2-core machine shared with other jobs): exp[16384] ≈ 75 ms online
+ * for both parties in one process (was ≈ 4.5 s with the LUTs); bench ops (two worker threads over
+ * loopback WebSockets) 100–280 ms depending on the load (was 1.9–2.7 s; CrypTen TTP 100 ms).
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';

@@ -13,6 +13,7 @@
  *            reciprocal.ts / rsqrt.ts for the asserted bounds. w must lie in [lo, hi]·(1 ± 1e-3)
  * Opens:     those of openPolyInput (twice) and foldedMul, all masked
  * Steps:     1. openPolyInput(x) + compare trunc(x, cmpShift) with every segment start τ_e: bits b_e, b_e·x
+ *               (x read as trunc(x, sh0) when its scale exceeds what M can hold, e.g. variances at 2^32)
  *               M = Σ_e [segment e]·(scale·x + eps)/B^e at 2^S_M,  C = Σ_e [segment e]·c_e at 2^S_C  (local,
  *               telescoped over the bits)                                                   1 round
  *            2. openPolyInput(M, shift S_M − s): powers of t ≈ m at 2^s (and m at 2^24 for Newton);
@@ -86,9 +87,12 @@ export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
   const k = Math.min(64 - cmpShift, Math.ceil(Math.log2(xMax + 2)) + 2);
   const thresholds = segs.slice(1).map((e) => BigInt(Math.round(((B ** e - eps) / scale) * 2 ** (inF - cmpShift))));
   // mantissa M at 2^sM and factor C at 2^sC
-  const mMax = B * (1 + rho) * 1.001, sM = 61 - Math.ceil(Math.log2(mMax));
-  const kappa = segs.map((e) => BigInt(Math.round(scale * B ** -e * 2 ** (sM - inF))));
-  if (Number(kappa[kappa.length - 1]) < 2 ** 12) throw new RangeError(`normalizedPower: range too wide for the mantissa scale (x at 2^${inF})`);
+  const mMax = B * (1 + rho) * 1.001, sM = Math.floor(61.9 - Math.log2(mMax));
+  // x enters M as trunc(x, sh0) when its scale has more bits than M can hold (κ ≥ 2^12 keeps the
+  // coefficients' rounding ≤ 1.2e-4 relative; the truncation moves w by ≤ scale·2^(sh0 − inF))
+  const sh0 = Math.max(0, Math.ceil(12 - Math.log2(scale * B ** -eMax * 2 ** (sM - inF))));
+  const kappa = segs.map((e) => BigInt(Math.round(scale * B ** -e * 2 ** (sM - inF + sh0))));
+  if (sh0 > 62 || (sh0 > 0 && scale * 2 ** (sh0 - inF) > 1e-5 * wMin)) throw new RangeError(`normalizedPower: range too wide for the mantissa scale (x at 2^${inF})`);
   const epsM = segs.map((e) => BigInt(Math.round(eps * B ** -e * 2 ** sM)));
   const cVal = segs.map((e) => B ** (e * power)), cMin = Math.min(...cVal), cMax = Math.max(...cVal);
   const exact = power === -1 && eMax >= 0 && eMin >= 0;
@@ -106,7 +110,7 @@ export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
   const sY = newton > 0 ? Math.min(SM_NEWTON, Math.floor((61 - topC - sC) / 2)) : 60 - topC - sC;
   const d: NormPowerDesign = {
     spec,
-    cmp: { shift: 0, degree: 1, k, cmpShift, payload: 2 },
+    cmp: { shift: sh0, degree: 1, k, cmpShift, payload: 2 },
     thresholds,
     kappa,
     epsM,
@@ -130,7 +134,7 @@ export async function normalizedPower(ctx: PartyContext, x: RingTensor, d: NormP
   return ctx.ledger.scope('normalizedPower', async () => {
     // 1. normalise: bits of every segment start, then M and C (telescoped)
     const inp = await openPolyInput(ctx, x, d.cmp);
-    const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1];
+    const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1]; // v = trunc(x, sh0) = E − r
     const M = new BigUint64Array(n), C = new BigUint64Array(n);
     for (let i = 0; i < n; i++) {
       M[i] = asUintN(64, d.kappa[0] * (p0 * E[i] - r[i]) + p0 * d.epsM[0]);

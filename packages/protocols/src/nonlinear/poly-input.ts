@@ -6,9 +6,12 @@
  *
  * Rounds:    1   (open ẑ = x + 2^62 + r, full 64 bits; fuses with other openings)
  * Online:    8 B/elem sent per party, whatever the degree and the number of thresholds
- * Offline:   polyInputCost(…).offlineBytes: to P0 8 B per power [A^i] (i = 2..degree), ⌈shift/8⌉ B per
- *            wrap term, 8 B per [ρ·r^i]; with thresholds one DCF key (n = k − 1, m = payload) to
- *            each party, dcfKeyBytes(k − 1, payload). r comes from the parties' own streams.
+ * Offline:   polyInputCost(…).offlineBytes: to P0 8 B per power [A^i], ≤ 8 B per wrap term, 8 B per
+ *            [ρ·V]; with thresholds one DCF key (n = k − 1, m = payload words) to each party,
+ *            dcfKeyBytes(k − 1, m). r comes from the parties' own streams.
+ * Local:     per element and threshold one (k − 1)-level DCF evaluation (the key replicated per
+ *            threshold: dcfEval takes one key per point) and O(payload) BigInt ops; the hot loops avoid
+ *            BigInt shifts by a variable amount (not lowered by V8, ≈ 30 ns each; engine/words.ts)
  * Accuracy:  powers exact (shift = 0) or exact powers of t = ⌊x/2^shift⌋ + c, c ∈ {0, 1} (as truncPr,
  *            |x| < 2^62, shift ≤ 62); b_c exact for trunc(x, cmpShift) (the same ±1-ulp carry, so a
  *            threshold is sharp only to 2^cmpShift units of x), provided trunc(x, cmpShift) − C_c lies
@@ -21,8 +24,10 @@
  *            3. v = B − A with public B = ẑ − 2^62 (shift 0) or (ẑ >> shift) − 2^(62−shift); so
  *               (v − c)^j = Σ_i C(j,i)·(B − c)^(j−i)·(−1)^i·A^i — local for public c
  *            4. per threshold (local): ŷ = D − C_c with D = (ẑ >> cmpShift) − 2^(62−cmpShift) ≡ trunc(x) + (r >> cmpShift)
- *               (mod 2^k); a = bit_{k−1}(ŷ); y = Eval_DCF(ŷ mod 2^(k−1)); [b·r^i] = (1 − a)[r^i] − (1 − 2a)([ρ·r^i] + y_i)
- *               (fss.md §4a/§4c with the payloads generalised to any dealer-known value r^i)
+ *               (mod 2^k); a = bit_{k−1}(ŷ); y = Eval_DCF(ŷ mod 2^(k−1)); [b·V] = (1 − a)[V] − (1 − 2a)([ρ·V] + y_V)
+ *               for each payload value V (fss.md §4a/§4c with the payload generalised to any dealer-known
+ *               value): V = r^i, so b·P(x) = Σ_i λ_i(x̂)·[b·r^i]; with shift > 0, V ∈ {1, R, W} and
+ *               [b·A] = [b·R] − μ̄[b·W] gives b·v for v = trunc(x, shift)
  * Why the comparison needs no second mask: D ≡ trunc(x) + (r >> cmpShift) mod 2^k for k ≤ 64 − cmpShift
  * (the wrap term 2^(64−cmpShift) vanishes mod 2^k), so r >> cmpShift masks it like the mask of an LTZ.
  */
@@ -48,7 +53,10 @@ export interface PolyInputParams {
   /** Comparison width k (0 = no comparisons; else 2 ≤ k ≤ 64 − cmpShift). */
   readonly k: number;
   readonly cmpShift: number;
-  /** DCF payload words: b·r^i for i < payload (1 ≤ payload ≤ 4; > 1 only with shift = 0). */
+  /**
+   * Payload products b·v^i for i < payload (1 ≤ payload ≤ 4, payload ≤ degree + 1). With shift > 0 only
+   * payload ≤ 2 (b and b·v, carried as three DCF words b, b·R, b·W of the mask A = R − μ̄W).
+   */
   readonly payload: number;
   /** Also [trunc(x, shift2)] from the same opening (0 or absent: none; ≤ 62). */
   readonly shift2?: number;
@@ -78,7 +86,8 @@ function validatePolyInput(p: unknown): PolyInputParams {
   int(q.cmpShift, 0, 62, 'cmpShift');
   int(q.payload, 1, 4, 'payload');
   if (q.k !== 0) int(q.k, 2, 64 - q.cmpShift, 'k');
-  if (q.payload > 1 && q.shift !== 0) throw new RangeError('polyInput: payload products need shift 0');
+  if (q.payload > q.degree + 1) throw new RangeError('polyInput: payload needs the powers up to payload − 1');
+  if (q.payload > 2 && q.shift !== 0) throw new RangeError('polyInput: payload products beyond b·v need shift 0');
   const shift2 = q.shift2 ?? 0;
   int(shift2, 0, 62, 'shift2');
   return { count: q.count, shift: q.shift, degree: q.degree, k: q.k, cmpShift: q.cmpShift, payload: q.payload, shift2 };
@@ -128,14 +137,18 @@ export const polyInputCorrelation = defineCorrelation('polyInput', validatePolyI
   if (k > 0) {
     const low = (1n << BigInt(k - 1)) - 1n;
     const rho = () => shiftRightWords(rValue(), cmpShift + k - 1).map((v) => v & 1n);
-    for (let i = 0; i < payload; i++) rhoPow.push(g.derived(count, () => mulWords(rho(), powWords(rValue(), i))).share);
-    keys = dealDcfKeys(g, defaultFssPrg(), { n: k - 1, m: payload, count }, () => {
-      const rv = rValue(), rh = rho(), rs = shiftRightWords(rv, cmpShift), alpha = new BigUint64Array(count), beta = new BigUint64Array(payload * count);
+    // the payload values V_w: r^w (shift 0), or 1, R = r >> shift, W = 2^(64−shift)·msb(r)
+    const m = dcfWords(p);
+    const value = (w: number) => shift === 0 || w === 0 ? powWords(rValue(), w)
+      : w === 1 ? shiftRightWords(rValue(), shift) : msbWords(rValue()).map((v) => asUintN(64, v << BigInt(64 - shift)));
+    for (let w = 0; w < m; w++) rhoPow.push(g.derived(count, () => mulWords(rho(), value(w))).share);
+    keys = dealDcfKeys(g, defaultFssPrg(), { n: k - 1, m, count }, () => {
+      const rv = rValue(), rh = rho(), rs = shiftRightWords(rv, cmpShift), alpha = new BigUint64Array(count), beta = new BigUint64Array(m * count);
+      const vals = Array.from({ length: m }, (_, w) => value(w));
       for (let j = 0; j < count; j++) {
         alpha[j] = rs[j] & low;
-        const s = asUintN(64, 1n - 2n * rh[j]);
-        let ri = 1n;
-        for (let i = 0; i < payload; i++, ri = asUintN(64, ri * rv[j])) beta[j * payload + i] = asUintN(64, s * ri);
+        const sg = asUintN(64, 1n - 2n * rh[j]);
+        for (let w = 0; w < m; w++) beta[j * m + w] = asUintN(64, sg * vals[w][j]);
       }
       return { alpha, beta };
     });
@@ -239,8 +252,10 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
   const t = thresholds.length, p0 = inp.party === 0 ? 1n : 0n;
   const off = 1n << BigInt(62 - cmpShift), D = shiftRightWords(inp.zHat, cmpShift);
   for (let i = 0; i < n; i++) D[i] = asUintN(64, D[i] - off);
-  const rPow = [inp.A[0], mat.r, ...(payload > 2 ? inp.A.slice(2, payload) : [])];
-  const res = thresholds.map(() => Array.from({ length: payload }, () => new BigUint64Array(n)));
+  // shares of the payload values V_w (see the dealer): r^w, or 1, R, W
+  const m = dcfWords(inp.params), trunc = inp.params.shift > 0;
+  const rPow = trunc ? [inp.A[0], mat.pow[1], mat.wrap[1]?.[1]] : [inp.A[0], mat.r, ...inp.A.slice(2, payload)];
+  const words = thresholds.map(() => Array.from({ length: m }, () => new BigUint64Array(n)));
   const C = BigUint64Array.from(thresholds, (c) => asUintN(64, c));
   const block = Math.max(1, Math.floor(EVAL_CHUNK_KEYS / t));
   for (let e0 = 0; e0 < n; e0 += block) {
@@ -251,17 +266,23 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
     const neg = shiftRightWords(pts, k - 1);
     for (let q = 0; q < len * t; q++) neg[q] = asUintN(64, -(neg[q] & 1n));
     for (let c = 0; c < t; c++) {
-      for (let w = 0; w < payload; w++) {
-        const out = res[c][w], rho = mat.rhoPow[w], rw = rPow[w];
-        for (let i = 0, q = c * len, yq = q * payload + w; i < len; i++, q++, yq += payload) {
+      for (let w = 0; w < m; w++) {
+        const out = words[c][w], rho = mat.rhoPow[w], rw = rPow[w];
+        for (let i = 0, q = c * len, yq = q * m + w; i < len; i++, q++, yq += m) {
           const e = e0 + i, m = neg[q], v = asUintN(64, rho[e] + y[yq]), r0 = w === 0 ? p0 : rw[e];
           out[e] = asUintN(64, (r0 & (m ^ ALL)) - asUintN(64, (v ^ m) - m));
         }
       }
     }
   }
-  return res;
+  if (!trunc || payload === 1) return words.map((w) => w.slice(0, payload));
+  // [b·A] = [b·R] − μ̄·[b·W]
+  const keep = inp.zHat.map((z) => asUintN(64, (z >> 63n) - 1n));
+  return words.map(([b, bR, bW]) => [b, bR.map((v, i) => asUintN(64, v - (bW[i] & keep[i])))]);
 }
+
+/** DCF payload words behind `payload` products. */
+const dcfWords = (p: Omit<PolyInputParams, 'count'>) => (p.shift > 0 && p.payload === 2 ? 3 : p.payload);
 
 function sliceKeys(keys: DcfKeys, e0: number, e1: number): DcfKeys {
   return e0 === 0 && e1 === keys.count ? keys : replicateKeys(keys, e0, e1, 1);
@@ -275,7 +296,7 @@ export function polyInputCost(count: number, p: Omit<PolyInputParams, 'count'>) 
     off += 8 * p.degree; // [R^i], i ≥ 1
     for (let i = 1; i <= p.degree; i++) for (let k = 1; k <= i && k * (64 - p.shift) < 64; k++) off += derivedTopBitsBytes(1, 64 - k * (64 - p.shift));
   }
-  if (p.k > 0) off += 8 * p.payload + 2 * dcfKeyBytes(p.k - 1, p.payload);
+  if (p.k > 0) off += 8 * dcfWords(p) + 2 * dcfKeyBytes(p.k - 1, dcfWords(p));
   if (p.shift2) off += 8 + derivedTopBitsBytes(1, p.shift2);
   return { rounds: 1, bytesSent: 8 * count, offlineBytes: count * off };
 }

@@ -2,15 +2,15 @@
  * rmsNorm — RMSNorm over the last axis of a (rows, d) tensor with a shared weight (d):
  * out = w·x / sqrt(mean(x²) + eps) (llama2.c's rmsnorm).
  *
- * Rounds:    5   (Σx² by Beaver squares; rsqrt 2; one broadcast product; one truncation)
+ * Rounds:    7   (Σx² by Beaver squares; rsqrt 4; one broadcast product; one truncation)
  * Online:    24 B/elem sent per party plus ≈ 32 B per row and 8 B per column; rmsNormCost exact
  * Offline:   square pairs, the broadcast triple (P0, 32 B/elem), the truncation mask, one rsqrt
  *            key per row
  * Accuracy:  ≤ 1e-2 abs on GPT-2/llama-like activations (|x| ≤ 100, mean square ≤ 1e4, |w| ≤ 8),
- *            asserted in tests; rsqrt relative to 3e-4, products to 1 ulp.
+ *            asserted in tests; rsqrt relative to 2e-4, products to 1 ulp.
  * Opens:     masked values only
  * Steps:     1. V_i = Σ_j x_ij² (beaverSquare, scale 2^2f)                               (1 round)
- *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+8)                               (2 rounds)
+ *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+8)                               (4 rounds)
  *            3. out = truncPr(x ⊙ y (per row) ⊙ w (per column), 2f + 8)                   (2 rounds)
  */
 import type { RingTensor } from '@mpcache/mpc-core';

@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { registerBenchCommands } from './commands/bench';
 import { registerDemoCommand } from './commands/demo';
+import { registerEvalCommand } from './commands/eval';
 import { registerGenerateCommand } from './commands/generate';
 import { registerServeCommand } from './commands/serve';
 
@@ -16,6 +17,7 @@ registerDemoCommand(program);
 registerGenerateCommand(program);
 registerServeCommand(program);
 registerBenchCommands(program);
+registerEvalCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as Error & { code?: string };

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { benchOps, type OpRow } from '../bench/bench-ops';
 import { benchRing } from '../bench/bench-ring';
+import { registerBenchDecodeCommand } from './bench-decode';
 import { fmtBytes, parseIntArg, parseList, table, writeJson } from '../cli-util';
 
 interface CryptenRow {
@@ -54,6 +55,8 @@ export function registerBenchCommands(program: Command): void {
       process.stdout.write(opsTable(report.ops, compare) + '\n');
       writeJson(o.json, report);
     });
+
+  registerBenchDecodeCommand(bench);
 }
 
 function loadCompare(file: string): Map<string, CryptenRow> {

@@ -1,0 +1,195 @@
+/**
+ * `mpcache bench decode`: the cost of one decoding step of the secure transformer, per KV-cache
+ * policy and context length, with P0 and P1 in two processes over loopback WebSockets (link
+ * emulation on P0↔P1) and the dealer in this process (decode-cluster.ts).
+ *
+ * Per row (policy, seqLen) the parties warm the cache to the context, run one warm-up token and
+ * `tokens` measured steps (decode-row.ts); the row reports means over the measured steps of:
+ *   msPerToken            wall time per token, the slower party (the dealer answers on demand,
+ *                         like CrypTen's TTP: this includes generating the correlations)
+ *   msOnlinePerToken      max over parties of (ms − time waiting on the dealer): an estimate of the
+ *                         online phase alone; it can err low by peer waits hidden under dealer waits
+ *   bytesPerToken         online bytes one party sends (max over the two; exact, from the ledger)
+ *   roundsPerToken        rounds (max over the two parties)
+ *   offlineBytesPerToken  dealer bytes to both parties
+ *   keptTokens            rows one head's query attends, mean over layers (full cache: the context)
+ *   peakRssMB             [P0, P1], resident memory sampled during the row
+ * plus per-step figures and the per-section breakdown (ledger scope paths, depth ≤ 2).
+ */
+import { MAX_NEW_TOKENS, type Cost } from '@mpcache/mpc-core';
+import { modelConfig } from '@mpcache/mpcache';
+import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
+import { autoBudget, benchPolicy } from './bench-policies';
+import { DecodeCluster } from './decode-cluster';
+import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
+import { RssSampler } from './rss-sampler';
+
+export interface BenchDecodeOptions {
+  readonly model: string;
+  readonly seqLens: readonly number[];
+  readonly policies: readonly string[];
+  readonly net: NetProfile;
+  /** Measured decoding steps per row (after one warm-up token). */
+  readonly tokens: number;
+  /** Attended positions per head for budgeted policies: a count, or 'auto' (bench-policies.ts). */
+  readonly budget?: number | 'auto';
+  readonly fracBits?: number;
+  readonly seed?: string;
+  /** Called after each row (progress, partial results). */
+  readonly onRow?: (row: DecodeRow, report: BenchDecodeReport) => void;
+  readonly onNote?: (line: string) => void;
+}
+
+export interface SectionCost {
+  rounds: number;
+  bytesSent: number;
+  offlineBytes: number;
+}
+
+export interface DecodeStepRow {
+  kvLen: number;
+  ms: number;
+  msOnline: number;
+  bytes: number;
+  rounds: number;
+  offlineBytes: number;
+  keptTokens: number;
+}
+
+export interface DecodeRow {
+  policy: string;
+  seqLen: number;
+  budget: number | null;
+  msPerToken: number;
+  msOnlinePerToken: number;
+  dealerWaitMsPerToken: number;
+  bytesPerToken: number;
+  bytesReceivedPerToken: number;
+  roundsPerToken: number;
+  offlineBytesPerToken: number;
+  keptTokens: number;
+  keptTokensByLayer: number[];
+  peakRssMB: [number, number];
+  /** Cached rows per layer at the first and last measured step. */
+  kvLen: [number, number];
+  warmRows: number;
+  warmMs: number;
+  warmup: DecodeStepRow;
+  steps: DecodeStepRow[];
+  /** Per token, per ledger scope path (depth ≤ 2): rounds, bytes one party sends, dealer bytes to both. */
+  sections: Record<string, SectionCost>;
+  /** Each party's exact ledger difference for every measured step. */
+  ledger: [Cost[], Cost[]];
+}
+
+export interface BenchDecodeReport {
+  model: string;
+  net: NetProfile;
+  fracBits: number;
+  tokens: number;
+  node: string;
+  date: string;
+  setup: { ms: number; rssMB: [number, number]; maskBytesPerParty: number; maskRounds: number };
+  dealerPeakRssMB: number;
+  rows: DecodeRow[];
+}
+
+export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecodeReport> {
+  const config = modelConfig(opts.model);
+  if (!Number.isInteger(opts.tokens) || opts.tokens < 1 || opts.tokens > MAX_NEW_TOKENS) throw new RangeError(`"tokens" expected an integer in [1, ${MAX_NEW_TOKENS}], got ${opts.tokens}`);
+  if (opts.policies.length === 0 || opts.seqLens.length === 0) throw new RangeError('bench decode: expected at least one policy and one context length');
+  const specs: { policy: string; seqLen: number; budget: number }[] = [];
+  for (const seqLen of [...opts.seqLens].sort((a, b) => a - b)) {
+    if (!Number.isInteger(seqLen) || seqLen < 1 || seqLen > config.seqLen) throw new RangeError(`"seq" ${seqLen} expected an integer in [1, ${config.seqLen}] (${config.name}'s context)`);
+    for (const policy of opts.policies) {
+      const budget = opts.budget === undefined || opts.budget === 'auto' ? autoBudget(seqLen, config) : opts.budget;
+      benchPolicy(policy, config, budget); // fail fast on unknown names and bad budgets
+      if (seqLen - opts.tokens - 1 < 1) throw new RangeError(`bench decode: context ${seqLen} is too short for ${opts.tokens} + 1 tokens`);
+      specs.push({ policy, seqLen, budget });
+    }
+  }
+  const fracBits = opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS;
+  const dealerRss = new RssSampler(100).start();
+  const t0 = performance.now();
+  opts.onNote?.(`starting P0 and P1 (two processes) and the dealer; each party loads and masks its share of ${config.name}…`);
+  const cluster = await DecodeCluster.start({ model: config.name, fracBits, net: opts.net });
+  const [r0, r1] = cluster.ready;
+  const report: BenchDecodeReport = {
+    model: config.name, net: opts.net, fracBits, tokens: opts.tokens, node: process.version, date: new Date().toISOString(),
+    setup: {
+      ms: Math.round(performance.now() - t0), rssMB: [r0.rssMB, r1.rssMB],
+      maskBytesPerParty: Math.max(r0.maskCost.bytesSent, r1.maskCost.bytesSent), maskRounds: r0.maskCost.rounds,
+    },
+    dealerPeakRssMB: 0,
+    rows: [],
+  };
+  opts.onNote?.(`parties ready in ${(report.setup.ms / 1000).toFixed(1)} s (RSS ${r0.rssMB} / ${r1.rssMB} MB)`);
+  try {
+    for (const s of specs) {
+      const usesBudget = s.policy !== 'full';
+      const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, seed: opts.seed ?? 'bench' });
+      const row = aggregateRow(s.policy, s.seqLen, usesBudget ? s.budget : null, p0, p1);
+      report.rows.push(row);
+      report.dealerPeakRssMB = dealerRss.peakSoFar();
+      opts.onRow?.(row, report);
+    }
+  } finally {
+    await cluster.close();
+    report.dealerPeakRssMB = dealerRss.stop();
+  }
+  return report;
+}
+
+/** One report row from both parties' measurements (exported for tests). */
+export function aggregateRow(policy: string, seqLen: number, budget: number | null, p0: PartyRowResult, p1: PartyRowResult): DecodeRow {
+  const steps = p0.steps.map((s, i) => stepRow(s, p1.steps[i]));
+  const mean = (f: (s: DecodeStepRow) => number) => round1(steps.reduce((a, s) => a + f(s), 0) / steps.length);
+  const n = p0.steps.length;
+  const sections: Record<string, SectionCost> = {};
+  for (let i = 0; i < n; i++) {
+    for (const [path, c0] of Object.entries(p0.steps[i].sections)) {
+      const c1 = p1.steps[i].sections[path] ?? c0;
+      const acc = (sections[path] ??= { rounds: 0, bytesSent: 0, offlineBytes: 0 });
+      acc.rounds += Math.max(c0.rounds, c1.rounds) / n;
+      acc.bytesSent += Math.max(c0.bytesSent, c1.bytesSent) / n;
+      acc.offlineBytes += (c0.offlineBytes + c1.offlineBytes) / n;
+    }
+  }
+  for (const c of Object.values(sections)) for (const k of ['rounds', 'bytesSent', 'offlineBytes'] as const) c[k] = round1(c[k]);
+  const layers = p0.steps[0].keptByLayer.length;
+  return {
+    policy, seqLen, budget,
+    msPerToken: mean((s) => s.ms),
+    msOnlinePerToken: mean((s) => s.msOnline),
+    dealerWaitMsPerToken: round1(p0.steps.reduce((a, s, i) => a + Math.max(s.dealerWaitMs, p1.steps[i].dealerWaitMs), 0) / n),
+    bytesPerToken: mean((s) => s.bytes),
+    bytesReceivedPerToken: round1(p0.steps.reduce((a, s) => a + s.cost.bytesReceived, 0) / n),
+    roundsPerToken: mean((s) => s.rounds),
+    offlineBytesPerToken: mean((s) => s.offlineBytes),
+    keptTokens: mean((s) => s.keptTokens),
+    keptTokensByLayer: Array.from({ length: layers }, (_, l) => round1(p0.steps.reduce((a, s) => a + s.keptByLayer[l], 0) / n)),
+    peakRssMB: [p0.peakRssMB, p1.peakRssMB],
+    kvLen: [p0.steps[0].kvLen, p0.steps[n - 1].kvLen],
+    warmRows: p0.warmRows,
+    warmMs: Math.max(p0.warmMs, p1.warmMs),
+    warmup: stepRow(p0.warmup, p1.warmup),
+    steps,
+    sections,
+    ledger: [p0.steps.map((s) => s.cost), p1.steps.map((s) => s.cost)],
+  };
+}
+
+function stepRow(a: PartyStep, b: PartyStep): DecodeStepRow {
+  const kept = a.keptByLayer.reduce((x, y) => x + y, 0) / a.keptByLayer.length;
+  return {
+    kvLen: a.kvLen,
+    ms: Math.max(a.ms, b.ms),
+    msOnline: round1(Math.max(a.ms - a.dealerWaitMs, b.ms - b.dealerWaitMs)),
+    bytes: Math.max(a.cost.bytesSent, b.cost.bytesSent),
+    rounds: Math.max(a.cost.rounds, b.cost.rounds),
+    offlineBytes: a.cost.offlineBytes + b.cost.offlineBytes,
+    keptTokens: round1(kept),
+  };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -1,0 +1,98 @@
+/**
+ * IPC messages between the `bench decode` orchestrator (dealer, main process) and its two party
+ * processes (child_process.fork with `serialization: 'advanced'`, so typed arrays and bigints pass
+ * as they are). Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
+ */
+import type { Cost } from '@mpcache/mpc-core';
+
+export type NetProfile = 'none' | 'lan' | 'wan';
+
+export interface PartyInit {
+  readonly type: 'init';
+  readonly party: 0 | 1;
+  readonly sessionId: string;
+  readonly dealerUrl: string;
+  readonly dealerPublicKey: Uint8Array;
+  readonly peerPublicKey: Uint8Array;
+  readonly model: string;
+  readonly fracBits: number;
+  readonly net: NetProfile;
+}
+
+/** P1 only: where P0 listens. */
+export interface PartyConnect {
+  readonly type: 'connect';
+  readonly peerUrl: string;
+}
+
+/** One row of the report: a policy at a context length, `tokens` measured decoding steps. */
+export interface DecodeRowSpec {
+  readonly policy: string;
+  /** Context length n: the cache the decoding steps attend ends at n positions (see decode-row.ts). */
+  readonly seqLen: number;
+  /** Measured decoding steps (after one warm-up step). */
+  readonly tokens: number;
+  /** Attended positions per head per step for budgeted policies (policy-config.ts convention). */
+  readonly budget: number;
+  /** Public seed of the bench's token shares. */
+  readonly seed: string;
+}
+
+export interface RunRow {
+  readonly type: 'row';
+  readonly id: number;
+  readonly spec: DecodeRowSpec;
+}
+
+export interface ClosePartyJob {
+  readonly type: 'close';
+}
+
+export type ToParty = PartyInit | PartyConnect | RunRow | ClosePartyJob;
+
+/** One decoding step as one party measured it. */
+export interface PartyStep {
+  /** Cached rows per layer the step attended over (after its own row was appended). */
+  readonly kvLen: number;
+  /** Wall time of the step on this party (from a common start), ms. */
+  readonly ms: number;
+  /** Part of `ms` spent waiting on the dealer (CorrelationSource.dealerWaitMs). */
+  readonly dealerWaitMs: number;
+  /** This party's ledger difference over the step (exact, counted from the frames). */
+  readonly cost: Cost;
+  /** Attended rows per head, per layer (full cache: kvLen). */
+  readonly keptByLayer: number[];
+  /** Ledger difference per scope path (depth ≤ 2), the per-section breakdown. */
+  readonly sections: Record<string, Cost>;
+}
+
+export interface PartyRowResult {
+  readonly party: 0 | 1;
+  /** Rows per layer after the warm start (the policy's prompt-end state; shared zeros, masked once). */
+  readonly warmRows: number;
+  /** Untimed preparation: warming the cache and the policy's warm start. */
+  readonly warmMs: number;
+  /** Cost of the warm-up (a 1-token prefill at the warmed cache; not in the means). */
+  readonly warmup: PartyStep;
+  readonly steps: PartyStep[];
+  /** Peak resident memory sampled during the row (MB = 2^20 B). */
+  readonly peakRssMB: number;
+  /** The process's lifetime peak (resourceUsage().maxRSS), MB. */
+  readonly maxRssMB: number;
+}
+
+export interface PartyReady {
+  readonly type: 'ready';
+  /** Loading, sharing and masking the weights (ms) and the memory after freeing the float weights. */
+  readonly setupMs: number;
+  readonly rssMB: number;
+  readonly maxRssMB: number;
+  readonly maskCost: Cost;
+}
+
+export type FromParty =
+  | { readonly type: 'hello'; readonly publicKey: Uint8Array }
+  | { readonly type: 'listening'; readonly url: string }
+  | PartyReady
+  | { readonly type: 'rowDone'; readonly id: number; readonly result: PartyRowResult }
+  | { readonly type: 'failed'; readonly id?: number; readonly error: { name: string; message: string; code?: string } };

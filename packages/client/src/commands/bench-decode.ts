@@ -1,0 +1,72 @@
+/**
+ * `mpcache bench decode`: the cost of one decoding step per KV-cache policy and context length,
+ * P0 and P1 in two processes over loopback WebSockets, the dealer in this one
+ * (bench/decode/bench-decode.ts). `--json FILE` writes { model, net, rows: [ { policy, seqLen,
+ * msPerToken, bytesPerToken, roundsPerToken, offlineBytesPerToken, keptTokens, peakRssMB, … } ] }
+ * after every row (a long run keeps what it measured).
+ */
+import type { Command } from 'commander';
+import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { benchDecode, type DecodeRow } from '../bench/decode/bench-decode';
+import { fmtBytes, parseIntArg, parseList, table, writeJson } from '../cli-util';
+
+interface DecodeOptions {
+  model: string;
+  seq: string;
+  policy: string;
+  net: string;
+  tokens: string;
+  budget: string;
+  fracBits?: string;
+  seed: string;
+  json?: string;
+}
+
+export function registerBenchDecodeCommand(bench: Command): void {
+  bench
+    .command('decode')
+    .description('per-token cost of secure decoding per KV-cache policy and context (two party processes, real sockets)')
+    .option('--model <name>', 'stories15m (real weights) | gpt2-small | llama-small (seeded random weights) | tiny-llama | tiny-gpt2', 'stories15m')
+    .option('--seq <list>', 'context lengths, e.g. 512,1024,4096', '64,128')
+    .option('--policy <list>', 'policies, e.g. full,mpcache,token-topk', 'full')
+    .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
+    .option('--tokens <n>', 'measured decoding steps per row (after one warm-up token)', '3')
+    .option('--budget <n>', "attended positions per head for budgeted policies, or 'auto' (max(n/16, 3 coarse clusters))", 'auto')
+    .option('--frac-bits <f>', 'fixed-point fractional bits (default: the model default, 16)')
+    .option('--seed <s>', 'public seed of the bench token shares', 'bench')
+    .option('--json <file>', 'write results as JSON (rewritten after every row)')
+    .action(async (o: DecodeOptions) => {
+      if (!['none', 'lan', 'wan'].includes(o.net)) throw new RangeError(`--net expected none | lan | wan, got "${o.net}"`);
+      const seqLens = parseList(o.seq).map((s) => parseIntArg(s, 'seq', 2, 1 << 20));
+      const report = await benchDecode({
+        model: o.model,
+        seqLens,
+        policies: parseList(o.policy),
+        net: o.net as 'none' | 'lan' | 'wan',
+        tokens: parseIntArg(o.tokens, 'tokens', 1, MAX_NEW_TOKENS),
+        budget: o.budget === 'auto' ? 'auto' : parseIntArg(o.budget, 'budget', 2, 1 << 20),
+        fracBits: o.fracBits === undefined ? undefined : parseIntArg(o.fracBits, 'frac-bits', 1, 24),
+        seed: o.seed,
+        onNote: (s) => process.stderr.write(`${s}\n`),
+        onRow: (r, rep) => {
+          process.stderr.write(`${rowLine(r)}\n`);
+          if (o.json) writeJson(o.json, rep);
+        },
+      });
+      process.stdout.write(`${report.model}, net ${report.net}, ${report.tokens} measured tokens per row\n${decodeTable(report.rows)}\n`);
+      writeJson(o.json, report);
+    });
+}
+
+function rowLine(r: DecodeRow): string {
+  return `${r.policy} @ ${r.seqLen}: ${(r.msPerToken / 1000).toFixed(2)} s/token (online ≈ ${(r.msOnlinePerToken / 1000).toFixed(2)} s), ` +
+    `${fmtBytes(r.bytesPerToken)}, ${r.roundsPerToken} rounds, offline ${fmtBytes(r.offlineBytesPerToken)}, kept ${r.keptTokens}, RSS ${r.peakRssMB.join(' / ')} MB`;
+}
+
+export function decodeTable(rows: readonly DecodeRow[]): string {
+  const out: (string | number)[][] = [['policy', 'seq', 'budget', 'ms/token', 'online ms', 'bytes/party', 'rounds', 'offline (both)', 'kept', 'peak RSS MB (P0/P1)']];
+  for (const r of rows) {
+    out.push([r.policy, r.seqLen, r.budget ?? '-', r.msPerToken, r.msOnlinePerToken, fmtBytes(r.bytesPerToken), r.roundsPerToken, fmtBytes(r.offlineBytesPerToken), r.keptTokens, r.peakRssMB.join(' / ')]);
+  }
+  return table(out);
+}

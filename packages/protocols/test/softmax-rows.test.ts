@@ -15,13 +15,13 @@ function softmaxRef(x: Float64Array, rows: number, L: number, keep: (i: number, 
   return out;
 }
 
-async function run(xr: Float64Array, rows: number, L: number, causal: boolean) {
-  const xq = decode(encode(xr));
-  const xs = shareReals(xr, [rows, L]);
-  const parties = localParties();
+async function run(xr: Float64Array, rows: number, L: number, causal: boolean, fracBits = 12) {
+  const xq = decode(encode(xr, fracBits), fracBits);
+  const xs = shareReals(xr, [rows, L], fracBits);
+  const parties = localParties({ fracBits });
   const [y0, y1] = await runBoth(parties, (ctx) => softmaxRows(ctx, xs[ctx.party], { causal }));
   const keep = (i: number, j: number) => !causal || j <= i + L - rows;
-  return { got: openReals(y0, y1), want: softmaxRef(xq, rows, L, keep), parties };
+  return { got: openReals(y0, y1, fracBits), want: softmaxRef(xq, rows, L, keep), parties };
 }
 
 describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
@@ -53,6 +53,14 @@ describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
     for (let i = 0; i < rows; i++) for (let j = i + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
     const cost = softmaxRowsCost(rows, L, 12, { causal: true });
     expect(parties.ctx[0].ledger.get('softmaxRows')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+  });
+
+  it('causal at 16 fractional bits: the filler stays inside the comparison range', async () => {
+    const rows = 8, L = 16;
+    const xr = randomReals(testPrg('softmax-causal-16'), rows * L, -10, 10);
+    const { got, want } = await run(xr, rows, L, true, 16);
+    expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(2e-3);
+    for (let i = 0; i < rows; i++) for (let j = i + L - rows + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
   });
 
   it('12×1024 stays within 30 rounds and 1/5 of CrypTen bytes (cost formula)', () => {

@@ -49,7 +49,6 @@ export interface SoftmaxOptions {
 const RECIP_SCALE = 28;
 /** 1/s for s in [1, L] at 2^32: octave segments, no Newton (4 rounds; one denominator per row). */
 const recipOptions = (L: number) => ({ inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: L, stepBits: 1 as const });
-const FILLER = -(2 ** 16);
 
 /** Softmax over the last axis; x is (…, L), flattened to rows. */
 export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: SoftmaxOptions = {}): Promise<RingTensor> {
@@ -60,7 +59,9 @@ export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: Softma
   return ctx.ledger.scope('softmaxRows', async () => {
     // 1. public filler for masked entries
     const xs = new BigUint64Array(n);
-    const filler = asUintN(64, BigInt(FILLER * 2 ** f));
+    // The filler sits below every real logit yet keeps pairwise differences inside the signed
+    // comparison range (|a − b| < 2^(bits−1)) at any fracBits: −2^(bits−3) ring units.
+    const filler = asUintN(64, -(1n << BigInt(bits - 3)));
     for (let q = 0; q < n; q++) xs[q] = keep[q] ? x.data[q] : p0 ? filler : 0n;
     // 2. row max
     const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits });

@@ -1,0 +1,94 @@
+/**
+ * `bench decode` end to end: P0 and P1 in two real processes over loopback WebSockets, the dealer
+ * in this process (tiny-llama, a 12-position context, 2 measured tokens). Checks the JSON schema of
+ * ARCHITECTURE.md, that every reported cost is the parties' own ledger (cross-checked between the
+ * two ledgers), and that those ledgers equal an in-process run of the same rows (both parties and
+ * the dealer in one process, in-memory channel) step for step, exactly.
+ *
+ * Runs the compiled party code (npm test builds first; locally: npx tsc -b packages/client).
+ */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { Cost } from '@mpcache/mpc-core';
+import { benchDecode, type BenchDecodeReport, type DecodeRow } from '../src/bench/decode/bench-decode';
+
+const MODEL = 'tiny-llama', FRAC_BITS = 12, TOKENS = 2, SEQ = 12, BUDGET = 8;
+
+/** The same rows in one process (fixtures/decode-row-in-process.js): [P0's, P1's] step costs per row. */
+function inProcessCosts(rows: { policy: string; budget: number }[]): Promise<[Cost[], Cost[]][]> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(__dirname, 'fixtures', 'decode-row-in-process.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m: { costs?: [Cost[], Cost[]][]; error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m.costs!)));
+    child.once('exit', (code) => reject(new Error(`in-process reference exited with code ${code}`)));
+    child.send({ model: MODEL, fracBits: FRAC_BITS, rows: rows.map((r) => ({ ...r, seqLen: SEQ, tokens: TOKENS, seed: 'bench' })) });
+  });
+}
+
+const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
+
+describe('bench decode (two party processes)', () => {
+  let report: BenchDecodeReport;
+  let reference: [Cost[], Cost[]][];
+  const rows = [{ policy: 'full', budget: BUDGET }, { policy: 'streamingllm', budget: BUDGET }];
+
+  beforeAll(async () => {
+    [report, reference] = await Promise.all([
+      benchDecode({ model: MODEL, seqLens: [SEQ], policies: rows.map((r) => r.policy), net: 'none', tokens: TOKENS, budget: BUDGET, fracBits: FRAC_BITS }),
+      inProcessCosts(rows),
+    ]);
+  }, 120_000);
+
+  it('writes the schema of ARCHITECTURE.md', () => {
+    expect(report).toMatchObject({ model: MODEL, net: 'none', tokens: TOKENS, fracBits: FRAC_BITS });
+    expect(report.rows.map((r) => [r.policy, r.seqLen])).toEqual([['full', SEQ], ['streamingllm', SEQ]]);
+    for (const r of report.rows) {
+      for (const k of ['msPerToken', 'msOnlinePerToken', 'bytesPerToken', 'roundsPerToken', 'offlineBytesPerToken', 'keptTokens'] as const) {
+        expect(typeof r[k]).toBe('number');
+        expect(r[k]).toBeGreaterThan(0);
+      }
+      expect(r.msOnlinePerToken).toBeLessThanOrEqual(r.msPerToken);
+      expect(r.peakRssMB).toHaveLength(2);
+      for (const m of r.peakRssMB) expect(m).toBeGreaterThan(10);
+      expect(r.steps).toHaveLength(TOKENS);
+      expect(r.kvLen).toEqual([SEQ - TOKENS + 1, SEQ]); // the last measured step is at position n
+    }
+    expect(report.setup.maskBytesPerParty).toBeGreaterThan(0);
+  });
+
+  it('reports the rows attended: the context for the full cache, the budget for StreamingLLM', () => {
+    const [full, streaming] = report.rows;
+    expect(full.keptTokens).toBe(mean([SEQ - 1, SEQ]));
+    expect(full.keptTokensByLayer).toEqual([mean([SEQ - 1, SEQ]), mean([SEQ - 1, SEQ])]);
+    expect(streaming.keptTokens).toBe(BUDGET);
+  });
+
+  it('reports exactly the parties\' ledgers, which agree with each other', () => {
+    for (const r of report.rows as DecodeRow[]) {
+      const [l0, l1] = r.ledger;
+      for (let i = 0; i < TOKENS; i++) {
+        expect(l0[i].bytesSent).toBe(l1[i].bytesReceived);
+        expect(l1[i].bytesSent).toBe(l0[i].bytesReceived);
+        expect(l0[i].rounds).toBe(l1[i].rounds);
+        expect(r.steps[i]).toMatchObject({
+          bytes: Math.max(l0[i].bytesSent, l1[i].bytesSent),
+          rounds: l0[i].rounds,
+          offlineBytes: l0[i].offlineBytes + l1[i].offlineBytes,
+        });
+      }
+      expect(r.bytesPerToken).toBe(mean(r.steps.map((s) => s.bytes)));
+      expect(r.roundsPerToken).toBe(mean(r.steps.map((s) => s.rounds)));
+      expect(r.offlineBytesPerToken).toBe(mean(r.steps.map((s) => s.offlineBytes)));
+    }
+  });
+
+  it('costs over real sockets equal an in-process run of the same rows, step for step', () => {
+    report.rows.forEach((r, i) => expect(r.ledger).toEqual(reference[i]));
+  });
+
+  it('rejects unknown policies and contexts beyond the model before starting any process', async () => {
+    await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['nope'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown policy "nope"/);
+    await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['cake'], net: 'none', tokens: 1 })).rejects.toThrow(/not available on shares/);
+    await expect(benchDecode({ model: MODEL, seqLens: [65], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/context/);
+    await expect(benchDecode({ model: 'gpt-5', seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown model/);
+  });
+});

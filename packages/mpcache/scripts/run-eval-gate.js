@@ -5,7 +5,10 @@
 // Config (flagged): dense prefill (only the readout is trained, not the model) and a recent window of
 // half the budget.
 const { writeFileSync } = require('node:fs');
-const m = require('../dist/index.js');
+const m = {
+  ...require('../dist/eval/run-eval'), ...require('../dist/eval/eval-prompts'), ...require('../dist/model/load-stories15m'),
+  ...require('../dist/cache/attention-gate-fit'),
+};
 
 const out = process.argv[2] ?? 'eval-gate-result.json';
 const model = m.loadStories15M();

@@ -27,7 +27,9 @@ let ctx: PartyContext | undefined;
 let weights: SecureWeights | undefined;
 let dealerChannel: Channel | undefined;
 let peerListener: WsListener | undefined;
-let resolvePeer: ((c: Channel) => void) | undefined;
+let resolvePeer!: (c: Channel) => void;
+/** The P0↔P1 channel: P0 accepts it, P1 dials it on 'connect' (which may arrive before set-up ends). */
+const peer = new Promise<Channel>((resolve) => (resolvePeer = resolve));
 let queue: Promise<void> = Promise.resolve();
 
 if (!process.send) throw new Error('decode-party-process must be started with child_process.fork');
@@ -48,7 +50,7 @@ async function handle(m: ToParty): Promise<void> {
     case 'init':
       return setUp(m);
     case 'connect':
-      resolvePeer?.(await WsChannel.connect(m.peerUrl, peerOptions()));
+      resolvePeer(await WsChannel.connect(m.peerUrl, peerOptions()));
       return;
     case 'row': {
       const result = await runDecodeRow(need(ctx), need(weights), m.spec);
@@ -64,8 +66,14 @@ async function handle(m: ToParty): Promise<void> {
   }
 }
 
+/**
+ * Frame limit of the P0↔P1 link: masking GPT-2's tied embedding (50257 × 768 words) opens 309 MB in
+ * one round, above the default MAX_FRAME_BYTES (256 MiB) that guards the client-facing servers.
+ */
+const PEER_MAX_FRAME_BYTES = 1 << 30;
+
 function peerOptions() {
-  return { ledger, link: LINK_PROFILES[need(init).net] };
+  return { ledger, link: LINK_PROFILES[need(init).net], maxFrameBytes: PEER_MAX_FRAME_BYTES };
 }
 
 async function setUp(m: PartyInit): Promise<void> {
@@ -74,11 +82,10 @@ async function setUp(m: PartyInit): Promise<void> {
   const dealerSeed = agreeSeed(keys, m.dealerPublicKey, m.sessionId, m.party === 0 ? 'dealer-p0' : 'dealer-p1');
   const commonSeed = agreeSeed(keys, m.peerPublicKey, m.sessionId, 'p0-p1');
   dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, {}); // no ledger: offline traffic is counted by the source
-  const peer = new Promise<Channel>((resolve) => (resolvePeer = resolve));
   if (m.party === 0) {
     peerListener = await listenWs({ host: '127.0.0.1', port: 0, channel: peerOptions() }, (ch) => {
       peerListener?.stopAccepting();
-      resolvePeer?.(ch);
+      resolvePeer(ch);
     });
     send({ type: 'listening', url: peerListener.url });
   }

@@ -52,7 +52,11 @@ export class DecodeCluster {
     const sessionId = randomBytes(8).toString('hex');
     const dealerKeys = generateKeyPair();
     const execArgv = ['--expose-gc', ...(opts.partyExecArgv ?? [])];
-    const parties = [0, 1].map(() => fork(partyPath(), [], { serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })) as [ChildProcess, ChildProcess];
+    // glibc: serve every allocation ≥ 128 KiB by mmap, so freed tensors go back to the OS and the
+    // sampled RSS follows live memory (with the default dynamic threshold, the float weights and an
+    // earlier row's K/V cache stay resident after they are freed)
+    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
+    const parties = [0, 1].map(() => fork(partyPath(), [], { serialization: 'advanced', execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })) as [ChildProcess, ChildProcess];
     let listener: WsListener | undefined;
     try {
       const pub = (await Promise.all(parties.map((p) => nextMessage(p, 'hello', 60_000)))).map((h) => (h as { publicKey: Uint8Array }).publicKey);

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { agreeSeed, generateKeyPair, listenWs, type Channel, type WsListener } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession } from '@mpcache/protocols';
 import { allCorrelations } from '../../cluster/all-correlations';
+import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { DecodeRowSpec, FromParty, NetProfile, PartyReady, PartyRowResult, ToParty } from './decode-messages';
 
 export interface DecodeClusterOptions {
@@ -67,7 +68,7 @@ export class DecodeCluster {
       const dealerChannels: (Channel | undefined)[] = [undefined, undefined];
       let bothConnected!: () => void;
       const connected = new Promise<void>((r) => (bothConnected = r));
-      listener = await listenWs({ host: '127.0.0.1', port: 0 }, (ch, req) => {
+      listener = await listenWs({ host: '127.0.0.1', port: 0, channel: { maxFrameBytes: BENCH_MAX_FRAME_BYTES } }, (ch, req) => {
         const p = req.url === '/p0' ? 0 : req.url === '/p1' ? 1 : -1;
         if (p < 0 || dealerChannels[p]) return ch.close('unknown or duplicate party');
         dealerChannels[p] = ch;

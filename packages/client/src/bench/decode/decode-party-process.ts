@@ -15,6 +15,7 @@ import {
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
 import { maskModelWeights, type SecureWeights } from '@mpcache/mpcache';
 import { localWeightShares } from '@mpcache/party-server';
+import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { FromParty, PartyInit, ToParty } from './decode-messages';
 import { runDecodeRow } from './decode-row';
 import { collectGarbage, currentRssMB, lifetimeMaxRssMB } from './rss-sampler';
@@ -66,14 +67,9 @@ async function handle(m: ToParty): Promise<void> {
   }
 }
 
-/**
- * Frame limit of the P0↔P1 link: masking GPT-2's tied embedding (50257 × 768 words) opens 309 MB in
- * one round, above the default MAX_FRAME_BYTES (256 MiB) that guards the client-facing servers.
- */
-const PEER_MAX_FRAME_BYTES = 1 << 30;
 
 function peerOptions() {
-  return { ledger, link: LINK_PROFILES[need(init).net], maxFrameBytes: PEER_MAX_FRAME_BYTES };
+  return { ledger, link: LINK_PROFILES[need(init).net], maxFrameBytes: BENCH_MAX_FRAME_BYTES };
 }
 
 async function setUp(m: PartyInit): Promise<void> {
@@ -81,7 +77,7 @@ async function setUp(m: PartyInit): Promise<void> {
   const t0 = performance.now();
   const dealerSeed = agreeSeed(keys, m.dealerPublicKey, m.sessionId, m.party === 0 ? 'dealer-p0' : 'dealer-p1');
   const commonSeed = agreeSeed(keys, m.peerPublicKey, m.sessionId, 'p0-p1');
-  dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, {}); // no ledger: offline traffic is counted by the source
+  dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, { maxFrameBytes: BENCH_MAX_FRAME_BYTES }); // no ledger: offline traffic is counted by the source
   if (m.party === 0) {
     peerListener = await listenWs({ host: '127.0.0.1', port: 0, channel: peerOptions() }, (ch) => {
       peerListener?.stopAccepting();

@@ -196,12 +196,24 @@ export function concatRows(parts: readonly RingTensor[]): RingTensor {
 
 /** Concatenate flat data of several tensors (for batching openings). */
 export function concatFlat(parts: readonly BigUint64Array[]): BigUint64Array {
+  return concatInto(new BigUint64Array(totalLength(parts)), parts);
+}
+
+/** Concatenate byte arrays (frames, dealer messages). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  return concatInto(new Uint8Array(totalLength(parts)), parts);
+}
+
+function totalLength(parts: readonly { length: number }[]): number {
   let len = 0;
   for (const p of parts) len += p.length;
-  const out = new BigUint64Array(len);
+  return len;
+}
+
+function concatInto<T extends Uint8Array | BigUint64Array>(out: T, parts: readonly T[]): T {
   let off = 0;
   for (const p of parts) {
-    out.set(p, off);
+    (out as Uint8Array).set(p as Uint8Array, off);
     off += p.length;
   }
   return out;

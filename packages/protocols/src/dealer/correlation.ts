@@ -219,14 +219,4 @@ function notInPartyMode(): never {
   throw new Error('a party cannot see a dealer value');
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concatBytes } from '@mpcache/mpc-core';

@@ -23,7 +23,7 @@
  * Costs: online bytes and rounds land on the caller's ledger scope (the flush runs there); offline
  * bytes land on the branches' own scopes as usual.
  */
-import { ProtocolError, type Channel, type Ledger } from '@mpcache/mpc-core';
+import { concatBytes, ProtocolError, type Channel, type Ledger } from '@mpcache/mpc-core';
 import type { PartyContext } from './context';
 
 export type Branch<T> = (ctx: PartyContext) => Promise<T>;
@@ -98,19 +98,12 @@ export async function fuseRounds<T extends unknown[]>(
 
 /** One real round: all frames out in one message, the peer's message back (lengths must match). */
 async function exchange(ctx: PartyContext, frames: readonly Uint8Array[]): Promise<Uint8Array> {
-  let len = 0;
-  for (const f of frames) len += f.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const f of frames) {
-    out.set(f, off);
-    off += f.length;
-  }
+  const out = concatBytes(frames);
   const tag = ctx.seq++;
   ctx.channel.send(tag, out);
   const peer = await ctx.channel.recv(tag);
-  if (peer.length !== len) {
-    throw new ProtocolError(`fused opening #${tag}: expected ${len} bytes, got ${peer.length}`, 'MPC_ERR_BAD_LENGTH');
+  if (peer.length !== out.length) {
+    throw new ProtocolError(`fused opening #${tag}: expected ${out.length} bytes, got ${peer.length}`, 'MPC_ERR_BAD_LENGTH');
   }
   ctx.ledger.recordRound();
   return peer;

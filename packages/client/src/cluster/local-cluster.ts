@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { agreeSeed, generateKeyPair, listenWs, type Channel, type WsListener } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession } from '@mpcache/protocols';
-import { allCorrelations } from './all-correlations';
+import { allCorrelationSpecs } from '@mpcache/party-server';
 import type { FromWorker, ToWorker } from './cluster-messages';
 import type { PartyCaseResult } from '../bench/run-op-case';
 
@@ -69,7 +69,7 @@ export class LocalCluster {
     post(workers[1], { type: 'connect', peerUrl: url });
     await connected;
     listener.stopAccepting();
-    const dealerDone = serveDealerSession(session, dealerChannels as [Channel, Channel], allCorrelations());
+    const dealerDone = serveDealerSession(session, dealerChannels as [Channel, Channel], allCorrelationSpecs());
     dealerDone.catch(() => undefined);
     await Promise.all(ready);
     const cluster = new LocalCluster(workers, listener, dealerDone);

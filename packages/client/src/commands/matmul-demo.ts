@@ -15,7 +15,7 @@ import {
   runBoth,
   serveDealerSession,
 } from '@mpcache/protocols';
-import { allCorrelations } from '../cluster/all-correlations';
+import { allCorrelationSpecs } from '@mpcache/party-server';
 import { fmtBytes } from '../cli-util';
 
 export async function matmulDemo() {
@@ -28,7 +28,7 @@ export async function matmulDemo() {
   const [p0, p1] = await WsChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
   const [d0, l0] = await WsChannel.pair();
   const [d1, l1] = await WsChannel.pair();
-  const dealer = serveDealerSession(new DealerSession(seeds.d0, seeds.d1), [d0, d1], allCorrelations());
+  const dealer = serveDealerSession(new DealerSession(seeds.d0, seeds.d1), [d0, d1], allCorrelationSpecs());
   const ctx = [p0, p1].map((ch, p) =>
     makePartyContext(p as 0 | 1, ch, ledgers[p], new CorrelationSource(p as 0 | 1, p ? seeds.d1 : seeds.d0, new ChannelDealerLink(p ? l1 : l0), ledgers[p]), seeds.common, f),
   ) as [ReturnType<typeof makePartyContext>, ReturnType<typeof makePartyContext>];

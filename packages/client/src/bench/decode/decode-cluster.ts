@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { agreeSeed, generateKeyPair, listenWs, type Channel, type WsListener } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession } from '@mpcache/protocols';
-import { allCorrelations } from '../../cluster/all-correlations';
+import { allCorrelationSpecs } from '@mpcache/party-server';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { DecodeRowSpec, FromParty, NetProfile, PartyReady, PartyRowResult, ToParty } from './decode-messages';
 
@@ -87,7 +87,7 @@ export class DecodeCluster {
       post(parties[1], { type: 'connect', peerUrl: url });
       await connected;
       listener.stopAccepting();
-      serveDealerSession(session, dealerChannels as [Channel, Channel], allCorrelations()).catch(() => undefined);
+      serveDealerSession(session, dealerChannels as [Channel, Channel], allCorrelationSpecs()).catch(() => undefined);
       const r = (await Promise.all(ready)) as [PartyReady, PartyReady];
       return new DecodeCluster(parties, listener, r);
     } catch (e) {

@@ -3,6 +3,7 @@
  * table in protocols.md).
  */
 import { truncPr, expClipped, gelu, layerNorm, maskedMatmul, maskOperand, reciprocal, softmaxRows, type MaskedOperand } from '@mpcache/protocols';
+import type { PartyContext } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
 import { matmulF64, realTensor, reals } from './inputs';
 
@@ -91,9 +92,16 @@ const attnDecode: OpCase = {
   prepare: async (ctx, [, k, v]) => [await maskOperand(ctx, k), await maskOperand(ctx, v)],
   run: async (ctx, [q], ops) => {
     const [K, V] = ops as [MaskedOperand, MaskedOperand];
-    const scores = await truncPr(ctx, await maskedMatmul(ctx, q, K, { transpose: true }), ctx.fracBits + 3);
-    const p = await softmaxRows(ctx, scores);
-    return truncPr(ctx, await maskedMatmul(ctx, p, V));
+    const f = ctx.fracBits;
+    // q/√64 = q/8: truncate the 64 query entries by 3 bits instead of the 1024 scores by f + 3 …
+    const q8 = await truncPr(ctx, q, 3);
+    // … and let softmax read the scores at scale 2f (its exp truncates the input inside its own
+    // opening; its output is at 2f too), so no separate round or bytes for the scores' truncation.
+    const scores = await maskedMatmul(ctx, q8, K, { transpose: true });
+    const wide: PartyContext = Object.create(ctx, { fracBits: { value: 2 * f } });
+    const p = await softmaxRows(wide, scores);
+    ctx.seq = wide.seq; // the derived context advanced the shared message counter
+    return truncPr(ctx, await maskedMatmul(ctx, p, V), 2 * f);
   },
   reference: ([q, k, v], f) => {
     const qv = reals(q, f), kv = reals(k, f), vv = reals(v, f);

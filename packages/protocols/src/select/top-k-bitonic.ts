@@ -83,7 +83,7 @@ export async function topKBitonic(ctx: PartyContext, v: RingTensor, k: number, o
     let len = N;
     // 2–3. the network, one stage at a time, all rows together
     for (const st of bitonicTopKNetwork(n, k)) {
-      x = await compareExchange(ctx, x, rows, len, cols, st, L, bits);
+      x = await compareExchange(ctx, { x, rows, len, cols, st, L, bits });
       len = st.len;
     }
     // 4. first k of each row's final (descending) block
@@ -131,33 +131,27 @@ function padItems(party: PartyId, items: BigUint64Array, rows: number, n: number
   return out;
 }
 
+/** One compare-exchange stage over rows × len items of `cols` words (v, idx, payload…). */
+interface StageArgs {
+  readonly x: BigUint64Array;
+  readonly rows: number;
+  readonly len: number;
+  readonly cols: number;
+  readonly st: Stage;
+  readonly L: number;
+  readonly bits: number;
+}
+
 /** Columns (v, idx, payload) that fit the 1-round selectCompare (value + at most one payload word). */
 const oneRound = (cols: number) => cols <= 3;
 
-async function compareExchange(
-  ctx: PartyContext,
-  x: BigUint64Array,
-  rows: number,
-  len: number,
-  cols: number,
-  st: Stage,
-  L: number,
-  bits: number,
-): Promise<BigUint64Array> {
-  return oneRound(cols) ? compareSelect(ctx, x, rows, len, cols, st, L, bits) : compareSwap(ctx, x, rows, len, cols, st, L, bits);
+async function compareExchange(ctx: PartyContext, a: StageArgs): Promise<BigUint64Array> {
+  return oneRound(a.cols) ? compareSelect(ctx, a) : compareSwap(ctx, a);
 }
 
 /** 1 round: the DCF selects the larger key together with its v (and payload column). */
-async function compareSelect(
-  ctx: PartyContext,
-  x: BigUint64Array,
-  rows: number,
-  len: number,
-  cols: number,
-  st: Stage,
-  L: number,
-  bits: number,
-): Promise<BigUint64Array> {
+async function compareSelect(ctx: PartyContext, a: StageArgs): Promise<BigUint64Array> {
+  const { x, rows, len, cols, st, L, bits } = a;
   const per = st.hi.length, P = rows * per;
   const key = rankingKeys(ctx.party, x, cols, L);
   const kh = new BigUint64Array(P), kl = new BigUint64Array(P);
@@ -190,16 +184,8 @@ async function compareSelect(
 }
 
 /** 2 rounds: LTZ of the key difference, then one Beaver product swaps every column. */
-async function compareSwap(
-  ctx: PartyContext,
-  x: BigUint64Array,
-  rows: number,
-  len: number,
-  cols: number,
-  st: Stage,
-  L: number,
-  bits: number,
-): Promise<BigUint64Array> {
+async function compareSwap(ctx: PartyContext, a: StageArgs): Promise<BigUint64Array> {
+  const { x, rows, len, cols, st, L, bits } = a;
   const per = st.hi.length, P = rows * per;
   const key = rankingKeys(ctx.party, x, cols, L);
   const diff = new BigUint64Array(P), d = new BigUint64Array(P * cols);

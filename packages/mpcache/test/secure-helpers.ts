@@ -6,13 +6,18 @@ import { maskModelWeights, shareModelWeights, type ModelConfig, type SecureWeigh
 
 export const TEST_SEED = process.env.SEED ?? String(Date.now() % 1_000_000);
 
+/** A label starting with this prefix ignores TEST_SEED: the test pins its randomness (and says why). */
+export const PINNED = 'pinned:';
+
+const seeded = (label: string) => (label.startsWith(PINNED) ? label.slice(PINNED.length) : `${TEST_SEED}/${label}`);
+
 /** Deterministic 16-byte seeds from TEST_SEED and a label. */
 export function seed16(label: string): Uint8Array {
-  return createHash('sha256').update(`${TEST_SEED}/${label}`).digest().subarray(0, 16);
+  return createHash('sha256').update(seeded(label)).digest().subarray(0, 16);
 }
 
 export function testPrg(label: string): AesCtrPrg {
-  const h = createHash('sha256').update(`${TEST_SEED}/${label}`).digest();
+  const h = createHash('sha256').update(seeded(label)).digest();
   return new AesCtrPrg(h.subarray(0, 16), h.subarray(16, 32));
 }
 

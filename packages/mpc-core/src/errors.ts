@@ -12,12 +12,15 @@ export class ShapeError extends RangeError {
   }
 }
 
-export type ProtocolErrorCode =
-  | 'MPC_ERR_BAD_FRAME'
-  | 'MPC_ERR_BAD_TAG'
-  | 'MPC_ERR_BAD_LENGTH'
-  | 'MPC_ERR_BAD_MESSAGE'
-  | 'MPC_ERR_DEALER_MISMATCH';
+/** Every ProtocolError code (wire decoders map a peer's code back to its class with this list). */
+export const PROTOCOL_ERROR_CODES = [
+  'MPC_ERR_BAD_FRAME',
+  'MPC_ERR_BAD_TAG',
+  'MPC_ERR_BAD_LENGTH',
+  'MPC_ERR_BAD_MESSAGE',
+  'MPC_ERR_DEALER_MISMATCH',
+] as const;
+export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
 export class ProtocolError extends Error {
   constructor(
@@ -29,11 +32,14 @@ export class ProtocolError extends Error {
   }
 }
 
-export type LimitErrorCode =
-  | 'MPC_ERR_FRAME_TOO_LARGE'
-  | 'MPC_ERR_PROMPT_TOO_LONG'
-  | 'MPC_ERR_TOO_MANY_SESSIONS'
-  | 'MPC_ERR_LIMIT';
+/** Every LimitError code. */
+export const LIMIT_ERROR_CODES = [
+  'MPC_ERR_FRAME_TOO_LARGE',
+  'MPC_ERR_PROMPT_TOO_LONG',
+  'MPC_ERR_TOO_MANY_SESSIONS',
+  'MPC_ERR_LIMIT',
+] as const;
+export type LimitErrorCode = (typeof LIMIT_ERROR_CODES)[number];
 
 export class LimitError extends RangeError {
   constructor(

@@ -15,6 +15,8 @@ import {
   type Envelope,
   type LimitErrorCode,
   type ProtocolErrorCode,
+  LIMIT_ERROR_CODES,
+  PROTOCOL_ERROR_CODES,
 } from '@mpcache/mpc-core';
 
 /** Longest error message sent or accepted. */
@@ -69,21 +71,10 @@ export function errorFromWire(f: WireErrorFields, from: string, sessionId?: stri
   if (f.code === 'MPC_ERR_SHAPE') return new ShapeError(text);
   if (f.code === 'MPC_ERR_TIMEOUT') return new TimeoutError(text);
   if (f.code === 'MPC_ERR_CHANNEL_CLOSED') return new ChannelClosedError(text);
-  if ((LIMIT_CODES as readonly string[]).includes(f.code)) return new LimitError(text, f.code as LimitErrorCode);
-  if ((PROTOCOL_CODES as readonly string[]).includes(f.code)) return new ProtocolError(text, f.code as ProtocolErrorCode);
+  if (LIMIT_CODES.includes(f.code)) return new LimitError(text, f.code as LimitErrorCode);
+  if (PROTOCOL_CODES.includes(f.code)) return new ProtocolError(text, f.code as ProtocolErrorCode);
   return Object.assign(new Error(text), { name: f.name, code: f.code });
 }
 
-const PROTOCOL_CODES: readonly ProtocolErrorCode[] = [
-  'MPC_ERR_BAD_FRAME',
-  'MPC_ERR_BAD_TAG',
-  'MPC_ERR_BAD_LENGTH',
-  'MPC_ERR_BAD_MESSAGE',
-  'MPC_ERR_DEALER_MISMATCH',
-];
-const LIMIT_CODES: readonly LimitErrorCode[] = [
-  'MPC_ERR_FRAME_TOO_LARGE',
-  'MPC_ERR_PROMPT_TOO_LONG',
-  'MPC_ERR_TOO_MANY_SESSIONS',
-  'MPC_ERR_LIMIT',
-];
+const PROTOCOL_CODES: readonly string[] = PROTOCOL_ERROR_CODES;
+const LIMIT_CODES: readonly string[] = LIMIT_ERROR_CODES;

@@ -22,6 +22,8 @@ import {
   type EnvelopeValue,
   type LimitErrorCode,
   type ProtocolErrorCode,
+  LIMIT_ERROR_CODES,
+  PROTOCOL_ERROR_CODES,
 } from '@mpcache/mpc-core';
 
 export interface DealerRequest {
@@ -89,21 +91,10 @@ export function decodeDealerReply(bytes: Uint8Array, index: number, name: string
   const code = envelopeString(env, 'code', what, 64);
   const message = envelopeString(env, 'message', what, MAX_ERROR_MESSAGE);
   const text = `dealer rejected correlation #${index} ("${name}"): ${message}`;
-  if (LIMIT_CODES.includes(code as LimitErrorCode)) throw new LimitError(text, code as LimitErrorCode);
-  const pcode = PROTOCOL_CODES.includes(code as ProtocolErrorCode) ? (code as ProtocolErrorCode) : 'MPC_ERR_BAD_MESSAGE';
+  if (LIMIT_CODES.includes(code)) throw new LimitError(text, code as LimitErrorCode);
+  const pcode = PROTOCOL_CODES.includes(code) ? (code as ProtocolErrorCode) : 'MPC_ERR_BAD_MESSAGE';
   throw new ProtocolError(text, pcode);
 }
 
-const PROTOCOL_CODES: readonly ProtocolErrorCode[] = [
-  'MPC_ERR_BAD_FRAME',
-  'MPC_ERR_BAD_TAG',
-  'MPC_ERR_BAD_LENGTH',
-  'MPC_ERR_BAD_MESSAGE',
-  'MPC_ERR_DEALER_MISMATCH',
-];
-const LIMIT_CODES: readonly LimitErrorCode[] = [
-  'MPC_ERR_FRAME_TOO_LARGE',
-  'MPC_ERR_PROMPT_TOO_LONG',
-  'MPC_ERR_TOO_MANY_SESSIONS',
-  'MPC_ERR_LIMIT',
-];
+const PROTOCOL_CODES: readonly string[] = PROTOCOL_ERROR_CODES;
+const LIMIT_CODES: readonly string[] = LIMIT_ERROR_CODES;

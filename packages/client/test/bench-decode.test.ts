@@ -87,7 +87,6 @@ describe('bench decode (two party processes)', () => {
 
   it('rejects unknown policies and contexts beyond the model before starting any process', async () => {
     await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['nope'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown policy "nope"/);
-    await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['cake'], net: 'none', tokens: 1 })).rejects.toThrow(/not available on shares/);
     await expect(benchDecode({ model: MODEL, seqLens: [65], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/context/);
     await expect(benchDecode({ model: 'gpt-5', seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown model/);
   });

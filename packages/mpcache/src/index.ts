@@ -62,3 +62,5 @@ export * from './secure-cache/make-secure-policy';
 export * from './cache/attention-gate-fit';
 export * from './secure-cache/mpcache-step-cost';
 export * from './secure-cache/kv-block-selection';
+export * from './secure-cache/secure-cake-scores';
+export * from './secure-cache/secure-cake';

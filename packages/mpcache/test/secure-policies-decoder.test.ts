@@ -22,6 +22,7 @@ function expectedRows(name: string, n: number, steps: number): number {
     case 'h2o': case 'd2o': return Math.min(n, b - 1) + t;   // compacted to heavy + recent − 1, then append-only
     case 'tova': return Math.min(n, b - 1) + t;
     case 'snapkv': return Math.min(n, b) + t;
+    case 'cake': return Math.min(n, b) + t;               // B_ℓ + w = budget rows (uniform), then lazy deletion
     case 'mpcache': return Math.min(n, Math.max(Math.ceil(0.3 * n), b)) + t;
     default: return n + t;
   }
@@ -48,8 +49,8 @@ describe('secure policies through the decoder', () => {
     expect(out[0].step.cost.rounds).toBe(out[1].step.cost.rounds);
   });
 
-  it('names: every plaintext policy name is known; unported ones throw a RangeError naming them', () => {
-    expect(() => makeSecurePolicy('cake', BUDGET, policyConfig)).toThrow(/"cake" is not available on shares/);
+  it('names: every plaintext policy name is known; missing inputs throw a RangeError naming the policy', () => {
+    expect(() => makeSecurePolicy('attention-gate', BUDGET, policyConfig)).toThrow(/"attention-gate"/);
     expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
   });
 });

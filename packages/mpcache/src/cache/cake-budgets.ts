@@ -64,3 +64,20 @@ export function adjustBudgets(raw: readonly number[], total: number, cap: number
   }
   return b;
 }
+
+/**
+ * The indicator's exact integer form on the fixed-point grid 2^−f (what the secure twin computes in
+ * the ring): with S_j = Σ_q a·2^f and S2_j = Σ_q (a·2^f)² (integers),
+ *   I'_j = Σ_{pool window of j} [(w − 1)·S_i·2^f + round(γ)·(w·S2_i − S_i²)]
+ * (I'_j = Σ S_i for w = 1) = w(w − 1)·kernel·2^{2f} × the pooled indicator (γ rounded to an integer): the same ranking, no
+ * rounding. Exact in float64 while |I'| < 2^53 (w ≤ 64, f ≤ 16, kernel ≤ 9).
+ */
+export function cakeIndicatorFx(A: Float64Array, w: number, stride: number, prefix: number, gamma: number, kernel: number, fracBits: number): Float64Array {
+  const s = 2 ** fracBits, g = Math.round(gamma), raw = new Float64Array(prefix);
+  for (let j = 0; j < prefix; j++) {
+    let S = 0, S2 = 0;
+    for (let q = 0; q < w; q++) { const a = Math.round(A[q * stride + j] * s); S += a; S2 += a * a; }
+    raw[j] = w > 1 ? (w - 1) * S * s + g * (w * S2 - S * S) : S; // w = 1: the mean alone
+  }
+  return pool1d(raw, prefix, kernel, 'avg');
+}

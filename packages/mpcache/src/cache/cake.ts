@@ -13,12 +13,18 @@
  * unless budgets hit the n − w cap, §7.2); decode pooling kernel 1 by default (code: 5 over a
  * score-sorted cache order, which has no meaning after order-free compaction, §7.4); the kept set
  * is per query head (the model is MHA; GQA's group-mean is not implemented).
- * Fixed point: budgets are public (revealed) and computed in float64; the decode score is the grid
- * probability row (exact), the prefill indicator is rounded once (fxRound).
+ * Layer budgets: 'adaptive' (the paper's allocation, default), 'uniform' (budget − w everywhere) or
+ * an array of calibrated public budgets B_ℓ (fixed offline: no data-dependent allocation). The
+ * secure twin (secure-cache/secure-cake.ts) runs 'uniform' or calibrated budgets by default and
+ * 'adaptive' only with `revealLayerBudgets` (a documented leak).
+ * Fixed point: adaptive budgets are computed in float64 from the grid probabilities; the decode
+ * score is the grid probability row (exact); the prefill indicator is ranked by its exact integer
+ * form `cakeIndicatorFx` (the secure twin computes the same integers in the ring, γ rounded to an
+ * integer).
  */
-import { adjustBudgets, cakeIndicator, cakePreference } from './cake-budgets';
+import { adjustBudgets, cakeIndicator, cakeIndicatorFx, cakePreference } from './cake-budgets';
 import { evictToTopK, maskOf, topKPositions } from './top-k-kept';
-import { fxRound, PromptPhase, type PolicyContext } from './policy-config';
+import { PromptPhase, type PolicyContext } from './policy-config';
 import { pool1d } from './snapkv';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
@@ -30,6 +36,10 @@ export interface CakeOptions {
   tau2: number;
   prefillPoolKernel: number;
   decodePoolKernel: number;
+  /** 'adaptive' (default), 'uniform', or calibrated public prefix budgets, one per layer. */
+  layerBudgets?: 'adaptive' | 'uniform' | readonly number[];
+  /** Secure runs only: allow 'adaptive' by revealing each layer's entropy and variance (a leak). */
+  revealLayerBudgets?: boolean;
 }
 
 export const CAKE_DEFAULTS: CakeOptions = { window: 32, gamma: 200, tau1: 1, tau2: 1, prefillPoolKernel: 5, decodePoolKernel: 1 };
@@ -99,15 +109,17 @@ export class CakePolicy implements KVCachePolicy {
     this.phase.end();
     const { nLayers, nHeads } = this.ctx.model, w = this.window, prefix = n - w;
     if (prefix <= 0) return; // the whole prompt is inside the protected window
-    const pref = Array.from({ length: nLayers }, (_, l) =>
-      cakePreference(this.windowRows.slice(l * nHeads, (l + 1) * nHeads), w, n, prefix, this.opts.tau1, this.opts.tau2));
-    const total = (this.ctx.budget - w) * nLayers, sum = pref.reduce((a, b) => a + b, 0);
-    const raw = sum > 0 && Number.isFinite(sum) ? pref.map((p) => (p / sum) * total) : pref.map(() => total / nLayers);
-    adjustBudgets(raw, total, prefix).forEach((b, l) => { this.budgets[l] = b; });
+    const mode = this.opts.layerBudgets ?? 'adaptive';
+    if (mode === 'adaptive') {
+      const pref = Array.from({ length: nLayers }, (_, l) =>
+        cakePreference(this.windowRows.slice(l * nHeads, (l + 1) * nHeads), w, n, prefix, this.opts.tau1, this.opts.tau2));
+      this.budgets.splice(0, nLayers, ...cakeAllocate(pref, (this.ctx.budget - w) * nLayers, prefix));
+    }
+    const f = this.ctx.fracBits, { gamma, prefillPoolKernel: kernel } = this.opts;
     for (let l = 0; l < nLayers; l++) {
       for (let h = 0; h < nHeads; h++) {
         const u = l * nHeads + h;
-        const ind = cakeIndicator(this.windowRows[u], w, n, prefix, this.opts.gamma, this.opts.prefillPoolKernel).map((x) => fxRound(x, this.ctx.fracBits));
+        const ind = f === null ? cakeIndicator(this.windowRows[u], w, n, prefix, gamma, kernel) : cakeIndicatorFx(this.windowRows[u], w, n, prefix, gamma, kernel, f);
         const keep = topKPositions(ind, Int32Array.from({ length: prefix }, (_, j) => j), this.budgets[l]);
         const alive = this.alive[u];
         alive.fill(0, 0, prefix);
@@ -127,6 +139,21 @@ export class CakePolicy implements KVCachePolicy {
 
   private resetBudgets(): void {
     this.budgets.length = 0;
-    for (let l = 0; l < this.ctx.model.nLayers; l++) this.budgets.push(this.ctx.budget - this.window);
+    const given = this.opts.layerBudgets, L = this.ctx.model.nLayers;
+    if (Array.isArray(given)) {
+      if (given.length !== L || !given.every((b) => Number.isInteger(b) && b >= 0)) {
+        throw new RangeError(`"cake.layerBudgets" expected ${L} non-negative integers, got ${given.length} entries`);
+      }
+      this.budgets.push(...given);
+    } else {
+      for (let l = 0; l < L; l++) this.budgets.push(this.ctx.budget - this.window);
+    }
   }
+}
+
+/** CAKE's allocation: B_ℓ = adjustBudgets(P_ℓ/ΣP·total, total, cap) (uniform if ΣP is 0 or not finite). */
+export function cakeAllocate(pref: readonly number[], total: number, cap: number): number[] {
+  const sum = pref.reduce((a, b) => a + b, 0), L = pref.length;
+  const raw = sum > 0 && Number.isFinite(sum) ? pref.map((p) => (p / sum) * total) : pref.map(() => total / L);
+  return adjustBudgets(raw, total, cap);
 }

@@ -8,10 +8,12 @@
  * Deviations on shares (public-count rules of eviction-baselines.md B8, flagged):
  *   d2o            uniform layer budgets and no merging (the adaptive budgets would be revealed; the
  *                  merge is not ported): the defaults here are { layerBudgets: 'uniform', merge: false }
- *   cake, attention-gate  not available on shares (CAKE's entropy preference and AG's gate network
- *                  are not ported): RangeError naming the policy
+ *   cake           layer budgets 'uniform' unless calibrated public budgets are given (an array);
+ *                  'adaptive' only with revealLayerBudgets: true (opens each layer's entropy and
+ *                  variance: a documented leak, off by default); decode pooling kernel 1
  * Policies with per-KV-head state assume MHA (nKvHeads = nHeads), as the models here.
  */
+import { CAKE_DEFAULTS } from '../cache/cake';
 import { D2O_DEFAULTS } from '../cache/d2o';
 import { H2O_DEFAULTS } from '../cache/h2o';
 import { isPolicyName, type PolicyConfig } from '../cache/make-policy';
@@ -20,6 +22,7 @@ import { QUEST_DEFAULTS } from '../cache/quest';
 import { SNAPKV_DEFAULTS } from '../cache/snapkv';
 import { STREAMING_LLM_DEFAULTS } from '../cache/streaming-llm';
 import { SecureFullCache, type SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
+import { SecureCakePolicy } from './secure-cake';
 import { SecureD2oPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
 import { SecureMpcachePolicy } from './secure-mpcache-policy';
 import { SecureQuestPolicy, SecureTokenTopKPolicy } from './secure-quest';
@@ -27,7 +30,7 @@ import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';
 
 /** Policies available on shares. */
 export const SECURE_POLICY_NAMES: readonly PolicyName[] = Object.freeze([
-  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'mpcache', 'token-topk',
+  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'cake', 'mpcache', 'token-topk',
 ]);
 
 type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
@@ -40,6 +43,7 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   snapkv: (b, c) => new SecureSnapKvPolicy(c.model.nLayers, b, { ...SNAPKV_DEFAULTS, ...c.snapkv }),
   quest: (b, c) => new SecureQuestPolicy(c.model.nLayers, b, c.model.seqLen, { ...QUEST_DEFAULTS, ...c.quest }),
   d2o: (b, c) => new SecureD2oPolicy(c.model.nLayers, b, { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false, ...c.d2o }),
+  cake: (b, c) => new SecureCakePolicy(c.model.nLayers, b, { ...CAKE_DEFAULTS, layerBudgets: 'uniform', ...c.cake }),
   mpcache: (b, c) => new SecureMpcachePolicy(c.model, b, c.mpcache),
   'token-topk': (b, c) => new SecureTokenTopKPolicy(c.model.nLayers, b),
 };

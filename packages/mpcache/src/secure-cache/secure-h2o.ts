@@ -42,7 +42,7 @@ export function laneColumnSums(probs: RingTensor, keepRow: (r: number) => boolea
 }
 
 /** Shared plumbing: per-layer dead-slot state and caches, the prompt bracket. */
-abstract class DeadSlotPolicy implements SecureKVCachePolicy {
+export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   abstract readonly name: string;
   protected readonly phase = new PromptPhase();
   protected states: (DeadSlotState | null)[];

@@ -64,3 +64,4 @@ export * from './secure-cache/mpcache-step-cost';
 export * from './secure-cache/kv-block-selection';
 export * from './secure-cache/secure-cake-scores';
 export * from './secure-cache/secure-cake';
+export * from './secure-cache/secure-d2o-budgets';

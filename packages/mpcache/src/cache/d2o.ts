@@ -34,6 +34,8 @@ export interface D2oOptions {
   merge: boolean;
   /** Merge candidates: 'full' (every kept row) or a local window |c − e| ≤ W (secure deviation). */
   mergeScope: 'full' | { local: number };
+  /** Secure runs only: allow layerBudgets 'adaptive' by opening every head's density variance (a leak). */
+  revealLayerBudgets?: boolean;
 }
 
 export const D2O_DEFAULTS: D2oOptions = {
@@ -51,17 +53,27 @@ export function d2oEvict(scores: ArrayLike<number>, alive: Uint8Array, pos: numb
 
 /** Pure layer allocation: capacities of every layer (null for skipped ones) from per-head densities. */
 export function d2oLayerCapacities(density: Float64Array[][], n: number, budget: number, skip: ReadonlySet<number>): (number | null)[] {
-  const L = density.length, sigma: number[] = [], layers: number[] = [];
+  const variances = density.map((heads, l) => (skip.has(l) ? [] : heads.map((a) => {
+    let mean = 0;
+    for (let j = 0; j < n; j++) mean += a[j];
+    mean /= n;
+    let s = 0;
+    for (let j = 0; j < n; j++) s += (a[j] - mean) ** 2;
+    return n > 1 ? s / (n - 1) : 0;
+  })));
+  return d2oCapacitiesFromVariances(variances, n, budget, skip);
+}
+
+/**
+ * The allocation from the per-head density variances var_h (unbiased) of each layer (entries of
+ * skipped layers are ignored): min-max normalise per layer, σ_ℓ = mean, softmax(−σ)·L_c·ρ clamped
+ * to [0.01, 1], capacity ⌊(n+1)·ratio⌋ (at least 2). The secure twin opens var_h (a leak, opt-in).
+ */
+export function d2oCapacitiesFromVariances(variances: readonly (readonly number[])[], n: number, budget: number, skip: ReadonlySet<number>): (number | null)[] {
+  const L = variances.length, sigma: number[] = [], layers: number[] = [];
   for (let l = 0; l < L; l++) {
     if (skip.has(l)) continue;
-    const v = density[l].map((a) => {
-      let mean = 0;
-      for (let j = 0; j < n; j++) mean += a[j];
-      mean /= n;
-      let s = 0;
-      for (let j = 0; j < n; j++) s += (a[j] - mean) ** 2;
-      return n > 1 ? s / (n - 1) : 0;
-    });
+    const v = variances[l];
     const lo = Math.min(...v), hi = Math.max(...v);
     sigma.push(v.reduce((s, x) => s + (x - lo) / (hi - lo + 1e-6), 0) / v.length);
     layers.push(l);

@@ -6,8 +6,9 @@
  *   makeSecurePolicy('mpcache', 64, { model: config, mpcache: { clusterSizes: [8, 4] } })
  *
  * Deviations on shares (public-count rules of eviction-baselines.md B8, flagged):
- *   d2o            uniform layer budgets and no merging (the adaptive budgets would be revealed; the
- *                  merge is not ported): the defaults here are { layerBudgets: 'uniform', merge: false }
+ *   d2o            uniform layer budgets by default ({ layerBudgets: 'uniform', merge: false }); 'adaptive'
+ *                  only with revealLayerBudgets: true (opens every head's density variance: a
+ *                  documented leak, off by default); the merge is not ported
  *   cake           layer budgets 'uniform' unless calibrated public budgets are given (an array);
  *                  'adaptive' only with revealLayerBudgets: true (opens each layer's entropy and
  *                  variance: a documented leak, off by default); decode pooling kernel 1

@@ -17,13 +17,14 @@
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
 import { h2oSplit, H2O_DEFAULTS, type H2oOptions } from '../cache/h2o';
-import { D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
+import { d2oCapacitiesFromVariances, D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
 import { PromptPhase } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { compactRows, keepZeroRows } from './compact-rows';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { DeadSlotSelection } from './selections';
+import { d2oRevealVariances } from './secure-d2o-budgets';
 
 const { asUintN } = BigInt;
 
@@ -115,6 +116,11 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
     ({ heavy: this.heavy, recent: this.recent } = h2oSplit(budget, opts.heavyFraction));
   }
 
+  /** Heavy/recent split of a layer (D2O's adaptive capacities override it). */
+  protected splitOf(_layer: number): { heavy: number; recent: number } {
+    return { heavy: this.heavy, recent: this.recent };
+  }
+
   /** Rank scores of candidate slots [0, end) (D2O adds its sink bonus here). */
   protected rank(st: DeadSlotState, end: number, _party: 0 | 1, _fracBits: number): BigUint64Array {
     return st.table('score', end);
@@ -123,8 +129,8 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), kvLen = view.cache.length;
     if (this.phase.inPrefill) return null;
-    const end = Math.max(0, kvLen - this.recent);
-    this.lastEviction[view.layer] = await ctx.ledger.scope('h2o evict', () => evictDown(ctx, st, this.rank(st, end, ctx.party, ctx.fracBits), end, this.heavy));
+    const { heavy, recent } = this.splitOf(view.layer), end = Math.max(0, kvLen - recent);
+    this.lastEviction[view.layer] = await ctx.ledger.scope('h2o evict', () => evictDown(ctx, st, this.rank(st, end, ctx.party, ctx.fracBits), end, heavy));
     return this.selection(st, kvLen);
   }
 
@@ -139,19 +145,18 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
   async endPrefill(ctx: PartyContext, n: number, compacts: (layer: number) => boolean = () => true): Promise<void> {
     if (!this.phase.inPrefill) return;
     this.phase.end();
-    const end = Math.max(0, n + 1 - this.recent);
-    if (end <= this.heavy) return;
     await ctx.ledger.scope('h2o evict', async () => {
       for (let l = 0; l < this.nLayers; l++) {
-        if (!compacts(l)) continue;
+        const { heavy, recent } = this.splitOf(l), end = Math.max(0, n + 1 - recent);
+        if (!compacts(l) || end <= heavy) continue;
         const st = this.states[l]!, cache = this.caches[l]!, U = st.units;
         const extra = { shape: [U, end, 1], data: st.table('score', end) };
-        const res = await compactRows(ctx, [cache], { shape: [U, end], data: this.rank(st, end, ctx.party, ctx.fracBits) }, this.heavy,
+        const res = await compactRows(ctx, [cache], { shape: [U, end], data: this.rank(st, end, ctx.party, ctx.fracBits) }, heavy,
           { granularity: 'lane', originalOrder: true, tailFrom: end, extra });
-        const rows = cache.length, tail = rows - this.heavy, scores = new BigUint64Array(U * rows), old = st.table('score', n);
+        const rows = cache.length, tail = rows - heavy, scores = new BigUint64Array(U * rows), old = st.table('score', n);
         for (let u = 0; u < U; u++) {
-          scores.set(res.extra!.data.subarray(u * this.heavy, (u + 1) * this.heavy), u * rows);
-          scores.set(old.subarray(u * n + end, u * n + end + tail), u * rows + this.heavy);
+          scores.set(res.extra!.data.subarray(u * heavy, (u + 1) * heavy), u * rows);
+          scores.set(old.subarray(u * n + end, u * n + end + tail), u * rows + heavy);
         }
         st.install(rows, scores);
         this.lastEviction[l] = { kind: 'topk', end, steps: res.steps };
@@ -216,22 +221,43 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
 }
 
 /**
- * D2O on shares, token level: H2O's eviction with the first `sinks` positions forced by the public
- * bonus D2O_SINK_BONUS (P0 adds it to their rank, local). Supported configuration (flagged, B8):
- * `layerBudgets: 'uniform'` (the adaptive capacities would have to be revealed) and `merge: false`
- * (the cosine-similarity merge needs per-step rsqrt, argmax and appended merged rows: not ported).
- * Sinks stay the first slots: compactions keep original order and the bonus keeps them.
+ * D2O on shares: H2O's eviction with the first `sinks` positions forced by the public bonus
+ * D2O_SINK_BONUS (P0 adds it to their rank, local). Sinks stay the first slots: compactions keep
+ * original order and the bonus keeps them. Layer capacities (public: they fix shapes, B8):
+ *   'uniform'   the budget everywhere (makeSecurePolicy's default): nothing leaks
+ *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance is
+ *               computed exactly on shares and OPENED at the prompt's end (secure-d2o-budgets.ts), a
+ *               documented leak of L·H reals per prompt, refused unless `revealLayerBudgets: true`
+ * Not ported: the merge of evicted tokens into their most similar kept token (`merge: false` only;
+ * README lists what it needs).
  */
 export class SecureD2oPolicy extends SecureH2oPolicy {
   override readonly name: string = 'd2o';
   private readonly skip: Set<number>;
+  private splits: ({ heavy: number; recent: number } | null)[];
 
   constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
     super(nLayers, budget, { heavyFraction: opts.heavyFraction });
-    if (opts.layerBudgets !== 'uniform' || opts.merge) {
-      throw new RangeError(`secure D2O supports layerBudgets 'uniform' and merge false, got '${opts.layerBudgets}' and ${opts.merge}`);
+    if (opts.merge) throw new RangeError(`secure D2O supports merge false (the merge is not ported), got ${opts.merge}`);
+    if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
+      throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
     }
     this.skip = new Set(opts.skipLayers.map((l) => (l < 0 ? nLayers + l : l)));
+    this.splits = new Array(nLayers).fill(null);
+  }
+
+  /** Heavy/recent split of each layer (after an adaptive prompt: the revealed capacities). */
+  layerSplit(layer: number): { heavy: number; recent: number } {
+    return this.splitOf(layer);
+  }
+
+  protected override splitOf(layer: number): { heavy: number; recent: number } {
+    return this.splits[layer] ?? super.splitOf(layer);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.splits.fill(null);
   }
 
   override async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
@@ -240,6 +266,17 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
   }
 
   override async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    if (this.phase.inPrefill && this.opts.layerBudgets === 'adaptive') {
+      const keep = Array.from({ length: this.nLayers }, (_, l) => l).filter((l) => !this.skip.has(l));
+      const H = this.states[keep[0]]?.units ?? 0, density = new BigUint64Array(keep.length * H * n);
+      keep.forEach((l, i) => density.set(this.states[l]!.table('score', n), i * H * n));
+      const vars = await ctx.ledger.scope('d2o budgets (revealed)', () => d2oRevealVariances(ctx, density, keep.length * H, n));
+      const perLayer: number[][] = Array.from({ length: this.nLayers }, () => []);
+      keep.forEach((l, i) => { perLayer[l] = vars.slice(i * H, (i + 1) * H); });
+      d2oCapacitiesFromVariances(perLayer, n, this.budget, this.skip).forEach((cap, l) => {
+        if (cap !== null) this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
+      });
+    }
     return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
   }
 

@@ -65,3 +65,4 @@ export * from './nonlinear/piecewise-poly';
 export * from './select/argmax-packed';
 export * from './nonlinear/folded-mul';
 export * from './nonlinear/normalized-power';
+export * from './dealer/correlation-plans';

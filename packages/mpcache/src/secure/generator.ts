@@ -89,7 +89,8 @@ export class Generator {
     const logits = await forward(raw);
     // greedy argmax (revealed to the client only)
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
-    const tok = await L.scope('argmax', () => greedyToken(this.ctx, logits, scale));
+    const V = this.weights.config.vocabSize;
+    const tok = await this.ctx.dealer.planned(`argmax V=${V} scale=${scale}`, () => L.scope('argmax', () => greedyToken(this.ctx, logits, scale)));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };

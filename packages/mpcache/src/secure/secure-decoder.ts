@@ -105,23 +105,8 @@ export class SecureDecoder {
     });
 
     for (let l = 0; l < c.nLayers; l++) {
-      const lw = w.layers[l];
-      // attention rmsnorm
-      const xb = await L.scope('attention rmsnorm', () => normOnShares(ctx, c, x, lw.rmsAtt, lw.attNormBias));
-      // qkv matmuls for this position; RoPE relative positional encoding (local)
-      const { q, k, v } = await L.scope('qkv matmuls', () => qkvProjection(ctx, c, lw, xb, pos));
-      // multihead attention; key and value into the kv cache
-      const attn = await L.scope('multihead attention', () =>
-        secureAttention(ctx, c, this.caches[l], this.kvPolicy, { layer: l, startPos: pos, q, k, v }));
-      // final matmul to get the output of the attention; residual connection back into x
-      await L.scope('attention output matmul', () => attentionOutput(ctx, lw, attn, x));
-
-      // ffn rmsnorm
-      const xb2 = await L.scope('ffn rmsnorm', () => normOnShares(ctx, c, x, lw.rmsFfn, lw.ffnNormBias));
-      // SwiGLU (gpt2: GeLU MLP)
-      const hb = await L.scope(c.family === 'llama' ? 'swiglu' : 'gelu mlp', () => ffnHidden(ctx, c, lw, xb2));
-      // final matmul to get the output of the ffn; residual connection
-      await L.scope('ffn output matmul', () => ffnOutput(ctx, c, lw, hb, x));
+      // the dealer generates this layer's material while we compute (planned: public key, header)
+      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l));
     }
 
     // final rmsnorm (last row only)
@@ -130,6 +115,45 @@ export class SecureDecoder {
     const logits = await L.scope('classifier', () => classifierLogits(ctx, w, xl, { truncate: !opts.untruncatedLogits }));
     this.filled = pos + n;
     return logits;
+  }
+
+  /**
+   * A layer's dealer requests depend on public values only: the number of new rows, the cache
+   * length, and what the policy does at this layer (its planKey; by default its name).
+   */
+  private layerPlanKey(l: number, n: number): string {
+    const policyKey = this.kvPolicy.planKey?.(l) ?? this.kvPolicy.name;
+    return `layer n=${n} kv=${this.caches[l].length} ${policyKey}`;
+  }
+
+  /** The masked operands layer l multiplies by, in a fixed order (plans of one layer serve the others). */
+  private layerOperandKeys(l: number): string[] {
+    const lw = this.weights.layers[l], cache = this.caches[l];
+    return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key];
+  }
+
+  /** One transformer layer on x (updated in place: the residual connections). */
+  private async layer(ctx: PartyContext, l: number, x: RingTensor, pos: number): Promise<void> {
+    const w = this.weights, c = w.config, L = ctx.ledger;
+    const lw = w.layers[l];
+    // attention rmsnorm
+    const xb = await L.scope('attention rmsnorm', () => normOnShares(ctx, c, x, lw.rmsAtt, lw.attNormBias));
+    // the policy sees the normed input (Attention-Gate's gate)
+    if (this.kvPolicy.observeInput) await L.scope('kv cache policy', () => this.kvPolicy.observeInput!(ctx, l, pos, xb));
+    // qkv matmuls for this position; RoPE relative positional encoding (local)
+    const { q, k, v } = await L.scope('qkv matmuls', () => qkvProjection(ctx, c, lw, xb, pos));
+    // multihead attention; key and value into the kv cache
+    const attn = await L.scope('multihead attention', () =>
+      secureAttention(ctx, c, this.caches[l], this.kvPolicy, { layer: l, startPos: pos, q, k, v }));
+    // final matmul to get the output of the attention; residual connection back into x
+    await L.scope('attention output matmul', () => attentionOutput(ctx, lw, attn, x));
+
+    // ffn rmsnorm
+    const xb2 = await L.scope('ffn rmsnorm', () => normOnShares(ctx, c, x, lw.rmsFfn, lw.ffnNormBias));
+    // SwiGLU (gpt2: GeLU MLP)
+    const hb = await L.scope(c.family === 'llama' ? 'swiglu' : 'gelu mlp', () => ffnHidden(ctx, c, lw, xb2));
+    // final matmul to get the output of the ffn; residual connection
+    await L.scope('ffn output matmul', () => ffnOutput(ctx, c, lw, hb, x));
   }
 
   /**

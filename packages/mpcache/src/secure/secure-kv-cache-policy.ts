@@ -72,12 +72,25 @@ export interface SecureKVCachePolicy {
   /** The prompt's forward pass is done (every layer observed); decoding steps follow. */
   endPrefill?(ctx: PartyContext, promptLength: number): Promise<void>;
   /**
+   * The normed input of layer `layer`'s attention for the call's tokens at startPos.., (n, dModel)
+   * at scale f, as shares; called before that layer's `select` (Attention-Gate's gate input).
+   */
+  observeInput?(ctx: PartyContext, layer: number, startPos: number, xb: RingTensor): Promise<void>;
+  /**
    * Benchmarks only: SecureDecoder.warmCache appended rows of shared zeros to every layer cache.
    * The policy installs the state a prompt of that length would leave (compacting the caches to
    * its kept rows, zero-valued bounds) without computing it — costs do not depend on the values.
    * A later prefill bracket on the warmed cache is then an ordinary batch of queries.
    */
   warm?(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void>;
+  /**
+   * Optional: a public string that, with the cache length and the number of new rows, determines
+   * the dealer requests of layer `layer`'s attention under this policy (the decoder's speculative
+   * prefetch key, CorrelationSource.planned). Default: the policy's name. A policy whose layers
+   * differ (e.g. selecting vs reusing shared indices) says so here; a wrong key only costs
+   * wasted dealer work, never correctness.
+   */
+  planKey?(layer: number): string;
 }
 
 /** The full cache: every query attends every cached row. The default policy. */

@@ -3,11 +3,26 @@
  * correlation, drawn from the party's own dealer stream plus the dealer's message (counted in the
  * ledger as offline bytes). A `DealerLink` carries the request to the dealer: in-process (tests,
  * single-process runs) or over a Channel to a dealer service (party-server).
+ *
+ * Material can be ready before it is taken, two ways:
+ *   prefetch(requests)  a known sequence, fetched and expanded now (offline phase; a different
+ *                       request later is an error, MPC_ERR_DEALER_MISMATCH)
+ *   planned(key, fn)    speculative: run block `fn`, recording its requests under the public
+ *                       `key`; when `key` ran before, its recorded requests go to the dealer at
+ *                       once (at most SPECULATION_WINDOW outstanding), so the dealer generates
+ *                       while the parties compute. A request that differs from the plan drops the
+ *                       remaining speculative material (its indices are simply never used) and the
+ *                       block goes on on demand — both parties see the same public control flow,
+ *                       so they drop the same material. Costs the dealer the dropped work only.
  */
 import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
 import type { DealerSession } from './dealer-session';
+import { CorrelationPlans } from './correlation-plans';
 import { KeyedStreams } from './keyed-streams';
+
+/** Speculative requests kept in flight ahead of the takes (bounds the prepared material's memory). */
+export const SPECULATION_WINDOW = 48;
 
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
@@ -26,7 +41,29 @@ export class InProcessDealerLink implements DealerLink {
 
 interface Prepared {
   readonly key: string;
+  /** Expanded material, or its promise while the dealer's reply is on the way (speculative). */
   readonly material: unknown;
+  readonly speculative: boolean;
+}
+
+interface Produced<M> {
+  readonly material: M;
+  readonly bytes: number;
+}
+
+interface Speculation {
+  readonly plan: readonly CorrelationRequest[];
+  next: number;
+}
+
+/** Counters of the speculative prefetch (planned blocks). */
+export interface SpeculationStats {
+  /** Requests sent ahead from a plan. */
+  issued: number;
+  /** Of those, taken as planned. */
+  hits: number;
+  /** Plans abandoned at a request that differed. */
+  misses: number;
 }
 
 export interface CorrelationRequest {
@@ -58,21 +95,94 @@ export class CorrelationSource {
   }
 
   async take<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
-    this.recording?.push({ spec: spec as CorrelationSpec<unknown, unknown>, params });
-    const ready = this.prepared.shift();
+    const request = { spec: spec as CorrelationSpec<unknown, unknown>, params };
+    this.recording?.push(request);
+    this.block?.recorded.push(request);
+    const ready = this.prepared[0];
     if (ready) {
       const key = requestKey(spec, params);
-      if (ready.key !== key) {
+      if (ready.key === key) {
+        this.prepared.shift();
+        if (!ready.speculative) return ready.material as M;
+        this.speculationStats.hits++;
+        this.topUp();
+        const { material, bytes } = await this.waitFor(ready.material as Promise<Produced<M>>);
+        this.ledger.recordOffline(bytes); // counted in the taking scope, as an on-demand take is
+        return material;
+      }
+      if (!ready.speculative) {
         throw new ProtocolError(`prefetched "${ready.key.split(':')[0]}" but the protocol asked for "${spec.name}"`, 'MPC_ERR_DEALER_MISMATCH');
       }
-      return ready.material as M;
+      this.speculationStats.misses++;
+      this.dropSpeculation();
     }
-    // Concurrent takes (fused branches) wait together: count the time at least one is waiting.
+    const { material, bytes } = await this.waitFor(this.produce(spec, params));
+    this.ledger.recordOffline(bytes);
+    return material;
+  }
+
+  /** Await material, counting the time at least one take waits (concurrent takes of fused branches wait together). */
+  private async waitFor<M>(material: Promise<M>): Promise<M> {
     if (this.waiting++ === 0) this.waitStart = performance.now();
     try {
-      return await this.produce(spec, params);
+      return await material;
     } finally {
       if (--this.waiting === 0) this.dealerWaitMs += performance.now() - this.waitStart;
+    }
+  }
+
+  /**
+   * Run the block `fn` under the public plan key `key` (header): its requests are recorded as the
+   * key's plan, and if the key ran before, its recorded requests are fetched ahead. Blocks that
+   * differ only in their masked operands share a key and list their operands' keys in the same
+   * order (`operandKeys`, correlation-plans.ts). Blocks do not nest (an inner call just runs `fn`);
+   * the key must be derived from public values only.
+   */
+  async planned<T>(key: string, fn: () => Promise<T>, operandKeys: readonly string[] = []): Promise<T> {
+    if (this.block) return fn();
+    const block = { recorded: [] as CorrelationRequest[] };
+    this.block = block;
+    const plan = this.plans.replay(key, operandKeys);
+    if (plan && this.prepared.length === 0) {
+      this.speculation = { plan, next: 0 };
+      this.topUp();
+    }
+    try {
+      const result = await fn();
+      this.plans.set(key, block.recorded, operandKeys);
+      return result;
+    } finally {
+      this.block = undefined;
+      this.dropSpeculation(); // requests planned but not taken (a shorter run than the plan's)
+    }
+  }
+
+  /** Counters of planned blocks' speculative requests. */
+  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0 };
+  private readonly plans = new CorrelationPlans();
+  private block: { recorded: CorrelationRequest[] } | undefined;
+  private speculation: Speculation | undefined;
+
+  /** Keep up to SPECULATION_WINDOW planned requests in flight. */
+  private topUp(): void {
+    const s = this.speculation;
+    if (!s) return;
+    while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
+      const r = s.plan[s.next++];
+      const material = this.produce(r.spec, r.params);
+      material.catch(() => undefined); // a failed link fails the take that awaits it, not the process
+      this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: true });
+      this.speculationStats.issued++;
+    }
+    if (s.next === s.plan.length) this.speculation = undefined;
+  }
+
+  /** Forget the speculative material (never taken: its indices are skipped by both parties alike). */
+  private dropSpeculation(): void {
+    this.speculation = undefined;
+    while (this.prepared.length > 0 && this.prepared[this.prepared.length - 1].speculative) {
+      // the dealer sent it all the same: count its bytes when they arrive
+      (this.prepared.pop()!.material as Promise<Produced<unknown>>).then((p) => this.ledger.recordOffline(p.bytes), () => undefined);
     }
   }
 
@@ -92,8 +202,9 @@ export class CorrelationSource {
    */
   async prefetch(requests: readonly CorrelationRequest[]): Promise<void> {
     for (const r of requests) {
-      const material = await this.produce(r.spec, r.params);
-      this.prepared.push({ key: requestKey(r.spec, r.params), material });
+      const { material, bytes } = await this.produce(r.spec, r.params);
+      this.ledger.recordOffline(bytes);
+      this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: false });
     }
   }
 
@@ -102,13 +213,13 @@ export class CorrelationSource {
     return this.prepared.length;
   }
 
-  private async produce<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
+  /** Fetch and expand the next correlation (the caller records its offline bytes). */
+  private async produce<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<Produced<M>> {
     const message = await this.link.fetch(this.index++, spec, params);
-    this.ledger.recordOffline(message.length);
     const g = new PartyGen(this.party, this.stream, message, this.keyed);
     const material = spec.deal(g, params);
     g.finish(spec.name);
-    return material;
+    return { material, bytes: message.length };
   }
 }
 

@@ -16,6 +16,7 @@
  *   peakRssMB             [P0, P1], resident memory sampled during the row
  * plus per-step figures and the per-section breakdown (ledger scope paths, depth ≤ 2).
  */
+import type { SpeculationStats } from '@mpcache/protocols';
 import { MAX_NEW_TOKENS, type Cost } from '@mpcache/mpc-core';
 import { modelConfig } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
@@ -54,6 +55,8 @@ export interface DecodeStepRow {
   rounds: number;
   offlineBytes: number;
   keptTokens: number;
+  /** P0's speculative dealer prefetch in this step (P1's is the same: public control flow). */
+  speculation: SpeculationStats;
 }
 
 export interface DecodeRow {
@@ -112,7 +115,9 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   const dealerRss = new RssSampler(100).start();
   const t0 = performance.now();
   opts.onNote?.(`starting P0 and P1 (two processes) and the dealer; each party loads and masks its share of ${config.name}…`);
-  const cluster = await DecodeCluster.start({ model: config.name, fracBits, net: opts.net });
+  // profiling aid: MPCACHE_BENCH_PARTY_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (node options of both parties)
+  const partyExecArgv = process.env.MPCACHE_BENCH_PARTY_ARGS?.split(' ').filter(Boolean);
+  const cluster = await DecodeCluster.start({ model: config.name, fracBits, net: opts.net, partyExecArgv });
   const [r0, r1] = cluster.ready;
   const report: BenchDecodeReport = {
     model: config.name, net: opts.net, fracBits, tokens: opts.tokens, node: process.version, date: new Date().toISOString(),
@@ -189,6 +194,7 @@ function stepRow(a: PartyStep, b: PartyStep): DecodeStepRow {
     rounds: Math.max(a.cost.rounds, b.cost.rounds),
     offlineBytes: a.cost.offlineBytes + b.cost.offlineBytes,
     keptTokens: round1(kept),
+    speculation: a.speculation,
   };
 }
 

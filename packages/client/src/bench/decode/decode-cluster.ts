@@ -15,6 +15,14 @@ import { allCorrelationSpecs } from '@mpcache/party-server';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { DecodeRowSpec, FromParty, NetProfile, PartyReady, PartyRowResult, ToParty } from './decode-messages';
 
+/**
+ * The dealer's memo of operand masks (keyed-value-cache.ts), 2^28 words = 2 GiB: all of GPT-2-small's
+ * weights (≈ 124 M words) and a 4K K/V cache (75 M words). With the default 512 MiB the dealer
+ * re-expanded the masks that did not fit — the tied 38.6 M-word embedding twice — every token
+ * (≈ 0.9 s of dealer CPU per token at GPT-2-small, 1024, measured 2026-11-26).
+ */
+const BENCH_DEALER_CACHE_WORDS = 2 ** 28;
+
 export interface DecodeClusterOptions {
   readonly model: string;
   readonly fracBits: number;
@@ -64,6 +72,7 @@ export class DecodeCluster {
       const session = new DealerSession(
         agreeSeed(dealerKeys, pub[0], sessionId, 'dealer-p0'),
         agreeSeed(dealerKeys, pub[1], sessionId, 'dealer-p1'),
+        { keyedCacheWords: BENCH_DEALER_CACHE_WORDS },
       );
       const dealerChannels: (Channel | undefined)[] = [undefined, undefined];
       let bothConnected!: () => void;

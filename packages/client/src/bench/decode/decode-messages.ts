@@ -3,6 +3,7 @@
  * processes (child_process.fork with `serialization: 'advanced'`, so typed arrays and bigints pass
  * as they are). Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
  */
+import type { SpeculationStats } from '@mpcache/protocols';
 import type { Cost } from '@mpcache/mpc-core';
 
 export type NetProfile = 'none' | 'lan' | 'wan';
@@ -58,6 +59,8 @@ export interface PartyStep {
   readonly ms: number;
   /** Part of `ms` spent waiting on the dealer (CorrelationSource.dealerWaitMs). */
   readonly dealerWaitMs: number;
+  /** Dealer requests sent ahead from recorded plans (issued), taken as planned (hits), plans dropped (misses). */
+  readonly speculation: SpeculationStats;
   /** This party's ledger difference over the step (exact, counted from the frames). */
   readonly cost: Cost;
   /** Attended rows per head, per layer (full cache: kvLen). */

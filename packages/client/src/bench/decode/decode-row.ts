@@ -58,12 +58,14 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
 
 async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRowsMeter, run: () => Promise<GeneratedToken>): Promise<PartyStep> {
   await syncPoint(ctx);
-  const pathsBefore = ctx.ledger.paths(), waitBefore = ctx.dealer.dealerWaitMs;
+  const pathsBefore = ctx.ledger.paths(), waitBefore = ctx.dealer.dealerWaitMs, specBefore = { ...ctx.dealer.speculationStats };
   const t = await run();
+  const spec = ctx.dealer.speculationStats;
   return {
     kvLen: gen.decoder.layerCaches[0].length,
     ms: round1(t.cost.ms),
     dealerWaitMs: round1(ctx.dealer.dealerWaitMs - waitBefore),
+    speculation: { issued: spec.issued - specBefore.issued, hits: spec.hits - specBefore.hits, misses: spec.misses - specBefore.misses },
     cost: costOnly(t.cost),
     keptByLayer: [...meter.keptByLayer],
     sections: sectionDiff(ctx.ledger.paths(), pathsBefore),

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { Ledger, MemoryChannel, reconstruct, share, tensor, type PartyId } from '@mpcache/mpc-core';
+import {
+  beaverMul,
+  beaverSquare,
+  ChannelDealerLink,
+  correlationRegistry,
+  CorrelationSource,
+  DealerSession,
+  localParties,
+  makePartyContext,
+  maskedMatmul,
+  maskOperand,
+  mulTriples,
+  runBoth,
+  serveDealerSession,
+  squarePairs,
+  SPECULATION_WINDOW,
+  type LocalParties,
+  type PartyContext,
+} from '@mpcache/protocols';
+import { testPrg, TEST_SEED } from './helpers';
+
+const { asUintN } = BigInt;
+
+/** Two parties whose dealer is a DealerSession served over memory channels (pipelined requests). */
+function remoteParties() {
+  const seeds = { dealerP0: randomBytes(16), dealerP1: randomBytes(16), common: randomBytes(16) };
+  const session = new DealerSession(seeds.dealerP0, seeds.dealerP1);
+  const [p0d, d0] = MemoryChannel.pair();
+  const [p1d, d1] = MemoryChannel.pair();
+  const served = serveDealerSession(session, [d0, d1], correlationRegistry([mulTriples, squarePairs]));
+  const ledgers = [new Ledger(), new Ledger()] as const;
+  const peer = MemoryChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
+  const links = [new ChannelDealerLink(p0d), new ChannelDealerLink(p1d)] as const;
+  const make = (p: PartyId) =>
+    makePartyContext(p, peer[p], ledgers[p], new CorrelationSource(p, p === 0 ? seeds.dealerP0 : seeds.dealerP1, links[p], ledgers[p]), seeds.common);
+  const parties: LocalParties = { ctx: [make(0), make(1)], dealer: session };
+  return { parties, close: async () => { links.forEach((l) => l.close()); await served; } };
+}
+
+const prg = testPrg('planned');
+const n = 33;
+const xs = share(tensor([n], prg.words(n)), prg), ys = share(tensor([n], prg.words(n)), prg);
+const xv = reconstruct(xs[0], xs[1]).data, yv = reconstruct(ys[0], ys[1]).data;
+
+/** A block of `muls` products x·y then one square (muls + 1 correlations). */
+async function block(ctx: PartyContext, muls: number) {
+  let z = xs[ctx.party];
+  for (let i = 0; i < muls; i++) z = await beaverMul(ctx, z, ys[ctx.party]);
+  return beaverSquare(ctx, z);
+}
+function expected(muls: number): bigint[] {
+  return Array.from(xv, (x, i) => {
+    let z = x;
+    for (let k = 0; k < muls; k++) z = asUintN(64, z * yv[i]);
+    return asUintN(64, z * z);
+  });
+}
+
+describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () => {
+  for (const [label, make] of [['in-process dealer', () => ({ parties: localParties(), close: async () => undefined })], ['remote dealer', remoteParties]] as const) {
+    it(`${label}: a repeated block is served from its plan; a different one falls back on demand; results and online costs unchanged`, async () => {
+      const { parties, close } = make();
+      const run = (key: string, muls: number) => runBoth(parties, (ctx) => ctx.dealer.planned(key, () => block(ctx, muls)));
+      const check = (r: [{ data: BigUint64Array }, { data: BigUint64Array }], muls: number) =>
+        expect([...reconstruct(r[0] as never, r[1] as never).data]).toEqual(expected(muls));
+
+      const costOf = async (key: string, muls: number) => {
+        const before = parties.ctx[0].ledger.snapshot();
+        const r = await run(key, muls);
+        check(r, muls);
+        const after = parties.ctx[0].ledger.snapshot();
+        return { rounds: after.rounds - before.rounds, bytesSent: after.bytesSent - before.bytesSent, offline: after.offlineBytes - before.offlineBytes };
+      };
+      const first = await costOf('block', 3); // records the plan
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 0, hits: 0, misses: 0 });
+      const second = await costOf('block', 3); // all 4 from the plan
+      expect(second).toEqual(first);
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 4, hits: 4, misses: 0 });
+      // same key, different control flow: the first product matches the plan, the square does not
+      await costOf('block', 1);
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 8, hits: 5, misses: 1 });
+      // the plan is now the short run's; a long run uses its 2 requests' worth and drops nothing more
+      await costOf('block', 3);
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 10, hits: 6, misses: 2 });
+      // a longer plan than the window: at most SPECULATION_WINDOW requests in flight, all hits
+      const long = SPECULATION_WINDOW + 5;
+      await costOf('long', long);
+      await costOf('long', long);
+      for (const c of parties.ctx) expect(c.dealer.speculationStats.hits).toBe(6 + long + 1);
+      await close();
+    });
+  }
+
+  it('blocks that differ only in their masked operands share a plan (operand keys renamed)', async () => {
+    const parties = localParties();
+    const d = 6, m = 4;
+    const ws = [0, 1, 2].map((i) => share(tensor([d, m], testPrg(`w${i}`).words(d * m)), prg));
+    const x = share(tensor([2, d], prg.words(2 * d)), prg);
+    const [r0, r1] = await runBoth(parties, async (ctx) => {
+      const ops = [];
+      for (const w of ws) ops.push(await maskOperand(ctx, w[ctx.party]));
+      const out = [];
+      for (const op of ops) out.push(await ctx.dealer.planned('layer', () => maskedMatmul(ctx, x[ctx.party], op), [op.key]));
+      return out;
+    });
+    for (let i = 0; i < 3; i++) {
+      const z = reconstruct(r0[i], r1[i]).data, xv2 = reconstruct(x[0], x[1]).data, wv = reconstruct(ws[i][0], ws[i][1]).data;
+      for (let r = 0; r < 2; r++) for (let c = 0; c < m; c++) {
+        let acc = 0n;
+        for (let k = 0; k < d; k++) acc += xv2[r * d + k] * wv[k * m + c];
+        expect(z[r * m + c]).toBe(asUintN(64, acc));
+      }
+    }
+    // blocks 2 and 3 were served from block 1's plan, renamed to their own operand
+    const stats = parties.ctx[0].dealer.speculationStats;
+    expect(stats.misses).toBe(0);
+    expect(stats.hits).toBe(stats.issued);
+    expect(stats.hits).toBeGreaterThanOrEqual(2);
+  });
+
+  it('nested planned blocks run as part of the outer block', async () => {
+    const parties = localParties();
+    const body = (ctx: PartyContext) => ctx.dealer.planned('outer', () => ctx.dealer.planned('inner', () => block(ctx, 2)));
+    await runBoth(parties, body);
+    const r = await runBoth(parties, body);
+    expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(2));
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0 });
+  });
+});

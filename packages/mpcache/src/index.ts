@@ -65,3 +65,5 @@ export * from './secure-cache/kv-block-selection';
 export * from './secure-cache/secure-cake-scores';
 export * from './secure-cache/secure-cake';
 export * from './secure-cache/secure-d2o-budgets';
+export * from './secure-cache/gate-shares';
+export * from './secure-cache/secure-attention-gate';

@@ -6,13 +6,14 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  Generator, SECURE_POLICY_NAMES, TINY_GPT2, makeSecurePolicy, randomWeights, shareTokenOneHots, type ModelConfig,
+  Generator, SECURE_POLICY_NAMES, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, shareTokenOneHots, type ModelConfig,
 } from '@mpcache/mpcache';
 import { secureModel, testPrg } from './secure-helpers';
 
 const config: ModelConfig = { ...TINY_GPT2, nLayers: 2, seqLen: 128 };
 const BUDGET = 24;
-const policyConfig = { model: config, mpcache: { clusterSizes: [8, 4], forcedRecent: 8, staticKeepBudgetMultiple: 1 }, quest: { pageSize: 4 } };
+const policyConfig = { model: config, mpcache: { clusterSizes: [8, 4], forcedRecent: 8, staticKeepBudgetMultiple: 1 }, quest: { pageSize: 4 },
+  attentionGate: { weights: randomAttentionGateWeights(config, 3, { gateHeads: 2, gateHeadDim: 8 }) } };
 const setup = secureModel(config, randomWeights(config, 5), 12, 'policies-decoder');
 
 /** Rows each layer keeps after a prompt of n then `steps` more tokens (public schedule). */
@@ -50,7 +51,7 @@ describe('secure policies through the decoder', () => {
   });
 
   it('names: every plaintext policy name is known; missing inputs throw a RangeError naming the policy', () => {
-    expect(() => makeSecurePolicy('attention-gate', BUDGET, policyConfig)).toThrow(/"attention-gate"/);
+    expect(() => makeSecurePolicy('attention-gate', BUDGET, { ...policyConfig, attentionGate: undefined })).toThrow(/"attention-gate" needs/);
     expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
   });
 });

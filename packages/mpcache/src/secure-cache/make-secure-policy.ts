@@ -12,6 +12,9 @@
  *   cake           layer budgets 'uniform' unless calibrated public budgets are given (an array);
  *                  'adaptive' only with revealLayerBudgets: true (opens each layer's entropy and
  *                  variance: a documented leak, off by default); decode pooling kernel 1
+ *   attention-gate needs `attentionGate.weights` (the plaintext gate, split in-process with a fixed
+ *                  seed: both parties are handed the weights on this path; a deployment constructs
+ *                  SecureAttentionGatePolicy with each party's GateShares); countMode 'topk' by default
  * Policies with per-KV-head state assume MHA (nKvHeads = nHeads), as the models here.
  */
 import { CAKE_DEFAULTS } from '../cache/cake';
@@ -23,6 +26,7 @@ import { QUEST_DEFAULTS } from '../cache/quest';
 import { SNAPKV_DEFAULTS } from '../cache/snapkv';
 import { STREAMING_LLM_DEFAULTS } from '../cache/streaming-llm';
 import { SecureFullCache, type SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
+import { SecureAttentionGatePolicy } from './secure-attention-gate';
 import { SecureCakePolicy } from './secure-cake';
 import { SecureD2oPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
 import { SecureMpcachePolicy } from './secure-mpcache-policy';
@@ -31,7 +35,7 @@ import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';
 
 /** Policies available on shares. */
 export const SECURE_POLICY_NAMES: readonly PolicyName[] = Object.freeze([
-  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'cake', 'mpcache', 'token-topk',
+  'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'cake', 'attention-gate', 'mpcache', 'token-topk',
 ]);
 
 type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
@@ -45,6 +49,11 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   quest: (b, c) => new SecureQuestPolicy(c.model.nLayers, b, c.model.seqLen, { ...QUEST_DEFAULTS, ...c.quest }),
   d2o: (b, c) => new SecureD2oPolicy(c.model.nLayers, b, { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false, ...c.d2o }),
   cake: (b, c) => new SecureCakePolicy(c.model.nLayers, b, { ...CAKE_DEFAULTS, layerBudgets: 'uniform', ...c.cake }),
+  'attention-gate': (b, c) => {
+    const weights = c.attentionGate?.weights;
+    if (!weights) throw new RangeError(`policy "attention-gate" needs "attentionGate.weights" (attention-gate-weights.ts)`);
+    return new SecureAttentionGatePolicy(c.model, b, { countMode: 'topk', threshold: 0, maskPrefill: true, recentFraction: 0, ...c.attentionGate, weights });
+  },
   mpcache: (b, c) => new SecureMpcachePolicy(c.model, b, c.mpcache),
   'token-topk': (b, c) => new SecureTokenTopKPolicy(c.model.nLayers, b),
 };

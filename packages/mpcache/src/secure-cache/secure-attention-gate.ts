@@ -1,0 +1,191 @@
+/**
+ * Attention-Gate on shares — the twin of cache/attention-gate.ts (eviction-baselines.md §8.4): the
+ * gate's keep logits are computed on shares from the layer's secret normed input (gate-shares.ts,
+ * via the decoder's `observeInput` hook), every keep/evict decision is a secret bit, and evicted
+ * slots are dead by a secret bit (B6): the physical cache is never rewritten, so every cached row's
+ * mask stays valid. Counts stay secret too, so there is no saving in attention (masking only); the
+ * paper's saving would need the per-head kept counts revealed, which is not done.
+ *
+ * 'threshold' (the trained behaviour): flag_j = [g_j > threshold], one comparison per token and head
+ *   when the token arrives; query P attends the older j with flag 1 and itself (GateMaskSelection).
+ * 'topk' (makePolicy's equal-budget default): query P attends its recent window [split, P) (public)
+ *   and the top (budget − r) older tokens by gate logit (ties: the older loses), where r =
+ *   max(1, min(⌊budget·recentFraction⌋, budget)) and split = P − r + 1; the full cache while
+ *   P + 1 ≤ budget. Decoding keeps the running top-k as alive bits: the first step after a prompt
+ *   is one topK mask over [0, split), every later step one argmin + DPF one-hot (evictDown).
+ *   A masked prefill needs a different top-k for every prompt row: all pairwise comparisons
+ *   c_ab = [key_a > key_b] (lanes·N(N − 1)/2 CMP at 64 bits, N = the largest split), local rank
+ *   counts, then one 32-bit comparison [count < k] per (row, candidate) — 2 rounds, exact.
+ * Keys are g·2^⌈log2 N⌉ + position (distinct; ties: newer wins), as top-k-kept.ts `ranksAbove`.
+ * Gate weights: given as both parties' GateShares (deployment: each party gets its share from the
+ * model owner), or as the plaintext AttentionGateWeights, split in-process with `shareSeed` (tests and
+ * benchmarks, where both parties are handed the weights anyway).
+ */
+import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
+import { dcfLessThanZero, indexBits, type PartyContext } from '@mpcache/protocols';
+import type { AttentionGateOptions } from '../cache/attention-gate';
+import { PromptPhase, type PolicyModel } from '../cache/policy-config';
+import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
+import { SecureGate, shareAttentionGateWeights, type GateShares } from './gate-shares';
+import { DEAD_LOGIT_GAP, DeadSlotSelection } from './selections';
+
+const { asUintN } = BigInt;
+
+/** Per-row secret 0/1 masks (lanes, rows, kvLen) over the rows OLDER than each row's query (local). */
+export class GateMaskSelection implements SecureAttentionSelection {
+  readonly kept: number;
+  constructor(private readonly mask: BigUint64Array, private readonly startPos: number, private readonly nQueries: number, readonly kvLen: number) {
+    this.kept = kvLen;
+  }
+
+  async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
+    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), p0 = ctx.party === 0;
+    const out = BigUint64Array.from(logits.data), m = this.mask, nq = this.nQueries;
+    for (let h = 0; h < lanes; h++) {
+      for (let r = 0; r < rows; r++) {
+        const t = r % nq, own = Math.min(this.startPos + t, n), base = (h * rows + r) * n, mb = (h * nq + t) * n;
+        for (let j = 0; j < own; j++) out[base + j] = asUintN(64, out[base + j] + gap * m[mb + j] - (p0 ? gap : 0n));
+      }
+    }
+    return { shape: [lanes, rows, n], data: out };
+  }
+
+  async scatter(_ctx: PartyContext, probs: RingTensor): Promise<RingTensor> {
+    return probs;
+  }
+}
+
+export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
+  readonly name = 'attention-gate';
+  private readonly phase = new PromptPhase();
+  private gate: SecureGate | null = null;
+  private readonly logits: BigUint64Array[] = []; // per layer (nHeads, seqLen) at scale f
+  private readonly flags: BigUint64Array[] = [];  // threshold mode, per layer (nHeads, seqLen)
+  private states: (DeadSlotState | null)[];
+  private warmed = false;
+  /** The last decoding eviction per layer (topk mode; public). */
+  readonly lastEviction: (EvictionRecord | null)[];
+  /** Every decoding eviction of layer 0 since the last reset (public; exact cost accounting). */
+  readonly evictionLog: EvictionRecord[] = [];
+
+  constructor(readonly model: PolicyModel, readonly budget: number, readonly opts: AttentionGateOptions,
+    private readonly gateShares: [GateShares, GateShares] | null = null, private readonly shareSeed = new Uint8Array(16)) {
+    const { nLayers, nHeads, seqLen } = model;
+    for (let l = 0; l < nLayers; l++) { this.logits.push(new BigUint64Array(nHeads * seqLen)); this.flags.push(new BigUint64Array(nHeads * seqLen)); }
+    this.states = new Array(nLayers).fill(null);
+    this.lastEviction = new Array(nLayers).fill(null);
+  }
+
+  /** Shares of the gate logits of (layer, head) for positions < rows seen (tests). */
+  gateLogitShares(layer: number, head: number, rows: number): BigUint64Array {
+    const S = this.model.seqLen;
+    return this.logits[layer].slice(head * S, head * S + rows);
+  }
+
+  async observeInput(ctx: PartyContext, layer: number, startPos: number, xb: RingTensor): Promise<void> {
+    await ctx.ledger.scope('attention gate', async () => {
+      const gate = (this.gate ??= new SecureGate(this.gateShares?.[ctx.party] ?? shareAttentionGateWeights(this.opts.weights, ctx.fracBits, this.shareSeed)[ctx.party]));
+      const g = await gate.logits(ctx, layer, startPos, xb), n = xb.shape[0], H = this.model.nHeads, S = this.model.seqLen;
+      for (let t = 0; t < n; t++) for (let h = 0; h < H; h++) this.logits[layer][h * S + startPos + t] = g.data[t * H + h];
+      if (this.opts.countMode !== 'threshold') return;
+      // flag = [g > threshold] = [threshold − g < 0]
+      const thr = ctx.party === 0 ? encodeScalar(this.opts.threshold, ctx.fracBits) : 0n;
+      const b = await dcfLessThanZero(ctx, { shape: [n * H], data: g.data.map((x) => asUintN(64, thr - x)) });
+      for (let t = 0; t < n; t++) for (let h = 0; h < H; h++) this.flags[layer][h * S + startPos + t] = b.data[t * H + h];
+    });
+  }
+
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    const kvLen = view.cache.length, P0 = view.startPos, nq = view.nQueries, lanes = view.cache.lanes, l = view.layer, S = this.model.seqLen;
+    if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
+    if (this.opts.countMode === 'threshold') {
+      const m = new BigUint64Array(lanes * nq * kvLen);
+      for (let h = 0; h < lanes; h++) for (let t = 0; t < nq; t++) m.set(this.flags[l].subarray(h * S, h * S + Math.min(P0 + t, kvLen)), (h * nq + t) * kvLen);
+      return new GateMaskSelection(m, P0, nq, kvLen);
+    }
+    if (P0 + nq <= this.budget) return null; // every query attends at most `budget` positions
+    if (nq > 1) return ctx.ledger.scope('attention gate', async () => new GateMaskSelection(await this.prefillTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen));
+    const st = (this.states[l] ??= new DeadSlotState(lanes, ctx.party));
+    st.grow(kvLen);
+    const { split, keep } = this.window(P0), rank = new BigUint64Array(lanes * split);
+    for (let h = 0; h < lanes; h++) rank.set(this.logits[l].subarray(h * S, h * S + split), h * split);
+    const ev = (this.lastEviction[l] = await ctx.ledger.scope('attention gate evict', () => evictDown(ctx, st, rank, split, keep)));
+    if (l === 0 && ev.kind !== 'none') this.evictionLog.push(ev);
+    return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen);
+  }
+
+  async observe(): Promise<void> {}
+
+  beginPrefill(n: number): void {
+    if (!this.warmed) this.phase.begin(n);
+  }
+
+  async endPrefill(): Promise<void> {
+    this.phase.end();
+  }
+
+  /** Benchmarks only: zero gate rows and logits for the warmed positions (flags public: [0 > threshold]). */
+  async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    this.warmed = true;
+    const rows = caches[0].length, S = this.model.seqLen, bit = ctx.party === 0 && this.opts.threshold < 0 ? 1n : 0n;
+    this.gate ??= new SecureGate(this.gateShares?.[ctx.party] ?? shareAttentionGateWeights(this.opts.weights, ctx.fracBits, this.shareSeed)[ctx.party]);
+    await ctx.ledger.scope('attention gate', () => this.gate!.warm(ctx, rows));
+    for (let l = 0; l < caches.length; l++) for (let h = 0; h < this.model.nHeads; h++) this.flags[l].fill(bit, h * S, h * S + rows);
+  }
+
+  reset(): void {
+    this.warmed = false;
+    this.phase.reset();
+    this.gate?.reset();
+    for (const x of this.logits) x.fill(0n);
+    for (const x of this.flags) x.fill(0n);
+    this.states.fill(null);
+    this.lastEviction.fill(null);
+    this.evictionLog.length = 0;
+  }
+
+  /** Recent window and top-k count of the query at position P (public): candidates [0, split). */
+  private window(P: number): { split: number; keep: number } {
+    const keep = this.budget - 1, r = Math.max(1, Math.min(Math.floor(this.budget * this.opts.recentFraction), keep + 1));
+    const split = Math.max(0, P - r + 1);
+    return { split, keep: keep - (P - split) };
+  }
+
+  /** Running top-k masks of the prompt rows P0..P0+nq−1 (lanes, nq, kvLen): pairwise ranks, 2 rounds. */
+  private async prefillTopKMasks(ctx: PartyContext, l: number, lanes: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
+    const S = this.model.seqLen, p0 = ctx.party === 0, one = p0 ? 1n : 0n, mask = new BigUint64Array(lanes * nq * kvLen);
+    const rowsTopK = Array.from({ length: nq }, (_, t) => P0 + t).filter((P) => P + 1 > this.budget);
+    const N = Math.max(0, ...rowsTopK.map((P) => this.window(P).split)), B = BigInt(indexBits(Math.max(N, 2)));
+    const key = (h: number, j: number) => asUintN(64, (this.logits[l][h * S + j] << B) + (p0 ? BigInt(j) : 0n));
+    // 1. c_ab = [key_a > key_b] = [key_b − key_a < 0] for every a < b < N
+    const pairs = (N * (N - 1)) / 2, diff = new BigUint64Array(lanes * pairs), at = (a: number, b: number) => (a * (2 * N - a - 1)) / 2 + (b - a - 1);
+    for (let h = 0; h < lanes; h++) for (let a = 0; a < N; a++) for (let b = a + 1; b < N; b++) diff[h * pairs + at(a, b)] = asUintN(64, key(h, b) - key(h, a));
+    const c = pairs > 0 ? (await dcfLessThanZero(ctx, { shape: [diff.length], data: diff })).data : diff;
+    // 2. per top-k row and candidate j: count of candidates above j; kept = [count − k < 0]
+    const counts: bigint[] = [];
+    for (const P of rowsTopK) {
+      const { split, keep } = this.window(P);
+      for (let h = 0; h < lanes; h++) {
+        for (let j = 0; j < split; j++) {
+          let cnt = 0n;
+          for (let a = 0; a < split; a++) if (a !== j) cnt += a < j ? c[h * pairs + at(a, j)] : one - c[h * pairs + at(j, a)];
+          counts.push(asUintN(64, cnt - (p0 ? BigInt(keep) : 0n)));
+        }
+      }
+    }
+    const kept = counts.length > 0 ? (await dcfLessThanZero(ctx, { shape: [counts.length], data: BigUint64Array.from(counts) }, 32)).data : new BigUint64Array(0);
+    // 3. masks: full rows, then the top-k rows (candidates: kept bits; recent window: 1)
+    let o = 0;
+    for (let t = 0; t < nq; t++) {
+      const P = P0 + t, top = P + 1 > this.budget, { split } = this.window(P);
+      for (let h = 0; h < lanes; h++) {
+        const base = (h * nq + t) * kvLen;
+        for (let j = 0; j < Math.min(P, kvLen); j++) mask[base + j] = top && j < split ? kept[o + j] : one;
+        if (top) o += split;
+      }
+    }
+    return mask;
+  }
+}

@@ -19,13 +19,13 @@
  * context uses SHORT_CONTEXT_OPTIONS (clusters of 8/4 tokens), as the quality harness does.
  */
 import {
-  makeSecurePolicy, mpcacheConfig, SECURE_POLICY_NAMES, SHORT_CONTEXT_OPTIONS,
+  makeSecurePolicy, mpcacheConfig, randomAttentionGateWeights, SECURE_POLICY_NAMES, SHORT_CONTEXT_OPTIONS,
   type ModelConfig, type PolicyConfig, type SecureKVCachePolicy,
 } from '@mpcache/mpcache';
 
 /** Policy options for a model: stories15M's short context gets smaller clusters and pages. */
 export function benchPolicyConfig(model: ModelConfig): PolicyConfig {
-  return model.seqLen <= 256 ? { model, ...SHORT_CONTEXT_OPTIONS } : { model };
+  return { model, attentionGate: { weights: randomAttentionGateWeights(model, 1) }, ...(model.seqLen <= 256 ? SHORT_CONTEXT_OPTIONS : {}) }; // attention-gate: a seeded random gate (costs do not depend on its weights)
 }
 
 /** max(⌈n/16⌉, 3·s0) — see the header. */

@@ -19,6 +19,7 @@ export const PROTOCOL_ERROR_CODES = [
   'MPC_ERR_BAD_LENGTH',
   'MPC_ERR_BAD_MESSAGE',
   'MPC_ERR_DEALER_MISMATCH',
+  'MPC_ERR_BAD_FRAGMENT',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
@@ -35,6 +36,7 @@ export class ProtocolError extends Error {
 /** Every LimitError code. */
 export const LIMIT_ERROR_CODES = [
   'MPC_ERR_FRAME_TOO_LARGE',
+  'MPC_ERR_MESSAGE_TOO_LARGE',
   'MPC_ERR_PROMPT_TOO_LONG',
   'MPC_ERR_TOO_MANY_SESSIONS',
   'MPC_ERR_LIMIT',

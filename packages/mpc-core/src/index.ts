@@ -23,3 +23,5 @@ export * from './channel/frame';
 export * from './channel/envelope';
 export * from './channel/ws-channel';
 export * from './ring/matmul-wasm';
+export * from './channel/outbox';
+export * from './channel/message-assembler';

@@ -1,7 +1,18 @@
 /** Named limits, each with its rationale. Every boundary check uses these. */
 
-/** Largest frame a peer may send: a 4096×768 activation of u64 is 25 MB; leave room for batching. */
+/**
+ * Largest frame a peer may send (and the size a channel cuts a longer message into): a 4096×768
+ * activation of u64 is 25 MB; leave room for batching. A larger message travels as several frames
+ * (channel/frame.ts), so this bounds the transport's buffers, not what a protocol may send.
+ */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest message (one `send`, the sum of its frames) a peer may send: the receiver buffers a whole
+ * message before delivering it. The largest ones we send are ~300 MB (GPT-2's tied embedding,
+ * 50257 × 768 words, masked in one opening; token top-k's dealer messages at 4K). 2 GiB leaves room
+ * for larger models, fits the u32 length of the frame header and stays below V8's typed-array limit.
+ */
+export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024 * 1024;
 /** Concurrent sessions per party server: each holds masked weights' state and a dealer queue. */
 export const MAX_SESSIONS = 16;
 /** Longest prompt a client may send (tokens); the model's own context bounds it further. */

@@ -150,6 +150,73 @@ export function describeChannel(name: string, makePair: MakePair, suiteOpts: Cha
       expect(la.get('rx').bytesReceived).toBe(0);
     });
 
+    // ---------------------------------------------------------------- messages longer than a frame
+
+    it('carries messages several frames long whole, in order, both directions at once, tags interleaved', async () => {
+      const opts = { maxFrameBytes: 1000 };
+      const [a, b] = await pair(opts, opts);
+      const sizes = [4500, 3, 1000, 1001, 0, 12_345, 2000, 999];
+      const fromA = sizes.map((n) => randomBytes(n));
+      const fromB = sizes.map((n) => randomBytes(n + 17));
+      sizes.forEach((_, i) => {
+        a.send(100 + (i % 3), fromA[i]);
+        b.send(200 + (i % 2), fromB[i]);
+      });
+      for (let i = 0; i < sizes.length; i++) {
+        const [gotB, gotA] = await Promise.all([b.recv(100 + (i % 3)), a.recv(200 + (i % 2))]);
+        expect(Buffer.compare(gotB, fromA[i])).toBe(0);
+        expect(Buffer.compare(gotA, fromB[i])).toBe(0);
+        expect(gotB.byteOffset % 8).toBe(0);
+      }
+    });
+
+    it('keeps fragmented messages whole and in order under link emulation', async () => {
+      const opts = { maxFrameBytes: 512, link: { latencyMs: 1, bandwidthMbps: 1000 } };
+      const [a, b] = await pair(opts, opts);
+      const sent = [10_000, 1, 5000, 0, 513].map((n) => randomBytes(n));
+      sent.forEach((p, i) => a.send(i, p));
+      for (let i = 0; i < sent.length; i++) expect(Buffer.compare(await b.recv(i), sent[i])).toBe(0);
+    });
+
+    it('counts a fragmented message once: both ledgers equal those of an unfragmented run', async () => {
+      const run = async (maxFrameBytes?: number) => {
+        const la = new Ledger(), lb = new Ledger();
+        const [a, b] = await pair({ ledger: la, maxFrameBytes }, { ledger: lb, maxFrameBytes });
+        for (const n of [5000, 64, 3001, 0]) {
+          la.scope('open', () => a.send(1, new Uint8Array(n)));
+          b.send(2, new Uint8Array(2 * n + 1));
+          await lb.scope('open', () => b.recv(1));
+          await a.recv(2);
+        }
+        return { a: la.snapshot(), b: lb.snapshot(), scopeA: la.get('open'), scopeB: lb.get('open') };
+      };
+      const fragmented = await run(100);
+      expect(fragmented).toEqual(await run());
+      expect(fragmented.a).toMatchObject({ bytesSent: 8065, messages: 4, bytesReceived: 16_134 });
+      expect(fragmented.scopeB).toMatchObject({ bytesReceived: 8065, bytesSent: 0 });
+    });
+
+    it('throws LimitError MPC_ERR_MESSAGE_TOO_LARGE on sending over maxMessageBytes, and stays open', async () => {
+      const [a, b] = await pair({ maxFrameBytes: 64, maxMessageBytes: 200 });
+      expect(() => a.send(0, new Uint8Array(201))).toThrow(expect.objectContaining({ name: 'LimitError', code: 'MPC_ERR_MESSAGE_TOO_LARGE' }));
+      expect(a.closed).toBe(false);
+      a.send(0, new Uint8Array(200));
+      expect((await b.recv(0)).byteLength).toBe(200);
+    });
+
+    it("fails the receiver with LimitError when the sender's frames or messages break its limits; the sender sees the close", async () => {
+      const [a, b] = await pair({ maxFrameBytes: 2000 }, { maxFrameBytes: 1000 });
+      a.send(0, new Uint8Array(1500));
+      await expect(b.recv(0)).rejects.toMatchObject({ name: 'LimitError', code: 'MPC_ERR_FRAME_TOO_LARGE' });
+      await eventually(() => a.closed, 'sender to see the close');
+      const [c, d] = await pair({ maxFrameBytes: 100 }, { maxFrameBytes: 100, maxMessageBytes: 1000 });
+      c.send(0, new Uint8Array(1000));
+      expect((await d.recv(0)).byteLength).toBe(1000);
+      c.send(1, new Uint8Array(1001));
+      await expect(d.recv(1)).rejects.toMatchObject({ name: 'LimitError', code: 'MPC_ERR_MESSAGE_TOO_LARGE' });
+      await eventually(() => c.closed, 'sender to see the close');
+    });
+
     it('adds the emulated one-way latency to every message (lower bound only)', async () => {
       const latencyMs = 25;
       const link = { latencyMs, bandwidthMbps: 1000 };

@@ -14,12 +14,12 @@ import {
 import { Packr } from 'msgpackr';
 
 describe('frame', () => {
-  it('round-trips tag and payload; header is 10 bytes; payload is an aligned copy', () => {
+  it('round-trips tag and payload; header is 16 bytes; payload is an aligned copy', () => {
     const payload = Uint8Array.of(1, 2, 3, 4, 5);
     const f = encodeFrame(0xdead_beef, payload);
     expect(f.byteLength).toBe(FRAME_HEADER_BYTES + 5);
     const d = decodeFrame(f);
-    expect(d.tag).toBe(0xdead_beef);
+    expect(d).toMatchObject({ tag: 0xdead_beef, payloadBytes: 5, messageBytes: 5, continues: false });
     expect([...d.payload]).toEqual([1, 2, 3, 4, 5]);
     expect(d.payload.byteOffset).toBe(0);
     expect(d.payload.buffer).not.toBe(f.buffer);
@@ -37,14 +37,29 @@ describe('frame', () => {
   it('readFrameHeader returns undefined until the header is complete (need more bytes)', () => {
     const f = encodeFrame(1, new Uint8Array(100));
     for (let n = 0; n < FRAME_HEADER_BYTES; n++) expect(readFrameHeader(f.subarray(0, n))).toBeUndefined();
-    expect(readFrameHeader(f.subarray(0, FRAME_HEADER_BYTES))).toEqual({ tag: 1, payloadBytes: 100 });
+    expect(readFrameHeader(f.subarray(0, FRAME_HEADER_BYTES))).toEqual({ tag: 1, payloadBytes: 100, messageBytes: 100, continues: false });
+  });
+
+  it('carries a fragment: the message length and the continuation flag', () => {
+    const first = encodeFrame(4, new Uint8Array(3), 3, { messageBytes: 7, continues: false });
+    const next = encodeFrame(4, new Uint8Array(3), 3, { messageBytes: 7, continues: true });
+    expect([...first.subarray(0, 4)]).toEqual([0x4d, 2, 0, 0]);
+    expect(next[2]).toBe(1);
+    expect(readFrameHeader(first, 3)).toEqual({ tag: 4, payloadBytes: 3, messageBytes: 7, continues: false });
+    expect(decodeFrame(next, 3)).toMatchObject({ tag: 4, payloadBytes: 3, messageBytes: 7, continues: true });
+    expect(() => encodeFrame(4, new Uint8Array(3), 3, { messageBytes: 2, continues: true })).toThrow(RangeError);
   });
 
   const rejects: Array<[string, () => unknown, new (...a: never[]) => Error, string]> = [
-    ['bad magic', () => decodeFrame(Uint8Array.of(0x4e, 1, 0, 0, 0, 0, 0, 0, 0, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
-    ['bad version', () => decodeFrame(Uint8Array.of(0x4d, 0, 0, 0, 0, 0, 0, 0, 0, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
-    ['truncated header', () => decodeFrame(Uint8Array.of(0x4d, 1, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
-    ['short payload', () => decodeFrame(encodeFrame(0, new Uint8Array(8)).subarray(0, 17)), ProtocolError, 'MPC_ERR_BAD_LENGTH'],
+    ['bad magic', () => decodeFrame(withByte(0, 0x4e)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['bad version', () => decodeFrame(withByte(1, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['a version 1 frame (10-byte header)', () => decodeFrame(Uint8Array.of(0x4d, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['unknown flags', () => decodeFrame(withByte(2, 0x02)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['a non-zero reserved byte', () => decodeFrame(withByte(3, 1)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['truncated header', () => decodeFrame(Uint8Array.of(0x4d, 2, 0)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['a 10-byte header', () => decodeFrame(encodeFrame(0, new Uint8Array(0)).subarray(0, 10)), ProtocolError, 'MPC_ERR_BAD_FRAME'],
+    ['a payload longer than its message', () => decodeFrame(withByte(12, 1, 4)), ProtocolError, 'MPC_ERR_BAD_LENGTH'],
+    ['short payload', () => decodeFrame(encodeFrame(0, new Uint8Array(8)).subarray(0, 23)), ProtocolError, 'MPC_ERR_BAD_LENGTH'],
     ['long payload', () => decodeFrame(Uint8Array.of(...encodeFrame(0, new Uint8Array(8)), 0)), ProtocolError, 'MPC_ERR_BAD_LENGTH'],
     ['declared length over the limit', () => readFrameHeader(encodeFrame(0, new Uint8Array(11)), 10), LimitError, 'MPC_ERR_FRAME_TOO_LARGE'],
     ['encoding over the limit', () => encodeFrame(0, new Uint8Array(11), 10), LimitError, 'MPC_ERR_FRAME_TOO_LARGE'],
@@ -65,6 +80,13 @@ describe('frame', () => {
     for (const t of [-1, 2 ** 32, 1.5, NaN]) expect(() => encodeFrame(t, new Uint8Array(0))).toThrow(RangeError);
   });
 });
+
+/** A frame with a 4-byte payload whose header byte `at` is replaced by `value`. */
+function withByte(at: number, value: number, payloadBytes = 4): Uint8Array {
+  const f = encodeFrame(1, new Uint8Array(payloadBytes));
+  f[at] = value;
+  return f;
+}
 
 describe('envelope', () => {
   it('round-trips plain data', () => {

@@ -24,23 +24,35 @@ async function rawClient(url: string): Promise<{ ws: WebSocket; closed: Promise<
   return { ws, closed };
 }
 
-function header(tag: number, declared: number): Buffer {
-  const h = Buffer.alloc(10);
+/** A version-2 frame header (frame.ts); a whole message unless `messageBytes`/`continues` say otherwise. */
+function header(tag: number, declared: number, messageBytes = declared, continues = false): Buffer {
+  const h = Buffer.alloc(16);
   h[0] = 0x4d;
-  h[1] = 1;
-  h.writeUInt32LE(tag, 2);
-  h.writeUInt32LE(declared, 6);
+  h[1] = 2;
+  h[2] = continues ? 1 : 0;
+  h.writeUInt32LE(tag, 4);
+  h.writeUInt32LE(declared, 8);
+  h.writeUInt32LE(messageBytes, 12);
   return h;
 }
 
+/** One fragment of a `messageBytes`-byte message: header and `bytes` payload bytes. */
+function fragment(tag: number, bytes: number, messageBytes: number, continues: boolean): Buffer {
+  return Buffer.concat([header(tag, bytes, messageBytes, continues), Buffer.alloc(bytes, 5)]);
+}
+
+/** Send each frame as its own WebSocket message. */
+const frames = (...fs: Buffer[]) => (ws: WebSocket) => fs.forEach((f) => ws.send(f));
+
 describe('WsChannel: malformed input from a raw client', () => {
   const maxFrameBytes = 1024;
+  const maxMessageBytes = 8 * 1024;
   let listener: WsListener;
   const next: Array<(c: WsChannel) => void> = [];
   const nextChannel = () => new Promise<WsChannel>((r) => next.push(r));
 
   beforeAll(async () => {
-    listener = await listenWs({ host: '127.0.0.1', port: 0, channel: { maxFrameBytes } }, (c) => {
+    listener = await listenWs({ host: '127.0.0.1', port: 0, channel: { maxFrameBytes, maxMessageBytes } }, (c) => {
       next.shift()?.(c);
     });
   });
@@ -61,14 +73,25 @@ describe('WsChannel: malformed input from a raw client', () => {
 
   const cases: Array<[string, (ws: WebSocket) => void, string, string, number]> = [
     ['garbage bytes (bad magic)', (ws) => ws.send(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
-    ['a truncated header', (ws) => ws.send(Buffer.from([0x4d, 1, 0])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
-    ['a wrong version', (ws) => ws.send(Buffer.concat([Buffer.from([0x4d, 2]), Buffer.alloc(8)])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
+    ['a truncated header', (ws) => ws.send(Buffer.from([0x4d, 2, 0])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
+    ['a wrong version', (ws) => ws.send(Buffer.concat([Buffer.from([0x4d, 3]), Buffer.alloc(14)])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
+    ['a version 1 frame', (ws) => ws.send(Buffer.concat([Buffer.from([0x4d, 1]), Buffer.alloc(14)])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
+    ['unknown flags', (ws) => ws.send(Buffer.concat([Buffer.from([0x4d, 2, 0x80]), Buffer.alloc(13)])), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
     ['a text message', (ws) => ws.send('hello'), 'ProtocolError', 'MPC_ERR_BAD_FRAME', 1002],
     ['a truncated payload', (ws) => ws.send(Buffer.concat([header(0, 100), Buffer.alloc(50)])), 'ProtocolError', 'MPC_ERR_BAD_LENGTH', 1002],
     ['trailing bytes', (ws) => ws.send(Buffer.concat([header(0, 4), Buffer.alloc(5)])), 'ProtocolError', 'MPC_ERR_BAD_LENGTH', 1002],
     ['a declared length over the limit', (ws) => ws.send(header(0, maxFrameBytes + 1)), 'LimitError', 'MPC_ERR_FRAME_TOO_LARGE', 1009],
     ['a declared length of 4 GB', (ws) => ws.send(header(0, 0xffff_ffff)), 'LimitError', 'MPC_ERR_FRAME_TOO_LARGE', 1009],
     ['a message bigger than the limit', (ws) => ws.send(Buffer.concat([header(0, 2000), Buffer.alloc(2000)])), 'LimitError', 'MPC_ERR_FRAME_TOO_LARGE', 1009],
+    // fragment sequences
+    ['a declared message length over maxMessageBytes', frames(fragment(0, 1024, maxMessageBytes + 1, false)), 'LimitError', 'MPC_ERR_MESSAGE_TOO_LARGE', 1009],
+    ['a declared message length of 4 GB', frames(fragment(0, 16, 0xffff_ffff, false)), 'LimitError', 'MPC_ERR_MESSAGE_TOO_LARGE', 1009],
+    ['a fragment of another tag inside a message', frames(fragment(0, 1024, 3000, false), fragment(1, 1024, 3000, true)), 'ProtocolError', 'MPC_ERR_BAD_FRAGMENT', 1002],
+    ['a fragment of another message length', frames(fragment(0, 1024, 3000, false), fragment(0, 1024, 4000, true)), 'ProtocolError', 'MPC_ERR_BAD_FRAGMENT', 1002],
+    ['a new message before the last one ended', frames(fragment(0, 1024, 3000, false), fragment(0, 4, 4, false)), 'ProtocolError', 'MPC_ERR_BAD_FRAGMENT', 1002],
+    ['a continuation with no message begun', frames(fragment(0, 4, 8, true)), 'ProtocolError', 'MPC_ERR_BAD_FRAGMENT', 1002],
+    ['an empty continuation frame', frames(fragment(0, 1024, 3000, false), fragment(0, 0, 3000, true)), 'ProtocolError', 'MPC_ERR_BAD_FRAGMENT', 1002],
+    ['fragments beyond the declared length', frames(fragment(0, 1024, 2000, false), fragment(0, 1000, 2000, true)), 'ProtocolError', 'MPC_ERR_BAD_LENGTH', 1002],
   ];
   for (const [label, send, name, code, closeCode] of cases) {
     it(`rejects ${label}: ${name} ${code}, close ${closeCode}`, async () => {
@@ -93,18 +116,54 @@ describe('WsChannel: malformed input from a raw client', () => {
     await closed;
   });
 
-  it('keeps serving other connections after a bad one', async () => {
-    await serveGarbage((ws) => ws.send(Buffer.from([0xff])));
+  it('reassembles fragments from a raw peer into one message', async () => {
     const ch = nextChannel();
-    const client = await WsChannel.connect(listener.url, { maxFrameBytes });
+    const { ws, closed } = await rawClient(listener.url);
     const server = await ch;
-    client.send(1, Uint8Array.of(1, 2, 3));
-    expect([...(await server.recv(1))]).toEqual([1, 2, 3]);
-    server.send(2, Uint8Array.of(4));
-    expect([...(await client.recv(2))]).toEqual([4]);
-    client.close();
-    await client.whenSocketClosed();
+    const body = Buffer.from(Array.from({ length: 2500 }, (_, i) => i % 251));
+    ws.send(Buffer.concat([header(7, 1024, 2500), body.subarray(0, 1024)]));
+    ws.send(Buffer.concat([header(7, 1000, 2500, true), body.subarray(1024, 2024)])); // any split is accepted
+    ws.send(Buffer.concat([header(7, 476, 2500, true), body.subarray(2024)]));
+    ws.send(fragment(8, 3, 3, false));
+    const got = await server.recv(7);
+    expect(Buffer.compare(got, body)).toBe(0);
+    expect(got.byteOffset).toBe(0);
+    expect((await server.recv(8)).byteLength).toBe(3);
+    ws.close();
+    await closed;
   });
+
+  it('names a message cut off by the close in the ChannelClosedError', async () => {
+    const ch = nextChannel();
+    const { ws, closed } = await rawClient(listener.url);
+    const server = await ch;
+    const pending = server.recv(3);
+    ws.send(fragment(3, 1024, 3000, false));
+    ws.send(fragment(3, 1024, 3000, true));
+    ws.close(1000, 'gone');
+    await expect(pending).rejects.toThrow(ChannelClosedError);
+    await expect(pending).rejects.toThrow(/closed by peer \(1000: gone\); message with tag 3 truncated at 2048 of 3000 bytes/);
+    await closed;
+  });
+
+  for (const [label, bad] of [
+    ['a bad frame', (ws: WebSocket) => ws.send(Buffer.from([0xff]))],
+    ['a bad fragment sequence', frames(fragment(0, 1024, 3000, false), fragment(1, 1024, 3000, true))],
+  ] as const) {
+    it(`keeps serving other connections after ${label}`, async () => {
+      await serveGarbage(bad);
+      const ch = nextChannel();
+      const client = await WsChannel.connect(listener.url, { maxFrameBytes, maxMessageBytes });
+      const server = await ch;
+      client.send(1, Uint8Array.of(1, 2, 3));
+      expect([...(await server.recv(1))]).toEqual([1, 2, 3]);
+      const big = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff); // 5 frames
+      server.send(2, big);
+      expect(Buffer.compare(await client.recv(2), big)).toBe(0);
+      client.close();
+      await client.whenSocketClosed();
+    });
+  }
 
   it('rejects a pending receive with ChannelClosedError when the peer drops the TCP connection', async () => {
     const ch = nextChannel();
@@ -117,11 +176,15 @@ describe('WsChannel: malformed input from a raw client', () => {
 });
 
 describe('WsChannel: local limits and lifecycle', () => {
-  it('throws LimitError when sending a payload over maxFrameBytes, and sends one at the limit', async () => {
-    const [a, b] = await WsChannel.pair({ maxFrameBytes: 64 }, { maxFrameBytes: 64 });
-    expect(() => b.send(0, new Uint8Array(65))).toThrow(expect.objectContaining({ code: 'MPC_ERR_FRAME_TOO_LARGE' }));
-    b.send(0, new Uint8Array(64));
-    expect((await a.recv(0)).byteLength).toBe(64);
+  it('throws LimitError when sending a message over maxMessageBytes, and sends one at the limit in frames', async () => {
+    const opts = { maxFrameBytes: 64, maxMessageBytes: 200 };
+    const [a, b] = await WsChannel.pair(opts, opts);
+    expect(() => b.send(0, new Uint8Array(201))).toThrow(expect.objectContaining({ name: 'LimitError', code: 'MPC_ERR_MESSAGE_TOO_LARGE' }));
+    expect(b.closed).toBe(false);
+    b.send(0, new Uint8Array(200).fill(3));
+    const got = await a.recv(0);
+    expect(got.byteLength).toBe(200);
+    expect(got.every((x) => x === 3)).toBe(true);
     a.close();
     await Promise.all([a.whenSocketClosed(), b.whenSocketClosed()]);
   });

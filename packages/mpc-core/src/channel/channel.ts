@@ -4,7 +4,8 @@
  *
  * Semantics: a channel is one ordered, reliable, bidirectional link between two endpoints of one
  * session. `send` queues a tagged binary message (never blocks; emulated latency/bandwidth are
- * applied at delivery). `recv(tag)` resolves with the next message; if that message carries another
+ * applied at delivery); a message longer than maxFrameBytes travels as several frames and is
+ * delivered whole (outbox.ts, message-assembler.ts). `recv(tag)` resolves with the next message; if that message carries another
  * tag the channel fails with ProtocolError(MPC_ERR_BAD_TAG) — peers must agree on the message order.
  * After close (by either side, or a transport failure) every pending and later recv rejects with
  * ChannelClosedError, so no protocol hangs on a dead peer.
@@ -40,4 +41,11 @@ export interface ChannelOptions {
   link?: LinkProfile;
   /** Reject a recv that waits longer than this (ms). */
   recvTimeoutMs?: number;
+  /**
+   * Largest frame sent or accepted (bytes); a longer message is sent as several frames and
+   * reassembled by the receiver (frame.ts). Default MAX_FRAME_BYTES.
+   */
+  maxFrameBytes?: number;
+  /** Largest message (one send, all its frames) sent or accepted (bytes). Default MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number;
 }

@@ -1,20 +1,42 @@
 /**
  * In-memory Channel pair for tests and single-process runs. Messages are copied on send, so a
  * sender may reuse its buffers (as over a socket).
+ *
+ * Frames and limits are those of WsChannel without the byte encoding: the shared Outbox cuts a
+ * message longer than maxFrameBytes into frames (header objects with their copied chunk), the
+ * receiver checks each against its own maxFrameBytes and reassembles them (MessageAssembler). A
+ * frame that breaks a limit fails the receiver with that error and closes the pair.
  */
-import { closedError, Mailbox } from './mailbox';
-import { LinkEmulator } from './link-emulator';
+import { MAX_FRAME_BYTES } from '../limits';
 import type { Channel, ChannelOptions } from './channel';
+import { assertFrameBytes, type FrameHeader } from './frame';
+import { closedError, Mailbox } from './mailbox';
+import { MessageAssembler } from './message-assembler';
+import { Outbox } from './outbox';
+
+interface MemoryFrame {
+  readonly header: FrameHeader;
+  /** A copy owned by the frame. */
+  readonly body: Uint8Array;
+}
 
 export class MemoryChannel implements Channel {
   private peer!: MemoryChannel;
   private readonly mailbox: Mailbox;
-  private readonly link?: LinkEmulator;
+  private readonly outbox: Outbox<MemoryFrame>;
+  private readonly assembler: MessageAssembler;
+  private readonly maxFrameBytes: number;
   private isClosed = false;
 
-  private constructor(private readonly opts: ChannelOptions) {
+  private constructor(opts: ChannelOptions) {
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
-    if (opts.link) this.link = new LinkEmulator(opts.link);
+    this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.assembler = new MessageAssembler(opts.maxMessageBytes);
+    this.outbox = new Outbox<MemoryFrame>(
+      opts,
+      (tag, chunk, part) => ({ header: { tag, payloadBytes: chunk.byteLength, ...part }, body: Uint8Array.from(chunk) }),
+      (frame) => this.peer.receive(frame),
+    );
   }
 
   /** Two connected endpoints; options apply to each side's own sends/receives. */
@@ -32,11 +54,7 @@ export class MemoryChannel implements Channel {
 
   send(tag: number, payload: Uint8Array): void {
     if (this.isClosed) throw closedError('send after close');
-    const copy = Uint8Array.from(payload);
-    this.opts.ledger?.recordSend(copy.byteLength);
-    const peer = this.peer;
-    if (this.link) this.link.schedule(copy.byteLength, () => peer.mailbox.deliver(tag, copy));
-    else peer.mailbox.deliver(tag, copy);
+    this.outbox.send(tag, payload);
   }
 
   recv(tag: number): Promise<Uint8Array> {
@@ -48,6 +66,20 @@ export class MemoryChannel implements Channel {
     this.isClosed = true;
     this.mailbox.fail(closedError(reason ?? 'closed locally'));
     this.peer.closeFromPeer(reason);
+  }
+
+  private receive(frame: MemoryFrame): void {
+    if (this.isClosed) return;
+    try {
+      assertFrameBytes(frame.header.payloadBytes, this.maxFrameBytes);
+      const m = this.assembler.push(frame.header, frame.body, true);
+      if (m) this.mailbox.deliver(m.tag, m.payload);
+    } catch (e) {
+      // The peer broke this end's limits: fail here with the reason, the peer sees the close.
+      this.isClosed = true;
+      this.mailbox.fail(e as Error);
+      this.peer.closeFromPeer((e as { code?: string }).code ?? (e as Error).name);
+    }
   }
 
   private closeFromPeer(reason?: string): void {

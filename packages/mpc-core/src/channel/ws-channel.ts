@@ -1,16 +1,21 @@
 /**
  * WebSocket Channel (deployment transport). One WebSocket binary message carries exactly one frame
- * (frame.ts): a 10-byte header and the raw payload. `perMessageDeflate: false` (share bytes are
- * incompressible) and `setNoDelay(true)` (one frame per round must leave at once, no Nagle).
+ * (frame.ts): a 16-byte header and the raw payload; a message longer than maxFrameBytes is several
+ * frames, reassembled before delivery. `perMessageDeflate: false` (share bytes are incompressible)
+ * and `setNoDelay(true)` (one message per round must leave at once, no Nagle).
  *
- * Ledger, link emulation and receive semantics are those of MemoryChannel: payload bytes are counted
- * on send (header excluded), the shared Mailbox counts received payloads, checks tags and fails every
- * pending and later recv when the link dies. Failure mapping:
+ * Ledger, link emulation and receive semantics are those of MemoryChannel (the shared Outbox,
+ * MessageAssembler and Mailbox): a message's payload bytes are counted once on send (headers
+ * excluded), the Mailbox counts received payloads, checks tags and fails every pending and later
+ * recv when the link dies. Failure mapping:
  *
- *   peer closes / socket error ............ ChannelClosedError (reason and close code in the message)
- *   text message, bad magic/version ....... ProtocolError MPC_ERR_BAD_FRAME    → close 1002
+ *   peer closes / socket error ............ ChannelClosedError (reason and close code in the message;
+ *                                           names a message cut off by the close)
+ *   text message, bad magic/version/flags . ProtocolError MPC_ERR_BAD_FRAME    → close 1002
  *   header length ≠ carried bytes ......... ProtocolError MPC_ERR_BAD_LENGTH   → close 1002
+ *   bad fragment sequence ................. ProtocolError MPC_ERR_BAD_FRAGMENT / BAD_LENGTH → 1002
  *   declared/actual length > maxFrameBytes  LimitError MPC_ERR_FRAME_TOO_LARGE → close 1009
+ *   message length > maxMessageBytes ...... LimitError MPC_ERR_MESSAGE_TOO_LARGE → close 1009
  *
  * Multiplexing: none. Open one WebSocket per (session, link) — P0↔P1, P_b↔dealer — and route by
  * URL path on the server (`listenWs` hands over the upgrade request). Tags are u32.
@@ -23,14 +28,13 @@ import WebSocket from 'ws';
 import { LimitError, ProtocolError } from '../errors';
 import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from '../limits';
 import type { Channel, ChannelOptions } from './channel';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES } from './frame';
-import { LinkEmulator } from './link-emulator';
+import { encodeFrame, FRAME_HEADER_BYTES, parseFrame } from './frame';
 import { closedError, Mailbox } from './mailbox';
+import { MessageAssembler } from './message-assembler';
+import { Outbox } from './outbox';
 
-export interface WsChannelOptions extends ChannelOptions {
-  /** Largest payload accepted or sent (bytes); default MAX_FRAME_BYTES. */
-  maxFrameBytes?: number;
-}
+/** ChannelOptions; `maxFrameBytes` also caps the WebSocket messages ws accepts. */
+export type WsChannelOptions = ChannelOptions;
 
 /** ws options both ends use: no compression, message size capped by the frame limit. */
 export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDeflate: false; maxPayload: number } {
@@ -39,21 +43,25 @@ export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDe
 
 export class WsChannel implements Channel {
   private readonly mailbox: Mailbox;
-  private readonly link?: LinkEmulator;
+  private readonly outbox: Outbox<Uint8Array>;
+  private readonly assembler: MessageAssembler;
   private readonly maxFrameBytes: number;
   private readonly socketClosed: Promise<void>;
   private isClosed = false;
-  private inFlight = 0;
-  private closeWhenFlushed: string | undefined;
 
   /** Wrap an OPEN socket (from `connect`, `listenWs`, or a party server's own upgrade handler). */
   constructor(
     private readonly socket: WebSocket,
-    private readonly opts: WsChannelOptions = {},
+    opts: WsChannelOptions = {},
   ) {
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
-    if (opts.link) this.link = new LinkEmulator(opts.link);
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.assembler = new MessageAssembler(opts.maxMessageBytes);
+    this.outbox = new Outbox<Uint8Array>(
+      opts,
+      (tag, chunk, part) => encodeFrame(tag, chunk, this.maxFrameBytes, part),
+      (frame) => this.write(frame),
+    );
     this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
@@ -115,15 +123,7 @@ export class WsChannel implements Channel {
 
   send(tag: number, payload: Uint8Array): void {
     if (this.isClosed) throw closedError('send after close');
-    const frame = encodeFrame(tag, payload, this.maxFrameBytes);
-    this.opts.ledger?.recordSend(payload.byteLength);
-    if (!this.link) return this.write(frame);
-    this.inFlight++;
-    this.link.schedule(payload.byteLength, () => {
-      this.inFlight--;
-      this.write(frame);
-      if (this.inFlight === 0 && this.closeWhenFlushed !== undefined) this.closeSocket(1000, this.closeWhenFlushed);
-    });
+    this.outbox.send(tag, payload);
   }
 
   recv(tag: number): Promise<Uint8Array> {
@@ -134,8 +134,7 @@ export class WsChannel implements Channel {
     if (this.isClosed) return;
     this.isClosed = true;
     this.mailbox.fail(closedError(reason ?? 'closed locally'));
-    if (this.inFlight > 0) this.closeWhenFlushed = reason ?? '';
-    else this.closeSocket(1000, reason ?? '');
+    this.outbox.whenDrained(() => this.closeSocket(1000, reason ?? ''));
   }
 
   /** Drop the connection without a closing handshake (server shutdown, unresponsive peer). */
@@ -156,8 +155,9 @@ export class WsChannel implements Channel {
     if (this.isClosed) return;
     try {
       if (!isBinary) throw new ProtocolError('expected a binary frame, got a text message', 'MPC_ERR_BAD_FRAME');
-      const f = decodeFrame(toBytes(data), this.maxFrameBytes);
-      this.mailbox.deliver(f.tag, f.payload);
+      const { header, body } = parseFrame(toBytes(data), this.maxFrameBytes);
+      const m = this.assembler.push(header, body, false);
+      if (m) this.mailbox.deliver(m.tag, m.payload);
     } catch (e) {
       this.failWith(e as Error);
     }
@@ -165,7 +165,9 @@ export class WsChannel implements Channel {
 
   private onClose(code: number, reason: string): void {
     this.isClosed = true;
-    this.mailbox.fail(closedError(reason ? `closed by peer (${code}: ${reason})` : `closed by peer (${code})`));
+    const cut = this.assembler.describePartial();
+    const why = `closed by peer (${reason ? `${code}: ${reason}` : code})${cut ? `; ${cut}` : ''}`;
+    this.mailbox.fail(closedError(why));
   }
 
   private onError(err: Error): void {

@@ -48,6 +48,8 @@ export interface DealerServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Time the first party of a session waits for the second. */
   readonly pairTimeoutMs?: number;
+  /** Frame size of the links to the parties (default MAX_FRAME_BYTES; the parties must use the same). */
+  readonly maxFrameBytes?: number;
   /** One line per event (session ids, party ids, error codes; never secrets). */
   readonly log?: (line: string) => void;
 }
@@ -75,7 +77,8 @@ export class DealerServer {
 
   static async start(opts: DealerServerOptions): Promise<DealerServer> {
     const s = new DealerServer(opts);
-    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' }, (ch, req) => s.onConnection(ch, req));
+    const channel = { maxFrameBytes: opts.maxFrameBytes };
+    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', channel }, (ch, req) => s.onConnection(ch, req));
     return s;
   }
 

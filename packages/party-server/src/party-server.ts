@@ -67,6 +67,11 @@ export interface PartyServerOptions {
   readonly roundTimeoutMs?: number;
   /** Emulated P0–P1 link (lan/wan) applied to this party's sends. */
   readonly link?: LinkProfile;
+  /**
+   * Frame size of the peer and dealer links (default MAX_FRAME_BYTES); longer messages are sent as
+   * several frames. Both parties and the dealer must use the same value.
+   */
+  readonly maxFrameBytes?: number;
   /** One line per event (session ids, party ids, error codes; never shares, seeds or tokens). */
   readonly log?: (line: string) => void;
 }
@@ -99,6 +104,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
       idleTimeoutMs: opts.idleTimeoutMs ?? SESSION_IDLE_TIMEOUT_MS,
       roundTimeoutMs: opts.roundTimeoutMs ?? ROUND_TIMEOUT_MS,
       link: opts.link,
+      maxFrameBytes: opts.maxFrameBytes,
       log: opts.log ?? (() => undefined),
     };
   }
@@ -176,12 +182,13 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (PEER_ROUTE.test(req.url ?? '')) {
       const ledger = new Ledger();
       this.peerLedgers.set(req, ledger);
-      return { ledger, link: this.config.link, recvTimeoutMs: this.config.roundTimeoutMs };
+      return { ledger, link: this.config.link, recvTimeoutMs: this.config.roundTimeoutMs, maxFrameBytes: this.config.maxFrameBytes };
     }
-    // A client frame carries at most one prompt share: bound it by the job's input size.
+    // A client message carries at most one prompt share: bound it (and each frame) by the job's input size.
     const { job } = this.config;
     const promptWords = Math.min(MAX_PROMPT_TOKENS, job.maxContext) * inputWidth(job);
-    return { maxFrameBytes: Math.min(MAX_FRAME_BYTES, 8 * promptWords + MAX_ENVELOPE_BYTES + 4) };
+    const maxBytes = Math.min(MAX_FRAME_BYTES, 8 * promptWords + MAX_ENVELOPE_BYTES + 4);
+    return { maxFrameBytes: maxBytes, maxMessageBytes: maxBytes };
   }
 
   private onConnection(ch: WsChannel, req: IncomingMessage): void {

@@ -68,6 +68,8 @@ export interface PartyServerConfig {
   readonly idleTimeoutMs: number;
   readonly roundTimeoutMs: number;
   readonly link?: LinkProfile;
+  /** Frame size of the peer and dealer links (default MAX_FRAME_BYTES). */
+  readonly maxFrameBytes?: number;
   readonly log: (line: string) => void;
 }
 

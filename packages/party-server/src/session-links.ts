@@ -29,7 +29,7 @@ export interface PeerLinkSetup {
 export async function connectDealer(cfg: PartyServerConfig, id: string, track: Track): Promise<DealerLinkSetup> {
   const me = cfg.role ? 'p1' : 'p0';
   // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
-  const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs }, 'the dealer'), 'the dealer');
+  const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes }, 'the dealer'), 'the dealer');
   ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey }));
   const reply = await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `session ${id}: dealer hello`);
   const hello = decodeHello(reply, 'dealer', 'dealer', id);
@@ -43,7 +43,7 @@ export async function connectPeer(
 ): Promise<PeerLinkSetup> {
   if (cfg.role === 1) {
     const ledger = new Ledger();
-    const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs };
+    const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes };
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
     ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)

@@ -3,7 +3,7 @@
  * prefill + KV-cached decoding logits, greedy tokens through Generator/secureGenerate, per-step
  * costs from the ledger, and the KV-cache policy hook.
  */
-import { argmaxPackedCost, maskedMatmulCost, oneHotCost, runBoth, truncPrCost } from '@mpcache/protocols';
+import { argmaxPackedCost, maskedMatmulCost, oneHotCost, runBoth, softmaxRowsCost, truncPrCost } from '@mpcache/protocols';
 import {
   ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, ReferenceDecoder, SecureDecoder, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
   kvDim, shareTokenOneHots, shareTokenIds, type ModelConfig,
@@ -71,7 +71,12 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     const pick = (x: { rounds: number; bytesSent: number }) => ({ rounds: x.rounds, bytesSent: x.bytesSent });
     expect(online('token embedding')).toEqual(pick(maskedMatmulCost([1, c.vocabSize], [1, D])));
     expect(online('qkv matmuls')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D + 2 * kvD]), truncPrCost(D + 2 * kvD, 2 * f)), Lr));
-    expect(online('attention scores')).toEqual(times(sum(maskedMatmulCost([1, D], [], kvD), truncPrCost(c.nHeads * kvLen)), Lr));
+    // the full cache takes the scores untruncated (2f) into the softmax: no truncation round
+    expect(online('attention scores')).toEqual(times(pick(maskedMatmulCost([1, D], [], kvD)), Lr));
+    const softmaxOpts = { bits: 32 + f, inFracBits: 2 * f };
+    expect(online('softmax')).toEqual(times(pick(softmaxRowsCost(c.nHeads, kvLen, f, softmaxOpts)), Lr));
+    expect(ledger.get('softmax').offlineBytes + parties.ctx[1].ledger.get('softmax').offlineBytes)
+      .toBe(Lr * softmaxRowsCost(c.nHeads, kvLen, f, softmaxOpts).offlineBytes);
     expect(online('weighted sum of values')).toEqual(times(pick(maskedMatmulCost([c.nHeads, kvLen], [], kvD)), Lr));
     expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), truncPrCost(D, 2 * f)), Lr));
     expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), truncPrCost(D)), Lr));

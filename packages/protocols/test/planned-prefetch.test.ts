@@ -120,6 +120,22 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     expect(stats.hits).toBeGreaterThanOrEqual(2);
   });
 
+  it('operands created inside a block are renamed by the replay\'s index offset', async () => {
+    const parties = localParties();
+    const d = 5, m = 3;
+    const w = share(tensor([d, m], testPrg('w-inner').words(d * m)), prg);
+    const x = share(tensor([1, d], prg.words(d)), prg);
+    const body = (ctx: PartyContext) => ctx.dealer.planned('inner', async () => {
+      const op = await maskOperand(ctx, w[ctx.party]); // key = sessionKey(index at creation)
+      return maskedMatmul(ctx, x[ctx.party], op);
+    });
+    const first = await runBoth(parties, body);
+    const second = await runBoth(parties, body);
+    expect(reconstruct(second[0], second[1]).data).toEqual(reconstruct(first[0], first[1]).data);
+    const stats = parties.ctx[0].dealer.speculationStats;
+    expect(stats).toEqual({ issued: 2, hits: 2, misses: 0 });
+  });
+
   it('nested planned blocks run as part of the outer block', async () => {
     const parties = localParties();
     const body = (ctx: PartyContext) => ctx.dealer.planned('outer', () => ctx.dealer.planned('inner', () => block(ctx, 2)));

@@ -63,6 +63,31 @@ describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
     for (let i = 0; i < rows; i++) for (let j = i + L - rows + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
   });
 
+  it('scores at 2f (untruncated q·kᵀ) with the coarse max: ≤ 2e-3 abs, exact costs, fewer key bytes than the exact max', async () => {
+    const rows = 3, L = 300, f = 16, inF = 2 * f, bits = 48;
+    const xr = randomReals(testPrg('softmax-2f'), rows * L, -12, 12);
+    // row 1: near-ties at the top (within the max's 1/32 resolution), row 2: one winner far above
+    for (let j = 0; j < L; j++) {
+      if (j % 50 === 3) xr[L + j] = 9 + (j / L) * 0.03;
+      xr[2 * L + j] = j === 123 ? 20 : -5 + (j % 11) * 0.1;
+    }
+    const xs = shareReals(xr, [rows, L], inF);
+    const xq = decode(encode(xr, inF), inF);
+    const opts = { bits, inFracBits: inF };
+    const parties = localParties({ fracBits: f });
+    const [y0, y1] = await runBoth(parties, (ctx) => softmaxRows(ctx, xs[ctx.party], opts));
+    expect(maxAbsDiff(openReals(y0, y1, f), softmaxRef(xq, rows, L, () => true))).toBeLessThanOrEqual(2e-3);
+    const cost = softmaxRowsCost(rows, L, f, opts);
+    for (const p of [0, 1] as const) {
+      expect(parties.ctx[p].ledger.get('softmaxRows')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+    const off = parties.ctx[0].ledger.get('softmaxRows').offlineBytes + parties.ctx[1].ledger.get('softmaxRows').offlineBytes;
+    expect(off).toBe(cost.offlineBytes);
+    const exact = softmaxRowsCost(rows, L, f, { ...opts, maxResolutionLog2: null });
+    expect(exact.rounds).toBe(cost.rounds);
+    expect(cost.offlineBytes).toBeLessThan(0.75 * exact.offlineBytes);
+  });
+
   it('12×1024 stays within 30 rounds and 1/5 of CrypTen bytes (cost formula)', () => {
     const c = softmaxRowsCost(12, 1024);
     expect(c.rounds).toBeLessThanOrEqual(30);

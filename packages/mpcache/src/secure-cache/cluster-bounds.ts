@@ -96,6 +96,11 @@ export class SecureClusterBounds {
     return this.opRows;
   }
 
+  /** Key of the representatives' masked operand (null before the first takeOperand). */
+  get operandKey(): string | null {
+    return this.op?.key ?? null;
+  }
+
   /** The masked operand (lanes, repRows − pending, width) and the pending rows (lanes, r, width). */
   async takeOperand(ctx: PartyContext): Promise<{ op: MaskedOperand; append: { shape: number[]; data: BigUint64Array } | null }> {
     if (!this.op) this.op = await maskOperand(ctx, { shape: [this.lanes, 0, this.width], data: new BigUint64Array(0) });

@@ -91,6 +91,19 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     this.reset();
   }
 
+  /** Leading and following layers ask the dealer for different things (decoder plan keys). */
+  planKey(layer: number): string {
+    return `${this.name} ${this.leaders[layer] === layer ? 'lead' : 'follow'}`;
+  }
+
+  /** A leader's representatives operand; a follower's leader's one-hot operand (decoder plans). */
+  planOperandKeys(layer: number): string[] {
+    const lead = this.leaders[layer];
+    if (lead === layer) return [this.bounds[layer]?.operandKey ?? ''];
+    const s = this.lastStep[lead]?.selection;
+    return [s instanceof BlockGatherSelection ? s.operand.key : ''];
+  }
+
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const l = view.layer, lead = this.leaders[l], kvLen = view.cache.length;
     this.caches[l] = view.cache;

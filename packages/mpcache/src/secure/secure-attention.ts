@@ -2,8 +2,9 @@
  * secureAttention — one layer's multi-head causal attention on shares with a masked K/V cache, for
  * n new queries at public positions startPos.. (prefill: the prompt; decode: n = 1).
  *
- * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append)
- * Online:    per party 8·(|q| + |k_new|) + 8·|scores| + softmax + 8·(|P| + |v_new|) B
+ * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append);
+ *            no truncation round for a policy that accepts wide logits (the full cache)
+ * Online:    per party 8·(|q| + |k_new|) + 8·|scores| (truncation) + softmax + 8·(|P| + |v_new|) B
  *            (the cached rows are never re-opened: they were masked once, when appended)
  * Offline:   two masked-product triples (8 B per output element to P0) + a truncation pair per score
  *            + the softmax's material
@@ -12,7 +13,9 @@
  *            the wo product's)
  * Steps:     1. split heads: q → (nKvHeads, groups·n, headDim), k, v → (nKvHeads, n, headDim)
  *            2. scores z = q·Kᵀ over the whole cache, appending k in the same round; truncate by f
- *               (q already carries 1/√headDim, rope-shares.ts)
+ *               (q already carries 1/√headDim, rope-shares.ts) — unless the policy accepts wide
+ *               logits: then z stays at 2f and the softmax reads it there (its exp truncates its
+ *               input inside its own opening, its row max compares 48-bit values)
  *            3. causal mask: a new query t may not see the new rows after it: P0 adds the public
  *               filler CAUSAL_MASK_LOGIT there (local); the softmax's exp clips it to exactly 0
  *            4. KV-cache policy: select rows (gather the kept logits)
@@ -55,11 +58,15 @@ export async function secureAttention(
   const k = splitHeads(inp.k, 0, lanes, 1, hs), v = splitHeads(inp.v, 0, lanes, 1, hs);
   const old = cache.length;
 
-  // 2. attention scores q·k/√headDim over the cache (appends k)
-  const scores = await ctx.ledger.scope('attention scores', async () =>
-    truncPr(ctx, await maskedMatmul(ctx, q, cache.keys, { transpose: true, append: k })));
+  // 2. attention scores q·k/√headDim over the cache (appends k); at 2f, untruncated, for a policy
+  //    that never reads them (softmax's exp truncates its input in its own opening)
+  const wide = policy.acceptsWideLogits === true, scoreScale = (wide ? 2 : 1) * ctx.fracBits;
+  const scores = await ctx.ledger.scope('attention scores', async () => {
+    const z = await maskedMatmul(ctx, q, cache.keys, { transpose: true, append: k });
+    return wide ? z : truncPr(ctx, z);
+  });
   // 3. causal mask over this call's rows
-  if (n > 1) applyCausalMask(ctx, scores, n, old, ctx.fracBits);
+  if (n > 1) applyCausalMask(ctx, scores, n, old, scoreScale);
 
   // 4. KV-cache policy: rows to attend
   const view: SecureAttentionView = { layer: inp.layer, startPos: inp.startPos, nQueries: n, groups, headDim: hs, q, cache };
@@ -67,7 +74,7 @@ export async function secureAttention(
   const kept = sel ? await ctx.ledger.scope('kv cache policy', () => sel.gather(ctx, scores)) : scores;
 
   // 5. softmax the scores to get attention weights (masked entries carry the filler of step 3)
-  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept));
+  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept, scoreScale));
   const probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
 
   // 6. weighted sum of the values (appends v)

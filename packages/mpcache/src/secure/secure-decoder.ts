@@ -129,7 +129,7 @@ export class SecureDecoder {
   /** The masked operands layer l multiplies by, in a fixed order (plans of one layer serve the others). */
   private layerOperandKeys(l: number): string[] {
     const lw = this.weights.layers[l], cache = this.caches[l];
-    return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key];
+    return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key, ...(this.kvPolicy.planOperandKeys?.(l) ?? [])];
   }
 
   /** One transformer layer on x (updated in place: the residual connections). */

@@ -61,6 +61,11 @@ export interface SecureAttentionSelection {
 export interface SecureKVCachePolicy {
   /** Short id used in reports and on the CLI (`full`, `mpcache`, `h2o`, …). */
   readonly name: string;
+  /**
+   * True if `select` and the selection's `gather` never read the logits' values, so attention may
+   * hand them over untruncated at scale 2f (saving the scores' truncation round). Default false.
+   */
+  readonly acceptsWideLogits?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */
   select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null>;
   /** The probabilities over all rows, (lanes, rows, kvLen), after the layer's attention output. */
@@ -91,11 +96,19 @@ export interface SecureKVCachePolicy {
    * wasted dealer work, never correctness.
    */
   planKey?(layer: number): string;
+  /**
+   * Optional: keys of the masked operands this policy's selection at `layer` multiplies by and
+   * that outlive one step (e.g. cluster representatives, a leader's one-hot rows), in a fixed
+   * order, so a plan recorded at one layer serves another (CorrelationSource.planned). '' stands
+   * for one that does not exist yet.
+   */
+  planOperandKeys?(layer: number): string[];
 }
 
 /** The full cache: every query attends every cached row. The default policy. */
 export class SecureFullCache implements SecureKVCachePolicy {
   readonly name = 'full';
+  readonly acceptsWideLogits = true;
   async select(): Promise<null> {
     return null;
   }

@@ -46,14 +46,23 @@ export async function normOnShares(
 }
 
 /**
+ * softmaxRows' comparison width for logits at `logitFracBits`: |logit| < 2^15 real either way
+ * (32 bits at f = 16; 48 for untruncated scores at 2f = 32).
+ */
+function softmaxScale(fracBits: number, logitFracBits: number): { bits: number; inFracBits: number } {
+  return { bits: 32 + logitFracBits - fracBits, inFracBits: logitFracBits };
+}
+
+/**
  * Row-wise softmax over the last axis of (…, L), all rows in one call (one set of rounds). Causal
  * masking is done by the caller with a public filler (secure-attention.ts), not with softmaxRows'
  * `causal` option: its filler −2^16 overflows the 32-bit comparison range at fracBits > 13
  * (measured: every probability wrong at f = 16). The cost is exp work on masked prefill entries.
+ * Logits may come untruncated at scale 2f (`logitFracBits`); the probabilities are at f.
  */
-export async function softmaxOnShares(ctx: PartyContext, x: RingTensor): Promise<RingTensor> {
+export async function softmaxOnShares(ctx: PartyContext, x: RingTensor, logitFracBits = ctx.fracBits): Promise<RingTensor> {
   const L = x.shape[x.shape.length - 1], rows = x.data.length / L;
-  const p = await softmaxRows(ctx, { shape: [rows, L], data: x.data });
+  const p = await softmaxRows(ctx, { shape: [rows, L], data: x.data }, softmaxScale(ctx.fracBits, logitFracBits));
   return { shape: [...x.shape], data: p.data };
 }
 

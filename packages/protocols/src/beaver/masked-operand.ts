@@ -26,6 +26,7 @@
  */
 import { shapeStr, ShapeError, sizeOf, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
@@ -118,7 +119,7 @@ export async function maskOperand(ctx: PartyContext, w: RingTensor): Promise<Mas
   const r = w.shape.length;
   if (r !== 2 && r !== 3) throw new ShapeError(`maskOperand: "w" expected rank 2 or 3, got ${shapeStr(w.shape)}`);
   return ctx.ledger.scope('maskOperand', async () => {
-    const operand = new MaskedOperand(`mo${ctx.dealer.taken}`, r === 3 ? w.shape[0] : 1, w.shape[r - 1], r === 3);
+    const operand = new MaskedOperand(sessionKey(ctx.dealer.taken), r === 3 ? w.shape[0] : 1, w.shape[r - 1], r === 3);
     await appendRowsNow(ctx, operand, w);
     return operand;
   });

@@ -14,15 +14,25 @@
  * a fixed order, and a replay renames the recorded block's keys to the replaying block's in the
  * requests' params (`replay`).
  *
+ * Operands created INSIDE the block are named after the take count at their creation
+ * (`sessionKey(taken)`, masked-operand.ts), so a replay that starts at another count renames every
+ * session key recorded inside the block's range by the same offset.
+ *
  * Memory: at most `maxPlans` sequences (oldest dropped first), each an array of (spec, params).
  */
 import type { CorrelationRequest } from './correlation-source';
 
 export const DEFAULT_MAX_PLANS = 64;
 
+/** The session-unique key of an object created when the dealer index was `index` (masked operands). */
+export const sessionKey = (index: number): string => `mo${index}`;
+const SESSION_KEY = /^mo(\d+)$/;
+
 interface Plan {
   readonly requests: readonly CorrelationRequest[];
   readonly operandKeys: readonly string[];
+  /** CorrelationSource.taken when the block began (session keys made inside are named from it). */
+  readonly start: number;
 }
 
 export class CorrelationPlans {
@@ -30,21 +40,32 @@ export class CorrelationPlans {
 
   constructor(readonly maxPlans = DEFAULT_MAX_PLANS) {}
 
-  /** The plan of `key` for a block whose operands are `operandKeys` (same order as when recorded). */
-  replay(key: string, operandKeys: readonly string[]): readonly CorrelationRequest[] | undefined {
+  /**
+   * The plan of `key` for a block that starts at take count `start` and whose operands are
+   * `operandKeys` (same order as when recorded).
+   */
+  replay(key: string, start: number, operandKeys: readonly string[]): readonly CorrelationRequest[] | undefined {
     const plan = this.plans.get(key);
     if (!plan) return undefined;
     const renames = new Map<string, string>();
     if (plan.operandKeys.length === operandKeys.length) {
-      plan.operandKeys.forEach((k, i) => k !== operandKeys[i] && renames.set(k, operandKeys[i]));
+      plan.operandKeys.forEach((k, i) => k !== operandKeys[i] && k !== '' && operandKeys[i] !== '' && renames.set(k, operandKeys[i]));
     }
-    if (renames.size === 0) return plan.requests;
-    return plan.requests.map((r) => ({ spec: r.spec, params: renameStrings(r.params, renames) }));
+    const shift = start - plan.start, end = plan.start + plan.requests.length;
+    const rename = (v: string): string => {
+      const r = renames.get(v);
+      if (r !== undefined) return r;
+      const m = shift !== 0 ? SESSION_KEY.exec(v) : null;
+      const i = m ? Number(m[1]) : -1;
+      return i >= plan.start && i <= end ? sessionKey(i + shift) : v;
+    };
+    if (renames.size === 0 && shift === 0) return plan.requests;
+    return plan.requests.map((r) => ({ spec: r.spec, params: renameStrings(r.params, rename) }));
   }
 
-  set(key: string, requests: readonly CorrelationRequest[], operandKeys: readonly string[]): void {
+  set(key: string, requests: readonly CorrelationRequest[], operandKeys: readonly string[], start: number): void {
     this.plans.delete(key); // re-insert: most recent last
-    this.plans.set(key, { requests, operandKeys });
+    this.plans.set(key, { requests, operandKeys, start });
     while (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value as string);
   }
 
@@ -53,13 +74,13 @@ export class CorrelationPlans {
   }
 }
 
-/** A copy of params (plain JSON data) with every string found in `renames` replaced. */
-function renameStrings(v: unknown, renames: ReadonlyMap<string, string>): unknown {
-  if (typeof v === 'string') return renames.get(v) ?? v;
-  if (Array.isArray(v)) return v.map((x) => renameStrings(x, renames));
+/** A copy of params (plain JSON data) with every string passed through `rename`. */
+function renameStrings(v: unknown, rename: (s: string) => string): unknown {
+  if (typeof v === 'string') return rename(v);
+  if (Array.isArray(v)) return v.map((x) => renameStrings(x, rename));
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = renameStrings(x, renames);
+    for (const [k, x] of Object.entries(v)) out[k] = renameStrings(x, rename);
     return out;
   }
   return v;

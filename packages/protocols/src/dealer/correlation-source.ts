@@ -89,12 +89,19 @@ export class CorrelationSource {
     this.keyed = new KeyedStreams(seedWithDealer);
   }
 
-  /** Correlations taken so far, i.e. the session-unique index of the next one. */
+  /**
+   * Correlations taken so far: identical on both parties and increasing with every take, so it
+   * names objects created between takes session-uniquely (masked operands' keys). Not the dealer
+   * index: requests sent ahead (prefetch, planned blocks) advance that one early.
+   */
   get taken(): number {
-    return this.index;
+    return this.takes;
   }
 
+  private takes = 0;
+
   async take<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
+    this.takes++;
     const request = { spec: spec as CorrelationSpec<unknown, unknown>, params };
     this.recording?.push(request);
     this.block?.recorded.push(request);
@@ -140,16 +147,16 @@ export class CorrelationSource {
    */
   async planned<T>(key: string, fn: () => Promise<T>, operandKeys: readonly string[] = []): Promise<T> {
     if (this.block) return fn();
-    const block = { recorded: [] as CorrelationRequest[] };
+    const block = { recorded: [] as CorrelationRequest[] }, start = this.takes;
     this.block = block;
-    const plan = this.plans.replay(key, operandKeys);
-    if (plan && this.prepared.length === 0) {
+    const plan = this.prepared.length === 0 ? this.plans.replay(key, start, operandKeys) : undefined; // start: in takes
+    if (plan) {
       this.speculation = { plan, next: 0 };
       this.topUp();
     }
     try {
       const result = await fn();
-      this.plans.set(key, block.recorded, operandKeys);
+      this.plans.set(key, block.recorded, operandKeys, start);
       return result;
     } finally {
       this.block = undefined;

@@ -43,6 +43,11 @@ export interface ExpOptions {
   readonly outFracBits?: number;
   /** Comparison width for the clip (default 32: |x| < 2^19 at fracBits 12). */
   readonly bits?: number;
+  /**
+   * Scale of the input (default ctx.fracBits). A wider input (e.g. an untruncated product at 2f)
+   * costs nothing extra: the opening already truncates v to scale ≤ 12 (step 1).
+   */
+  readonly inFracBits?: number;
 }
 
 /** Scale of expClippedRaw's output. */
@@ -66,7 +71,7 @@ function polyCoefficients(s: number): bigint[] {
 }
 
 async function expCore(ctx: PartyContext, x: RingTensor, outScale: number, opts: ExpOptions): Promise<RingTensor> {
-  const T = opts.T ?? 14, bits = opts.bits ?? 32, f = ctx.fracBits, n = x.data.length;
+  const T = opts.T ?? 14, bits = opts.bits ?? 32, f = opts.inFracBits ?? ctx.fracBits, n = x.data.length;
   checkT(T);
   // 1. one opening: powers of v and the clip bit g = [⌊x⌋ ≥ −T]
   const prm = inputParams(f, bits);
@@ -96,7 +101,7 @@ export async function expClipped(ctx: PartyContext, x: RingTensor, opts: ExpOpti
 /** Exact cost (offline: both parties) of expClipped, or of expClippedRaw with raw = true. */
 export function expClippedCost(n: number, fracBits = 12, opts: ExpOptions & { raw?: boolean } = {}) {
   const outF = opts.raw ? EXP_RAW_SCALE : (opts.outFracBits ?? fracBits);
-  const parts = [polyInputCost(n, inputParams(fracBits, opts.bits ?? 32))];
+  const parts = [polyInputCost(n, inputParams(opts.inFracBits ?? fracBits, opts.bits ?? 32))];
   for (let i = 0; i < SQUARINGS; i++) parts.push(truncPrSquareCost(n, HALF));
   parts.push(truncPrMulCost(n, Z_SCALE - outF));
   return {

@@ -6,17 +6,21 @@
  *            = 23 for L = 1024, the same for any number of rows (CrypTen: 137)
  * Online:    per party ≈ 8 (max) + 64 (exp) + 16 (product, truncation) B per unmasked element, plus
  *            ≈ 40 B per row; softmaxRowsCost(rows, L, …) is exact. 12×1024: 1.08 MB (CrypTen 8.5 MB)
- * Offline:   maxTree's compare-and-select keys, exp's (≈ 1.2 KB/elem), one reciprocal key per row,
- *            the broadcast triple and the final truncation mask: ≈ 3.2 KB/elem in all
+ * Offline:   maxTree's compare-and-select keys (coarse by default: n = bits − 1 − (inF − 5) input
+ *            bits instead of bits − 1, ≈ 1.3 instead of 2 KB per comparison at 32 bits), exp's
+ *            (≈ 1.2 KB/elem), one reciprocal key per row, the broadcast triple and the final
+ *            truncation mask: ≈ 2.5 KB/elem in all (3.2 KB with the exact max)
  * Measured:  bench ops (two worker threads over loopback WebSockets, 2-core machine loaded by other
  *            jobs, Node 20.20, 2026-11): softmax[12x1024] 319 ms (was 1885–3047 ms with LUT exp and
  *            160-knot reciprocal), softmax[1x1024] 46 ms (was 221–778 ms)
  * Accuracy:  ≤ 2e-3 abs per probability (tests: 4×256 random and peaked rows, causal rows);
  *            exp is relative to 2.5e-4, 1/s to 7e-4, the product truncation 1 ulp.
- *            Scores must satisfy |x| < 2^(bits − 2 − fracBits) (2^18 at the defaults).
+ *            Scores must satisfy |x| < 2^(bits − 2 − inFracBits) (2^18 at the defaults; 2^14
+ *            for attention scores at 2f = 32 with bits = 48).
  * Opens:     those of maxTree, expClippedRaw, reciprocal, mulBroadcast and truncPr (all masked).
  * Steps:     1. masked entries (causal) get the public filler −2^16 (P0's share; P1's is 0)
- *            2. m_i = maxTree(row i)                                   ⌈log2 L⌉ rounds
+ *            2. m_i = maxTree(row i), coarse: a row value within ⌈log2 L⌉/32 of the max
+ *               (maxResolutionLog2), so e^(x − m) ≤ e^0.5 and s ∈ [1, 2L]  ⌈log2 L⌉ rounds
  *            3. e_ij = expClippedRaw(x_ij − m_i) over unmasked entries, scale 2^32      7 rounds
  *            4. s_i = Σ_j e_ij (local, scale 2^32);  y_i = 1/s_i at scale 2^28 (reciprocal on
  *               [1, L] with octave segments: s_i ≥ 1 because the max entry gives e^0 = 1) 4 rounds
@@ -42,19 +46,43 @@ export interface SoftmaxOptions {
   readonly causal?: boolean;
   /** Clip exp below −T (default 14). */
   readonly T?: number;
-  /** Comparison width for the max and the clip (default 32). */
+  /** Comparison width for the max and the clip (default 32; 48 for scores at 2f = 32). */
   readonly bits?: number;
+  /**
+   * Scale of the scores (default ctx.fracBits). Attention passes its untruncated q·Kᵀ at 2f: the
+   * exp's opening truncates its input anyway, so the scores' own truncation round disappears.
+   * The probabilities are at ctx.fracBits either way.
+   */
+  readonly inFracBits?: number;
+  /**
+   * Resolution of the row max, as log2 of real units (default −5): the max-tree compares only the
+   * bits above 2^(inFracBits − 5) (coarse DCFs, max-tree.ts), so its result m is a row value within
+   * ⌈log2 L⌉/32 of the true max. Softmax is shift-invariant, so this costs only exp's accuracy
+   * above 0 (relative 2.5e-4 at 0, 4.5e-4 at +0.31 = 10/32); 1/s then lies in [1, 2L].
+   * `null`: the exact max.
+   */
+  readonly maxResolutionLog2?: number | null;
+}
+
+/** lowBits of the coarse max-tree (0 = exact). */
+function maxLowBits(inF: number, opts: SoftmaxOptions): number {
+  const r = opts.maxResolutionLog2 === undefined ? -5 : opts.maxResolutionLog2;
+  return r === null ? 0 : Math.max(0, inF + r);
 }
 
 const RECIP_SCALE = 28;
-/** 1/s for s in [1, L] at 2^32: octave segments, no Newton (4 rounds; one denominator per row). */
-const recipOptions = (L: number) => ({ inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: L, stepBits: 1 as const });
+/**
+ * 1/s at 2^32: octave segments, no Newton (4 rounds; one denominator per row). s ∈ [1, L] with the
+ * exact max; with a coarse max every term is at most e^(⌈log2 L⌉·2^(lowBits − inF)) ≤ 2, so s ≤ 2L.
+ */
+const recipOptions = (L: number, lowBits: number) => ({ inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: lowBits > 0 ? 2 * L : L, stepBits: 1 as const });
 
 /** Softmax over the last axis; x is (…, L), flattened to rows. */
 export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: SoftmaxOptions = {}): Promise<RingTensor> {
   const L = x.shape[x.shape.length - 1], n = x.data.length;
   if (x.shape.length === 0 || !(L > 0)) throw new ShapeError(`softmaxRows: expected shape (…, L) with L ≥ 1, got (${x.shape.join(', ')})`);
   const rows = n / L, bits = opts.bits ?? 32, f = ctx.fracBits, p0 = ctx.party === 0;
+  const inF = opts.inFracBits ?? f, lowBits = maxLowBits(inF, opts);
   const keep = keepMask(rows, L, opts.causal === true);
   return ctx.ledger.scope('softmaxRows', async () => {
     // 1. public filler for masked entries
@@ -64,17 +92,17 @@ export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: Softma
     const filler = asUintN(64, -(1n << BigInt(bits - 3)));
     for (let q = 0; q < n; q++) xs[q] = keep[q] ? x.data[q] : p0 ? filler : 0n;
     // 2. row max
-    const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits });
+    const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits, lowBits });
     // 3. exp of the unmasked differences
     const kept = keep.reduce((a, k) => a + k, 0);
     const d = new BigUint64Array(kept);
     for (let q = 0, k = 0; q < n; q++) if (keep[q]) d[k++] = asUintN(64, xs[q] - m.data[Math.floor(q / L)]);
-    const ek = await expClippedRaw(ctx, { shape: [kept], data: d }, { T: opts.T, bits });
+    const ek = await expClippedRaw(ctx, { shape: [kept], data: d }, { T: opts.T, bits, inFracBits: inF });
     const e = new BigUint64Array(n);
     for (let q = 0, k = 0; q < n; q++) if (keep[q]) e[q] = ek.data[k++];
     // 4. s = Σ e per row, y = 1/s
     const s = rowSums(e, rows, L);
-    const y = await reciprocal(ctx, { shape: [rows], data: s }, recipOptions(L));
+    const y = await reciprocal(ctx, { shape: [rows], data: s }, recipOptions(L, lowBits));
     // 5. p = e·y per row, truncated to fracBits
     const p = await mulBroadcast(ctx, { shape: [rows, L], data: e }, y, null);
     const out = await truncPr(ctx, p, EXP_RAW_SCALE + RECIP_SCALE - f);
@@ -91,12 +119,12 @@ function keepMask(rows: number, L: number, causal: boolean): Uint8Array {
 
 /** Exact cost (offline: both parties) of softmaxRows on (rows, L). */
 export function softmaxRowsCost(rows: number, L: number, fracBits = 12, opts: SoftmaxOptions = {}) {
-  const bits = opts.bits ?? 32;
+  const bits = opts.bits ?? 32, inF = opts.inFracBits ?? fracBits, lowBits = maxLowBits(inF, opts);
   const kept = keepMask(rows, L, opts.causal === true).reduce((a, k) => a + k, 0);
   const parts = [
-    maxTreeCost(rows, L, bits),
-    expClippedCost(kept, fracBits, { raw: true, bits }),
-    reciprocalCost(rows, fracBits, recipOptions(L)),
+    maxTreeCost(rows, L, bits, lowBits),
+    expClippedCost(kept, fracBits, { raw: true, bits, inFracBits: inF }),
+    reciprocalCost(rows, fracBits, recipOptions(L, lowBits)),
     mulBroadcastCost(rows, L, true, false),
     truncPrCost(rows * L, EXP_RAW_SCALE + RECIP_SCALE - fracBits),
   ];

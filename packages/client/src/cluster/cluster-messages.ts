@@ -1,40 +1,20 @@
-/** Messages between the local-cluster orchestrator (main thread, dealer) and its party workers. */
+/** Messages between the local-cluster orchestrator (main thread, dealer) and its party workers (party-messages.ts). */
 import type { PartyCaseResult } from '../bench/run-op-case';
+import type { FromPartyOf, NetProfile, PartyInitOf, PartyReadyBase, ToPartyOf } from './party-messages';
 
-export interface WorkerInit {
-  readonly type: 'init';
-  readonly party: 0 | 1;
-  readonly sessionId: string;
-  readonly dealerUrl: string;
-  readonly dealerPublicKey: Uint8Array;
-  readonly peerPublicKey: Uint8Array;
+/** The local cluster's own init fields. */
+export interface WorkerSetup {
   readonly fracBits: number;
-  readonly net: 'none' | 'lan' | 'wan';
+  readonly net: NetProfile;
 }
 
-/** P1 only: where P0 listens. */
-export interface WorkerConnect {
-  readonly type: 'connect';
-  readonly peerUrl: string;
-}
-
+/** One bench op case, `reps` timed repetitions. */
 export interface BenchOpJob {
-  readonly type: 'benchOp';
-  readonly id: number;
   readonly name: string;
   readonly reps: number;
   readonly seed: string;
 }
 
-export interface CloseJob {
-  readonly type: 'close';
-}
-
-export type ToWorker = WorkerInit | WorkerConnect | BenchOpJob | CloseJob;
-
-export type FromWorker =
-  | { readonly type: 'hello'; readonly publicKey: Uint8Array }
-  | { readonly type: 'listening'; readonly url: string }
-  | { readonly type: 'ready' }
-  | { readonly type: 'benchOpDone'; readonly id: number; readonly result: PartyCaseResult }
-  | { readonly type: 'failed'; readonly id?: number; readonly error: { name: string; message: string; code?: string } };
+export type WorkerInit = PartyInitOf<WorkerSetup>;
+export type ToWorker = ToPartyOf<WorkerSetup, BenchOpJob>;
+export type FromWorker = FromPartyOf<PartyReadyBase, PartyCaseResult>;

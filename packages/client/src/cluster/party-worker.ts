@@ -17,6 +17,7 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { runOpCase } from '../bench/run-op-case';
 import { standardOpCases } from '../bench/op-cases';
 import type { FromWorker, ToWorker, WorkerInit } from './cluster-messages';
+import { partyFailure } from './party-messages';
 
 const port = parentPort;
 if (!port) throw new Error('party-worker must run in a worker thread');
@@ -29,9 +30,7 @@ let resolvePeer: ((c: Channel) => void) | undefined;
 const post = (m: FromWorker) => port.postMessage(m);
 
 port.on('message', (m: ToWorker) => {
-  handle(m).catch((e: Error & { code?: string }) =>
-    post({ type: 'failed', id: 'id' in m ? m.id : undefined, error: { name: e.name, message: e.message, code: e.code } }),
-  );
+  handle(m).catch((e: Error & { code?: string }) => post(partyFailure(e, 'id' in m ? m.id : undefined)));
 });
 post({ type: 'hello', publicKey: keys.publicKey });
 
@@ -44,11 +43,12 @@ async function handle(m: ToWorker): Promise<void> {
       resolvePeer?.(ch);
       return;
     }
-    case 'benchOp': {
-      const c = standardOpCases().find((x) => x.name === m.name);
-      if (!c) throw new RangeError(`unknown op case "${m.name}"`);
-      const result = await runOpCase(need(ctx), c, m.reps, m.seed);
-      post({ type: 'benchOpDone', id: m.id, result });
+    case 'job': {
+      const { name, reps, seed } = m.job;
+      const c = standardOpCases().find((x) => x.name === name);
+      if (!c) throw new RangeError(`unknown op case "${name}"`);
+      const result = await runOpCase(need(ctx), c, reps, seed);
+      post({ type: 'jobDone', id: m.id, result });
       return;
     }
     case 'close':

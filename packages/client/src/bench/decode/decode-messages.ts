@@ -1,30 +1,23 @@
 /**
  * IPC messages between the `bench decode` orchestrator (dealer, main process) and its two party
  * processes (child_process.fork with `serialization: 'advanced'`, so typed arrays and bigints pass
- * as they are). Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
+ * as they are): the PartyCluster wire (cluster/party-messages.ts) with a decode row as the job.
+ * Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
  */
 import type { SpeculationStats } from '@mpcache/protocols';
 import type { Cost } from '@mpcache/mpc-core';
+import type { FromPartyOf, NetProfile, PartyInitOf, ToPartyOf } from '../../cluster/party-messages';
 
-export type NetProfile = 'none' | 'lan' | 'wan';
+export type { NetProfile } from '../../cluster/party-messages';
 
-export interface PartyInit {
-  readonly type: 'init';
-  readonly party: 0 | 1;
-  readonly sessionId: string;
-  readonly dealerUrl: string;
-  readonly dealerPublicKey: Uint8Array;
-  readonly peerPublicKey: Uint8Array;
+/** The decode cluster's own init fields. */
+export interface DecodePartySetup {
   readonly model: string;
   readonly fracBits: number;
   readonly net: NetProfile;
 }
 
-/** P1 only: where P0 listens. */
-export interface PartyConnect {
-  readonly type: 'connect';
-  readonly peerUrl: string;
-}
+export type PartyInit = PartyInitOf<DecodePartySetup>;
 
 /** One row of the report: a policy at a context length, `tokens` measured decoding steps. */
 export interface DecodeRowSpec {
@@ -39,17 +32,7 @@ export interface DecodeRowSpec {
   readonly seed: string;
 }
 
-export interface RunRow {
-  readonly type: 'row';
-  readonly id: number;
-  readonly spec: DecodeRowSpec;
-}
-
-export interface ClosePartyJob {
-  readonly type: 'close';
-}
-
-export type ToParty = PartyInit | PartyConnect | RunRow | ClosePartyJob;
+export type ToParty = ToPartyOf<DecodePartySetup, DecodeRowSpec>;
 
 /** One decoding step as one party measured it. */
 export interface PartyStep {
@@ -93,9 +76,4 @@ export interface PartyReady {
   readonly maskCost: Cost;
 }
 
-export type FromParty =
-  | { readonly type: 'hello'; readonly publicKey: Uint8Array }
-  | { readonly type: 'listening'; readonly url: string }
-  | PartyReady
-  | { readonly type: 'rowDone'; readonly id: number; readonly result: PartyRowResult }
-  | { readonly type: 'failed'; readonly id?: number; readonly error: { name: string; message: string; code?: string } };
+export type FromParty = FromPartyOf<PartyReady, PartyRowResult>;

@@ -16,6 +16,7 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { maskModelWeights, type SecureWeights } from '@mpcache/mpcache';
 import { localWeightShares } from '@mpcache/party-server';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
+import { partyFailure } from '../../cluster/party-messages';
 import type { FromParty, PartyInit, ToParty } from './decode-messages';
 import { runDecodeRow } from './decode-row';
 import { collectGarbage, currentRssMB, lifetimeMaxRssMB } from './rss-sampler';
@@ -37,7 +38,7 @@ if (!process.send) throw new Error('decode-party-process must be started with ch
 process.on('message', (m: ToParty) => {
   const fail = (e: Error & { code?: string }) => {
     if (process.env.MPCACHE_BENCH_DEBUG) process.stderr.write(`P${init?.party}: ${e.stack}\n`);
-    send({ type: 'failed', id: 'id' in m ? m.id : undefined, error: { name: e.name, message: e.message, code: e.code } });
+    send(partyFailure(e, 'id' in m ? m.id : undefined));
   };
   // 'connect' completes the set-up in progress; everything else runs one at a time, in arrival order
   if (m.type === 'connect') handle(m).catch(fail);
@@ -53,9 +54,9 @@ async function handle(m: ToParty): Promise<void> {
     case 'connect':
       resolvePeer(await WsChannel.connect(m.peerUrl, peerOptions()));
       return;
-    case 'row': {
-      const result = await runDecodeRow(need(ctx), need(weights), m.spec);
-      send({ type: 'rowDone', id: m.id, result });
+    case 'job': {
+      const result = await runDecodeRow(need(ctx), need(weights), m.job);
+      send({ type: 'jobDone', id: m.id, result });
       return;
     }
     case 'close':

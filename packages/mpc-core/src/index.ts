@@ -25,3 +25,4 @@ export * from './channel/ws-channel';
 export * from './ring/matmul-wasm';
 export * from './channel/outbox';
 export * from './channel/message-assembler';
+export * from './ring/wasm-module';

@@ -2,9 +2,9 @@
  * Loader and typed wrapper for the WebAssembly i64 ring kernel (source: assembly/ring-kernels.ts,
  * compiled by `npm run build` / `npm run build:wasm` to build/ring.wasm, which is git-ignored).
  *
- * The module is loaded synchronously on first use (fs.readFileSync + new WebAssembly.Module/Instance)
- * from `../../build/ring.wasm` relative to this file, a path that is the same from src/ring (jest) and
- * dist/ring (built). It exports one memory and no allocator: this file lays operands out as
+ * The module is loaded synchronously on first use (wasm-module.ts) from `../../build/ring.wasm`
+ * relative to this file, a path that is the same from src/ring (jest) and dist/ring (built). It
+ * exports one memory and no allocator: this file lays operands out as
  *   [ scratch | b | a-rows | out-rows ]   (batched: [ scratch | a-items | b-items | out-items ])
  * grows the memory as needed (it never shrinks), copies operands in through BigUint64Array views on
  * memory.buffer, runs the kernel and copies the result out. Products whose operands would need more
@@ -18,29 +18,16 @@
  * The kernel is bound by x64 `imul` throughput (≈1 per cycle); i64x2 SIMD and larger register tiles
  * (2×4, 4×4, 4×8) measured no faster under V8. The first call also pays compilation (≈20 ms).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ShapeError } from '../errors';
+import { alignWasm64 as align64, ensureWasmMemory, wasmKernelLoader, type WasmKernelBase } from './wasm-module';
 
 /** Above this many bytes of operands+result, a product is split along m. */
 const CHUNK_BYTES = 64 * 1024 * 1024;
 const MIN_CHUNK_ROWS = 64;
 let chunkBytes = CHUNK_BYTES, minChunkRows = MIN_CHUNK_ROWS;
-const PAGE_BYTES = 65536;
 
-// The project's lib (ES2022, no DOM) has no WebAssembly typings; declare the little used here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-};
-
-export interface RingKernelExports {
-  readonly memory: WasmMemory;
-  heapBase(): number;
+export interface RingKernelExports extends WasmKernelBase {
   scratchBytes(): number;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number, scratch: number): void;
   matmulBatch(a: number, b: number, out: number, count: number, m: number, k: number, n: number, scratch: number): void;
@@ -49,31 +36,8 @@ export interface RingKernelExports {
 /** Where the kernel is looked for. */
 export const RING_WASM_PATH = path.join(__dirname, '../../build/ring.wasm');
 
-let kernels: RingKernelExports | undefined;
-
 /** The instantiated kernel module (loaded once, synchronously). Throws if build/ring.wasm is missing. */
-export function ringKernels(): RingKernelExports {
-  if (kernels) return kernels;
-  if (!fs.existsSync(RING_WASM_PATH)) {
-    throw new Error(
-      `WebAssembly ring kernel not found at ${RING_WASM_PATH}: run "npm run build" (or "npm run build:wasm") first`,
-    );
-  }
-  const module = new WebAssembly.Module(fs.readFileSync(RING_WASM_PATH));
-  const instance = new WebAssembly.Instance(module, {
-    env: { abort: () => { throw new Error('ring kernel aborted'); } },
-  });
-  kernels = instance.exports as unknown as RingKernelExports;
-  return kernels;
-}
-
-const align64 = (x: number): number => Math.ceil(x / 64) * 64;
-
-/** Make sure the kernel memory holds at least `bytes` bytes (views taken before this are invalid after). */
-function ensureMemory(kx: RingKernelExports, bytes: number): void {
-  const have = kx.memory.buffer.byteLength;
-  if (bytes > have) kx.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-}
+export const ringKernels: () => RingKernelExports = wasmKernelLoader<RingKernelExports>(RING_WASM_PATH, 'ring');
 
 function checkDims(what: string, dims: Record<string, number>): void {
   for (const [name, d] of Object.entries(dims)) {
@@ -100,7 +64,7 @@ export function matmulWordsWasm(a: BigUint64Array, b: BigUint64Array, m: number,
   // At least minChunkRows rows per call so a huge b is still read packed, not once per row.
   const rows = Math.min(m, Math.max(minChunkRows, Math.floor((chunkBytes - (aPtr - scratch)) / rowBytes)));
   const oPtr = align64(aPtr + rows * k * 8);
-  ensureMemory(kx, oPtr + rows * n * 8);
+  ensureWasmMemory(kx.memory, oPtr + rows * n * 8);
   const buf = kx.memory.buffer;
   new BigUint64Array(buf, bPtr, k * n).set(b);
   for (let i0 = 0; i0 < m; i0 += rows) {
@@ -138,7 +102,7 @@ export function matmulBatchWordsWasm(
   const aPtr = align64(scratch + kx.scratchBytes());
   const bPtr = align64(aPtr + per * sa * 8);
   const oPtr = align64(bPtr + per * sb * 8);
-  ensureMemory(kx, oPtr + per * so * 8);
+  ensureWasmMemory(kx.memory, oPtr + per * so * 8);
   const buf = kx.memory.buffer;
   for (let t0 = 0; t0 < count; t0 += per) {
     const c = Math.min(per, count - t0);

@@ -1,9 +1,10 @@
 /**
  * Loader and memory layout for the WebAssembly FSS kernels (source: assembly/fss-kernels.ts,
  * dcf-kernels.ts, dpf-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
- * build/fss.wasm, git-ignored). Same pattern as mpc-core's ring/matmul-wasm.ts: loaded synchronously on
- * first use from `../../build/fss.wasm` relative to this file (same path from src/fss under jest and
- * from dist/fss when built); one exported memory, no allocator.
+ * build/fss.wasm, git-ignored). Same pattern as mpc-core's ring/matmul-wasm.ts (both use mpc-core's
+ * ring/wasm-module.ts): loaded synchronously on first use from `../../build/fss.wasm` relative to
+ * this file (same path from src/fss under jest and from dist/fss when built); one exported memory,
+ * no allocator.
  *
  * Division of labour per level of a DCF/DPF batch (fss.md §6):
  *   node:crypto AES-128-ECB (AES-NI) over an IN region of the kernel memory, 16K blocks per `update`
@@ -18,24 +19,12 @@
  * dcf-eval.ts, dcf-keygen.ts, dpf-eval.ts, dpf-keygen.ts. AES stays in node:crypto: wasm has no AES
  * instructions, and a table or bitsliced AES in wasm SIMD would be far below OpenSSL's AES-NI.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-// The project's lib (ES2022, no DOM) has no WebAssembly typings; declare the little used here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-};
+import { alignWasm64 as align64, ensureWasmMemory, wasmKernelLoader, type WasmKernelBase } from '@mpcache/mpc-core';
 
 type Ptr = number;
 
-export interface FssKernelExports {
-  readonly memory: WasmMemory;
-  heapBase(): number;
+export interface FssKernelExports extends WasmKernelBase {
   dcfEvalInit(C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, x: Ptr, t: Ptr, out: Ptr, party: number): void;
   dcfEvalLevel(
     C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr, cw: Ptr, vcw: Ptr, x: Ptr, t: Ptr, out: Ptr,
@@ -62,24 +51,8 @@ export interface FssKernelExports {
 /** Where the kernel is looked for. */
 export const FSS_WASM_PATH = path.join(__dirname, '../../build/fss.wasm');
 
-let kernels: FssKernelExports | undefined;
-
 /** The instantiated FSS kernel module (loaded once, synchronously). Throws if build/fss.wasm is missing. */
-export function fssKernels(): FssKernelExports {
-  if (kernels) return kernels;
-  if (!fs.existsSync(FSS_WASM_PATH)) {
-    throw new Error(`WebAssembly FSS kernel not found at ${FSS_WASM_PATH}: run "npm run build" (or "npm run build:wasm") first`);
-  }
-  const module = new WebAssembly.Module(fs.readFileSync(FSS_WASM_PATH));
-  const instance = new WebAssembly.Instance(module, {
-    env: { abort: () => { throw new Error('fss kernel aborted'); } },
-  });
-  kernels = instance.exports as unknown as FssKernelExports;
-  return kernels;
-}
-
-const PAGE_BYTES = 65536;
-const align64 = (x: number): number => Math.ceil(x / 64) * 64;
+export const fssKernels: () => FssKernelExports = wasmKernelLoader<FssKernelExports>(FSS_WASM_PATH, 'FSS');
 
 /** Regions of one kernel call, bump-allocated from heapBase(); `commit` grows the memory to fit. */
 export class FssLayout {
@@ -100,9 +73,8 @@ export class FssLayout {
 
   /** Grows the memory to hold every region; returns a byte view of the whole memory (valid until the next grow). */
   commit(): Uint8Array {
-    const mem = this.kx.memory, have = mem.buffer.byteLength;
-    if (this.top > have) mem.grow(Math.ceil((this.top - have) / PAGE_BYTES));
-    return new Uint8Array(mem.buffer);
+    ensureWasmMemory(this.kx.memory, this.top);
+    return new Uint8Array(this.kx.memory.buffer);
   }
 }
 

@@ -67,3 +67,5 @@ export * from './secure-cache/secure-cake';
 export * from './secure-cache/secure-d2o-budgets';
 export * from './secure-cache/gate-shares';
 export * from './secure-cache/secure-attention-gate';
+export * from './secure-cache/secure-d2o';
+export * from './secure-cache/dead-slot-compaction';

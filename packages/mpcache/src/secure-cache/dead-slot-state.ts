@@ -30,6 +30,8 @@ export class DeadSlotState {
   rows = 0;
   /** Dead slots (public; all inside the candidate range). */
   dead = 0;
+  /** The largest eviction range [0, span) since the last install (public): every dead slot is in it. */
+  span = 0;
 
   constructor(readonly units: number, private readonly party: 0 | 1) {}
 
@@ -54,7 +56,7 @@ export class DeadSlotState {
 
   /** After a compaction: `rows` alive slots with these scores (units, rows). */
   install(rows: number, scores: BigUint64Array): void {
-    this.rows = 0; this.dead = 0;
+    this.rows = 0; this.dead = 0; this.span = 0;
     this.grow(rows);
     for (let u = 0; u < this.units; u++) this.score.set(scores.subarray(u * rows, (u + 1) * rows), u * this.cap);
   }
@@ -82,7 +84,7 @@ export class DeadSlotState {
   }
 
   reset(): void {
-    this.rows = 0; this.dead = 0;
+    this.rows = 0; this.dead = 0; this.span = 0;
   }
 }
 
@@ -114,11 +116,13 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
     const e = await oneHot(ctx, index, end);
     st.setAlive(e.data, end, 'subtract');
     st.dead += 1;
+    st.span = Math.max(st.span, end);
     return { kind: 'argmin', end };
   }
   const res = await topK(ctx, { shape: [U, end], data: keys }, keep, { mask: true });
   st.setAlive((res.mask as { data: BigUint64Array }).data, end, 'replace');
   st.dead = end - keep;
+  st.span = Math.max(st.span, end);
   return { kind: 'topk', end, steps: res.stepComparisons };
 }
 

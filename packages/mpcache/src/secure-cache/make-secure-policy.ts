@@ -16,6 +16,8 @@
  *                  seed: both parties are handed the weights on this path; a deployment constructs
  *                  SecureAttentionGatePolicy with each party's GateShares); countMode 'topk' by default
  * Policies with per-KV-head state assume MHA (nKvHeads = nHeads), as the models here.
+ * `compactEvery` (secure only): decoding steps between dead-slot compactions of the lazy-deletion
+ * policies h2o, tova, d2o, cake (dead-slot-compaction.ts; default DEFAULT_COMPACT_EVERY, 0 = never).
  */
 import { CAKE_DEFAULTS } from '../cache/cake';
 import { D2O_DEFAULTS } from '../cache/d2o';
@@ -28,7 +30,8 @@ import { STREAMING_LLM_DEFAULTS } from '../cache/streaming-llm';
 import { SecureFullCache, type SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import { SecureAttentionGatePolicy } from './secure-attention-gate';
 import { SecureCakePolicy } from './secure-cake';
-import { SecureD2oPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
+import { SecureD2oPolicy } from './secure-d2o';
+import { DeadSlotPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
 import { SecureMpcachePolicy } from './secure-mpcache-policy';
 import { SecureQuestPolicy, SecureTokenTopKPolicy } from './secure-quest';
 import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';
@@ -37,6 +40,9 @@ import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';
 export const SECURE_POLICY_NAMES: readonly PolicyName[] = Object.freeze([
   'full', 'streamingllm', 'h2o', 'tova', 'snapkv', 'quest', 'd2o', 'cake', 'attention-gate', 'mpcache', 'token-topk',
 ]);
+
+/** The plaintext policy options plus the secure-only schedule of dead-slot compactions. */
+export type SecurePolicyConfig = PolicyConfig & { compactEvery?: number };
 
 type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
 
@@ -59,10 +65,12 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
 };
 
 /** A fresh secure policy `name` attending at most `budget` positions per head per decoding step. */
-export function makeSecurePolicy(name: string, budget: number, config: PolicyConfig): SecureKVCachePolicy {
+export function makeSecurePolicy(name: string, budget: number, config: SecurePolicyConfig): SecureKVCachePolicy {
   if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${SECURE_POLICY_NAMES.join(', ')}`);
   validatePolicyContext({ model: config.model, budget, fracBits: config.fracBits ?? null });
   const make = FACTORIES[name];
   if (!make) throw new RangeError(`policy "${name}" is not available on shares; available: ${SECURE_POLICY_NAMES.join(', ')}`);
-  return make(budget, config);
+  const policy = make(budget, config);
+  if (policy instanceof DeadSlotPolicy && config.compactEvery !== undefined) policy.compactEvery = config.compactEvery;
+  return policy;
 }

@@ -77,7 +77,8 @@ export class SecureCakePolicy extends DeadSlotPolicy {
     const nq = view.nQueries, l = view.layer, n = this.phase.promptLength, w = this.window;
     this.lastRow[l] = laneColumnSums(probs, (r) => r % nq === nq - 1);
     this.lastPos[l] = view.startPos + nq - 1;
-    if (!this.phase.inPrefill || nq !== n || n <= w) return;
+    if (!this.phase.inPrefill) return this.compactIfDue(ctx, view);
+    if (nq !== n || n <= w) return;
     const [lanes, rows, kvLen] = probs.shape, prefix = n - w, win = new BigUint64Array(lanes * w * prefix), p = probs.data;
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
@@ -145,6 +146,15 @@ export class SecureCakePolicy extends DeadSlotPolicy {
       this.lastRow[l] = new BigUint64Array(c.lanes * c.length);
       this.lastPos[l] = n - 1;
     }
+  }
+
+  protected override carriedTables(layer: number): BigUint64Array[] {
+    return [this.lastRow[layer]!];
+  }
+
+  protected override installCarried(layer: number, rows: number, tables: BigUint64Array[]): void {
+    this.states[layer]!.install(rows, new BigUint64Array(this.states[layer]!.units * rows));
+    this.lastRow[layer] = tables[0];
   }
 
   override reset(): void {

@@ -14,17 +14,16 @@
  *   budget − 1; the prompt's end is one compactRows by the last prompt row.
  * Without a prefill bracket the first step evicts many at once (topK mask, no compaction).
  */
-import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
+import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
 import { h2oSplit, H2O_DEFAULTS, type H2oOptions } from '../cache/h2o';
-import { d2oCapacitiesFromVariances, D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
 import { PromptPhase } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { compactRows, keepZeroRows } from './compact-rows';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { DeadSlotSelection } from './selections';
-import { d2oRevealVariances } from './secure-d2o-budgets';
+import { checkCompactEvery, compactDeadSlots, DEFAULT_COMPACT_EVERY, type CompactionRecord } from './dead-slot-compaction';
 
 const { asUintN } = BigInt;
 
@@ -42,7 +41,11 @@ export function laneColumnSums(probs: RingTensor, keepRow: (r: number) => boolea
   return out;
 }
 
-/** Shared plumbing: per-layer dead-slot state and caches, the prompt bracket. */
+/**
+ * Shared plumbing: per-layer dead-slot state and caches, the prompt bracket, and the periodic
+ * compaction: every `compactEvery` decoding calls of a layer (public schedule; 0 = never) its dead
+ * rows are dropped at the end of `observe` (dead-slot-compaction.ts), carrying `carriedTables`.
+ */
 export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   abstract readonly name: string;
   protected readonly phase = new PromptPhase();
@@ -50,11 +53,47 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   protected caches: (SecureLayerCache | null)[];
   /** The last eviction per layer (public; tests and cost accounting). */
   readonly lastEviction: (EvictionRecord | null)[];
+  /** The last compaction per layer (public). */
+  readonly lastCompaction: (CompactionRecord | null)[];
+  private compactPeriod = DEFAULT_COMPACT_EVERY;
+  private decodeCalls: Int32Array;
 
   constructor(readonly nLayers: number, protected readonly perLane: boolean) {
     this.states = new Array(nLayers).fill(null);
     this.caches = new Array(nLayers).fill(null);
     this.lastEviction = new Array(nLayers).fill(null);
+    this.lastCompaction = new Array(nLayers).fill(null);
+    this.decodeCalls = new Int32Array(nLayers);
+  }
+
+  /** Decoding steps between dead-slot compactions (public; 0 = never; default DEFAULT_COMPACT_EVERY). */
+  get compactEvery(): number {
+    return this.compactPeriod;
+  }
+
+  set compactEvery(every: number) {
+    this.compactPeriod = checkCompactEvery(every);
+  }
+
+  /** Per-slot secret tables (units, kvLen) a compaction carries: by default the scores. */
+  protected carriedTables(layer: number, kvLen: number): BigUint64Array[] {
+    return [this.states[layer]!.table('score', kvLen)];
+  }
+
+  /** Install the compacted tables (units, rows): by default the scores. */
+  protected installCarried(layer: number, rows: number, tables: BigUint64Array[]): void {
+    this.states[layer]!.install(rows, tables[0]);
+  }
+
+  /** End of a decoding call's observe: compact the layer's dead slots if the schedule says so. */
+  protected async compactIfDue(ctx: PartyContext, view: SecureAttentionView): Promise<void> {
+    if (this.phase.inPrefill) return;
+    const l = view.layer, calls = ++this.decodeCalls[l], st = this.states[l];
+    if (this.compactPeriod === 0 || calls % this.compactPeriod !== 0 || !st || st.dead === 0) return;
+    const res = await ctx.ledger.scope('dead slot compaction', () => compactDeadSlots(ctx, view.cache, st, this.carriedTables(l, view.cache.length)));
+    if (!res) return;
+    this.installCarried(l, res.record.rows, res.tables);
+    this.lastCompaction[l] = res.record;
   }
 
   protected state(ctx: PartyContext, view: SecureAttentionView): DeadSlotState {
@@ -103,6 +142,8 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
     this.states.fill(null);
     this.caches.fill(null);
     this.lastEviction.fill(null);
+    this.lastCompaction.fill(null);
+    this.decodeCalls.fill(0);
   }
 }
 
@@ -136,6 +177,7 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
 
   async observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
     this.state(ctx, view).addScores(laneColumnSums(probs), view.cache.length);
+    await this.compactIfDue(ctx, view);
   }
 
   protected keptAfterPrompt(n: number): number {
@@ -191,6 +233,16 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
     const n = view.nQueries; // the latest query's row of every head: rows r with r % n = n − 1
     this.lastRow[view.layer] = laneColumnSums(probs, (r) => r % n === n - 1, 'layer');
     this.rowPos[view.layer] = view.startPos + n - 1;
+    await this.compactIfDue(ctx, view);
+  }
+
+  protected override carriedTables(layer: number): BigUint64Array[] {
+    return [this.lastRow[layer]!];
+  }
+
+  protected override installCarried(layer: number, rows: number, tables: BigUint64Array[]): void {
+    this.states[layer]!.install(rows, new BigUint64Array(rows));
+    this.lastRow[layer] = tables[0];
   }
 
   protected keptAfterPrompt(n: number): number {
@@ -219,78 +271,3 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
     this.rowPos.fill(-1);
   }
 }
-
-/**
- * D2O on shares: H2O's eviction with the first `sinks` positions forced by the public bonus
- * D2O_SINK_BONUS (P0 adds it to their rank, local). Sinks stay the first slots: compactions keep
- * original order and the bonus keeps them. Layer capacities (public: they fix shapes, B8):
- *   'uniform'   the budget everywhere (makeSecurePolicy's default): nothing leaks
- *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance is
- *               computed exactly on shares and OPENED at the prompt's end (secure-d2o-budgets.ts), a
- *               documented leak of L·H reals per prompt, refused unless `revealLayerBudgets: true`
- * Not ported: the merge of evicted tokens into their most similar kept token (`merge: false` only;
- * README lists what it needs).
- */
-export class SecureD2oPolicy extends SecureH2oPolicy {
-  override readonly name: string = 'd2o';
-  private readonly skip: Set<number>;
-  private splits: ({ heavy: number; recent: number } | null)[];
-
-  constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
-    super(nLayers, budget, { heavyFraction: opts.heavyFraction });
-    if (opts.merge) throw new RangeError(`secure D2O supports merge false (the merge is not ported), got ${opts.merge}`);
-    if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
-      throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
-    }
-    this.skip = new Set(opts.skipLayers.map((l) => (l < 0 ? nLayers + l : l)));
-    this.splits = new Array(nLayers).fill(null);
-  }
-
-  /** Heavy/recent split of each layer (after an adaptive prompt: the revealed capacities). */
-  layerSplit(layer: number): { heavy: number; recent: number } {
-    return this.splitOf(layer);
-  }
-
-  protected override splitOf(layer: number): { heavy: number; recent: number } {
-    return this.splits[layer] ?? super.splitOf(layer);
-  }
-
-  override reset(): void {
-    super.reset();
-    this.splits.fill(null);
-  }
-
-  override async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
-    if (this.skip.has(view.layer)) return null;
-    return super.select(ctx, view);
-  }
-
-  override async endPrefill(ctx: PartyContext, n: number): Promise<void> {
-    if (this.phase.inPrefill && this.opts.layerBudgets === 'adaptive') {
-      const keep = Array.from({ length: this.nLayers }, (_, l) => l).filter((l) => !this.skip.has(l));
-      const H = this.states[keep[0]]?.units ?? 0, density = new BigUint64Array(keep.length * H * n);
-      keep.forEach((l, i) => density.set(this.states[l]!.table('score', n), i * H * n));
-      const vars = await ctx.ledger.scope('d2o budgets (revealed)', () => d2oRevealVariances(ctx, density, keep.length * H, n));
-      const perLayer: number[][] = Array.from({ length: this.nLayers }, () => []);
-      keep.forEach((l, i) => { perLayer[l] = vars.slice(i * H, (i + 1) * H); });
-      d2oCapacitiesFromVariances(perLayer, n, this.budget, this.skip).forEach((cap, l) => {
-        if (cap !== null) this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
-      });
-    }
-    return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
-  }
-
-  protected override compactsLayer(l: number): boolean {
-    return !this.skip.has(l);
-  }
-
-  protected override rank(st: DeadSlotState, end: number, party: 0 | 1, fracBits: number): BigUint64Array {
-    const r = st.table('score', end), bonus = party === 0 ? encodeScalar(D2O_SINK_BONUS_SECURE, fracBits) : 0n;
-    const sinks = Math.min(this.opts.sinks, end);
-    for (let u = 0; u < st.units; u++) for (let j = 0; j < sinks; j++) r[u * end + j] = asUintN(64, r[u * end + j] + bonus);
-    return r;
-  }
-}
-
-/** The sink bonus on shares: above any accumulated score (≤ the number of queries), below the rank headroom. */
-const D2O_SINK_BONUS_SECURE = 2 ** 16;

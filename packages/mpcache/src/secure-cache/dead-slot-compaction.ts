@@ -1,0 +1,92 @@
+/**
+ * compactDeadSlots — periodic physical removal of the dead slots of a lazy-deletion cache
+ * (eviction-baselines.md B6, "compact only when dead slots pile up"). Per-step eviction policies
+ * (H2O, TOVA, D2O, CAKE) mark evicted slots dead with a secret alive bit; attention still pays the
+ * softmax of every dead row. Every `compactEvery` decoding steps (public schedule) the dead rows are
+ * dropped by the order-preserving shuffle compaction (compact-rows.ts, the prefill's B4), so the
+ * cache returns to its live size and the attention cost stops growing.
+ *
+ * What is public: the candidate span (the largest eviction range since the last compaction; all
+ * dead slots lie in it), the dead count, hence the compacted size kvLen − dead. Which slots die
+ * stays secret: the shuffle hides positions, and the revealed comparison bits are those of
+ * distinct keys alive·2^B + slot on a uniform permutation (topK's argument).
+ *
+ * Rounds:    topK over U units × span (2 shuffle + 2 per quick-select step + the ordering pass)
+ *            + 2 (K and V re-masked: SecureLayerCache.replace)
+ * Online:    shuffle 8·U·span·(2 + W) B per party, W = 2d per lane unit (2·lanes·d per layer unit)
+ *            + e carried per-slot tables; comparisons; replace 16·lanes·(kvLen − dead)·d B
+ * Offline:   topK's (shuffle correlation, DCF keys); replace none
+ * Accuracy:  exact: rows, their masks and carried tables move unchanged; the alive slots keep their
+ *            relative order (originalOrder), so slot order is still position order and ties
+ *            (oldest evicted) and public recent windows mean what they meant
+ * Opens:     topK's comparison bits on shuffled distinct keys; the re-masked rows (D = W − B)
+ * Steps:     1. scores = alive bits of [0, span), k = span − dead, the tables' entries as payload
+ *            2. compactRows(…, originalOrder, tailFrom = span): kept rows, then rows [span, kvLen)
+ *            3. the tables: kept entries, then the tail's entries; alive ← 1 everywhere
+ * Cost model (B6): one compaction ≈ SHUF(k + m, 2d + 2) + 2kd words against m/2 dead rows of
+ * softmax per step on average; compactEvery is public and configurable (0 = never).
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import { topKCost, type PartyContext } from '@mpcache/protocols';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { compactRows } from './compact-rows';
+import type { DeadSlotState } from './dead-slot-state';
+
+/** Decoding steps between compactions when none is configured. */
+export const DEFAULT_COMPACT_EVERY = 64;
+
+/** What a compaction did (public). */
+export interface CompactionRecord {
+  readonly span: number;
+  readonly dead: number;
+  /** Rows before and after. */
+  readonly kvLen: number;
+  readonly rows: number;
+  readonly steps: number[];
+  readonly orderSteps: number[];
+}
+
+/** Throws unless `every` is a non-negative integer (0 disables compaction). */
+export function checkCompactEvery(every: number): number {
+  if (!Number.isInteger(every) || every < 0) throw new RangeError(`"compactEvery" expected an integer ≥ 0, got ${every}`);
+  return every;
+}
+
+/**
+ * Drop the dead slots of `cache` (state `st`, units = lanes or 1). `tables` are per-slot secret
+ * tables (units, kvLen) carried along; returns them compacted to (units, rows), rows = kvLen − dead
+ * (the caller installs them: `st.install(rows, …)`). Null if nothing is dead or nothing would stay
+ * alive in the span.
+ */
+export async function compactDeadSlots(
+  ctx: PartyContext, cache: SecureLayerCache, st: DeadSlotState, tables: readonly BigUint64Array[],
+): Promise<{ tables: BigUint64Array[]; record: CompactionRecord } | null> {
+  const U = st.units, span = st.span, dead = st.dead, kvLen = cache.length, keep = span - dead;
+  if (dead === 0 || keep < 1) return null;
+  const e = tables.length, rows = kvLen - dead;
+  for (const t of tables) if (t.length !== U * kvLen) throw new RangeError(`compactDeadSlots: table of ${t.length} words for (${U}, ${kvLen})`);
+  const extraData = new BigUint64Array(U * span * e);
+  for (let u = 0; u < U; u++) for (let j = 0; j < span; j++) for (let c = 0; c < e; c++) extraData[(u * span + j) * e + c] = tables[c][u * kvLen + j];
+  const extra: RingTensor | undefined = e > 0 ? { shape: [U, span, e], data: extraData } : undefined;
+  const res = await compactRows(ctx, [cache], { shape: [U, span], data: st.table('alive', span) }, keep,
+    { granularity: U === 1 ? 'layer' : 'lane', originalOrder: true, tailFrom: span, extra });
+  const out = tables.map((t, c) => {
+    const o = new BigUint64Array(U * rows);
+    for (let u = 0; u < U; u++) {
+      for (let j = 0; j < keep; j++) o[u * rows + j] = res.extra!.data[(u * keep + j) * e + c];
+      o.set(t.subarray(u * kvLen + span, (u + 1) * kvLen), u * rows + keep);
+    }
+    return o;
+  });
+  return { tables: out, record: { span, dead, kvLen, rows, steps: res.steps, orderSteps: res.orderSteps ?? [] } };
+}
+
+/**
+ * Exact cost of one compaction given its record: U units, `lanes` KV heads of headDim d, e carried
+ * tables. bytesSent is per party (equal for both), offlineBytes the dealer's to both.
+ */
+export function compactDeadSlotsCost(U: number, lanes: number, d: number, e: number, rec: CompactionRecord) {
+  const W = (U === 1 ? 2 * lanes * d : 2 * d) + e, keep = rec.span - rec.dead;
+  const t = topKCost(U, rec.span, keep, rec.steps, { payload: { shape: [U, rec.span, W], data: new BigUint64Array(0) }, originalOrder: true }, rec.orderSteps);
+  return { rounds: t.rounds + 2, bytesSent: t.bytesSentPerParty[0] + 16 * lanes * rec.rows * d, offlineBytes: t.offlineBytes };
+}

@@ -1,0 +1,85 @@
+import { encodeScalar } from '@mpcache/mpc-core';
+import type { PartyContext } from '@mpcache/protocols';
+import { h2oSplit } from '../cache/h2o';
+import { d2oCapacitiesFromVariances, D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
+import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
+import type { DeadSlotState } from './dead-slot-state';
+import { d2oRevealVariances } from './secure-d2o-budgets';
+import { SecureH2oPolicy } from './secure-h2o';
+
+const { asUintN } = BigInt;
+
+/**
+ * D2O on shares: H2O's eviction with the first `sinks` positions forced by the public bonus
+ * D2O_SINK_BONUS (P0 adds it to their rank, local). Sinks stay the first slots: compactions keep
+ * original order and the bonus keeps them. Layer capacities (public: they fix shapes, B8):
+ *   'uniform'   the budget everywhere (makeSecurePolicy's default): nothing leaks
+ *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance is
+ *               computed exactly on shares and OPENED at the prompt's end (secure-d2o-budgets.ts), a
+ *               documented leak of L·H reals per prompt, refused unless `revealLayerBudgets: true`
+ * Not ported: the merge of evicted tokens into their most similar kept token (`merge: false` only;
+ * README lists what it needs).
+ */
+export class SecureD2oPolicy extends SecureH2oPolicy {
+  override readonly name: string = 'd2o';
+  private readonly skip: Set<number>;
+  private splits: ({ heavy: number; recent: number } | null)[];
+
+  constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
+    super(nLayers, budget, { heavyFraction: opts.heavyFraction });
+    if (opts.merge) throw new RangeError(`secure D2O supports merge false (the merge is not ported), got ${opts.merge}`);
+    if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
+      throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
+    }
+    this.skip = new Set(opts.skipLayers.map((l) => (l < 0 ? nLayers + l : l)));
+    this.splits = new Array(nLayers).fill(null);
+  }
+
+  /** Heavy/recent split of each layer (after an adaptive prompt: the revealed capacities). */
+  layerSplit(layer: number): { heavy: number; recent: number } {
+    return this.splitOf(layer);
+  }
+
+  protected override splitOf(layer: number): { heavy: number; recent: number } {
+    return this.splits[layer] ?? super.splitOf(layer);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.splits.fill(null);
+  }
+
+  override async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    if (this.skip.has(view.layer)) return null;
+    return super.select(ctx, view);
+  }
+
+  override async endPrefill(ctx: PartyContext, n: number): Promise<void> {
+    if (this.phase.inPrefill && this.opts.layerBudgets === 'adaptive') {
+      const keep = Array.from({ length: this.nLayers }, (_, l) => l).filter((l) => !this.skip.has(l));
+      const H = this.states[keep[0]]?.units ?? 0, density = new BigUint64Array(keep.length * H * n);
+      keep.forEach((l, i) => density.set(this.states[l]!.table('score', n), i * H * n));
+      const vars = await ctx.ledger.scope('d2o budgets (revealed)', () => d2oRevealVariances(ctx, density, keep.length * H, n));
+      const perLayer: number[][] = Array.from({ length: this.nLayers }, () => []);
+      keep.forEach((l, i) => { perLayer[l] = vars.slice(i * H, (i + 1) * H); });
+      d2oCapacitiesFromVariances(perLayer, n, this.budget, this.skip).forEach((cap, l) => {
+        if (cap !== null) this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
+      });
+    }
+    return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
+  }
+
+  protected override compactsLayer(l: number): boolean {
+    return !this.skip.has(l);
+  }
+
+  protected override rank(st: DeadSlotState, end: number, party: 0 | 1, fracBits: number): BigUint64Array {
+    const r = st.table('score', end), bonus = party === 0 ? encodeScalar(D2O_SINK_BONUS_SECURE, fracBits) : 0n;
+    const sinks = Math.min(this.opts.sinks, end);
+    for (let u = 0; u < st.units; u++) for (let j = 0; j < sinks; j++) r[u * end + j] = asUintN(64, r[u * end + j] + bonus);
+    return r;
+  }
+}
+
+/** The sink bonus on shares: above any accumulated score (≤ the number of queries), below the rank headroom. */
+const D2O_SINK_BONUS_SECURE = 2 ** 16;

@@ -31,8 +31,8 @@ import {
 } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
-import { checkPinnedKey } from './server-keys';
-import { decodeHello, encodeHello, encodeHelloError, HELLO_TAG, recvWithin } from './wire/server-hello';
+import { receiveHello, rejectLink } from './hello-handshake';
+import { encodeHello, HELLO_TAG } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
 
 export interface DealerServerOptions {
@@ -113,14 +113,14 @@ export class DealerServer {
     const party = Number(m[2]) as PartyId;
     this.handshake(ch, id, party).catch((e: unknown) => {
       this.log(`dealer: rejected P${party} for session ${id} (${errorCode(e)})`);
-      reject(ch, e);
+      rejectLink(ch, e);
     });
   }
 
   private async handshake(ch: WsChannel, id: string, party: PartyId): Promise<void> {
     const timeout = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-    const hello = decodeHello(await recvWithin(ch, HELLO_TAG, timeout, `dealer: hello of P${party}`), party ? 'p1' : 'p0', `P${party}`, id);
-    checkPinnedKey(hello.publicKey, party ? this.opts.partyPublicKeys?.p1 : this.opts.partyPublicKeys?.p0, `P${party}`);
+    const pinnedKey = party ? this.opts.partyPublicKeys?.p1 : this.opts.partyPublicKeys?.p0;
+    const hello = await receiveHello(ch, { role: party ? 'p1' : 'p0', from: `P${party}`, sessionId: id, pinnedKey, timeoutMs: timeout, what: `dealer: hello of P${party}` });
     let slot = this.slots.get(id);
     if (!slot) {
       const max = this.opts.maxSessions ?? MAX_SESSIONS;
@@ -176,15 +176,4 @@ export class DealerServer {
     clearTimeout(slot.timer);
     if (this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
   }
-}
-
-/** Tell the dialler why (if the link still works), then close it. */
-function reject(ch: WsChannel, err: unknown): void {
-  if (ch.closed) return;
-  try {
-    ch.send(HELLO_TAG, encodeHelloError(err));
-  } catch {
-    // the link died meanwhile
-  }
-  ch.close(`rejected (${errorCode(err)})`);
 }

@@ -25,3 +25,4 @@ export * from './local-servers';
 export * from './jobs/secure-generate-job';
 export * from './jobs/local-weight-shares';
 export * from './session-links';
+export * from './hello-handshake';

@@ -41,9 +41,8 @@ import { ClientConnection, type ConnectionHost } from './client-connection';
 import { inputWidth, type PartyJob } from './jobs/party-job';
 import { PartySession, type PartyServerConfig, type PeerArrival, type SessionHost } from './party-session';
 import { Rendezvous } from './rendezvous';
-import { checkPinnedKey } from './server-keys';
+import { receiveHello, rejectLink } from './hello-handshake';
 import type { OpenRequest } from './wire/client-messages';
-import { decodeHello, encodeHelloError, HELLO_TAG, recvWithin } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
 
 export interface PartyServerOptions {
@@ -201,7 +200,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (m && this.role === 0) {
       this.acceptPeer(ch, m[1], this.peerLedgers.get(req)!).catch((e: unknown) => {
         this.config.log(`P0: rejected P1's link for session ${m[1]} (${errorCode(e)})`);
-        reject(ch, e);
+        rejectLink(ch, e);
       });
       return;
     }
@@ -210,22 +209,12 @@ export class PartyServer implements SessionHost, ConnectionHost {
 
   private async acceptPeer(ch: WsChannel, id: string, ledger: Ledger): Promise<void> {
     const cfg = this.config;
-    const hello = decodeHello(await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `P0: hello of P1`), 'p1', 'P1', id, true);
-    checkPinnedKey(hello.publicKey, cfg.peerPublicKey, 'P1');
-    const offered = this.peerArrivals.offer(id, { channel: ch, ledger, hello }, cfg.pairTimeoutMs, (a) => reject(a.channel, new SessionNotFoundError(id)));
+    const hello = await receiveHello(ch, {
+      role: 'p1', from: 'P1', sessionId: id, withParams: true, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.handshakeTimeoutMs, what: 'P0: hello of P1',
+    });
+    const offered = this.peerArrivals.offer(id, { channel: ch, ledger, hello }, cfg.pairTimeoutMs, (a) => rejectLink(a.channel, new SessionNotFoundError(id)));
     if (!offered) throw new ProtocolError(`session ${id}: P1 is already linked`, 'MPC_ERR_BAD_MESSAGE');
   }
-}
-
-/** Tell the dialler why (if the link still works), then close it. */
-function reject(ch: WsChannel, err: unknown): void {
-  if (ch.closed) return;
-  try {
-    ch.send(HELLO_TAG, encodeHelloError(err));
-  } catch {
-    // the link died meanwhile
-  }
-  ch.close(`rejected (${errorCode(err)})`);
 }
 
 function trimSlash(url: string): string {

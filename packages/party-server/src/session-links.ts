@@ -7,8 +7,8 @@
 import { agreeSeed, ChannelClosedError, Ledger, ProtocolError, WsChannel } from '@mpcache/mpc-core';
 import type { PartyServerConfig, PeerArrival } from './party-session';
 import type { Rendezvous } from './rendezvous';
-import { checkPinnedKey } from './server-keys';
-import { decodeHello, encodeHello, encodeHelloError, HELLO_TAG, recvWithin, type SessionParams } from './wire/server-hello';
+import { receiveHello } from './hello-handshake';
+import { encodeHello, encodeHelloError, HELLO_TAG, type SessionParams } from './wire/server-hello';
 
 export type Track = (channel: WsChannel, who: string) => WsChannel;
 
@@ -31,9 +31,10 @@ export async function connectDealer(cfg: PartyServerConfig, id: string, track: T
   // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
   const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes }, 'the dealer'), 'the dealer');
   ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey }));
-  const reply = await recvWithin(ch, HELLO_TAG, cfg.handshakeTimeoutMs, `session ${id}: dealer hello`);
-  const hello = decodeHello(reply, 'dealer', 'dealer', id);
-  checkPinnedKey(hello.publicKey, cfg.dealerPublicKey, 'the dealer');
+  const hello = await receiveHello(ch, {
+    role: 'dealer', from: 'dealer', sessionId: id, pinnedKey: cfg.dealerPublicKey, keyOwner: 'the dealer',
+    timeoutMs: cfg.handshakeTimeoutMs, what: `session ${id}: dealer hello`,
+  });
   return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1') };
 }
 
@@ -47,9 +48,9 @@ export async function connectPeer(
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
     ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)
-    const reply = await recvWithin(ch, HELLO_TAG, cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, `session ${id}: P0 hello`);
-    const hello = decodeHello(reply, 'p0', 'P0', id);
-    checkPinnedKey(hello.publicKey, cfg.peerPublicKey, 'P0');
+    const hello = await receiveHello(ch, {
+      role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
+    });
     return { channel: ch, ledger, publicKey: hello.publicKey };
   }
   const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);

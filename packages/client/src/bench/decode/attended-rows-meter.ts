@@ -1,24 +1,32 @@
 /**
  * AttendedRowsMeter — a SecureKVCachePolicy decorator that records, per layer, how many cached rows
  * each head's query attended at the last decoding step (the selection's public `kept`, or the whole
- * cache when the policy returns null), and samples memory at every layer. Everything else, `warm`
- * included when the policy has it, is forwarded unchanged, so costs are the policy's own.
+ * cache when the policy returns null), and samples memory at every layer. Everything else — the
+ * optional members included when the policy has them (warm, observeInput, the plan keys, wide
+ * logits) — is forwarded unchanged, so costs are the policy's own.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
 import type {
-  SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy, SecureLayerCache,
+  SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy,
 } from '@mpcache/mpcache';
 
 export class AttendedRowsMeter implements SecureKVCachePolicy {
   /** Attended rows per head at the last single-query call, per layer. */
   readonly keptByLayer: number[];
-  readonly warm?: (ctx: PartyContext, caches: readonly SecureLayerCache[]) => Promise<void>;
+  readonly warm?: SecureKVCachePolicy['warm'];
+  readonly observeInput?: SecureKVCachePolicy['observeInput'];
+  readonly planKey?: SecureKVCachePolicy['planKey'];
+  readonly planOperandKeys?: SecureKVCachePolicy['planOperandKeys'];
+  readonly acceptsWideLogits?: boolean;
 
   constructor(readonly inner: SecureKVCachePolicy, nLayers: number, private readonly onLayer: () => void = () => undefined) {
     this.keptByLayer = new Array<number>(nLayers).fill(0);
-    const warm = inner.warm;
-    if (warm) this.warm = (ctx, caches) => warm.call(inner, ctx, caches);
+    this.warm = inner.warm?.bind(inner);
+    this.observeInput = inner.observeInput?.bind(inner);
+    this.planKey = inner.planKey?.bind(inner);
+    this.planOperandKeys = inner.planOperandKeys?.bind(inner);
+    this.acceptsWideLogits = inner.acceptsWideLogits;
   }
 
   get name(): string {

@@ -1,0 +1,22 @@
+import { GPT2_SMALL, SecureFullCache } from '@mpcache/mpcache';
+import { AttendedRowsMeter } from '../src/bench/decode/attended-rows-meter';
+import { benchPolicy } from '../src/bench/decode/bench-policies';
+
+describe('AttendedRowsMeter', () => {
+  it('forwards the optional members that change what the decoder does (wide logits, plan keys)', () => {
+    const full = new AttendedRowsMeter(new SecureFullCache(), 2);
+    expect(full.acceptsWideLogits).toBe(true);
+    expect(full.planKey).toBeUndefined();
+    const inner = benchPolicy('mpcache', GPT2_SMALL, 256);
+    const meter = new AttendedRowsMeter(inner, GPT2_SMALL.nLayers);
+    expect(meter.acceptsWideLogits).toBe(inner.acceptsWideLogits);
+    expect(meter.planKey).toBeDefined();
+    const keys = new Set<string>();
+    for (let l = 0; l < GPT2_SMALL.nLayers; l++) {
+      expect(meter.planKey!(l)).toBe(inner.planKey!(l));
+      expect(meter.planOperandKeys!(l)).toEqual(inner.planOperandKeys!(l));
+      keys.add(meter.planKey!(l));
+    }
+    expect(keys).toEqual(new Set(['mpcache lead', 'mpcache follow'])); // cross-layer sharing
+  });
+});

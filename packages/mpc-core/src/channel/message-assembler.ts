@@ -51,7 +51,7 @@ export class MessageAssembler {
           'MPC_ERR_MESSAGE_TOO_LARGE',
         );
       }
-      if (h.payloadBytes === h.messageBytes) return { tag: h.tag, payload: owned ? body : Uint8Array.from(body) };
+      if (h.payloadBytes === h.messageBytes) return { tag: h.tag, payload: owned ? body : new Uint8Array(body) }; // one memcpy, aligned (Buffer#slice would be a view)
       if (h.payloadBytes === 0) throw bad(`empty first frame of a ${h.messageBytes}-byte message with tag ${h.tag}`);
       this.tag = h.tag;
       this.buffer = new Uint8Array(h.messageBytes);

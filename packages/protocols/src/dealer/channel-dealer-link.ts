@@ -21,9 +21,9 @@ export class ChannelDealerLink implements DealerLink {
     this.channel.send(tag, encodeDealerRequest({ index, name: spec.name, params }));
     const body = decodeDealerReply(await this.channel.recv(tag), index, spec.name);
     // Parts of a message are read as word views (correlation.ts readWords, the DPF keys' leaf words),
-    // which need the 8-byte alignment in-process messages have; a frame's body after the status
-    // byte never has it, so copy once here instead of once per part.
-    return body.byteOffset % 8 === 0 ? body : body.slice();
+    // which need 8-byte alignment: a reply's body follows an 8-byte header (dealer-wire.ts), so it
+    // is aligned whenever the channel delivers an aligned buffer; copy once here otherwise.
+    return body.byteOffset % 8 === 0 ? body : new Uint8Array(body);
   }
 
   /** Tell the dealer this party is done (its serving loop for this party ends normally). */

@@ -3,11 +3,13 @@
  * session). The k-th correlation a party takes travels under channel tag k mod 2^32, both ways:
  *
  *   request  (party → dealer)  msgpackr envelope { index: k, name, params? }   (≤ MAX_ENVELOPE_BYTES)
- *   reply    (dealer → party)  0x00 ‖ the raw dealer message for this party   (offline bytes)
- *                            | 0x01 ‖ msgpackr envelope { code, message }     (then the dealer closes)
+ *   reply    (dealer → party)  0x00 ‖ 7 zero bytes ‖ the raw dealer message   (offline bytes)
+ *                            | 0x01 ‖ 7 zero bytes ‖ msgpackr envelope { code, message }  (then the dealer closes)
  *
- * The status byte is the only framing on the reply: correlation material travels as raw bytes and
- * the ledger's offlineBytes count the message after it, exactly as with the in-process dealer.
+ * The 8-byte status header is the only framing on the reply: correlation material travels as raw
+ * bytes and the ledger's offlineBytes count the message after it, exactly as with the in-process
+ * dealer. Eight bytes, not one, so the message starts word-aligned in a received buffer and the
+ * party reads its words in place (one copy less of every dealer byte).
  * The dealer validates every request at this boundary: known fields only, integer index equal to
  * the expected one, a registered name, and params accepted by the spec's own `validate`.
  */
@@ -37,6 +39,9 @@ export interface DealerRequest {
 export const MAX_CORRELATION_NAME = 64;
 const REPLY_OK = 0;
 const REPLY_ERROR = 1;
+/** Status byte and padding before a reply's body. */
+export const DEALER_REPLY_HEADER_BYTES = 8;
+const H = DEALER_REPLY_HEADER_BYTES;
 const MAX_ERROR_MESSAGE = 300;
 
 /** The channel tag of the index-th correlation. */
@@ -60,9 +65,9 @@ export function decodeDealerRequest(bytes: Uint8Array): DealerRequest {
 }
 
 export function encodeDealerReply(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + message.byteLength);
+  const out = new Uint8Array(H + message.byteLength);
   out[0] = REPLY_OK;
-  out.set(message, 1);
+  out.set(message, H);
   return out;
 }
 
@@ -73,20 +78,20 @@ export function encodeDealerError(err: Error): Uint8Array {
     code: typeof code === 'string' ? code : 'MPC_ERR_BAD_MESSAGE',
     message: err.message.slice(0, MAX_ERROR_MESSAGE),
   });
-  const out = new Uint8Array(1 + body.byteLength);
+  const out = new Uint8Array(H + body.byteLength);
   out[0] = REPLY_ERROR;
-  out.set(body, 1);
+  out.set(body, H);
   return out;
 }
 
 /** The dealer message in a reply, or the dealer's error rethrown as ProtocolError / LimitError. */
 export function decodeDealerReply(bytes: Uint8Array, index: number, name: string): Uint8Array {
-  if (bytes.byteLength >= 1 && bytes[0] === REPLY_OK) return bytes.subarray(1);
-  if (bytes.byteLength < 1 || bytes[0] !== REPLY_ERROR) {
-    throw new ProtocolError(`dealer reply #${index} ("${name}"): bad status byte`, 'MPC_ERR_BAD_MESSAGE');
+  if (bytes.byteLength < H || (bytes[0] !== REPLY_OK && bytes[0] !== REPLY_ERROR)) {
+    throw new ProtocolError(`dealer reply #${index} ("${name}"): bad status header`, 'MPC_ERR_BAD_MESSAGE');
   }
+  if (bytes[0] === REPLY_OK) return bytes.subarray(H);
   const what = 'dealer error reply';
-  const env = decodeEnvelope(bytes.subarray(1), what);
+  const env = decodeEnvelope(bytes.subarray(H), what);
   assertEnvelopeKeys(env, what, ['code', 'message']);
   const code = envelopeString(env, 'code', what, 64);
   const message = envelopeString(env, 'message', what, MAX_ERROR_MESSAGE);

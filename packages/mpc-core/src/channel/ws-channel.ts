@@ -155,8 +155,9 @@ export class WsChannel implements Channel {
     if (this.isClosed) return;
     try {
       if (!isBinary) throw new ProtocolError('expected a binary frame, got a text message', 'MPC_ERR_BAD_FRAME');
-      const { header, body } = parseFrame(toBytes(data), this.maxFrameBytes);
-      const m = this.assembler.push(header, body, false);
+      const bytes = toBytes(data);
+      const { header, body } = parseFrame(bytes, this.maxFrameBytes);
+      const m = this.assembler.push(header, body, ownsItsBuffer(bytes));
       if (m) this.mailbox.deliver(m.tag, m.payload);
     } catch (e) {
       this.failWith(e as Error);
@@ -260,6 +261,16 @@ export async function listenWs(
       await done;
     },
   };
+}
+
+/**
+ * True if `bytes` is the whole of a buffer nobody else uses: ws hands over a fresh allocation for a
+ * message it assembled from several socket reads (every large one). The payload may then stay a
+ * view (no copy; a 16-byte header keeps it word-aligned). Anything else — a view into a socket read
+ * or a pooled small buffer — is copied by the assembler.
+ */
+function ownsItsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength > 4096;
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {

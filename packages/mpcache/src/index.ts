@@ -69,3 +69,5 @@ export * from './secure-cache/gate-shares';
 export * from './secure-cache/secure-attention-gate';
 export * from './secure-cache/secure-d2o';
 export * from './secure-cache/dead-slot-compaction';
+export * from './secure-cache/d2o-merge-matrix';
+export * from './secure-cache/secure-d2o-merge';

@@ -44,8 +44,8 @@ describe(`secure D2O adaptive capacities (SEED=${TEST_SEED})`, () => {
     expect(sim.steps[4].plain[0].slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 
-  it('refuses adaptive capacities without the opt-in, and the merge', () => {
+  it('refuses adaptive capacities without the opt-in, and a local merge window', () => {
     expect(() => new SecureD2oPolicy(2, 10, { ...adaptive, revealLayerBudgets: false })).toThrow(/revealLayerBudgets/);
-    expect(() => new SecureD2oPolicy(2, 10, { ...adaptive, merge: true })).toThrow(/merge/);
+    expect(() => new SecureD2oPolicy(2, 10, { ...adaptive, merge: true, mergeScope: { local: 4 } })).toThrow(/mergeScope/);
   });
 });

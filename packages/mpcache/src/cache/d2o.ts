@@ -34,6 +34,11 @@ export interface D2oOptions {
   merge: boolean;
   /** Merge candidates: 'full' (every kept row) or a local window |c − e| ≤ W (secure deviation). */
   mergeScope: 'full' | { local: number };
+  /**
+   * Merge at the first decoding step's eviction (the prompt's bulk eviction; default true). The
+   * secure twin evicts the prompt in its prefill compaction without merging: false matches it.
+   */
+  promptMerge?: boolean;
   /** Secure runs only: allow layerBudgets 'adaptive' by opening every head's density variance (a leak). */
   revealLayerBudgets?: boolean;
 }
@@ -101,6 +106,7 @@ export class D2oPolicy implements KVCachePolicy {
   private readonly split: { heavy: number; recent: number }[] = [];
   private readonly tau: Float64Array;
   private readonly stepDone: Int32Array;
+  private readonly stepsSeen: Int32Array;
 
   constructor(private readonly ctx: PolicyContext, readonly opts: D2oOptions = D2O_DEFAULTS) {
     const { nLayers, nHeads, seqLen } = ctx.model;
@@ -111,6 +117,7 @@ export class D2oPolicy implements KVCachePolicy {
     }
     this.tau = new Float64Array(nLayers).fill(NaN);
     this.stepDone = new Int32Array(nLayers).fill(-1);
+    this.stepsSeen = new Int32Array(nLayers);
     this.setUniformCapacities();
   }
 
@@ -162,6 +169,7 @@ export class D2oPolicy implements KVCachePolicy {
     this.overrides.fill(null);
     this.tau.fill(NaN);
     this.stepDone.fill(-1);
+    this.stepsSeen.fill(0);
     this.setUniformCapacities();
   }
 
@@ -179,6 +187,7 @@ export class D2oPolicy implements KVCachePolicy {
       evicted.push(d2oEvict(this.scores[l * H + h], this.alive[l * H + h], pos, heavy, recent, this.opts.sinks));
     }
     const count = Math.min(...evicted.map((e) => e.length));
+    if (this.stepsSeen[l]++ === 0 && this.opts.promptMerge === false) return;
     if (!this.opts.merge || count === 0) return;
     // nearest kept row per evicted token and head
     const d = view.headDim, u = evicted.map(() => new Float64Array(count)), target = evicted.map(() => new Int32Array(count));

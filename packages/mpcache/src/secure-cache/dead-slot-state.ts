@@ -93,6 +93,8 @@ export interface EvictionRecord {
   readonly kind: 'none' | 'argmin' | 'topk';
   readonly end: number;
   readonly steps?: number[];
+  /** 'argmin': the victims' one-hot rows (units, end), shares (D2O's merge reads them). */
+  readonly victim?: BigUint64Array;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
     st.setAlive(e.data, end, 'subtract');
     st.dead += 1;
     st.span = Math.max(st.span, end);
-    return { kind: 'argmin', end };
+    return { kind: 'argmin', end, victim: e.data };
   }
   const res = await topK(ctx, { shape: [U, end], data: keys }, keep, { mask: true });
   st.setAlive((res.mask as { data: BigUint64Array }).data, end, 'replace');

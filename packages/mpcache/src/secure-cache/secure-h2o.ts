@@ -85,11 +85,17 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
     this.states[layer]!.install(rows, tables[0]);
   }
 
+  /** A compaction is due at this layer (D2O folds its merges into the rows here). */
+  protected async beforeCompaction(_ctx: PartyContext, _view: SecureAttentionView): Promise<void> {}
+
   /** End of a decoding call's observe: compact the layer's dead slots if the schedule says so. */
   protected async compactIfDue(ctx: PartyContext, view: SecureAttentionView): Promise<void> {
     if (this.phase.inPrefill) return;
-    const l = view.layer, calls = ++this.decodeCalls[l], st = this.states[l];
-    if (this.compactPeriod === 0 || calls % this.compactPeriod !== 0 || !st || st.dead === 0) return;
+    const l = view.layer, calls = ++this.decodeCalls[l];
+    if (this.compactPeriod === 0 || calls % this.compactPeriod !== 0) return;
+    await this.beforeCompaction(ctx, view);
+    const st = this.states[l];
+    if (!st || st.dead === 0) return;
     const res = await ctx.ledger.scope('dead slot compaction', () => compactDeadSlots(ctx, view.cache, st, this.carriedTables(l, view.cache.length)));
     if (!res) return;
     this.installCarried(l, res.record.rows, res.tables);

@@ -273,10 +273,11 @@ function ownsItsBuffer(bytes: Uint8Array): boolean {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength > 4096;
 }
 
+/** A plain Uint8Array view (not a Buffer: downstream `slice` must copy, as Uint8Array's does). */
 function toBytes(data: WebSocket.RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
+  const b = Array.isArray(data) ? Buffer.concat(data) : data;
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function errorCode(err: Error): string {

@@ -206,7 +206,7 @@ export class PartyGen implements DealGen {
     // starts 8-byte aligned (consumers view key words and leaf words as BigUint64Array).
     const view = this.message.subarray(this.off, this.off + n);
     this.off += n;
-    return view.byteOffset % 8 === 0 ? view : view.slice();
+    return view.byteOffset % 8 === 0 ? view : new Uint8Array(view); // a copy even of a Buffer (whose slice is a view)
   }
 
   private readWords(n: number): BigUint64Array {

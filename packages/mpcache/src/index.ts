@@ -71,3 +71,4 @@ export * from './secure-cache/secure-d2o';
 export * from './secure-cache/dead-slot-compaction';
 export * from './secure-cache/d2o-merge-matrix';
 export * from './secure-cache/secure-d2o-merge';
+export * from './secure-cache/dead-slot-policy';

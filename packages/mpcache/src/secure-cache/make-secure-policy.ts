@@ -8,7 +8,8 @@
  * Deviations on shares (public-count rules of eviction-baselines.md B8, flagged):
  *   d2o            uniform layer budgets by default ({ layerBudgets: 'uniform', merge: false }); 'adaptive'
  *                  only with revealLayerBudgets: true (opens every head's density variance: a
- *                  documented leak, off by default); the merge is not ported
+ *                  documented leak, off by default); the merge is opt-in (d2o: { merge: true }, on
+ *                  shares by a merge matrix, secure-d2o-merge.ts; the prompt's eviction merges nothing)
  *   cake           layer budgets 'uniform' unless calibrated public budgets are given (an array);
  *                  'adaptive' only with revealLayerBudgets: true (opens each layer's entropy and
  *                  variance: a documented leak, off by default); decode pooling kernel 1
@@ -31,7 +32,8 @@ import { SecureFullCache, type SecureKVCachePolicy } from '../secure/secure-kv-c
 import { SecureAttentionGatePolicy } from './secure-attention-gate';
 import { SecureCakePolicy } from './secure-cake';
 import { SecureD2oPolicy } from './secure-d2o';
-import { DeadSlotPolicy, SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
+import { DeadSlotPolicy } from './dead-slot-policy';
+import { SecureH2oPolicy, SecureTovaPolicy } from './secure-h2o';
 import { SecureMpcachePolicy } from './secure-mpcache-policy';
 import { SecureQuestPolicy, SecureTokenTopKPolicy } from './secure-quest';
 import { SecureSnapKvPolicy, SecureStreamingLlmPolicy } from './secure-snapkv';

@@ -31,7 +31,7 @@ import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { compactRows, keepZeroRows } from './compact-rows';
 import { DeadSlotState, evictDown } from './dead-slot-state';
 import { cakeIndicatorBits, cakeIndicatorShares, cakeRevealPreferences, cakeWindowStats } from './secure-cake-scores';
-import { DeadSlotPolicy, laneColumnSums } from './secure-h2o';
+import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureCakePolicy extends DeadSlotPolicy {
   readonly name = 'cake';

@@ -9,7 +9,9 @@
  *
  * Rounds:    d2oMergeStepCost(…) (exact): ≈ 30 + argmaxTree's 2⌈log2 n⌉ + rsqrt's 4, + 5 while T > 0
  * Online:    O(U·(n·(k + 12) + d + C + T)) words; the dominant terms are the argmax tree, rsqrt
- *            (40 B/elem) and ~8 elementwise products over U·n; no K/V row is re-masked
+ *            (40 B/elem) and ~8 elementwise products over U·n; no K/V row is re-masked. At
+ *            gpt2-small (U = 12, d = 64, n = 1024, f = 16, T = 32): 46 rounds, 3.45 MB per layer and
+ *            step (H2O's argmin: 10 rounds, 98 KB), 94 MB offline
  * Offline:   Beaver triples/pairs of the same products, truncation masks, DCF keys (argmax, LTZ),
  *            the one-hot's DPF keys, the masked products' C terms
  * Accuracy:  cosines through rsqrt (≤ 2e-3 relative) against the plaintext's fxRound(cos): targets

@@ -4,7 +4,8 @@
  *      WebSockets, driven by the client SDK: token ids equal the float64 reference's; two
  *      concurrent sessions; per-token costs equal on both parties.
  *   2. stories15M, the deployable way: three `mpcache serve` processes (LocalDeployment) and the
- *      `mpcache generate --json` CLI as a fourth; the ids must equal the float64 reference's.
+ *      `mpcache generate --json` CLI as a fourth; the ids must equal the float64 reference's, with
+ *      the full cache and with MPCache (against its float64 twin).
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
 import { execFile } from 'node:child_process';
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EOS_ID, loadStories15M, randomWeights, ReferenceDecoder, TINY_LLAMA } from '@mpcache/mpcache';
-import { localWeightShares, secureGenerateJob, startLocalServers, type LocalServers } from '@mpcache/party-server';
+import { localWeightShares, plaintextPolicyTwin, secureGenerateJob, startLocalServers, type LocalServers } from '@mpcache/party-server';
 import { cliPath, LocalDeployment, MpcacheClient, promptIds, type GeneratedToken } from '@mpcache/client';
 
 describe('generate through real servers: tiny-llama in one process', () => {
@@ -78,5 +79,39 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     expect(r).toMatchObject({ prompt, policy: 'full' });
     expect(r.perToken).toHaveLength(NEW_TOKENS);
     for (const c of r.perToken) expect(Object.keys(c)).toEqual(expect.arrayContaining(['ms', 'bytes', 'rounds']));
+  }, 300_000);
+
+  it('--policy mpcache: a prompt past the budget is evicted at prefill and decoded with cluster selection; ids equal the float64 MPCache twin\'s', async () => {
+    const { config, weights, tokenizer } = loadStories15M();
+    const prompt = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big';
+    const ids = promptIds(tokenizer, prompt), n = 3;
+    // the twin's greedy tokens and, per step, the margin between its two best logits
+    const twin = new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin('mpcache', config) });
+    const want: number[] = [], margins: number[] = [];
+    let logits = twin.prefill(ids);
+    for (let i = 0; i < n; i++) {
+      const sorted = [...logits].sort((a, b) => b - a);
+      margins.push(sorted[0] - sorted[1]);
+      want.push(logits.indexOf(sorted[0]));
+      if (i + 1 < n) logits = twin.forward(want[i], ids.length + i);
+    }
+    const file = join(dir, 'generate-mpcache.json');
+    await promisify(execFile)(process.execPath, [
+      cliPath(), 'generate', '--prompt', prompt, '--max-new-tokens', String(n), '--policy', 'mpcache',
+      '--p0', deployment.p0Url, '--p1', deployment.p1Url, '--json', file,
+    ], { timeout: 280_000 });
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    expect(r).toMatchObject({ policy: 'mpcache' });
+    // Where the twin's choice is clear (the secure logits are within 0.05 of float64), the secure
+    // token must be the same; a near-tie may go either way under fixed point.
+    // (after a near-tie that went the other way, the two continue from different tokens: stop)
+    expect(margins.filter((m) => m > 0.1).length).toBeGreaterThan(0);
+    for (let i = 0; i < n; i++) {
+      if (r.tokens[i] === want[i]) continue;
+      expect(margins[i]).toBeLessThanOrEqual(0.1);
+      break;
+    }
+    // decoding steps select clusters: more rounds than the full cache's step (≈ 290 at stories15M)
+    expect(r.perToken[n - 1].rounds).toBeGreaterThan(300);
   }, 300_000);
 });

@@ -72,3 +72,4 @@ export * from './secure-cache/dead-slot-compaction';
 export * from './secure-cache/d2o-merge-matrix';
 export * from './secure-cache/secure-d2o-merge';
 export * from './secure-cache/dead-slot-policy';
+export * from './cache/policy-defaults';

@@ -32,7 +32,7 @@ export function registerDemoCommand(program: Command): void {
     .description('start a dealer and two parties locally and generate from a secret-shared prompt (stories15M)')
     .option('--prompt <text>', 'the prompt', 'Once upon a time')
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
-    .option('--policy <name>', 'KV-cache policy: full | streaming', 'full')
+    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk (budget: defaultPolicyBudget of the model)', 'full')
     .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
     .option('--verbose', "show the servers' log lines")
     .option('--matmul', 'run the secure matrix-product demo instead')
@@ -61,8 +61,8 @@ async function modelDemo(o: DemoOptions) {
       prompt: o.prompt, tokenizer, write: out, note,
       heading: '\nsecure (each token printed as this client reconstructs it):\n  ',
     });
-    const ref = referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens);
-    out(`plaintext reference (float64, computed here for comparison):\n  ${ref.text}\n\n`);
+    const ref = referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy);
+    out(`plaintext reference (float64, the same policy, computed here for comparison):\n  ${ref.text}\n\n`);
     out(`${costTable(r, ref)}\n`);
     const same = r.tokens.filter((t, i) => t === ref.tokens[i]).length;
     const sum = (f: (c: (typeof r.perToken)[number]) => number) => r.perToken.reduce((a, c) => a + f(c), 0);

@@ -28,7 +28,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
     .addOption(new Option('--p0 <url>', "P0's URL").default('ws://127.0.0.1:9000').env('MPCACHE_P0_URL'))
     .addOption(new Option('--p1 <url>', "P1's URL").default('ws://127.0.0.1:9001').env('MPCACHE_P1_URL'))
-    .option('--policy <name>', 'KV-cache policy: full | streaming', 'full')
+    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk (budget: defaultPolicyBudget of the model)', 'full')
     .option('--reference', 'also run the plaintext reference model here and compare')
     .option('--json <file>', 'write results as JSON')
     .action(async (o: GenerateOptions) => {
@@ -39,7 +39,7 @@ export function registerGenerateCommand(program: Command): void {
         p0: o.p0, p1: o.p1, model: STORIES15M.name, policy: o.policy, maxNewTokens, prompt: o.prompt, tokenizer,
         write: (s) => process.stdout.write(s), note,
       });
-      const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens) : undefined;
+      const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy) : undefined;
       if (ref) note(`plaintext reference: ${ref.text}`);
       note(costTable(r, ref));
       writeJson(o.json, { ...r, ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}) });

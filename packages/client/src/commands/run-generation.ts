@@ -4,6 +4,7 @@
  * cost the parties' ledgers report. Also the plaintext reference run and the per-token table.
  */
 import { EOS_ID, ReferenceDecoder, type ModelConfig, type Tokenizer, type TransformerWeights } from '@mpcache/mpcache';
+import { plaintextPolicyTwin } from '@mpcache/party-server';
 import { fmtBytes, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
 import { MpcacheClient } from '../sdk/mpcache-client';
@@ -77,9 +78,12 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
 }
 
 /** The plaintext float64 reference: greedy ids and the text of each, stopping at EOS like the client. */
-export function referenceGeneration(weights: TransformerWeights, config: ModelConfig, tokenizer: Tokenizer, prompt: string, maxNewTokens: number) {
+export function referenceGeneration(
+  weights: TransformerWeights, config: ModelConfig, tokenizer: Tokenizer, prompt: string, maxNewTokens: number, policy = 'full',
+) {
   const ids = promptIds(tokenizer, prompt);
-  const tokens = new ReferenceDecoder(weights, config).generateGreedy(ids, maxNewTokens, { stopTokens: [EOS_ID] });
+  const kvPolicy = plaintextPolicyTwin(policy, config);
+  const tokens = new ReferenceDecoder(weights, config, { kvPolicy }).generateGreedy(ids, maxNewTokens, { stopTokens: [EOS_ID] });
   const pieces: string[] = [];
   let prev = ids[ids.length - 1];
   for (const t of tokens) {

@@ -13,10 +13,17 @@
  * stories15M), plus the masked K/V cache. Size MAX_SESSIONS (`--max-sessions`) to the machine.
  */
 import {
+  defaultPolicyBudget,
+  defaultPolicyConfig,
   Generator,
+  makePolicy,
+  makeSecurePolicy,
   maskModelWeights,
+  SECURE_POLICY_NAMES,
   SecureFullCache,
   SecureSinkWindowCache,
+  type KVCachePolicy,
+  type ModelConfig,
   type SecureKVCachePolicy,
   type WeightShares,
 } from '@mpcache/mpcache';
@@ -27,22 +34,45 @@ import type { JobParams, JobRun, PartyJob } from './party-job';
 /** KV-cache policies a session may name, each a fresh instance per session. */
 export type SecurePolicyFactories = Readonly<Record<string, () => SecureKVCachePolicy>>;
 
-/** StreamingLLM's defaults here: 4 attention sinks and the 64 most recent rows. */
-export const DEFAULT_SECURE_POLICIES: SecurePolicyFactories = {
-  full: () => new SecureFullCache(),
-  streaming: () => new SecureSinkWindowCache(4, 64),
-};
+/**
+ * The policies a deployment serves for a model: 'full' (the default), 'streaming' (4 attention
+ * sinks and the 64 most recent rows), and every policy available on shares by its plaintext CLI
+ * name (makeSecurePolicy: mpcache, streamingllm, h2o, tova, snapkv, quest, d2o, cake, token-topk)
+ * at defaultPolicyBudget(seqLen) with defaultPolicyConfig — public choices, known to both parties.
+ * Attention-Gate is left out: it needs a trained gate from the model owner.
+ */
+export function defaultSecurePolicies(config: ModelConfig): SecurePolicyFactories {
+  const budget = defaultPolicyBudget(config.seqLen, config), options = defaultPolicyConfig(config);
+  const out: Record<string, () => SecureKVCachePolicy> = {
+    full: () => new SecureFullCache(),
+    streaming: () => new SecureSinkWindowCache(4, 64),
+  };
+  for (const name of SECURE_POLICY_NAMES) {
+    if (name !== 'full' && name !== 'attention-gate') out[name] = () => makeSecurePolicy(name, budget, options);
+  }
+  return out;
+}
+
+/**
+ * The float64 (plaintext) twin of a policy of defaultSecurePolicies, for comparisons on the
+ * client: the same name, budget and options; undefined for the full cache.
+ */
+export function plaintextPolicyTwin(policy: string, config: ModelConfig): KVCachePolicy | undefined {
+  if (policy === 'full') return undefined;
+  if (policy === 'streaming') return makePolicy('streamingllm', 68, { model: config, streamingllm: { sinks: 4 } });
+  return makePolicy(policy, defaultPolicyBudget(config.seqLen, config), defaultPolicyConfig(config));
+}
 
 export interface SecureGenerateJobOptions {
   /** This party's shares of the model's weights. */
   readonly shares: WeightShares;
-  /** Default DEFAULT_SECURE_POLICIES ('full' first). */
+  /** Default defaultSecurePolicies(the model) ('full' first). */
   readonly policies?: SecurePolicyFactories;
 }
 
 export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
   const c = opts.shares.config;
-  const policies = opts.policies ?? DEFAULT_SECURE_POLICIES;
+  const policies = opts.policies ?? defaultSecurePolicies(c);
   return {
     model: c.name,
     policies: Object.keys(policies),

@@ -13,26 +13,23 @@
  * The look-once work at the prompt's end (MPCache's static eviction, SnapKV's vote) is not part of a
  * decoding step.
  *
- * Budget: attended positions per head per step (policy-config.ts). `autoBudget(n)` = max(⌈n/16⌉,
- * 3·s0): about 6 % of the context, as in the paper, and never below MPCache's minimum (room for its
- * forced clusters and minCoarseClusters − 1 coarse clusters of s0 tokens). stories15M's short
- * context uses SHORT_CONTEXT_OPTIONS (clusters of 8/4 tokens), as the quality harness does.
+ * Budget: attended positions per head per step (policy-config.ts); `--budget auto` is
+ * defaultPolicyBudget(n) (policy-defaults.ts: max(⌈n/16⌉, 3·s0), about 6 % of the context), and the
+ * options are defaultPolicyConfig (stories15M's short context: clusters of 8/4 tokens, as the quality
+ * harness uses).
  */
 import {
-  makeSecurePolicy, mpcacheConfig, randomAttentionGateWeights, SECURE_POLICY_NAMES, SHORT_CONTEXT_OPTIONS,
+  defaultPolicyBudget, defaultPolicyConfig, makeSecurePolicy, randomAttentionGateWeights, SECURE_POLICY_NAMES,
   type ModelConfig, type PolicyConfig, type SecureKVCachePolicy,
 } from '@mpcache/mpcache';
 
-/** Policy options for a model: stories15M's short context gets smaller clusters and pages. */
+/** The default options, plus a seeded random attention gate (costs do not depend on its weights). */
 export function benchPolicyConfig(model: ModelConfig): PolicyConfig {
-  return { model, attentionGate: { weights: randomAttentionGateWeights(model, 1) }, ...(model.seqLen <= 256 ? SHORT_CONTEXT_OPTIONS : {}) }; // attention-gate: a seeded random gate (costs do not depend on its weights)
+  return { ...defaultPolicyConfig(model), attentionGate: { weights: randomAttentionGateWeights(model, 1) } };
 }
 
-/** max(⌈n/16⌉, 3·s0) — see the header. */
-export function autoBudget(n: number, model: ModelConfig): number {
-  const s0 = mpcacheConfig(benchPolicyConfig(model).mpcache).clusterSizes[0];
-  return Math.max(Math.ceil(n / 16), 3 * s0);
-}
+/** `--budget auto`: defaultPolicyBudget — see the header. */
+export const autoBudget = defaultPolicyBudget;
 
 /** Names `bench decode --policy` accepts. */
 export const BENCH_POLICY_NAMES: readonly string[] = SECURE_POLICY_NAMES;

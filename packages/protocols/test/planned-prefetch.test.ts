@@ -1,43 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { Ledger, MemoryChannel, reconstruct, share, tensor, type PartyId } from '@mpcache/mpc-core';
+import { reconstruct, share, tensor } from '@mpcache/mpc-core';
 import {
   beaverMul,
   beaverSquare,
-  ChannelDealerLink,
   correlationRegistry,
-  CorrelationSource,
-  DealerSession,
   localParties,
-  makePartyContext,
   maskedMatmul,
   maskOperand,
   mulTriples,
   runBoth,
-  serveDealerSession,
   squarePairs,
   SPECULATION_WINDOW,
-  type LocalParties,
   type PartyContext,
 } from '@mpcache/protocols';
 import { testPrg, TEST_SEED } from './helpers';
+import { newSeeds, remoteParties } from './remote-parties';
 
 const { asUintN } = BigInt;
 
-/** Two parties whose dealer is a DealerSession served over memory channels (pipelined requests). */
-function remoteParties() {
-  const seeds = { dealerP0: randomBytes(16), dealerP1: randomBytes(16), common: randomBytes(16) };
-  const session = new DealerSession(seeds.dealerP0, seeds.dealerP1);
-  const [p0d, d0] = MemoryChannel.pair();
-  const [p1d, d1] = MemoryChannel.pair();
-  const served = serveDealerSession(session, [d0, d1], correlationRegistry([mulTriples, squarePairs]));
-  const ledgers = [new Ledger(), new Ledger()] as const;
-  const peer = MemoryChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
-  const links = [new ChannelDealerLink(p0d), new ChannelDealerLink(p1d)] as const;
-  const make = (p: PartyId) =>
-    makePartyContext(p, peer[p], ledgers[p], new CorrelationSource(p, p === 0 ? seeds.dealerP0 : seeds.dealerP1, links[p], ledgers[p]), seeds.common);
-  const parties: LocalParties = { ctx: [make(0), make(1)], dealer: session };
-  return { parties, close: async () => { links.forEach((l) => l.close()); await served; } };
-}
+const remote = () => remoteParties(newSeeds(), correlationRegistry([mulTriples, squarePairs]));
 
 const prg = testPrg('planned');
 const n = 33;
@@ -59,7 +39,7 @@ function expected(muls: number): bigint[] {
 }
 
 describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () => {
-  for (const [label, make] of [['in-process dealer', () => ({ parties: localParties(), close: async () => undefined })], ['remote dealer', remoteParties]] as const) {
+  for (const [label, make] of [['in-process dealer', () => ({ parties: localParties(), close: async () => undefined })], ['remote dealer', remote]] as const) {
     it(`${label}: a repeated block is served from its plan; a different one falls back on demand; results and online costs unchanged`, async () => {
       const { parties, close } = make();
       const run = (key: string, muls: number) => runBoth(parties, (ctx) => ctx.dealer.planned(key, () => block(ctx, muls)));

@@ -1,15 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import {
   ChannelClosedError,
   encodeEnvelope,
-  Ledger,
-  MemoryChannel,
   ProtocolError,
   reconstruct,
   share,
   tensor,
   type Channel,
-  type PartyId,
 } from '@mpcache/mpc-core';
 import {
   beaverMul,
@@ -20,42 +16,18 @@ import {
   CorrelationSource,
   decodeDealerReply,
   defineCorrelation,
-  DealerSession,
   localParties,
-  makePartyContext,
   mulTriples,
   runBoth,
-  serveDealerSession,
   squarePairs,
   validateCount,
   type LocalParties,
 } from '@mpcache/protocols';
 import { testPrg, TEST_SEED } from './helpers';
+import { newSeeds, remoteParties as remoteParties2, type Seeds } from './remote-parties';
 
 const registry = correlationRegistry([mulTriples, squarePairs]);
-type Seeds = { dealerP0: Uint8Array; dealerP1: Uint8Array; common: Uint8Array };
-const newSeeds = (): Seeds => ({ dealerP0: randomBytes(16), dealerP1: randomBytes(16), common: randomBytes(16) });
-
-/** Two parties whose dealer is a DealerSession served over memory channels. */
-function remoteParties(seeds: Seeds) {
-  const session = new DealerSession(seeds.dealerP0, seeds.dealerP1);
-  const [p0d, d0] = MemoryChannel.pair();
-  const [p1d, d1] = MemoryChannel.pair();
-  const served = serveDealerSession(session, [d0, d1], registry);
-  const ledgers = [new Ledger(), new Ledger()] as const;
-  const peer = MemoryChannel.pair({ ledger: ledgers[0] }, { ledger: ledgers[1] });
-  const links = [new ChannelDealerLink(p0d), new ChannelDealerLink(p1d)] as const;
-  const make = (p: PartyId) =>
-    makePartyContext(
-      p,
-      peer[p],
-      ledgers[p],
-      new CorrelationSource(p, p === 0 ? seeds.dealerP0 : seeds.dealerP1, links[p], ledgers[p]),
-      seeds.common,
-    );
-  const parties: LocalParties = { ctx: [make(0), make(1)], dealer: session };
-  return { parties, served, links, dealerEnds: [d0, d1] as const, partyEnds: [p0d, p1d] as const };
-}
+const remoteParties = (seeds: Seeds) => remoteParties2(seeds, registry);
 
 describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
   it('beaverMul through a remote dealer: right product, same shares and exact costs as in-process', async () => {

@@ -55,6 +55,12 @@ const { asUintN } = BigInt;
 
 export class SecureMpcachePolicy implements SecureKVCachePolicy {
   readonly name = 'mpcache';
+  /**
+   * Gathering logits by one-hot rows is linear (O is 0/1), so the attention may hand over its scores
+   * untruncated at 2f (no truncation round over the cache); the K/V-block gather recomputes the
+   * selected logits at f, so it takes them truncated.
+   */
+  readonly acceptsWideLogits: boolean;
   readonly config: MpcacheConfig;
   readonly leaders: Int32Array;
   readonly params: ClusterSelectorParams;
@@ -86,6 +92,7 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
       sizes: c.clusterSizes, ratios: c.levelRatios, alpha: c.alpha, forcedFirst: c.forcedFirstClusters,
       forcedTail: c.forcedTailClusters, minCoarse: c.minCoarseClusters, budget: c.selection === 'budget' ? budget : null, fracBits: null,
     };
+    this.acceptsWideLogits = opts.gather !== 'kv';
     this.lastStep = new Array(model.nLayers).fill(null);
     this.staticSteps = new Array(model.nLayers).fill(null);
     this.reset();

@@ -10,6 +10,7 @@ import {
   runBoth,
   squarePairs,
   SPECULATION_WINDOW,
+  MAX_STRIKES,
   type PartyContext,
 } from '@mpcache/protocols';
 import { testPrg, TEST_SEED } from './helpers';
@@ -40,7 +41,7 @@ function expected(muls: number): bigint[] {
 
 describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () => {
   for (const [label, make] of [['in-process dealer', () => ({ parties: localParties(), close: async () => undefined })], ['remote dealer', remote]] as const) {
-    it(`${label}: a repeated block is served from its plan; a different one falls back on demand; results and online costs unchanged`, async () => {
+    it(`${label}: a repeated block is served from its plan; a different one skips or goes on demand; results and online costs unchanged`, async () => {
       const { parties, close } = make();
       const run = (key: string, muls: number) => runBoth(parties, (ctx) => ctx.dealer.planned(key, () => block(ctx, muls)));
       const check = (r: [{ data: BigUint64Array }, { data: BigUint64Array }], muls: number) =>
@@ -54,21 +55,23 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
         return { rounds: after.rounds - before.rounds, bytesSent: after.bytesSent - before.bytesSent, offline: after.offlineBytes - before.offlineBytes };
       };
       const first = await costOf('block', 3); // records the plan
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 0, hits: 0, misses: 0 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 0, hits: 0, misses: 0, skipped: 0 });
       const second = await costOf('block', 3); // all 4 from the plan
       expect(second).toEqual(first);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 4, hits: 4, misses: 0 });
-      // same key, different control flow: the first product matches the plan, the square does not
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 4, hits: 4, misses: 0, skipped: 0 });
+      // same key, a shorter run: the first product is planned, the square is planned after two
+      // products this run leaves out — skip them, then hit
       await costOf('block', 1);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 8, hits: 5, misses: 1 });
-      // the plan is now the short run's; a long run uses its 2 requests' worth and drops nothing more
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 8, hits: 6, misses: 0, skipped: 2 });
+      // the plan is now the short run's [mul, square]; a longer run: mul hits, two unplanned
+      // products go on demand (the plan is kept), then the square hits
       await costOf('block', 3);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 10, hits: 6, misses: 2 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 10, hits: 8, misses: 2, skipped: 2 });
       // a longer plan than the window: at most SPECULATION_WINDOW requests in flight, all hits
       const long = SPECULATION_WINDOW + 5;
       await costOf('long', long);
       await costOf('long', long);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats.hits).toBe(6 + long + 1);
+      for (const c of parties.ctx) expect(c.dealer.speculationStats.hits).toBe(8 + long + 1);
       await close();
     });
   }
@@ -113,7 +116,17 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     const second = await runBoth(parties, body);
     expect(reconstruct(second[0], second[1]).data).toEqual(reconstruct(first[0], first[1]).data);
     const stats = parties.ctx[0].dealer.speculationStats;
-    expect(stats).toEqual({ issued: 2, hits: 2, misses: 0 });
+    expect(stats).toEqual({ issued: 2, hits: 2, misses: 0, skipped: 0 });
+  });
+
+  it(`a plan that stops matching is dropped after MAX_STRIKES (${MAX_STRIKES}) unplanned takes in a row`, async () => {
+    const parties = localParties();
+    const run = (muls: number) => runBoth(parties, (ctx) => ctx.dealer.planned('k', () => block(ctx, muls)));
+    await run(1); // plan: [mul, square]
+    const r = await run(MAX_STRIKES + 8);
+    expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(MAX_STRIKES + 8));
+    // mul hits; the next MAX_STRIKES products are unplanned; then the plan (its square) is dropped
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 2, hits: 1, misses: MAX_STRIKES, skipped: 1 });
   });
 
   it('nested planned blocks run as part of the outer block', async () => {
@@ -122,6 +135,6 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     await runBoth(parties, body);
     const r = await runBoth(parties, body);
     expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(2));
-    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0 });
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0, skipped: 0 });
   });
 });

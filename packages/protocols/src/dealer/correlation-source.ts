@@ -10,10 +10,12 @@
  *   planned(key, fn)    speculative: run block `fn`, recording its requests under the public
  *                       `key`; when `key` ran before, its recorded requests go to the dealer at
  *                       once (at most SPECULATION_WINDOW outstanding), so the dealer generates
- *                       while the parties compute. A request that differs from the plan drops the
- *                       remaining speculative material (its indices are simply never used) and the
- *                       block goes on on demand — both parties see the same public control flow,
- *                       so they drop the same material. Costs the dealer the dropped work only.
+ *                       while the parties compute. A request not at the head of the plan skips to
+ *                       its next occurrence in flight (the skipped material's indices are simply
+ *                       never used), or, if it is not planned, is served on demand while the plan
+ *                       goes on (MAX_STRIKES such takes in a row drop it) — both parties see the
+ *                       same public control flow, so they skip the same material. A wrong guess
+ *                       costs the dealer the skipped work only.
  */
 import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
@@ -23,6 +25,8 @@ import { KeyedStreams } from './keyed-streams';
 
 /** Speculative requests kept in flight ahead of the takes (bounds the prepared material's memory). */
 export const SPECULATION_WINDOW = 48;
+/** Unplanned takes in a row after which a block's plan is dropped. */
+export const MAX_STRIKES = 32;
 
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
@@ -62,8 +66,10 @@ export interface SpeculationStats {
   issued: number;
   /** Of those, taken as planned. */
   hits: number;
-  /** Plans abandoned at a request that differed. */
+  /** Takes while speculating that were not in the plan (served on demand). */
   misses: number;
+  /** Planned requests never taken (skipped over, or left when the block ended or the plan was dropped). */
+  skipped: number;
 }
 
 export interface CorrelationRequest {
@@ -108,20 +114,30 @@ export class CorrelationSource {
     const ready = this.prepared[0];
     if (ready) {
       const key = requestKey(spec, params);
-      if (ready.key === key) {
+      if (ready.key === key && !ready.speculative) {
         this.prepared.shift();
-        if (!ready.speculative) return ready.material as M;
-        this.speculationStats.hits++;
-        this.topUp();
-        const { material, bytes } = await this.waitFor(ready.material as Promise<Produced<M>>);
-        this.ledger.recordOffline(bytes); // counted in the taking scope, as an on-demand take is
-        return material;
+        return ready.material as M;
       }
       if (!ready.speculative) {
         throw new ProtocolError(`prefetched "${ready.key.split(':')[0]}" but the protocol asked for "${spec.name}"`, 'MPC_ERR_DEALER_MISMATCH');
       }
+      // speculative: the head, or a later planned request after a stretch the run left out
+      // (e.g. fewer quick-select passes than the plan's run) — skip to it
+      const j = this.prepared.findIndex((p) => p.key === key);
+      if (j >= 0) {
+        this.discardSpeculative(j);
+        const hit = this.prepared.shift()!;
+        this.speculationStats.hits++;
+        this.strikes = 0;
+        this.topUp();
+        const { material, bytes } = await this.waitFor(hit.material as Promise<Produced<M>>);
+        this.ledger.recordOffline(bytes); // counted in the taking scope, as an on-demand take is
+        return material;
+      }
+      // not planned (e.g. more quick-select passes than the plan's run): on demand, keeping the
+      // plan for what follows, until MAX_STRIKES such takes in a row say the plan is off
       this.speculationStats.misses++;
-      this.dropSpeculation();
+      if (++this.strikes >= MAX_STRIKES) this.dropSpeculation();
     }
     const { material, bytes } = await this.waitFor(this.produce(spec, params));
     this.ledger.recordOffline(bytes);
@@ -165,7 +181,7 @@ export class CorrelationSource {
   }
 
   /** Counters of planned blocks' speculative requests. */
-  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0 };
+  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0 };
   private readonly plans = new CorrelationPlans();
   private block: { recorded: CorrelationRequest[] } | undefined;
   private speculation: Speculation | undefined;
@@ -184,12 +200,26 @@ export class CorrelationSource {
     if (s.next === s.plan.length) this.speculation = undefined;
   }
 
+  /** Forget the first n prepared (speculative) items: never taken, their indices skipped alike by both parties. */
+  private discardSpeculative(n: number): void {
+    for (const p of this.prepared.splice(0, n)) {
+      this.speculationStats.skipped++;
+      (p.material as Promise<Produced<unknown>>).then((m) => this.ledger.recordOffline(m.bytes), () => undefined);
+    }
+  }
+
+  private strikes = 0;
+
   /** Forget the speculative material (never taken: its indices are skipped by both parties alike). */
   private dropSpeculation(): void {
+    this.strikes = 0;
     this.speculation = undefined;
-    while (this.prepared.length > 0 && this.prepared[this.prepared.length - 1].speculative) {
-      // the dealer sent it all the same: count its bytes when they arrive
-      (this.prepared.pop()!.material as Promise<Produced<unknown>>).then((p) => this.ledger.recordOffline(p.bytes), () => undefined);
+    let first = this.prepared.length;
+    while (first > 0 && this.prepared[first - 1].speculative) first--;
+    // the dealer sends it all the same: count its bytes when they arrive
+    for (const p of this.prepared.splice(first)) {
+      this.speculationStats.skipped++;
+      (p.material as Promise<Produced<unknown>>).then((m) => this.ledger.recordOffline(m.bytes), () => undefined);
     }
   }
 

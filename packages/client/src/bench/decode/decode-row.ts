@@ -65,7 +65,10 @@ async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRo
     kvLen: gen.decoder.layerCaches[0].length,
     ms: round1(t.cost.ms),
     dealerWaitMs: round1(ctx.dealer.dealerWaitMs - waitBefore),
-    speculation: { issued: spec.issued - specBefore.issued, hits: spec.hits - specBefore.hits, misses: spec.misses - specBefore.misses },
+    speculation: {
+      issued: spec.issued - specBefore.issued, hits: spec.hits - specBefore.hits,
+      misses: spec.misses - specBefore.misses, skipped: spec.skipped - specBefore.skipped,
+    },
     cost: costOnly(t.cost),
     keptByLayer: [...meter.keptByLayer],
     sections: sectionDiff(ctx.ledger.paths(), pathsBefore),

@@ -56,6 +56,28 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     expect(out[0][1].cost.offlineBytes).toBeGreaterThan(0);
   });
 
+  test('temperature sampling: the Gumbel noise costs P0 8·vocab offline bytes per token and nothing online; T → 0 is greedy', async () => {
+    const { parties, secure } = await setup;
+    const want = new ReferenceDecoder(weights, config).generateGreedy(prompt, 3);
+    const ids = shareTokenIds(prompt, config.vocabSize, testPrg('ids-T'));
+    const run = (temperature: number) => runBoth(parties, (ctx) =>
+      secureGenerate({ ctx, weights: secure[ctx.party], promptShares: ids[ctx.party], maxNewTokens: 3, decoder: { temperature } }));
+    const greedy = await run(0), tiny = await run(1e-6), sampled = await run(1);
+    // noise below 2e-5 cannot move a ranking at the argmax's 2^-8 resolution
+    expect(tiny[0].map((t, i) => revealTokenId(t.idShare, tiny[1][i].idShare, config.vocabSize))).toEqual(want);
+    for (const p of [0, 1] as const) {
+      for (let i = 0; i < 3; i++) {
+        const g = greedy[p][i].cost, s = sampled[p][i].cost;
+        expect([s.rounds, s.bytesSent, s.bytesReceived]).toEqual([g.rounds, g.bytesSent, g.bytesReceived]);
+        expect(s.offlineBytes - g.offlineBytes).toBe(p === 0 ? 8 * config.vocabSize : 0);
+      }
+    }
+    for (const t of sampled[0].map((t, i) => revealTokenId(t.idShare, sampled[1][i].idShare, config.vocabSize))) {
+      expect(t >= 0 && t < config.vocabSize).toBe(true);
+    }
+    expect(() => new Generator(parties.ctx[0], secure[0], { temperature: -1 })).toThrow(RangeError);
+  });
+
   test('a decoding step: the linear sections cost exactly their masked products and truncations', async () => {
     const { parties, secure } = await setup;
     const c = config, D = c.dModel, kvD = kvDim(c), Lr = c.nLayers, f = F;

@@ -66,3 +66,4 @@ export * from './select/argmax-packed';
 export * from './nonlinear/folded-mul';
 export * from './nonlinear/normalized-power';
 export * from './dealer/correlation-plans';
+export * from './sample/gumbel-noise';

@@ -11,8 +11,8 @@
  * The parties never learn when to stop: the client decides (e.g. on EOS) and tells them; in
  * `secureGenerate` that is `onToken` returning false.
  */
-import { diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
-import { oneHot, type PartyContext } from '@mpcache/protocols';
+import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
+import { gumbelNoise, MAX_TEMPERATURE, oneHot, type PartyContext } from '@mpcache/protocols';
 import { SecureDecoder, type SecureDecoderOptions } from './secure-decoder';
 import { argmaxFits, greedyToken } from './secure-nonlinear';
 import type { WeightShares } from './shared-weights';
@@ -31,12 +31,25 @@ export interface GeneratedToken {
   readonly cost: StepCost;
 }
 
+export interface GeneratorOptions extends SecureDecoderOptions {
+  /**
+   * Sampling temperature T (public): 0 (default) = greedy; T > 0 samples from softmax(logits / T)
+   * by the Gumbel-max trick — the dealer's shared noise T·g is added to the logits before the
+   * same secure argmax (gumbelNoise: no extra round, 8 B per vocabulary entry offline).
+   */
+  temperature?: number;
+}
+
 export class Generator {
   readonly decoder: SecureDecoder;
+  readonly temperature: number;
   private next: RingTensor | null = null; // my share of the last token's one-hot row (1, vocabSize)
 
-  constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: SecureDecoderOptions = {}) {
+  constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: GeneratorOptions = {}) {
     if (weights.fracBits !== ctx.fracBits) throw new RangeError(`weights use ${weights.fracBits} fractional bits, the context ${ctx.fracBits}`);
+    const T = opts.temperature ?? 0;
+    if (!(T >= 0 && T <= MAX_TEMPERATURE)) throw new RangeError(`"temperature" expected a number in [0, ${MAX_TEMPERATURE}], got ${T}`);
+    this.temperature = T;
     this.decoder = new SecureDecoder(weights, opts);
   }
 
@@ -89,8 +102,12 @@ export class Generator {
     const logits = await forward(raw);
     // greedy argmax (revealed to the client only)
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
-    const V = this.weights.config.vocabSize;
-    const tok = await this.ctx.dealer.planned(`argmax V=${V} scale=${scale}`, () => L.scope('argmax', () => greedyToken(this.ctx, logits, scale)));
+    const V = this.weights.config.vocabSize, T = this.temperature;
+    const tok = await this.ctx.dealer.planned(`argmax V=${V} scale=${scale} T=${T}`, () => L.scope('argmax', async () => {
+      // sampling: add the dealer's shared Gumbel noise T·g (local), then the same argmax
+      const z = T > 0 ? add(logits, { shape: logits.shape, data: (await this.ctx.dealer.take(gumbelNoise, { count: V, temperature: T, fracBits: scale })) }) : logits;
+      return greedyToken(this.ctx, z, scale);
+    }));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };
@@ -106,10 +123,10 @@ export interface SecureGenerateOptions {
   maxNewTokens: number;
   /** Called with every new token; return false to stop (the client's decision, e.g. on EOS). */
   onToken?: (token: GeneratedToken) => boolean | void | Promise<boolean | void>;
-  decoder?: SecureDecoderOptions;
+  decoder?: GeneratorOptions;
 }
 
-/** Greedy generation on one party; resolves with my shares of the new tokens' ids and their costs. */
+/** Greedy (or, with decoder.temperature, sampled) generation on one party; resolves with my shares of the new tokens' ids and their costs. */
 export async function secureGenerate(opts: SecureGenerateOptions): Promise<GeneratedToken[]> {
   const { ctx, promptShares, maxNewTokens } = opts;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS) {

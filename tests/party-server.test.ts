@@ -162,6 +162,8 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     expect((await raw.expect('error')).error.message).toMatch(/model "gpt-17" is not served/);
     raw.send({ type: 'open', sessionId: 'wrong-policy', model: MODEL, policy: 'h2o', maxNewTokens: 4 });
     expect((await raw.expect('error')).error.message).toMatch(/policy "h2o" is not supported/);
+    raw.sendRaw(encodeMessage({ type: 'open', sessionId: 'hot', model: MODEL, policy: 'full', maxNewTokens: 4, temperature: -1 }));
+    expect((await raw.expect('error')).error.message).toMatch(/field "temperature" expected a number in \[0, 100\]/);
     // …and the connection still serves a full session (with P1 over another connection)
     const raw1 = await RawClient.connect(servers.p1.url);
     for (const r of [raw, raw1]) r.send({ type: 'open', sessionId: 'after-bad', model: MODEL, policy: 'full', maxNewTokens: 3 });

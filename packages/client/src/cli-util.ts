@@ -9,6 +9,13 @@ export function parseIntArg(value: string, name: string, min: number, max: numbe
   return n;
 }
 
+/** A number in [min, max] (e.g. --temperature). */
+export function parseNumberArg(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!(n >= min && n <= max)) throw new RangeError(`--${name} expected a number in [${min}, ${max}], got "${value}"`);
+  return n;
+}
+
 export function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }

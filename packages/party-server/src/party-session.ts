@@ -127,7 +127,7 @@ export class PartySession {
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
       const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
-      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens });
+      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, temperature: this.params.temperature });
       this.assertOpen();
       this.ctx = ctx;
       this.run = run;

@@ -40,6 +40,8 @@ export interface RunGenerationOptions {
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
+  /** Sampling temperature; 0 = greedy. */
+  readonly temperature?: number;
   readonly prompt: string;
   readonly tokenizer: Tokenizer;
   /** Where the streamed text goes (stdout). */
@@ -55,7 +57,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);
-    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens });
+    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature });
     const openMs = performance.now() - t0;
     o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
     const r: GenerationResult = {

@@ -66,6 +66,7 @@ export class ClientSession {
     readonly model: string,
     readonly policy: string,
     readonly maxNewTokens: number,
+    readonly temperature = 0,
   ) {}
 
   get info(): SessionInfo {
@@ -79,7 +80,9 @@ export class ClientSession {
 
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
-    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens });
+    const req = encodeClientRequest({
+      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature,
+    });
     this.transport.send(0, req);
     this.transport.send(1, req);
     try {

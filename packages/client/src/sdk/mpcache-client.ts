@@ -27,6 +27,8 @@ export interface OpenSessionOptions {
   /** KV-cache policy; default "full". */
   readonly policy?: string;
   readonly maxNewTokens: number;
+  /** Sampling temperature (public to the servers); default 0: greedy. */
+  readonly temperature?: number;
   /** Default: 16 random hex characters. */
   readonly sessionId?: string;
 }
@@ -61,7 +63,7 @@ export class MpcacheClient implements SessionTransport {
     const id = opts.sessionId ?? randomBytes(8).toString('hex');
     if (!SESSION_ID_PATTERN.test(id)) throw new RangeError(`"sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
-    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens);
+    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0);
     this.sessions.set(id, s);
     await s.open();
     return s;

@@ -14,6 +14,8 @@ export interface JobParams {
   readonly sessionId: string;
   readonly policy: string;
   readonly maxNewTokens: number;
+  /** Sampling temperature (public; 0: greedy). */
+  readonly temperature?: number;
 }
 
 export interface PartyJob {

@@ -82,7 +82,7 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
     fracBits: opts.shares.fracBits,
     async start(ctx: PartyContext, params: JobParams): Promise<JobRun> {
       const weights = await maskModelWeights(ctx, opts.shares);
-      const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy]() });
+      const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0 });
       return { generate: (prompt, maxNewTokens) => greedyTokens(generator, prompt, maxNewTokens) };
     },
   };

@@ -4,7 +4,7 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens }         set up seeds, peer and dealer links
+ *     open      { sessionId, model, policy, maxNewTokens, temperature? }  set up seeds, peer and dealer links
  *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words)
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)
  *   party → client
@@ -27,6 +27,7 @@ import {
   type Envelope,
   type PartyId,
 } from '@mpcache/mpc-core';
+import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { attachmentWords, decodeMessage, encodeMessage, type WireMessage } from './message-frame';
 import { readErrorFields, type WireErrorFields } from './wire-error';
 
@@ -39,7 +40,11 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export type InputEncoding = 'ids' | 'onehot';
 
-export interface OpenRequest { type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number }
+export interface OpenRequest {
+  type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
+  /** Sampling temperature (public; 0 or absent: greedy). */
+  temperature?: number;
+}
 export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; share: Uint8Array }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
 export type ClientRequest = OpenRequest | GenerateRequest | CancelRequest;
@@ -76,7 +81,10 @@ export type PartyMessage =
 export function encodeClientRequest(r: ClientRequest): Uint8Array {
   switch (r.type) {
     case 'open':
-      return encodeMessage({ type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens });
+      return encodeMessage({
+        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens,
+        ...(r.temperature ? { temperature: r.temperature } : {}),
+      });
     case 'generate':
       return encodeMessage({ type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens }, r.share);
     case 'cancel':
@@ -96,7 +104,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
   const { env } = m;
   const type = env.type;
   if (type === 'open') {
-    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens']);
+    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens'], ['temperature']);
     noAttachment(m, 'open');
     const maxNewTokens = env.maxNewTokens;
     if (typeof maxNewTokens === 'number' && Number.isSafeInteger(maxNewTokens) && maxNewTokens > MAX_NEW_TOKENS) {
@@ -108,6 +116,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
       model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
       policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
       maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
+      ...(env.temperature !== undefined ? { temperature: envelopeTemperature(env, what) } : {}),
     };
   }
   if (type === 'generate') {
@@ -216,4 +225,13 @@ function noAttachment(m: WireMessage, type: string): void {
 
 function bad(message: string): ProtocolError {
   return new ProtocolError(message, 'MPC_ERR_BAD_MESSAGE');
+}
+
+/** The optional sampling temperature of an open / hello: a number in [0, MAX_TEMPERATURE], 0 when absent. */
+export function envelopeTemperature(env: Envelope, what: string): number {
+  const t = env.temperature ?? 0;
+  if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) {
+    throw new ProtocolError(`${what}: field "temperature" expected a number in [0, ${MAX_TEMPERATURE}]`, 'MPC_ERR_BAD_MESSAGE');
+  }
+  return t;
 }

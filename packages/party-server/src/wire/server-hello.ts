@@ -23,7 +23,7 @@ import {
   TimeoutError,
   type Channel,
 } from '@mpcache/mpc-core';
-import { MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
+import { envelopeTemperature, MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
 import { decodeMessage, encodeMessage } from './message-frame';
 import { errorFields, errorFromWire, readErrorFields } from './wire-error';
 
@@ -38,6 +38,8 @@ export interface SessionParams {
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
+  /** Sampling temperature (0 or absent: greedy). */
+  readonly temperature?: number;
 }
 
 export interface ServerHello {
@@ -71,7 +73,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])]);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? ['temperature'] : []);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
@@ -87,6 +89,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
           model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
           policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
           maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
+          ...(env.temperature !== undefined ? { temperature: envelopeTemperature(env, what) } : {}),
         }
       : undefined,
   };

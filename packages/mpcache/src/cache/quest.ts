@@ -12,7 +12,7 @@
  * and the page count is ⌊budget/pageSize⌋ (the eval code's max(3, ·) would exceed small budgets).
  * Fixed point: U is one dot product of grid values truncated once — fxRound(q·m + ReLU(q)·(M − m)).
  */
-import { topKPositions } from './top-k-kept';
+import { topKThenLast } from './top-k-kept';
 import { fxRound, PromptPhase, type PolicyContext } from './policy-config';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
@@ -62,12 +62,7 @@ export function pageBoundScores(q: ArrayLike<number>, max: Float64Array, min: Fl
 
 /** Pure Quest selection over pages of [0, len): the selected page indices (ascending), last page included. */
 export function questSelectPages(scores: ArrayLike<number>, len: number, pageSize: number, budget: number): Int32Array {
-  const nPages = Math.ceil(len / pageSize), last = nPages - 1;
-  const others = topKPositions(scores, Int32Array.from({ length: last }, (_, p) => p), Math.floor(budget / pageSize) - 1);
-  const out = new Int32Array(others.length + 1);
-  out.set(others);
-  out[others.length] = last;
-  return out;
+  return topKThenLast(scores, Math.ceil(len / pageSize) - 1, Math.floor(budget / pageSize) - 1);
 }
 
 export class QuestPolicy implements KVCachePolicy {

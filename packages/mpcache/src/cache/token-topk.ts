@@ -6,7 +6,7 @@
  * gather per kept token"), kept for the cost comparison. Prefill is dense.
  * Fixed point: the logit is fxRound(q·k), one truncation as in the decoder's score.
  */
-import { topKPositions } from './top-k-kept';
+import { topKThenLast } from './top-k-kept';
 import { fxRound, PromptPhase, type PolicyContext } from './policy-config';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
@@ -23,11 +23,7 @@ export function headLogits(view: AttentionView, len: number, fracBits: number | 
 
 /** Pure selection: the top `keep` of positions [0, pos) by logit, plus pos; ascending. */
 export function tokenTopKSelect(logits: ArrayLike<number>, pos: number, keep: number): Int32Array {
-  const chosen = topKPositions(logits, Int32Array.from({ length: pos }, (_, j) => j), keep);
-  const out = new Int32Array(chosen.length + 1);
-  out.set(chosen);
-  out[chosen.length] = pos;
-  return out;
+  return topKThenLast(logits, pos, keep);
 }
 
 export class TokenTopKPolicy implements KVCachePolicy {

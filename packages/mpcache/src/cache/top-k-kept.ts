@@ -27,6 +27,15 @@ export function topKPositions(scores: ArrayLike<number>, candidates: ArrayLike<n
   return order.subarray(0, k).sort();
 }
 
+/** The top k of positions [0, n) by topKPositions' order, then n itself: ascending. */
+export function topKThenLast(scores: ArrayLike<number>, n: number, k: number): Int32Array {
+  const chosen = topKPositions(scores, Int32Array.from({ length: n }, (_, j) => j), k);
+  const out = new Int32Array(chosen.length + 1);
+  out.set(chosen);
+  out[chosen.length] = n;
+  return out;
+}
+
 /** Positions p in [from, to) with mask[p] = 1, ascending. */
 export function maskedPositions(mask: Uint8Array, from: number, to: number): Int32Array {
   let count = 0;

@@ -97,17 +97,21 @@ export class Generator {
     return argmaxFits(2 * this.ctx.fracBits, this.weights.config.vocabSize);
   }
 
+  /** Sampling: the logits plus the dealer's shared Gumbel noise T·g at their scale (local add); greedy: as they are. */
+  private async withGumbelNoise(logits: RingTensor, scale: number): Promise<RingTensor> {
+    if (this.temperature === 0) return logits;
+    const noise = await this.ctx.dealer.take(gumbelNoise, { count: logits.data.length, temperature: this.temperature, fracBits: scale });
+    return add(logits, { shape: logits.shape, data: noise });
+  }
+
   private async measure(forward: (untruncatedLogits: boolean) => Promise<RingTensor>): Promise<GeneratedToken> {
     const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now(), raw = this.untruncatedLogits;
     const logits = await forward(raw);
-    // greedy argmax (revealed to the client only)
+    // secure argmax (revealed to the client only), of logits + T·g when sampling
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
-    const V = this.weights.config.vocabSize, T = this.temperature;
-    const tok = await this.ctx.dealer.planned(`argmax V=${V} scale=${scale} T=${T}`, () => L.scope('argmax', async () => {
-      // sampling: add the dealer's shared Gumbel noise T·g (local), then the same argmax
-      const z = T > 0 ? add(logits, { shape: logits.shape, data: (await this.ctx.dealer.take(gumbelNoise, { count: V, temperature: T, fracBits: scale })) }) : logits;
-      return greedyToken(this.ctx, z, scale);
-    }));
+    const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}`;
+    const tok = await this.ctx.dealer.planned(key, () => L.scope('argmax', async () =>
+      greedyToken(this.ctx, await this.withGumbelNoise(logits, scale), scale)));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };

@@ -34,6 +34,9 @@ import type { JobParams, JobRun, PartyJob } from './party-job';
 /** KV-cache policies a session may name, each a fresh instance per session. */
 export type SecurePolicyFactories = Readonly<Record<string, () => SecureKVCachePolicy>>;
 
+/** The deployment's 'streaming' policy: attention sinks and recent rows attended. */
+const STREAMING_SINKS = 4, STREAMING_WINDOW = 64;
+
 /**
  * The policies a deployment serves for a model: 'full' (the default), 'streaming' (4 attention
  * sinks and the 64 most recent rows), and every policy available on shares by its plaintext CLI
@@ -45,7 +48,7 @@ export function defaultSecurePolicies(config: ModelConfig): SecurePolicyFactorie
   const budget = defaultPolicyBudget(config.seqLen, config), options = defaultPolicyConfig(config);
   const out: Record<string, () => SecureKVCachePolicy> = {
     full: () => new SecureFullCache(),
-    streaming: () => new SecureSinkWindowCache(4, 64),
+    streaming: () => new SecureSinkWindowCache(STREAMING_SINKS, STREAMING_WINDOW),
   };
   for (const name of SECURE_POLICY_NAMES) {
     if (name !== 'full' && name !== 'attention-gate') out[name] = () => makeSecurePolicy(name, budget, options);
@@ -59,7 +62,7 @@ export function defaultSecurePolicies(config: ModelConfig): SecurePolicyFactorie
  */
 export function plaintextPolicyTwin(policy: string, config: ModelConfig): KVCachePolicy | undefined {
   if (policy === 'full') return undefined;
-  if (policy === 'streaming') return makePolicy('streamingllm', 68, { model: config, streamingllm: { sinks: 4 } });
+  if (policy === 'streaming') return makePolicy('streamingllm', STREAMING_SINKS + STREAMING_WINDOW, { model: config, streamingllm: { sinks: STREAMING_SINKS } });
   return makePolicy(policy, defaultPolicyBudget(config.seqLen, config), defaultPolicyConfig(config));
 }
 

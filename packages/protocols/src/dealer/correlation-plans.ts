@@ -24,8 +24,8 @@ import type { CorrelationRequest } from './correlation-source';
 
 export const DEFAULT_MAX_PLANS = 64;
 
-/** The session-unique key of an object created when the dealer index was `index` (masked operands). */
-export const sessionKey = (index: number): string => `mo${index}`;
+/** The session-unique key of an object created after `taken` takes (CorrelationSource.taken; masked operands). */
+export const sessionKey = (taken: number): string => `mo${taken}`;
 const SESSION_KEY = /^mo(\d+)$/;
 
 interface Plan {

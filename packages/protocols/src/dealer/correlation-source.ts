@@ -81,9 +81,26 @@ export class CorrelationSource {
   private readonly stream: AesCtrPrg;
   private readonly keyed: KeyedStreams;
   private index = 0;
+  /** Takes so far (`taken`). */
+  private takes = 0;
   private readonly prepared: Prepared[] = [];
   /** When set, every take is appended here (to prefetch the same sequence for a later run). */
   recording: CorrelationRequest[] | undefined;
+  /** Counters of planned blocks' speculative requests. */
+  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0 };
+  private readonly plans = new CorrelationPlans();
+  private block: { recorded: CorrelationRequest[] } | undefined;
+  private speculation: Speculation | undefined;
+  /** Unplanned takes in a row while speculating (MAX_STRIKES drop the plan). */
+  private strikes = 0;
+  private waiting = 0;
+  private waitStart = 0;
+  /**
+   * Milliseconds the online phase spent waiting for material: not prefetched (dealer round trip +
+   * generation + expanding this party's share), or sent ahead but not arrived yet. Benchmarks
+   * report online time with and without it.
+   */
+  dealerWaitMs = 0;
 
   constructor(
     readonly party: PartyId,
@@ -103,8 +120,6 @@ export class CorrelationSource {
   get taken(): number {
     return this.takes;
   }
-
-  private takes = 0;
 
   async take<P, M>(spec: CorrelationSpec<P, M>, params: P): Promise<M> {
     this.takes++;
@@ -180,12 +195,6 @@ export class CorrelationSource {
     }
   }
 
-  /** Counters of planned blocks' speculative requests. */
-  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0 };
-  private readonly plans = new CorrelationPlans();
-  private block: { recorded: CorrelationRequest[] } | undefined;
-  private speculation: Speculation | undefined;
-
   /** Keep up to SPECULATION_WINDOW planned requests in flight. */
   private topUp(): void {
     const s = this.speculation;
@@ -200,38 +209,30 @@ export class CorrelationSource {
     if (s.next === s.plan.length) this.speculation = undefined;
   }
 
-  /** Forget the first n prepared (speculative) items: never taken, their indices skipped alike by both parties. */
+  /** Forget the first n prepared (speculative) items. */
   private discardSpeculative(n: number): void {
-    for (const p of this.prepared.splice(0, n)) {
-      this.speculationStats.skipped++;
-      (p.material as Promise<Produced<unknown>>).then((m) => this.ledger.recordOffline(m.bytes), () => undefined);
-    }
+    this.forget(this.prepared.splice(0, n));
   }
 
-  private strikes = 0;
-
-  /** Forget the speculative material (never taken: its indices are skipped by both parties alike). */
+  /** End the speculation and forget all speculative material still prepared. */
   private dropSpeculation(): void {
     this.strikes = 0;
     this.speculation = undefined;
     let first = this.prepared.length;
     while (first > 0 && this.prepared[first - 1].speculative) first--;
-    // the dealer sends it all the same: count its bytes when they arrive
-    for (const p of this.prepared.splice(first)) {
+    this.forget(this.prepared.splice(first));
+  }
+
+  /**
+   * Speculative material never taken: its indices are skipped by both parties alike. The dealer
+   * sends it all the same, so its bytes are counted when they arrive.
+   */
+  private forget(items: readonly Prepared[]): void {
+    for (const p of items) {
       this.speculationStats.skipped++;
       (p.material as Promise<Produced<unknown>>).then((m) => this.ledger.recordOffline(m.bytes), () => undefined);
     }
   }
-
-  private waiting = 0;
-  private waitStart = 0;
-
-  /**
-   * Milliseconds the online phase spent waiting for material that was not prefetched (dealer
-   * round trip + generation + expanding this party's share). Benchmarks report online time with
-   * and without it.
-   */
-  dealerWaitMs = 0;
 
   /**
    * Offline phase: fetch and expand the material for a known sequence of requests now, so the

@@ -18,9 +18,9 @@
  */
 import type { SpeculationStats } from '@mpcache/protocols';
 import { MAX_NEW_TOKENS, type Cost } from '@mpcache/mpc-core';
-import { modelConfig } from '@mpcache/mpcache';
+import { defaultPolicyBudget, modelConfig } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
-import { autoBudget, benchPolicy } from './bench-policies';
+import { benchPolicy } from './bench-policies';
 import { DecodeCluster } from './decode-cluster';
 import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
 import { RssSampler } from './rss-sampler';
@@ -105,7 +105,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   for (const seqLen of [...opts.seqLens].sort((a, b) => a - b)) {
     if (!Number.isInteger(seqLen) || seqLen < 1 || seqLen > config.seqLen) throw new RangeError(`"seq" ${seqLen} expected an integer in [1, ${config.seqLen}] (${config.name}'s context)`);
     for (const policy of opts.policies) {
-      const budget = opts.budget === undefined || opts.budget === 'auto' ? autoBudget(seqLen, config) : opts.budget;
+      const budget = opts.budget === undefined || opts.budget === 'auto' ? defaultPolicyBudget(seqLen, config) : opts.budget;
       benchPolicy(policy, config, budget); // fail fast on unknown names and bad budgets
       if (seqLen - opts.tokens - 1 < 1) throw new RangeError(`bench decode: context ${seqLen} is too short for ${opts.tokens} + 1 tokens`);
       specs.push({ policy, seqLen, budget });

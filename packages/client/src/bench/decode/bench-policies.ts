@@ -19,7 +19,7 @@
  * harness uses).
  */
 import {
-  defaultPolicyBudget, defaultPolicyConfig, makeSecurePolicy, randomAttentionGateWeights, SECURE_POLICY_NAMES,
+  defaultPolicyConfig, makeSecurePolicy, randomAttentionGateWeights, SECURE_POLICY_NAMES,
   type ModelConfig, type PolicyConfig, type SecureKVCachePolicy,
 } from '@mpcache/mpcache';
 
@@ -27,9 +27,6 @@ import {
 export function benchPolicyConfig(model: ModelConfig): PolicyConfig {
   return { ...defaultPolicyConfig(model), attentionGate: { weights: randomAttentionGateWeights(model, 1) } };
 }
-
-/** `--budget auto`: defaultPolicyBudget — see the header. */
-export const autoBudget = defaultPolicyBudget;
 
 /** Names `bench decode --policy` accepts. */
 export const BENCH_POLICY_NAMES: readonly string[] = SECURE_POLICY_NAMES;

@@ -3,7 +3,7 @@
  * n new queries at public positions startPos.. (prefill: the prompt; decode: n = 1).
  *
  * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append);
- *            no truncation round for a policy that accepts wide logits (the full cache)
+ *            no truncation round for a policy that accepts wide logits (full cache, MPCache)
  * Online:    per party 8·(|q| + |k_new|) + 8·|scores| (truncation) + softmax + 8·(|P| + |v_new|) B
  *            (the cached rows are never re-opened: they were masked once, when appended)
  * Offline:   two masked-product triples (8 B per output element to P0) + a truncation pair per score

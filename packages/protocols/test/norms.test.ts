@@ -86,4 +86,35 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     const xs = shareReals(x, [rows, d]), ws = shareReals(gamma.subarray(0, 10), [10]);
     await expect(runBoth(parties, (ctx) => rmsNorm(ctx, xs[ctx.party], ws[ctx.party]))).rejects.toMatchObject({ name: 'ShapeError' });
   });
+
+  it('rmsNorm / layerNorm at 16 fractional bits with a massive activation (|out| ≈ 150, beyond stories15M\'s final-norm ≈ 72): no wrap, within rsqrt\'s relative bound', async () => {
+    const n = 8, dd = 256, f = 16;
+    const xr = randomReals(testPrg('norm-massive'), n * dd, -0.5, 0.5);
+    for (let i = 0; i < n; i++) { xr[i * dd + 3] = 40; xr[i * dd + 77] = -35; } // one channel carries the row
+    const w = new Float64Array(dd).fill(1);
+    w[3] = 12; w[77] = 12;
+    const b = new Float64Array(dd);
+    const xq = decode(encode(xr, f), f), wq = decode(encode(w, f), f);
+    const want = new Float64Array(n * dd), wantLn = new Float64Array(n * dd);
+    let biggest = 0;
+    for (let i = 0; i < n; i++) {
+      let ms = 0, m = 0, v = 0;
+      for (let j = 0; j < dd; j++) { ms += xq[i * dd + j] ** 2 / dd; m += xq[i * dd + j] / dd; }
+      for (let j = 0; j < dd; j++) v += (xq[i * dd + j] - m) ** 2 / dd;
+      for (let j = 0; j < dd; j++) {
+        want[i * dd + j] = (wq[j] * xq[i * dd + j]) / Math.sqrt(ms + 1e-5);
+        wantLn[i * dd + j] = (wq[j] * (xq[i * dd + j] - m)) / Math.sqrt(v + 1e-5);
+        biggest = Math.max(biggest, Math.abs(want[i * dd + j]));
+      }
+    }
+    expect(biggest).toBeGreaterThan(128); // beyond what 3f + 8 bits of product scale left room for
+    const xs = shareReals(xq, [n, dd], f), ws = shareReals(wq, [dd], f), bs = shareReals(b, [dd], f);
+    const parties = localParties({ fracBits: f });
+    const [y0, y1] = await runBoth(parties, (ctx) => rmsNorm(ctx, xs[ctx.party], ws[ctx.party]));
+    const [z0, z1] = await runBoth(parties, (ctx) => layerNorm(ctx, xs[ctx.party], ws[ctx.party], bs[ctx.party]));
+    // 1/σ is relative to 2.5e-4 (rsqrt), so the bound scales with the output; a wrap would be off by 256
+    for (const [got, ref] of [[openReals(y0, y1, f), want], [openReals(z0, z1, f), wantLn]] as const) {
+      for (let q = 0; q < ref.length; q++) expect(Math.abs(got[q] - ref[q])).toBeLessThanOrEqual(2.5e-4 * Math.abs(ref[q]) + 1e-2);
+    }
+  });
 });

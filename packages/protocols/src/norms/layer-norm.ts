@@ -17,8 +17,8 @@
  * Opens:     masked values only (truncations, Beaver openings, the rsqrt comparison)
  * Steps:     1. μ_i = truncPr(Σ_j x_ij · ⌊2^30/d⌉, 30)                 (1 round, per row)
  *            2. D = x − μ;  V_i = Σ_j D_ij² (beaverSquare, scale 2^2f, not truncated)    (1 round)
- *            3. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+8) (rsqrt, input scale 2^2f)    (4 rounds)
- *            4. out = truncPr(D ⊙ y (per row) ⊙ γ (per column), f + (f + 8)) + β         (2 rounds)
+ *            3. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4) (rsqrt, input scale 2^2f)    (4 rounds)
+ *            4. out = truncPr(D ⊙ y (per row) ⊙ γ (per column), f + (f + 4)) + β         (2 rounds)
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
@@ -40,9 +40,20 @@ export interface NormOptions {
 const MEAN_SHIFT = 30;
 
 /** rsqrt options for (V/d + eps)^(−1/2) with V a sum of squares at scale 2^2f. */
+/**
+ * Extra fractional bits of the norms' 1/σ (y at scale f + NORM_Y_EXTRA_BITS). The final product
+ * x·y·w sits at 3f + NORM_Y_EXTRA_BITS before its truncation, which needs |product| < 2^62: outputs
+ * up to 2^(62 − 3f − extra) — 1024 at f = 16. (With 8 extra bits the bound was 64, and
+ * stories15M's final norm, whose largest output is ≈ 72, wrapped by 256 now and then.)
+ */
+export const NORM_Y_EXTRA_BITS = 4;
+
 export function normRsqrtOptions(fracBits: number, d: number, opts: NormOptions): RsqrtOptions {
-  return { scale: 1 / d, eps: opts.eps ?? 1e-5, lo: 0, hi: opts.maxVariance ?? 1e4, inFracBits: 2 * fracBits, outFracBits: fracBits + 8 };
+  return { scale: 1 / d, eps: opts.eps ?? 1e-5, lo: 0, hi: opts.maxVariance ?? 1e4, inFracBits: 2 * fracBits, outFracBits: fracBits + NORM_Y_EXTRA_BITS };
 }
+
+/** Truncation of the norms' final product x·y·w back to fracBits. */
+export const normProductShift = (fracBits: number): number => 2 * fracBits + NORM_Y_EXTRA_BITS;
 
 export function normDims(x: RingTensor, weights: readonly (RingTensor | undefined)[], name: string): { rows: number; d: number } {
   const d = x.shape[x.shape.length - 1];
@@ -71,7 +82,7 @@ export async function layerNorm(ctx: PartyContext, x: RingTensor, gamma: RingTen
     const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
     // 4. out = trunc(D·y·γ) + β
     const p = await mulBroadcast(ctx, { shape: [rows, d], data: D }, y, gamma);
-    const out = await truncPr(ctx, p, 2 * f + 8);
+    const out = await truncPr(ctx, p, normProductShift(f));
     for (let i = 0, q = 0, o = out.data, bd = beta.data; i < rows; i++) for (let j = 0; j < d; j++, q++) o[q] = asUintN(64, o[q] + bd[j]);
     return { shape: [...x.shape], data: out.data };
   });
@@ -84,7 +95,7 @@ export function layerNormCost(rows: number, d: number, fracBits = 12, opts: Norm
     beaverSquareCost(rows * d),
     rsqrtCost(rows, fracBits, normRsqrtOptions(fracBits, d, opts)),
     mulBroadcastCost(rows, d, true, true),
-    truncPrCost(rows * d, 2 * fracBits + 8),
+    truncPrCost(rows * d, normProductShift(fracBits)),
   ];
   return sumCosts(parts);
 }

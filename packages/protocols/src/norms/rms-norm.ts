@@ -10,8 +10,8 @@
  *            asserted in tests; rsqrt relative to 2e-4, products to 1 ulp.
  * Opens:     masked values only
  * Steps:     1. V_i = Σ_j x_ij² (beaverSquare, scale 2^2f)                               (1 round)
- *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+8)                               (4 rounds)
- *            3. out = truncPr(x ⊙ y (per row) ⊙ w (per column), 2f + 8)                   (2 rounds)
+ *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4)                               (4 rounds)
+ *            3. out = truncPr(x ⊙ y (per row) ⊙ w (per column), 2f + 4)                   (2 rounds)
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
@@ -19,7 +19,7 @@ import type { PartyContext } from '../engine/context';
 import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
 import { rsqrt, rsqrtCost } from '../nonlinear/rsqrt';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-import { normDims, normRsqrtOptions, rowSums, sumCosts, type NormOptions } from './layer-norm';
+import { normDims, normProductShift, normRsqrtOptions, rowSums, sumCosts, type NormOptions } from './layer-norm';
 
 
 export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTensor, opts: NormOptions = {}): Promise<RingTensor> {
@@ -33,7 +33,7 @@ export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTens
     const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
     // 3. out = trunc(x·y·w)
     const p = await mulBroadcast(ctx, { shape: [rows, d], data: x.data }, y, weight);
-    const out = await truncPr(ctx, p, 2 * f + 8);
+    const out = await truncPr(ctx, p, normProductShift(f));
     return { shape: [...x.shape], data: out.data };
   });
 }
@@ -44,6 +44,6 @@ export function rmsNormCost(rows: number, d: number, fracBits = 12, opts: NormOp
     beaverSquareCost(rows * d),
     rsqrtCost(rows, fracBits, normRsqrtOptions(fracBits, d, opts)),
     mulBroadcastCost(rows, d, true, true),
-    truncPrCost(rows * d, 2 * fracBits + 8),
+    truncPrCost(rows * d, normProductShift(fracBits)),
   ]);
 }

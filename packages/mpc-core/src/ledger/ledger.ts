@@ -50,13 +50,27 @@ export class Ledger {
   readonly total: Cost = zeroCost();
   private readonly byName = new Map<string, Cost>();
   private readonly byPath = new Map<string, Cost>();
+  private readonly msByPath = new Map<string, number>();
   private readonly als = new AsyncLocalStorage<ScopeFrame>();
 
-  /** Run fn inside a named scope; costs recorded meanwhile are attributed to it and its parents. */
+  /**
+   * Run fn inside a named scope; costs recorded meanwhile are attributed to it and its parents.
+   * The scope's wall-clock time (until fn's promise settles, waits included) adds to `wallMs(path)`.
+   */
   scope<T>(name: string, fn: () => T): T {
     const parent = this.als.getStore();
     const frame: ScopeFrame = { name, path: parent ? `${parent.path}/${name}` : name, parent };
-    return this.als.run(frame, fn);
+    const t0 = performance.now();
+    const out = this.als.run(frame, fn);
+    const stop = () => this.msByPath.set(frame.path, (this.msByPath.get(frame.path) ?? 0) + performance.now() - t0);
+    if (out instanceof Promise) out.then(stop, stop);
+    else stop();
+    return out;
+  }
+
+  /** Inclusive wall-clock milliseconds spent in every scope with this full path (profiling tables). */
+  wallMs(): Map<string, number> {
+    return new Map(this.msByPath);
   }
 
   /** Cost summed over every scope with this name (or this full path, if it contains "/"). */
@@ -85,6 +99,7 @@ export class Ledger {
     Object.assign(this.total, zeroCost());
     this.byName.clear();
     this.byPath.clear();
+    this.msByPath.clear();
   }
 
   recordSend(bytes: number): void {

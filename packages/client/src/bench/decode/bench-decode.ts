@@ -45,6 +45,8 @@ export interface SectionCost {
   rounds: number;
   bytesSent: number;
   offlineBytes: number;
+  /** Wall-clock ms inside the section (inclusive, waits included; the slower party). */
+  ms?: number;
 }
 
 export interface DecodeStepRow {
@@ -154,13 +156,14 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
   for (let i = 0; i < n; i++) {
     for (const [path, c0] of Object.entries(p0.steps[i].sections)) {
       const c1 = p1.steps[i].sections[path] ?? c0;
-      const acc = (sections[path] ??= { rounds: 0, bytesSent: 0, offlineBytes: 0 });
+      const acc = (sections[path] ??= { rounds: 0, bytesSent: 0, offlineBytes: 0, ms: 0 });
+      acc.ms = (acc.ms ?? 0) + Math.max(c0.ms ?? 0, c1.ms ?? 0) / n;
       acc.rounds += Math.max(c0.rounds, c1.rounds) / n;
       acc.bytesSent += Math.max(c0.bytesSent, c1.bytesSent) / n;
       acc.offlineBytes += (c0.offlineBytes + c1.offlineBytes) / n;
     }
   }
-  for (const c of Object.values(sections)) for (const k of ['rounds', 'bytesSent', 'offlineBytes'] as const) c[k] = round1(c[k]);
+  for (const c of Object.values(sections)) for (const k of ['rounds', 'bytesSent', 'offlineBytes', 'ms'] as const) c[k] = round1(c[k] ?? 0);
   const layers = p0.steps[0].keptByLayer.length;
   return {
     policy, seqLen, budget,

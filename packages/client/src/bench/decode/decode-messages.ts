@@ -48,8 +48,8 @@ export interface PartyStep {
   readonly cost: Cost;
   /** Attended rows per head, per layer (full cache: kvLen). */
   readonly keptByLayer: number[];
-  /** Ledger difference per scope path (depth ≤ 2), the per-section breakdown. */
-  readonly sections: Record<string, Cost>;
+  /** Ledger difference per scope path (depth ≤ 3), with wall ms: the per-section breakdown. */
+  readonly sections: Record<string, Cost & { ms?: number }>;
 }
 
 export interface PartyRowResult {

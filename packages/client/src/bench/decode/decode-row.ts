@@ -58,7 +58,7 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
 
 async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRowsMeter, run: () => Promise<GeneratedToken>): Promise<PartyStep> {
   await syncPoint(ctx);
-  const pathsBefore = ctx.ledger.paths(), waitBefore = ctx.dealer.dealerWaitMs, specBefore = { ...ctx.dealer.speculationStats };
+  const pathsBefore = ctx.ledger.paths(), msBefore = ctx.ledger.wallMs(), waitBefore = ctx.dealer.dealerWaitMs, specBefore = { ...ctx.dealer.speculationStats };
   const t = await run();
   const spec = ctx.dealer.speculationStats;
   return {
@@ -71,17 +71,21 @@ async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRo
     },
     cost: costOnly(t.cost),
     keptByLayer: [...meter.keptByLayer],
-    sections: sectionDiff(ctx.ledger.paths(), pathsBefore),
+    sections: sectionDiff(ctx.ledger.paths(), pathsBefore, ctx.ledger.wallMs(), msBefore),
   };
 }
 
-/** The ledger's scope paths of depth ≤ 2 that changed, as differences. */
-function sectionDiff(after: Map<string, Cost>, before: Map<string, Cost>): Record<string, Cost> {
-  const out: Record<string, Cost> = {};
+/** Sections deeper than this many scope levels are left out (MPCACHE_SECTION_DEPTH overrides). */
+const SECTION_DEPTH = 3;
+
+/** The ledger's scope paths of depth ≤ SECTION_DEPTH that changed, as differences, with their wall ms. */
+function sectionDiff(after: Map<string, Cost>, before: Map<string, Cost>, msAfter: Map<string, number>, msBefore: Map<string, number>): Record<string, Cost & { ms: number }> {
+  const out: Record<string, Cost & { ms: number }> = {}, depth = Number(process.env.MPCACHE_SECTION_DEPTH ?? SECTION_DEPTH);
   for (const [path, cost] of after) {
-    if (path.split('/').length > 2) continue;
+    if (path.split('/').length > depth) continue;
     const d = diffCost(cost, before.get(path) ?? { rounds: 0, bytesSent: 0, bytesReceived: 0, messages: 0, offlineBytes: 0 });
-    if (d.rounds || d.bytesSent || d.bytesReceived || d.offlineBytes) out[path] = d;
+    const ms = (msAfter.get(path) ?? 0) - (msBefore.get(path) ?? 0);
+    if (d.rounds || d.bytesSent || d.bytesReceived || d.offlineBytes) out[path] = { ...d, ms: round1(ms) };
   }
   return out;
 }

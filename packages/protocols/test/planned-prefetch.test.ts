@@ -137,4 +137,32 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(2));
     expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0, skipped: 0 });
   });
+  it('a block that announces the next one sends the next plan ahead once its own is in flight; a wrong guess is dropped', async () => {
+    const parties = localParties();
+    const d = 5, m = 3;
+    const w = share(tensor([d, m], testPrg('w-next').words(d * m)), prg);
+    const x = share(tensor([1, d], prg.words(d)), prg);
+    const issuedAtStart: number[] = [];
+    // 'a': 3 products and a square, announcing 'b'; 'b' masks an operand inside itself (renamed from
+    // the predicted start) and multiplies by it; 'c' is 'b' under another key
+    const inner = (ctx: PartyContext) => async () => {
+      if (ctx.party === 0) issuedAtStart.push(ctx.dealer.speculationStats.issued);
+      const op = await maskOperand(ctx, w[ctx.party]);
+      return maskedMatmul(ctx, x[ctx.party], op);
+    };
+    const seq = (second: 'b' | 'c') => runBoth(parties, async (ctx) => {
+      await ctx.dealer.planned('a', () => block(ctx, 3), [], () => ({ key: 'b', operandKeys: [] }));
+      return ctx.dealer.planned(second, inner(ctx));
+    });
+    const first = await seq('b'); // records both plans
+    const again = await seq('b');
+    expect(reconstruct(again[0], again[1]).data).toEqual(reconstruct(first[0], first[1]).data);
+    const s = parties.ctx[0].dealer.speculationStats;
+    // 4 of 'a' + 2 of 'b', all hits; 'b' had both of its requests in flight before it began
+    expect(s).toEqual({ issued: 6, hits: 6, misses: 0, skipped: 0 });
+    expect(issuedAtStart).toEqual([0, 6]);
+    // 'a' announces 'b' but 'c' runs (no plan of its own yet): b's 2 requests are skipped, c on demand
+    await seq('c');
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 12, hits: 10, misses: 0, skipped: 2 });
+  });
 });

@@ -13,7 +13,7 @@
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, MAX_TEMPERATURE, oneHot, type PartyContext } from '@mpcache/protocols';
-import { SecureDecoder, type SecureDecoderOptions } from './secure-decoder';
+import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
 import { argmaxFits, greedyToken } from './secure-nonlinear';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
@@ -64,11 +64,11 @@ export class Generator {
       throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
     }
     this.decoder.kvPolicy.beginPrefill?.(prompt.shape[0]);
-    const t = await this.measure(async (raw) => {
+    const t = await this.measure(async (opts) => {
       const rows = prompt.shape.length === 1
         ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
         : prompt;
-      return this.decoder.forward(this.ctx, rows, { untruncatedLogits: raw });
+      return this.decoder.forward(this.ctx, rows, opts);
     });
     await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
     return t;
@@ -89,7 +89,7 @@ export class Generator {
   async step(): Promise<GeneratedToken> {
     const prev = this.next;
     if (!prev) throw new Error('Generator.step() before prefill()');
-    return this.measure((raw) => this.decoder.forward(this.ctx, prev, { untruncatedLogits: raw }));
+    return this.measure((opts) => this.decoder.forward(this.ctx, prev, opts));
   }
 
   /** Rank the classifier's untruncated logits (scale 2f) when the packed argmax keys fit 64 bits. */
@@ -104,14 +104,15 @@ export class Generator {
     return add(logits, { shape: logits.shape, data: noise });
   }
 
-  private async measure(forward: (untruncatedLogits: boolean) => Promise<RingTensor>): Promise<GeneratedToken> {
+  private async measure(forward: (opts: ForwardOptions) => Promise<RingTensor>): Promise<GeneratedToken> {
     const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now(), raw = this.untruncatedLogits;
-    const logits = await forward(raw);
-    // secure argmax (revealed to the client only), of logits + T·g when sampling
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
     const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}`;
+    const logits = await forward({ untruncatedLogits: raw, next: () => ({ key, operandKeys: [] }) });
+    // secure argmax (revealed to the client only), of logits + T·g when sampling; the dealer may
+    // start on the next step's embedding meanwhile (wasted only after the last token)
     const tok = await this.ctx.dealer.planned(key, () => L.scope('argmax', async () =>
-      greedyToken(this.ctx, await this.withGumbelNoise(logits, scale), scale)));
+      greedyToken(this.ctx, await this.withGumbelNoise(logits, scale), scale)), [], () => ({ key: embeddingPlanKey(1), operandKeys: [] }));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };

@@ -42,7 +42,7 @@
  * evaluation of the softmax/GeLU/argmax, GC.
  */
 import { sizeOf, type RingTensor } from '@mpcache/mpc-core';
-import { type PartyContext } from '@mpcache/protocols';
+import { type NextBlock, type PartyContext } from '@mpcache/protocols';
 import { assertFitsContext } from '../model/config';
 import {
   addPositionEmbeddings, attentionOutput, classifierLogits, embedTokens, ffnHidden, ffnOutput, lastRows, qkvProjection,
@@ -56,7 +56,12 @@ import type { SecureWeights } from './secure-weights';
 export interface ForwardOptions {
   /** Return the logits untruncated, at scale 2f (saves the classifier's truncation round). */
   untruncatedLogits?: boolean;
+  /** The planned block that follows this forward pass (the generator's argmax), for the dealer's prefetch. */
+  next?: () => NextBlock | undefined;
 }
+
+/** Plan key of the token-embedding block of n rows (what a generator's last block announces next). */
+export const embeddingPlanKey = (n: number): string => `embed n=${n}`;
 
 export interface SecureDecoderOptions {
   /** Which cached rows attention uses; default: the full cache. */
@@ -97,22 +102,28 @@ export class SecureDecoder {
     if (n < 1) throw new RangeError(`"oneHot" expected at least one row, got ${n}`);
     await this.ensureCaches(ctx);
 
+    // Every stage runs as a planned block (public key), each announcing the next one, so the dealer
+    // generates a block's material while the previous block computes (CorrelationSource.planned).
+    const layerBlock = (l: number) => ({ key: this.layerPlanKey(l, n), operandKeys: this.layerOperandKeys(l) });
+    const headKey = `head n=${n} raw=${opts.untruncatedLogits === true}`;
     // copy the token embedding into x
-    const x = await L.scope('token embedding', async () => {
+    const x = await ctx.dealer.planned(embeddingPlanKey(n), () => L.scope('token embedding', async () => {
       const e = await embedTokens(ctx, w, oneHot);
       addPositionEmbeddings(w, e, pos); // gpt2: learned positions
       return e;
-    });
+    }), [], () => layerBlock(0));
 
     for (let l = 0; l < c.nLayers; l++) {
-      // the dealer generates this layer's material while we compute (planned: public key, header)
-      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l));
+      const next = l + 1 < c.nLayers ? () => layerBlock(l + 1) : () => ({ key: headKey, operandKeys: [] });
+      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l), next);
     }
 
-    // final rmsnorm (last row only)
-    const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias));
-    // classifier into logits
-    const logits = await L.scope('classifier', () => classifierLogits(ctx, w, xl, { truncate: !opts.untruncatedLogits }));
+    const logits = await ctx.dealer.planned(headKey, async () => {
+      // final rmsnorm (last row only)
+      const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias));
+      // classifier into logits
+      return L.scope('classifier', () => classifierLogits(ctx, w, xl, { truncate: !opts.untruncatedLogits }));
+    }, [], opts.next);
     this.filled = pos + n;
     return logits;
   }

@@ -16,6 +16,12 @@
  *                       goes on (MAX_STRIKES such takes in a row drop it) — both parties see the
  *                       same public control flow, so they skip the same material. A wrong guess
  *                       costs the dealer the skipped work only.
+ *                       With `next` (the block expected after this one), once this block's plan is
+ *                       all in flight the next block's plan follows it into the window, so the
+ *                       dealer is already generating the next block's first material when this
+ *                       block ends (no stall at block boundaries). The guess is public too: the
+ *                       next block's key and operands, and its start predicted from this block's
+ *                       plan length; a next block that turns out different drops those requests.
  */
 import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
@@ -48,6 +54,8 @@ interface Prepared {
   /** Expanded material, or its promise while the dealer's reply is on the way (speculative). */
   readonly material: unknown;
   readonly speculative: boolean;
+  /** Sent ahead for the block expected after the current one (planned's `next`). */
+  upcoming?: boolean;
 }
 
 interface Produced<M> {
@@ -77,6 +85,27 @@ export interface CorrelationRequest {
   readonly params: unknown;
 }
 
+/** The block expected after the current planned block: its plan key and operand keys (public). */
+export interface NextBlock {
+  readonly key: string;
+  readonly operandKeys: readonly string[];
+}
+
+/** The running planned block. */
+interface Block {
+  readonly recorded: CorrelationRequest[];
+  /** Takes when it began, and the length of the plan it replays (undefined: none). */
+  readonly start: number;
+  readonly planLength: number | undefined;
+  /** Asked once, when this block's plan is all in flight: the block that follows. */
+  readonly next?: () => NextBlock | undefined;
+}
+
+/** The next block's plan, sent ahead while the current block runs. */
+interface Upcoming extends NextBlock {
+  readonly speculation: Speculation;
+}
+
 export class CorrelationSource {
   private readonly stream: AesCtrPrg;
   private readonly keyed: KeyedStreams;
@@ -89,8 +118,9 @@ export class CorrelationSource {
   /** Counters of planned blocks' speculative requests. */
   readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0 };
   private readonly plans = new CorrelationPlans();
-  private block: { recorded: CorrelationRequest[] } | undefined;
+  private block: Block | undefined;
   private speculation: Speculation | undefined;
+  private upcoming: Upcoming | undefined;
   /** Unplanned takes in a row while speculating (MAX_STRIKES drop the plan). */
   private strikes = 0;
   private waiting = 0;
@@ -138,7 +168,7 @@ export class CorrelationSource {
       }
       // speculative: the head, or a later planned request after a stretch the run left out
       // (e.g. fewer quick-select passes than the plan's run) — skip to it
-      const j = this.prepared.findIndex((p) => p.key === key);
+      const j = this.prepared.findIndex((p) => p.key === key && !p.upcoming);
       if (j >= 0) {
         this.discardSpeculative(j);
         const hit = this.prepared.shift()!;
@@ -176,37 +206,69 @@ export class CorrelationSource {
    * order (`operandKeys`, correlation-plans.ts). Blocks do not nest (an inner call just runs `fn`);
    * the key must be derived from public values only.
    */
-  async planned<T>(key: string, fn: () => Promise<T>, operandKeys: readonly string[] = []): Promise<T> {
+  async planned<T>(key: string, fn: () => Promise<T>, operandKeys: readonly string[] = [], next?: () => NextBlock | undefined): Promise<T> {
     if (this.block) return fn();
-    const block = { recorded: [] as CorrelationRequest[] }, start = this.takes;
-    this.block = block;
-    const plan = this.prepared.length === 0 ? this.plans.replay(key, start, operandKeys) : undefined; // start: in takes
-    if (plan) {
-      this.speculation = { plan, next: 0 };
-      this.topUp();
+    const start = this.takes, up = this.upcoming;
+    this.upcoming = undefined;
+    let plan: readonly CorrelationRequest[] | undefined;
+    if (up && up.key === key) {
+      // the guessed next block: its requests in flight become this block's; the rest of its plan
+      // is renamed from the actual start and operands (requests sent under a wrong guess of either,
+      // e.g. an operand the previous block replaced after the guess, just miss)
+      for (const p of this.prepared) p.upcoming = false;
+      plan = this.plans.replay(key, start, operandKeys) ?? up.speculation.plan;
+      this.speculation = { plan, next: up.speculation.next };
+    } else {
+      if (up) this.dropSpeculation(); // a different block than guessed: forget what was sent for it
+      plan = this.prepared.length === 0 ? this.plans.replay(key, start, operandKeys) : undefined; // start: in takes
+      if (plan) this.speculation = { plan, next: 0 };
     }
+    const block: Block = { recorded: [], start, planLength: plan?.length, next };
+    this.block = block;
+    this.topUp();
     try {
       const result = await fn();
       this.plans.set(key, block.recorded, operandKeys, start);
       return result;
     } finally {
       this.block = undefined;
-      this.dropSpeculation(); // requests planned but not taken (a shorter run than the plan's)
+      this.endBlock(); // requests planned but not taken (a shorter run than the plan's)
     }
   }
 
-  /** Keep up to SPECULATION_WINDOW planned requests in flight. */
+  /** Keep up to SPECULATION_WINDOW planned requests in flight: this block's, then the next block's. */
   private topUp(): void {
     const s = this.speculation;
-    if (!s) return;
+    if (s) {
+      this.issue(s, false);
+      if (s.next < s.plan.length) return;
+      this.speculation = undefined;
+    }
+    const u = this.upcomingSpeculation();
+    if (u) this.issue(u, true);
+  }
+
+  private issue(s: Speculation, upcoming: boolean): void {
     while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
       const r = s.plan[s.next++];
       const material = this.produce(r.spec, r.params);
       material.catch(() => undefined); // a failed link fails the take that awaits it, not the process
-      this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: true });
+      this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: true, upcoming });
       this.speculationStats.issued++;
     }
-    if (s.next === s.plan.length) this.speculation = undefined;
+  }
+
+  /** The next block's plan (made once per block, when the block's own plan is all in flight). */
+  private upcomingSpeculation(): Speculation | undefined {
+    if (this.upcoming) return this.upcoming.speculation;
+    const b = this.block;
+    if (!b?.next || b.planLength === undefined) return undefined;
+    const n = b.next();
+    if (!n) return undefined;
+    const plan = this.plans.replay(n.key, b.start + b.planLength, n.operandKeys);
+    if (!plan) return undefined;
+    this.upcoming = { key: n.key, operandKeys: [...n.operandKeys], speculation: { plan, next: 0 } };
+    return this.upcoming.speculation;
   }
 
   /** Forget the first n prepared (speculative) items. */
@@ -214,13 +276,25 @@ export class CorrelationSource {
     this.forget(this.prepared.splice(0, n));
   }
 
-  /** End the speculation and forget all speculative material still prepared. */
+  /** End the speculation (this block's and the next one's) and forget all speculative material still prepared. */
   private dropSpeculation(): void {
     this.strikes = 0;
     this.speculation = undefined;
+    this.upcoming = undefined;
     let first = this.prepared.length;
     while (first > 0 && this.prepared[first - 1].speculative) first--;
     this.forget(this.prepared.splice(first));
+  }
+
+  /** A block ended: forget its own speculative material still prepared, keep what went ahead for the next. */
+  private endBlock(): void {
+    this.strikes = 0;
+    this.speculation = undefined;
+    const stale = this.prepared.filter((p) => p.speculative && !p.upcoming);
+    if (stale.length === 0) return;
+    const keep = this.prepared.filter((p) => !p.speculative || p.upcoming);
+    this.prepared.splice(0, this.prepared.length, ...keep);
+    this.forget(stale);
   }
 
   /**

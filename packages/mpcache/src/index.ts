@@ -73,3 +73,5 @@ export * from './secure-cache/d2o-merge-matrix';
 export * from './secure-cache/secure-d2o-merge';
 export * from './secure-cache/dead-slot-policy';
 export * from './cache/policy-defaults';
+export * from './cache/attention-gate-file';
+export * from './cache/shipped-attention-gates';

@@ -67,3 +67,4 @@ export * from './nonlinear/folded-mul';
 export * from './nonlinear/normalized-power';
 export * from './dealer/correlation-plans';
 export * from './sample/gumbel-noise';
+export * from './beaver/bit-masked-product';

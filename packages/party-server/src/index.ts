@@ -26,3 +26,4 @@ export * from './jobs/secure-generate-job';
 export * from './jobs/local-weight-shares';
 export * from './session-links';
 export * from './hello-handshake';
+export * from './jobs/local-gate-shares';

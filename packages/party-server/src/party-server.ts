@@ -152,7 +152,8 @@ export class PartyServer implements SessionHost, ConnectionHost {
     const { job } = this.config;
     if (req.model !== job.model) throw new ProtocolError(`open: model "${req.model}" is not served here (serving "${job.model}")`, 'MPC_ERR_BAD_MESSAGE');
     if (!job.policies.includes(req.policy)) {
-      throw new ProtocolError(`open: policy "${req.policy}" is not supported (supported: ${job.policies.join(', ')})`, 'MPC_ERR_BAD_MESSAGE');
+      const why = Object.prototype.hasOwnProperty.call(job.unavailablePolicies ?? {}, req.policy) ? `: ${job.unavailablePolicies![req.policy]}` : '';
+      throw new ProtocolError(`open: policy "${req.policy}" is not supported${why} (supported: ${job.policies.join(', ')})`, 'MPC_ERR_BAD_MESSAGE');
     }
     if (this.sessions.has(req.sessionId)) throw new ProtocolError(`open: session "${req.sessionId}" already exists`, 'MPC_ERR_BAD_MESSAGE');
     if (this.sessions.size >= this.maxSessions) {

@@ -34,7 +34,7 @@ export function registerDemoCommand(program: Command): void {
     .description('start a dealer and two parties locally and generate from a secret-shared prompt (stories15M)')
     .option('--prompt <text>', 'the prompt', 'Once upon a time')
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
-    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk (budget: defaultPolicyBudget of the model)', 'full')
+    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
     .option('--verbose', "show the servers' log lines")

@@ -30,7 +30,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
     .addOption(new Option('--p0 <url>', "P0's URL").default('ws://127.0.0.1:9000').env('MPCACHE_P0_URL'))
     .addOption(new Option('--p1 <url>', "P1's URL").default('ws://127.0.0.1:9001').env('MPCACHE_P1_URL'))
-    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk (budget: defaultPolicyBudget of the model)', 'full')
+    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--reference', 'also run the plaintext reference model here and compare (greedy only)')
     .option('--json <file>', 'write results as JSON')

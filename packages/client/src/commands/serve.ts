@@ -18,7 +18,9 @@
  *
  * Model weights: each party loads its share at start. Here a stand-in owner shares the weights
  * from a seed on the party's machine (party-server local-weight-shares.ts); a real model owner
- * ships each server its share instead, and P0 never sees the weights.
+ * ships each server its share instead, and P0 never sees the weights. The model's trained
+ * Attention-Gate (stories15m: the gate file shipped in @mpcache/mpcache) is shared the same way
+ * (local-gate-shares.ts); models without one do not offer --policy attention-gate.
  * When started by `fork` (mpcache demo), the server reports { type: 'listening', role, url,
  * publicKey } over IPC and exits when its parent goes away.
  */
@@ -27,6 +29,7 @@ import { LINK_PROFILES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
 import {
   DealerServer,
   keyPairFromHex,
+  localGateShares,
   localWeightShares,
   PartyServer,
   publicKeyFromHex,
@@ -137,7 +140,6 @@ function loadJob(role: PartyId, model: string, fracBits: number): PartyJob {
   if (model === RING_RECURRENCE_MODEL) return ringRecurrenceJob();
   const ownerSeed = process.env.MPCACHE_OWNER_SEED || undefined;
   if (ownerSeed !== undefined && !/^[0-9a-fA-F]{32}$/.test(ownerSeed)) throw new RangeError('MPCACHE_OWNER_SEED expected 32 hex digits');
-  return secureGenerateJob({
-    shares: localWeightShares(role, model, { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined }),
-  });
+  const owner = { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined };
+  return secureGenerateJob({ shares: localWeightShares(role, model, owner), gate: localGateShares(role, model, owner) });
 }

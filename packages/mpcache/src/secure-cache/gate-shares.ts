@@ -38,6 +38,8 @@ export interface GateLayerShares {
 }
 
 export interface GateShares {
+  /** Fixed-point precision f of the shares (set by shareAttentionGateWeights; must be the session's). */
+  readonly fracBits?: number;
   readonly dModel: number;
   readonly nHeads: number;
   readonly gateHeads: number;
@@ -54,7 +56,7 @@ export function shareAttentionGateWeights(w: AttentionGateWeights, fracBits: num
     const wg = sh(L.wg, [H, gd]), bg = sh(L.bg, [H], 2 * fracBits);
     return [0, 1].map((b) => ({ wqkv: transposeConcat([wq[b], wk[b], wv[b]]), wg: transposeConcat([wg[b]]), bg: bg[b] })) as [GateLayerShares, GateLayerShares];
   });
-  const mk = (b: 0 | 1): GateShares => ({ dModel: D, nHeads: H, gateHeads: w.gateHeads, gateHeadDim: w.gateHeadDim, layers: per.map((p) => p[b]) });
+  const mk = (b: 0 | 1): GateShares => ({ fracBits, dModel: D, nHeads: H, gateHeads: w.gateHeads, gateHeadDim: w.gateHeadDim, layers: per.map((p) => p[b]) });
   return [mk(0), mk(1)];
 }
 

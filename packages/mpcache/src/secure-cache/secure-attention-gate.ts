@@ -17,9 +17,10 @@
  *   c_ab = [key_a > key_b] (lanes·N(N − 1)/2 CMP at 64 bits, N = the largest split), local rank
  *   counts, then one 32-bit comparison [count < k] per (row, candidate) — 2 rounds, exact.
  * Keys are g·2^⌈log2 N⌉ + position (distinct; ties: newer wins), as top-k-kept.ts `ranksAbove`.
- * Gate weights: given as both parties' GateShares (deployment: each party gets its share from the
- * model owner), or as the plaintext AttentionGateWeights, split in-process with `shareSeed` (tests and
- * benchmarks, where both parties are handed the weights anyway).
+ * Gate weights: given as this party's GateShares (a deployment: each party gets its share from the
+ * model owner, and `opts.weights` is absent), as both parties' GateShares, or as the plaintext
+ * AttentionGateWeights, split in-process with `shareSeed` (tests and benchmarks, where both parties
+ * are handed the weights anyway).
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import { dcfLessThanZero, indexBits, type PartyContext } from '@mpcache/protocols';
@@ -57,6 +58,9 @@ export class GateMaskSelection implements SecureAttentionSelection {
   }
 }
 
+/** The plaintext options; `weights` only when the policy is not given gate shares. */
+export type SecureAttentionGateOptions = Omit<AttentionGateOptions, 'weights'> & { readonly weights?: AttentionGateOptions['weights'] };
+
 export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   readonly name = 'attention-gate';
   private readonly phase = new PromptPhase();
@@ -70,9 +74,14 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   /** Every decoding eviction of layer 0 since the last reset (public; exact cost accounting). */
   readonly evictionLog: EvictionRecord[] = [];
 
-  constructor(readonly model: PolicyModel, readonly budget: number, readonly opts: AttentionGateOptions,
-    private readonly gateShares: [GateShares, GateShares] | null = null, private readonly shareSeed = new Uint8Array(16)) {
+  constructor(readonly model: PolicyModel, readonly budget: number, readonly opts: SecureAttentionGateOptions,
+    private readonly gateShares: readonly [GateShares, GateShares] | GateShares | null = null, private readonly shareSeed = new Uint8Array(16)) {
     const { nLayers, nHeads, seqLen } = model;
+    if (!gateShares && !opts.weights) throw new RangeError('SecureAttentionGatePolicy needs gate shares or "weights"');
+    const own = gateShares && !isSharePair(gateShares) ? gateShares : null;
+    if (own && (own.layers.length !== nLayers || own.nHeads !== nHeads)) {
+      throw new RangeError(`attention-gate shares expected ${nLayers} layers × ${nHeads} heads, got ${own.layers.length} × ${own.nHeads}`);
+    }
     for (let l = 0; l < nLayers; l++) { this.logits.push(new BigUint64Array(nHeads * seqLen)); this.flags.push(new BigUint64Array(nHeads * seqLen)); }
     this.states = new Array(nLayers).fill(null);
     this.lastEviction = new Array(nLayers).fill(null);
@@ -86,7 +95,7 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
 
   async observeInput(ctx: PartyContext, layer: number, startPos: number, xb: RingTensor): Promise<void> {
     await ctx.ledger.scope('attention gate', async () => {
-      const gate = (this.gate ??= new SecureGate(this.gateShares?.[ctx.party] ?? shareAttentionGateWeights(this.opts.weights, ctx.fracBits, this.shareSeed)[ctx.party]));
+      const gate = (this.gate ??= new SecureGate(this.partyShares(ctx)));
       const g = await gate.logits(ctx, layer, startPos, xb), n = xb.shape[0], H = this.model.nHeads, S = this.model.seqLen;
       for (let t = 0; t < n; t++) for (let h = 0; h < H; h++) this.logits[layer][h * S + startPos + t] = g.data[t * H + h];
       if (this.opts.countMode !== 'threshold') return;
@@ -130,7 +139,7 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
     this.warmed = true;
     const rows = caches[0].length, S = this.model.seqLen, bit = ctx.party === 0 && this.opts.threshold < 0 ? 1n : 0n;
-    this.gate ??= new SecureGate(this.gateShares?.[ctx.party] ?? shareAttentionGateWeights(this.opts.weights, ctx.fracBits, this.shareSeed)[ctx.party]);
+    this.gate ??= new SecureGate(this.partyShares(ctx));
     await ctx.ledger.scope('attention gate', () => this.gate!.warm(ctx, rows));
     for (let l = 0; l < caches.length; l++) for (let h = 0; h < this.model.nHeads; h++) this.flags[l].fill(bit, h * S, h * S + rows);
   }
@@ -144,6 +153,14 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     this.states.fill(null);
     this.lastEviction.fill(null);
     this.evictionLog.length = 0;
+  }
+
+  /** This party's gate shares: given, or split here from the plaintext weights (tests, benchmarks). */
+  private partyShares(ctx: PartyContext): GateShares {
+    const g = this.gateShares;
+    const mine = g === null ? shareAttentionGateWeights(this.opts.weights!, ctx.fracBits, this.shareSeed)[ctx.party] : isSharePair(g) ? g[ctx.party] : g;
+    if (mine.fracBits !== undefined && mine.fracBits !== ctx.fracBits) throw new RangeError(`attention-gate shares at ${mine.fracBits} fractional bits, the session runs at ${ctx.fracBits}`);
+    return mine;
   }
 
   /** Recent window and top-k count of the query at position P (public): candidates [0, split). */
@@ -188,4 +205,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     }
     return mask;
   }
+}
+
+function isSharePair(g: readonly [GateShares, GateShares] | GateShares): g is readonly [GateShares, GateShares] {
+  return Array.isArray(g);
 }

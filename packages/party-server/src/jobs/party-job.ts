@@ -23,6 +23,8 @@ export interface PartyJob {
   readonly model: string;
   /** KV-cache policies a client may ask for; the first is the default. */
   readonly policies: readonly string[];
+  /** Why a known policy is not offered (shown in the client's error), e.g. no trained gate. */
+  readonly unavailablePolicies?: Readonly<Record<string, string>>;
   /** How the client encodes the prompt: token ids, or one-hot rows of vocabSize words. */
   readonly input: InputEncoding;
   /** Token ids are < vocabSize (0: outputs are ring elements, not tokens). */

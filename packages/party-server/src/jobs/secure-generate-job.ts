@@ -16,12 +16,15 @@ import {
   defaultPolicyBudget,
   defaultPolicyConfig,
   Generator,
+  loadShippedAttentionGate,
   makePolicy,
   makeSecurePolicy,
   maskModelWeights,
   SECURE_POLICY_NAMES,
+  SecureAttentionGatePolicy,
   SecureFullCache,
   SecureSinkWindowCache,
+  SHIPPED_ATTENTION_GATES,
   type KVCachePolicy,
   type ModelConfig,
   type SecureKVCachePolicy,
@@ -29,6 +32,7 @@ import {
 } from '@mpcache/mpcache';
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
+import type { PartyGateShares } from './local-gate-shares';
 import type { JobParams, JobRun, PartyJob } from './party-job';
 
 /** KV-cache policies a session may name, each a fresh instance per session. */
@@ -42,9 +46,10 @@ const STREAMING_SINKS = 4, STREAMING_WINDOW = 64;
  * sinks and the 64 most recent rows), and every policy available on shares by its plaintext CLI
  * name (makeSecurePolicy: mpcache, streamingllm, h2o, tova, snapkv, quest, d2o, cake, token-topk)
  * at defaultPolicyBudget(seqLen) with defaultPolicyConfig — public choices, known to both parties.
- * Attention-Gate is left out: it needs a trained gate from the model owner.
+ * 'attention-gate' only with `gate`, this party's shares of the model owner's trained gate
+ * (local-gate-shares.ts: models with a shipped gate), run with the options recorded in the gate file.
  */
-export function defaultSecurePolicies(config: ModelConfig): SecurePolicyFactories {
+export function defaultSecurePolicies(config: ModelConfig, gate: PartyGateShares | null = null): SecurePolicyFactories {
   const budget = defaultPolicyBudget(config.seqLen, config), options = defaultPolicyConfig(config);
   const out: Record<string, () => SecureKVCachePolicy> = {
     full: () => new SecureFullCache(),
@@ -53,32 +58,45 @@ export function defaultSecurePolicies(config: ModelConfig): SecurePolicyFactorie
   for (const name of SECURE_POLICY_NAMES) {
     if (name !== 'full' && name !== 'attention-gate') out[name] = () => makeSecurePolicy(name, budget, options);
   }
+  if (gate) out['attention-gate'] = () => new SecureAttentionGatePolicy(config, budget, gate.policy, gate.shares);
   return out;
 }
 
 /**
  * The float64 (plaintext) twin of a policy of defaultSecurePolicies, for comparisons on the
- * client: the same name, budget and options; undefined for the full cache.
+ * client: the same name, budget and options; undefined for the full cache. 'attention-gate' reads
+ * the model's shipped gate file (public in this demo setup); ModelFileError if the model has none.
  */
 export function plaintextPolicyTwin(policy: string, config: ModelConfig): KVCachePolicy | undefined {
   if (policy === 'full') return undefined;
   if (policy === 'streaming') return makePolicy('streamingllm', STREAMING_SINKS + STREAMING_WINDOW, { model: config, streamingllm: { sinks: STREAMING_SINKS } });
-  return makePolicy(policy, defaultPolicyBudget(config.seqLen, config), defaultPolicyConfig(config));
+  const budget = defaultPolicyBudget(config.seqLen, config), options = defaultPolicyConfig(config);
+  if (policy === 'attention-gate') {
+    const gate = loadShippedAttentionGate(config);
+    return makePolicy(policy, budget, { ...options, attentionGate: { ...gate.header.policy, weights: gate.weights } });
+  }
+  return makePolicy(policy, budget, options);
 }
 
 export interface SecureGenerateJobOptions {
   /** This party's shares of the model's weights. */
   readonly shares: WeightShares;
-  /** Default defaultSecurePolicies(the model) ('full' first). */
+  /** This party's shares of the model's trained Attention-Gate (localGateShares), if it has one. */
+  readonly gate?: PartyGateShares | null;
+  /** Default defaultSecurePolicies(the model, gate) ('full' first). */
   readonly policies?: SecurePolicyFactories;
 }
 
 export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
-  const c = opts.shares.config;
-  const policies = opts.policies ?? defaultSecurePolicies(c);
+  const c = opts.shares.config, gate = opts.gate ?? null;
+  if (gate && gate.shares.fracBits !== undefined && gate.shares.fracBits !== opts.shares.fracBits) {
+    throw new RangeError(`attention-gate shares at ${gate.shares.fracBits} fractional bits, the weight shares at ${opts.shares.fracBits}`);
+  }
+  const policies = opts.policies ?? defaultSecurePolicies(c, gate);
   return {
     model: c.name,
     policies: Object.keys(policies),
+    ...(gate || policies['attention-gate'] ? {} : { unavailablePolicies: { 'attention-gate': noGate(c.name) } }),
     input: 'ids',
     vocabSize: c.vocabSize,
     maxContext: c.seqLen,
@@ -89,6 +107,10 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
       return { generate: (prompt, maxNewTokens) => greedyTokens(generator, prompt, maxNewTokens) };
     },
   };
+}
+
+function noGate(model: string): string {
+  return `model "${model}" has no trained Attention-Gate on this server (the model owner provides one; shipped for: ${Object.keys(SHIPPED_ATTENTION_GATES).join(', ')})`;
 }
 
 async function* greedyTokens(generator: Generator, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {

@@ -26,3 +26,4 @@ export * from './ring/matmul-wasm';
 export * from './channel/outbox';
 export * from './channel/message-assembler';
 export * from './ring/wasm-module';
+export * from './ring/kernel-arena';

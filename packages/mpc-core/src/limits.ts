@@ -31,3 +31,10 @@ export const MAX_ENVELOPE_BYTES = 64 * 1024;
 export const SESSION_IDLE_TIMEOUT_MS = 300_000;
 /** Time a party waits for its peer's start of a generate (the client sends to both parties at once). */
 export const PARTY_SYNC_TIMEOUT_MS = 60_000;
+/**
+ * Size of the ring kernel's memory in 64 KiB pages (kernel-arena.ts): fixed, never grown, so views
+ * of long-lived operands in it stay valid. 65535 pages = 4 GiB − 64 KiB, the most wasm32 allows less
+ * one page (no address reaches 2^32, where the kernel's u32 pointer arithmetic would wrap). Only
+ * touched pages cost RSS; GPT-2-small's masked weights take ≈ 2 GiB of it per party.
+ */
+export const RING_KERNEL_MEMORY_PAGES = 65535;

@@ -4,11 +4,13 @@
  *
  * The module is loaded synchronously on first use (wasm-module.ts) from `../../build/ring.wasm`
  * relative to this file, a path that is the same from src/ring (jest) and dist/ring (built). It
- * exports one memory and no allocator: this file lays operands out as
- *   [ scratch | b | a-rows | out-rows ]   (batched: [ scratch | a-items | b-items | out-items ])
- * grows the memory as needed (it never shrinks), copies operands in through BigUint64Array views on
- * memory.buffer, runs the kernel and copies the result out. Products whose operands would need more
- * than CHUNK_BYTES are split along m (rows of a and out), so memory stays bounded by
+ * imports one fixed-size memory (RING_KERNEL_MEMORY_PAGES, never grown) laid out by a KernelArena
+ * (`ringArena()`): long-lived operands are blocks at the top, read IN PLACE by the kernel; every
+ * call lays its temporaries out in the arena's scratch at the bottom:
+ *   [ kernel scratch | b | a-rows | out-rows ]   (batched: [ kernel scratch | a-items | b-items | out-items ])
+ * where an operand that is already a view of the kernel memory (`ringArena().holds(x)`: a block or
+ * a sub-view of one) is not copied, and only the others are. Products whose copied operands would
+ * need more than CHUNK_BYTES are split along m (rows of a and out), so scratch stays bounded by
  * max(CHUNK_BYTES, k·n·8 + a few rows).
  *
  * Speed, 128×768 · 768×768 mod 2^64 on one core (`benchRing`, median of 5 reps, three runs):
@@ -17,10 +19,14 @@
  * (measured 2026-11-26, Node v20.20.2, 2-core AMD EPYC VM; the spread is noise from the host).
  * The kernel is bound by x64 `imul` throughput (≈1 per cycle); i64x2 SIMD and larger register tiles
  * (2×4, 4×4, 4×8) measured no faster under V8. The first call also pays compilation (≈20 ms).
+ * Vector × matrix (m = 1, decoding) is memory-bound: there copying b in cost about as much as the
+ * product, which is why the masked weights live in the arena (masked-operand.ts).
  */
 import * as path from 'node:path';
 import { ShapeError } from '../errors';
-import { alignWasm64 as align64, ensureWasmMemory, wasmKernelLoader, type WasmKernelBase } from './wasm-module';
+import { RING_KERNEL_MEMORY_PAGES } from '../limits';
+import { KernelArena } from './kernel-arena';
+import { alignWasm64 as align64, fixedWasmMemory, wasmKernelLoader, type WasmKernelBase } from './wasm-module';
 
 /** Above this many bytes of operands+result, a product is split along m. */
 const CHUNK_BYTES = 64 * 1024 * 1024;
@@ -37,7 +43,18 @@ export interface RingKernelExports extends WasmKernelBase {
 export const RING_WASM_PATH = path.join(__dirname, '../../build/ring.wasm');
 
 /** The instantiated kernel module (loaded once, synchronously). Throws if build/ring.wasm is missing. */
-export const ringKernels: () => RingKernelExports = wasmKernelLoader<RingKernelExports>(RING_WASM_PATH, 'ring');
+export const ringKernels: () => RingKernelExports = wasmKernelLoader<RingKernelExports>(
+  RING_WASM_PATH, 'ring', () => fixedWasmMemory(RING_KERNEL_MEMORY_PAGES),
+);
+
+let arena: KernelArena | undefined;
+
+/** The ring kernel's memory as an arena: long-lived operands allocated here are multiplied in place. */
+export function ringArena(): KernelArena {
+  if (arena) return arena;
+  const kx = ringKernels();
+  return (arena = new KernelArena(kx.memory, kx.heapBase()));
+}
 
 function checkDims(what: string, dims: Record<string, number>): void {
   for (const [name, d] of Object.entries(dims)) {
@@ -56,20 +73,25 @@ export function matmulWordsWasm(a: BigUint64Array, b: BigUint64Array, m: number,
   checkLength('matmulWords', 'b', b, k * n);
   const out = new BigUint64Array(m * n);
   if (m === 0 || n === 0 || k === 0) return out;
-  const kx = ringKernels();
-  const scratch = align64(kx.heapBase());
-  const bPtr = align64(scratch + kx.scratchBytes());
-  const aPtr = align64(bPtr + k * n * 8);
-  const rowBytes = (k + n) * 8;
+  const kx = ringKernels(), ar = ringArena();
+  // operands already in the kernel memory are read in place; the others are copied into scratch
+  const aIn = ar.holds(a), bIn = ar.holds(b);
+  const bBytes = bIn ? 0 : align64(k * n * 8);
+  const rowBytes = (aIn ? 0 : k * 8) + n * 8;
+  const fixedBytes = align64(kx.scratchBytes()) + bBytes;
   // At least minChunkRows rows per call so a huge b is still read packed, not once per row.
-  const rows = Math.min(m, Math.max(minChunkRows, Math.floor((chunkBytes - (aPtr - scratch)) / rowBytes)));
-  const oPtr = align64(aPtr + rows * k * 8);
-  ensureWasmMemory(kx.memory, oPtr + rows * n * 8);
+  const rows = Math.min(m, Math.max(minChunkRows, Math.floor((chunkBytes - fixedBytes) / rowBytes)));
+  const aBytes = aIn ? 0 : align64(rows * k * 8);
+  const scratch = ar.scratch(fixedBytes + aBytes + rows * n * 8);
+  const bPtr = bIn ? b.byteOffset : scratch + align64(kx.scratchBytes());
+  const aBuf = scratch + fixedBytes, oPtr = aBuf + aBytes;
   const buf = kx.memory.buffer;
-  new BigUint64Array(buf, bPtr, k * n).set(b);
+  if (!bIn) new BigUint64Array(buf, bPtr, k * n).set(b);
   for (let i0 = 0; i0 < m; i0 += rows) {
     const r = Math.min(rows, m - i0);
-    new BigUint64Array(buf, aPtr, r * k).set(a.subarray(i0 * k, (i0 + r) * k));
+    let aPtr = aBuf;
+    if (aIn) aPtr = a.byteOffset + i0 * k * 8;
+    else new BigUint64Array(buf, aPtr, r * k).set(a.subarray(i0 * k, (i0 + r) * k));
     kx.matmul(aPtr, bPtr, oPtr, r, k, n, scratch);
     out.set(new BigUint64Array(buf, oPtr, r * n), i0 * n);
   }
@@ -96,18 +118,20 @@ export function matmulBatchWordsWasm(
     }
     return out;
   }
-  const kx = ringKernels();
-  const scratch = align64(kx.heapBase());
+  const kx = ringKernels(), ar = ringArena();
+  const aIn = ar.holds(a), bIn = ar.holds(b);
   const per = Math.max(1, Math.min(count, Math.floor(chunkBytes / itemBytes)));
-  const aPtr = align64(scratch + kx.scratchBytes());
-  const bPtr = align64(aPtr + per * sa * 8);
-  const oPtr = align64(bPtr + per * sb * 8);
-  ensureWasmMemory(kx.memory, oPtr + per * so * 8);
+  const aBytes = aIn ? 0 : align64(per * sa * 8), bBytes = bIn ? 0 : align64(per * sb * 8);
+  const scratch = ar.scratch(align64(kx.scratchBytes()) + aBytes + bBytes + per * so * 8);
+  const aBuf = scratch + align64(kx.scratchBytes()), bBuf = aBuf + aBytes, oPtr = bBuf + bBytes;
   const buf = kx.memory.buffer;
   for (let t0 = 0; t0 < count; t0 += per) {
     const c = Math.min(per, count - t0);
-    new BigUint64Array(buf, aPtr, c * sa).set(a.subarray(t0 * sa, (t0 + c) * sa));
-    new BigUint64Array(buf, bPtr, c * sb).set(b.subarray(t0 * sb, (t0 + c) * sb));
+    let aPtr = aBuf, bPtr = bBuf;
+    if (aIn) aPtr = a.byteOffset + t0 * sa * 8;
+    else new BigUint64Array(buf, aPtr, c * sa).set(a.subarray(t0 * sa, (t0 + c) * sa));
+    if (bIn) bPtr = b.byteOffset + t0 * sb * 8;
+    else new BigUint64Array(buf, bPtr, c * sb).set(b.subarray(t0 * sb, (t0 + c) * sb));
     kx.matmulBatch(aPtr, bPtr, oPtr, c, m, k, n, scratch);
     out.set(new BigUint64Array(buf, oPtr, c * so), t0 * so);
   }

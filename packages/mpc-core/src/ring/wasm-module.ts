@@ -8,6 +8,9 @@
  *   lay    regions out from heapBase(), 64-byte aligned (`alignWasm64`).
  *   grow   the memory to fit (`ensureWasmMemory`; it never shrinks, and typed-array views taken
  *          on memory.buffer before a grow are invalid after it).
+ * The ring kernel is the exception: it imports a fixed-size memory that never grows
+ * (`fixedWasmMemory`), laid out by a KernelArena (kernel-arena.ts) so that long-lived operands can
+ * live in it and be read in place.
  */
 import * as fs from 'node:fs';
 
@@ -19,6 +22,7 @@ export interface WasmMemory {
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: unknown };
+  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
 };
 
 /** What every kernel module exports besides its kernels. */
@@ -36,8 +40,10 @@ export const alignWasm64 = (x: number): number => Math.ceil(x / 64) * 64;
 /**
  * A loader of the kernel module at `file` ("ring", "FSS": `name` goes into the errors): the first
  * call instantiates it, every call returns the same exports. Throws if the file is missing.
+ * `memory` makes the first call create that memory and give it to a module built with
+ * `--importMemory` (as env.memory); the module then exports it as `memory` too.
  */
-export function wasmKernelLoader<T extends WasmKernelBase>(file: string, name: string): () => T {
+export function wasmKernelLoader<T extends WasmKernelBase>(file: string, name: string, memory?: () => WasmMemory): () => T {
   let kernels: T | undefined;
   return () => {
     if (kernels) return kernels;
@@ -46,11 +52,19 @@ export function wasmKernelLoader<T extends WasmKernelBase>(file: string, name: s
     }
     const module = new WebAssembly.Module(fs.readFileSync(file));
     const instance = new WebAssembly.Instance(module, {
-      env: { abort: () => { throw new Error(`${name.toLowerCase()} kernel aborted`); } },
+      env: {
+        abort: () => { throw new Error(`${name.toLowerCase()} kernel aborted`); },
+        ...(memory ? { memory: memory() } : {}),
+      },
     });
     kernels = instance.exports as T;
     return kernels;
   };
+}
+
+/** A memory of `pages` pages that can never grow (so views on its buffer stay valid for its life). */
+export function fixedWasmMemory(pages: number): WasmMemory {
+  return new WebAssembly.Memory({ initial: pages, maximum: pages });
 }
 
 /** Grow `memory` to hold at least `bytes` bytes (it never shrinks; earlier views on its buffer are invalid after a grow). */

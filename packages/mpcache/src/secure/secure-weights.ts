@@ -14,7 +14,9 @@
  *   - fused operands: wqkv = [wq; wk; wv]ᵀ (dModel, dModel + 2·kvDim) and, for llama,
  *     w13 = [w1; w3]ᵀ (dModel, 2·dFf): one opening of the normed activation serves all of them;
  *   - tokEmb stays (vocabSize, dModel): the embedding is oneHot·tokEmb and the tied classifier is
- *     x·tokEmbᵀ on the SAME masked operand (masked once, used twice per token).
+ *     x·tokEmbᵀ on the SAME masked operand (masked once, used twice per token);
+ *   - every masked matrix is `fixed`: its D and W̃ live in the ring kernel's memory (masked-operand.ts),
+ *     the only copy, so no product copies a weight into the kernel (GPT-2-small: 2 GiB per party).
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import { maskOperand, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
@@ -50,19 +52,21 @@ export async function maskModelWeights(ctx: PartyContext, shares: WeightShares):
   }
   return ctx.ledger.scope('mask weights', async () => {
     const gpt2 = c.family === 'gpt2';
-    const tokEmb = await maskOperand(ctx, shares.tensor('tokEmb'));
+    // fixed: D and W̃ of every matrix live in the ring kernel's memory, read in place by products
+    const mask = (w: RingTensor) => maskOperand(ctx, w, { fixed: true });
+    const tokEmb = await mask(shares.tensor('tokEmb'));
     const layers: SecureLayerWeights[] = [];
     for (let l = 0; l < c.nLayers; l++) {
       const t = (name: Parameters<WeightShares['tensor']>[0]) => shares.tensor(name, l);
       layers.push({
         rmsAtt: t('rmsAtt'),
         attNormBias: gpt2 ? t('attNormBias') : null,
-        wqkv: await maskOperand(ctx, transposeConcat([t('wq'), t('wk'), t('wv')])),
-        wo: await maskOperand(ctx, transposeConcat([t('wo')])),
+        wqkv: await mask(transposeConcat([t('wq'), t('wk'), t('wv')])),
+        wo: await mask(transposeConcat([t('wo')])),
         rmsFfn: t('rmsFfn'),
         ffnNormBias: gpt2 ? t('ffnNormBias') : null,
-        w13: await maskOperand(ctx, transposeConcat(gpt2 ? [t('w1')] : [t('w1'), t('w3')])),
-        w2: await maskOperand(ctx, transposeConcat([t('w2')])),
+        w13: await mask(transposeConcat(gpt2 ? [t('w1')] : [t('w1'), t('w3')])),
+        w2: await mask(transposeConcat([t('w2')])),
       });
     }
     return {

@@ -23,8 +23,17 @@
  * Layout: lane-major; lane h occupies words [h·cap·cols, h·cap·cols + rows·cols) of D and W̃, with
  * capacity `cap` doubling on growth, so appending a row costs O(lanes·cols) amortized and each lane is
  * one contiguous row-major (rows × cols) matrix for the matmul kernel.
+ *
+ * Storage: a `fixed` operand (masked once and never grown: the weights) keeps D and W̃ in the ring
+ * kernel's memory (ringArena(), kernel-arena.ts), at exactly its size, so every product reads them in
+ * place instead of copying them into the kernel (decoding: vector × matrix, where the copy cost as
+ * much as the product). They are the only copy: nothing of them stays on the JS heap. If the arena
+ * is full the operand stays on the JS heap (products then copy, as for any operand), and if a fixed
+ * operand grows after all it moves to the JS heap. Arena blocks are freed when the operand is
+ * garbage-collected (or by `release()`); views from laneD/laneShare are valid while it is reachable.
+ * Operands that grow (K/V caches) live on the JS heap.
  */
-import { shapeStr, ShapeError, sizeOf, type PartyId, type RingTensor } from '@mpcache/mpc-core';
+import { ringArena, shapeStr, ShapeError, sizeOf, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
@@ -32,19 +41,34 @@ import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN, subWords } from '../engine/words';
 
+/** Frees the arena blocks of operands that were garbage-collected without release(). */
+const arenaBlocks = new FinalizationRegistry<BigUint64Array[]>((blocks) => {
+  for (const b of blocks) ringArena().free(b);
+});
+
 export class MaskedOperand {
   private capRows = 0;
   private nRows = 0;
-  private d = new BigUint64Array(0);
-  private w = new BigUint64Array(0);
+  private d: BigUint64Array = new BigUint64Array(0);
+  private w: BigUint64Array = new BigUint64Array(0);
+  private inArena = false;
 
-  /** @param lanes batch entries (1 and `batched` false for a rank-2 operand). */
+  /**
+   * @param lanes batch entries (1 and `batched` false for a rank-2 operand).
+   * @param fixed masked once and never grown: D and W̃ go to the kernel arena (see the header).
+   */
   constructor(
     readonly key: string,
     readonly lanes: number,
     readonly cols: number,
     readonly batched: boolean,
+    readonly fixed = false,
   ) {}
+
+  /** True while D and W̃ live in the ring kernel's memory (products read them in place). */
+  get inKernelMemory(): boolean {
+    return this.inArena;
+  }
 
   get rows(): number {
     return this.nRows;
@@ -80,20 +104,47 @@ export class MaskedOperand {
     this.nRows = rows + r;
   }
 
+  /**
+   * Give the kernel arena back D and W̃ now instead of at garbage collection; the operand is empty
+   * afterwards (rows = 0, as if nothing had been masked) and must not be used in products again.
+   */
+  release(): void {
+    this.moveTo(new BigUint64Array(0), new BigUint64Array(0), 0, false);
+    this.nRows = 0;
+  }
+
   private lane(buf: BigUint64Array, h: number): BigUint64Array {
     const off = h * this.capRows * this.cols;
     return buf.subarray(off, off + this.nRows * this.cols);
   }
 
   private grow(capRows: number): void {
-    const c = this.cols, d = new BigUint64Array(this.lanes * capRows * c), w = new BigUint64Array(d.length);
-    for (let h = 0; h < this.lanes; h++) {
+    const n = this.lanes * capRows * this.cols;
+    // the first storage of a fixed operand: exactly its size, in the kernel arena if there is room
+    const ar = this.fixed && this.capRows === 0 ? ringArena() : undefined;
+    const d = ar?.tryAllocWords(n), w = d && ar!.tryAllocWords(n);
+    if (d && !w) ar!.free(d);
+    const inArena = d !== undefined && w !== undefined;
+    this.moveTo(inArena ? d : new BigUint64Array(n), inArena ? w : new BigUint64Array(n), capRows, inArena);
+  }
+
+  /** Copy the rows into new storage (capacity capRows) and free the old storage if in the arena. */
+  private moveTo(d: BigUint64Array, w: BigUint64Array, capRows: number, inArena: boolean): void {
+    const c = this.cols;
+    for (let h = 0; h < this.lanes && capRows > 0; h++) {
       d.set(this.laneD(h), h * capRows * c);
       w.set(this.laneShare(h), h * capRows * c);
     }
+    if (this.inArena) {
+      arenaBlocks.unregister(this);
+      ringArena().free(this.d);
+      ringArena().free(this.w);
+    }
+    if (inArena) arenaBlocks.register(this, [d, w], this);
     this.d = d;
     this.w = w;
     this.capRows = capRows;
+    this.inArena = inArena;
   }
 }
 
@@ -114,12 +165,21 @@ export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowM
   return out;
 });
 
+export interface MaskOperandOptions {
+  /**
+   * W is fixed (never appended to) and long-lived, like the weights: keep D and W̃ in the ring
+   * kernel's memory so products read them in place (see MaskedOperand's storage). Default false.
+   */
+  readonly fixed?: boolean;
+}
+
 /** Mask a shared W, (rows, cols) or (lanes, rows, cols), once. */
-export async function maskOperand(ctx: PartyContext, w: RingTensor): Promise<MaskedOperand> {
+export async function maskOperand(ctx: PartyContext, w: RingTensor, opts: MaskOperandOptions = {}): Promise<MaskedOperand> {
   const r = w.shape.length;
   if (r !== 2 && r !== 3) throw new ShapeError(`maskOperand: "w" expected rank 2 or 3, got ${shapeStr(w.shape)}`);
   return ctx.ledger.scope('maskOperand', async () => {
-    const operand = new MaskedOperand(sessionKey(ctx.dealer.taken), r === 3 ? w.shape[0] : 1, w.shape[r - 1], r === 3);
+    const lanes = r === 3 ? w.shape[0] : 1;
+    const operand = new MaskedOperand(sessionKey(ctx.dealer.taken), lanes, w.shape[r - 1], r === 3, opts.fixed ?? false);
     await appendRowsNow(ctx, operand, w);
     return operand;
   });

@@ -19,7 +19,13 @@
  * capacity doubling. A request that does not fit the budget is computed fresh and not kept (no
  * eviction: with the weights' cyclic access pattern, evicting would only thrash).
  * Returned arrays are views into the memo: read-only for callers.
+ *
+ * Storage: entries live in the ring kernel's memory (ringArena(), kernel-arena.ts) when there is
+ * room, so the dealer's products c = a·B (maskedProductTriples) read B in place instead of copying
+ * it into the kernel per triple; otherwise on the JS heap. Arena blocks are freed when an entry
+ * grows (old block) and when the memo is garbage-collected (all of them, FinalizationRegistry).
  */
+import { ringArena } from '@mpcache/mpc-core';
 import type { KeyedStreams } from './keyed-streams';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -33,15 +39,30 @@ interface Entry {
   len: number;
 }
 
+/** Frees the arena blocks of memos that were garbage-collected. */
+const arenaBlocks = new FinalizationRegistry<Set<BigUint64Array>>((blocks) => {
+  for (const b of blocks) ringArena().free(b);
+});
+
 export class KeyedValueCache {
   private readonly entries = new Map<string, Entry>();
   private usedWords = 0;
+  /** Entry buffers that are arena blocks (the registry's held value: it must not refer to `this`). */
+  private readonly blocks = new Set<BigUint64Array>();
 
   constructor(
     private readonly streams: readonly [KeyedStreams, KeyedStreams],
     readonly maxWords = DEFAULT_KEYED_CACHE_WORDS,
   ) {
     if (!Number.isSafeInteger(maxWords) || maxWords < 0) throw new RangeError(`keyed cache: maxWords must be a non-negative integer`);
+    arenaBlocks.register(this, this.blocks);
+  }
+
+  /** Words held in the ring kernel's memory (the rest of `words` is on the JS heap). */
+  get kernelWords(): number {
+    let n = 0;
+    for (const b of this.blocks) n += b.length;
+    return n;
   }
 
   /** Words held (capacity, counted against the budget). */
@@ -82,8 +103,11 @@ export class KeyedValueCache {
   private ensureCapacity(e: Entry, want: number): void {
     const cap = e.buf.length;
     if (want <= cap) return;
-    const next = nextCapacity(cap, want), buf = new BigUint64Array(next);
+    const next = nextCapacity(cap, want);
+    const block = ringArena().tryAllocWords(next), buf = block ?? new BigUint64Array(next);
     buf.set(e.buf.subarray(0, e.len));
+    if (this.blocks.delete(e.buf)) ringArena().free(e.buf);
+    if (block) this.blocks.add(block);
     this.usedWords += next - cap;
     e.buf = buf;
   }

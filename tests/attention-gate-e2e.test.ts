@@ -6,7 +6,8 @@
  *      step evicts by gate logit; the ids equal the float64 twin's (plaintextPolicyTwin: the same
  *      gate file, budget and options) wherever the twin's choice is clear.
  *   2. a model without a shipped gate (tiny-llama, servers in this process): the session is refused
- *      with an error that says why; the plaintext twin refuses too.
+ *      with an error that says why; the plaintext twin refuses too; a job refuses gate shares of
+ *      another model or fixed-point precision.
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
 import { execFile } from 'node:child_process';
@@ -80,5 +81,13 @@ describe('a model without a trained gate', () => {
       await servers.close();
     }
     expect(() => plaintextPolicyTwin('attention-gate', TINY_LLAMA)).toThrow(/"tiny-llama" has no trained Attention-Gate/);
+  });
+
+  it('a job refuses gate shares of another model or precision', () => {
+    const gate = localGateShares(0, 'stories15m', { fracBits: 12 })!;
+    expect(() => secureGenerateJob({ shares: localWeightShares(0, TINY_LLAMA.name), gate }))
+      .toThrow('attention-gate shares expected (dModel 32, nHeads 4, 2 layers) of model "tiny-llama", got (288, 6, 6)');
+    expect(() => secureGenerateJob({ shares: localWeightShares(0, 'stories15m'), gate }))
+      .toThrow('attention-gate shares at 12 fractional bits, the weight shares at 16');
   });
 });

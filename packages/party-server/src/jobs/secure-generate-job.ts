@@ -89,6 +89,9 @@ export interface SecureGenerateJobOptions {
 
 export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
   const c = opts.shares.config, gate = opts.gate ?? null;
+  if (gate && (gate.shares.dModel !== c.dModel || gate.shares.nHeads !== c.nHeads || gate.shares.layers.length !== c.nLayers)) {
+    throw new RangeError(`attention-gate shares expected (dModel ${c.dModel}, nHeads ${c.nHeads}, ${c.nLayers} layers) of model "${c.name}", got (${gate.shares.dModel}, ${gate.shares.nHeads}, ${gate.shares.layers.length})`);
+  }
   if (gate && gate.shares.fracBits !== undefined && gate.shares.fracBits !== opts.shares.fracBits) {
     throw new RangeError(`attention-gate shares at ${gate.shares.fracBits} fractional bits, the weight shares at ${opts.shares.fracBits}`);
   }

@@ -4,26 +4,27 @@
  * the probabilities return as in BlockGatherSelection (scatter by the masked O, then the
  * attention's P·V over the masked V cache).
  *
- * Rounds:    gather 3 (O·K_blocks fused with O's masking; q·K_selᵀ; truncation), scatter 1
- * Online:    gather 8·U·(k·C' + k·C) (O − A twice) + 8·U·(d + k·s·d) (q, K_sel) + 8·U·k·s (trunc);
- *            scatter 8·U·k·s  (C' = blocks from row 0 to the region's end, U = query heads)
- * Offline:   masked-product triple 8·U·k·s·d, matmul triple 8·U·k·s, truncation pairs
+ * Rounds:    gather 3 (O·K_blocks; q·K_selᵀ; truncation), scatter 1 (Ô opens with p_sel)
+ * Online:    gather 8·U·k·C' (O − A) + 8·U·(d + k·s·d) (q, K_sel) + 8·U·k·s (trunc);
+ *            scatter 8·U·k·s + ⌈U·k·C/8⌉ (Ô, 1 bit per entry)  (C' = blocks from row 0 to the
+ *            region's end, U = query heads)
+ * Offline:   masked-product triple 8·U·k·s·d, matmul triple 8·U·k·s, truncation pairs; for the
+ *            scatter O's bit mask 8·U·k·C and the bit-masked product 8·U·k·C·s (selections.ts)
  * Accuracy:  selected logits within 1 ulp of q·k (truncPr), as the attention's own logits
- * Opens:     O − A, q − A', K_sel − B', the truncation's masked value (all fresh masks)
+ * Opens:     O − A, q − A', K_sel − B', the truncation's masked value (all fresh masks); Ô = O ⊕ B
  * Steps:     1. a masked view of the cache's K with rows of s keys (same mask stream: blocks of s
- *               consecutive rows are consecutive words), O padded with zero columns before the region
- *            2. K_sel = O·K_blocks (and O masked for the scatter) in one round
+ *               consecutive rows are consecutive words), O padded with zero columns before the region;
+ *               O's bit mask taken for the scatter (BlockGatherSelection, no round)
+ *            2. K_sel = O·K_blocks in one round
  *            3. z_sel = truncPr(q·K_selᵀ); the forced rows' logits are taken from z (public rows)
  * Measured against the logit gather (test secure-mpcache-gather.test.ts): in this decoder the
  * attention computes every logit anyway, so re-deriving the selected ones costs k·s·d opened
  * elements where the logit gather opens s·C — the logit gather is the default.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import {
-  beaverMatmul, fuseRounds, MaskedOperand, maskedMatmul, maskOperand, truncPr, type PartyContext,
-} from '@mpcache/protocols';
+import { beaverMatmul, MaskedOperand, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
 import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
-import { BlockGatherSelection, type BlockLayout } from './selections';
+import { blockSelection, type BlockGatherSelection, type BlockLayout } from './selections';
 
 const { asUintN } = BigInt;
 
@@ -53,15 +54,12 @@ export class BlockKvSelection implements SecureAttentionSelection {
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
     const [lanes, rows, n] = logits.shape, U = lanes * rows, { forced, regionStart, blockSize: s, blocks: C, k } = this.layout;
     const d = this.view.headDim, before = regionStart / s, nb = before + C, F = forced.length;
-    // 1. K as blocks; O padded to the blocks from row 0: (lanes, rows·k, nb)
+    // 1. K as blocks; O padded to the blocks from row 0: (lanes, rows·k, nb); O's bit mask for the scatter
     const Kb = blockView(ctx.party, this.view.cache.keys, s, nb), o = this.onehot.data, x = new BigUint64Array(U * k * nb);
     for (let r = 0; r < U * k; r++) x.set(o.subarray(r * C, (r + 1) * C), r * nb + before);
-    // 2. K_sel = O·K_blocks, O masked for the scatter, one round
-    const [ksel, op] = await fuseRounds<[RingTensor, MaskedOperand]>(ctx, [
-      (c) => maskedMatmul(c, { shape: [lanes, rows * k, nb], data: x }, Kb),
-      (c) => maskOperand(c, this.onehot),
-    ]);
-    this.scatterSel = new BlockGatherSelection(this.layout, op, null, this.kvLen);
+    this.scatterSel = await blockSelection(ctx, this.layout, this.onehot, this.kvLen);
+    // 2. K_sel = O·K_blocks, one round
+    const ksel = await maskedMatmul(ctx, { shape: [lanes, rows * k, nb], data: x }, Kb);
     // 3. z_sel = q·K_selᵀ per query head: (U, 1, d)·(U, d, k·s)
     const kt = new BigUint64Array(U * d * k * s);
     for (let u = 0; u < U; u++) for (let j = 0; j < k * s; j++) for (let i = 0; i < d; i++) kt[(u * d + i) * k * s + j] = ksel.data[(u * k * s + j) * d + i];

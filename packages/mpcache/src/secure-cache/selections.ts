@@ -9,17 +9,22 @@
  *   BlockGatherSelection public forced rows plus, per unit (query head), k secret blocks of s
  *                       consecutive rows chosen by one-hot rows O (k × C) over the C blocks of a
  *                       public region: gather z_sel = O·blocks(z), scatter P_blocks = Oᵀ·p_sel
- *                       (mpcache-algorithm.md §2 "gather logits"). O is a masked operand, masked
- *                       in the gather's round, so the scatter (and a follower layer reusing the
- *                       selection) opens only its fresh operand.
- *     gather:  1 round, 8·U·(s·C + k·C) B per party (z blocks and O − B), offline 8·U·s·k B
- *     scatter: 1 round, 8·U·s·k B per party, offline 8·U·s·C B          (U = units, all lanes)
+ *                       (mpcache-algorithm.md §2 "gather logits"). O is bit-masked
+ *                       (protocols beaver/bit-masked-product.ts): Ô = O ⊕ B opens at 1 bit per
+ *                       entry in the gather's round, so the scatter (and a follower layer reusing
+ *                       the selection) opens only its fresh operand.
+ *     gather:  1 round, 8·U·s·C + ⌈U·k·C/8⌉ B per party (z blocks and Ô; a follower 8·U·s·C),
+ *              offline 8·U·k·C (P0's [B], once per O) + 8·U·k·C·s (B·A, uncontracted)
+ *     scatter: 1 round, 8·U·s·k B per party, offline 8·U·k·C·s               (U = units, all lanes)
+ *     (before, with O masked as a 64-bit operand: 8·U·k·C B online once, offline 8·U·s·(k + C))
  *
  * Logits come as (lanes, rows, kvLen) with rows = groups·nQueries; a unit is one row of one lane
  * (decode: one query head). Kept logits are ordered: forced rows, then block ℓ's s rows, ℓ < k.
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
-import { maskedMatmul, maskedMatmulCost, maskOperand, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
+import {
+  bitMaskedMatmul, bitMaskedMatmulCost, bitMaskMatrix, bitMaskMatrixCost, type BitMaskedMatrix, type PartyContext,
+} from '@mpcache/protocols';
 import type { SecureAttentionSelection } from '../secure/secure-kv-cache-policy';
 
 /** Real-valued logit gap given to dead rows: the attention's causal filler, far below the exp clip. */
@@ -69,33 +74,31 @@ export interface BlockLayout {
 }
 
 /**
- * One-hot block selection. `onehot` is a masked operand (units, k, C), shared with followers;
- * create it with `maskBlockOneHots` inside the first gather (its D opens in that round).
+ * One-hot block selection. `onehot` is a bit-masked matrix (units, k, C), shared with followers;
+ * create it with `blockSelection` (its Ô opens in the first gather's round).
  */
 export class BlockGatherSelection implements SecureAttentionSelection {
   readonly kept: number;
-  constructor(private readonly layout: BlockLayout, private op: MaskedOperand, private pending: RingTensor | null, private readonly kvLen: number) {
+  constructor(private readonly layout: BlockLayout, private readonly onehot: BitMaskedMatrix, private readonly kvLen: number) {
     this.kept = layout.forced.length + layout.k * layout.blockSize;
   }
 
-  /** The masked one-hot operand (after the first gather). */
-  get operand(): MaskedOperand {
-    return this.op;
+  /** The bit-masked one-hot rows (Ô public after the first gather). */
+  get operand(): BitMaskedMatrix {
+    return this.onehot;
   }
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
     const [lanes, rows, n] = logits.shape, U = lanes * rows, { forced, regionStart, blockSize: s, blocks: C, k } = this.layout;
     const z = logits.data, F = forced.length, kept = this.kept;
-    // X = blocks(z)ᵀ per unit: (U, s, C), X[u, t, c] = z[u, regionStart + c·s + t]
-    const x = new BigUint64Array(U * s * C);
-    for (let u = 0; u < U; u++) for (let c = 0; c < C; c++) for (let t = 0; t < s; t++) x[(u * s + t) * C + c] = z[u * n + regionStart + c * s + t];
-    const opts = this.pending ? { transpose: true, append: this.pending } : { transpose: true };
-    const y = await maskedMatmul(ctx, { shape: [U, s, C], data: x }, this.op, opts); // (U, s, k)
-    this.pending = null;
+    // X = blocks(z) per unit: (U, C, s), X[u, c, t] = z[u, regionStart + c·s + t] (a contiguous run)
+    const x = new BigUint64Array(U * C * s);
+    for (let u = 0; u < U; u++) x.set(z.subarray(u * n + regionStart, u * n + regionStart + C * s), u * C * s);
+    const y = await bitMaskedMatmul(ctx, { shape: [U, C, s], data: x }, this.onehot); // (U, k, s)
     const out = new BigUint64Array(U * kept);
     for (let u = 0; u < U; u++) {
       for (let j = 0; j < F; j++) out[u * kept + j] = z[u * n + forced[j]];
-      for (let l = 0; l < k; l++) for (let t = 0; t < s; t++) out[u * kept + F + l * s + t] = y.data[(u * s + t) * k + l];
+      out.set(y.data.subarray(u * k * s, (u + 1) * k * s), u * kept + F);
     }
     return { shape: [lanes, rows, kept], data: out };
   }
@@ -103,39 +106,44 @@ export class BlockGatherSelection implements SecureAttentionSelection {
   async scatter(ctx: PartyContext, probs: RingTensor): Promise<RingTensor> {
     const [lanes, rows] = probs.shape, U = lanes * rows, { forced, regionStart, blockSize: s, blocks: C, k } = this.layout;
     const p = probs.data, F = forced.length, kept = this.kept, n = this.kvLen;
-    // X = p_selᵀ per unit: (U, s, k); X·O = P_blocksᵀ (U, s, C)
-    const x = new BigUint64Array(U * s * k);
-    for (let u = 0; u < U; u++) for (let l = 0; l < k; l++) for (let t = 0; t < s; t++) x[(u * s + t) * k + l] = p[u * kept + F + l * s + t];
-    const y = await maskedMatmul(ctx, { shape: [U, s, k], data: x }, this.op);
+    // X = p_sel per unit: (U, k, s); Oᵀ·X = P_blocks (U, C, s)
+    const x = new BigUint64Array(U * k * s);
+    for (let u = 0; u < U; u++) x.set(p.subarray(u * kept + F, u * kept + F + k * s), u * k * s);
+    const y = await bitMaskedMatmul(ctx, { shape: [U, k, s], data: x }, this.onehot, { transpose: true });
     const out = new BigUint64Array(U * n);
     for (let u = 0; u < U; u++) {
       for (let j = 0; j < F; j++) out[u * n + forced[j]] = p[u * kept + j];
-      for (let c = 0; c < C; c++) for (let t = 0; t < s; t++) out[u * n + regionStart + c * s + t] = y.data[(u * s + t) * C + c];
+      out.set(y.data.subarray(u * C * s, (u + 1) * C * s), u * n + regionStart);
     }
     return { shape: [lanes, rows, n], data: out };
   }
 }
 
 /**
- * A block selection whose one-hot rows (units, k, C) are masked in its first gather (no extra
- * round). Pass the returned selection's `operand` to `reuseBlockSelection` for follower layers.
+ * A block selection over one-hot rows (units, k, C): takes O's bit mask now (no round; Ô opens in
+ * the first gather's round). Pass the returned selection's `operand` to `reuseBlockSelection` for
+ * follower layers.
  */
 export async function blockSelection(ctx: PartyContext, layout: BlockLayout, onehot: RingTensor, kvLen: number): Promise<BlockGatherSelection> {
   const [U, k, C] = onehot.shape;
-  const op = await maskOperand(ctx, { shape: [U, 0, C], data: new BigUint64Array(0) }); // no rounds: reserves the key
-  if (k !== layout.k || C !== layout.blocks) throw new RangeError(`one-hot rows (${U}, ${k}, ${C}) do not fit k = ${layout.k}, C = ${layout.blocks}`);
-  return new BlockGatherSelection(layout, op, onehot, kvLen);
+  if (onehot.shape.length !== 3 || k !== layout.k || C !== layout.blocks) {
+    throw new RangeError(`one-hot rows (${U}, ${k}, ${C}) do not fit k = ${layout.k}, C = ${layout.blocks}`);
+  }
+  return new BlockGatherSelection(layout, await bitMaskMatrix(ctx, onehot), kvLen);
 }
 
-/** The same blocks over another layer's logits (cross-layer index sharing): O is already masked. */
-export function reuseBlockSelection(layout: BlockLayout, op: MaskedOperand, kvLen: number): BlockGatherSelection {
-  return new BlockGatherSelection(layout, op, null, kvLen);
+/** The same blocks over another layer's logits (cross-layer index sharing): Ô is already open. */
+export function reuseBlockSelection(layout: BlockLayout, onehot: BitMaskedMatrix, kvLen: number): BlockGatherSelection {
+  return new BlockGatherSelection(layout, onehot, kvLen);
 }
 
-/** Costs of one gather and one scatter over U units; `fresh`: O is masked in this gather. */
+/**
+ * Costs of one gather and one scatter over U units; `fresh`: O's bit mask is taken for this
+ * selection (its offline bytes counted in the gather) and Ô opens in this gather.
+ */
 export function blockSelectionCost(U: number, layout: BlockLayout, fresh: boolean) {
-  const { blockSize: s, blocks: C, k } = layout;
-  const g = maskedMatmulCost([U, s, C], [U, s, k], fresh ? U * k * C : 0);
-  const sc = maskedMatmulCost([U, s, k], [U, s, C]);
-  return { gather: g, scatter: sc };
+  const { blockSize: s, blocks: C, k } = layout, o = [U, k, C];
+  const g = bitMaskedMatmulCost(o, [U, C, s], fresh), mask = bitMaskMatrixCost(o);
+  const gather = fresh ? { ...g, offlineBytes: g.offlineBytes + mask.offlineBytes } : g;
+  return { gather, scatter: bitMaskedMatmulCost(o, [U, k, s]) };
 }

@@ -50,7 +50,7 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
     const back = await runBoth(p, async (ctx) => {
       const P = pol[ctx.party];
       P.beginPrefill(n);
-      const sel = (await P.select(ctx, view(0, 0, n, q[ctx.party], caches[ctx.party], d), ones[ctx.party]))!;
+      const sel = (await P.select(ctx, view(0, 0, n, q[ctx.party], caches[ctx.party], d)))!;
       return sel.gather(ctx, ones[ctx.party]);
     });
     const used = p.ctx.map((c, i) => { const s = c.ledger.snapshot(); return { rounds: s.rounds - before[i].rounds, bytesSent: s.bytesSent - before[i].bytesSent, offlineBytes: s.offlineBytes - before[i].offlineBytes }; });

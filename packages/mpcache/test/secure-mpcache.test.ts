@@ -5,7 +5,7 @@
  * compacted cache.
  */
 import { runBoth } from '@mpcache/protocols';
-import { SecureMpcachePolicy, type BlockGatherSelection } from '@mpcache/mpcache';
+import { SecureMpcachePolicy, blockSelectionCost, planLayout, type BlockGatherSelection } from '@mpcache/mpcache';
 import { selectClusters } from '../src/cache/cluster-selector';
 import { staticEvictionKeep } from '../src/cache/static-eviction';
 import { mpcacheConfig, staticKeepCount } from '../src/cache/mpcache-config';
@@ -63,13 +63,24 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
       const s1 = (await pol[ctx.party].select(ctx, view(1, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
       const mid = ctx.ledger.snapshot();
       const g1 = await s1.gather(ctx, zs[ctx.party]);
-      return { g0, g1, selectRounds: mid.rounds - before.rounds, gatherBytes: ctx.ledger.snapshot().bytesSent - mid.bytesSent };
+      const gathered = ctx.ledger.snapshot();
+      await s1.scatter(ctx, g1);
+      const end = ctx.ledger.snapshot();
+      const diff = (a: typeof end, b: typeof end) => ({ rounds: a.rounds - b.rounds, bytesSent: a.bytesSent - b.bytesSent, offlineBytes: a.offlineBytes - b.offlineBytes });
+      return { g0, g1, selectRounds: mid.rounds - before.rounds, gather: diff(gathered, mid), scatter: diff(end, gathered) };
     });
     expect(out[0].selectRounds).toBe(0);
     expect(Array.from(open(out[0].g1, out[1].g1))).toEqual(Array.from(open(out[0].g0, out[1].g0)));
     // the follower's gather opens only its logit blocks (8 B each), not the one-hot rows again
     const C = pol[0].lastStep[0]!.plan.c0 * 2;
-    expect(out[0].gatherBytes).toBe(8 * lanes * 4 * C);
+    expect(out[0].gather.bytesSent).toBe(8 * lanes * 4 * C);
+    // exact follower costs (Ô already public): blockSelectionCost(…, fresh = false); offline bytes go to P0 only
+    const want = blockSelectionCost(lanes, planLayout(pol[0].lastStep[0]!.plan, [8, 4]), false);
+    for (const p of [0, 1] as const) {
+      for (const part of ['gather', 'scatter'] as const) {
+        expect(out[p][part]).toEqual({ ...want[part], offlineBytes: p === 0 ? want[part].offlineBytes : 0 });
+      }
+    }
   });
 
   it('static eviction: kept set = staticEvictionKeep, compacted in prompt order for leader and follower', async () => {

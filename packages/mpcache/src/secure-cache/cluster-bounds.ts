@@ -16,13 +16,28 @@
  * Memory per party: 2 words per channel per cluster per level (bounds) + 2 per representative word
  * (masked operand: D and my share), i.e. ≈ d·(4/s_last + 4/s_0)·8 B per token and lane at α mix —
  * ≈ 3 % of the K/V cache's 32·d B at [32, 16]. Typed arrays only, grown by doubling.
+ * Accuracy: exact (max, min, and the representatives' truncRound) for keys |k| < 2^K real,
+ *            K = min(KEY_INT_BITS − 2, qkvRangeLog2(f)) = min(18, 62 − 3f): 18 is this file's own
+ *            assumption, 62 − 3f the decoder's (every cached key left the qkv product through ONE
+ *            truncation at 3f, rope-shares.ts, which needs |k| < 2^(62−3f); beyond it the key in the
+ *            cache is already wrong). The trees compare k and −k rows: differences < 2^(K+f+1), so
+ *            the signed width boundsCompareBits(f) = K + f + 2 suffices — 32 bits at f = 12 (K = 18)
+ *            and at f = 16 (K = 14; was f + 20 = 36). A key outside the range wraps a comparison:
+ *            that cluster's max/min (and its representative) is wrong, nothing else.
  */
 import { encodeScalar } from '@mpcache/mpc-core';
 import { appendMaskedRows, maskOperand, maxTree, truncRound, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { qkvRangeLog2 } from '../secure/rope-shares';
 
 /** Extra signed integer bits of keys above the fixed-point scale for the bound comparisons (|k| < 2^18). */
 export const KEY_INT_BITS = 20;
+
+/**
+ * Signed width of the bounds' max/min comparisons (and of ReLU(q) for alpha 'exact': q passes the
+ * same truncation) at f fractional bits: f + min(KEY_INT_BITS, qkvRangeLog2(f) + 2) (header).
+ */
+export const boundsCompareBits = (fracBits: number): number => fracBits + Math.min(KEY_INT_BITS, qkvRangeLog2(fracBits) + 2);
 
 const { asUintN } = BigInt;
 
@@ -118,7 +133,7 @@ export class SecureClusterBounds {
     const fresh = Math.floor(nTok / sF) - this.complete(last);
     if (fresh <= 0) return;
     await ctx.ledger.scope('cluster bounds', async () => {
-      const bits = ctx.fracBits + KEY_INT_BITS, d = this.headDim, lanes = this.lanes, ld = lanes * d;
+      const bits = boundsCompareBits(ctx.fracBits), d = this.headDim, lanes = this.lanes, ld = lanes * d;
       // finest level from the keys: rows (cluster, lane, channel) × s of [k; −k]
       const first = this.complete(last), R = fresh * ld, x = new BigUint64Array(2 * R * sF);
       for (let h = 0; h < lanes; h++) {

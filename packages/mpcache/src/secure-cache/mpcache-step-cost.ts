@@ -10,9 +10,9 @@
 import {
   maskedMatmulCost, maxTreeCost, oneHotCost, reluCost, topKCost, truncRoundCost,
 } from '@mpcache/protocols';
-import { KEY_INT_BITS } from './cluster-bounds';
+import { boundsCompareBits } from './cluster-bounds';
 import type { ClusterPlan } from './secure-cluster-selector';
-import { planLayout } from './secure-cluster-selector';
+import { clusterTopKBits, planLayout } from './secure-cluster-selector';
 import { blockSelectionCost } from './selections';
 
 export interface MpcacheStepShape {
@@ -36,7 +36,7 @@ const add = (a: C, b: { rounds: number; bytesSent: number; offlineBytes: number 
 
 export function mpcacheStepCost(s: MpcacheStepShape): C {
   const { lanes, rows, headDim: d, fracBits: f, sizes, plan } = s, L = sizes.length, U = lanes * rows, ld = lanes * d;
-  const bits = f + KEY_INT_BITS, w = s.alpha === 'exact' ? 2 * d : d;
+  const bits = boundsCompareBits(f), w = s.alpha === 'exact' ? 2 * d : d;
   let c: C = { rounds: 0, bytesSent: 0, offlineBytes: 0 };
   // bounds of clusters completed since the last step: finest from keys, coarser from children
   const fresh = sizes.map((size, i) => Math.floor(plan.nTok / size) - s.doneBefore[i]);
@@ -58,7 +58,7 @@ export function mpcacheStepCost(s: MpcacheStepShape): C {
     let W = 1;
     for (let j = i + 1; j < L; j++) W += sizes[i] / sizes[j];
     if (k < n) {
-      const t = topKCost(U, n, k, s.steps[i], { payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
+      const t = topKCost(U, n, k, s.steps[i], { bits: clusterTopKBits(f, plan, sizes, i, n), payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
       c = add(c, { rounds: t.rounds, bytesSent: t.bytesSentPerParty[0], offlineBytes: t.offlineBytes });
       n = k;
     }

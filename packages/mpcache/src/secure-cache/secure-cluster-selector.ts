@@ -7,10 +7,23 @@
  *            ones) + 1 (truncRound) + per level topK (2 shuffle + 2 per quick-select step; skipped when
  *            every candidate is kept) + 1 (DPF one-hot of the chosen finest clusters)
  * Online:    8·U·w (q) + 8·(appended rep words) + 8·U·R (scores) + topK (shuffle 8·U·n_i·(3 + W_i),
- *            comparisons) + ⌈log2 C/8⌉ B per chosen cluster   (U = query heads, R = representatives)
- * Offline:   masked-product triple 8·U·R, truncRound keys, topK material, DPF keys: selectionCost(…)
- * Accuracy:  exact: scores are fxRound(q·r) (truncRound), keys score·2^B + cluster index are distinct,
- *            so the kept set equals the plaintext one whatever the ties
+ *            ⌈b_i/8⌉ B + 1 bit per comparison) + ⌈log2 C/8⌉ B per chosen cluster   (U = query heads,
+ *            R = representatives, b_i = clusterTopKBits of level i)
+ * Offline:   masked-product triple 8·U·R, truncRound keys, topK material (one DCF key pair on b_i bits
+ *            per comparison), DPF keys: mpcacheStepCost(…)
+ * Accuracy:  exact: scores are fxRound(q·r) (truncRound), keys score·2^B_i + cluster index are
+ *            distinct, so the kept set equals the plaintext one whatever the ties. Widths, from public
+ *            bounds only: the score's own truncation is exact only for q·r·2^2f in [−2^62, 2^62 −
+ *            2^(f−1)), so S ∈ [−2^(62−f), 2^(62−f)) ring units (|q·r| < 2^(62−2f) real: 2^30 at
+ *            f = 16) whenever S is right at all; B_i = ⌈log2((c0First + c0)·s_0/s_i)⌉ bounds level i's
+ *            global indices; so |key| ≤ 2^(62−f+B_i), within topK's maxRankedValue at
+ *            b_i = 65 − f + B_i + ⌈log2 n_i⌉ (clusterTopKBits; 57 and 58 bits at gpt2-small, context
+ *            1024, f = 16). The per-element bounds do not tighten this: |q_i|, |r_i| < 2^(62−3f)
+ *            (cluster-bounds.ts) give |q·r| < d·2^(124−6f), above 2^(62−2f) for d > 4 at f = 16 (and
+ *            q·r is not an attention logit, so the softmax's logit range says nothing about it).
+ *            Capped at 64 bits (f < 1 + B_i + ⌈log2 n_i⌉, e.g. f = 12 at long contexts): exact then
+ *            for |S| < 2^(62−B_i−⌈log2 n_i⌉). Out of range (S wrong already) a comparison wraps, the
+ *            kept set may differ from the plaintext one and the revealed bits need not be one order.
  * Opens:     masked q, masked scores, topK's comparison bits of shuffled distinct keys, masked indices
  * Steps:     1. plan (public): forced first/tail clusters, scored coarse clusters, counts k_i
  *            2. scores S = round(q·Rᵀ) for every level at once (one product, one truncation)
@@ -25,12 +38,15 @@ import { indexBits, oneHot, oneHotCost, relu, topK, type PartyContext } from '@m
 import type { RingTensor } from '@mpcache/mpc-core';
 import { clusterCounts, type ClusterSelectorParams } from '../cache/cluster-selector';
 import type { SecureClusterBounds } from './cluster-bounds';
-import { KEY_INT_BITS } from './cluster-bounds';
+import { boundsCompareBits } from './cluster-bounds';
 import { truncRound } from '@mpcache/protocols';
 import { maskedMatmul } from '@mpcache/protocols';
 import type { BlockLayout } from './selections';
 
 const { asUintN } = BigInt;
+
+/** truncRound (the scores' truncation) is exact for inputs in [−2^62, 2^62 − 2^(f−1)). */
+const SCORE_TRUNC_RANGE_BITS = 62;
 
 /** The public part of a step's selection (mirrors selectClusters). */
 export interface ClusterPlan {
@@ -85,7 +101,7 @@ export async function selectClustersOnShares(
   // 2. scores of every representative: (lanes, rows, R)
   let qx = q;
   if (bounds.alpha === 'exact') {
-    const rq = await relu(ctx, q, ctx.fracBits + KEY_INT_BITS);
+    const rq = await relu(ctx, q, boundsCompareBits(ctx.fracBits));
     const data = new BigUint64Array(U * 2 * d);
     for (let u = 0; u < U; u++) { data.set(q.data.subarray(u * d, (u + 1) * d), u * 2 * d); data.set(rq.data.subarray(u * d, (u + 1) * d), u * 2 * d + d); }
     qx = { shape: [lanes, rows, 2 * d], data };
@@ -94,7 +110,6 @@ export async function selectClustersOnShares(
   const raw = await maskedMatmul(ctx, qx, op, append ? { transpose: true, append } : { transpose: true });
   const S = (await truncRound(ctx, raw)).data, R = bounds.repRows;
   const score = (u: number, level: number, c: number) => S[u * R + bounds.repIndex(level, c)];
-  const B = BigInt(indexBits(Math.ceil(plan.nTok / sizes[L - 1]) + 2));
   // 3. level 0 candidates: payload [index, descendant scores per finer level]
   const descW = (i: number) => { let w = 0; for (let j = i + 1; j < L; j++) w += sizes[i] / sizes[j]; return w; };
   let n = plan.c0, W = 1 + descW(0);
@@ -112,11 +127,12 @@ export async function selectClustersOnShares(
   const steps: number[][] = [];
   for (let i = 0; ; i++) {
     const k = plan.counts[i];
-    // keys: score·2^B + index (distinct; ties: the newer cluster wins, as ranksAbove)
+    // keys: score·2^B_i + index (distinct; ties: the newer cluster wins, as ranksAbove)
     if (k < n) {
-      const keys = new BigUint64Array(U * n);
+      const keys = new BigUint64Array(U * n), B = BigInt(levelIndexBits(plan, sizes, i));
       for (let e = 0; e < U * n; e++) keys[e] = asUintN(64, (keyScore[e] << B) + pay[e * W]);
-      const res = await topK(ctx, { shape: [U, n], data: keys }, k, { payload: { shape: [U, n, W], data: pay } });
+      const bits = clusterTopKBits(ctx.fracBits, plan, sizes, i, n);
+      const res = await topK(ctx, { shape: [U, n], data: keys }, k, { bits, payload: { shape: [U, n, W], data: pay } });
       pay = (res.payload as RingTensor).data;
       steps.push(res.stepComparisons);
       n = k;
@@ -152,5 +168,16 @@ export async function selectClustersOnShares(
   return { onehot: { shape: [U, k, C], data: oh.data }, fineIndex: { shape: [U, k], data: idx }, steps };
 }
 
-/** Online/offline cost of the one-hot step (the rest is composed in secure-mpcache-cost.ts). */
+/** Index bits B_i of level i's keys: its global cluster indices are below (c0First + c0)·s_0/s_i. */
+export const levelIndexBits = (plan: ClusterPlan, sizes: readonly number[], level: number): number =>
+  indexBits((plan.c0First + plan.c0) * (sizes[0] / sizes[level]));
+
+/**
+ * topK's signed width at level i over n candidates (header, Accuracy): keys S·2^B_i + c with
+ * S ∈ [−2^(62−f), 2^(62−f)) stay within maxRankedValue(n, bits).
+ */
+export const clusterTopKBits = (fracBits: number, plan: ClusterPlan, sizes: readonly number[], level: number, n: number): number =>
+  Math.min(64, SCORE_TRUNC_RANGE_BITS + 3 - fracBits + levelIndexBits(plan, sizes, level) + indexBits(n));
+
+/** Online/offline cost of the one-hot step (the rest is composed in mpcache-step-cost.ts). */
 export const selectionOneHotCost = (U: number, k: number, C: number) => oneHotCost(U * k, C);

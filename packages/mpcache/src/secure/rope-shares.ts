@@ -19,6 +19,13 @@ import { kvDim, type ModelConfig } from '../model/config';
 // A local alias: BigInt.asUintN through the global is ≈ 250 ns/elem under jest's vm (protocols engine/words.ts).
 const { asUintN } = BigInt;
 
+/**
+ * log2 of the real range that q (with its 1/√headDim), k and v must stay inside, |x| < 2^(62 − 3f):
+ * the single truncation's precondition above. Consumers that compare cached keys or queries
+ * (cluster-bounds.ts) size their comparisons from it; change both if the folding changes.
+ */
+export const qkvRangeLog2 = (fracBits: number): number => 62 - 3 * fracBits;
+
 /** qkv (n, dModel + 2·kvDim) at scale 2f, rows at positions startPos.. → the same at scale 3f, rotated. */
 export function rotateQkv(qkv: RingTensor, c: ModelConfig, fracBits: number, startPos: number): RingTensor {
   const n = qkv.shape[0], D = c.dModel, kvD = kvDim(c), W = D + 2 * kvD, hs = c.headDim, half = hs / 2;

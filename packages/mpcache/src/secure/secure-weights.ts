@@ -81,6 +81,16 @@ export async function maskModelWeights(ctx: PartyContext, shares: WeightShares):
   });
 }
 
+/**
+ * Give the ring kernel's memory back the masked matrices of `weights` now, instead of when they are
+ * garbage-collected (a server that masks the weights per session should call it when the session
+ * ends: the kernel memory is invisible to V8's GC heuristics). The weights are unusable afterwards.
+ */
+export function releaseSecureWeights(weights: SecureWeights): void {
+  weights.tokEmb.release();
+  for (const l of weights.layers) for (const op of [l.wqkv, l.wo, l.w13, l.w2]) op.release();
+}
+
 /** [A; B; …]ᵀ for matrices (outᵢ, in) sharing `in`: one (in, Σ outᵢ) matrix (local on shares). */
 export function transposeConcat(parts: readonly RingTensor[]): RingTensor {
   const inDim = parts[0].shape[1];

@@ -14,7 +14,7 @@ describe('AttendedRowsMeter', () => {
     const keys = new Set<string>();
     for (let l = 0; l < GPT2_SMALL.nLayers; l++) {
       expect(meter.planKey!(l)).toBe(inner.planKey!(l));
-      expect(meter.planOperandKeys!(l)).toEqual(inner.planOperandKeys!(l));
+      expect(meter.planOperandKeys!(l, 7)).toEqual(inner.planOperandKeys!(l, 7));
       keys.add(meter.planKey!(l));
     }
     expect(keys).toEqual(new Set(['mpcache lead', 'mpcache follow'])); // cross-layer sharing

@@ -20,6 +20,7 @@ export const PROTOCOL_ERROR_CODES = [
   'MPC_ERR_BAD_MESSAGE',
   'MPC_ERR_DEALER_MISMATCH',
   'MPC_ERR_BAD_FRAGMENT',
+  'MPC_ERR_KEY_REUSE',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

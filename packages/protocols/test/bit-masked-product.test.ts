@@ -195,6 +195,18 @@ describe(`bitMaskMatrix / bitMaskedMatmul (SEED=${TEST_SEED})`, () => {
     expect(bitMaskedProductTriples.validate({ key: 'mo1', lanes: 1, rows: 2, cols: 3, m: 4, transpose: true })).toEqual({ key: 'mo1', lanes: 1, rows: 2, cols: 3, m: 4, transpose: true });
   });
 
+  it('a named mask key: the product is the same; a second matrix under the same key is refused', async () => {
+    const parties = localParties();
+    const o = randomOneHot('named/o', 2, 3, 5), x = rand('named/x', [2, 5, 4]), os = share(o), xs = share(x);
+    const ys = await runBoth(parties, async (ctx) => bitMaskedMatmul(ctx, xs[ctx.party], await bitMaskMatrix(ctx, os[ctx.party], { key: 'seq1.oh0.9' })));
+    expect(Array.from(reconstruct(ys[0], ys[1]).data)).toEqual(refProduct(o, x, false));
+    const again = share(randomOneHot('named/o2', 2, 3, 5));
+    await expect(bitMaskMatrix(parties.ctx[0], again[0], { key: 'seq1.oh0.9' })).rejects.toMatchObject({ code: 'MPC_ERR_KEY_REUSE' });
+    // keys are per session: another session may use the name
+    const other = localParties();
+    await runBoth(other, (ctx) => bitMaskMatrix(ctx, again[ctx.party], { key: 'seq1.oh0.9' }));
+  });
+
   it('fails with ChannelClosedError (no hang) when the peer closes mid-protocol', async () => {
     const e = await p0ErrorWhenPeerCloses(async (ctx) => bitMaskedMatmul(ctx, tensor([1, 3, 2]), await bitMaskMatrix(ctx, tensor([1, 2, 3]))));
     expect(e).toBeInstanceOf(ChannelClosedError);

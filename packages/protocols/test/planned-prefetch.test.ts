@@ -55,18 +55,18 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
         return { rounds: after.rounds - before.rounds, bytesSent: after.bytesSent - before.bytesSent, offline: after.offlineBytes - before.offlineBytes };
       };
       const first = await costOf('block', 3); // records the plan
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 0, hits: 0, misses: 0, skipped: 0 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 0, hits: 0, misses: 0, skipped: 0, onDemand: 4 });
       const second = await costOf('block', 3); // all 4 from the plan
       expect(second).toEqual(first);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 4, hits: 4, misses: 0, skipped: 0 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 4, hits: 4, misses: 0, skipped: 0, onDemand: 4 });
       // same key, a shorter run: the first product is planned, the square is planned after two
       // products this run leaves out — skip them, then hit
       await costOf('block', 1);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 8, hits: 6, misses: 0, skipped: 2 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 8, hits: 6, misses: 0, skipped: 2, onDemand: 4 });
       // the plan is now the short run's [mul, square]; a longer run: mul hits, two unplanned
       // products go on demand (the plan is kept), then the square hits
       await costOf('block', 3);
-      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 10, hits: 8, misses: 2, skipped: 2 });
+      for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: 10, hits: 8, misses: 2, skipped: 2, onDemand: 6 });
       // a longer plan than the window: at most SPECULATION_WINDOW requests in flight, all hits
       const long = SPECULATION_WINDOW + 5;
       await costOf('long', long);
@@ -116,7 +116,7 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     const second = await runBoth(parties, body);
     expect(reconstruct(second[0], second[1]).data).toEqual(reconstruct(first[0], first[1]).data);
     const stats = parties.ctx[0].dealer.speculationStats;
-    expect(stats).toEqual({ issued: 2, hits: 2, misses: 0, skipped: 0 });
+    expect(stats).toEqual({ issued: 2, hits: 2, misses: 0, skipped: 0, onDemand: 2 });
   });
 
   it(`a plan that stops matching is dropped after MAX_STRIKES (${MAX_STRIKES}) unplanned takes in a row`, async () => {
@@ -126,7 +126,7 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     const r = await run(MAX_STRIKES + 8);
     expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(MAX_STRIKES + 8));
     // mul hits; the next MAX_STRIKES products are unplanned; then the plan (its square) is dropped
-    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 2, hits: 1, misses: MAX_STRIKES, skipped: 1 });
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 2, hits: 1, misses: MAX_STRIKES, skipped: 1, onDemand: 2 + MAX_STRIKES + 8 });
   });
 
   it('nested planned blocks run as part of the outer block', async () => {
@@ -135,7 +135,7 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     await runBoth(parties, body);
     const r = await runBoth(parties, body);
     expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(2));
-    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0, skipped: 0 });
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 3, hits: 3, misses: 0, skipped: 0, onDemand: 3 });
   });
   it('a block that announces the next one sends the next plan ahead once its own is in flight; a wrong guess is dropped', async () => {
     const parties = localParties();
@@ -159,10 +159,10 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     expect(reconstruct(again[0], again[1]).data).toEqual(reconstruct(first[0], first[1]).data);
     const s = parties.ctx[0].dealer.speculationStats;
     // 4 of 'a' + 2 of 'b', all hits; 'b' had both of its requests in flight before it began
-    expect(s).toEqual({ issued: 6, hits: 6, misses: 0, skipped: 0 });
+    expect(s).toEqual({ issued: 6, hits: 6, misses: 0, skipped: 0, onDemand: 6 });
     expect(issuedAtStart).toEqual([0, 6]);
     // 'a' announces 'b' but 'c' runs (no plan of its own yet): b's 2 requests are skipped, c on demand
     await seq('c');
-    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 12, hits: 10, misses: 0, skipped: 2 });
+    expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 12, hits: 10, misses: 0, skipped: 2, onDemand: 8 });
   });
 });

@@ -18,7 +18,7 @@
  * `warm(ctx, rows)` (benchmarks after SecureDecoder.warmCache) takes zero-valued bounds for free.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import type { PartyContext } from '@mpcache/protocols';
+import { sessionKey, type PartyContext } from '@mpcache/protocols';
 import type { ClusterSelectorParams } from '../cache/cluster-selector';
 import { layerLeaders, mpcacheConfig, observationWindow, staticKeepCount, type MpcacheConfig } from '../cache/mpcache-config';
 import { STATIC_FORCE_BONUS } from '../cache/static-eviction';
@@ -70,6 +70,8 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
   private staticScores: (BigUint64Array | null)[] = [];
   private caches: (SecureLayerCache | null)[] = [];
   private bounds: (SecureClusterBounds | null)[] = [];
+  /** Names this sequence's one-hot masks (oneHotKey); set at its first selection. */
+  private keyBase: string | null = null;
   /** Per layer: the last leading step (followers read their leader's). */
   readonly lastStep: (LeaderStep | null)[];
   /** Per leading layer: the static compaction's public quick-select steps (cost accounting). */
@@ -103,12 +105,25 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     return `${this.name} ${this.leaders[layer] === layer ? 'lead' : 'follow'}`;
   }
 
-  /** A leader's representatives operand; a follower's leader's one-hot operand (decoder plans). */
-  planOperandKeys(layer: number): string[] {
+  /**
+   * A leader's representatives operand and the one-hot rows it will mask at `startPos`; a
+   * follower's: its leader's one-hot rows at `startPos` (decoder plans). The one-hot key is known
+   * before the leader selects, so a follower's gather and scatter material goes ahead with its plan
+   * even when the decoder asks during the leader's layer.
+   */
+  planOperandKeys(layer: number, startPos: number): string[] {
     const lead = this.leaders[layer];
-    if (lead === layer) return [this.bounds[layer]?.operandKey ?? ''];
-    const s = this.lastStep[lead]?.selection;
-    return [s instanceof BlockGatherSelection ? s.operand.key : ''];
+    if (lead === layer) return [this.bounds[layer]?.operandKey ?? '', this.oneHotKey(layer, startPos)];
+    return [this.oneHotKey(lead, startPos)];
+  }
+
+  /**
+   * The dealer key of the one-hot rows layer l selects at `startPos` ('' before the sequence's
+   * first selection). Session-unique: the base is the take count at the sequence's first selection,
+   * and a sequence selects once per (layer, position).
+   */
+  private oneHotKey(layer: number, startPos: number): string {
+    return this.keyBase === null ? '' : `${this.keyBase}.oh${layer}.${startPos}`;
   }
 
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
@@ -124,10 +139,12 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
       return null;
     }
     const bounds = (this.bounds[l] ??= new SecureClusterBounds(this.params.sizes, view.cache.lanes, view.headDim, this.params.alpha, this.model.seqLen));
+    this.keyBase ??= sessionKey(ctx.dealer.taken);
     await ctx.ledger.scope('mpcache select clusters', () => bounds.update(ctx, view.cache));
     if (layout.k === 0) return this.record(l, { startPos: view.startPos, plan, selection: new PublicRowSelection(layout.forced, kvLen) }).selection;
     const sel = await ctx.ledger.scope('mpcache select clusters', () => selectClustersOnShares(ctx, bounds, view.q, plan));
-    const gather = this.opts.gather === 'kv' ? new BlockKvSelection(layout, sel.onehot, view, kvLen) : await blockSelection(ctx, layout, sel.onehot, kvLen);
+    const gather = this.opts.gather === 'kv' ? new BlockKvSelection(layout, sel.onehot, view, kvLen)
+      : await blockSelection(ctx, layout, sel.onehot, kvLen, this.oneHotKey(l, view.startPos));
     return this.record(l, { startPos: view.startPos, plan, selection: gather, onehot: sel.onehot, fineIndex: sel.fineIndex, steps: sel.steps }).selection;
   }
 
@@ -191,6 +208,7 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     this.staticScores = new Array(L).fill(null);
     this.caches = new Array(L).fill(null);
     this.bounds = new Array(L).fill(null);
+    this.keyBase = null;
     this.lastStep.fill(null);
     this.staticSteps.fill(null);
   }

@@ -124,12 +124,12 @@ export class BlockGatherSelection implements SecureAttentionSelection {
  * the first gather's round). Pass the returned selection's `operand` to `reuseBlockSelection` for
  * follower layers.
  */
-export async function blockSelection(ctx: PartyContext, layout: BlockLayout, onehot: RingTensor, kvLen: number): Promise<BlockGatherSelection> {
+export async function blockSelection(ctx: PartyContext, layout: BlockLayout, onehot: RingTensor, kvLen: number, maskKey?: string): Promise<BlockGatherSelection> {
   const [U, k, C] = onehot.shape;
   if (onehot.shape.length !== 3 || k !== layout.k || C !== layout.blocks) {
     throw new RangeError(`one-hot rows (${U}, ${k}, ${C}) do not fit k = ${layout.k}, C = ${layout.blocks}`);
   }
-  return new BlockGatherSelection(layout, await bitMaskMatrix(ctx, onehot), kvLen);
+  return new BlockGatherSelection(layout, await bitMaskMatrix(ctx, onehot, { key: maskKey }), kvLen);
 }
 
 /** The same blocks over another layer's logits (cross-layer index sharing): Ô is already open. */

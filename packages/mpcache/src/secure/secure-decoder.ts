@@ -104,7 +104,7 @@ export class SecureDecoder {
 
     // Every stage runs as a planned block (public key), each announcing the next one, so the dealer
     // generates a block's material while the previous block computes (CorrelationSource.planned).
-    const layerBlock = (l: number) => ({ key: this.layerPlanKey(l, n), operandKeys: this.layerOperandKeys(l) });
+    const layerBlock = (l: number) => ({ key: this.layerPlanKey(l, n), operandKeys: this.layerOperandKeys(l, pos) });
     const headKey = `head n=${n} raw=${opts.untruncatedLogits === true}`;
     // copy the token embedding into x
     const x = await ctx.dealer.planned(embeddingPlanKey(n), () => L.scope('token embedding', async () => {
@@ -115,7 +115,7 @@ export class SecureDecoder {
 
     for (let l = 0; l < c.nLayers; l++) {
       const next = l + 1 < c.nLayers ? () => layerBlock(l + 1) : () => ({ key: headKey, operandKeys: [] });
-      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l), next);
+      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l, pos), next);
     }
 
     const logits = await ctx.dealer.planned(headKey, async () => {
@@ -138,9 +138,9 @@ export class SecureDecoder {
   }
 
   /** The masked operands layer l multiplies by, in a fixed order (plans of one layer serve the others). */
-  private layerOperandKeys(l: number): string[] {
+  private layerOperandKeys(l: number, pos: number): string[] {
     const lw = this.weights.layers[l], cache = this.caches[l];
-    return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key, ...(this.kvPolicy.planOperandKeys?.(l) ?? [])];
+    return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key, ...(this.kvPolicy.planOperandKeys?.(l, pos) ?? [])];
   }
 
   /** One transformer layer on x (updated in place: the residual connections). */

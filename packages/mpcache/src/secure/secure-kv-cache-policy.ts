@@ -100,9 +100,9 @@ export interface SecureKVCachePolicy {
    * Optional: keys of the masked operands this policy's selection at `layer` multiplies by and
    * that outlive one step (e.g. cluster representatives, a leader's one-hot rows), in a fixed
    * order, so a plan recorded at one layer serves another (CorrelationSource.planned). '' stands
-   * for one that does not exist yet.
+   * for one that does not exist yet. `startPos`: the position of the step's first new row.
    */
-  planOperandKeys?(layer: number): string[];
+  planOperandKeys?(layer: number, startPos: number): string[];
 }
 
 /** The full cache: every query attends every cached row. The default policy. */

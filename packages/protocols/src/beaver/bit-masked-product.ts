@@ -32,7 +32,7 @@
  * Shapes:    O (lanes, k, C). Gather X (lanes, C, m) → Y (lanes, k, m); transpose: X (lanes, k, m) →
  *            Y (lanes, C, m). M is laid out (lanes, k, C, m) in both.
  */
-import { shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
+import { ProtocolError, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
@@ -144,13 +144,27 @@ export const bitMaskedProductTriples = defineCorrelation('bitMaskedProductTriple
   return { a: a.share, mm: mm.share };
 });
 
-/** Take O's bit mask (0 rounds, a key for the matrix's life); Ô opens with the first product or openBitMask. */
-export async function bitMaskMatrix(ctx: PartyContext, o: RingTensor): Promise<BitMaskedMatrix> {
+/** Keys that named a bit mask, per dealer source: a key masks one matrix only (see bitMaskMatrix). */
+const usedMaskKeys = new WeakMap<object, Set<string>>();
+
+/**
+ * Take O's bit mask (0 rounds, a key for the matrix's life); Ô opens with the first product or openBitMask.
+ * `opts.key` names the mask (default: sessionKey of the take count). A caller that names it must keep
+ * it session-unique — one key masks one matrix (B is a function of the key, and Ô, Ô' under one key
+ * would open O ⊕ O'); a name predictable before the matrix exists lets a planned block that uses
+ * the matrix have its material sent ahead (MPCache's followers, secure-mpcache-policy.ts). A reused
+ * key is refused (ProtocolError MPC_ERR_KEY_REUSE).
+ */
+export async function bitMaskMatrix(ctx: PartyContext, o: RingTensor, opts: { key?: string } = {}): Promise<BitMaskedMatrix> {
   if (o.shape.length !== 3) throw new ShapeError(`bitMaskMatrix: "o" expected (lanes, rows, cols), got ${shapeStr(o.shape)}`);
   const [lanes, rows, cols] = o.shape;
   return ctx.ledger.scope('bitMaskMatrix', async () => {
     // 1. take [B] under a session-unique key (the dealer recomputes B from it for each product)
-    const key = sessionKey(ctx.dealer.taken);
+    const key = opts.key ?? sessionKey(ctx.dealer.taken);
+    let used = usedMaskKeys.get(ctx.dealer);
+    if (!used) usedMaskKeys.set(ctx.dealer, (used = new Set()));
+    if (used.has(key)) throw new ProtocolError(`bitMaskMatrix: the key "${key}" already masked a matrix in this session`, 'MPC_ERR_KEY_REUSE');
+    used.add(key);
     const b = await ctx.dealer.take(bitMaskShares, { key, lanes, rows, cols });
     return new BitMaskedMatrix(key, lanes, rows, cols, b, addWords(o.data, b));
   });

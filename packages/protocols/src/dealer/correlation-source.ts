@@ -78,6 +78,8 @@ export interface SpeculationStats {
   misses: number;
   /** Planned requests never taken (skipped over, or left when the block ended or the plan was dropped). */
   skipped: number;
+  /** Takes served on demand (nothing prepared for them: outside any plan, or misses); each waits a dealer round trip. */
+  onDemand: number;
 }
 
 export interface CorrelationRequest {
@@ -116,7 +118,7 @@ export class CorrelationSource {
   /** When set, every take is appended here (to prefetch the same sequence for a later run). */
   recording: CorrelationRequest[] | undefined;
   /** Counters of planned blocks' speculative requests. */
-  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0 };
+  readonly speculationStats: SpeculationStats = { issued: 0, hits: 0, misses: 0, skipped: 0, onDemand: 0 };
   private readonly plans = new CorrelationPlans();
   private block: Block | undefined;
   private speculation: Speculation | undefined;
@@ -184,6 +186,7 @@ export class CorrelationSource {
       this.speculationStats.misses++;
       if (++this.strikes >= MAX_STRIKES) this.dropSpeculation();
     }
+    this.speculationStats.onDemand++;
     const { material, bytes } = await this.waitFor(this.produce(spec, params));
     this.ledger.recordOffline(bytes);
     return material;

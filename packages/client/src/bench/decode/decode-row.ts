@@ -67,7 +67,7 @@ async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRo
     dealerWaitMs: round1(ctx.dealer.dealerWaitMs - waitBefore),
     speculation: {
       issued: spec.issued - specBefore.issued, hits: spec.hits - specBefore.hits,
-      misses: spec.misses - specBefore.misses, skipped: spec.skipped - specBefore.skipped,
+      misses: spec.misses - specBefore.misses, skipped: spec.skipped - specBefore.skipped, onDemand: spec.onDemand - specBefore.onDemand,
     },
     cost: costOnly(t.cost),
     keptByLayer: [...meter.keptByLayer],

@@ -200,25 +200,36 @@ export async function bitMaskedMatmul(ctx: PartyContext, x: RingTensor, o: BitMa
     const [E, hatBits] = await openMany(ctx, parts);
     if (hatPart) o.setOpened(hatBits);
     // 3. Y = Ô·X̃ + (S∘[B])·E + Σ S·[M], S = 1 − 2Ô
-    const y = new BigUint64Array(lanes * nOut * m), hat = o.hat, bb = o.bShare, mm = t.mm, p0 = ctx.party === 0;
-    const xt = p0 ? addWords(t.a, E) : t.a;
-    for (let h = 0; h < lanes; h++) {
-      for (let l = 0; l < k; l++) {
-        for (let c = 0; c < C; c++) {
-          const i = (h * k + l) * C + c, mo = i * m;
-          const xr = (h * nIn + (transpose ? l : c)) * m, yr = (h * nOut + (transpose ? c : l)) * m;
-          if (hat[i] === 1) {
-            const g = asUintN(64, -bb[i]); // S = −1
-            for (let j = 0; j < m; j++) y[yr + j] = asUintN(64, y[yr + j] + xt[xr + j] + g * E[xr + j] - mm[mo + j]);
-          } else {
-            const g = bb[i]; // S = +1, Ô = 0
-            for (let j = 0; j < m; j++) y[yr + j] = asUintN(64, y[yr + j] + g * E[xr + j] + mm[mo + j]);
-          }
+    const y = new BigUint64Array(lanes * nOut * m);
+    combineProduct(y, o.hat, o.bShare, t.mm, ctx.party === 0 ? addWords(t.a, E) : t.a, E, lanes, k, C, m, transpose);
+    return { shape: [lanes, nOut, m], data: y };
+  });
+}
+
+/**
+ * Step 3 of bitMaskedMatmul, y += Ô·X̃ + (S∘[B])·E + Σ S·[M] (module level and monomorphic: V8 keeps
+ * one optimized copy of the loop for every call).
+ */
+function combineProduct(
+  y: BigUint64Array, hat: Uint8Array, bb: BigUint64Array, mm: BigUint64Array, xt: BigUint64Array, E: BigUint64Array,
+  lanes: number, k: number, C: number, m: number, transpose: boolean,
+): void {
+  const [nIn, nOut] = transpose ? [k, C] : [C, k];
+  for (let h = 0; h < lanes; h++) {
+    for (let l = 0; l < k; l++) {
+      for (let c = 0; c < C; c++) {
+        const i = (h * k + l) * C + c, mo = i * m;
+        const xr = (h * nIn + (transpose ? l : c)) * m, yr = (h * nOut + (transpose ? c : l)) * m;
+        if (hat[i] === 1) {
+          const g = asUintN(64, -bb[i]); // S = −1
+          for (let j = 0; j < m; j++) y[yr + j] = asUintN(64, y[yr + j] + xt[xr + j] + g * E[xr + j] - mm[mo + j]);
+        } else {
+          const g = bb[i]; // S = +1, Ô = 0
+          for (let j = 0; j < m; j++) y[yr + j] = asUintN(64, y[yr + j] + g * E[xr + j] + mm[mo + j]);
         }
       }
     }
-    return { shape: [lanes, nOut, m], data: y };
-  });
+  }
 }
 
 function validateParams(q0: unknown, product: boolean): BitMaskParams | BitMaskedProductParams {

@@ -5,6 +5,7 @@ COPY . .
 RUN npm ci && npm run build
 # Inside a container, listen on every interface (the default elsewhere is 127.0.0.1).
 ENV MPCACHE_HOST=0.0.0.0
-# The `mpcache` CLI (what `npx mpcache` runs on a host), called directly: no bin-link lookup at start.
-ENTRYPOINT ["node", "packages/client/dist/cli.js"]
+# The `mpcache` CLI (what `npx mpcache` runs on a host), called directly: no bin-link lookup at start,
+# with the runtime V8 flags the bin would relaunch with (packages/client/src/runtime/node-flags.ts).
+ENTRYPOINT ["node", "--single-threaded-gc", "--no-incremental-marking", "packages/client/dist/cli.js"]
 CMD ["serve"]

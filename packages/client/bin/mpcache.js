@@ -9,4 +9,6 @@ if (!existsSync(cli)) {
   process.stderr.write('mpcache: the CLI is not built yet; run `npm run build` at the repository root\n');
   process.exit(1);
 }
-require(cli);
+// relaunch with the runtime V8 flags (dist/runtime/node-flags.js) unless this process has them
+const { relaunchWithRuntimeFlags } = require(join(__dirname, '..', 'dist', 'runtime', 'node-flags.js'));
+if (!relaunchWithRuntimeFlags(__filename)) require(cli);

@@ -8,6 +8,7 @@
  */
 import { PartyCluster } from '../../cluster/party-cluster';
 import { compiledEntry, processLauncher } from '../../cluster/party-launcher';
+import { RUNTIME_NODE_FLAGS } from '../../runtime/node-flags';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { DecodePartySetup, DecodeRowSpec, NetProfile, PartyReady, PartyRowResult } from './decode-messages';
 
@@ -33,13 +34,9 @@ export class DecodeCluster {
   private constructor(private readonly cluster: PartyCluster<DecodePartySetup, DecodeRowSpec, PartyRowResult, PartyReady>) {}
 
   static async start(opts: DecodeClusterOptions): Promise<DecodeCluster> {
-    const execArgv = ['--expose-gc', ...(opts.partyExecArgv ?? [])];
-    // glibc: serve every allocation ≥ 128 KiB by mmap, so freed tensors go back to the OS and the
-    // sampled RSS follows live memory (with the default dynamic threshold, the float weights and an
-    // earlier row's K/V cache stay resident after they are freed)
-    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
+    const execArgv = ['--expose-gc', ...RUNTIME_NODE_FLAGS, ...(opts.partyExecArgv ?? [])];
     const launch = processLauncher(compiledEntry('bench/decode/decode-party-process.js'), {
-      serialization: 'advanced', execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const cluster = await PartyCluster.start<DecodePartySetup, DecodeRowSpec, PartyRowResult, PartyReady>({
       launch,

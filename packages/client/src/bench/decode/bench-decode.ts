@@ -154,8 +154,10 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
   const n = p0.steps.length;
   const sections: Record<string, SectionCost> = {};
   for (let i = 0; i < n; i++) {
-    for (const [path, c0] of Object.entries(p0.steps[i].sections)) {
-      const c1 = p1.steps[i].sections[path] ?? c0;
+    // a section one party did not enter costs that party nothing (e.g. P0-only dealer material)
+    const s0 = p0.steps[i].sections, s1 = p1.steps[i].sections, none = { rounds: 0, bytesSent: 0, offlineBytes: 0, ms: 0 };
+    for (const path of new Set([...Object.keys(s0), ...Object.keys(s1)])) {
+      const c0 = s0[path] ?? none, c1 = s1[path] ?? none;
       const acc = (sections[path] ??= { rounds: 0, bytesSent: 0, offlineBytes: 0, ms: 0 });
       acc.ms = (acc.ms ?? 0) + Math.max(c0.ms ?? 0, c1.ms ?? 0) / n;
       acc.rounds += Math.max(c0.rounds, c1.rounds) / n;

@@ -1,0 +1,26 @@
+import type { Cost } from '@mpcache/mpc-core';
+import { aggregateRow } from '../src/bench/decode/bench-decode';
+import type { PartyRowResult, PartyStep } from '../src/bench/decode/decode-messages';
+
+const cost = (c: Partial<Cost>): Cost => ({ rounds: 0, bytesSent: 0, bytesReceived: 0, messages: 0, offlineBytes: 0, ...c });
+const step = (sections: PartyStep['sections'], ms: number): PartyStep => ({
+  kvLen: 10, ms, dealerWaitMs: 1, speculation: { issued: 0, hits: 0, misses: 0, skipped: 0, onDemand: 0 },
+  cost: cost({ rounds: 3, bytesSent: 80, bytesReceived: 80, offlineBytes: 500 }), keptByLayer: [10, 10], sections,
+});
+const party = (p: 0 | 1, steps: PartyStep[]): PartyRowResult => ({
+  party: p, warmRows: 9, warmMs: 5, warmup: steps[0], steps, peakRssMB: 100 + p, maxRssMB: 120,
+});
+
+describe('bench decode: aggregating both parties\' rows', () => {
+  it('sections: max of rounds, bytes and ms, sum of offline bytes; a section on one party only counts that party once', () => {
+    const both = { rounds: 2, bytesSent: 40, bytesReceived: 40, messages: 2, offlineBytes: 300, ms: 7 };
+    const p0 = party(0, [step({ both, p0only: { ...cost({ offlineBytes: 64 }), ms: 2 } }, 50), step({ both }, 30)]);
+    const p1 = party(1, [step({ both: { ...both, ms: 9, offlineBytes: 100 }, p1only: { ...cost({ rounds: 1, bytesSent: 8, offlineBytes: 16 }), ms: 4 } }, 60), step({ both }, 40)]);
+    const row = aggregateRow('full', 10, null, p0, p1);
+    expect(row.sections.both).toEqual({ rounds: 2, bytesSent: 40, offlineBytes: (400 + 600) / 2, ms: (9 + 7) / 2 });
+    expect(row.sections.p0only).toEqual({ rounds: 0, bytesSent: 0, offlineBytes: 32, ms: 1 });
+    expect(row.sections.p1only).toEqual({ rounds: 0.5, bytesSent: 4, offlineBytes: 8, ms: 2 });
+    expect(row.msPerToken).toBe(50);
+    expect(row.peakRssMB).toEqual([100, 101]);
+  });
+});

@@ -134,7 +134,7 @@ export class SecureDecoder {
    */
   private layerPlanKey(l: number, n: number): string {
     const policyKey = this.kvPolicy.planKey?.(l) ?? this.kvPolicy.name;
-    return `layer n=${n} kv=${this.caches[l].length} ${policyKey}`;
+    return `layer n=${n} ${policyKey}@kv=${this.caches[l].length}`; // a new cache length: predicted from the last two (correlation-plans.ts)
   }
 
   /** The masked operands layer l multiplies by, in a fixed order (plans of one layer serve the others). */

@@ -18,7 +18,16 @@
  * (`sessionKey(taken)`, masked-operand.ts), so a replay that starts at another count renames every
  * session key recorded inside the block's range by the same offset.
  *
- * Memory: at most `maxPlans` sequences (oldest dropped first), each an array of (spec, params).
+ * Variants of one block (e.g. a layer at cache length 1230, then 1231: "layer n=1@kv=1230"): a key
+ * `family@variant` never seen before is predicted from the family's last recorded variants (at
+ * least two; requests aligned by spec name, longest common subsequence): each number continues its
+ * last step (2·v₃ − v₂: a size that grows by one row per step is exact), or repeats v₂ when it
+ * alternates (v₁ = v₃ ≠ v₂: a pairwise tree over a row whose length changes parity). A wrong
+ * prediction (a size that jumps, a data-dependent count) only misses. Predictions use recorded
+ * public params only.
+ *
+ * Memory: at most `maxPlans` sequences (oldest dropped first), each an array of (spec, params), and
+ * two per family.
  */
 import type { CorrelationRequest } from './correlation-source';
 
@@ -37,6 +46,8 @@ interface Plan {
 
 export class CorrelationPlans {
   private readonly plans = new Map<string, Plan>();
+  /** Per family (the key before '@'): its last three recorded variants, older first. */
+  private readonly families = new Map<string, { readonly key: string; readonly plan: Plan }[]>();
 
   constructor(readonly maxPlans = DEFAULT_MAX_PLANS) {}
 
@@ -45,7 +56,7 @@ export class CorrelationPlans {
    * `operandKeys` (same order as when recorded).
    */
   replay(key: string, start: number, operandKeys: readonly string[]): readonly CorrelationRequest[] | undefined {
-    const plan = this.plans.get(key);
+    const plan = this.plans.get(key) ?? this.predicted(key);
     if (!plan) return undefined;
     const renames = new Map<string, string>();
     if (plan.operandKeys.length === operandKeys.length) {
@@ -64,14 +75,74 @@ export class CorrelationPlans {
   }
 
   set(key: string, requests: readonly CorrelationRequest[], operandKeys: readonly string[], start: number): void {
+    const plan = { requests, operandKeys, start };
     this.plans.delete(key); // re-insert: most recent last
-    this.plans.set(key, { requests, operandKeys, start });
+    this.plans.set(key, plan);
     while (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value as string);
+    const at = key.indexOf('@');
+    if (at < 0) return;
+    const family = key.slice(0, at), seen = (this.families.get(family) ?? []).filter((v) => v.key !== key);
+    this.families.delete(family);
+    this.families.set(family, [...seen, { key, plan }].slice(-3));
+    while (this.families.size > this.maxPlans) this.families.delete(this.families.keys().next().value as string);
   }
 
-  get size(): number {
-    return this.plans.size;
+  /** A variant never recorded, predicted from its family's last two or three variants. */
+  private predicted(key: string): Plan | undefined {
+    const at = key.indexOf('@'), seen = at < 0 ? undefined : this.families.get(key.slice(0, at));
+    if (!seen || seen.length < 2) return undefined;
+    const [v1, v2, v3] = (seen.length === 3 ? seen : [undefined, ...seen]).map((v) => v?.plan.requests);
+    const m2 = alignBySpec(v2!, v3!), m1 = v1 ? alignBySpec(v1, v3!) : undefined;
+    const requests = v3!.map((r, i) => {
+      if (m2[i] < 0) return r;
+      const j1 = m1 ? m1[i] : -1;
+      return { spec: r.spec, params: continueParams(j1 >= 0 ? v1![j1].params : undefined, v2![m2[i]].params, r.params) };
+    });
+    return { ...seen[seen.length - 1].plan, requests };
   }
+}
+
+/** For each request of b, the index of its partner in a (−1: none): a longest common subsequence of spec names. */
+function alignBySpec(a: readonly CorrelationRequest[], b: readonly CorrelationRequest[]): Int32Array {
+  const n = a.length, m = b.length, w = m + 1, L = new Int32Array((n + 1) * w);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      L[i * w + j] = a[i].spec.name === b[j].spec.name ? L[(i + 1) * w + j + 1] + 1 : Math.max(L[(i + 1) * w + j], L[i * w + j + 1]);
+    }
+  }
+  const match = new Int32Array(m).fill(-1);
+  for (let i = 0, j = 0; i < n && j < m;) {
+    if (a[i].spec.name === b[j].spec.name) match[j++] = i++;
+    else if (L[(i + 1) * w + j] >= L[i * w + j + 1]) i++;
+    else j++;
+  }
+  return match;
+}
+
+/**
+ * The params after c (the last of v1?, v2 = b, c): every number that is a non-negative integer in
+ * b and c continues — b again if it alternates (a = c ≠ b), else 2·c − b (kept at c when negative);
+ * anything else, and any structure that differs, as in c.
+ */
+function continueParams(a: unknown, b: unknown, c: unknown): unknown {
+  if (typeof c === 'number') {
+    if (typeof b !== 'number' || !Number.isSafeInteger(b) || !Number.isSafeInteger(c) || b < 0 || c < 0) return c;
+    if (a === c && b !== c) return b;
+    const next = 2 * c - b;
+    return next >= 0 && Number.isSafeInteger(next) ? next : c;
+  }
+  const field = (x: unknown, k: string | number): unknown => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined);
+  if (Array.isArray(c)) {
+    if (!Array.isArray(b) || b.length !== c.length) return c;
+    return c.map((x, i) => continueParams(Array.isArray(a) && a.length === c.length ? a[i] : undefined, b[i], x));
+  }
+  if (c !== null && typeof c === 'object') {
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) return c;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(c)) out[k] = k in b ? continueParams(field(a, k), field(b, k), x) : x;
+    return out;
+  }
+  return c;
 }
 
 /** A copy of params (plain JSON data) with every string passed through `rename`. */

@@ -254,6 +254,7 @@ export class CorrelationSource {
   private issue(s: Speculation, upcoming: boolean): void {
     while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
       const r = s.plan[s.next++];
+      if (!isValid(r)) continue; // a predicted request the dealer would refuse (and end the session for)
       const material = this.produce(r.spec, r.params);
       material.catch(() => undefined); // a failed link fails the take that awaits it, not the process
       this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: true, upcoming });
@@ -335,6 +336,15 @@ export class CorrelationSource {
     const material = spec.deal(g, params);
     g.finish(spec.name);
     return { material, bytes: message.length };
+  }
+}
+
+function isValid(r: CorrelationRequest): boolean {
+  try {
+    r.spec.validate(r.params);
+    return true;
+  } catch {
+    return false;
   }
 }
 

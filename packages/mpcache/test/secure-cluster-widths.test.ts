@@ -90,10 +90,10 @@ describe(`secure MPCache cluster selection at its comparison widths (SEED=${TEST
     const label = `mpc-widths/${kind}/${alpha}`, p = parties(label);
     const { keys, q } = inputs(kind, label);
     const caches = await sharedCache(p, keys, keys, LANES, D, label);
-    const qs = shareGrid(q, [LANES, 1, D], `${label}/qs`), zs = shareGrid(new Float64Array(LANES * N), [LANES, 1, N], `${label}/zs`);
+    const qs = shareGrid(q, [LANES, 1, D], `${label}/qs`);
     const cfg = { clusterSizes: SIZES, forcedRecent: 8, alpha, layerSharing: 'none' as const };
     const pol = [0, 1].map(() => new SecureMpcachePolicy(model, BUDGET, cfg));
-    await runBoth(p, (ctx) => pol[ctx.party].select(ctx, view(0, N - 1, 1, qs[ctx.party], caches[ctx.party], D), zs[ctx.party]));
+    await runBoth(p, (ctx) => pol[ctx.party].select(ctx, view(0, N - 1, 1, qs[ctx.party], caches[ctx.party], D)));
     const step = [pol[0].lastStep[0]!, pol[1].lastStep[0]!], k = step[0].plan.counts[1];
     const chosen = openInts(step[0].fineIndex!, step[1].fineIndex!);
     const params: ClusterSelectorParams = { ...pol[0].params, fracBits: F };

@@ -45,7 +45,7 @@ async function run(p: LocalParties, label: string, n: number, steps: number, com
     await runBoth(p, (ctx) => caches[ctx.party].appendRows(ctx, nk[ctx.party], nv[ctx.party]));
     slotPos = slotPos.map((r) => [...r, pos]);
     const kv = caches[0].length, q1 = shareGrid(new Array(lanes * d).fill(0), [lanes, 1, d], 'q1'), z = shareGrid(new Array(lanes * kv).fill(0), [lanes, 1, kv], 'z');
-    const sel = await runBoth(p, (ctx) => secure[ctx.party].select(ctx, view(0, pos, 1, q1[ctx.party], caches[ctx.party], d), z[ctx.party]));
+    const sel = await runBoth(p, (ctx) => secure[ctx.party].select(ctx, view(0, pos, 1, q1[ctx.party], caches[ctx.party], d)));
     const rowProbs = data(`${label}/row${s}`, lanes * (pos + 1), 0, 0.25, 5), plainAlive: number[][] = [];
     for (let h = 0; h < lanes; h++) {
       const m = plain.attendMask(pv(pos, h))!;

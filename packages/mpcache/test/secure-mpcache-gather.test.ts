@@ -23,7 +23,7 @@ test(`gather variants: same kept logits; measured costs (SEED=${TEST_SEED})`, as
   }
   const zs = shareGrid(z, [lanes, 1, n], 'gather/zs');
   const pol = [0, 1].map(() => new SecureMpcachePolicy({ nLayers: 1, seqLen: 1024 }, budget, { layerSharing: 'none' }));
-  await runBoth(p, (ctx) => pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]));
+  await runBoth(p, (ctx) => pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)));
   const steps = [pol[0].lastStep[0]!, pol[1].lastStep[0]!], layout = planLayout(steps[0].plan, [32, 16]);
   const measure = async (make: (ctx: Ctx) => Promise<SecureAttentionSelection>) => {
     const sel = await runBoth(p, (ctx) => make(ctx));

@@ -30,7 +30,7 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
     const cfg = { clusterSizes: [8, 4], forcedRecent: 8, alpha, layerSharing: 'none' as const };
     const pol = [new SecureMpcachePolicy(model(2, lanes, d), budget, cfg), new SecureMpcachePolicy(model(2, lanes, d), budget, cfg)];
     const out = await runBoth(p, async (ctx) => {
-      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party])) as BlockGatherSelection;
+      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d))) as BlockGatherSelection;
       const g = await sel.gather(ctx, zs[ctx.party]);
       return { g, back: await sel.scatter(ctx, g), kept: sel.kept };
     });
@@ -57,10 +57,10 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
     const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: [0, 0] };
     const pol = [new SecureMpcachePolicy(model(2, lanes, d), 24, cfg), new SecureMpcachePolicy(model(2, lanes, d), 24, cfg)];
     const out = await runBoth(p, async (ctx) => {
-      const s0 = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      const s0 = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!;
       const g0 = await s0.gather(ctx, zs[ctx.party]);
       const before = ctx.ledger.snapshot();
-      const s1 = (await pol[ctx.party].select(ctx, view(1, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      const s1 = (await pol[ctx.party].select(ctx, view(1, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!;
       const mid = ctx.ledger.snapshot();
       const g1 = await s1.gather(ctx, zs[ctx.party]);
       const gathered = ctx.ledger.snapshot();
@@ -99,7 +99,7 @@ describe(`secure MPCache (SEED=${TEST_SEED})`, () => {
       P.beginPrefill(n);
       for (let l = 0; l < 2; l++) {
         const v = view(l, 0, n, shareGrid([0], [1], 'x')[0], caches[l], d);
-        await P.select(ctx, v, ps[ctx.party]);
+        await P.select(ctx, v);
         await P.observe(ctx, v, ps[ctx.party]);
       }
       await P.endPrefill(ctx, n);
@@ -136,7 +136,7 @@ describe(`secure MPCache exact costs (SEED=${TEST_SEED})`, () => {
     const pol = [new SecureMpcachePolicy(model(1, lanes, d), 24, cfg), new SecureMpcachePolicy(model(1, lanes, d), 24, cfg)];
     const before = p.ctx.map((c) => c.ledger.snapshot());
     await runBoth(p, async (ctx) => {
-      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), zs[ctx.party]))!;
+      const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!;
       await sel.scatter(ctx, await sel.gather(ctx, zs[ctx.party]));
     });
     const used = p.ctx.map((c, i) => {

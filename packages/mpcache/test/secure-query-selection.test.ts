@@ -22,10 +22,10 @@ describe(`secure query-aware selection = plaintext (SEED=${TEST_SEED})`, () => {
     const lanes = 2, d = 8, n = 45, budget = 16, S = 4, p = parties(`quest/${levels}`);
     const keys = data(`quest/k/${levels}`, n * lanes * d, -2, 2, levels), q = data(`quest/q/${levels}`, lanes * d, -1, 1, levels);
     const caches = await sharedCache(p, keys, keys, lanes, d, `quest/${levels}`);
-    const qs = shareGrid(q, [lanes, 1, d], `quest/qs/${levels}`), z = shareGrid(new Array(lanes * n).fill(0), [lanes, 1, n], 'quest/z');
+    const qs = shareGrid(q, [lanes, 1, d], `quest/qs/${levels}`);
     const opts = { ...QUEST_DEFAULTS, pageSize: S };
     const pol = [new SecureQuestPolicy(1, budget, 128, opts), new SecureQuestPolicy(1, budget, 128, opts)];
-    const sel = await runBoth(p, async (ctx) => (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d), z[ctx.party]))!);
+    const sel = await runBoth(p, async (ctx) => (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!);
     const got = await keptPositions(p, sel, lanes, n, 'quest');
     const plain = new QuestPolicy({ model: { nLayers: 1, nHeads: lanes, seqLen: 128 }, budget, fracBits: F }, opts);
     for (let h = 0; h < lanes; h++) {

@@ -148,7 +148,7 @@ describe('server hellos and errors on the wire', () => {
     for (const [e, cls] of cases) {
       const back = errorFromWire(errorFields(e), 'P1');
       expect(back).toBeInstanceOf(cls);
-      expect(back).toMatchObject({ code: (e as { code: string }).code, message: `P1: ${e.message}` });
+      expect(back).toMatchObject({ code: (e as unknown as { code: string }).code, message: `P1: ${e.message}` });
     }
   });
 

@@ -35,6 +35,31 @@ describe(`secure query-aware selection = plaintext (SEED=${TEST_SEED})`, () => {
     expect(got[0].length).toBe(Math.floor(budget / S) * S - (S - (n % S || S)));
   });
 
+  it('Quest after warm (benchmarks): zero page bounds without comparisons; the step keeps what plaintext Quest keeps', async () => {
+    const lanes = 2, d = 8, n = 45, budget = 16, S = 4;
+    const zeros = new Float64Array(n * lanes * d), q = data('quest/warm/q', lanes * d, -1, 1);
+    const opts = { ...QUEST_DEFAULTS, pageSize: S };
+    const boundsComparisons = async (warm: boolean) => {
+      const p = parties(`quest/warm/${warm}`), caches = await sharedCache(p, zeros, zeros, lanes, d, `quest/warm/${warm}`);
+      const qs = shareGrid(q, [lanes, 1, d], 'quest/warm/qs');
+      const pol = [new SecureQuestPolicy(1, budget, 128, opts), new SecureQuestPolicy(1, budget, 128, opts)];
+      if (warm) await runBoth(p, (ctx) => pol[ctx.party].warm(ctx, [caches[ctx.party]]));
+      const before = p.ctx[0].ledger.get('maxTree').offlineBytes;
+      const sel = await runBoth(p, async (ctx) => (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!);
+      return { maxTreeOffline: p.ctx[0].ledger.get('maxTree').offlineBytes - before, kept: await keptPositions(p, sel, lanes, n, `quest/warm/${warm}`) };
+    };
+    const cold = await boundsComparisons(false), warm = await boundsComparisons(true);
+    expect(cold.maxTreeOffline).toBeGreaterThan(0); // the cold step ranks every prompt page's rows
+    expect(warm.maxTreeOffline).toBe(0);
+    const plain = new QuestPolicy({ model: { nLayers: 1, nHeads: lanes, seqLen: 128 }, budget, fracBits: F }, opts);
+    for (let h = 0; h < lanes; h++) {
+      const m = plain.attendMask({ layer: 0, head: h, kvHead: h, pos: n - 1, q: q.subarray(h * d, (h + 1) * d), keyCache: zeros, valueCache: zeros, headDim: d, kvDim: lanes * d })!;
+      const want = Array.from({ length: n }, (_, j) => j).filter((j) => m[j] === 1);
+      expect(warm.kept[h]).toEqual(want);
+      expect(cold.kept[h]).toEqual(want);
+    }
+  });
+
   it('token top-k: the top budget − 1 logits + the query, per head; it costs more than the full cache', async () => {
     const lanes = 2, d = 4, n = 64, budget = 8, p = parties('ttk');
     const caches = await sharedCache(p, data('ttk/k', n * lanes * d, -1, 1), data('ttk/v', n * lanes * d, -1, 1), lanes, d, 'ttk');

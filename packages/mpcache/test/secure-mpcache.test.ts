@@ -167,3 +167,20 @@ describe('secure MPCache memory', () => {
     expect(extra).toBeLessThan(0.25 * kvBytes);
   });
 });
+
+describe('secure MPCache plan keys', () => {
+  it('a leader step that completes clusters has its own plan family (+c<new clusters per level>); followers and other steps do not', async () => {
+    const lanes = 2, d = 4, n = 96, p = parties('mpc/plankey');
+    const zeros = new Float64Array(n * lanes * d);
+    const caches = await sharedCache(p, zeros, zeros, lanes, d, 'mpc/plankey');
+    const opts = { clusterSizes: [8, 4], staticKeepBudgetMultiple: 4, layerSharing: [0, 0] };
+    const pol = [0, 1].map(() => new SecureMpcachePolicy({ nLayers: 2, seqLen: 256 }, 24, opts));
+    await runBoth(p, (ctx) => pol[ctx.party].warm(ctx, [caches[ctx.party], caches[ctx.party]]));
+    const P = pol[0];
+    // 96 rows: 24 finest (4) and 12 coarse (8) clusters complete
+    expect(P.planKey(0, 1)).toBe('mpcache lead');        // 97 rows: none new
+    expect(P.planKey(0, 4)).toBe('mpcache lead +c0.1');  // 100 rows: a finest cluster (levels coarse first)
+    expect(P.planKey(0, 8)).toBe('mpcache lead +c1.2');  // 104 rows: one coarse, two finest
+    expect(P.planKey(1, 8)).toBe('mpcache follow');      // a follower computes no bounds
+  });
+});

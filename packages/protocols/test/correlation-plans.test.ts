@@ -42,6 +42,23 @@ describe('CorrelationPlans', () => {
     expect(plans.replay('layer@kv=11', 0, [])).toEqual(layer(11));
   });
 
+  it('a variant further on: sizes continue by the variant number (a skipped variant), alternations by its parity', () => {
+    const plans = new CorrelationPlans();
+    plans.set('layer@kv=10', layer(10), [], 0);
+    plans.set('layer@kv=11', layer(11), [], 0);
+    expect(plans.replay('layer@kv=13', 0, [])![0].params).toEqual({ rows: 14, key: 'w' }); // 12 was another family's step
+    expect(plans.replay('layer@kv=9', 0, [])![0].params).toEqual({ rows: 10, key: 'w' });
+    const alt = new CorrelationPlans();
+    for (const [v, n] of [[1, 60], [2, 72], [3, 60]]) alt.set(`t@${v}`, [req(tree, { n })], [], 0);
+    expect(alt.replay('t@5', 0, [])![0].params).toEqual({ n: 60 }); // even distance: as at 3
+    expect(alt.replay('t@6', 0, [])![0].params).toEqual({ n: 72 }); // odd distance: as at 2
+    // variants without one number: one step on
+    const named = new CorrelationPlans();
+    named.set('x@a', [req(grow, { rows: 4 })], [], 0);
+    named.set('x@b', [req(grow, { rows: 5 })], [], 0);
+    expect(named.replay('x@c', 0, [])![0].params).toEqual({ rows: 6 });
+  });
+
   it('requests are aligned by spec name: an extra request in one variant does not shift the others; no negative sizes', () => {
     const plans = new CorrelationPlans();
     plans.set('l@1', layer(20), [], 0);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FssPrg, clearSeedBits } from '../src/fss/fss-prg';
-import { dcfGen, dcfKeyBytes, type DcfKeys, type DcfVariant } from '../src/fss/dcf-keygen';
+import { dcfGen, dcfKeyBytes, sliceDcfKeys, type DcfKeys, type DcfVariant } from '../src/fss/dcf-keygen';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../src/fss/dcf-eval';
 import { refDcfEval, refDcfGen, refWire, refExpand, refWords, lo } from './reference/dcf-reference';
 import { testPrg, TEST_SEED } from './helpers';
@@ -164,5 +164,27 @@ describe(`DCF batched vs reference and property grid (SEED=${TEST_SEED})`, () =>
     const lvl = N * (16 + 8);
     for (let j = 0; j < N; j++) { tl += cws[5 * lvl + 16 * j] & 1; tr += (cws[5 * lvl + 16 * j] >> 1) & 1; }
     for (const c of [top, low, tl, tr]) expect(Math.abs(c - N / 2)).toBeLessThan(N * 0.06);
+  });
+});
+
+describe('sliceDcfKeys', () => {
+  test('a slice is byte-exact the batch generated for those keys alone, and evaluates alike; bad ranges throw', () => {
+    const n = 20, m = 3, N = 9, r = testPrg('slice/keys');
+    const alpha = Array.from(r.words(N), (w) => w & mask(n)), beta = Array.from({ length: N }, () => Array.from(r.words(m)));
+    const { k0, k1, roots0, roots1 } = makeKeys('slice', n, m, alpha, beta);
+    const [from, to] = [2, 7];
+    const s0 = sliceDcfKeys(k0, from, to), s1 = sliceDcfKeys(k1, from, to);
+    const alone = dcfGen(prg, n, m, BigUint64Array.from(alpha.slice(from, to)), BigUint64Array.from(beta.slice(from, to).flat()),
+      roots0.slice(16 * from, 16 * to), roots1.slice(16 * from, 16 * to));
+    expect(hex(s0.cws)).toBe(hex(alone));
+    expect(s0.count).toBe(to - from);
+    const xs = Array.from(r.words(to - from), (w) => w & mask(n));
+    const sum = evalSum(s0, s1, xs);
+    for (let i = 0; i < to - from; i++) {
+      for (let k = 0; k < m; k++) expect(sum[i * m + k]).toBe(xs[i] < alpha[from + i] ? beta[from + i][k] : 0n);
+    }
+    expect(sliceDcfKeys(k0, 0, 0).count).toBe(0);
+    expect(() => sliceDcfKeys(k0, 3, 2)).toThrow(RangeError);
+    expect(() => sliceDcfKeys(k0, 0, N + 1)).toThrow(RangeError);
   });
 });

@@ -47,10 +47,12 @@ describe(`maxTree / argmaxTree (SEED=${TEST_SEED})`, () => {
         const ref = reference(rows);
         const [x0, x1] = sharedRows(rows);
         const parties = localParties();
-        const [a, b] = await runBoth(parties, async (ctx) => ({
-          max: await maxTree(ctx, ctx.party === 0 ? x0 : x1, { bits: k }),
-          arg: await argmaxTree(ctx, ctx.party === 0 ? x0 : x1, { bits: k, oneHot: true }),
-        }));
+        const [a, b] = await runBoth(parties, async (ctx) => {
+          const t0 = ctx.dealer.taken, max = await maxTree(ctx, ctx.party === 0 ? x0 : x1, { bits: k }), t1 = ctx.dealer.taken;
+          return { max, maxTakes: t1 - t0, arg: await argmaxTree(ctx, ctx.party === 0 ? x0 : x1, { bits: k, oneHot: true }) };
+        });
+        // every level's comparisons in one dealer request (its size linear in L)
+        expect(a.maxTakes).toBe(L > 1 ? 1 : 0);
         expect(open(a.max, b.max)).toEqual(ref.max);
         expect(open(a.arg.max, b.arg.max)).toEqual(ref.max);
         expect(open(a.arg.index, b.arg.index)).toEqual(ref.index);

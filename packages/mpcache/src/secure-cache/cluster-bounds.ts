@@ -101,6 +101,11 @@ export class SecureClusterBounds {
     return this.maxT[level].rows;
   }
 
+  /** Per level, the clusters an `update` at cache length nTok would complete (public). */
+  completing(nTok: number): number[] {
+    return this.sizes.map((size, lv) => Math.max(0, Math.floor(nTok / size) - this.complete(lv)));
+  }
+
   /** Operand row of level-i cluster c's representative (−1 if none yet). */
   repIndex(level: number, c: number): number {
     return this.repRow[level][c];

@@ -100,9 +100,18 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     this.reset();
   }
 
-  /** Leading and following layers ask the dealer for different things (decoder plan keys). */
-  planKey(layer: number): string {
-    return `${this.name} ${this.leaders[layer] === layer ? 'lead' : 'follow'}`;
+  /**
+   * Leading and following layers ask the dealer for different things (decoder plan keys), and a
+   * leader whose step completes clusters (every finest-cluster-size rows) also asks for their
+   * bounds: those steps are their own plan family ("+c<new clusters per level>"), so they are
+   * predicted from the previous such step and do not disturb the ordinary steps' predictions.
+   */
+  planKey(layer: number, newRows = 1): string {
+    const lead = this.leaders[layer] === layer, base = `${this.name} ${lead ? 'lead' : 'follow'}`;
+    const bounds = lead ? this.bounds[layer] : null, cache = this.caches[layer];
+    if (!bounds || !cache) return base;
+    const fresh = bounds.completing(cache.length + newRows);
+    return fresh.some((c) => c > 0) ? `${base} +c${fresh.join('.')}` : base;
   }
 
   /**

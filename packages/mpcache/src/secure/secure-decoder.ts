@@ -133,7 +133,7 @@ export class SecureDecoder {
    * length, and what the policy does at this layer (its planKey; by default its name).
    */
   private layerPlanKey(l: number, n: number): string {
-    const policyKey = this.kvPolicy.planKey?.(l) ?? this.kvPolicy.name;
+    const policyKey = this.kvPolicy.planKey?.(l, n) ?? this.kvPolicy.name;
     return `layer n=${n} ${policyKey}@kv=${this.caches[l].length}`; // a new cache length: predicted from the last two (correlation-plans.ts)
   }
 

@@ -95,7 +95,7 @@ export interface SecureKVCachePolicy {
    * differ (e.g. selecting vs reusing shared indices) says so here; a wrong key only costs
    * wasted dealer work, never correctness.
    */
-  planKey?(layer: number): string;
+  planKey?(layer: number, newRows?: number): string;
   /**
    * Optional: keys of the masked operands this policy's selection at `layer` multiplies by and
    * that outlive one step (e.g. cluster representatives, a leader's one-hot rows), in a fixed

@@ -20,11 +20,12 @@
  *
  * Variants of one block (e.g. a layer at cache length 1230, then 1231: "layer n=1@kv=1230"): a key
  * `family@variant` never seen before is predicted from the family's last recorded variants (at
- * least two; requests aligned by spec name, longest common subsequence): each number continues its
- * last step (2·v₃ − v₂: a size that grows by one row per step is exact), or repeats v₂ when it
- * alternates (v₁ = v₃ ≠ v₂: a pairwise tree over a row whose length changes parity). A wrong
- * prediction (a size that jumps, a data-dependent count) only misses. Predictions use recorded
- * public params only.
+ * least two; requests aligned by spec name, longest common subsequence): each number continues
+ * linearly in the variant's number x (v₃ + (v₃ − v₂)·(x − x₃)/(x₃ − x₂); 2·v₃ − v₂ for the next
+ * step, so a size that grows by one row per step is exact, also across skipped variants), or, when
+ * it alternates (v₁ = v₃ ≠ v₂ at consecutive x), takes v₂ at an odd distance and v₃ at an even one
+ * (a pairwise tree over a row whose length changes parity). A wrong prediction (a size that jumps,
+ * a data-dependent count) only misses. Predictions use recorded public params only.
  *
  * Memory: at most `maxPlans` sequences (oldest dropped first), each an array of (spec, params), and
  * two per family.
@@ -91,12 +92,14 @@ export class CorrelationPlans {
   private predicted(key: string): Plan | undefined {
     const at = key.indexOf('@'), seen = at < 0 ? undefined : this.families.get(key.slice(0, at));
     if (!seen || seen.length < 2) return undefined;
-    const [v1, v2, v3] = (seen.length === 3 ? seen : [undefined, ...seen]).map((v) => v?.plan.requests);
+    const last3 = seen.length === 3 ? seen : [undefined, ...seen];
+    const [v1, v2, v3] = last3.map((v) => v?.plan.requests);
     const m2 = alignBySpec(v2!, v3!), m1 = v1 ? alignBySpec(v1, v3!) : undefined;
+    const step = variantStep(key, last3.map((v) => v?.key));
     const requests = v3!.map((r, i) => {
       if (m2[i] < 0) return r;
       const j1 = m1 ? m1[i] : -1;
-      return { spec: r.spec, params: continueParams(j1 >= 0 ? v1![j1].params : undefined, v2![m2[i]].params, r.params) };
+      return { spec: r.spec, params: continueParams(j1 >= 0 ? v1![j1].params : undefined, v2![m2[i]].params, r.params, step) };
     });
     return { ...seen[seen.length - 1].plan, requests };
   }
@@ -119,27 +122,48 @@ function alignBySpec(a: readonly CorrelationRequest[], b: readonly CorrelationRe
   return match;
 }
 
+/** Where the new variant lies from the last recorded one: t steps of (x₃ − x₂); whether an alternation flips. */
+interface VariantStep {
+  readonly t: number;
+  readonly flips: boolean;
+}
+
+/** The single integer of a key's variant (after '@'), or undefined. */
+function variantNumber(key: string | undefined): number | undefined {
+  const m = key === undefined ? null : /^[^0-9]*(\d+)[^0-9]*$/.exec(key.slice(key.indexOf('@') + 1));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The step to `key` from the recorded keys [k₁?, k₂, k₃]; one step on when the variants carry no single number. */
+function variantStep(key: string, recorded: readonly (string | undefined)[]): VariantStep {
+  const [x1, x2, x3] = recorded.map(variantNumber), x = variantNumber(key);
+  if (x === undefined || x2 === undefined || x3 === undefined || x3 === x2) return { t: 1, flips: true };
+  const consecutive = x1 !== undefined && x3 - x2 === 1 && x2 - x1 === 1;
+  return { t: (x - x3) / (x3 - x2), flips: consecutive ? (x - x3) % 2 !== 0 : true };
+}
+
 /**
  * The params after c (the last of v1?, v2 = b, c): every number that is a non-negative integer in
- * b and c continues — b again if it alternates (a = c ≠ b), else 2·c − b (kept at c when negative);
- * anything else, and any structure that differs, as in c.
+ * b and c continues — if it alternates (a = c ≠ b), b at an odd step and c at an even one, else
+ * c + (c − b)·t (kept at c when negative or not an integer); anything else, and any structure that
+ * differs, as in c.
  */
-function continueParams(a: unknown, b: unknown, c: unknown): unknown {
+function continueParams(a: unknown, b: unknown, c: unknown, step: VariantStep): unknown {
   if (typeof c === 'number') {
     if (typeof b !== 'number' || !Number.isSafeInteger(b) || !Number.isSafeInteger(c) || b < 0 || c < 0) return c;
-    if (a === c && b !== c) return b;
-    const next = 2 * c - b;
+    if (a === c && b !== c) return step.flips ? b : c;
+    const next = c + (c - b) * step.t;
     return next >= 0 && Number.isSafeInteger(next) ? next : c;
   }
   const field = (x: unknown, k: string | number): unknown => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined);
   if (Array.isArray(c)) {
     if (!Array.isArray(b) || b.length !== c.length) return c;
-    return c.map((x, i) => continueParams(Array.isArray(a) && a.length === c.length ? a[i] : undefined, b[i], x));
+    return c.map((x, i) => continueParams(Array.isArray(a) && a.length === c.length ? a[i] : undefined, b[i], x, step));
   }
   if (c !== null && typeof c === 'object') {
     if (b === null || typeof b !== 'object' || Array.isArray(b)) return c;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(c)) out[k] = k in b ? continueParams(field(a, k), field(b, k), x) : x;
+    for (const [k, x] of Object.entries(c)) out[k] = k in b ? continueParams(field(a, k), field(b, k), x, step) : x;
     return out;
   }
   return c;

@@ -69,6 +69,30 @@ export function checkDcfShape(n: number, m: number): void {
 /** Bytes the dealer sends to EACH party per DCF key. */
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
 
+/**
+ * Keys [from, to) of a batch, as a batch of their own (copies the level-major correction words):
+ * one correlation for several batches of comparisons whose sizes are public (e.g. a tree's levels).
+ */
+export function sliceDcfKeys(keys: DcfKeys, from: number, to: number): DcfKeys {
+  const { n, m, count: N } = keys;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > N) {
+    throw new RangeError(`sliceDcfKeys: expected 0 ≤ from ≤ to ≤ ${N}, got [${from}, ${to})`);
+  }
+  const k = to - from, v = 8 * m, cws = new Uint8Array(k * dcfKeyBytes(n, m));
+  let src = 0, dst = 0;
+  const copy = (width: number) => {
+    cws.set(keys.cws.subarray(src + from * width, src + to * width), dst);
+    src += N * width;
+    dst += k * width;
+  };
+  for (let i = 0; i < n; i++) {
+    copy(16); // CW_i
+    copy(v); // VCW_i
+  }
+  copy(v); // LCW
+  return { n, m, count: k, roots: keys.roots.subarray(16 * from, 16 * to), cws };
+}
+
 const GEN_CHUNK_KEYS = 2048; // 4 blocks per key per AES call → 8K blocks (128 KiB) per call
 
 /**

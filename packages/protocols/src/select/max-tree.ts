@@ -6,8 +6,9 @@
  *            products turns the per-node selection bits into the one-hot)
  * Online:    per row, L − 1 comparisons in total: max 8 B each; argmax 16 B each (value and index
  *            difference opened together); oneHot adds one Beaver product (16 B) per comparison
- * Offline:   per comparison dreluSelectCost (m = 2 for max, m = 3 for argmax); oneHot adds a Beaver
- *            triple (8 B) per comparison. maxTreeCost / argmaxTreeCost give the exact totals.
+ * Offline:   per comparison dreluSelectCost (m = 2 for max, m = 3 for argmax), all levels in one
+ *            dealer request; oneHot adds a Beaver triple (8 B) per comparison. maxTreeCost /
+ *            argmaxTreeCost give the exact totals.
  * Accuracy:  exact while every difference x_i − x_j of a row fits the signed `bits` range
  *            (e.g. |x| < 2^(bits−2)). Ties: the LOWEST index wins (deterministic).
  *            maxTree with coarse comparisons (lowBits > 0): one of the row's values, at least
@@ -24,7 +25,7 @@ import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { beaverMul, beaverMulCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
 import { assertBits } from '../fss/dcf-less-than';
-import { dreluSelect, dreluSelectCost } from './relu';
+import { dreluSelect, dreluSelectCost, sliceSelectKeys, takeSelectKeys } from './relu';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;
@@ -86,6 +87,10 @@ async function tournament(
 ): Promise<{ max: RingTensor; index?: BigUint64Array; oneHot?: RingTensor }> {
   let vals = x0, idx = idx0, len = L;
   const levels: Level[] = [];
+  // every level's comparisons in one dealer request (rows·(L − 1) in all, linear in L, so a decoder
+  // step's request is predicted from the last steps'; per-level counts would follow L's parity bits)
+  const keys = L > 1 ? await takeSelectKeys(ctx, rows * (L - 1), bits, idx ? 1 : 0, lowBits) : null;
+  let used = 0;
   // 2. one batched selectCompare per level
   while (len > 1) {
     const pairs = len >> 1, odd = len & 1, next = pairs + odd;
@@ -102,7 +107,8 @@ async function tournament(
         }
       }
     }
-    const res = await dreluSelect(ctx, c, dIdx ? [dIdx] : [], bits, lowBits);
+    const res = await dreluSelect(ctx, c, dIdx ? [dIdx] : [], bits, lowBits, sliceSelectKeys(keys!, used, used + rows * pairs));
+    used += rows * pairs;
     const nv = new BigUint64Array(rows * next), ni = idx ? new BigUint64Array(rows * next) : null;
     for (let row = 0; row < rows; row++) {
       for (let p = 0; p < pairs; p++) {

@@ -29,7 +29,7 @@ import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { dcfEval } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeyBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { assertBits } from '../fss/dcf-less-than';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
@@ -120,11 +120,12 @@ export async function dreluSelect(
   deltas: readonly BigUint64Array[],
   bits: number,
   lowBits = 0,
+  taken?: SelectKeys,
 ): Promise<DreluSelectResult> {
   const n = c.length, P = deltas.length;
-  // 1. take the correlation
-  const params: SelectParams = lowBits > 0 ? { count: n, bits, payloads: P, lowBits } : { count: n, bits, payloads: P };
-  const mat = await ctx.dealer.take(selectKeys, params);
+  // 1. take the correlation (or use keys taken for several calls: takeSelectKeys + sliceSelectKeys)
+  const mat = taken ?? (await takeSelectKeys(ctx, n, bits, P, lowBits));
+  if (mat.r.length !== n || mat.s.length !== P) throw new RangeError(`dreluSelect: keys for ${mat.r.length} × ${mat.s.length} payloads, inputs ${n} × ${P}`);
   // 2. open ĉ = c + r and δ̂_j = δ_j + s_j in one round
   const parts = [c, ...deltas].map((v, j) => {
     const mask = j === 0 ? mat.r : mat.s[j - 1];
@@ -133,6 +134,21 @@ export async function dreluSelect(
   const [cHat, ...dHat] = await openMany(ctx, parts);
   // 3. local combination
   return selectCombine(ctx.party, cHat, dHat, mat, bits, lowBits);
+}
+
+/** The dealer material of `count` select-comparisons (one request). */
+export function takeSelectKeys(ctx: PartyContext, count: number, bits: number, payloads: number, lowBits = 0): Promise<SelectKeys> {
+  const params: SelectParams = lowBits > 0 ? { count, bits, payloads, lowBits } : { count, bits, payloads };
+  return ctx.dealer.take(selectKeys, params);
+}
+
+/** Comparisons [from, to) of taken select keys (each comparison's material is used once). */
+export function sliceSelectKeys(mat: SelectKeys, from: number, to: number): SelectKeys {
+  const cut = (w: BigUint64Array) => w.subarray(from, to);
+  return {
+    r: cut(mat.r), s: mat.s.map(cut), rho: cut(mat.rho), rhoR: cut(mat.rhoR), rhoS: mat.rhoS.map(cut),
+    keys: sliceDcfKeys(mat.keys, from, to),
+  };
 }
 
 /** Step 3 of dreluSelect for opened ĉ, δ̂_j (exposed so tests can use chosen masks). */

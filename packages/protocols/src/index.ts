@@ -40,6 +40,7 @@ export * from './trunc/mul-fx';
 export * from './select/quick-select';
 export * from './select/ranking-keys';
 export * from './select/top-k';
+export * from './select/comparison-pool';
 export * from './select/top-k-bitonic';
 export * from './fss/dcf-less-than';
 export * from './select/relu';

@@ -27,7 +27,7 @@ import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval } from './dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from './dcf-keygen';
+import { dcfKeyBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from './dcf-keygen';
 import { defaultFssPrg } from './dpf-keygen';
 
 const { asUintN } = BigInt; // the global lookup is ≈ 250× slower inside jest's vm context
@@ -44,14 +44,28 @@ export interface CompareParams {
   count: number;
   /** Signed comparison range k: inputs lie in [−2^(k−1), 2^(k−1)), 2 ≤ k ≤ 64. */
   bits: number;
+  /** A public label the dealer ignores: the chunk's index in a ComparisonPool (comparison-pool.ts). */
+  chunk?: number;
 }
 
-/** Wire validator for { count, bits } (dealer service boundary). */
+/** Largest chunk label (a pool's chunk index). */
+const MAX_CHUNK_LABEL = 2 ** 20;
+
+/** Wire validator for { count, bits, chunk? } (dealer service boundary). */
 export function validateCompareParams(p: unknown): CompareParams {
   if (typeof p !== 'object' || p === null) throw new TypeError('compare params: expected { count, bits }');
-  const { count, bits } = p as Record<string, unknown>;
+  const { count, bits, chunk } = p as Record<string, unknown>;
   assertBits(bits);
-  return { count: validateCount(count), bits: bits as number };
+  if (chunk === undefined) return { count: validateCount(count), bits: bits as number };
+  if (typeof chunk !== 'number' || !Number.isInteger(chunk) || chunk < 0 || chunk > MAX_CHUNK_LABEL) {
+    throw new RangeError(`compare chunk expected an integer in [0, ${MAX_CHUNK_LABEL}]`);
+  }
+  return { count: validateCount(count), bits: bits as number, chunk };
+}
+
+/** Comparisons [from, to) of taken LTZ material (each comparison's material is used once). */
+export function sliceLtzKeys(mat: LtzKeys, from: number, to: number): LtzKeys {
+  return { r: mat.r.subarray(from, to), rho: mat.rho.subarray(from, to), keys: sliceDcfKeys(mat.keys, from, to) };
 }
 
 export function assertBits(bits: unknown): void {
@@ -74,19 +88,34 @@ export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, (g, p:
   return { r: r.share, rho: rho.share, keys };
 });
 
-/** [x < 0] as shares of 0/1, for x in [−2^(bits−1), 2^(bits−1)). */
-export async function dcfLessThanZero(ctx: PartyContext, x: RingTensor, bits = 64): Promise<RingTensor> {
+/**
+ * [x < 0] as shares of 0/1, for x in [−2^(bits−1), 2^(bits−1)). `taken`: material already taken
+ * for these comparisons, as consecutive segments (a ComparisonPool's slices); default one request.
+ */
+export async function dcfLessThanZero(ctx: PartyContext, x: RingTensor, bits = 64, taken?: readonly LtzKeys[]): Promise<RingTensor> {
   assertBits(bits);
   return ctx.ledger.scope('dcfLessThanZero', async () => {
     const n = x.data.length;
     // 1. take [r], [ρ] and the DCF keys
-    const mat = await ctx.dealer.take(ltzKeys, { count: n, bits });
+    const segments = taken ?? [await ctx.dealer.take(ltzKeys, { count: n, bits })];
+    if (segments.reduce((s, m) => s + m.r.length, 0) !== n) throw new RangeError(`dcfLessThanZero: material for another count than ${n}`);
     // 2. open xHat = (x + r) mod 2^k
     const masked = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) masked[i] = asUintN(64, x.data[i] + mat.r[i]);
+    let off = 0;
+    for (const mat of segments) {
+      for (let i = 0; i < mat.r.length; i++) masked[off + i] = asUintN(64, x.data[off + i] + mat.r[i]);
+      off += mat.r.length;
+    }
     const xHat = await openWords(ctx, masked, bits);
     // 3. local: DCF on the low k − 1 bits, then LTZ = a ⊕ w
-    return { shape: [...x.shape], data: ltzCombine(ctx.party, xHat, mat, bits) };
+    if (segments.length === 1) return { shape: [...x.shape], data: ltzCombine(ctx.party, xHat, segments[0], bits) };
+    const out = new BigUint64Array(n);
+    off = 0;
+    for (const mat of segments) {
+      out.set(ltzCombine(ctx.party, xHat.subarray(off, off + mat.r.length), mat, bits), off);
+      off += mat.r.length;
+    }
+    return { shape: [...x.shape], data: out };
   });
 }
 

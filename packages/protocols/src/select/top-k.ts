@@ -10,7 +10,8 @@
  *            8·rows·n·u B sent by P1 (u = k for oneHot, 1 for mask alone). topKCost(…) is exact given
  *            the step sizes the run reports (result.stepComparisons).
  * Offline:   shuffle 8·rows·n·(2 + w) B to each party (+ 8·rows·n·u to P0 for the unshuffle); one LTZ
- *            (DCF) key pair per comparison (dcfLessThanZeroCost(1, bits).offlineBytes)
+ *            (DCF) key pair per comparison (dcfLessThanZeroCost(1, bits).offlineBytes), drawn in
+ *            fixed-size chunks (comparison-pool.ts: < 1 chunk unused per run)
  * Accuracy:  exact when |v| < 2^{bits−2−L}, L = ⌈log2 n⌉ (maxRankedValue). Ties: the lower index wins.
  * Opens:     the comparison bits [key_a < key_b] of SHUFFLED items with distinct keys: a function of the
  *            rank order of a uniform permutation that neither party knows, hence simulatable; the
@@ -35,6 +36,7 @@ import { openBytes, openWords } from '../engine/open';
 import { dcfLessThanZero, dcfLessThanZeroCost } from '../fss/dcf-less-than';
 import { obliviousShuffle, obliviousShuffleCost, unshufflePublic } from '../shuffle/shuffle';
 import { QuickSelect, type QuickSelectOptions } from './quick-select';
+import { ComparisonPool, comparisonChunk, pooledComparisonsOffline } from './comparison-pool';
 import { checkSelection, indexBits, itemMatrix, outShape, payloadWidth, rankingKeys } from './ranking-keys';
 
 export interface TopKOptions extends QuickSelectOptions {
@@ -89,13 +91,15 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
     const targets = opts.sorted ? Array.from({ length: k }, (_, i) => i + 1) : [k];
     const plan = new QuickSelect(rows, n, targets, opts);
     const stepComparisons: number[] = [];
+    let pool: ComparisonPool | null = null; // chunked dealer requests: predictable across runs
     for (let batch = plan.next(); batch.a.length > 0; batch = plan.next()) {
       const m = batch.a.length, diff = new BigUint64Array(m);
       for (let c = 0; c < m; c++) {
         const base = batch.row[c] * n;
         diff[c] = BigInt.asUintN(64, key[base + batch.a[c]] - key[base + batch.b[c]]);
       }
-      const lt = await dcfLessThanZero(ctx, { shape: [m], data: diff }, bits);
+      pool ??= new ComparisonPool(ctx, bits, comparisonChunk(m));
+      const lt = await dcfLessThanZero(ctx, { shape: [m], data: diff }, bits, await pool.take(m));
       plan.apply(await openWords(ctx, lt.data, 1));
       stepComparisons.push(m);
     }
@@ -192,11 +196,9 @@ export function topKCost(
   const bits = opts.bits ?? 64, w = opts.payload ? opts.payload.shape[opts.payload.shape.length - 1] : 0;
   const uw = opts.oneHot ? k : opts.mask ? 1 : 0;
   const shuffle = obliviousShuffleCost(rows * n, 2 + w, uw ? 'public' : 'none', uw);
-  let cmpBytes = 0, cmpOffline = 0;
-  for (const m of stepComparisons) {
-    cmpBytes += dcfLessThanZeroCost(m, bits).bytesSent + openBytes(m, 1);
-    cmpOffline += dcfLessThanZeroCost(m, bits).offlineBytes;
-  }
+  let cmpBytes = 0;
+  for (const m of stepComparisons) cmpBytes += dcfLessThanZeroCost(m, bits).bytesSent + openBytes(m, 1);
+  const cmpOffline = pooledComparisonsOffline(stepComparisons, bits);
   const unshuffleBytes = 8 * rows * n * uw;
   const own = {
     rounds: shuffle.rounds + 2 * stepComparisons.length + (uw ? 1 : 0),

@@ -184,6 +184,7 @@ describe('sliceDcfKeys', () => {
       for (let k = 0; k < m; k++) expect(sum[i * m + k]).toBe(xs[i] < alpha[from + i] ? beta[from + i][k] : 0n);
     }
     expect(sliceDcfKeys(k0, 0, 0).count).toBe(0);
+    expect(sliceDcfKeys(k0, 0, N)).toBe(k0); // the whole batch: no copy
     expect(() => sliceDcfKeys(k0, 3, 2)).toThrow(RangeError);
     expect(() => sliceDcfKeys(k0, 0, N + 1)).toThrow(RangeError);
   });

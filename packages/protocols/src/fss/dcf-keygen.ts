@@ -70,27 +70,38 @@ export function checkDcfShape(n: number, m: number): void {
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
 
 /**
- * Keys [from, to) of a batch, as a batch of their own (copies the level-major correction words):
- * one correlation for several batches of comparisons whose sizes are public (e.g. a tree's levels).
+ * Keys [from, to) of a batch, the range repeated `times` times (copy-major), as a batch of their own
+ * in the level-major wire layout (copies the correction words): one correlation serving several
+ * batches whose sizes are public (a tree's levels, a pool's slices) or several thresholds per key
+ * (threshold-compare.ts).
  */
-export function sliceDcfKeys(keys: DcfKeys, from: number, to: number): DcfKeys {
+export function replicateDcfKeys(keys: DcfKeys, from: number, to: number, times: number): DcfKeys {
   const { n, m, count: N } = keys;
-  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > N) {
-    throw new RangeError(`sliceDcfKeys: expected 0 ≤ from ≤ to ≤ ${N}, got [${from}, ${to})`);
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > N || !Number.isInteger(times) || times < 1) {
+    throw new RangeError(`replicateDcfKeys: expected 0 ≤ from ≤ to ≤ ${N} and times ≥ 1, got [${from}, ${to}) × ${times}`);
   }
-  const k = to - from, v = 8 * m, cws = new Uint8Array(k * dcfKeyBytes(n, m));
+  const len = to - from, roots = new Uint8Array(16 * len * times);
+  for (let c = 0; c < times; c++) roots.set(keys.roots.subarray(16 * from, 16 * to), 16 * len * c);
+  const cws = new Uint8Array(len * times * dcfKeyBytes(n, m)), v = 8 * m;
   let src = 0, dst = 0;
   const copy = (width: number) => {
-    cws.set(keys.cws.subarray(src + from * width, src + to * width), dst);
+    for (let c = 0; c < times; c++) {
+      cws.set(keys.cws.subarray(src + from * width, src + to * width), dst);
+      dst += len * width;
+    }
     src += N * width;
-    dst += k * width;
   };
   for (let i = 0; i < n; i++) {
     copy(16); // CW_i
     copy(v); // VCW_i
   }
   copy(v); // LCW
-  return { n, m, count: k, roots: keys.roots.subarray(16 * from, 16 * to), cws };
+  return { n, m, count: len * times, roots, cws };
+}
+
+/** Keys [from, to) of a batch (the batch itself when that is all of it). */
+export function sliceDcfKeys(keys: DcfKeys, from: number, to: number): DcfKeys {
+  return from === 0 && to === keys.count ? keys : replicateDcfKeys(keys, from, to, 1);
 }
 
 const GEN_CHUNK_KEYS = 2048; // 4 blocks per key per AES call → 8K blocks (128 KiB) per call

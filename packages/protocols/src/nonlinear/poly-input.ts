@@ -39,10 +39,9 @@ import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN, mulWords, shiftRightWords } from '../engine/words';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeyBytes, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 import { dealTruncMask, maskForTrunc } from '../trunc/trunc-pr';
-import { replicateKeys } from './threshold-compare';
 
 export interface PolyInputParams {
   readonly count: number;
@@ -261,7 +260,7 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
   for (let e0 = 0; e0 < n; e0 += block) {
     const e1 = Math.min(n, e0 + block), len = e1 - e0, pts = new BigUint64Array(len * t);
     for (let c = 0; c < t; c++) for (let i = 0; i < len; i++) pts[c * len + i] = asUintN(64, D[e0 + i] - C[c]);
-    const y = dcfEval(defaultFssPrg(), inp.party, t === 1 ? sliceKeys(keys, e0, e1) : replicateKeys(keys, e0, e1, t), pts);
+    const y = dcfEval(defaultFssPrg(), inp.party, t === 1 ? sliceDcfKeys(keys, e0, e1) : replicateDcfKeys(keys, e0, e1, t), pts);
     // [b·r^w] = (1 − a)[r^w] − (1 − 2a)·v, v = [ρ r^w] + y_w; branch-free with m = −a (0 or all ones)
     const neg = shiftRightWords(pts, k - 1);
     for (let q = 0; q < len * t; q++) neg[q] = asUintN(64, -(neg[q] & 1n));
@@ -283,10 +282,6 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
 
 /** DCF payload words behind `payload` products. */
 const dcfWords = (p: Omit<PolyInputParams, 'count'>) => (p.shift > 0 && p.payload === 2 ? 3 : p.payload);
-
-function sliceKeys(keys: DcfKeys, e0: number, e1: number): DcfKeys {
-  return e0 === 0 && e1 === keys.count ? keys : replicateKeys(keys, e0, e1, 1);
-}
 
 /** Exact cost of openPolyInput (offline: both parties). */
 export function polyInputCost(count: number, p: Omit<PolyInputParams, 'count'>) {

@@ -29,7 +29,7 @@ import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeyBytes, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -109,7 +109,7 @@ export async function compareThresholds(
       const e1 = Math.min(n, e0 + block), len = e1 - e0;
       const pts = new BigUint64Array(len * t);
       for (let c = 0; c < t; c++) for (let i = 0; i < len; i++) pts[c * len + i] = asUintN(64, xHat[e0 + i] - C[c]) & low;
-      const y = dcfEval(defaultFssPrg(), ctx.party, replicateKeys(mat.keys, e0, e1, t), pts);
+      const y = dcfEval(defaultFssPrg(), ctx.party, replicateDcfKeys(mat.keys, e0, e1, t), pts);
       for (let c = 0; c < t; c++) {
         for (let i = 0; i < len; i++) {
           const e = e0 + i, q = c * len + i;
@@ -122,29 +122,6 @@ export async function compareThresholds(
       }
     }
   });
-}
-
-/** Keys e0..e1 of a batch, each repeated t times (threshold-major), in the level-major wire layout. */
-export function replicateKeys(keys: DcfKeys, e0: number, e1: number, t: number): DcfKeys {
-  const { n, m, count: N } = keys, len = e1 - e0;
-  const roots = new Uint8Array(16 * len * t);
-  for (let c = 0; c < t; c++) roots.set(keys.roots.subarray(16 * e0, 16 * e1), 16 * len * c);
-  const cws = new Uint8Array(len * t * dcfKeyBytes(n, m));
-  const inLevel = N * (16 + 8 * m), outLevel = len * t * (16 + 8 * m);
-  let off = 0;
-  const copy = (src: number, bytes: number) => {
-    for (let c = 0; c < t; c++) {
-      cws.set(keys.cws.subarray(src, src + bytes), off);
-      off += bytes;
-    }
-  };
-  for (let i = 0; i < n; i++) {
-    copy(i * inLevel + 16 * e0, 16 * len);
-    copy(i * inLevel + 16 * N + 8 * m * e0, 8 * m * len);
-  }
-  copy(n * inLevel + 8 * m * e0, 8 * m * len);
-  void outLevel;
-  return { n, m, count: len * t, roots, cws };
 }
 
 /** Cost of compareThresholds on `count` elements at width k (any number of thresholds). */

@@ -21,12 +21,10 @@
  * fields, the model's name, config hash and shapes, the file length against the declared tensors,
  * the payload hash, and that every value is finite. Errors are ModelFileError (codes
  * MPC_ERR_MODEL_MISSING / _HEADER / _SIZE / _HASH) naming fields, shapes and byte counts, never
- * a weight value.
+ * a weight value. The framing (prefix, header, payload hash) is model/versioned-file.ts's.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../model/config';
-import { ModelFileError } from '../model/model-file-error';
+import { concatBytes as concat, decodeVersionedFile, encodeVersionedPrefix, fileErrorMaker, readFileAligned, sha256Hex as sha256, type FileErrorMaker } from '../model/versioned-file';
 import type { AttentionGateOptions } from './attention-gate';
 import { gateTensorSizes, type AttentionGateLayer, type AttentionGateWeights } from './attention-gate-weights';
 
@@ -35,7 +33,7 @@ export const ATTENTION_GATE_FILE_VERSION = 1;
 /** Header JSON bytes at most: a tensor table of a few hundred entries plus provenance fits easily. */
 export const MAX_GATE_HEADER_BYTES = 64 * 1024;
 
-const PREFIX_BYTES = 16;
+const GATE_FILE_KIND = { magic: ATTENTION_GATE_FILE_MAGIC, version: ATTENTION_GATE_FILE_VERSION, maxHeaderBytes: MAX_GATE_HEADER_BYTES };
 const TENSOR_NAMES: readonly (keyof AttentionGateLayer)[] = ['wq', 'wk', 'wv', 'wg', 'bg'];
 /** ModelConfig fields hashed into modelConfigSha256, in this order (new optional fields stay out). */
 const CONFIG_HASH_FIELDS = ['name', 'family', 'dModel', 'dFf', 'nLayers', 'nHeads', 'nKvHeads', 'headDim', 'vocabSize', 'seqLen', 'normEps', 'ropeTheta', 'tiedClassifier'] as const;
@@ -116,39 +114,23 @@ export function encodeAttentionGateFile(weights: AttentionGateWeights, o: Encode
     dModel: m.dModel, nHeads: m.nHeads, nLayers: m.nLayers, gateHeads: weights.gateHeads, gateHeadDim: weights.gateHeadDim,
     tensors, payloadBytes: payload.length, payloadSha256: sha256(payload), policy: o.policy, ...(o.training ? { training: o.training } : {}),
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length > MAX_GATE_HEADER_BYTES) throw new RangeError(`gate file header expected ≤ ${MAX_GATE_HEADER_BYTES} bytes, got ${json.length}`);
-  const prefix = new Uint8Array(PREFIX_BYTES), dv = new DataView(prefix.buffer);
-  prefix.set(new TextEncoder().encode(ATTENTION_GATE_FILE_MAGIC));
-  dv.setUint32(8, ATTENTION_GATE_FILE_VERSION, true);
-  dv.setUint32(12, json.length, true);
-  return concat([prefix, json, payload]);
+  return concat([encodeVersionedPrefix(GATE_FILE_KIND, header), payload]);
 }
 
 /** Parse and validate gate file bytes; with `model`, also check it is that model's gate. */
 export function decodeAttentionGateFile(bytes: Uint8Array, model?: ModelConfig, what = 'attention-gate file'): AttentionGateFile {
-  const bad = (msg: string, code: 'MPC_ERR_MODEL_HEADER' | 'MPC_ERR_MODEL_SIZE' | 'MPC_ERR_MODEL_HASH' = 'MPC_ERR_MODEL_HEADER') => new ModelFileError(`${what}: ${msg}`, code);
-  if (bytes.length < PREFIX_BYTES) throw bad(`expected at least ${PREFIX_BYTES} bytes, got ${bytes.length}`, 'MPC_ERR_MODEL_SIZE');
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== ATTENTION_GATE_FILE_MAGIC) throw bad('bad magic (not an MPCache attention-gate file)');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), version = dv.getUint32(8, true), H = dv.getUint32(12, true);
-  if (version !== ATTENTION_GATE_FILE_VERSION) throw bad(`format version expected ${ATTENTION_GATE_FILE_VERSION}, got ${version}`);
-  if (H > MAX_GATE_HEADER_BYTES) throw bad(`header length expected ≤ ${MAX_GATE_HEADER_BYTES} bytes, got ${H}`);
-  if (bytes.length < PREFIX_BYTES + H) throw bad(`header declares ${H} bytes, file has ${bytes.length - PREFIX_BYTES} after the prefix`, 'MPC_ERR_MODEL_SIZE');
-  let header: AttentionGateFileHeader;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + H)));
-  } catch {
-    throw bad(`header (${H} bytes) is not valid UTF-8 JSON`);
-  }
-  const sizes = validateHeader(header, bad);
-  if (model) checkModel(header, model, bad);
-  const payload = bytes.subarray(PREFIX_BYTES + H);
-  if (payload.length !== header.payloadBytes) throw bad(`payload expected ${header.payloadBytes} bytes, got ${payload.length}`, 'MPC_ERR_MODEL_SIZE');
-  if (sha256(payload) !== header.payloadSha256) throw bad(`payload sha256 differs from the header's (${header.payloadSha256.slice(0, 8)}…): corrupt file`, 'MPC_ERR_MODEL_HASH');
+  const bad = fileErrorMaker(what);
+  let sizes: Record<keyof AttentionGateLayer, number> | undefined;
+  const { header, payload } = decodeVersionedFile(bytes, GATE_FILE_KIND, bad, (h) => {
+    const valid = h as unknown as AttentionGateFileHeader;
+    sizes = validateHeader(valid, bad);
+    if (model) checkModel(valid, model, bad);
+    return valid;
+  });
   const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength), layers: Record<string, Float32Array>[] = [];
   let at = 0;
   for (const t of header.tensors) {
-    const out = (layers[t.layer] ??= {}), n = sizes[t.name];
+    const out = (layers[t.layer] ??= {}), n = sizes![t.name];
     if ('sameAs' in t) { out[t.name] = out[t.sameAs]; continue; }
     const x = new Float32Array(n);
     if (t.dtype === 'f32') for (let i = 0; i < n; i++, at += 4) x[i] = pv.getFloat32(at, true);
@@ -165,13 +147,7 @@ export function decodeAttentionGateFile(bytes: Uint8Array, model?: ModelConfig, 
 
 /** Read and validate a gate file (decodeAttentionGateFile); ModelFileError if unreadable. */
 export function loadAttentionGateFile(path: string, model?: ModelConfig): AttentionGateFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new ModelFileError(`cannot read attention-gate file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, 'MPC_ERR_MODEL_MISSING');
-  }
-  return decodeAttentionGateFile(bytes, model, `attention-gate file ${path}`);
+  return decodeAttentionGateFile(readFileAligned(path, 'attention-gate file'), model, `attention-gate file ${path}`);
 }
 
 /** The gate weights of a gate file, checked against `model` when given. */
@@ -192,7 +168,7 @@ function quantizeI16(x: Float32Array): { fracBits: number; q: Int16Array } {
 }
 
 /** Header fields, the tensor table (order, encodings) and payloadBytes; returns per-name sizes. */
-function validateHeader(h: AttentionGateFileHeader, bad: (m: string) => Error): Record<keyof AttentionGateLayer, number> {
+function validateHeader(h: AttentionGateFileHeader, bad: FileErrorMaker): Record<keyof AttentionGateLayer, number> {
   if (typeof h !== 'object' || h === null || h.format !== 'mpcache-attention-gate-bin' || h.version !== ATTENTION_GATE_FILE_VERSION) throw bad(`header "format"/"version" expected "mpcache-attention-gate-bin"/${ATTENTION_GATE_FILE_VERSION}`);
   for (const k of ['dModel', 'nHeads', 'nLayers', 'gateHeads', 'gateHeadDim', 'payloadBytes'] as const) {
     if (!Number.isInteger(h[k]) || h[k] < (k === 'payloadBytes' ? 0 : 1)) throw bad(`header "${k}" expected a positive integer`);
@@ -220,21 +196,10 @@ function validateHeader(h: AttentionGateFileHeader, bad: (m: string) => Error): 
   return sizes;
 }
 
-function checkModel(h: AttentionGateFileHeader, m: ModelConfig, bad: (m: string) => Error): void {
+function checkModel(h: AttentionGateFileHeader, m: ModelConfig, bad: FileErrorMaker): void {
   if (h.model !== m.name) throw bad(`gate is for model "${h.model}", expected "${m.name}"`);
   if (h.dModel !== m.dModel || h.nHeads !== m.nHeads || h.nLayers !== m.nLayers) {
     throw bad(`gate shape (dModel ${h.dModel}, nHeads ${h.nHeads}, nLayers ${h.nLayers}) differs from model "${m.name}" (${m.dModel}, ${m.nHeads}, ${m.nLayers})`);
   }
   if (h.modelConfigSha256 !== modelConfigSha256(m)) throw bad(`"modelConfigSha256" differs from model "${m.name}"'s configuration`);
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
 }

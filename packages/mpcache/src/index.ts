@@ -75,3 +75,5 @@ export * from './secure-cache/dead-slot-policy';
 export * from './cache/policy-defaults';
 export * from './cache/attention-gate-file';
 export * from './cache/shipped-attention-gates';
+export * from './secure/model-share-file';
+export * from './model/versioned-file';

@@ -174,11 +174,7 @@ function validateHeader(h: AttentionGateFileHeader, bad: FileErrorMaker): Record
     if (!Number.isInteger(h[k]) || h[k] < (k === 'payloadBytes' ? 0 : 1)) throw bad(`header "${k}" expected a positive integer`);
   }
   for (const k of ['model', 'modelConfigSha256', 'payloadSha256'] as const) if (typeof h[k] !== 'string') throw bad(`header "${k}" expected a string`);
-  const p = h.policy;
-  if (typeof p !== 'object' || p === null || !['topk', 'threshold'].includes(p.countMode) || typeof p.threshold !== 'number'
-    || typeof p.maskPrefill !== 'boolean' || typeof p.recentFraction !== 'number' || p.recentFraction < 0 || p.recentFraction > 1) {
-    throw bad('header "policy" expected { countMode: topk|threshold, threshold, maskPrefill, recentFraction in [0, 1] }');
-  }
+  validateGatePolicy(h.policy, 'header "policy"', bad);
   const sizes = gateTensorSizes(h.dModel, h.nHeads, h.gateHeads, h.gateHeadDim);
   if (!Array.isArray(h.tensors) || h.tensors.length !== h.nLayers * TENSOR_NAMES.length) throw bad(`header "tensors" expected ${h.nLayers * TENSOR_NAMES.length} entries`);
   let bytes = 0;
@@ -194,6 +190,14 @@ function validateHeader(h: AttentionGateFileHeader, bad: FileErrorMaker): Record
   });
   if (bytes !== h.payloadBytes) throw bad(`header "payloadBytes" ${h.payloadBytes} differs from its tensors' ${bytes}`);
   return sizes;
+}
+
+/** A gate file's (or share file's) recommended policy options; `bad` names `field`. */
+export function validateGatePolicy(p: GatePolicyOptions, field: string, bad: FileErrorMaker): void {
+  if (typeof p !== 'object' || p === null || !['topk', 'threshold'].includes(p.countMode) || typeof p.threshold !== 'number'
+    || typeof p.maskPrefill !== 'boolean' || typeof p.recentFraction !== 'number' || p.recentFraction < 0 || p.recentFraction > 1) {
+    throw bad(`${field} expected { countMode: topk|threshold, threshold, maskPrefill, recentFraction in [0, 1] }`);
+  }
 }
 
 function checkModel(h: AttentionGateFileHeader, m: ModelConfig, bad: FileErrorMaker): void {

@@ -121,13 +121,27 @@ export function shareModelWeights(
   ];
 }
 
+/** Every weight slice in the share file's order: the layout's tensors, per-layer ones layer by layer. */
+export function weightSliceKeys(config: ModelConfig): { name: WeightName; layer?: number }[] {
+  const names = [...weightLayout(config), ...(config.family === 'gpt2' ? gpt2Layout(config) : [])].map((s) => s.name as WeightName);
+  return names.flatMap((name) => (PER_LAYER.has(name) ? Array.from({ length: config.nLayers }, (_, layer) => ({ name, layer })) : [{ name }]));
+}
+
 /** Every slice of `shares` computed now (for shipping P0's shares, or tests). */
 export function materializeWeightShares(shares: WeightShares): WeightShares {
-  const c = shares.config, slices = new Map<string, RingTensor>();
-  const names = [...weightLayout(c), ...(c.family === 'gpt2' ? gpt2Layout(c) : [])].map((s) => s.name as WeightName);
-  for (const name of names) {
-    if (!PER_LAYER.has(name)) slices.set(`${name}/-1`, shares.tensor(name));
-    else for (let l = 0; l < c.nLayers; l++) slices.set(`${name}/${l}`, shares.tensor(name, l));
-  }
-  return new MaterializedWeightShares(shares.party, c, shares.fracBits, slices);
+  return weightSharesFromSlices(shares.party, shares.config, shares.fracBits, weightSliceKeys(shares.config).map((k) => shares.tensor(k.name, k.layer)));
+}
+
+/** Shares from their slices in weightSliceKeys order (a share file's words). */
+export function weightSharesFromSlices(party: PartyId, config: ModelConfig, fracBits: number, slices: readonly RingTensor[]): WeightShares {
+  const keys = weightSliceKeys(config);
+  if (slices.length !== keys.length) throw new RangeError(`weight shares expected ${keys.length} slices, got ${slices.length}`);
+  return new MaterializedWeightShares(party, config, fracBits, new Map(keys.map((k, i) => [`${k.name}/${k.layer ?? -1}`, slices[i]])));
+}
+
+/** P1's shares from the owner's 16-byte seed alone: what P1's share file stores. */
+export function weightSharesFromSeed(config: ModelConfig, fracBits: number, seed: Uint8Array): WeightShares {
+  validateModelConfig(config);
+  if (seed.length !== 16) throw new RangeError(`"seed" expected 16 bytes, got ${seed.length}`);
+  return new SeededWeightShares(1, config, fracBits, seed, null);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `mpcache` — the command line of MPCache: demo, generate, serve, bench (ring | ops | decode), eval.
+ * `mpcache` — the command line of MPCache: demo, generate, serve, share-model, bench (ring | ops | decode), eval.
  * Every subcommand accepts `--json FILE` and writes the object of ARCHITECTURE.md there.
  * Library code throws; this file is the only place that sets the exit code.
  */
@@ -10,12 +10,14 @@ import { registerDemoCommand } from './commands/demo';
 import { registerEvalCommand } from './commands/eval';
 import { registerGenerateCommand } from './commands/generate';
 import { registerServeCommand } from './commands/serve';
+import { registerShareModelCommand } from './commands/share-model';
 
 const program = new Command();
 program.name('mpcache').description('Private LLM inference by two-party computation, with MPC-friendly KV-cache eviction');
 registerDemoCommand(program);
 registerGenerateCommand(program);
 registerServeCommand(program);
+registerShareModelCommand(program);
 registerBenchCommands(program);
 registerEvalCommand(program);
 

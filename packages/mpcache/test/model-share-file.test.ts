@@ -67,7 +67,7 @@ describe('model share files', () => {
   it('files are mode 0600 and never overwritten', () => {
     for (const p of paths) expect(statSync(p).mode & 0o777).toBe(0o600);
     const before = readFileSync(paths[0]);
-    expect(() => writeModelShareFiles(dir, { weights, config, fracBits: F })).toThrow(/EEXIST/);
+    expect(() => writeModelShareFiles(dir, { weights, config, fracBits: F })).toThrow(/p0\.mpcshare exists: share files are never overwritten/);
     expect(readFileSync(paths[0]).equals(before)).toBe(true);
   });
 

@@ -1,6 +1,8 @@
 /**
- * `mpcache demo` (`npm run demo`): the whole system on this machine. It starts the dealer, P0 and
- * P1 as three processes on loopback WebSockets, each party loading its share of stories15M; then,
+ * `mpcache demo` (`npm run demo`): the whole system on this machine. As the model owner it splits
+ * stories15M into two share files (a temporary directory, removed at the end; `mpcache share-model`),
+ * then starts the dealer, P0 and P1 as three processes on loopback WebSockets, each party loading
+ * only its own share file (`--shares`); then,
  * as the client, it secret-shares the tokenized prompt, prints each token as it is reconstructed,
  * and prints the plaintext reference model's text beside it with the cost of every token.
  *
@@ -8,9 +10,13 @@
  * perToken: [{ ms, bytes, rounds }] } (ARCHITECTURE.md), plus model, plaintextTokens, openMs and
  * offlineBytes per token. `--matmul` runs the old one-product demo of the protocol stack instead.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
+import { loadShippedAttentionGate, loadStories15M, STORIES15M, writeModelShareFiles } from '@mpcache/mpcache';
+import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { fmtBytes, parseIntArg, parseNumberArg, writeJson } from '../cli-util';
 import { LocalDeployment } from '../deploy/local-deployment';
@@ -55,9 +61,14 @@ async function modelDemo(o: DemoOptions) {
   out(`MPCache demo: stories15M, policy ${o.policy}, up to ${maxNewTokens} new tokens, P0–P1 link "${o.net}"\n`);
   const { config, weights, tokenizer } = loadStories15M();
 
+  const ownerDir = mkdtempSync(join(tmpdir(), 'mpcache-demo-'));
+  const gate = loadShippedAttentionGate(config);
   const t0 = performance.now();
-  note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads its share of the weights)…');
-  const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose });
+  note('the model owner splits stories15M into two share files, one per party…');
+  const { paths } = writeModelShareFiles(ownerDir, { weights, config, fracBits: DEFAULT_MODEL_FRAC_BITS, gate: { weights: gate.weights, policy: gate.header.policy } });
+  note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads only its own share file)…');
+  const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, shares: { p0: paths[0], p1: paths[1] } })
+    .catch((e: unknown) => { rmSync(ownerDir, { recursive: true, force: true }); throw e; });
   try {
     note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const r = await runGeneration({
@@ -90,5 +101,6 @@ async function modelDemo(o: DemoOptions) {
     };
   } finally {
     await servers.close();
+    rmSync(ownerDir, { recursive: true, force: true });
   }
 }

@@ -13,14 +13,17 @@
  *                                            (default: a fresh key at every start); environment only,
  *                                            never a flag (flags show up in `ps`)
  *   --*-public-key [MPCACHE_…_PUBLIC_KEY]    the counterparts' public keys (pinned when given)
- *   owner seed     [MPCACHE_OWNER_SEED]      local runs: the model owner's 16-byte seed, the same on
- *                                            P0 and P1 (default: a fixed public seed)
+ *   --shares       [MPCACHE_SHARES]          P0/P1: this party's model share file, made by the model
+ *                                            owner with `mpcache share-model` (weights and gate)
+ *   owner seed     [MPCACHE_OWNER_SEED]      without --shares: the stand-in owner's 16-byte seed, the
+ *                                            same on P0 and P1 (default: a fixed public seed)
  *
- * Model weights: each party loads its share at start. Here a stand-in owner shares the weights
- * from a seed on the party's machine (party-server local-weight-shares.ts); a real model owner
- * ships each server its share instead, and P0 never sees the weights. The model's trained
- * Attention-Gate (stories15m: the gate file shipped in @mpcache/mpcache) is shared the same way
- * (local-gate-shares.ts); models without one do not offer --policy attention-gate.
+ * Model weights: each party loads its share at start. With --shares it reads the share file the
+ * model owner shipped it (secure/model-share-file.ts): the server never sees the weights. Without,
+ * a stand-in owner shares the weights from a seed on the party's machine (party-server
+ * local-weight-shares.ts; local runs and tests), and P0 computes its share from the plaintext.
+ * The model's trained Attention-Gate travels in the share file, or for the stand-in is shared the
+ * same way (local-gate-shares.ts); models without one do not offer --policy attention-gate.
  * When started by `fork` (mpcache demo), the server reports { type: 'listening', role, url,
  * publicKey } over IPC and exits when its parent goes away.
  */
@@ -40,6 +43,7 @@ import {
   DEFAULT_MODEL_FRAC_BITS,
   type PartyJob,
 } from '@mpcache/party-server';
+import { loadModelShareFile } from '@mpcache/mpcache';
 import { parseIntArg } from '../cli-util';
 
 interface ServeOptions {
@@ -56,6 +60,7 @@ interface ServeOptions {
   dealerPublicKey?: string;
   p0PublicKey?: string;
   p1PublicKey?: string;
+  shares?: string;
   quiet?: boolean;
 }
 
@@ -78,6 +83,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--dealer-public-key <hex>', "P0/P1: the dealer's public key").env('MPCACHE_DEALER_PUBLIC_KEY'))
     .addOption(new Option('--p0-public-key <hex>', "dealer: P0's public key").env('MPCACHE_P0_PUBLIC_KEY'))
     .addOption(new Option('--p1-public-key <hex>', "dealer: P1's public key").env('MPCACHE_P1_PUBLIC_KEY'))
+    .addOption(new Option('--shares <file>', "P0/P1: this party's model share file (mpcache share-model)").env('MPCACHE_SHARES'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
 
@@ -106,8 +112,8 @@ async function serve(o: ServeOptions): Promise<void> {
     if (!o.dealer) throw new TypeError(`--dealer (MPCACHE_DEALER_URL) is required for ${o.role}`);
     if (role === 1 && !o.peer) throw new TypeError('--peer (MPCACHE_PEER_URL) is required for p1');
     const t0 = performance.now();
-    const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24));
-    log?.(`P${role}: loaded its share of ${o.model} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24), o.shares);
+    log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     server = await PartyServer.start({
       role, keys, job, port, host: o.host, maxSessions, log,
       dealerUrl: o.dealer,
@@ -135,10 +141,18 @@ async function serve(o: ServeOptions): Promise<void> {
   if (process.send) process.once('disconnect', () => shutdown('parent gone'));
 }
 
-/** This party's job: its share of the model's weights behind the secure generator (or the test job). */
-function loadJob(role: PartyId, model: string, fracBits: number): PartyJob {
+/**
+ * This party's job: its share of the model's weights (and gate) behind the secure generator, from
+ * the owner's share file or the local stand-in owner; or the test job.
+ */
+function loadJob(role: PartyId, model: string, fracBits: number, sharesPath: string | undefined): PartyJob {
   if (model === RING_RECURRENCE_MODEL) return ringRecurrenceJob();
   const ownerSeed = process.env.MPCACHE_OWNER_SEED || undefined;
+  if (sharesPath) {
+    if (ownerSeed !== undefined) throw new RangeError('give either --shares (MPCACHE_SHARES) or MPCACHE_OWNER_SEED, not both');
+    const file = loadModelShareFile(sharesPath, { party: role, model, fracBits });
+    return secureGenerateJob({ shares: file.weights, gate: file.gate });
+  }
   if (ownerSeed !== undefined && !/^[0-9a-fA-F]{32}$/.test(ownerSeed)) throw new RangeError('MPCACHE_OWNER_SEED expected 32 hex digits');
   const owner = { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined };
   return secureGenerateJob({ shares: localWeightShares(role, model, owner), gate: localGateShares(role, model, owner) });

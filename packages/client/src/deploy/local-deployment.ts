@@ -14,6 +14,8 @@ export interface LocalDeploymentOptions {
   /** The model the parties serve (each loads its share at start). */
   readonly model: string;
   readonly fracBits?: number;
+  /** Each party's model share file (`mpcache share-model`); default: the stand-in owner's shares. */
+  readonly shares?: { readonly p0: string; readonly p1: string };
   readonly net?: 'none' | 'lan' | 'wan';
   /** Show the servers' log lines on stderr (default: keep them for error reports only). */
   readonly verbose?: boolean;
@@ -56,8 +58,9 @@ export class LocalDeployment {
     };
     try {
       const dealer = await spawn('dealer', ['--p0-public-key', pub('p0'), '--p1-public-key', pub('p1')]);
-      const p0 = await spawn('p0', ['--dealer', dealer.url, '--peer-public-key', pub('p1'), '--dealer-public-key', pub('dealer')]);
-      const p1 = await spawn('p1', ['--dealer', dealer.url, '--peer', p0.url, '--peer-public-key', pub('p0'), '--dealer-public-key', pub('dealer')]);
+      const shares = (role: 'p0' | 'p1') => (opts.shares ? ['--shares', opts.shares[role]] : []);
+      const p0 = await spawn('p0', ['--dealer', dealer.url, '--peer-public-key', pub('p1'), '--dealer-public-key', pub('dealer'), ...shares('p0')]);
+      const p1 = await spawn('p1', ['--dealer', dealer.url, '--peer', p0.url, '--peer-public-key', pub('p0'), '--dealer-public-key', pub('dealer'), ...shares('p1')]);
       return new LocalDeployment(children, dealer.url, p0.url, p1.url);
     } catch (e) {
       await stopAll(children);

@@ -21,7 +21,7 @@
  * shapes and byte counts, never a share word).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
@@ -109,8 +109,9 @@ export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint
  * never overwritten). Returns their paths and sizes.
  */
 export function writeModelShareFiles(dir: string, o: ShareModelOptions): { paths: [string, string]; bytes: [number, number] } {
-  const files = encodeModelShareFiles(o);
   const paths = [0, 1].map((p) => join(dir, `${o.config.name}.p${p}.mpcshare`)) as [string, string];
+  for (const p of paths) if (existsSync(p)) throw new RangeError(`${p} exists: share files are never overwritten (move it away first)`);
+  const files = encodeModelShareFiles(o);
   const bytes = files.map((chunks, p) => {
     const fd = openSync(paths[p], 'wx', 0o600);
     try {

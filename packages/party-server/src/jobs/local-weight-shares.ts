@@ -17,6 +17,8 @@ import {
   randomWeights,
   shareModelWeights,
   STORIES15M,
+  type ModelConfig,
+  type TransformerWeights,
   type WeightShares,
 } from '@mpcache/mpcache';
 
@@ -35,7 +37,12 @@ export interface LocalWeightSharesOptions {
 export const LOCAL_OWNER_SEED = deriveSeed(new Uint8Array(16), 'local-model-owner');
 
 export function localWeightShares(party: PartyId, model: string, opts: LocalWeightSharesOptions = {}): WeightShares {
-  const config = modelConfig(model);
-  const weights = config.name === STORIES15M.name ? loadStories15M().weights : randomWeights(config, opts.randomWeightsSeed ?? 1);
+  const { config, weights } = namedModelWeights(model, opts.randomWeightsSeed);
   return shareModelWeights(weights, config, opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS, opts.ownerSeed ?? LOCAL_OWNER_SEED)[party];
+}
+
+/** The weights of a named model: stories15M's real ones, or seeded random weights (default seed 1). */
+export function namedModelWeights(model: string, randomWeightsSeed = 1): { config: ModelConfig; weights: TransformerWeights } {
+  const config = modelConfig(model);
+  return { config, weights: config.name === STORIES15M.name ? loadStories15M().weights : randomWeights(config, randomWeightsSeed) };
 }

@@ -1,0 +1,76 @@
+/**
+ * The model owner's deployment path, end to end with real processes:
+ *   1. `mpcache share-model --model tiny-llama --random-weights-seed 11` writes two share files
+ *      (the CLI as its own process);
+ *   2. three `mpcache serve` processes, each party with `--shares <its file>`; the client SDK's
+ *      greedy ids equal the float64 reference of those weights. The servers' stand-in owner would
+ *      share other weights (random seed 1), so equal ids show the files were served;
+ *   3. a party given the other party's file refuses to start, naming the mismatch;
+ *   4. `mpcache demo` (npm run demo) takes the same path with stories15M: its tokens equal the
+ *      plaintext reference's and the owner's temporary share files are gone afterwards.
+ * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { randomWeights, ReferenceDecoder, TINY_LLAMA } from '@mpcache/mpcache';
+import { cliPath, LocalDeployment, MpcacheClient, type GeneratedToken } from '@mpcache/client';
+
+const SEED = 11; // random weights on which secure and float64 greedy tokens agree (generate-e2e)
+
+describe('mpcache share-model + mpcache serve --shares', () => {
+  let dir: string;
+  let files: { p0: string; p1: string };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcache-owner-'));
+    const json = join(dir, 'share.json');
+    await promisify(execFile)(process.execPath, [
+      cliPath(), 'share-model', '--model', TINY_LLAMA.name, '--random-weights-seed', String(SEED), '--out', join(dir, 'shares'), '--json', json,
+    ], { timeout: 60_000 });
+    const r = JSON.parse(readFileSync(json, 'utf8')) as { files: { party: number; path: string; bytes: number }[]; gate: boolean };
+    expect(r.gate).toBe(false); // tiny-llama ships no gate
+    expect(r.files.map((f) => f.party)).toEqual([0, 1]);
+    files = { p0: r.files[0].path, p1: r.files[1].path };
+  }, 90_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the parties serve the owner\'s files: greedy ids equal the float64 reference of the shared weights', async () => {
+    const prompt = [1, 17, 42, 5, 63, 8];
+    const want = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA).generateGreedy(prompt, 4);
+    const standIn = new ReferenceDecoder(randomWeights(TINY_LLAMA, 1), TINY_LLAMA).generateGreedy(prompt, 4);
+    expect(standIn).not.toEqual(want); // otherwise this test could not tell the two apart
+    const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares: files });
+    try {
+      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
+      try {
+        const s = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 4 });
+        const out: GeneratedToken[] = [];
+        for await (const t of s.generate(prompt)) out.push(t);
+        expect(out.map((t) => Number(t.value))).toEqual(want);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await deployment.close();
+    }
+  }, 120_000);
+
+  it("a party given the other party's file refuses to start and says why", async () => {
+    await expect(LocalDeployment.start({ model: TINY_LLAMA.name, shares: { p0: files.p1, p1: files.p0 } }))
+      .rejects.toThrow(/p0 exited with code 1 before listening:[\s\S]*holds P1's share, this server is P0/);
+    await expect(LocalDeployment.start({ model: 'tiny-gpt2', shares: files }))
+      .rejects.toThrow(/holds model "tiny-llama", this server serves "tiny-gpt2"/);
+  }, 120_000);
+
+  it('mpcache demo: owner step, three servers on share files, tokens equal the plaintext reference; no share file left behind', async () => {
+    const tmp = join(dir, 'tmp'), json = join(dir, 'demo.json');
+    mkdirSync(tmp);
+    await promisify(execFile)(process.execPath, [cliPath(), 'demo', '--max-new-tokens', '2', '--json', json], { timeout: 240_000, env: { ...process.env, TMPDIR: tmp } });
+    const r = JSON.parse(readFileSync(json, 'utf8')) as { tokens: number[]; plaintextTokens: number[] };
+    expect(r.tokens).toHaveLength(2);
+    expect(r.tokens).toEqual(r.plaintextTokens);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 300_000);
+});

@@ -42,7 +42,7 @@ import { inputWidth, type PartyJob } from './jobs/party-job';
 import { PartySession, type PartyServerConfig, type PeerArrival, type SessionHost } from './party-session';
 import { Rendezvous } from './rendezvous';
 import { receiveHello, rejectLink } from './hello-handshake';
-import type { OpenRequest } from './wire/client-messages';
+import { samplingFields, type OpenRequest } from './wire/client-messages';
 import { errorCode } from './wire/wire-error';
 
 export interface PartyServerOptions {
@@ -159,7 +159,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (this.sessions.size >= this.maxSessions) {
       throw new LimitError(`P${this.role} serves at most ${this.maxSessions} sessions at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
     }
-    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...(req.temperature ? { temperature: req.temperature } : {}) }, client);
+    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...samplingFields(req) }, client);
     this.sessions.set(s.id, s);
     this.owners.set(s, client);
     return s;

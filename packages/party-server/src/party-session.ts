@@ -38,7 +38,7 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
 import { connectDealer, connectPeer } from './session-links';
-import type { PartyCost, PartyMessage } from './wire/client-messages';
+import { samplingFields, type PartyCost, type PartyMessage } from './wire/client-messages';
 import { attachmentWords } from './wire/message-frame';
 import {
   decodeSync,
@@ -127,7 +127,7 @@ export class PartySession {
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
       const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
-      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, temperature: this.params.temperature });
+      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, ...samplingFields(this.params) });
       this.assertOpen();
       this.ctx = ctx;
       this.run = run;

@@ -56,10 +56,10 @@ export async function connectPeer(
   const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);
   track(a.channel, 'P1');
   const theirs = a.hello.params!;
-  if (theirs.model !== params.model || theirs.policy !== params.policy || theirs.maxNewTokens !== params.maxNewTokens || (theirs.temperature ?? 0) !== (params.temperature ?? 0)) {
+  const show = (p: SessionParams) => `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''})`;
+  if (show(theirs) !== show(params)) {
     const err = new ProtocolError(
-      `session ${id}: P1 was opened with (${theirs.model}, ${theirs.policy}, ${theirs.maxNewTokens}, T=${theirs.temperature ?? 0}), ` +
-        `P0 with (${params.model}, ${params.policy}, ${params.maxNewTokens}, T=${params.temperature ?? 0})`,
+      `session ${id}: P1 was opened with ${show(theirs)}, P0 with ${show(params)}`,
       'MPC_ERR_BAD_MESSAGE',
     );
     a.channel.send(HELLO_TAG, encodeHelloError(err));

@@ -47,6 +47,7 @@ describe('client requests', () => {
   it('round-trip', () => {
     const reqs: ClientRequest[] = [
       { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24 },
+      { type: 'open', sessionId: 'a-2', model: 'stories15m', policy: 'full', maxNewTokens: 24, temperature: 0.8, topK: 40 },
       { type: 'generate', sessionId: 'a-1', promptTokens: 2, share: new Uint8Array(16).fill(3) },
       { type: 'cancel', sessionId: 'a.b_C' },
     ];
@@ -69,6 +70,9 @@ describe('client requests', () => {
     ['maxNewTokens 2.5', encodeMessage({ ...open, maxNewTokens: 2.5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"maxNewTokens"/],
     ['maxNewTokens over MAX_NEW_TOKENS', encodeMessage({ ...open, maxNewTokens: MAX_NEW_TOKENS + 1 }), LimitError, 'MPC_ERR_LIMIT', /MAX_NEW_TOKENS/],
     ['model name too long', encodeMessage({ ...open, model: 'm'.repeat(65) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"model"/],
+    ['topK without a temperature', encodeMessage({ ...open, topK: 5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK" needs a temperature > 0/],
+    ['topK 0', encodeMessage({ ...open, temperature: 1, topK: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK"/],
+    ['topK 2.5', encodeMessage({ ...open, temperature: 1, topK: 2.5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK"/],
     ['open with an attachment', encodeMessage(open, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unexpected attachment of 8 bytes/],
     ['prompt over MAX_PROMPT_TOKENS', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: MAX_PROMPT_TOKENS + 1 }), LimitError, 'MPC_ERR_PROMPT_TOO_LONG', /exceeds MAX_PROMPT_TOKENS/],
     ['empty prompt', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
@@ -123,8 +127,9 @@ describe('party messages', () => {
 
 describe('server hellos and errors on the wire', () => {
   it('hello round-trips; P1 → P0 carries the session parameters', () => {
-    const params = { model: 'stories15m', policy: 'full', maxNewTokens: 8 };
-    expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
+    for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3 }]) {
+      expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
+    }
     expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });
     expect(decodeSync(encodeSync(5), 'P0')).toBe(5);
   });

@@ -57,6 +57,25 @@ describe(`argmaxPacked (SEED=${TEST_SEED})`, () => {
     expect(c.offlineBytes).toBe(31999 * (2 * (23 * 32 + 16) + 16));
   });
 
+  it('with secret indices (distinct, in [0, indexRange)): the winner\'s own index, exact mod 2^⌈log2 indexRange⌉; exact costs', async () => {
+    const L = 40, range = 50257, bits = 30, res = 4, prg = testPrg('ap/indices');
+    const rows = [0, 1, 2].map(() => [...prg.words(L)].map((v) => BigInt.asIntN(bits - 2, v)));
+    const ids = rows.map((_, r) => Array.from({ length: L }, (_, i) => BigInt((i * 1237 + r * 31 + 5) % range))); // distinct per row
+    const [x0, x1] = sharedRows(rows), [i0, i1] = sharedRows(ids);
+    const parties = localParties();
+    const opts = { bits, resolutionBits: res, indexRange: range };
+    const [a, b] = await runBoth(parties, (ctx) => argmaxPacked(ctx, ctx.party === 0 ? x0 : x1, { ...opts, indices: ctx.party === 0 ? i0 : i1 }));
+    expect(a.indexBits).toBe(16);
+    const got = [...reconstruct(a.index, b.index).data].map((v) => BigInt.asUintN(16, v));
+    rows.forEach((row, r) => expect(got[r]).toBe(ids[r][row.indexOf(maxOf(row))])); // random 28-bit values: leaders are clear
+    expectCost(parties, 'argmaxPacked', argmaxPackedCost(3, L, opts));
+    // the coarse comparisons ignore the P index bits: the same cost as positional indices
+    expect(argmaxPackedCost(3, L, opts)).toEqual(argmaxPackedCost(3, L, { bits, resolutionBits: res }));
+    const ctx = parties.ctx[0];
+    await expect(argmaxPacked(ctx, x0, { bits, resolutionBits: res, indices: i0 })).rejects.toThrow(/indexRange expected an integer ≥ 40 with indices/);
+    await expect(argmaxPacked(ctx, x0, { ...opts, indices: tensor([3, 39], new BigUint64Array(117)) })).rejects.toThrow(/indices expected shape \(3, 40\)/);
+  });
+
   it('rejects parameters outside the packing range', async () => {
     const ctx = localParties().ctx[0], x = tensor([4], new BigUint64Array(4));
     await expect(argmaxPacked(ctx, x, { bits: 62, resolutionBits: 8 })).rejects.toThrow(RangeError); // 62 + 2 + 1 > 64

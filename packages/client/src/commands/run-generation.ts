@@ -5,7 +5,8 @@
  */
 import { EOS_ID, ReferenceDecoder, type ModelConfig, type Tokenizer, type TransformerWeights } from '@mpcache/mpcache';
 import { plaintextPolicyTwin } from '@mpcache/party-server';
-import { fmtBytes, table } from '../cli-util';
+import { MAX_TEMPERATURE } from '@mpcache/protocols';
+import { fmtBytes, parseIntArg, parseNumberArg, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
 import { MpcacheClient } from '../sdk/mpcache-client';
 
@@ -42,6 +43,8 @@ export interface RunGenerationOptions {
   readonly maxNewTokens: number;
   /** Sampling temperature; 0 = greedy. */
   readonly temperature?: number;
+  /** Top-k sampling (with temperature > 0). */
+  readonly topK?: number;
   readonly prompt: string;
   readonly tokenizer: Tokenizer;
   /** Where the streamed text goes (stdout). */
@@ -57,7 +60,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);
-    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature });
+    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK });
     const openMs = performance.now() - t0;
     o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
     const r: GenerationResult = {
@@ -115,3 +118,13 @@ export function costTable(r: GenerationResult, ref?: { tokens: number[]; pieces:
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The sampling flags shared by demo and generate: --temperature T, --top-k K (needs T > 0). */
+export function parseSampling(o: { temperature: string; topK?: string }): { temperature: number; topK?: number } {
+  const temperature = parseNumberArg(o.temperature, 'temperature', 0, MAX_TEMPERATURE);
+  if (o.topK === undefined) return { temperature };
+  if (temperature === 0) throw new RangeError('--top-k samples among the k largest logits: give a --temperature > 0');
+  return { temperature, topK: parseIntArg(o.topK, 'top-k', 1, 1 << 20) };
+}
+
+export const TOP_K_HELP = 'with --temperature: sample among the k largest logits only (oblivious top-k on shares)';

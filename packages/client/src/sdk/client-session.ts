@@ -67,6 +67,7 @@ export class ClientSession {
     readonly policy: string,
     readonly maxNewTokens: number,
     readonly temperature = 0,
+    readonly topK?: number,
   ) {}
 
   get info(): SessionInfo {
@@ -81,7 +82,7 @@ export class ClientSession {
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
     const req = encodeClientRequest({
-      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature,
+      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature, topK: this.topK,
     });
     this.transport.send(0, req);
     this.transport.send(1, req);

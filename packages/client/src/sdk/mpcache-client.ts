@@ -29,6 +29,8 @@ export interface OpenSessionOptions {
   readonly maxNewTokens: number;
   /** Sampling temperature (public to the servers); default 0: greedy. */
   readonly temperature?: number;
+  /** Top-k sampling (public to the servers; needs temperature > 0); default: no truncation. */
+  readonly topK?: number;
   /** Default: 16 random hex characters. */
   readonly sessionId?: string;
 }
@@ -63,7 +65,8 @@ export class MpcacheClient implements SessionTransport {
     const id = opts.sessionId ?? randomBytes(8).toString('hex');
     if (!SESSION_ID_PATTERN.test(id)) throw new RangeError(`"sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
-    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0);
+    if (opts.topK !== undefined && !((opts.temperature ?? 0) > 0)) throw new RangeError('"topK" needs a temperature > 0 (greedy decoding ignores it)');
+    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK);
     this.sessions.set(id, s);
     await s.open();
     return s;

@@ -14,7 +14,7 @@
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, MAX_TEMPERATURE, oneHot, type PartyContext } from '@mpcache/protocols';
 import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
-import { argmaxFits, greedyToken } from './secure-nonlinear';
+import { argmaxFits, greedyToken, topKToken } from './secure-nonlinear';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
 
@@ -38,11 +38,18 @@ export interface GeneratorOptions extends SecureDecoderOptions {
    * same secure argmax (gumbelNoise: no extra round, 8 B per vocabulary entry offline).
    */
   temperature?: number;
+  /**
+   * Top-k sampling (public k, with temperature > 0): sample from softmax(logits / T) over the k
+   * largest logits only (topKToken: oblivious top-k, then the Gumbel-max argmax over the k).
+   * Default: no truncation.
+   */
+  topK?: number;
 }
 
 export class Generator {
   readonly decoder: SecureDecoder;
   readonly temperature: number;
+  readonly topK: number | undefined;
   private next: RingTensor | null = null; // my share of the last token's one-hot row (1, vocabSize)
 
   constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: GeneratorOptions = {}) {
@@ -50,6 +57,10 @@ export class Generator {
     const T = opts.temperature ?? 0;
     if (!(T >= 0 && T <= MAX_TEMPERATURE)) throw new RangeError(`"temperature" expected a number in [0, ${MAX_TEMPERATURE}], got ${T}`);
     this.temperature = T;
+    const k = opts.topK, V = weights.config.vocabSize;
+    if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= V)) throw new RangeError(`"topK" expected an integer in [1, ${V}], got ${k}`);
+    if (k !== undefined && T === 0) throw new RangeError('"topK" truncates sampling: it needs a temperature > 0 (greedy decoding ignores it)');
+    this.topK = k;
     this.decoder = new SecureDecoder(weights, opts);
   }
 
@@ -107,12 +118,15 @@ export class Generator {
   private async measure(forward: (opts: ForwardOptions) => Promise<RingTensor>): Promise<GeneratedToken> {
     const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now(), raw = this.untruncatedLogits;
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
-    const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}`;
+    const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}${this.topK ? ` k=${this.topK}` : ''}`;
     const logits = await forward({ untruncatedLogits: raw, next: () => ({ key, operandKeys: [] }) });
-    // secure argmax (revealed to the client only), of logits + T·g when sampling; the dealer may
-    // start on the next step's embedding meanwhile (wasted only after the last token)
-    const tok = await this.ctx.dealer.planned(key, () => L.scope('argmax', async () =>
-      greedyToken(this.ctx, await this.withGumbelNoise(logits, scale), scale)), [], () => ({ key: embeddingPlanKey(1), operandKeys: [] }));
+    // secure argmax (revealed to the client only), of logits + T·g when sampling (over the top k
+    // logits with topK); the dealer may start on the next step's embedding meanwhile (wasted only
+    // after the last token)
+    const tok = await this.ctx.dealer.planned(key, () => L.scope('argmax', async () => {
+      const noisy = await this.withGumbelNoise(logits, scale);
+      return this.topK ? topKToken(this.ctx, logits, noisy, this.topK, scale) : greedyToken(this.ctx, noisy, scale);
+    }), [], () => ({ key: embeddingPlanKey(1), operandKeys: [] }));
     this.next = tok.oneHot;
     const cost: StepCost = { ...diffCost(L.snapshot(), before), ms: performance.now() - t0 };
     return { position: this.decoder.length - 1, idShare: tok.id, cost };

@@ -16,6 +16,8 @@ export interface JobParams {
   readonly maxNewTokens: number;
   /** Sampling temperature (public; 0: greedy). */
   readonly temperature?: number;
+  /** Top-k sampling (public; with temperature > 0). */
+  readonly topK?: number;
 }
 
 export interface PartyJob {

@@ -4,7 +4,7 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens, temperature? }  set up seeds, peer and dealer links
+ *     open      { sessionId, model, policy, maxNewTokens, temperature?, topK? }  set up seeds, peer and dealer links
  *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words)
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)
  *   party → client
@@ -44,6 +44,8 @@ export interface OpenRequest {
   type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
   /** Sampling temperature (public; 0 or absent: greedy). */
   temperature?: number;
+  /** Top-k sampling (public; with temperature > 0; absent: no truncation). */
+  topK?: number;
 }
 export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; share: Uint8Array }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
@@ -82,8 +84,7 @@ export function encodeClientRequest(r: ClientRequest): Uint8Array {
   switch (r.type) {
     case 'open':
       return encodeMessage({
-        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens,
-        ...(r.temperature ? { temperature: r.temperature } : {}),
+        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens, ...samplingFields(r),
       });
     case 'generate':
       return encodeMessage({ type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens }, r.share);
@@ -104,7 +105,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
   const { env } = m;
   const type = env.type;
   if (type === 'open') {
-    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens'], ['temperature']);
+    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens'], SAMPLING_KEYS);
     noAttachment(m, 'open');
     const maxNewTokens = env.maxNewTokens;
     if (typeof maxNewTokens === 'number' && Number.isSafeInteger(maxNewTokens) && maxNewTokens > MAX_NEW_TOKENS) {
@@ -116,7 +117,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
       model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
       policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
       maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
-      ...(env.temperature !== undefined ? { temperature: envelopeTemperature(env, what) } : {}),
+      ...envelopeSampling(env, what),
     };
   }
   if (type === 'generate') {
@@ -227,11 +228,33 @@ function bad(message: string): ProtocolError {
   return new ProtocolError(message, 'MPC_ERR_BAD_MESSAGE');
 }
 
-/** The optional sampling temperature of an open / hello: a number in [0, MAX_TEMPERATURE], 0 when absent. */
-export function envelopeTemperature(env: Envelope, what: string): number {
+/** A session's sampling parameters (public): temperature (0 or absent: greedy) and top-k. */
+export interface SamplingParams {
+  readonly temperature?: number;
+  readonly topK?: number;
+}
+
+/** The optional envelope keys of SamplingParams. */
+export const SAMPLING_KEYS: readonly string[] = ['temperature', 'topK'];
+/** Largest top-k a message may carry (the job checks it against its vocabulary). */
+export const MAX_TOP_K = 1 << 20;
+
+/** The sampling fields to put in an envelope: only those that differ from greedy / no truncation. */
+export function samplingFields(p: SamplingParams): SamplingParams {
+  return { ...(p.temperature ? { temperature: p.temperature } : {}), ...(p.topK !== undefined ? { topK: p.topK } : {}) };
+}
+
+/**
+ * The optional sampling fields of an open / hello: temperature a number in [0, MAX_TEMPERATURE];
+ * topK an integer in [1, MAX_TOP_K], only with a temperature > 0 (greedy decoding has no use for it).
+ */
+export function envelopeSampling(env: Envelope, what: string): SamplingParams {
   const t = env.temperature ?? 0;
   if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) {
     throw new ProtocolError(`${what}: field "temperature" expected a number in [0, ${MAX_TEMPERATURE}]`, 'MPC_ERR_BAD_MESSAGE');
   }
-  return t;
+  if (env.topK === undefined) return t ? { temperature: t } : {};
+  const topK = envelopeInt(env, 'topK', what, 1, MAX_TOP_K);
+  if (t === 0) throw new ProtocolError(`${what}: field "topK" needs a temperature > 0 (greedy decoding ignores it)`, 'MPC_ERR_BAD_MESSAGE');
+  return { temperature: t, topK };
 }

@@ -23,7 +23,7 @@ import {
   TimeoutError,
   type Channel,
 } from '@mpcache/mpc-core';
-import { envelopeTemperature, MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
+import { envelopeSampling, MAX_NAME_LENGTH, SAMPLING_KEYS, samplingFields, SESSION_ID_PATTERN } from './client-messages';
 import { decodeMessage, encodeMessage } from './message-frame';
 import { errorFields, errorFromWire, readErrorFields } from './wire-error';
 
@@ -40,6 +40,8 @@ export interface SessionParams {
   readonly maxNewTokens: number;
   /** Sampling temperature (0 or absent: greedy). */
   readonly temperature?: number;
+  /** Top-k sampling (absent: no truncation). */
+  readonly topK?: number;
 }
 
 export interface ServerHello {
@@ -52,7 +54,11 @@ export interface ServerHello {
 }
 
 export function encodeHello(h: ServerHello): Uint8Array {
-  return encodeMessage({ type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey, ...(h.params ?? {}) });
+  const p = h.params;
+  return encodeMessage({
+    type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey,
+    ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...samplingFields(p) } : {}),
+  });
 }
 
 export function encodeHelloError(err: unknown): Uint8Array {
@@ -73,7 +79,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? ['temperature'] : []);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? SAMPLING_KEYS : []);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
@@ -89,7 +95,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
           model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
           policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
           maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
-          ...(env.temperature !== undefined ? { temperature: envelopeTemperature(env, what) } : {}),
+          ...envelopeSampling(env, what),
         }
       : undefined,
   };

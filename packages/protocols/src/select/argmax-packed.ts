@@ -20,7 +20,11 @@
  * Opens:     those of maxTree: (key_l − key_r) + r per comparison, r fresh and uniform.
  * Output:    shares of the index CORRECT MOD 2^P only (index = −1 − key* mod 2^P): open or use it
  *            mod 2^P (oneHot over L ≤ 2^P slots does), or rebuild an exact index from the one-hot.
- * Steps:     1. key_i = x_i·2^P + [P0]·(2^P − 1 − i) — local
+ * Indices:   by default item i's index is its position i (public). With `indices` (shares of
+ *            DISTINCT integers in [0, indexRange), e.g. topK's vocabulary ids) the keys pack those
+ *            instead, P = ⌈log2 indexRange⌉, and the output is the winner's secret index: the same
+ *            rounds and bytes (top-k sampling: generator.ts).
+ * Steps:     1. key_i = x_i·2^P + [P0]·(2^P − 1) − idx_i — local (idx_i = [P0]·i by default)
  *            2. key* = maxTree(keys) on K = bits + P + 1 bits, lowBits S = resolutionBits − 1 + P
  *               (|c| ≥ 2^S whenever |Δx| ≥ 2^resolutionBits; |c| < 2^(K−1) − 2^S always)
  *            3. index = [P0]·(2^P − 1) − key* mod 2^P — local
@@ -38,6 +42,10 @@ export interface ArgmaxPackedOptions {
   readonly bits: number;
   /** Values closer than 2^resolutionBits may be ranked either way (1 ≤ resolutionBits < bits). */
   readonly resolutionBits: number;
+  /** Shares of the items' indices (shape of x; distinct integers in [0, indexRange)); default: positions. */
+  readonly indices?: RingTensor;
+  /** The indices' exclusive upper bound (≥ L; required with `indices`, default L), which fixes P. */
+  readonly indexRange?: number;
 }
 
 export interface ArgmaxPackedResult {
@@ -51,11 +59,16 @@ export interface ArgmaxPackedResult {
 export async function argmaxPacked(ctx: PartyContext, x: RingTensor, opts: ArgmaxPackedOptions): Promise<ArgmaxPackedResult> {
   const { rows, L } = dims(x);
   const { P, K, S } = packing(L, opts);
+  const idx = opts.indices;
+  if (idx && (idx.data.length !== x.data.length || idx.shape.join() !== x.shape.join())) {
+    throw new ShapeError(`"argmaxPacked" indices expected shape (${x.shape.join(', ')}), got (${idx.shape.join(', ')})`);
+  }
   return ctx.ledger.scope('argmaxPacked', async () => {
     // 1. packed keys
     const keys = new BigUint64Array(rows * L), shift = BigInt(P), top = (1n << shift) - 1n, p0 = ctx.party === 0;
     for (let q = 0, i = 0; q < keys.length; q++, i = i + 1 === L ? 0 : i + 1) {
-      keys[q] = asUintN(64, (x.data[q] << shift) + (p0 ? top - BigInt(i) : 0n));
+      const own = idx ? idx.data[q] : p0 ? BigInt(i) : 0n;
+      keys[q] = asUintN(64, (x.data[q] << shift) + (p0 ? top : 0n) - own);
     }
     // 2. the max key per row
     const best = await maxTree(ctx, { shape: [rows, L], data: keys }, { bits: K, lowBits: S });
@@ -68,7 +81,9 @@ export async function argmaxPacked(ctx: PartyContext, x: RingTensor, opts: Argma
 
 /** P (index bits), K (comparison bits) and S (ignored low bits) for rows of length L. */
 function packing(L: number, opts: ArgmaxPackedOptions): { P: number; K: number; S: number } {
-  const P = Math.max(1, indexBits(L)), { bits, resolutionBits: res } = opts;
+  const range = opts.indexRange ?? (opts.indices ? undefined : L);
+  if (!Number.isInteger(range) || range! < L) throw new RangeError(`argmaxPacked: indexRange expected an integer ≥ ${L}${opts.indices ? ' with indices' : ''}, got ${range}`);
+  const P = Math.max(1, indexBits(range!)), { bits, resolutionBits: res } = opts;
   if (!Number.isInteger(bits) || bits < 2 || bits + P + 1 > 64) {
     throw new RangeError(`argmaxPacked: bits expected an integer in [2, ${63 - P}] for rows of ${L}, got ${bits}`);
   }

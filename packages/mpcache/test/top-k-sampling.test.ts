@@ -1,0 +1,86 @@
+/**
+ * Top-k sampling on shares (secure-nonlinear.ts topKToken; Generator option topK):
+ *   - topKToken against an independent BigInt reference: the kept set is the exact top k of the
+ *     fixed-point logits (ties: the lower id), the token the argmax of logits + noise over that set,
+ *     also when the noisy argmax over the whole vocabulary lies outside it; exact argmax/one-hot costs;
+ *   - Generator with topK = 1 at T = 1 decodes the greedy tokens (the top-1 set is the argmax);
+ *     every token runs the oblivious top-k; option validation.
+ */
+import { reconstruct, share, type RingTensor } from '@mpcache/mpc-core';
+import { argmaxPackedCost, localParties, oneHotCost, runBoth } from '@mpcache/protocols';
+import {
+  ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, randomWeights, ReferenceDecoder, revealTokenId, secureGenerate, shareTokenIds, TINY_LLAMA, topKToken,
+} from '@mpcache/mpcache';
+import { secureModel, testPrg, TEST_SEED } from './secure-helpers';
+
+const S = 32; // logit scale (the decoder's untruncated classifier output at f = 16)
+const ONE = 1n << BigInt(S);
+
+function shared(words: bigint[], label: string): [RingTensor, RingTensor] {
+  return share({ shape: [1, words.length], data: BigUint64Array.from(words, (v) => BigInt.asUintN(64, v)) }, testPrg(label));
+}
+
+/** Reference: the ids of the top k by (value desc, id asc), then the argmax of value + noise among them. */
+function referenceToken(logits: bigint[], noise: bigint[], k: number): number {
+  const ids = logits.map((_, i) => i).sort((a, b) => (logits[a] === logits[b] ? a - b : logits[b] > logits[a] ? 1 : -1)).slice(0, k);
+  return ids.reduce((best, i) => (logits[i] + noise[i] > logits[best] + noise[best] ? i : best));
+}
+
+describe(`topKToken (SEED=${TEST_SEED})`, () => {
+  const V = 300;
+  it.each([1, 5, 40])('k = %i: the argmax of logits + noise over the exact top k, even when the noisy argmax lies outside; exact argmax and one-hot costs', async (k) => {
+    const prg = testPrg(`topk-sample/${k}`);
+    // logits in [−8, 8) at scale 2^32, a block of ties at the top-k boundary
+    const logits = [...prg.words(V)].map((w) => BigInt.asIntN(S + 4, w));
+    for (let i = 10; i < 14; i++) logits[i] = 3n * ONE;
+    // noise in [0, 3); the item with the smallest logit gets +100: the noisy argmax of all V
+    const noise = [...prg.words(V)].map((w) => BigInt.asUintN(S + 1, w) + BigInt.asUintN(S, w >> 33n));
+    const low = logits.indexOf(logits.reduce((a, b) => (b < a ? b : a)));
+    noise[low] += 100n * ONE;
+    const noisy = logits.map((l, i) => l + noise[i]);
+    const want = referenceToken(logits, noise, k);
+    expect(want).not.toBe(low);
+    const [l0, l1] = shared(logits, `l/${k}`), [n0, n1] = shared(noisy, `n/${k}`);
+    const parties = localParties();
+    const [a, b] = await runBoth(parties, (ctx) => topKToken(ctx, ctx.party === 0 ? l0 : l1, ctx.party === 0 ? n0 : n1, k, S));
+    expect(revealTokenId(a.id, b.id, V)).toBe(want);
+    const row = reconstruct(a.oneHot, b.oneHot).data;
+    expect([...row].map(Number)).toEqual(Array.from({ length: V }, (_, i) => (i === want ? 1 : 0)));
+    const opts = { bits: S + LOGIT_MAX_BITS + 2, resolutionBits: S - ARGMAX_RESOLUTION_BITS, indexRange: V };
+    for (const [scope, cost] of [['argmaxPacked', argmaxPackedCost(1, k, opts)], ['oneHot', oneHotCost(1, V)]] as const) {
+      const c0 = parties.ctx[0].ledger.get(scope), c1 = parties.ctx[1].ledger.get(scope);
+      expect([c0.rounds, c0.bytesSent, c0.offlineBytes + c1.offlineBytes]).toEqual([cost.rounds, cost.bytesSent, cost.offlineBytes]);
+    }
+    expect(parties.ctx[0].ledger.get('topK').rounds).toBeGreaterThanOrEqual(4); // shuffle + at least one quick-select step
+  });
+});
+
+describe('Generator with topK', () => {
+  const config = TINY_LLAMA, weights = randomWeights(config, 11), prompt = [1, 17, 42, 5, 63, 8];
+  const setup = secureModel(config, weights, 16, 'topk-generator');
+
+  test('topK = 1 at T = 1 decodes the greedy tokens; every token runs the oblivious top-k', async () => {
+    const { parties, secure } = await setup;
+    const want = new ReferenceDecoder(weights, config).generateGreedy(prompt, 3);
+    const ids = shareTokenIds(prompt, config.vocabSize, testPrg('topk-ids'));
+    const run = (decoder: { temperature: number; topK?: number }) => runBoth(parties, (ctx) =>
+      secureGenerate({ ctx, weights: secure[ctx.party], promptShares: ids[ctx.party], maxNewTokens: 3, decoder }));
+    parties.ctx.forEach((ctx) => ctx.ledger.reset());
+    const top1 = await run({ temperature: 1, topK: 1 });
+    expect(top1[0].map((t, i) => revealTokenId(t.idShare, top1[1][i].idShare, config.vocabSize))).toEqual(want);
+    // each of the 3 tokens ran the oblivious top-k (shuffle + at least one quick-select step)
+    expect(parties.ctx[0].ledger.get('topK').rounds).toBeGreaterThanOrEqual(3 * 4);
+    expect(parties.ctx[0].ledger.get('argmax').bytesSent).toBeGreaterThan(0);
+    const sampled = await run({ temperature: 1, topK: 4 });
+    for (const t of sampled[0].map((t, i) => revealTokenId(t.idShare, sampled[1][i].idShare, config.vocabSize))) expect(t >= 0 && t < config.vocabSize).toBe(true);
+  });
+
+  test('options: topK needs T > 0 and lies in [1, vocabSize]', async () => {
+    const { parties, secure } = await setup;
+    const make = (o: { temperature: number; topK: number }) => () => new Generator(parties.ctx[0], secure[0], o);
+    expect(make({ temperature: 0, topK: 5 })).toThrow(/needs a temperature > 0/);
+    expect(make({ temperature: 1, topK: 0 })).toThrow(/"topK" expected an integer in \[1, 64\], got 0/);
+    expect(make({ temperature: 1, topK: 65 })).toThrow(/"topK" expected an integer in \[1, 64\], got 65/);
+    expect(make({ temperature: 1, topK: 64 })).not.toThrow();
+  });
+});

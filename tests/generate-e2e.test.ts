@@ -50,7 +50,7 @@ describe('generate through real servers: tiny-llama in one process', () => {
     expect(servers.p0.sessionCount + servers.p1.sessionCount).toBe(0);
   });
 
-  it('temperature sampling through the servers: T → 0 and top-1 give the greedy ids; T = 1 costs P0 8·vocab more dealer bytes per token, the same online', async () => {
+  it('temperature sampling through the servers: T → 0, top-1 and a tiny nucleus give the greedy ids; T = 1 costs P0 8·vocab more dealer bytes per token, the same online', async () => {
     const prompt = [1, 17, 42, 5, 63, 8];
     const want = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA).generateGreedy(prompt, 3);
     const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
@@ -68,6 +68,11 @@ describe('generate through real servers: tiny-llama in one process', () => {
       const top1: GeneratedToken[] = [];
       for await (const t of s.generate(prompt)) top1.push(t);
       expect(top1.map((t) => Number(t.value))).toEqual(want);
+      // and top-p: a nucleus of mass 0.01 within the top 3 holds the top token only
+      const s2 = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 3, temperature: 1, topK: 3, topP: 0.01 });
+      const nucleus: GeneratedToken[] = [];
+      for await (const t of s2.generate(prompt)) nucleus.push(t);
+      expect(nucleus.map((t) => Number(t.value))).toEqual(want);
       await expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 3, topK: 4 })).rejects.toThrow(/"topK" needs a temperature > 0/);
       for (let i = 0; i < 3; i++) {
         expect(sampled[i].parties[0].offlineBytes - greedy[i].parties[0].offlineBytes).toBe(8 * TINY_LLAMA.vocabSize);

@@ -77,3 +77,4 @@ export * from './cache/attention-gate-file';
 export * from './cache/shipped-attention-gates';
 export * from './secure/model-share-file';
 export * from './model/versioned-file';
+export * from './secure/truncated-sampling';

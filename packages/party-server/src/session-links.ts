@@ -56,7 +56,7 @@ export async function connectPeer(
   const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);
   track(a.channel, 'P1');
   const theirs = a.hello.params!;
-  const show = (p: SessionParams) => `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''})`;
+  const show = (p: SessionParams) => `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''})`;
   if (show(theirs) !== show(params)) {
     const err = new ProtocolError(
       `session ${id}: P1 was opened with ${show(theirs)}, P0 with ${show(params)}`,

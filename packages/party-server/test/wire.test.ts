@@ -48,6 +48,7 @@ describe('client requests', () => {
     const reqs: ClientRequest[] = [
       { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24 },
       { type: 'open', sessionId: 'a-2', model: 'stories15m', policy: 'full', maxNewTokens: 24, temperature: 0.8, topK: 40 },
+      { type: 'open', sessionId: 'a-3', model: 'stories15m', policy: 'full', maxNewTokens: 24, temperature: 0.8, topK: 40, topP: 0.9 },
       { type: 'generate', sessionId: 'a-1', promptTokens: 2, share: new Uint8Array(16).fill(3) },
       { type: 'cancel', sessionId: 'a.b_C' },
     ];
@@ -73,6 +74,9 @@ describe('client requests', () => {
     ['topK without a temperature', encodeMessage({ ...open, topK: 5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK" needs a temperature > 0/],
     ['topK 0', encodeMessage({ ...open, temperature: 1, topK: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK"/],
     ['topK 2.5', encodeMessage({ ...open, temperature: 1, topK: 2.5 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topK"/],
+    ['topP without topK', encodeMessage({ ...open, temperature: 1, topP: 0.9 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topP" needs "topK"/],
+    ['topP 0', encodeMessage({ ...open, temperature: 1, topK: 4, topP: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topP" expected a number in \(0, 1\]/],
+    ['topP as a string', encodeMessage({ ...open, temperature: 1, topK: 4, topP: '0.9' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topP"/],
     ['open with an attachment', encodeMessage(open, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unexpected attachment of 8 bytes/],
     ['prompt over MAX_PROMPT_TOKENS', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: MAX_PROMPT_TOKENS + 1 }), LimitError, 'MPC_ERR_PROMPT_TOO_LONG', /exceeds MAX_PROMPT_TOKENS/],
     ['empty prompt', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
@@ -127,7 +131,7 @@ describe('party messages', () => {
 
 describe('server hellos and errors on the wire', () => {
   it('hello round-trips; P1 → P0 carries the session parameters', () => {
-    for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3 }]) {
+    for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3, topP: 0.5 }]) {
       expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
     }
     expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });

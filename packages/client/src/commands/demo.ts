@@ -20,7 +20,7 @@ import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { LocalDeployment } from '../deploy/local-deployment';
 import { matmulDemo } from './matmul-demo';
-import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP } from './run-generation';
+import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
 interface DemoOptions {
   prompt: string;
@@ -28,6 +28,7 @@ interface DemoOptions {
   policy: string;
   temperature: string;
   topK?: string;
+  topP?: string;
   net: string;
   verbose?: boolean;
   matmul?: boolean;
@@ -43,6 +44,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--top-k <k>', TOP_K_HELP)
+    .option('--top-p <p>', TOP_P_HELP)
     .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
     .option('--verbose', "show the servers' log lines")
     .option('--matmul', 'run the secure matrix-product demo instead')
@@ -55,7 +57,7 @@ export function registerDemoCommand(program: Command): void {
 
 async function modelDemo(o: DemoOptions) {
   const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
-  const { temperature, topK } = parseSampling(o);
+  const { temperature, topK, topP } = parseSampling(o);
   if (!['none', 'lan', 'wan'].includes(o.net)) throw new RangeError(`--net expected none | lan | wan, got "${o.net}"`);
   const note = (s: string) => process.stderr.write(`${s}\n`);
   const out = (s: string) => process.stdout.write(s);
@@ -73,14 +75,14 @@ async function modelDemo(o: DemoOptions) {
   try {
     note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const r = await runGeneration({
-      p0: servers.p0Url, p1: servers.p1Url, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK,
+      p0: servers.p0Url, p1: servers.p1Url, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,
       prompt: o.prompt, tokenizer, write: out, note,
       heading: '\nsecure (each token printed as this client reconstructs it):\n  ',
     });
     // a sampled run has no token-for-token twin: the table then shows the secure tokens only
     const ref = temperature === 0 ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy) : undefined;
     if (ref) out(`plaintext reference (float64, the same policy, computed here for comparison):\n  ${ref.text}\n\n`);
-    else out(`\n(sampled at temperature ${temperature}${topK ? ` among the top ${topK}` : ''}: no plaintext twin to compare token for token)\n\n`);
+    else out(`\n(sampled at temperature ${temperature}${topK ? ` among the top ${topK}` : ''}${topP ? ` (nucleus ${topP})` : ''}: no plaintext twin to compare token for token)\n\n`);
     out(`${costTable(r, ref)}\n`);
     const same = ref ? r.tokens.filter((t, i) => t === ref.tokens[i]).length : 0;
     const sum = (f: (c: (typeof r.perToken)[number]) => number) => r.perToken.reduce((a, c) => a + f(c), 0);
@@ -96,7 +98,7 @@ async function modelDemo(o: DemoOptions) {
     );
     return {
       prompt: r.prompt, policy: r.policy, model: r.model,
-      secureText: r.secureText, temperature, ...(topK ? { topK } : {}), ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}),
+      secureText: r.secureText, temperature, ...(topK ? { topK } : {}), ...(topP ? { topP } : {}), ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}),
       tokens: r.tokens,
       perToken: r.perToken, openMs: Math.round(r.openMs),
     };

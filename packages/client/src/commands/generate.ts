@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { parseIntArg, writeJson } from '../cli-util';
-import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP } from './run-generation';
+import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
 interface GenerateOptions {
   prompt: string;
@@ -18,6 +18,7 @@ interface GenerateOptions {
   policy: string;
   temperature: string;
   topK?: string;
+  topP?: string;
   reference?: boolean;
   json?: string;
 }
@@ -33,21 +34,22 @@ export function registerGenerateCommand(program: Command): void {
     .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--top-k <k>', TOP_K_HELP)
+    .option('--top-p <p>', TOP_P_HELP)
     .option('--reference', 'also run the plaintext reference model here and compare (greedy only)')
     .option('--json <file>', 'write results as JSON')
     .action(async (o: GenerateOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
-      const { temperature, topK } = parseSampling(o);
+      const { temperature, topK, topP } = parseSampling(o);
       if (temperature > 0 && o.reference) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
       const { config, weights, tokenizer } = loadStories15M();
       const note = (s: string) => process.stderr.write(`${s}\n`);
       const r = await runGeneration({
-        p0: o.p0, p1: o.p1, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, prompt: o.prompt, tokenizer,
+        p0: o.p0, p1: o.p1, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP, prompt: o.prompt, tokenizer,
         write: (s) => process.stdout.write(s), note,
       });
       const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy) : undefined;
       if (ref) note(`plaintext reference: ${ref.text}`);
       note(costTable(r, ref));
-      writeJson(o.json, { ...r, temperature, ...(topK ? { topK } : {}), ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}) });
+      writeJson(o.json, { ...r, temperature, ...(topK ? { topK } : {}), ...(topP ? { topP } : {}), ...(ref ? { plaintextText: ref.text, plaintextTokens: ref.tokens } : {}) });
     });
 }

@@ -45,6 +45,8 @@ export interface RunGenerationOptions {
   readonly temperature?: number;
   /** Top-k sampling (with temperature > 0). */
   readonly topK?: number;
+  /** Top-p sampling within the top k. */
+  readonly topP?: number;
   readonly prompt: string;
   readonly tokenizer: Tokenizer;
   /** Where the streamed text goes (stdout). */
@@ -60,7 +62,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);
-    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK });
+    const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP });
     const openMs = performance.now() - t0;
     o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
     const r: GenerationResult = {
@@ -119,12 +121,18 @@ export function costTable(r: GenerationResult, ref?: { tokens: number[]; pieces:
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** The sampling flags shared by demo and generate: --temperature T, --top-k K (needs T > 0). */
-export function parseSampling(o: { temperature: string; topK?: string }): { temperature: number; topK?: number } {
+/** The sampling flags shared by demo and generate: --temperature T, --top-k K (needs T > 0), --top-p P (needs K). */
+export function parseSampling(o: { temperature: string; topK?: string; topP?: string }): { temperature: number; topK?: number; topP?: number } {
   const temperature = parseNumberArg(o.temperature, 'temperature', 0, MAX_TEMPERATURE);
+  if (o.topP !== undefined && o.topK === undefined) throw new RangeError('--top-p takes the nucleus within the top k: give --top-k too (e.g. 40)');
   if (o.topK === undefined) return { temperature };
   if (temperature === 0) throw new RangeError('--top-k samples among the k largest logits: give a --temperature > 0');
-  return { temperature, topK: parseIntArg(o.topK, 'top-k', 1, 1 << 20) };
+  const topK = parseIntArg(o.topK, 'top-k', 1, 1 << 20);
+  if (o.topP === undefined) return { temperature, topK };
+  const topP = Number(o.topP);
+  if (!(topP > 0 && topP <= 1)) throw new RangeError(`--top-p expected a number in (0, 1], got "${o.topP}"`);
+  return { temperature, topK, topP };
 }
 
 export const TOP_K_HELP = 'with --temperature: sample among the k largest logits only (oblivious top-k on shares)';
+export const TOP_P_HELP = 'with --top-k: sample within the smallest prefix of the top k whose probability reaches p (nucleus)';

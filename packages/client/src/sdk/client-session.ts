@@ -68,6 +68,7 @@ export class ClientSession {
     readonly maxNewTokens: number,
     readonly temperature = 0,
     readonly topK?: number,
+    readonly topP?: number,
   ) {}
 
   get info(): SessionInfo {
@@ -82,7 +83,7 @@ export class ClientSession {
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
     const req = encodeClientRequest({
-      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature, topK: this.topK,
+      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature, topK: this.topK, topP: this.topP,
     });
     this.transport.send(0, req);
     this.transport.send(1, req);

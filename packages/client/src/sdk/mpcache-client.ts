@@ -31,6 +31,8 @@ export interface OpenSessionOptions {
   readonly temperature?: number;
   /** Top-k sampling (public to the servers; needs temperature > 0); default: no truncation. */
   readonly topK?: number;
+  /** Top-p (nucleus) sampling within the top k (public; needs topK); default: none. */
+  readonly topP?: number;
   /** Default: 16 random hex characters. */
   readonly sessionId?: string;
 }
@@ -66,7 +68,8 @@ export class MpcacheClient implements SessionTransport {
     if (!SESSION_ID_PATTERN.test(id)) throw new RangeError(`"sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
     if (opts.topK !== undefined && !((opts.temperature ?? 0) > 0)) throw new RangeError('"topK" needs a temperature > 0 (greedy decoding ignores it)');
-    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK);
+    if (opts.topP !== undefined && opts.topK === undefined) throw new RangeError('"topP" samples within the top k: give "topK" too');
+    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK, opts.topP);
     this.sessions.set(id, s);
     await s.open();
     return s;

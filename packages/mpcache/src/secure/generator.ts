@@ -14,7 +14,8 @@
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, MAX_TEMPERATURE, oneHot, type PartyContext } from '@mpcache/protocols';
 import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
-import { argmaxFits, greedyToken, topKToken } from './secure-nonlinear';
+import { argmaxFits, greedyToken } from './secure-nonlinear';
+import { topKToken, topPToken } from './truncated-sampling';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
 
@@ -44,12 +45,18 @@ export interface GeneratorOptions extends SecureDecoderOptions {
    * Default: no truncation.
    */
   topK?: number;
+  /**
+   * Top-p (nucleus) sampling within the top k (public p in (0, 1], needs topK): sample among the
+   * smallest prefix of the top k, by probability, whose mass reaches p (truncated-sampling.ts).
+   */
+  topP?: number;
 }
 
 export class Generator {
   readonly decoder: SecureDecoder;
   readonly temperature: number;
   readonly topK: number | undefined;
+  readonly topP: number | undefined;
   private next: RingTensor | null = null; // my share of the last token's one-hot row (1, vocabSize)
 
   constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: GeneratorOptions = {}) {
@@ -61,6 +68,10 @@ export class Generator {
     if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= V)) throw new RangeError(`"topK" expected an integer in [1, ${V}], got ${k}`);
     if (k !== undefined && T === 0) throw new RangeError('"topK" truncates sampling: it needs a temperature > 0 (greedy decoding ignores it)');
     this.topK = k;
+    const p = opts.topP;
+    if (p !== undefined && !(p > 0 && p <= 1)) throw new RangeError(`"topP" expected a number in (0, 1], got ${p}`);
+    if (p !== undefined && k === undefined) throw new RangeError('"topP" samples within the top k: give "topK" too (e.g. 40)');
+    this.topP = p;
     this.decoder = new SecureDecoder(weights, opts);
   }
 
@@ -118,13 +129,14 @@ export class Generator {
   private async measure(forward: (opts: ForwardOptions) => Promise<RingTensor>): Promise<GeneratedToken> {
     const L = this.ctx.ledger, before = L.snapshot(), t0 = performance.now(), raw = this.untruncatedLogits;
     const scale = (raw ? 2 : 1) * this.ctx.fracBits;
-    const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}${this.topK ? ` k=${this.topK}` : ''}`;
+    const key = `argmax V=${this.weights.config.vocabSize} scale=${scale} T=${this.temperature}${this.topK ? ` k=${this.topK}` : ''}${this.topP ? ` p=${this.topP}` : ''}`;
     const logits = await forward({ untruncatedLogits: raw, next: () => ({ key, operandKeys: [] }) });
     // secure argmax (revealed to the client only), of logits + T·g when sampling (over the top k
     // logits with topK); the dealer may start on the next step's embedding meanwhile (wasted only
     // after the last token)
     const tok = await this.ctx.dealer.planned(key, () => L.scope('argmax', async () => {
       const noisy = await this.withGumbelNoise(logits, scale);
+      if (this.topP !== undefined) return topPToken(this.ctx, logits, noisy, this.topK!, this.topP, this.temperature, scale);
       return this.topK ? topKToken(this.ctx, logits, noisy, this.topK, scale) : greedyToken(this.ctx, noisy, scale);
     }), [], () => ({ key: embeddingPlanKey(1), operandKeys: [] }));
     this.next = tok.oneHot;

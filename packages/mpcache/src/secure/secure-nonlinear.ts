@@ -20,7 +20,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, topK, type PartyContext,
+  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 
@@ -90,50 +90,13 @@ export async function greedyToken(
   return tokenFromIndex(ctx, index, V);
 }
 
-/**
- * Top-k sampling (k public): the token is argmax over the k largest `logits` of `noisy` (the same
- * logits plus the dealer's T·g, Generator), i.e. a sample from softmax(logits / T) restricted to the
- * top k — the Gumbel-max trick on the kept set. topK (oblivious shuffle + quick-select, its
- * revealed comparisons are of shuffled items) carries each item's noisy logit along; argmaxPacked then
- * ranks the k noisy logits with the k secret vocabulary ids packed into the keys.
- *   Rounds:   topK's (2 + 2 per quick-select step: data-dependent in number; sampled pivots, so
- *             ≈ 38K comparisons for the top 40 of 32,000 instead of ≈ 160K) + ⌈log2 k⌉ + 1
- *   Online:   topK's at bits = logitFracBits + LOGIT_MAX_BITS + 2 + ⌈log2 V⌉, then 8 B per
- *             comparison of the k-way argmax, 2 B for the one-hot
- *   Accuracy: the kept set is the exact top k of the fixed-point logits (ties: the lower id); the
- *             argmax's resolution is greedyToken's
- *   Opens:    topK's comparison bits of shuffled items (simulatable), masked keys, the masked index
- */
-export async function topKToken(
-  ctx: PartyContext, logits: RingTensor, noisy: RingTensor, k: number, logitFracBits = ctx.fracBits,
-): Promise<{ id: RingTensor; oneHot: RingTensor }> {
-  const V = logits.shape[logits.shape.length - 1];
-  const sel = await topK(ctx, { shape: [V], data: logits.data }, k, {
-    bits: topKSampleBits(logitFracBits, V),
-    payload: { shape: [V, 1], data: noisy.data },
-    sample: TOP_K_SAMPLE,
-  });
-  const { index } = await argmaxPacked(ctx, { shape: [1, k], data: sel.payload!.data }, {
-    ...argmaxRange(logitFracBits), indices: { shape: [1, k], data: sel.indices.data }, indexRange: V,
-  });
-  return tokenFromIndex(ctx, index, V);
-}
-
-/** Quick-select's sample for top-k sampling (quick-select.ts sampled pivots: k ≪ vocabulary). */
-export const TOP_K_SAMPLE = 64;
-
-/** topK's comparison width for top-k sampling: |logit| < 2^LOGIT_MAX_BITS at scale 2^logitFracBits over V items. */
-export function topKSampleBits(logitFracBits: number, V: number): number {
-  return logitFracBits + LOGIT_MAX_BITS + 2 + Math.max(1, indexBits(V));
-}
-
 /** The argmax's signed range and resolution for logits at `logitFracBits` (module header). */
-function argmaxRange(logitFracBits: number): { bits: number; resolutionBits: number } {
+export function argmaxRange(logitFracBits: number): { bits: number; resolutionBits: number } {
   return { bits: logitFracBits + LOGIT_MAX_BITS + 2, resolutionBits: logitFracBits - ARGMAX_RESOLUTION_BITS };
 }
 
 /** The token's one-hot row and exact id shares from an index correct mod 2^⌈log2 V⌉ (all the one-hot opens). */
-async function tokenFromIndex(ctx: PartyContext, index: RingTensor, V: number): Promise<{ id: RingTensor; oneHot: RingTensor }> {
+export async function tokenFromIndex(ctx: PartyContext, index: RingTensor, V: number): Promise<{ id: RingTensor; oneHot: RingTensor }> {
   const row = await oneHot(ctx, index, V);
   // exact id shares: Σ_k k·e_k
   let id = 0n;

@@ -18,6 +18,8 @@ export interface JobParams {
   readonly temperature?: number;
   /** Top-k sampling (public; with temperature > 0). */
   readonly topK?: number;
+  /** Top-p sampling within the top k (public; with topK). */
+  readonly topP?: number;
 }
 
 export interface PartyJob {

@@ -106,7 +106,7 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
     fracBits: opts.shares.fracBits,
     async start(ctx: PartyContext, params: JobParams): Promise<JobRun> {
       const weights = await maskModelWeights(ctx, opts.shares);
-      const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0, topK: params.topK });
+      const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0, topK: params.topK, topP: params.topP });
       return { generate: (prompt, maxNewTokens) => greedyTokens(generator, prompt, maxNewTokens) };
     },
   };

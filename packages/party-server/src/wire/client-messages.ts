@@ -4,7 +4,7 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens, temperature?, topK? }  set up seeds, peer and dealer links
+ *     open      { sessionId, model, policy, maxNewTokens, temperature?, topK?, topP? }  set up seeds, peer and dealer links
  *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words)
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)
  *   party → client
@@ -46,6 +46,8 @@ export interface OpenRequest {
   temperature?: number;
   /** Top-k sampling (public; with temperature > 0; absent: no truncation). */
   topK?: number;
+  /** Top-p (nucleus) sampling within the top k (public; with topK). */
+  topP?: number;
 }
 export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; share: Uint8Array }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
@@ -232,29 +234,39 @@ function bad(message: string): ProtocolError {
 export interface SamplingParams {
   readonly temperature?: number;
   readonly topK?: number;
+  readonly topP?: number;
 }
 
 /** The optional envelope keys of SamplingParams. */
-export const SAMPLING_KEYS: readonly string[] = ['temperature', 'topK'];
+export const SAMPLING_KEYS: readonly string[] = ['temperature', 'topK', 'topP'];
 /** Largest top-k a message may carry (the job checks it against its vocabulary). */
 export const MAX_TOP_K = 1 << 20;
 
 /** The sampling fields to put in an envelope: only those that differ from greedy / no truncation. */
 export function samplingFields(p: SamplingParams): SamplingParams {
-  return { ...(p.temperature ? { temperature: p.temperature } : {}), ...(p.topK !== undefined ? { topK: p.topK } : {}) };
+  return {
+    ...(p.temperature ? { temperature: p.temperature } : {}), ...(p.topK !== undefined ? { topK: p.topK } : {}), ...(p.topP !== undefined ? { topP: p.topP } : {}),
+  };
 }
 
 /**
  * The optional sampling fields of an open / hello: temperature a number in [0, MAX_TEMPERATURE];
- * topK an integer in [1, MAX_TOP_K], only with a temperature > 0 (greedy decoding has no use for it).
+ * topK an integer in [1, MAX_TOP_K], only with a temperature > 0 (greedy decoding has no use for it);
+ * topP a number in (0, 1], only with topK (the nucleus is taken within the top k).
  */
 export function envelopeSampling(env: Envelope, what: string): SamplingParams {
   const t = env.temperature ?? 0;
   if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) {
     throw new ProtocolError(`${what}: field "temperature" expected a number in [0, ${MAX_TEMPERATURE}]`, 'MPC_ERR_BAD_MESSAGE');
   }
-  if (env.topK === undefined) return t ? { temperature: t } : {};
+  if (env.topK === undefined) {
+    if (env.topP !== undefined) throw new ProtocolError(`${what}: field "topP" needs "topK" (the nucleus is taken within the top k)`, 'MPC_ERR_BAD_MESSAGE');
+    return t ? { temperature: t } : {};
+  }
   const topK = envelopeInt(env, 'topK', what, 1, MAX_TOP_K);
   if (t === 0) throw new ProtocolError(`${what}: field "topK" needs a temperature > 0 (greedy decoding ignores it)`, 'MPC_ERR_BAD_MESSAGE');
-  return { temperature: t, topK };
+  if (env.topP === undefined) return { temperature: t, topK };
+  const topP = env.topP;
+  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw new ProtocolError(`${what}: field "topP" expected a number in (0, 1]`, 'MPC_ERR_BAD_MESSAGE');
+  return { temperature: t, topK, topP };
 }

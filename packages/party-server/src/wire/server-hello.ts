@@ -42,6 +42,8 @@ export interface SessionParams {
   readonly temperature?: number;
   /** Top-k sampling (absent: no truncation). */
   readonly topK?: number;
+  /** Top-p sampling within the top k (absent: none). */
+  readonly topP?: number;
 }
 
 export interface ServerHello {

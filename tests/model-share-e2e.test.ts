@@ -7,15 +7,18 @@
  *      share other weights (random seed 1), so equal ids show the files were served;
  *   3. a party given the other party's file refuses to start, naming the mismatch;
  *   4. `mpcache demo` (npm run demo) takes the same path with stories15M: its tokens equal the
- *      plaintext reference's and the owner's temporary share files are gone afterwards.
+ *      plaintext reference's and the owner's temporary share files are gone afterwards;
+ *   5. `--checkpoint FILE` shares a llama2.c checkpoint (stories15M's, copied out of its package):
+ *      the two files reconstruct its weights; no gate is shared with a custom checkpoint.
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { randomWeights, ReferenceDecoder, TINY_LLAMA } from '@mpcache/mpcache';
+import { add, encode } from '@mpcache/mpc-core';
+import { loadModelShareFile, loadStories15M, randomWeights, ReferenceDecoder, STORIES15M_CHECKPOINT_BYTES, stories15MDataPath, tensorOf, TINY_LLAMA } from '@mpcache/mpcache';
 import { cliPath, LocalDeployment, MpcacheClient, type GeneratedToken } from '@mpcache/client';
 
 const SEED = 11; // random weights on which secure and float64 greedy tokens agree (generate-e2e)
@@ -73,4 +76,16 @@ describe('mpcache share-model + mpcache serve --shares', () => {
     expect(r.tokens).toEqual(r.plaintextTokens);
     expect(readdirSync(tmp)).toEqual([]);
   }, 300_000);
+
+  it('--checkpoint: a llama2.c checkpoint of the model\'s shape is shared; the files reconstruct its weights', async () => {
+    const ckpt = join(dir, 'model.bin'), out = join(dir, 'ckpt-shares'), json = join(dir, 'ckpt.json');
+    writeFileSync(ckpt, readFileSync(stories15MDataPath()).subarray(0, STORIES15M_CHECKPOINT_BYTES));
+    await promisify(execFile)(process.execPath, [cliPath(), 'share-model', '--checkpoint', ckpt, '--out', out, '--frac-bits', '12', '--json', json], { timeout: 60_000 });
+    const r = JSON.parse(readFileSync(json, 'utf8')) as { gate: boolean; files: { path: string }[] };
+    expect(r.gate).toBe(false);
+    const [s0, s1] = r.files.map((f, p) => loadModelShareFile(f.path, { party: p as 0 | 1, model: 'stories15m', fracBits: 12 }));
+    const w = loadStories15M().weights, n = 288 * 288;
+    expect(add(s0.weights.tensor('wq', 3), s1.weights.tensor('wq', 3)).data).toEqual(encode(tensorOf(w, 'wq').subarray(3 * n, 4 * n), 12));
+    expect(s0.gate).toBeNull();
+  }, 90_000);
 });

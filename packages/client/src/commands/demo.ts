@@ -65,13 +65,18 @@ async function modelDemo(o: DemoOptions) {
   const { config, weights, tokenizer } = loadStories15M();
 
   const ownerDir = mkdtempSync(join(tmpdir(), 'mpcache-demo-'));
+  // the owner's files hold both shares: never leave them behind, also on Ctrl-C
+  const removeOwnerDir = () => rmSync(ownerDir, { recursive: true, force: true });
+  const onSignal = (sig: NodeJS.Signals) => { removeOwnerDir(); process.exit(sig === 'SIGINT' ? 130 : 143); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const gate = loadShippedAttentionGate(config);
   const t0 = performance.now();
   note('the model owner splits stories15M into two share files, one per party…');
   const { paths } = writeModelShareFiles(ownerDir, { weights, config, fracBits: DEFAULT_MODEL_FRAC_BITS, gate: { weights: gate.weights, policy: gate.header.policy } });
   note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads only its own share file)…');
   const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, shares: { p0: paths[0], p1: paths[1] } })
-    .catch((e: unknown) => { rmSync(ownerDir, { recursive: true, force: true }); throw e; });
+    .catch((e: unknown) => { removeOwnerDir(); throw e; });
   try {
     note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const r = await runGeneration({
@@ -104,6 +109,8 @@ async function modelDemo(o: DemoOptions) {
     };
   } finally {
     await servers.close();
-    rmSync(ownerDir, { recursive: true, force: true });
+    removeOwnerDir();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

@@ -13,8 +13,8 @@
  *   - otherwise: the first s = min(pivots, size − 1) members (in shuffled order) are pivots; compare the
  *     pivots pairwise and every other member with every pivot, then split into s + 1 sub-buckets
  *     separated by the s pivots.
- *   - sampled pivots (option `sample` = q, off by default), for a bucket whose targets all lie near one
- *     end (top-k of a vocabulary: k ≪ n): one step ranks the first q members by all pairs, the next
+ *   - sampled pivots (option `sample` = q, off by default), for a bucket whose targets all lie in its
+ *     top or bottom tenth (top-k of a vocabulary: k ≪ n): one step ranks the first q members by all pairs, the next
  *     compares every other member with ONE of them, the sample member whose rank keeps every target
  *     on the small side unless a Binomial(q, p) falls 3σ beyond its mean (then the search just goes on
  *     in the larger part). Taken when its comparisons per e-fold shrink beat positional pivots':
@@ -164,7 +164,8 @@ export class QuickSelect {
 
   /**
    * Sampled pivots for `bk`: the sample rank to split at, or null when positional pivots are as good
-   * (targets on both halves, a bucket under 4 samples, or more comparisons per e-fold shrink).
+   * (a target outside the top or bottom tenth, a bucket under 4 samples, or more comparisons per
+   * e-fold shrink).
    */
   private sampledPivotRank(bk: Bucket): number | null {
     const q = this.sample, m = bk.items.length;
@@ -172,13 +173,13 @@ export class QuickSelect {
     const ts = this.targets.filter((t) => t > bk.start && t < bk.start + m).map((t) => (t - bk.start) / m);
     const hi = Math.max(...ts), lo = Math.min(...ts), sd = (p: number) => Math.sqrt(q * p * (1 - p));
     let rank: number, keep: number;
-    if (hi < 0.5) { // the targets lie in the top part: ≥ hi·m members above the pivot unless Bin(q, hi) > rank
+    if (hi < 0.1) { // the targets lie in the top part: ≥ hi·m members above the pivot unless Bin(q, hi) > rank
       rank = Math.min(q - 1, Math.ceil(q * hi + 3 * sd(hi)));
       keep = (rank + 1) / (q + 1);
-    } else if (lo > 0.5) { // the bottom part: < lo·m members above it unless Bin(q, lo) ≤ rank
+    } else if (lo > 0.9) { // the bottom part: < lo·m members above it unless Bin(q, lo) ≤ rank
       rank = Math.max(0, Math.floor(q * lo - 3 * sd(lo)) - 1);
       keep = (q - rank) / (q + 1);
-    } else return null;
+    } else return null; // nearer the middle positional pivots do better (measured: 30 % of 4096)
     const s = Math.min(this.pivots, m - 1);
     const sampledCost = ((q * (q - 1)) / 2 + m - q) / Math.log(1 / keep), positionalCost = (s * m) / Math.log(s + 1);
     return sampledCost < positionalCost ? rank : null;

@@ -23,9 +23,14 @@
  *             way. Tokens more than 14·T below the top count as e^−14 (≈ 8e-7) of the top's
  *             probability, in the mass and in the argmax (d' clamps them).
  * Opens:     topK's comparison bits of shuffled items (simulatable); otherwise masked values only.
+ * Costs:     topKTokenCost / topPTokenCost, exact given the quick-select steps the run reports
+ *            (`stepComparisons`, public: they follow the revealed bits).
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { argmaxPacked, dcfLessThanZero, expClipped, indexBits, relu, topK, type PartyContext } from '@mpcache/protocols';
+import {
+  argmaxPacked, argmaxPackedCost, dcfLessThanZero, dcfLessThanZeroCost, expClipped, expClippedCost, indexBits, oneHotCost, relu, reluCost,
+  topK, topKCost, type PartyContext, type TopKOptions,
+} from '@mpcache/protocols';
 import { argmaxRange, LOGIT_MAX_BITS, ARGMAX_RESOLUTION_BITS, tokenFromIndex } from './secure-nonlinear';
 
 const { asUintN } = BigInt;
@@ -37,7 +42,15 @@ const CLAMP = 14;
 /** topPToken's exp input scale s + G is at most this (|x| ≤ 14·2^52 fits the comparison width). */
 const EXP_SCALE = 52;
 
-export interface SampledToken { id: RingTensor; oneHot: RingTensor }
+export interface SampledToken {
+  readonly id: RingTensor;
+  readonly oneHot: RingTensor;
+  /** The top-k's quick-select steps (public; they fix the exact cost). */
+  readonly stepComparisons: readonly number[];
+}
+
+/** Exact cost: rounds, bytes sent by P0 and by P1, dealer bytes to both. */
+export interface SamplingCost { rounds: number; bytesSentPerParty: [number, number]; offlineBytes: number }
 
 /** topK's comparison width: |logit| < 2^LOGIT_MAX_BITS at scale 2^logitFracBits over V items. */
 export function topKSampleBits(logitFracBits: number, V: number): number {
@@ -53,7 +66,16 @@ export async function topKToken(
   const { index } = await argmaxPacked(ctx, { shape: [1, k], data: sel.payload!.data }, {
     ...argmaxRange(logitFracBits), indices: { shape: [1, k], data: sel.indices.data }, indexRange: V,
   });
-  return tokenFromIndex(ctx, index, V);
+  return { ...(await tokenFromIndex(ctx, index, V)), stepComparisons: sel.stepComparisons };
+}
+
+/** Exact cost of topKToken over V logits at scale 2^logitFracBits. */
+export function topKTokenCost(V: number, k: number, stepComparisons: readonly number[], logitFracBits: number): SamplingCost {
+  return sumCosts(
+    topKCost(1, V, k, stepComparisons, topKOptions(logitFracBits, V, false)),
+    argmaxPackedCost(1, k, { ...argmaxRange(logitFracBits), indexRange: V }),
+    oneHotCost(1, V),
+  );
 }
 
 /** Top-p (nucleus) sampling within the top k (header); T the temperature that made `noisy`, p in (0, 1]. */
@@ -68,24 +90,42 @@ export async function topPToken(
   const F = BigInt(Math.round(CLAMP * T * 2 ** s));
   const shifted = new BigUint64Array(k);
   for (let j = 0; j < k; j++) shifted[j] = asUintN(64, l[j] - l[0] + (p0 ? F : 0n));
-  const r = await relu(ctx, { shape: [k], data: shifted }, s + LOGIT_MAX_BITS + 3);
+  const r = await relu(ctx, { shape: [k], data: shifted }, reluBits(s));
   const d = r.data.map((v) => asUintN(64, v - (p0 ? F : 0n)));
   // 2. e_j = exp(d'_j / T): d'·round(2^G / T) at scale s + G
   const G = EXP_SCALE - s, c = BigInt(Math.round(2 ** G / T));
-  const e = await expClipped(ctx, { shape: [k], data: d.map((v) => asUintN(64, v * c)) }, { inFracBits: EXP_SCALE, bits: EXP_SCALE + 6, T: CLAMP });
+  const e = await expClipped(ctx, { shape: [k], data: d.map((v) => asUintN(64, v * c)) }, EXP_OPTIONS);
   // 3. keep_j = [2^16·(e_0 + … + e_{j−1}) − round(p·2^16)·Σe < 0]
   const P16 = BigInt(Math.round(p * 2 ** 16)), total = e.data.reduce((a, v) => asUintN(64, a + v), 0n);
   const diff = new BigUint64Array(k);
   for (let j = 0, cum = 0n; j < k; cum = asUintN(64, cum + e.data[j]), j++) diff[j] = asUintN(64, (cum << 16n) - P16 * total);
-  const keep = await dcfLessThanZero(ctx, { shape: [k], data: diff }, ctx.fracBits + 16 + indexBits(k) + 3);
+  const keep = await dcfLessThanZero(ctx, { shape: [k], data: diff }, keepBits(ctx.fracBits, k));
   // 4. the argmax of d'_j + T·g_j − 40T·(1 − keep_j), ids packed; range [−58T, 20T] at scale s
   const C = BigInt(Math.round(40 * T * 2 ** s)), v = new BigUint64Array(k);
   for (let j = 0; j < k; j++) v[j] = asUintN(64, nz[j] - l[j] + d[j] - (p0 ? C : 0n) + C * keep.data[j]);
   const { index } = await argmaxPacked(ctx, { shape: [1, k], data: v }, {
     ...topPArgmaxRange(s, T), indices: { shape: [1, k], data: sel.indices.data }, indexRange: V,
   });
-  return tokenFromIndex(ctx, index, V);
+  return { ...(await tokenFromIndex(ctx, index, V)), stepComparisons: sel.stepComparisons };
 }
+
+/** Exact cost of topPToken (fracBits: the context's, the scale of e). */
+export function topPTokenCost(V: number, k: number, T: number, stepComparisons: readonly number[], logitFracBits: number, fracBits: number): SamplingCost {
+  return sumCosts(
+    topKCost(1, V, k, stepComparisons, topKOptions(logitFracBits, V, true)),
+    reluCost(k, reluBits(logitFracBits)),
+    expClippedCost(k, fracBits, EXP_OPTIONS),
+    dcfLessThanZeroCost(k, keepBits(fracBits, k)),
+    argmaxPackedCost(1, k, { ...topPArgmaxRange(logitFracBits, T), indexRange: V }),
+    oneHotCost(1, V),
+  );
+}
+
+const EXP_OPTIONS = { inFracBits: EXP_SCALE, bits: EXP_SCALE + 6, T: CLAMP } as const;
+/** relu's width for l_j − l_0 + 14T·2^s: |·| < 2^(s + LOGIT_MAX_BITS + 2). */
+const reluBits = (s: number) => s + LOGIT_MAX_BITS + 3;
+/** The prefix comparison's width: |2^16·cum − P16·Σe| < 2^(16 + f + ⌈log2 k⌉ + 1). */
+const keepBits = (f: number, k: number) => f + 16 + indexBits(k) + 3;
 
 /** topPToken's argmax: differences below 78T, resolution 2^−8·T (the values live on T's scale). */
 export function topPArgmaxRange(logitFracBits: number, T: number): { bits: number; resolutionBits: number } {
@@ -96,7 +136,23 @@ export function topPArgmaxRange(logitFracBits: number, T: number): { bits: numbe
 /** The top k of `logits` (sorted descending with `sorted`), each carrying its noisy logit. */
 function topKWithNoise(ctx: PartyContext, logits: RingTensor, noisy: RingTensor, k: number, s: number, sorted: boolean) {
   const V = logits.shape[logits.shape.length - 1];
-  return topK(ctx, { shape: [V], data: logits.data }, k, {
-    bits: topKSampleBits(s, V), payload: { shape: [V, 1], data: noisy.data }, sample: TOP_K_SAMPLE, sorted,
-  });
+  return topK(ctx, { shape: [V], data: logits.data }, k, { ...topKOptions(s, V, sorted), payload: { shape: [V, 1], data: noisy.data } });
+}
+
+/** topK's options here (the payload's shape only, as topKCost reads it). */
+function topKOptions(s: number, V: number, sorted: boolean): TopKOptions {
+  return { bits: topKSampleBits(s, V), payload: { shape: [V, 1], data: new BigUint64Array(0) }, sample: TOP_K_SAMPLE, sorted };
+}
+
+type PartCost = { rounds: number; offlineBytes: number } & ({ bytesSent: number } | { bytesSentPerParty: [number, number] });
+
+function sumCosts(...parts: PartCost[]): SamplingCost {
+  const out: SamplingCost = { rounds: 0, bytesSentPerParty: [0, 0], offlineBytes: 0 };
+  for (const p of parts) {
+    const [b0, b1] = 'bytesSentPerParty' in p ? p.bytesSentPerParty : [p.bytesSent, p.bytesSent];
+    out.rounds += p.rounds;
+    out.bytesSentPerParty = [out.bytesSentPerParty[0] + b0, out.bytesSentPerParty[1] + b1];
+    out.offlineBytes += p.offlineBytes;
+  }
+  return out;
 }

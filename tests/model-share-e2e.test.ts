@@ -5,7 +5,8 @@
  *   2. three `mpcache serve` processes, each party with `--shares <its file>`; the client SDK's
  *      greedy ids equal the float64 reference of those weights. The servers' stand-in owner would
  *      share other weights (random seed 1), so equal ids show the files were served;
- *   3. a party given the other party's file refuses to start, naming the mismatch;
+ *   3. a party given the other party's file refuses to start, naming the mismatch; parties given the
+ *      files of two different sharings refuse every session, naming the two share sets;
  *   4. `mpcache demo` (npm run demo) takes the same path with stories15M: its tokens equal the
  *      plaintext reference's and the owner's temporary share files are gone afterwards;
  *   5. `--checkpoint FILE` shares a llama2.c checkpoint (stories15M's, copied out of its package):
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { add, encode } from '@mpcache/mpc-core';
-import { loadModelShareFile, loadStories15M, randomWeights, ReferenceDecoder, STORIES15M_CHECKPOINT_BYTES, stories15MDataPath, tensorOf, TINY_LLAMA } from '@mpcache/mpcache';
+import { loadModelShareFile, loadStories15M, randomWeights, writeModelShareFiles, ReferenceDecoder, STORIES15M_CHECKPOINT_BYTES, stories15MDataPath, tensorOf, TINY_LLAMA } from '@mpcache/mpcache';
 import { cliPath, LocalDeployment, MpcacheClient, type GeneratedToken } from '@mpcache/client';
 
 const SEED = 11; // random weights on which secure and float64 greedy tokens agree (generate-e2e)
@@ -65,6 +66,22 @@ describe('mpcache share-model + mpcache serve --shares', () => {
       .rejects.toThrow(/p0 exited with code 1 before listening:[\s\S]*holds P1's share, this server is P0/);
     await expect(LocalDeployment.start({ model: 'tiny-gpt2', shares: files }))
       .rejects.toThrow(/holds model "tiny-llama", this server serves "tiny-gpt2"/);
+  }, 120_000);
+
+  it('files of two different sharings: every session is refused with both share sets named', async () => {
+    mkdirSync(join(dir, 'again'));
+    const again = writeModelShareFiles(join(dir, 'again'), { weights: randomWeights(TINY_LLAMA, SEED), config: TINY_LLAMA, fracBits: 16 });
+    const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares: { p0: files.p0, p1: again.paths[1] } });
+    try {
+      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
+      try {
+        await expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 2 })).rejects.toThrow(/P0 and P1 hold shares of different sharings of the model \(P0 [0-9a-f]{16}, P1 [0-9a-f]{16}\)/);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await deployment.close();
+    }
   }, 120_000);
 
   it('mpcache demo: owner step, three servers on share files, tokens equal the plaintext reference; no share file left behind', async () => {

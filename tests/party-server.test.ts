@@ -325,6 +325,22 @@ describe('party server limits', () => {
     }
   });
 
+  it('jobs of different sharings (share sets) refuse every session, and equal ones serve', async () => {
+    const job = (p: number, other: string): PartyJob => ({ ...ringRecurrenceJob(), shareSet: p === 0 ? '00000000000000aa' : other });
+    for (const [other, ok] of [['00000000000000bb', false], ['00000000000000aa', true]] as const) {
+      const servers = await startLocalServers({ job: (p) => job(p, other), party: TIMEOUTS });
+      try {
+        const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+        const open = client.openSession({ model: MODEL, maxNewTokens: 3 });
+        if (ok) expect((await collect(await open, [2n])).map((t) => t.value)).toEqual(ringRecurrenceReference([2n], 3));
+        else await expect(open).rejects.toThrow(/different sharings of the model \(P0 00000000000000aa, P1 00000000000000bb\)/);
+        client.close();
+      } finally {
+        await servers.close();
+      }
+    }
+  });
+
   it('a prompt over the job context: LimitError, and a shorter one then works in the same session', async () => {
     const small: PartyJob = { ...ringRecurrenceJob(), maxContext: 8 };
     const servers = await startLocalServers({ job: () => small, party: TIMEOUTS });

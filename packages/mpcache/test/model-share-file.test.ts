@@ -32,6 +32,10 @@ describe('model share files', () => {
   it('the two files reconstruct every weight slice to encode(W) and every gate tensor to its fixed-point value', () => {
     const [s0, s1] = [0, 1].map((p) => loadModelShareFile(paths[p], { party: p as 0 | 1, model: config.name, fracBits: F }));
     expect([s0.header.weights, s1.header.weights]).toEqual(['words', 'seed']);
+    expect(s0.header.shareSet).toMatch(/^[0-9a-f]{16}$/);
+    expect(s1.header.shareSet).toBe(s0.header.shareSet); // one sharing, one id
+    const other = encodeModelShareFiles({ weights, config, fracBits: F });
+    expect(decodeModelShareFile(Buffer.concat(other[0])).header.shareSet).not.toBe(s0.header.shareSet);
     const keys = weightSliceKeys(config);
     expect(keys.some((k) => k.name === 'posEmb')).toBe(true); // gpt2 extras included
     for (const k of keys) {
@@ -59,7 +63,10 @@ describe('model share files', () => {
     const [a0, a1] = encodeModelShareFiles({ weights, config, fracBits: F, seeds });
     const [b0, b1] = encodeModelShareFiles({ weights: other, config, fracBits: F, seeds });
     const cat = (c: Uint8Array[]) => Buffer.concat(c);
-    expect(cat(a1)).toEqual(cat(b1));
+    // the same payload (the 16-byte seed) and hash; the headers differ in their random shareSet only
+    expect(cat(a1).subarray(-16)).toEqual(cat(b1).subarray(-16));
+    const [ha, hb] = [a1, b1].map((f) => decodeModelShareFile(cat(f)).header);
+    expect({ ...ha, shareSet: '' }).toEqual({ ...hb, shareSet: '' });
     expect(cat(a0).equals(cat(b0))).toBe(false);
     expect(decodeModelShareFile(cat(a1)).header.payloadBytes).toBe(16);
   });
@@ -96,6 +103,7 @@ describe('model share files', () => {
       ['a configuration that differs', () => withHeader(p0(), (h) => { h.modelConfigSha256 = '00'; }), {}, 'MPC_ERR_MODEL_HEADER', /"modelConfigSha256" differs/],
       ['a P0 file in seed form', () => withHeader(p0(), (h) => { h.weights = 'seed'; }), {}, 'MPC_ERR_MODEL_HEADER', /"weights" expected "words" \(P0 has no seed form\)/],
       ['a payload length that disagrees with the model', () => withHeader(p0(), (h) => { h.payloadBytes = (h.payloadBytes as number) - 8; }), {}, 'MPC_ERR_MODEL_HEADER', /"payloadBytes" \d+ differs from the \d+ its model and gate imply/],
+      ['a malformed share set', () => withHeader(p0(), (h) => { h.shareSet = 'xyz'; }), {}, 'MPC_ERR_MODEL_HEADER', /"shareSet" expected 16 hex digits/],
       ['a bad gate policy', () => withHeader(p0(), (h) => { (h.gate as { policy: unknown }).policy = { countMode: 'all' }; }), {}, 'MPC_ERR_MODEL_HEADER', /"gate.policy" expected/],
     ] as const)('%s', (_label, make, expect_, code, msg) => {
       let err: unknown;

@@ -46,7 +46,8 @@ export async function connectPeer(
     const ledger = new Ledger();
     const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes };
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
-    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params }));
+    const mine = { ...params, ...(cfg.job.shareSet ? { shareSet: cfg.job.shareSet } : {}) };
+    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params: mine }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)
     const hello = await receiveHello(ch, {
       role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
@@ -57,9 +58,12 @@ export async function connectPeer(
   track(a.channel, 'P1');
   const theirs = a.hello.params!;
   const show = (p: SessionParams) => `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''})`;
-  if (show(theirs) !== show(params)) {
+  const shareSets = (theirs.shareSet ?? null) === (cfg.job.shareSet ?? null);
+  if (show(theirs) !== show(params) || !shareSets) {
     const err = new ProtocolError(
-      `session ${id}: P1 was opened with ${show(theirs)}, P0 with ${show(params)}`,
+      shareSets
+        ? `session ${id}: P1 was opened with ${show(theirs)}, P0 with ${show(params)}`
+        : `session ${id}: P0 and P1 hold shares of different sharings of the model (P0 ${cfg.job.shareSet ?? 'none'}, P1 ${theirs.shareSet ?? 'none'}): give both the files of one mpcache share-model run, or the same MPCACHE_OWNER_SEED`,
       'MPC_ERR_BAD_MESSAGE',
     );
     a.channel.send(HELLO_TAG, encodeHelloError(err));

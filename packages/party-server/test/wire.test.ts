@@ -131,7 +131,7 @@ describe('party messages', () => {
 
 describe('server hellos and errors on the wire', () => {
   it('hello round-trips; P1 → P0 carries the session parameters', () => {
-    for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3, topP: 0.5 }]) {
+    for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3, topP: 0.5, shareSet: '0123456789abcdef' }]) {
       expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
     }
     expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });

@@ -33,6 +33,7 @@ import {
   DealerServer,
   keyPairFromHex,
   localGateShares,
+  localShareSet,
   localWeightShares,
   PartyServer,
   publicKeyFromHex,
@@ -151,9 +152,9 @@ function loadJob(role: PartyId, model: string, fracBits: number, sharesPath: str
   if (sharesPath) {
     if (ownerSeed !== undefined) throw new RangeError('give either --shares (MPCACHE_SHARES) or MPCACHE_OWNER_SEED, not both');
     const file = loadModelShareFile(sharesPath, { party: role, model, fracBits });
-    return secureGenerateJob({ shares: file.weights, gate: file.gate });
+    return secureGenerateJob({ shares: file.weights, gate: file.gate, shareSet: file.header.shareSet });
   }
   if (ownerSeed !== undefined && !/^[0-9a-fA-F]{32}$/.test(ownerSeed)) throw new RangeError('MPCACHE_OWNER_SEED expected 32 hex digits');
   const owner = { fracBits, ownerSeed: ownerSeed ? new Uint8Array(Buffer.from(ownerSeed, 'hex')) : undefined };
-  return secureGenerateJob({ shares: localWeightShares(role, model, owner), gate: localGateShares(role, model, owner) });
+  return secureGenerateJob({ shares: localWeightShares(role, model, owner), gate: localGateShares(role, model, owner), shareSet: localShareSet(model, owner) });
 }

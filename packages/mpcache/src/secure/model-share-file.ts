@@ -13,7 +13,9 @@
  *                    (gate-shares.ts; gd = gateHeads·gateHeadDim)
  *
  * Header JSON: format, version, model, modelConfigSha256, party, fracBits, weights, gate (null or
- * { gateHeads, gateHeadDim, policy }), payloadBytes, payloadSha256.
+ * { gateHeads, gateHeadDim, policy }), shareSet (16 hex digits, random per sharing and the same in
+ * both files: the servers compare it before a session, so shares of two sharings are never mixed),
+ * payloadBytes, payloadSha256.
  * Public (header): the model's name and configuration hash, the party, the fixed-point precision, the
  * gate's shape and policy options. Secret (payload): the party's share; alone it is uniformly random.
  * The owner's seeds come from crypto.randomBytes; files are written with mode 0600 and never
@@ -35,6 +37,8 @@ import { shareModelWeights, weightSharesFromSeed, weightSharesFromSlices, weight
 
 export const MODEL_SHARE_FILE_MAGIC = 'MPCSHAR\0';
 export const MODEL_SHARE_FILE_VERSION = 1;
+/** A sharing's id: 16 lowercase hex digits. */
+export const SHARE_SET_PATTERN = /^[0-9a-f]{16}$/;
 const KIND = { magic: MODEL_SHARE_FILE_MAGIC, version: MODEL_SHARE_FILE_VERSION, maxHeaderBytes: 16 * 1024, align: 8 };
 
 export interface ModelShareFileHeader {
@@ -46,6 +50,8 @@ export interface ModelShareFileHeader {
   fracBits: number;
   weights: 'words' | 'seed';
   gate: { gateHeads: number; gateHeadDim: number; policy: GatePolicyOptions } | null;
+  /** Random id of the owner's sharing, the same in both parties' files (public). */
+  shareSet: string;
   payloadBytes: number;
   payloadSha256: string;
 }
@@ -84,6 +90,7 @@ if (endianness() !== 'LE') throw new Error('model share files are little-endian;
 /** Both parties' files as byte chunks [P0, P1] (the model owner's step). */
 export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint8Array[]] {
   const seeds = o.seeds ?? { weights: randomBytes(16), gate: randomBytes(16) };
+  const shareSet = randomBytes(8).toString('hex');
   const [w0] = shareModelWeights(o.weights, o.config, o.fracBits, seeds.weights);
   const gate = o.gate ? shareAttentionGateWeights(o.gate.weights, o.fracBits, seeds.gate) : null;
   if (o.gate && (o.gate.weights.dModel !== o.config.dModel || o.gate.weights.nHeads !== o.config.nHeads || o.gate.weights.layers.length !== o.config.nLayers)) {
@@ -96,7 +103,7 @@ export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint
       format: 'mpcache-model-share', version: MODEL_SHARE_FILE_VERSION, model: o.config.name, modelConfigSha256: modelConfigSha256(o.config),
       party, fracBits: o.fracBits, weights: party === 0 ? 'words' : 'seed',
       gate: o.gate ? { gateHeads: o.gate.weights.gateHeads, gateHeadDim: o.gate.weights.gateHeadDim, policy: o.gate.policy } : null,
-      payloadBytes: payload.reduce((s, c) => s + c.length, 0), payloadSha256: sha256Hex(...payload),
+      shareSet, payloadBytes: payload.reduce((s, c) => s + c.length, 0), payloadSha256: sha256Hex(...payload),
     };
     return [encodeVersionedPrefix(KIND, header), ...payload];
   };
@@ -163,6 +170,7 @@ export function loadModelShareFile(path: string, expect: ModelShareExpectation =
 function validateHeader(h: ModelShareFileHeader, expect: ModelShareExpectation, bad: FileErrorMaker): ModelConfig {
   if (h.format !== 'mpcache-model-share' || h.version !== MODEL_SHARE_FILE_VERSION) throw bad(`header "format"/"version" expected "mpcache-model-share"/${MODEL_SHARE_FILE_VERSION}`);
   if (h.party !== 0 && h.party !== 1) throw bad('header "party" expected 0 or 1');
+  if (typeof h.shareSet !== 'string' || !SHARE_SET_PATTERN.test(h.shareSet)) throw bad('header "shareSet" expected 16 hex digits');
   if (!Number.isInteger(h.fracBits) || h.fracBits < 1 || h.fracBits > 24) throw bad('header "fracBits" expected an integer in [1, 24]');
   if (h.weights !== 'words' && !(h.weights === 'seed' && h.party === 1)) throw bad(`header "weights" expected "words"${h.party === 1 ? ' or "seed"' : ' (P0 has no seed form)'}`);
   const config = typeof h.model === 'string' && Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, h.model) ? MODEL_CONFIGS[h.model] : undefined;

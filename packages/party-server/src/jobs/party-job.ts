@@ -36,6 +36,11 @@ export interface PartyJob {
   /** promptTokens + maxNewTokens − 1 ≤ maxContext. */
   readonly maxContext: number;
   readonly fracBits: number;
+  /**
+   * The id of the owner's sharing this job serves (public; the share file's `shareSet`). P1 sends it
+   * in its hello and P0 refuses a session whose parties hold shares of different sharings.
+   */
+  readonly shareSet?: string;
   /** Per session, once the peer and dealer links are up: set up (e.g. mask the weights). */
   start(ctx: PartyContext, params: JobParams): Promise<JobRun>;
 }

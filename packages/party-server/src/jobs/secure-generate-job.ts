@@ -85,6 +85,8 @@ export interface SecureGenerateJobOptions {
   readonly gate?: PartyGateShares | null;
   /** Default defaultSecurePolicies(the model, gate) ('full' first). */
   readonly policies?: SecurePolicyFactories;
+  /** The sharing's id (PartyJob.shareSet). */
+  readonly shareSet?: string;
 }
 
 export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
@@ -104,6 +106,7 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
     vocabSize: c.vocabSize,
     maxContext: c.seqLen,
     fracBits: opts.shares.fracBits,
+    ...(opts.shareSet ? { shareSet: opts.shareSet } : {}),
     async start(ctx: PartyContext, params: JobParams): Promise<JobRun> {
       const weights = await maskModelWeights(ctx, opts.shares);
       const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0, topK: params.topK, topP: params.topP });

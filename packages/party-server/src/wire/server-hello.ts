@@ -44,6 +44,8 @@ export interface SessionParams {
   readonly topK?: number;
   /** Top-p sampling within the top k (absent: none). */
   readonly topP?: number;
+  /** P1's job's sharing id (PartyJob.shareSet), when it has one. */
+  readonly shareSet?: string;
 }
 
 export interface ServerHello {
@@ -59,7 +61,7 @@ export function encodeHello(h: ServerHello): Uint8Array {
   const p = h.params;
   return encodeMessage({
     type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey,
-    ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...samplingFields(p) } : {}),
+    ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...samplingFields(p), ...(p.shareSet ? { shareSet: p.shareSet } : {}) } : {}),
   });
 }
 
@@ -81,7 +83,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? SAMPLING_KEYS : []);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? [...SAMPLING_KEYS, 'shareSet'] : []);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
@@ -98,6 +100,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
           policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
           maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
           ...envelopeSampling(env, what),
+          ...(env.shareSet !== undefined ? { shareSet: envelopeString(env, 'shareSet', what, MAX_NAME_LENGTH) } : {}),
         }
       : undefined,
   };

@@ -114,7 +114,7 @@ async function serve(o: ServeOptions): Promise<void> {
     if (role === 1 && !o.peer) throw new TypeError('--peer (MPCACHE_PEER_URL) is required for p1');
     const t0 = performance.now();
     const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24), o.shares);
-    log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''}${job.shareSet ? ` (share set ${job.shareSet})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     server = await PartyServer.start({
       role, keys, job, port, host: o.host, maxSessions, log,
       dealerUrl: o.dealer,

@@ -19,11 +19,11 @@
  * Public (header): the model's name and configuration hash, the party, the fixed-point precision, the
  * gate's shape and policy options. Secret (payload): the party's share; alone it is uniformly random.
  * The owner's seeds come from crypto.randomBytes; files are written with mode 0600 and never
- * overwritten. Loading validates everything before use (ModelFileError; messages carry fields,
+ * overwritten; a failed write removes what it wrote. Loading validates everything before use (ModelFileError; messages carry fields,
  * shapes and byte counts, never a share word).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
@@ -119,17 +119,24 @@ export function writeModelShareFiles(dir: string, o: ShareModelOptions): { paths
   const paths = [0, 1].map((p) => join(dir, `${o.config.name}.p${p}.mpcshare`)) as [string, string];
   for (const p of paths) if (existsSync(p)) throw new RangeError(`${p} exists: share files are never overwritten (move it away first)`);
   const files = encodeModelShareFiles(o);
-  const bytes = files.map((chunks, p) => {
-    const fd = openSync(paths[p], 'wx', 0o600);
-    try {
-      let n = 0;
-      for (const c of chunks) for (let at = 0; at < c.length;) { const w = writeSync(fd, c, at); at += w; n += w; }
-      return n;
-    } finally {
-      closeSync(fd);
-    }
-  }) as [number, number];
-  return { paths, bytes };
+  const written: string[] = [];
+  try {
+    const bytes = files.map((chunks, p) => {
+      const fd = openSync(paths[p], 'wx', 0o600);
+      written.push(paths[p]);
+      try {
+        let n = 0;
+        for (const c of chunks) for (let at = 0; at < c.length;) { const w = writeSync(fd, c, at); at += w; n += w; }
+        return n;
+      } finally {
+        closeSync(fd);
+      }
+    }) as [number, number];
+    return { paths, bytes };
+  } catch (e) {
+    for (const p of written) rmSync(p, { force: true }); // never leave one half of a sharing behind
+    throw e;
+  }
 }
 
 /** Parse and validate share-file bytes against `expect`. */

@@ -2,9 +2,20 @@ import { decode, encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
 import { layerNorm, layerNormCost } from '../src/norms/layer-norm';
 import { rmsNorm, rmsNormCost } from '../src/norms/rms-norm';
-import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
+import { openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 const rows = 4, d = 768;
+
+/**
+ * The norms' accuracy (layer-norm.ts, rms-norm.ts): |error| ≤ 6e-3 + 4e-4·|y| per output — rsqrt's
+ * 2e-4 relative plus the products' ulps, so the outliers' normalized outputs (|y| ≈ 40–50 here)
+ * may be off by ≈ 1e-2 (measured: 3e-4 relative at f = 16, ≤ 5.6e-3 abs on small outputs at f = 12).
+ */
+function expectNormAccuracy(got: Float64Array, want: Float64Array): void {
+  let worst = -Infinity;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) - (6e-3 + 4e-4 * Math.abs(want[i])));
+  expect(worst).toBeLessThanOrEqual(0);
+}
 
 /** GPT-2-like rows: Gaussian-ish activations at different scales and offsets, a few large outliers. */
 function activations(): Float64Array {
@@ -25,7 +36,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
   const gamma = decode(encode(randomReals(testPrg('norm-g'), d, -2, 2)));
   const beta = decode(encode(randomReals(testPrg('norm-b'), d, -0.5, 0.5)));
 
-  it('layerNorm: ≤ 1e-2 abs on GPT-2-like activations, 8 rounds, exact cost', async () => {
+  it('layerNorm: within 6e-3 + 4e-4·|y| on GPT-2-like activations, 8 rounds, exact cost', async () => {
     const want = new Float64Array(rows * d);
     for (let i = 0; i < rows; i++) {
       let m = 0, v = 0;
@@ -36,7 +47,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     const xs = shareReals(x, [rows, d]), gs = shareReals(gamma, [d]), bs = shareReals(beta, [d]);
     const parties = localParties();
     const [y0, y1] = await runBoth(parties, (ctx) => layerNorm(ctx, xs[ctx.party], gs[ctx.party], bs[ctx.party]));
-    expect(maxAbsDiff(openReals(y0, y1), want)).toBeLessThanOrEqual(1e-2);
+    expectNormAccuracy(openReals(y0, y1), want);
     const cost = layerNormCost(rows, d);
     for (const p of [0, 1] as const) {
       expect(parties.ctx[p].ledger.get('layerNorm')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
@@ -45,7 +56,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     expect(parties.ctx[0].ledger.get('layerNorm').offlineBytes + parties.ctx[1].ledger.get('layerNorm').offlineBytes).toBe(cost.offlineBytes);
   });
 
-  it('rmsNorm: ≤ 1e-2 abs, 7 rounds, exact cost', async () => {
+  it('rmsNorm: within 6e-3 + 4e-4·|y|, 7 rounds, exact cost', async () => {
     const want = new Float64Array(rows * d);
     for (let i = 0; i < rows; i++) {
       let ms = 0;
@@ -55,7 +66,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     const xs = shareReals(x, [rows, d]), ws = shareReals(gamma, [d]);
     const parties = localParties();
     const [y0, y1] = await runBoth(parties, (ctx) => rmsNorm(ctx, xs[ctx.party], ws[ctx.party]));
-    expect(maxAbsDiff(openReals(y0, y1), want)).toBeLessThanOrEqual(1e-2);
+    expectNormAccuracy(openReals(y0, y1), want);
     const cost = rmsNormCost(rows, d);
     for (const p of [0, 1] as const) {
       expect(parties.ctx[p].ledger.get('rmsNorm')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
@@ -64,7 +75,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     expect(parties.ctx[0].ledger.get('rmsNorm').offlineBytes + parties.ctx[1].ledger.get('rmsNorm').offlineBytes).toBe(cost.offlineBytes);
   });
 
-  it('layerNorm at 16 fractional bits (variances at 2^32 enter the mantissa as trunc(V, sh0)): ≤ 1e-2 abs, exact cost', async () => {
+  it('layerNorm at 16 fractional bits (variances at 2^32 enter the mantissa as trunc(V, sh0)): within 6e-3 + 4e-4·|y|, exact cost', async () => {
     const want = new Float64Array(rows * d);
     for (let i = 0; i < rows; i++) {
       let m = 0, v = 0;
@@ -75,7 +86,7 @@ describe(`layerNorm / rmsNorm (SEED=${TEST_SEED})`, () => {
     const xs = shareReals(x, [rows, d], 16), gs = shareReals(gamma, [d], 16), bs = shareReals(beta, [d], 16);
     const parties = localParties({ fracBits: 16 });
     const [y0, y1] = await runBoth(parties, (ctx) => layerNorm(ctx, xs[ctx.party], gs[ctx.party], bs[ctx.party]));
-    expect(maxAbsDiff(openReals(y0, y1, 16), want)).toBeLessThanOrEqual(1e-2);
+    expectNormAccuracy(openReals(y0, y1, 16), want);
     const cost = layerNormCost(rows, d, 16);
     expect(parties.ctx[0].ledger.get('layerNorm')).toMatchObject({ rounds: 8, bytesSent: cost.bytesSent });
     expect(parties.ctx[0].ledger.get('layerNorm').offlineBytes + parties.ctx[1].ledger.get('layerNorm').offlineBytes).toBe(cost.offlineBytes);

@@ -3,7 +3,8 @@
  * in this process (tiny-llama, a 12-position context, 2 measured tokens). Checks the JSON schema of
  * ARCHITECTURE.md, that every reported cost is the parties' own ledger (cross-checked between the
  * two ledgers), and that those ledgers equal an in-process run of the same rows (both parties and
- * the dealer in one process, in-memory channel) step for step, exactly.
+ * the dealer in one process, in-memory channel) step for step, exactly; a sampled run (--top-k)
+ * goes through the oblivious top-k.
  *
  * Runs the compiled party code (npm test builds first; locally: npx tsc -b packages/client).
  */
@@ -84,6 +85,16 @@ describe('bench decode (two party processes)', () => {
   it('costs over real sockets equal an in-process run of the same rows, step for step', () => {
     report.rows.forEach((r, i) => expect(r.ledger).toEqual(reference[i]));
   });
+
+  it('--top-k: every row samples through the oblivious top-k, the report names the sampling', async () => {
+    const sampling = { temperature: 1, topK: 4 };
+    const r = await benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 1, budget: BUDGET, fracBits: FRAC_BITS, sampling });
+    expect(r.sampling).toEqual(sampling);
+    expect(report.sampling).toBeUndefined(); // greedy rows carry none
+    const topK = r.rows[0].sections['argmax/topK'];
+    expect(topK.rounds).toBeGreaterThanOrEqual(4); // shuffle + at least one quick-select step
+    expect(report.rows[0].sections['argmax/topK']).toBeUndefined();
+  }, 120_000);
 
   it('rejects unknown policies and contexts beyond the model before starting any process', async () => {
     await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['nope'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown policy "nope"/);

@@ -3,12 +3,14 @@
  * P0 and P1 in two processes over loopback WebSockets, the dealer in this one
  * (bench/decode/bench-decode.ts). `--json FILE` writes { model, net, rows: [ { policy, seqLen,
  * msPerToken, bytesPerToken, roundsPerToken, offlineBytesPerToken, keptTokens, peakRssMB, … } ] }
- * after every row (a long run keeps what it measured).
+ * after every row (a long run keeps what it measured); with --temperature (and --top-k, --top-p)
+ * every row samples and the report names its `sampling`.
  */
 import type { Command } from 'commander';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { benchDecode, type DecodeRow } from '../bench/decode/bench-decode';
 import { fmtBytes, parseIntArg, parseList, table, writeJson } from '../cli-util';
+import { parseSampling, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
 interface DecodeOptions {
   model: string;
@@ -19,6 +21,9 @@ interface DecodeOptions {
   budget: string;
   fracBits?: string;
   seed: string;
+  temperature: string;
+  topK?: string;
+  topP?: string;
   json?: string;
 }
 
@@ -34,6 +39,9 @@ export function registerBenchDecodeCommand(bench: Command): void {
     .option('--budget <n>', "attended positions per head for budgeted policies, or 'auto' (max(n/16, 3 coarse clusters))", 'auto')
     .option('--frac-bits <f>', 'fixed-point fractional bits (default: the model default, 16)')
     .option('--seed <s>', 'public seed of the bench token shares', 'bench')
+    .option('--temperature <T>', 'sample at temperature T on shares (0: greedy)', '0')
+    .option('--top-k <k>', TOP_K_HELP)
+    .option('--top-p <p>', TOP_P_HELP)
     .option('--json <file>', 'write results as JSON (rewritten after every row)')
     .action(async (o: DecodeOptions) => {
       if (!['none', 'lan', 'wan'].includes(o.net)) throw new RangeError(`--net expected none | lan | wan, got "${o.net}"`);
@@ -47,13 +55,15 @@ export function registerBenchDecodeCommand(bench: Command): void {
         budget: o.budget === 'auto' ? 'auto' : parseIntArg(o.budget, 'budget', 2, 1 << 20),
         fracBits: o.fracBits === undefined ? undefined : parseIntArg(o.fracBits, 'frac-bits', 1, 24),
         seed: o.seed,
+        sampling: parseSampling(o),
         onNote: (s) => process.stderr.write(`${s}\n`),
         onRow: (r, rep) => {
           process.stderr.write(`${rowLine(r)}\n`);
           if (o.json) writeJson(o.json, rep);
         },
       });
-      process.stdout.write(`${report.model}, net ${report.net}, ${report.tokens} measured tokens per row\n${decodeTable(report.rows)}\n`);
+      const sampled = report.sampling ? `, sampling at T = ${report.sampling.temperature}${report.sampling.topK ? ` top-${report.sampling.topK}` : ''}${report.sampling.topP ? ` top-p ${report.sampling.topP}` : ''}` : '';
+      process.stdout.write(`${report.model}, net ${report.net}${sampled}, ${report.tokens} measured tokens per row\n${decodeTable(report.rows)}\n`);
       writeJson(o.json, report);
     });
 }

@@ -22,7 +22,7 @@ import { defaultPolicyBudget, modelConfig } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { benchPolicy } from './bench-policies';
 import { DecodeCluster } from './decode-cluster';
-import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
+import type { NetProfile, PartyRowResult, PartyStep, SamplingOptions } from './decode-messages';
 import { RssSampler } from './rss-sampler';
 
 export interface BenchDecodeOptions {
@@ -36,6 +36,8 @@ export interface BenchDecodeOptions {
   readonly budget?: number | 'auto';
   readonly fracBits?: number;
   readonly seed?: string;
+  /** Sampling for every row (default greedy): the argmax step's cost changes, nothing else. */
+  readonly sampling?: SamplingOptions;
   /** Called after each row (progress, partial results). */
   readonly onRow?: (row: DecodeRow, report: BenchDecodeReport) => void;
   readonly onNote?: (line: string) => void;
@@ -92,6 +94,8 @@ export interface BenchDecodeReport {
   net: NetProfile;
   fracBits: number;
   tokens: number;
+  /** Present when the rows sample (temperature, topK, topP); absent: greedy. */
+  sampling?: SamplingOptions;
   node: string;
   date: string;
   setup: { ms: number; rssMB: [number, number]; maskBytesPerParty: number; maskRounds: number };
@@ -122,7 +126,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   const cluster = await DecodeCluster.start({ model: config.name, fracBits, net: opts.net, partyExecArgv });
   const [r0, r1] = cluster.ready;
   const report: BenchDecodeReport = {
-    model: config.name, net: opts.net, fracBits, tokens: opts.tokens, node: process.version, date: new Date().toISOString(),
+    model: config.name, net: opts.net, fracBits, tokens: opts.tokens, ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}), node: process.version, date: new Date().toISOString(),
     setup: {
       ms: Math.round(performance.now() - t0), rssMB: [r0.rssMB, r1.rssMB],
       maskBytesPerParty: Math.max(r0.maskCost.bytesSent, r1.maskCost.bytesSent), maskRounds: r0.maskCost.rounds,
@@ -134,7 +138,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   try {
     for (const s of specs) {
       const usesBudget = s.policy !== 'full';
-      const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, seed: opts.seed ?? 'bench' });
+      const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, seed: opts.seed ?? 'bench', ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}) });
       const row = aggregateRow(s.policy, s.seqLen, usesBudget ? s.budget : null, p0, p1);
       report.rows.push(row);
       report.dealerPeakRssMB = dealerRss.peakSoFar();

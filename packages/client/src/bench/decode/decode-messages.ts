@@ -30,6 +30,15 @@ export interface DecodeRowSpec {
   readonly budget: number;
   /** Public seed of the bench's token shares. */
   readonly seed: string;
+  /** Sampling (Generator options; default greedy). */
+  readonly sampling?: SamplingOptions;
+}
+
+/** Generator's sampling options (public session parameters). */
+export interface SamplingOptions {
+  readonly temperature: number;
+  readonly topK?: number;
+  readonly topP?: number;
 }
 
 export type ToParty = ToPartyOf<DecodePartySetup, DecodeRowSpec>;

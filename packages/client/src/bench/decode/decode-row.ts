@@ -31,7 +31,7 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
     const prompt = spec.seqLen - spec.tokens - 1;
     if (prompt < 1) throw new RangeError(`bench decode: context ${spec.seqLen} leaves no prompt to warm before ${spec.tokens} + 1 tokens`);
     const meter = new AttendedRowsMeter(benchPolicy(spec.policy, c, spec.budget), c.nLayers, () => rss.sample());
-    const gen = new Generator(ctx, weights, { kvPolicy: meter });
+    const gen = new Generator(ctx, weights, { kvPolicy: meter, ...spec.sampling });
 
     // warm start (untimed): the prompt's rows, then the policy's prompt-end state (bench-policies.ts)
     const t0 = performance.now();

@@ -24,6 +24,21 @@ import { cliPath, LocalDeployment, MpcacheClient, type GeneratedToken } from '@m
 
 const SEED = 11; // random weights on which secure and float64 greedy tokens agree (generate-e2e)
 
+/** Three `mpcache serve` processes on these share files and a client connected to them, for `use`. */
+async function withClient(shares: { p0: string; p1: string }, use: (client: MpcacheClient) => Promise<void>): Promise<void> {
+  const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares });
+  try {
+    const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
+    try {
+      await use(client);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await deployment.close();
+  }
+}
+
 describe('mpcache share-model + mpcache serve --shares', () => {
   let dir: string;
   let files: { p0: string; p1: string };
@@ -45,20 +60,12 @@ describe('mpcache share-model + mpcache serve --shares', () => {
     const want = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA).generateGreedy(prompt, 4);
     const standIn = new ReferenceDecoder(randomWeights(TINY_LLAMA, 1), TINY_LLAMA).generateGreedy(prompt, 4);
     expect(standIn).not.toEqual(want); // otherwise this test could not tell the two apart
-    const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares: files });
-    try {
-      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
-      try {
-        const s = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 4 });
-        const out: GeneratedToken[] = [];
-        for await (const t of s.generate(prompt)) out.push(t);
-        expect(out.map((t) => Number(t.value))).toEqual(want);
-      } finally {
-        client.close();
-      }
-    } finally {
-      await deployment.close();
-    }
+    await withClient(files, async (client) => {
+      const s = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 4 });
+      const out: GeneratedToken[] = [];
+      for await (const t of s.generate(prompt)) out.push(t);
+      expect(out.map((t) => Number(t.value))).toEqual(want);
+    });
   }, 120_000);
 
   it("a party given the other party's file refuses to start and says why", async () => {
@@ -71,17 +78,8 @@ describe('mpcache share-model + mpcache serve --shares', () => {
   it('files of two different sharings: every session is refused with both share sets named', async () => {
     mkdirSync(join(dir, 'again'));
     const again = writeModelShareFiles(join(dir, 'again'), { weights: randomWeights(TINY_LLAMA, SEED), config: TINY_LLAMA, fracBits: 16 });
-    const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares: { p0: files.p0, p1: again.paths[1] } });
-    try {
-      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
-      try {
-        await expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 2 })).rejects.toThrow(/P0 and P1 hold shares of different sharings of the model \(P0 [0-9a-f]{16}, P1 [0-9a-f]{16}\)/);
-      } finally {
-        client.close();
-      }
-    } finally {
-      await deployment.close();
-    }
+    await withClient({ p0: files.p0, p1: again.paths[1] }, (client) =>
+      expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 2 })).rejects.toThrow(/P0 and P1 hold shares of different sharings of the model \(P0 [0-9a-f]{16}, P1 [0-9a-f]{16}\)/));
   }, 120_000);
 
   it('mpcache demo: owner step, three servers on share files, tokens equal the plaintext reference; no share file left behind', async () => {

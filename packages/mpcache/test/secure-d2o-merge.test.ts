@@ -12,7 +12,7 @@ import {
 import { makePolicy } from '../src/cache/make-policy';
 import { D2oPolicy, D2O_DEFAULTS, type D2oOptions } from '../src/cache/d2o';
 import { data, F, open, openReal, parties, shareGrid, sharedCache, view } from './secure-cache-helpers';
-import { secureModel, TEST_SEED, testPrg } from './secure-helpers';
+import { PINNED, secureModel, TEST_SEED, testPrg } from './secure-helpers';
 
 const opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: true, promptMerge: false, sinks: 1 };
 const lanes = 2, d = 4, budget = 8;
@@ -106,8 +106,11 @@ async function expectMergedRows(p: LocalParties, r: Run, pos: number): Promise<n
 
 describe(`secure D2O merge = plaintext D2O merge (SEED=${TEST_SEED})`, () => {
   it('alive sets and merged K/V rows step by step (no compaction)', async () => {
-    const p = parties('d2o-merge'), n = 7, steps = 6;
-    const r = await run(p, 'd2o-merge', n, steps, 1000);
+    // Pinned data: the checks below need at least one merge, and whether a victim's best cosine
+    // beats the EMA threshold depends on the data (none in 6 steps at SEED=30219).
+    const label = `${PINNED}d2o-merge`;
+    const p = parties(label), n = 7, steps = 6;
+    const r = await run(p, label, n, steps, 1000);
     expect(await expectMergedRows(p, r, n + steps - 1)).toBeGreaterThan(0);
     // attention through M (gather M·z, scatter Mᵀ·p) = attention over the effective rows
     const m = [r.secure[0].mergeMatrix(0)!, r.secure[1].mergeMatrix(0)!], kv = r.caches[0].length;
@@ -116,7 +119,7 @@ describe(`secure D2O merge = plaintext D2O merge (SEED=${TEST_SEED})`, () => {
     const Ke = openReal(eff[0].keys, eff[1].keys), Ve = openReal(eff[0].values, eff[1].values);
     const Kp = [0, 1].map((h) => openReal({ shape: [], data: r.caches[0].keys.laneShare(h) }, { shape: [], data: r.caches[1].keys.laneShare(h) }));
     const Vp = [0, 1].map((h) => openReal({ shape: [], data: r.caches[0].values.laneShare(h) }, { shape: [], data: r.caches[1].values.laneShare(h) }));
-    const q = data('d2o-merge/q', lanes * d, -1, 1), pr = data('d2o-merge/p', lanes * kv, 0, 0.25);
+    const q = data(`${label}/q`, lanes * d, -1, 1), pr = data(`${label}/p`, lanes * kv, 0, 0.25);
     const z = new Array(lanes * kv).fill(0);
     for (let h = 0; h < lanes; h++) for (let j = 0; j < kv; j++) for (let c = 0; c < d; c++) z[h * kv + j] += q[h * d + c] * Kp[h][j * d + c];
     const zs = shareGrid(z.map((x) => Math.round(x * 2 ** F) / 2 ** F), [lanes, 1, kv], 'z'), prs = shareGrid(pr, [lanes, 1, kv], 'p');
@@ -137,8 +140,9 @@ describe(`secure D2O merge = plaintext D2O merge (SEED=${TEST_SEED})`, () => {
   }, 20000);
 
   it('across a fold + dead-slot compaction (compactEvery 3)', async () => {
-    const p = parties('d2o-merge-c'), n = 7, steps = 7;
-    const r = await run(p, 'd2o-merge-c', n, steps, 3);
+    const label = `${PINNED}d2o-merge-c`; // pinned for the same reason: merged rows must exist
+    const p = parties(label), n = 7, steps = 7;
+    const r = await run(p, label, n, steps, 3);
     expect(r.secure[0].lastCompaction[0]).not.toBeNull();
     expect(await expectMergedRows(p, r, n + steps - 1)).toBeGreaterThan(0);
   }, 20000);

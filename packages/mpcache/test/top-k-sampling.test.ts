@@ -133,7 +133,7 @@ describe('Generator with topK', () => {
     expect(make({ temperature: 1, topK: 65 })).toThrow(/"topK" expected an integer in \[1, 64\], got 65/);
     expect(make({ temperature: 1, topK: 64 })).not.toThrow();
     const withP = (o: { temperature: number; topK?: number; topP: number }) => () => new Generator(parties.ctx[0], secure[0], o);
-    expect(withP({ temperature: 1, topP: 0.9 })).toThrow(/"topP" samples within the top k: give "topK" too/);
+    expect(withP({ temperature: 1, topP: 0.9 })).toThrow(/"topP" needs "topK": the nucleus is taken within the top k/);
     expect(withP({ temperature: 1, topK: 8, topP: 0 })).toThrow(/"topP" expected a number in \(0, 1\], got 0/);
     expect(withP({ temperature: 1, topK: 8, topP: 1.5 })).toThrow(/got 1.5/);
     expect(withP({ temperature: 1, topK: 8, topP: 0.9 })).not.toThrow();

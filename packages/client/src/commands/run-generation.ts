@@ -3,8 +3,8 @@
  * share the tokenized prompt, print each token's text as it arrives, and collect the per-token
  * cost the parties' ledgers report. Also the plaintext reference run and the per-token table.
  */
-import { EOS_ID, ReferenceDecoder, type ModelConfig, type Tokenizer, type TransformerWeights } from '@mpcache/mpcache';
-import { plaintextPolicyTwin } from '@mpcache/party-server';
+import { EOS_ID, ReferenceDecoder, samplingProblem, type ModelConfig, type SamplingParams, type Tokenizer, type TransformerWeights } from '@mpcache/mpcache';
+import { MAX_TOP_K, plaintextPolicyTwin } from '@mpcache/party-server';
 import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { fmtBytes, parseIntArg, parseNumberArg, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
@@ -121,17 +121,16 @@ export function costTable(r: GenerationResult, ref?: { tokens: number[]; pieces:
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** The sampling flags shared by demo and generate: --temperature T, --top-k K (needs T > 0), --top-p P (needs K). */
-export function parseSampling(o: { temperature: string; topK?: string; topP?: string }): { temperature: number; topK?: number; topP?: number } {
-  const temperature = parseNumberArg(o.temperature, 'temperature', 0, MAX_TEMPERATURE);
-  if (o.topP !== undefined && o.topK === undefined) throw new RangeError('--top-p takes the nucleus within the top k: give --top-k too (e.g. 40)');
-  if (o.topK === undefined) return { temperature };
-  if (temperature === 0) throw new RangeError('--top-k samples among the k largest logits: give a --temperature > 0');
-  const topK = parseIntArg(o.topK, 'top-k', 1, 1 << 20);
-  if (o.topP === undefined) return { temperature, topK };
-  const topP = Number(o.topP);
-  if (!(topP > 0 && topP <= 1)) throw new RangeError(`--top-p expected a number in (0, 1], got "${o.topP}"`);
-  return { temperature, topK, topP };
+/** The sampling flags shared by demo, generate and bench decode, parsed, then checked by samplingProblem. */
+export function parseSampling(o: { temperature: string; topK?: string; topP?: string }): SamplingParams & { temperature: number } {
+  const p = {
+    temperature: parseNumberArg(o.temperature, 'temperature', 0, MAX_TEMPERATURE),
+    ...(o.topK === undefined ? {} : { topK: parseIntArg(o.topK, 'top-k', 1, MAX_TOP_K) }),
+    ...(o.topP === undefined ? {} : { topP: parseNumberArg(o.topP, 'top-p', 0, 1) }),
+  };
+  const problem = samplingProblem(p, MAX_TOP_K);
+  if (problem) throw new RangeError(`sampling flags: ${problem}`);
+  return p;
 }
 
 export const TOP_K_HELP = 'with --temperature: sample among the k largest logits only (oblivious top-k on shares)';

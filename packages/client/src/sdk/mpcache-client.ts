@@ -12,7 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ChannelClosedError, WsChannel, type PartyId } from '@mpcache/mpc-core';
-import { CLIENT_TAG, decodePartyMessage, errorFromWire, PARTY_TAG, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
+import { samplingProblem } from '@mpcache/mpcache';
+import { CLIENT_TAG, decodePartyMessage, errorFromWire, MAX_TOP_K, PARTY_TAG, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
 import { ClientSession, type SessionTransport } from './client-session';
 
 export interface MpcacheClientOptions {
@@ -67,8 +68,8 @@ export class MpcacheClient implements SessionTransport {
     const id = opts.sessionId ?? randomBytes(8).toString('hex');
     if (!SESSION_ID_PATTERN.test(id)) throw new RangeError(`"sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
-    if (opts.topK !== undefined && !((opts.temperature ?? 0) > 0)) throw new RangeError('"topK" needs a temperature > 0 (greedy decoding ignores it)');
-    if (opts.topP !== undefined && opts.topK === undefined) throw new RangeError('"topP" samples within the top k: give "topK" too');
+    const problem = samplingProblem(opts, MAX_TOP_K); // the servers check k against their vocabulary
+    if (problem) throw new RangeError(problem);
     const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK, opts.topP);
     this.sessions.set(id, s);
     await s.open();

@@ -12,10 +12,10 @@
  * `secureGenerate` that is `onToken` returning false.
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
-import { gumbelNoise, MAX_TEMPERATURE, oneHot, type PartyContext } from '@mpcache/protocols';
+import { gumbelNoise, oneHot, type PartyContext } from '@mpcache/protocols';
 import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
 import { argmaxFits, greedyToken } from './secure-nonlinear';
-import { topKToken, topPToken } from './truncated-sampling';
+import { samplingProblem, topKToken, topPToken, type SamplingParams } from './truncated-sampling';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
 
@@ -32,25 +32,14 @@ export interface GeneratedToken {
   readonly cost: StepCost;
 }
 
-export interface GeneratorOptions extends SecureDecoderOptions {
-  /**
-   * Sampling temperature T (public): 0 (default) = greedy; T > 0 samples from softmax(logits / T)
-   * by the Gumbel-max trick — the dealer's shared noise T·g is added to the logits before the
-   * same secure argmax (gumbelNoise: no extra round, 8 B per vocabulary entry offline).
-   */
-  temperature?: number;
-  /**
-   * Top-k sampling (public k, with temperature > 0): sample from softmax(logits / T) over the k
-   * largest logits only (topKToken: oblivious top-k, then the Gumbel-max argmax over the k).
-   * Default: no truncation.
-   */
-  topK?: number;
-  /**
-   * Top-p (nucleus) sampling within the top k (public p in (0, 1], needs topK): sample among the
-   * smallest prefix of the top k, by probability, whose mass reaches p (truncated-sampling.ts).
-   */
-  topP?: number;
-}
+/**
+ * Sampling (SamplingParams, public): temperature T = 0 (default) is greedy; T > 0 samples from
+ * softmax(logits / T) by the Gumbel-max trick — the dealer's shared noise T·g is added to the logits
+ * before the same secure argmax (gumbelNoise: no extra round, 8 B per vocabulary entry offline);
+ * topK restricts the sample to the k largest logits (topKToken), topP to the nucleus within them
+ * (topPToken).
+ */
+export interface GeneratorOptions extends SecureDecoderOptions, SamplingParams {}
 
 export class Generator {
   readonly decoder: SecureDecoder;
@@ -61,17 +50,11 @@ export class Generator {
 
   constructor(private readonly ctx: PartyContext, readonly weights: SecureWeights, opts: GeneratorOptions = {}) {
     if (weights.fracBits !== ctx.fracBits) throw new RangeError(`weights use ${weights.fracBits} fractional bits, the context ${ctx.fracBits}`);
-    const T = opts.temperature ?? 0;
-    if (!(T >= 0 && T <= MAX_TEMPERATURE)) throw new RangeError(`"temperature" expected a number in [0, ${MAX_TEMPERATURE}], got ${T}`);
-    this.temperature = T;
-    const k = opts.topK, V = weights.config.vocabSize;
-    if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= V)) throw new RangeError(`"topK" expected an integer in [1, ${V}], got ${k}`);
-    if (k !== undefined && T === 0) throw new RangeError('"topK" truncates sampling: it needs a temperature > 0 (greedy decoding ignores it)');
-    this.topK = k;
-    const p = opts.topP;
-    if (p !== undefined && !(p > 0 && p <= 1)) throw new RangeError(`"topP" expected a number in (0, 1], got ${p}`);
-    if (p !== undefined && k === undefined) throw new RangeError('"topP" samples within the top k: give "topK" too (e.g. 40)');
-    this.topP = p;
+    const problem = samplingProblem(opts, weights.config.vocabSize);
+    if (problem) throw new RangeError(problem);
+    this.temperature = opts.temperature ?? 0;
+    this.topK = opts.topK;
+    this.topP = opts.topP;
     this.decoder = new SecureDecoder(weights, opts);
   }
 

@@ -28,12 +28,38 @@
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, argmaxPackedCost, dcfLessThanZero, dcfLessThanZeroCost, expClipped, expClippedCost, indexBits, oneHotCost, relu, reluCost,
-  topK, topKCost, type PartyContext, type TopKOptions,
+  argmaxPacked, argmaxPackedCost, dcfLessThanZero, dcfLessThanZeroCost, expClipped, expClippedCost, indexBits, MAX_TEMPERATURE, oneHotCost,
+  relu, reluCost, topK, topKCost, type PartyContext, type TopKOptions,
 } from '@mpcache/protocols';
 import { argmaxRange, LOGIT_MAX_BITS, ARGMAX_RESOLUTION_BITS, tokenFromIndex } from './secure-nonlinear';
 
 const { asUintN } = BigInt;
+
+/**
+ * A session's sampling parameters (public): temperature T (0 or absent: greedy decoding), topK (the
+ * k largest logits only, with T > 0), topP (the nucleus within the top k, with topK).
+ */
+export interface SamplingParams {
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+}
+
+/**
+ * What is wrong with `p`, or undefined: T a number in [0, MAX_TEMPERATURE]; topK an integer in
+ * [1, maxTopK] and only with T > 0; topP a number in (0, 1] and only with topK. The one rule of every
+ * boundary (Generator, the wire, the SDK, the CLI); each throws its own error class with this message.
+ */
+export function samplingProblem(p: SamplingParams, maxTopK: number): string | undefined {
+  const shown = (x: unknown) => (typeof x === 'number' ? x : typeof x); // never echo a long string
+  const T = p.temperature ?? 0, k = p.topK, q = p.topP;
+  if (typeof T !== 'number' || !(T >= 0 && T <= MAX_TEMPERATURE)) return `"temperature" expected a number in [0, ${MAX_TEMPERATURE}], got ${shown(T)}`;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1 && k <= maxTopK)) return `"topK" expected an integer in [1, ${maxTopK}], got ${shown(k)}`;
+  if (k !== undefined && T === 0) return '"topK" needs a temperature > 0 (greedy decoding ignores it)';
+  if (q !== undefined && !(typeof q === 'number' && q > 0 && q <= 1)) return `"topP" expected a number in (0, 1], got ${shown(q)}`;
+  if (q !== undefined && k === undefined) return '"topP" needs "topK": the nucleus is taken within the top k';
+  return undefined;
+}
 
 /** Quick-select's sample for truncated sampling (quick-select.ts sampled pivots: k ≪ vocabulary). */
 export const TOP_K_SAMPLE = 64;

@@ -8,18 +8,14 @@
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
+import type { SamplingParams } from '@mpcache/mpcache';
 import type { InputEncoding } from '../wire/client-messages';
 
-export interface JobParams {
+/** A session's public parameters, sampling included (SamplingParams: greedy when absent). */
+export interface JobParams extends SamplingParams {
   readonly sessionId: string;
   readonly policy: string;
   readonly maxNewTokens: number;
-  /** Sampling temperature (public; 0: greedy). */
-  readonly temperature?: number;
-  /** Top-k sampling (public; with temperature > 0). */
-  readonly topK?: number;
-  /** Top-p sampling within the top k (public; with topK). */
-  readonly topP?: number;
 }
 
 export interface PartyJob {

@@ -27,7 +27,7 @@ import {
   type Envelope,
   type PartyId,
 } from '@mpcache/mpc-core';
-import { MAX_TEMPERATURE } from '@mpcache/protocols';
+import { samplingProblem, type SamplingParams } from '@mpcache/mpcache';
 import { attachmentWords, decodeMessage, encodeMessage, type WireMessage } from './message-frame';
 import { readErrorFields, type WireErrorFields } from './wire-error';
 
@@ -40,14 +40,9 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export type InputEncoding = 'ids' | 'onehot';
 
-export interface OpenRequest {
+/** Opens a session; its sampling fields (SamplingParams) are absent for greedy decoding. */
+export interface OpenRequest extends SamplingParams {
   type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
-  /** Sampling temperature (public; 0 or absent: greedy). */
-  temperature?: number;
-  /** Top-k sampling (public; with temperature > 0; absent: no truncation). */
-  topK?: number;
-  /** Top-p (nucleus) sampling within the top k (public; with topK). */
-  topP?: number;
 }
 export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; share: Uint8Array }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
@@ -230,13 +225,6 @@ function bad(message: string): ProtocolError {
   return new ProtocolError(message, 'MPC_ERR_BAD_MESSAGE');
 }
 
-/** A session's sampling parameters (public): temperature (0 or absent: greedy) and top-k. */
-export interface SamplingParams {
-  readonly temperature?: number;
-  readonly topK?: number;
-  readonly topP?: number;
-}
-
 /** The optional envelope keys of SamplingParams. */
 export const SAMPLING_KEYS: readonly string[] = ['temperature', 'topK', 'topP'];
 /** Largest top-k a message may carry (the job checks it against its vocabulary). */
@@ -249,24 +237,10 @@ export function samplingFields(p: SamplingParams): SamplingParams {
   };
 }
 
-/**
- * The optional sampling fields of an open / hello: temperature a number in [0, MAX_TEMPERATURE];
- * topK an integer in [1, MAX_TOP_K], only with a temperature > 0 (greedy decoding has no use for it);
- * topP a number in (0, 1], only with topK (the nucleus is taken within the top k).
- */
+/** The optional sampling fields of an open / hello, checked by samplingProblem (MAX_TOP_K bounds k). */
 export function envelopeSampling(env: Envelope, what: string): SamplingParams {
-  const t = env.temperature ?? 0;
-  if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) {
-    throw new ProtocolError(`${what}: field "temperature" expected a number in [0, ${MAX_TEMPERATURE}]`, 'MPC_ERR_BAD_MESSAGE');
-  }
-  if (env.topK === undefined) {
-    if (env.topP !== undefined) throw new ProtocolError(`${what}: field "topP" needs "topK" (the nucleus is taken within the top k)`, 'MPC_ERR_BAD_MESSAGE');
-    return t ? { temperature: t } : {};
-  }
-  const topK = envelopeInt(env, 'topK', what, 1, MAX_TOP_K);
-  if (t === 0) throw new ProtocolError(`${what}: field "topK" needs a temperature > 0 (greedy decoding ignores it)`, 'MPC_ERR_BAD_MESSAGE');
-  if (env.topP === undefined) return { temperature: t, topK };
-  const topP = env.topP;
-  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw new ProtocolError(`${what}: field "topP" expected a number in (0, 1]`, 'MPC_ERR_BAD_MESSAGE');
-  return { temperature: t, topK, topP };
+  const p = { temperature: env.temperature, topK: env.topK, topP: env.topP } as SamplingParams;
+  const problem = samplingProblem(p, MAX_TOP_K);
+  if (problem) throw new ProtocolError(`${what}: field ${problem}`, 'MPC_ERR_BAD_MESSAGE');
+  return samplingFields(p);
 }

@@ -24,6 +24,7 @@ import {
   type Channel,
 } from '@mpcache/mpc-core';
 import { envelopeSampling, MAX_NAME_LENGTH, SAMPLING_KEYS, samplingFields, SESSION_ID_PATTERN } from './client-messages';
+import type { SamplingParams } from '@mpcache/mpcache';
 import { decodeMessage, encodeMessage } from './message-frame';
 import { errorFields, errorFromWire, readErrorFields } from './wire-error';
 
@@ -33,17 +34,11 @@ export const FIN_TAG = 0xffff_fffd;
 
 export type ServerRole = 'p0' | 'p1' | 'dealer';
 
-/** The public parameters both parties of a session must agree on. */
-export interface SessionParams {
+/** The public parameters both parties of a session must agree on (sampling: SamplingParams). */
+export interface SessionParams extends SamplingParams {
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
-  /** Sampling temperature (0 or absent: greedy). */
-  readonly temperature?: number;
-  /** Top-k sampling (absent: no truncation). */
-  readonly topK?: number;
-  /** Top-p sampling within the top k (absent: none). */
-  readonly topP?: number;
   /** P1's job's sharing id (PartyJob.shareSet), when it has one. */
   readonly shareSet?: string;
 }

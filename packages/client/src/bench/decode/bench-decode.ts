@@ -18,11 +18,11 @@
  */
 import type { SpeculationStats } from '@mpcache/protocols';
 import { MAX_NEW_TOKENS, type Cost } from '@mpcache/mpc-core';
-import { defaultPolicyBudget, modelConfig } from '@mpcache/mpcache';
+import { defaultPolicyBudget, modelConfig, type SamplingParams } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { benchPolicy } from './bench-policies';
 import { DecodeCluster } from './decode-cluster';
-import type { NetProfile, PartyRowResult, PartyStep, SamplingOptions } from './decode-messages';
+import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
 import { RssSampler } from './rss-sampler';
 
 export interface BenchDecodeOptions {
@@ -37,7 +37,7 @@ export interface BenchDecodeOptions {
   readonly fracBits?: number;
   readonly seed?: string;
   /** Sampling for every row (default greedy): the argmax step's cost changes, nothing else. */
-  readonly sampling?: SamplingOptions;
+  readonly sampling?: SamplingParams;
   /** Called after each row (progress, partial results). */
   readonly onRow?: (row: DecodeRow, report: BenchDecodeReport) => void;
   readonly onNote?: (line: string) => void;
@@ -95,7 +95,7 @@ export interface BenchDecodeReport {
   fracBits: number;
   tokens: number;
   /** Present when the rows sample (temperature, topK, topP); absent: greedy. */
-  sampling?: SamplingOptions;
+  sampling?: SamplingParams;
   node: string;
   date: string;
   setup: { ms: number; rssMB: [number, number]; maskBytesPerParty: number; maskRounds: number };

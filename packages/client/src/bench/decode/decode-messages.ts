@@ -4,6 +4,7 @@
  * as they are): the PartyCluster wire (cluster/party-messages.ts) with a decode row as the job.
  * Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
  */
+import type { SamplingParams } from '@mpcache/mpcache';
 import type { SpeculationStats } from '@mpcache/protocols';
 import type { Cost } from '@mpcache/mpc-core';
 import type { FromPartyOf, NetProfile, PartyInitOf, ToPartyOf } from '../../cluster/party-messages';
@@ -31,14 +32,7 @@ export interface DecodeRowSpec {
   /** Public seed of the bench's token shares. */
   readonly seed: string;
   /** Sampling (Generator options; default greedy). */
-  readonly sampling?: SamplingOptions;
-}
-
-/** Generator's sampling options (public session parameters). */
-export interface SamplingOptions {
-  readonly temperature: number;
-  readonly topK?: number;
-  readonly topP?: number;
+  readonly sampling?: SamplingParams;
 }
 
 export type ToParty = ToPartyOf<DecodePartySetup, DecodeRowSpec>;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { loadShippedAttentionGate, loadStories15M, STORIES15M, writeModelShareFiles } from '@mpcache/mpcache';
+import { findShippedAttentionGate, loadStories15M, STORIES15M, writeModelShareFiles } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { LocalDeployment } from '../deploy/local-deployment';
@@ -70,10 +70,9 @@ async function modelDemo(o: DemoOptions) {
   const onSignal = (sig: NodeJS.Signals) => { removeOwnerDir(); process.exit(sig === 'SIGINT' ? 130 : 143); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const gate = loadShippedAttentionGate(config);
   const t0 = performance.now();
   note('the model owner splits stories15M into two share files, one per party…');
-  const { paths } = writeModelShareFiles(ownerDir, { weights, config, fracBits: DEFAULT_MODEL_FRAC_BITS, gate: { weights: gate.weights, policy: gate.header.policy } });
+  const { paths } = writeModelShareFiles(ownerDir, { weights, config, fracBits: DEFAULT_MODEL_FRAC_BITS, gate: findShippedAttentionGate(config) });
   note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads only its own share file)…');
   const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, shares: { p0: paths[0], p1: paths[1] } })
     .catch((e: unknown) => { removeOwnerDir(); throw e; });

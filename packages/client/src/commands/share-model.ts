@@ -16,7 +16,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadShippedAttentionGate, modelConfig, parseLlama2cCheckpoint, shippedAttentionGatePath, writeModelShareFiles } from '@mpcache/mpcache';
+import { findShippedAttentionGate, modelConfig, parseLlama2cCheckpoint, writeModelShareFiles } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS, namedModelWeights } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 
@@ -47,10 +47,9 @@ export function registerShareModelCommand(program: Command): void {
       const { config, weights } = o.checkpoint
         ? { config: modelConfig(o.model), weights: parseLlama2cCheckpoint(readFileSync(o.checkpoint), modelConfig(o.model)) }
         : namedModelWeights(o.model, parseIntArg(o.randomWeightsSeed, 'random-weights-seed', 0, 2 ** 31 - 1));
-      const withGate = o.gate && !o.checkpoint && shippedAttentionGatePath(config.name) !== undefined;
-      const shipped = withGate ? loadShippedAttentionGate(config) : undefined;
+      const gate = o.gate && !o.checkpoint ? findShippedAttentionGate(config) : undefined, withGate = gate !== undefined;
       mkdirSync(o.out, { recursive: true });
-      const r = writeModelShareFiles(o.out, { weights, config, fracBits, gate: shipped && { weights: shipped.weights, policy: shipped.header.policy } });
+      const r = writeModelShareFiles(o.out, { weights, config, fracBits, gate });
       const ms = performance.now() - t0;
       r.paths.forEach((p, i) => process.stdout.write(`P${i}: ${p} (${fmtBytes(r.bytes[i])})\n`));
       process.stdout.write(`${config.name} at ${fracBits} fractional bits${withGate ? ', with its Attention-Gate' : ''}, in ${(ms / 1000).toFixed(1)} s. `

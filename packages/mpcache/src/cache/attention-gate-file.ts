@@ -170,10 +170,11 @@ function quantizeI16(x: Float32Array): { fracBits: number; q: Int16Array } {
 /** Header fields, the tensor table (order, encodings) and payloadBytes; returns per-name sizes. */
 function validateHeader(h: AttentionGateFileHeader, bad: FileErrorMaker): Record<keyof AttentionGateLayer, number> {
   if (typeof h !== 'object' || h === null || h.format !== 'mpcache-attention-gate-bin' || h.version !== ATTENTION_GATE_FILE_VERSION) throw bad(`header "format"/"version" expected "mpcache-attention-gate-bin"/${ATTENTION_GATE_FILE_VERSION}`);
-  for (const k of ['dModel', 'nHeads', 'nLayers', 'gateHeads', 'gateHeadDim', 'payloadBytes'] as const) {
-    if (!Number.isInteger(h[k]) || h[k] < (k === 'payloadBytes' ? 0 : 1)) throw bad(`header "${k}" expected a positive integer`);
+  // payloadBytes and payloadSha256 are the framing's (decodeVersionedFile checks them first)
+  for (const k of ['dModel', 'nHeads', 'nLayers', 'gateHeads', 'gateHeadDim'] as const) {
+    if (!Number.isInteger(h[k]) || h[k] < 1) throw bad(`header "${k}" expected a positive integer`);
   }
-  for (const k of ['model', 'modelConfigSha256', 'payloadSha256'] as const) if (typeof h[k] !== 'string') throw bad(`header "${k}" expected a string`);
+  for (const k of ['model', 'modelConfigSha256'] as const) if (typeof h[k] !== 'string') throw bad(`header "${k}" expected a string`);
   validateGatePolicy(h.policy, 'header "policy"', bad);
   const sizes = gateTensorSizes(h.dModel, h.nHeads, h.gateHeads, h.gateHeadDim);
   if (!Array.isArray(h.tensors) || h.tensors.length !== h.nLayers * TENSOR_NAMES.length) throw bad(`header "tensors" expected ${h.nLayers * TENSOR_NAMES.length} entries`);

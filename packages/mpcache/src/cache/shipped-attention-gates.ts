@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config';
 import { ModelFileError } from '../model/model-file-error';
-import { loadAttentionGateFile, type AttentionGateFile } from './attention-gate-file';
+import { loadAttentionGateFile, type AttentionGateFile, type GatePolicyOptions } from './attention-gate-file';
+import type { AttentionGateWeights } from './attention-gate-weights';
 
 /** Model name → file name under packages/mpcache/data/. */
 export const SHIPPED_ATTENTION_GATES: Readonly<Record<string, string>> = Object.freeze({
@@ -35,4 +36,14 @@ export function loadShippedAttentionGate(config: ModelConfig): AttentionGateFile
     );
   }
   return loadAttentionGateFile(path, config);
+}
+
+/**
+ * `config`'s shipped gate as its weights and the policy options it was evaluated with (what an
+ * owner shares with the weights), or undefined if the model has none.
+ */
+export function findShippedAttentionGate(config: ModelConfig): { weights: AttentionGateWeights; policy: GatePolicyOptions } | undefined {
+  if (shippedAttentionGatePath(config.name) === undefined) return undefined;
+  const file = loadShippedAttentionGate(config);
+  return { weights: file.weights, policy: file.header.policy };
 }

@@ -161,8 +161,8 @@ export function decodeModelShareFile(bytes: Uint8Array, expect: ModelShareExpect
     : weightSharesFromSlices(header.party, c, header.fracBits, weightSliceKeys(c).map((k) => take(weightSliceShape(c, k.name))));
   let gate: GateShareSet | null = null;
   if (header.gate) {
-    const { gateHeads, gateHeadDim, policy } = header.gate, gd = gateHeads * gateHeadDim;
-    const layers = Array.from({ length: c.nLayers }, () => ({ wqkv: take([c.dModel, 3 * gd]), wg: take([gd, c.nHeads]), bg: take([c.nHeads]) }));
+    const { gateHeads, gateHeadDim, policy } = header.gate, [wqkv, wg, bg] = gateLayerShapes(c, gateHeads * gateHeadDim);
+    const layers = Array.from({ length: c.nLayers }, () => ({ wqkv: take(wqkv), wg: take(wg), bg: take(bg) }));
     gate = { shares: { fracBits: header.fracBits, dModel: c.dModel, nHeads: c.nHeads, gateHeads, gateHeadDim, layers }, policy };
   }
   return { header, weights, gate };
@@ -193,11 +193,15 @@ function validateHeader(h: ModelShareFileHeader, expect: ModelShareExpectation, 
       throw bad('header "gate" expected null or { gateHeads, gateHeadDim: positive integers, policy }');
     }
     validateGatePolicy(g.policy, 'header "gate.policy"', bad);
-    const gd = g.gateHeads * g.gateHeadDim;
-    words += config.nLayers * (config.dModel * 3 * gd + gd * config.nHeads + config.nHeads);
+    words += config.nLayers * gateLayerShapes(config, g.gateHeads * g.gateHeadDim).reduce((s, shape) => s + numel(shape), 0);
   }
   if (h.payloadBytes !== 8 * words) throw bad(`header "payloadBytes" ${h.payloadBytes} differs from the ${8 * words} its model and gate imply`);
   return config;
+}
+
+/** One layer's gate share tensors as stored: wqkv (dModel, 3·gd), wg (gd, nHeads), bg (nHeads) (gate-shares.ts). */
+function gateLayerShapes(c: ModelConfig, gd: number): [number[], number[], number[]] {
+  return [[c.dModel, 3 * gd], [gd, c.nHeads], [c.nHeads]];
 }
 
 function bytesOf(words: BigUint64Array): Uint8Array {

@@ -16,8 +16,7 @@ import { deriveSeed, type PartyId } from '@mpcache/mpc-core';
 import {
   modelConfig,
   shareAttentionGateWeights,
-  shippedAttentionGatePath,
-  loadShippedAttentionGate,
+  findShippedAttentionGate,
   type GatePolicyOptions,
   type GateShares,
 } from '@mpcache/mpcache';
@@ -38,8 +37,8 @@ export interface LocalGateSharesOptions {
 
 /** This party's gate shares for `model`, or null if the model has no shipped gate. */
 export function localGateShares(party: PartyId, model: string, opts: LocalGateSharesOptions = {}): PartyGateShares | null {
-  if (shippedAttentionGatePath(model) === undefined) return null;
-  const gate = loadShippedAttentionGate(modelConfig(model));
+  const gate = findShippedAttentionGate(modelConfig(model));
+  if (!gate) return null;
   const seed = deriveSeed(opts.ownerSeed ?? LOCAL_OWNER_SEED, 'attention-gate');
-  return { shares: shareAttentionGateWeights(gate.weights, opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS, seed)[party], policy: gate.header.policy };
+  return { shares: shareAttentionGateWeights(gate.weights, opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS, seed)[party], policy: gate.policy };
 }

@@ -14,10 +14,10 @@
  *     pivots pairwise and every other member with every pivot, then split into s + 1 sub-buckets
  *     separated by the s pivots.
  *   - sampled pivots (option `sample` = q, off by default), for a bucket whose targets all lie in its
- *     top or bottom tenth (top-k of a vocabulary: k ≪ n): one step ranks the first q members by all pairs, the next
- *     compares every other member with ONE of them, the sample member whose rank keeps every target
- *     on the small side unless a Binomial(q, p) falls 3σ beyond its mean (then the search just goes on
- *     in the larger part). Taken when its comparisons per e-fold shrink beat positional pivots':
+ *     top or bottom tenth (top-k of a vocabulary: k ≪ n): one step ranks the first q members by all
+ *     pairs, the next compares every other member with ONE of them, the sample member whose rank
+ *     keeps every target on the small side unless a Binomial(q, p) falls 3σ beyond its mean (then
+ *     the search just goes on in the larger part). Taken when its comparisons per e-fold shrink beat positional pivots':
  *     top 40 of 32,000 (q = 64) ≈ 38K comparisons in 6–7 steps instead of ≈ 160K in ≈ 6.
  * Why this is safe to run on revealed bits: keys are distinct and the array is uniformly shuffled, so
  * every bit is a function of the rank order of a uniformly random permutation (simulatable), and the

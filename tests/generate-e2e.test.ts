@@ -107,6 +107,7 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     await promisify(execFile)(process.execPath, [
       cliPath(), 'generate', '--prompt', prompt, '--max-new-tokens', String(NEW_TOKENS),
       '--p0', deployment.p0Url, '--p1', deployment.p1Url, '--json', file,
+      '--p0-public-key', deployment.p0PublicKey, '--p1-public-key', deployment.p1PublicKey,
     ], { timeout: 280_000 });
     const r = JSON.parse(readFileSync(file, 'utf8'));
     expect(r.tokens).toEqual(want);
@@ -115,6 +116,13 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     expect(r.perToken).toHaveLength(NEW_TOKENS);
     for (const c of r.perToken) expect(Object.keys(c)).toEqual(expect.arrayContaining(['ms', 'bytes', 'rounds']));
   }, 300_000);
+
+  it('a client pinned to another key for P0 stops before its prompt leaves, with a clear error', async () => {
+    const run = promisify(execFile)(process.execPath, [
+      cliPath(), 'generate', '--prompt', 'Once', '--max-new-tokens', '1', '--p0', deployment.p0Url, '--p1', deployment.p1Url,
+    ], { timeout: 120_000, env: { ...process.env, MPCACHE_P0_PUBLIC_KEY: deployment.p1PublicKey } });
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/MPC_ERR_BAD_SEAL.*P0's public key is not the pinned one/) });
+  }, 150_000);
 
   it('--policy mpcache: a prompt past the budget is evicted at prefill and decoded with cluster selection; ids equal the float64 MPCache twin\'s', async () => {
     const { config, weights, tokenizer } = loadStories15M();

@@ -15,6 +15,7 @@ import {
 } from '@mpcache/mpc-core';
 import { beaverMulCost } from '@mpcache/protocols';
 import {
+  ClientSeal,
   encodeHello,
   encodeMessage,
   decodeHello,
@@ -22,7 +23,9 @@ import {
   ringRecurrenceJob,
   ringRecurrenceReference,
   RING_RECURRENCE_MODEL,
+  sealPlace,
   startLocalServers,
+  TOKEN_SEAL_BYTES,
   wordBytes,
   type LocalServers,
   type PartyJob,
@@ -99,33 +102,84 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     client.close();
   });
 
-  it('a party sends the client only its share of each token, never the token', async () => {
+  it('a party sends the client only its sealed share of each token; both links together reveal nothing', async () => {
     const prompt = [21n, 34n];
     const [s0, s1] = promptShares(prompt);
     const c = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
     const sessionId = 'shares-only';
-    for (const r of c) r.send({ type: 'open', sessionId, model: MODEL, policy: 'full', maxNewTokens: 8 });
-    await Promise.all(c.map((r) => r.expect('opened')));
-    c[0].send({ type: 'generate', sessionId, promptTokens: 2, share: s0 });
-    c[1].send({ type: 'generate', sessionId, promptTokens: 2, share: s1 });
+    for (const r of c) r.open({ sessionId, model: MODEL, policy: 'full', maxNewTokens: 8 });
+    const opened = await Promise.all(c.map((r) => r.expect('opened')));
+    expect(opened.map((m) => Buffer.from(m.publicKey).toString('hex'))).toEqual([servers.p0.publicKey, servers.p1.publicKey].map((k) => Buffer.from(k).toString('hex')));
+    c[0].generate(sessionId, 2, s0);
+    c[1].generate(sessionId, 2, s1);
     const expected = ringRecurrenceReference(prompt, 8);
     for (let i = 0; i < 8; i++) {
       const [m0, m1] = await Promise.all(c.map((r) => r.expect('token')));
-      // what travels: public cost counters in the envelope, one 8-byte share as the attachment
-      for (const r of c) {
+      // what travels: public cost counters in the envelope, one sealed 8-byte share as the attachment
+      const seen = c.map((r) => {
         const { env, attachment } = r.log[r.log.length - 1].raw;
         expect(Object.keys(env).sort()).toEqual(['bytesReceived', 'bytesSent', 'index', 'ms', 'offlineBytes', 'rounds', 'sessionId', 'type']);
-        expect(attachment.byteLength).toBe(8);
+        expect(attachment.byteLength).toBe(TOKEN_SEAL_BYTES);
+        return attachment;
+      });
+      // an observer of both links: no 8-byte window of one attachment plus one of the other is the token
+      for (let a = 0; a + 8 <= seen[0].byteLength; a++) {
+        for (let b = 0; b + 8 <= seen[1].byteLength; b++) {
+          const w = (x: Uint8Array, o: number) => Buffer.from(x.subarray(o, o + 8)).readBigUInt64LE();
+          expect(BigInt.asUintN(64, w(seen[0], a) + w(seen[1], b))).not.toBe(expected[i]);
+        }
       }
-      expect(m0.share).not.toBe(expected[i]);
-      expect(m1.share).not.toBe(expected[i]);
-      expect(BigInt.asUintN(64, m0.share + m1.share)).toBe(expected[i]);
+      const [v0, v1] = [c[0].tokenShare(m0), c[1].tokenShare(m1)];
+      expect(v0).not.toBe(expected[i]);
+      expect(v1).not.toBe(expected[i]);
+      expect(BigInt.asUintN(64, v0 + v1)).toBe(expected[i]);
     }
     await Promise.all(c.map((r) => r.expect('done')));
     // a second generate on the finished session: it is gone
-    c[0].send({ type: 'generate', sessionId, promptTokens: 2, share: s0 });
+    c[0].generate(sessionId, 2, s0);
     expect((await c[0].expect('error')).error.code).toBe('MPC_ERR_SESSION_NOT_FOUND');
     for (const r of c) r.close();
+  });
+
+  it('a prompt share whose seal does not open gets MPC_ERR_BAD_SEAL, and the session stays ready', async () => {
+    const c = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    for (const r of c) r.open({ sessionId: 'sealed', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    await Promise.all(c.map((r) => r.expect('opened')));
+    const [s0, s1] = promptShares([4n, 9n]);
+    const sealedFor = (place: string) => ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'sealed', 0).seal(place, s0);
+    const tampered = sealedFor(sealPlace.generate(2));
+    tampered[20] ^= 1;
+    const cases: [string, Uint8Array][] = [
+      ['one flipped bit', tampered],
+      ['sealed for another prompt length', sealedFor(sealPlace.generate(3))],
+      ['sealed for another session', ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'other', 0).seal(sealPlace.generate(2), s0)],
+      ["sealed for P1's key", ClientSeal.agree('client', c[0].keys, servers.p1.publicKey, 'sealed', 0).seal(sealPlace.generate(2), s0)],
+    ];
+    for (const [, sealed] of cases) {
+      c[0].send({ type: 'generate', sessionId: 'sealed', promptTokens: 2, sealed });
+      expect((await c[0].expect('error')).error).toMatchObject({ code: 'MPC_ERR_BAD_SEAL', name: 'ProtocolError' });
+    }
+    // nothing was lost: the session still generates from a good seal
+    c[0].generate('sealed', 2, s0);
+    c[1].generate('sealed', 2, s1);
+    const [a, b] = await Promise.all(c.map((r) => r.expect('token')));
+    const [a2, b2] = await Promise.all(c.map((r) => r.expect('token')));
+    const got = [c[0].tokenShare(a) + c[1].tokenShare(b), c[0].tokenShare(a2) + c[1].tokenShare(b2)].map((v) => BigInt.asUintN(64, v));
+    expect(got).toEqual(ringRecurrenceReference([4n, 9n], 2));
+    await Promise.all(c.map((r) => r.expect('done')));
+    for (const r of c) r.close();
+  });
+
+  it('a client that pins the parties\' keys refuses an impostor before the prompt leaves, and works with the right keys', async () => {
+    const wrong = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url, p1PublicKey: generateKeyPair().publicKey });
+    await expect(wrong.openSession({ model: MODEL, maxNewTokens: 1 })).rejects.toThrow(/P1's public key is not the pinned one/);
+    wrong.close();
+    const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+    const pinned = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url, p0PublicKey: hex(servers.p0.publicKey), p1PublicKey: servers.p1.publicKey });
+    const s = await pinned.openSession({ model: MODEL, maxNewTokens: 3 });
+    expect((await collect(s, [2n, 7n])).map((t) => t.value)).toEqual(ringRecurrenceReference([2n, 7n], 3));
+    pinned.close();
+    await expect(MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url, p0PublicKey: 'abc' })).rejects.toThrow(/expected 64 hex digits/);
   });
 
   it('a garbage frame closes only that connection (1002, MPC_ERR_BAD_FRAME); another session completes', async () => {
@@ -158,23 +212,27 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     expect((await raw.expect('error')).error.message).toMatch(/unknown type "launch"/);
     raw.sendRaw(new Uint8Array([1, 0, 0, 0, 0xc1])); // a msgpack byte that is never valid
     expect((await raw.expect('error')).error.code).toBe('MPC_ERR_BAD_MESSAGE');
-    raw.send({ type: 'open', sessionId: 'wrong-model', model: 'gpt-17', policy: 'full', maxNewTokens: 4 });
+    raw.open({ sessionId: 'wrong-model', model: 'gpt-17', policy: 'full', maxNewTokens: 4 });
     expect((await raw.expect('error')).error.message).toMatch(/model "gpt-17" is not served/);
-    raw.send({ type: 'open', sessionId: 'wrong-policy', model: MODEL, policy: 'h2o', maxNewTokens: 4 });
+    raw.open({ sessionId: 'wrong-policy', model: MODEL, policy: 'h2o', maxNewTokens: 4 });
     expect((await raw.expect('error')).error.message).toMatch(/policy "h2o" is not supported/);
-    raw.sendRaw(encodeMessage({ type: 'open', sessionId: 'hot', model: MODEL, policy: 'full', maxNewTokens: 4, temperature: -1 }));
+    raw.sendRaw(encodeMessage({ type: 'open', sessionId: 'hot', model: MODEL, policy: 'full', maxNewTokens: 4, clientKey: raw.keys.publicKey, temperature: -1 }));
     expect((await raw.expect('error')).error.message).toMatch(/field "temperature" expected a number in \[0, 100\]/);
+    raw.send({ type: 'open', sessionId: 'keyless', model: MODEL, policy: 'full', maxNewTokens: 4, clientKey: new Uint8Array(31) });
+    expect((await raw.expect('error')).error.message).toMatch(/field "clientKey" expected 32 bytes/);
+    raw.send({ type: 'open', sessionId: 'zero-key', model: MODEL, policy: 'full', maxNewTokens: 4, clientKey: new Uint8Array(32) });
+    expect(await raw.expect('error')).toMatchObject({ sessionId: 'zero-key', error: { code: 'MPC_ERR_BAD_MESSAGE', message: expect.stringMatching(/small-order/) } });
     // …and the connection still serves a full session (with P1 over another connection)
     const raw1 = await RawClient.connect(servers.p1.url);
-    for (const r of [raw, raw1]) r.send({ type: 'open', sessionId: 'after-bad', model: MODEL, policy: 'full', maxNewTokens: 3 });
+    for (const r of [raw, raw1]) r.open({ sessionId: 'after-bad', model: MODEL, policy: 'full', maxNewTokens: 3 });
     await Promise.all([raw.expect('opened'), raw1.expect('opened')]);
     const [s0, s1] = promptShares([6n]);
-    raw.send({ type: 'generate', sessionId: 'after-bad', promptTokens: 1, share: s0 });
-    raw1.send({ type: 'generate', sessionId: 'after-bad', promptTokens: 1, share: s1 });
+    raw.generate('after-bad', 1, s0);
+    raw1.generate('after-bad', 1, s1);
     const got: bigint[] = [];
     for (let i = 0; i < 3; i++) {
       const [a, b] = await Promise.all([raw.expect('token'), raw1.expect('token')]);
-      got.push(BigInt.asUintN(64, a.share + b.share));
+      got.push(BigInt.asUintN(64, raw.tokenShare(a) + raw1.tokenShare(b)));
     }
     expect(got).toEqual(ringRecurrenceReference([6n], 3));
     await Promise.all([raw.expect('done'), raw1.expect('done')]);
@@ -184,7 +242,7 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it('an unknown session id gets SessionNotFoundError (and so does a second generate on a finished session)', async () => {
     const raw = await RawClient.connect(servers.p0.url);
-    raw.send({ type: 'generate', sessionId: 'ghost', promptTokens: 1, share: new Uint8Array(8) });
+    raw.generate('ghost', 1, new Uint8Array(8));
     const m = await raw.expect('error');
     expect(m).toMatchObject({ sessionId: 'ghost', error: { code: 'MPC_ERR_SESSION_NOT_FOUND', name: 'SessionNotFoundError' } });
     raw.close();
@@ -199,7 +257,7 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it("another client cannot drive someone else's session (SessionNotFoundError)", async () => {
     const owner = await RawClient.connect(servers.p0.url);
-    owner.send({ type: 'open', sessionId: 'mine', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    owner.open({ sessionId: 'mine', model: MODEL, policy: 'full', maxNewTokens: 2 });
     const intruder = await RawClient.connect(servers.p0.url);
     intruder.send({ type: 'cancel', sessionId: 'mine' });
     expect((await intruder.expect('error')).error.code).toBe('MPC_ERR_SESSION_NOT_FOUND');
@@ -212,20 +270,20 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it('an over-long prompt gets LimitError MPC_ERR_PROMPT_TOO_LONG and the session stays usable', async () => {
     const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
-    for (const r of raw) r.send({ type: 'open', sessionId: 'long', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    for (const r of raw) r.open({ sessionId: 'long', model: MODEL, policy: 'full', maxNewTokens: 2 });
     await Promise.all(raw.map((r) => r.expect('opened')));
-    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: MAX_PROMPT_TOKENS + 1, share: new Uint8Array(0) });
+    raw[0].generate('long', MAX_PROMPT_TOKENS + 1, new Uint8Array(0));
     const m = await raw[0].expect('error');
     expect(m).toMatchObject({ sessionId: 'long', error: { code: 'MPC_ERR_PROMPT_TOO_LONG', name: 'LimitError' } });
     // a share of the wrong length: clear error, nothing lost
-    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: new Uint8Array(8) });
+    raw[0].generate('long', 2, new Uint8Array(8));
     expect((await raw[0].expect('error')).error).toMatchObject({ code: 'MPC_ERR_BAD_LENGTH' });
     // nothing was lost: the session still generates
     const [s0, s1] = promptShares([5n, 8n]);
-    raw[0].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: s0 });
-    raw[1].send({ type: 'generate', sessionId: 'long', promptTokens: 2, share: s1 });
+    raw[0].generate('long', 2, s0);
+    raw[1].generate('long', 2, s1);
     const [a, b] = await Promise.all(raw.map((r) => r.expect('token')));
-    expect(BigInt.asUintN(64, a.share + b.share)).toBe(ringRecurrenceReference([5n, 8n], 1)[0]);
+    expect(BigInt.asUintN(64, raw[0].tokenShare(a) + raw[1].tokenShare(b))).toBe(ringRecurrenceReference([5n, 8n], 1)[0]);
     for (const r of raw) r.close();
   });
 
@@ -258,11 +316,11 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
   it('a raw client that vanishes mid-protocol (no cancel) fails the session on both parties', async () => {
     const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
     const sessionId = 'vanisher';
-    for (const r of raw) r.send({ type: 'open', sessionId, model: MODEL, policy: 'full', maxNewTokens: MAX_NEW_TOKENS });
+    for (const r of raw) r.open({ sessionId, model: MODEL, policy: 'full', maxNewTokens: MAX_NEW_TOKENS });
     await Promise.all(raw.map((r) => r.expect('opened')));
     const [s0, s1] = promptShares([3n]);
-    raw[0].send({ type: 'generate', sessionId, promptTokens: 1, share: s0 });
-    raw[1].send({ type: 'generate', sessionId, promptTokens: 1, share: s1 });
+    raw[0].generate(sessionId, 1, s0);
+    raw[1].generate(sessionId, 1, s1);
     await Promise.all(raw.map((r) => r.expect('token')));
     raw[0].channel.terminate('gone');
     // P1 loses its peer mid-round and tells its client which session failed
@@ -274,9 +332,9 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it('generate sent to one party only: the other party never starts, the session times out cleanly', async () => {
     const raw = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
-    for (const r of raw) r.send({ type: 'open', sessionId: 'lopsided', model: MODEL, policy: 'full', maxNewTokens: 2 });
+    for (const r of raw) r.open({ sessionId: 'lopsided', model: MODEL, policy: 'full', maxNewTokens: 2 });
     await Promise.all(raw.map((r) => r.expect('opened')));
-    raw[0].send({ type: 'generate', sessionId: 'lopsided', promptTokens: 1, share: new Uint8Array(8) });
+    raw[0].generate('lopsided', 1, new Uint8Array(8));
     expect(await raw[0].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_TIMEOUT' } });
     expect(await raw[1].expect('error')).toMatchObject({ error: { code: 'MPC_ERR_CHANNEL_CLOSED' } });
     for (const r of raw) r.close();

@@ -1,15 +1,21 @@
 /**
  * A client that speaks the party wire format directly (no SDK checks), to play a bad client and to
- * see exactly what a party sends.
+ * see exactly what a party sends. It seals like the SDK (ClientSeal): `open` sends this client's
+ * key, an `opened` reply sets up the session's seal, `generate` seals a share, `tokenShare` opens one.
  */
-import { WsChannel } from '@mpcache/mpc-core';
+import { randomBytes } from 'node:crypto';
+import { generateKeyPair, WsChannel } from '@mpcache/mpc-core';
 import {
   CLIENT_TAG,
+  ClientSeal,
+  sealPlace,
+  SEAL_OVERHEAD,
   decodeMessage,
   decodePartyMessage,
   encodeClientRequest,
   PARTY_TAG,
   type ClientRequest,
+  type OpenRequest,
   type PartyMessage,
   type WireMessage,
 } from '@mpcache/party-server';
@@ -22,6 +28,9 @@ export interface Received {
 export class RawClient {
   /** Every message received, in order. */
   readonly log: Received[] = [];
+  /** This client's X25519 key pair (one for all its sessions). */
+  readonly keys = generateKeyPair();
+  private readonly seals = new Map<string, ClientSeal>();
 
   private constructor(readonly channel: WsChannel) {}
 
@@ -33,6 +42,26 @@ export class RawClient {
     this.channel.send(CLIENT_TAG, encodeClientRequest(req));
   }
 
+  /** `open` with this client's key. */
+  open(fields: Omit<OpenRequest, 'type' | 'clientKey'>): void {
+    this.send({ type: 'open', ...fields, clientKey: this.keys.publicKey });
+  }
+
+  /** `generate` with `share` sealed for the session (random bytes of a seal's length before `opened`). */
+  generate(sessionId: string, promptTokens: number, share: Uint8Array): void {
+    const seal = this.seals.get(sessionId);
+    const sealed = seal ? seal.seal(sealPlace.generate(promptTokens), share) : randomBytes(share.byteLength + SEAL_OVERHEAD);
+    this.send({ type: 'generate', sessionId, promptTokens, sealed });
+  }
+
+  /** This party's share of a token, opened from its seal. */
+  tokenShare(m: Extract<PartyMessage, { type: 'token' }>): bigint {
+    const seal = this.seals.get(m.sessionId);
+    if (!seal) throw new Error(`no seal for session ${m.sessionId}`);
+    const bytes = seal.open(sealPlace.token(m.index), m.sealed, 'token');
+    return new BigUint64Array(Uint8Array.from(bytes).buffer)[0];
+  }
+
   sendRaw(payload: Uint8Array, tag = CLIENT_TAG): void {
     this.channel.send(tag, payload);
   }
@@ -41,7 +70,9 @@ export class RawClient {
     const payload = await this.channel.recv(PARTY_TAG);
     const r = { msg: decodePartyMessage(payload), raw: decodeMessage(payload, 'party message') };
     this.log.push(r);
-    return r.msg;
+    const m = r.msg;
+    if (m.type === 'opened') this.seals.set(m.sessionId, ClientSeal.agree('client', this.keys, m.publicKey, m.sessionId, m.info.party));
+    return m;
   }
 
   /** The next message, which must be of `type` (an error's fields are thrown as text otherwise). */

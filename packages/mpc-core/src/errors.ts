@@ -21,6 +21,7 @@ export const PROTOCOL_ERROR_CODES = [
   'MPC_ERR_DEALER_MISMATCH',
   'MPC_ERR_BAD_FRAGMENT',
   'MPC_ERR_KEY_REUSE',
+  'MPC_ERR_BAD_SEAL',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

@@ -27,3 +27,4 @@ export * from './jobs/local-weight-shares';
 export * from './session-links';
 export * from './hello-handshake';
 export * from './jobs/local-gate-shares';
+export * from './wire/client-seal';

@@ -159,7 +159,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (this.sessions.size >= this.maxSessions) {
       throw new LimitError(`P${this.role} serves at most ${this.maxSessions} sessions at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
     }
-    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...samplingFields(req) }, client);
+    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...samplingFields(req) }, client, req.clientKey);
     this.sessions.set(s.id, s);
     this.owners.set(s, client);
     return s;

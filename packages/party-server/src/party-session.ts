@@ -13,10 +13,13 @@
  * (online bytes and rounds); the dealer link has none (CorrelationSource counts its replies as
  * offline bytes).
  *
+ * Client link: the prompt share arrives sealed and each token share leaves sealed (ClientSeal,
+ * agreed in `open` between the client's per-session key and this server's long-term key).
+ *
  * Errors: everything a session does runs inside try/catch blocks that end in `fail`, which sends
  * the client an error naming the session, closes the session's links with the reason (so the other
  * party and the dealer fail that session too, and free it), and removes it from the server. Bad input
- * to `generate` (wrong share length, prompt over the context) throws to the caller instead and
+ * to `generate` (wrong share length, a seal that does not open, prompt over the context) throws to the caller instead and
  * leaves the session ready: the client gets the error and loses nothing.
  */
 import {
@@ -38,8 +41,9 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
 import { connectDealer, connectPeer } from './session-links';
+import { ClientSeal, sealPlace } from './wire/client-seal';
 import { samplingFields, type PartyCost, type PartyMessage } from './wire/client-messages';
-import { attachmentWords } from './wire/message-frame';
+import { attachmentWords, wordBytes } from './wire/message-frame';
 import {
   decodeSync,
   encodeSync,
@@ -100,6 +104,7 @@ export class PartySession {
   private readonly links: WsChannel[] = [];
   private ctx?: PartyContext;
   private run?: JobRun;
+  private seal?: ClientSeal;
   private idleTimer?: NodeJS.Timeout;
   /** Set once this party has sent FIN: the peer may now close the link at any time. */
   private draining = false;
@@ -109,6 +114,8 @@ export class PartySession {
     readonly id: string,
     readonly params: SessionParams,
     readonly client: ClientLink,
+    /** The client's X25519 public key for this session (from `open`). */
+    private readonly clientKey: Uint8Array,
   ) {}
 
   get status(): SessionState {
@@ -119,6 +126,11 @@ export class PartySession {
   async open(): Promise<void> {
     const cfg = this.host.config;
     try {
+      try {
+        this.seal = ClientSeal.agree('party', cfg.keys, this.clientKey, this.id, cfg.role);
+      } catch (e) {
+        throw new ProtocolError(`session ${this.id}: clientKey: ${(e as Error).message}`, 'MPC_ERR_BAD_MESSAGE');
+      }
       const track = (ch: WsChannel, who: string) => this.track(ch, who);
       const [dealer, peer] = await Promise.all([
         connectDealer(cfg, this.id, track),
@@ -141,6 +153,7 @@ export class PartySession {
         type: 'opened',
         sessionId: this.id,
         info: { party: cfg.role, input: job.input, vocabSize: job.vocabSize, maxContext: job.maxContext, fracBits: job.fracBits },
+        publicKey: cfg.keys.publicKey,
       });
       cfg.log(`P${cfg.role}: session ${this.id} ready (${this.params.model}, ${this.params.policy}, ${this.params.maxNewTokens} new tokens)`);
     } catch (e) {
@@ -152,7 +165,7 @@ export class PartySession {
    * Start the job on this party's prompt share. Throws (and leaves the session as it was) on misuse
    * or bad input; once started, errors go to `fail`.
    */
-  generate(promptTokens: number, share: Uint8Array): void {
+  generate(promptTokens: number, sealed: Uint8Array): void {
     const { job } = this.host.config;
     const { maxNewTokens } = this.params;
     if (this.state !== 'ready') {
@@ -165,6 +178,7 @@ export class PartySession {
       );
     }
     const width = inputWidth(job);
+    const share = this.seal!.open(sealPlace.generate(promptTokens), sealed, `session ${this.id}: prompt share`);
     const words = attachmentWords(share, promptTokens * width, `session ${this.id}: prompt share (${promptTokens}×${width} words)`);
     this.state = 'running';
     clearTimeout(this.idleTimer);
@@ -205,7 +219,8 @@ export class PartySession {
       for await (const share of this.run!.generate(prompt, maxNewTokens)) {
         this.assertOpen();
         const now = performance.now(), snap = ctx.ledger.snapshot();
-        this.client.send({ type: 'token', sessionId: this.id, index: index++, share, cost: partyCost(diffCost(snap, before), now - t) });
+        const sealed = this.seal!.seal(sealPlace.token(index), wordBytes(new BigUint64Array([share])));
+        this.client.send({ type: 'token', sessionId: this.id, index: index++, sealed, cost: partyCost(diffCost(snap, before), now - t) });
         before = snap;
         t = now;
       }

@@ -27,6 +27,8 @@ import {
   encodeSync,
   errorFields,
   errorFromWire,
+  SEAL_OVERHEAD,
+  TOKEN_SEAL_BYTES,
   type ClientRequest,
   type PartyMessage,
 } from '../src';
@@ -46,16 +48,16 @@ function framed(envBytes: Uint8Array, attachment = new Uint8Array(0), declared =
 describe('client requests', () => {
   it('round-trip', () => {
     const reqs: ClientRequest[] = [
-      { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24 },
-      { type: 'open', sessionId: 'a-2', model: 'stories15m', policy: 'full', maxNewTokens: 24, temperature: 0.8, topK: 40 },
-      { type: 'open', sessionId: 'a-3', model: 'stories15m', policy: 'full', maxNewTokens: 24, temperature: 0.8, topK: 40, topP: 0.9 },
-      { type: 'generate', sessionId: 'a-1', promptTokens: 2, share: new Uint8Array(16).fill(3) },
+      { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk },
+      { type: 'open', sessionId: 'a-2', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk, temperature: 0.8, topK: 40 },
+      { type: 'open', sessionId: 'a-3', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk, temperature: 0.8, topK: 40, topP: 0.9 },
+      { type: 'generate', sessionId: 'a-1', promptTokens: 2, sealed: new Uint8Array(16 + SEAL_OVERHEAD).fill(3) },
       { type: 'cancel', sessionId: 'a.b_C' },
     ];
     for (const r of reqs) expect(decodeClientRequest(encodeClientRequest(r))).toEqual(r);
   });
 
-  const open = { type: 'open', sessionId: 's', model: 'm', policy: 'full', maxNewTokens: 4 };
+  const open = { type: 'open', sessionId: 's', model: 'm', policy: 'full', maxNewTokens: 4, clientKey: pk };
   const badInputs: [string, Uint8Array, new (...a: never[]) => Error, string, RegExp][] = [
     ['fewer than 4 bytes', new Uint8Array(3), ProtocolError, 'MPC_ERR_BAD_LENGTH', /need at least 4/],
     ['declared envelope longer than the frame', framed(encodeEnvelope(open), undefined, 500), ProtocolError, 'MPC_ERR_BAD_LENGTH', /declares 500 bytes/],
@@ -78,6 +80,10 @@ describe('client requests', () => {
     ['topP 0', encodeMessage({ ...open, temperature: 1, topK: 4, topP: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topP" expected a number in \(0, 1\]/],
     ['topP as a string', encodeMessage({ ...open, temperature: 1, topK: 4, topP: '0.9' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"topP"/],
     ['open with an attachment', encodeMessage(open, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /unexpected attachment of 8 bytes/],
+    ['open without a client key', encodeMessage({ type: 'open', sessionId: 's', model: 'm', policy: 'full', maxNewTokens: 4 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /missing field "clientKey"/],
+    ['open with a 33-byte client key', encodeMessage({ ...open, clientKey: new Uint8Array(33) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"clientKey" expected 32 bytes/],
+    ['open with the client key as text', encodeMessage({ ...open, clientKey: 'ab'.repeat(16) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"clientKey" expected 32 bytes/],
+    ['generate with a share shorter than a seal', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 1 }, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_LENGTH', /expected at least 28/],
     ['prompt over MAX_PROMPT_TOKENS', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: MAX_PROMPT_TOKENS + 1 }), LimitError, 'MPC_ERR_PROMPT_TOO_LONG', /exceeds MAX_PROMPT_TOKENS/],
     ['empty prompt', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
     ['prompt length as a string', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: '3' }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
@@ -95,7 +101,7 @@ describe('client requests', () => {
   });
 
   it('limits hold on both sides of the boundary', () => {
-    const gen = (n: number) => encodeMessage({ type: 'generate', sessionId: 's', promptTokens: n });
+    const gen = (n: number) => encodeMessage({ type: 'generate', sessionId: 's', promptTokens: n }, new Uint8Array(SEAL_OVERHEAD));
     expect(decodeClientRequest(gen(MAX_PROMPT_TOKENS))).toMatchObject({ promptTokens: MAX_PROMPT_TOKENS });
     expect(() => decodeClientRequest(gen(MAX_PROMPT_TOKENS + 1))).toThrow(LimitError);
     expect(decodeClientRequest(encodeMessage({ ...open, maxNewTokens: MAX_NEW_TOKENS }))).toMatchObject({ maxNewTokens: MAX_NEW_TOKENS });
@@ -105,25 +111,26 @@ describe('client requests', () => {
 });
 
 describe('party messages', () => {
-  it('round-trip, a token carrying only an 8-byte share', () => {
+  it('round-trip, a token carrying only a sealed 8-byte share', () => {
     const msgs: PartyMessage[] = [
-      { type: 'opened', sessionId: 's', info: { party: 1, input: 'ids', vocabSize: 32000, maxContext: 256, fracBits: 16 } },
-      { type: 'token', sessionId: 's', index: 3, share: 0xfedcba9876543210n, cost },
+      { type: 'opened', sessionId: 's', info: { party: 1, input: 'ids', vocabSize: 32000, maxContext: 256, fracBits: 16 }, publicKey: pk },
+      { type: 'token', sessionId: 's', index: 3, sealed: new Uint8Array(TOKEN_SEAL_BYTES).fill(7), cost },
       { type: 'done', sessionId: 's', tokens: 4, cost },
       { type: 'error', sessionId: 's', error: { code: 'MPC_ERR_TIMEOUT', name: 'TimeoutError', message: 'late' } },
       { type: 'error', error: { code: 'MPC_ERR_BAD_TAG', name: 'ProtocolError', message: 'tag' } },
     ];
     for (const m of msgs) expect(decodePartyMessage(encodePartyMessage(m))).toEqual(m);
     const raw = decodeMessage(encodePartyMessage(msgs[1]), 'x');
-    expect(raw.attachment.byteLength).toBe(8);
-    expect(Object.values(raw.env)).not.toContain(Number(0xfedcba9876543210n));
+    expect(raw.attachment.byteLength).toBe(8 + SEAL_OVERHEAD);
   });
 
   it.each([
-    ['a token without its share', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost }), /expected 8 attachment bytes/],
-    ['a token with a negative cost', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost, ms: -1 }, new Uint8Array(8)), /"ms"/],
-    ['opened with an unknown input', encodeMessage({ type: 'opened', sessionId: 's', party: 0, input: 'text', vocabSize: 1, maxContext: 1, fracBits: 0 }), /"input"/],
-    ['opened for party 2', encodeMessage({ type: 'opened', sessionId: 's', party: 2, input: 'ids', vocabSize: 1, maxContext: 1, fracBits: 0 }), /"party"/],
+    ['a token without its share', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost }), /expected a sealed share of 36 bytes, got 0/],
+    ['a token with an unsealed 8-byte share', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost }, new Uint8Array(8)), /expected a sealed share of 36 bytes, got 8/],
+    ['a token with a negative cost', encodeMessage({ type: 'token', sessionId: 's', index: 0, ...cost, ms: -1 }, new Uint8Array(TOKEN_SEAL_BYTES)), /"ms"/],
+    ['opened with an unknown input', encodeMessage({ type: 'opened', sessionId: 's', party: 0, input: 'text', vocabSize: 1, maxContext: 1, fracBits: 0, publicKey: pk }), /"input"/],
+    ['opened for party 2', encodeMessage({ type: 'opened', sessionId: 's', party: 2, input: 'ids', vocabSize: 1, maxContext: 1, fracBits: 0, publicKey: pk }), /"party"/],
+    ['opened without the party key', encodeMessage({ type: 'opened', sessionId: 's', party: 0, input: 'ids', vocabSize: 1, maxContext: 1, fracBits: 0 }), /missing field "publicKey"/],
   ])('rejects %s', (_l, payload, message) => {
     expect(() => decodePartyMessage(payload)).toThrow(message);
   });

@@ -1,6 +1,8 @@
 /**
  * `mpcache generate --prompt … --p0 ws://… --p1 ws://…` — the client against a running deployment:
- * tokenize locally, share the prompt, stream the tokens as they are reconstructed.
+ * tokenize locally, share the prompt, stream the tokens as they are reconstructed. The shares travel
+ * sealed (ClientSeal); `--p0-public-key` / `--p1-public-key` pin the parties' keys (what each
+ * `mpcache serve` prints at start), so a man in the middle cannot take their place.
  * `--json FILE` writes { prompt, policy, secureText, tokens, perToken: [{ ms, bytes, rounds }] }
  * (plus plaintextText with --reference).
  */
@@ -15,6 +17,8 @@ interface GenerateOptions {
   maxNewTokens: string;
   p0: string;
   p1: string;
+  p0PublicKey?: string;
+  p1PublicKey?: string;
   policy: string;
   temperature: string;
   topK?: string;
@@ -31,6 +35,8 @@ export function registerGenerateCommand(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
     .addOption(new Option('--p0 <url>', "P0's URL").default('ws://127.0.0.1:9000').env('MPCACHE_P0_URL'))
     .addOption(new Option('--p1 <url>', "P1's URL").default('ws://127.0.0.1:9001').env('MPCACHE_P1_URL'))
+    .addOption(new Option('--p0-public-key <hex>', "P0's public key, pinned (default: the key P0 announces)").env('MPCACHE_P0_PUBLIC_KEY'))
+    .addOption(new Option('--p1-public-key <hex>', "P1's public key, pinned (default: the key P1 announces)").env('MPCACHE_P1_PUBLIC_KEY'))
     .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--top-k <k>', TOP_K_HELP)
@@ -44,7 +50,7 @@ export function registerGenerateCommand(program: Command): void {
       const { config, weights, tokenizer } = loadStories15M();
       const note = (s: string) => process.stderr.write(`${s}\n`);
       const r = await runGeneration({
-        p0: o.p0, p1: o.p1, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP, prompt: o.prompt, tokenizer,
+        p0: o.p0, p1: o.p1, p0PublicKey: o.p0PublicKey, p1PublicKey: o.p1PublicKey, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP, prompt: o.prompt, tokenizer,
         write: (s) => process.stdout.write(s), note,
       });
       const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy) : undefined;

@@ -38,6 +38,9 @@ export interface GenerationResult {
 export interface RunGenerationOptions {
   readonly p0: string;
   readonly p1: string;
+  /** The parties' public keys (hex) to pin; unpinned, the keys they announce are used. */
+  readonly p0PublicKey?: string;
+  readonly p1PublicKey?: string;
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -58,7 +61,7 @@ export interface RunGenerationOptions {
 }
 
 export async function runGeneration(o: RunGenerationOptions): Promise<GenerationResult> {
-  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1 });
+  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1, p0PublicKey: o.p0PublicKey, p1PublicKey: o.p1PublicKey });
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);

@@ -41,6 +41,9 @@ export class LocalDeployment {
     readonly dealerUrl: string,
     readonly p0Url: string,
     readonly p1Url: string,
+    /** The parties' public keys (hex), for the client to pin. */
+    readonly p0PublicKey: string,
+    readonly p1PublicKey: string,
   ) {}
 
   static async start(opts: LocalDeploymentOptions): Promise<LocalDeployment> {
@@ -61,7 +64,7 @@ export class LocalDeployment {
       const shares = (role: 'p0' | 'p1') => (opts.shares ? ['--shares', opts.shares[role]] : []);
       const p0 = await spawn('p0', ['--dealer', dealer.url, '--peer-public-key', pub('p1'), '--dealer-public-key', pub('dealer'), ...shares('p0')]);
       const p1 = await spawn('p1', ['--dealer', dealer.url, '--peer', p0.url, '--peer-public-key', pub('p0'), '--dealer-public-key', pub('dealer'), ...shares('p1')]);
-      return new LocalDeployment(children, dealer.url, p0.url, p1.url);
+      return new LocalDeployment(children, dealer.url, p0.url, p1.url, pub('p0'), pub('p1'));
     } catch (e) {
       await stopAll(children);
       throw e;

@@ -4,23 +4,29 @@
  * The client is the only one who ever sees the prompt or a token: it secret-shares the prompt (one
  * share to each party: token ids, or one-hot rows when the job asks for them), receives each party's
  * share of every new token id and adds them. Each token comes with the cost the parties' ledgers
- * measured for it.
+ * measured for it. Shares travel sealed (party-server ClientSeal): the session draws a fresh X25519
+ * key pair, sends its public half in `open` and agrees one seal per party with the public key the
+ * party returns in `opened` — which must equal the pinned key, when one is given.
  *
  * Validation at this API (STYLE §6): prompt length against MAX_PROMPT_TOKENS and the session's
  * context, every token id against the vocabulary. Misuse: a second generate, or generate after
  * cancel, throws ProtocolError locally.
  */
 import {
+  generateKeyPair,
   LimitError,
   MAX_PROMPT_TOKENS,
   ProtocolError,
   share,
   tensor,
+  type KeyPair,
   type PartyId,
 } from '@mpcache/mpc-core';
 import {
+  ClientSeal,
   encodeClientRequest,
   errorFromWire,
+  sealPlace,
   wordBytes,
   type PartyCost,
   type PartyMessage,
@@ -52,11 +58,16 @@ export interface GeneratedToken {
 
 export type SessionPhase = 'opening' | 'ready' | 'generating' | 'finished';
 
+/** Each party's expected X25519 public key (32 bytes), or undefined to take the one it announces. */
+export type PartyKeyPins = readonly [Uint8Array | undefined, Uint8Array | undefined];
+
 export class ClientSession {
   /** Messages from P0 and P1 for this session, in order. */
   readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>] = [new AsyncQueue(), new AsyncQueue()];
   private phase: SessionPhase = 'opening';
   private info_?: SessionInfo;
+  private readonly keys: KeyPair = generateKeyPair();
+  private seals?: readonly [ClientSeal, ClientSeal];
   /** Each party's whole-run cost (from its `done`). */
   totals?: readonly [PartyCost, PartyCost];
 
@@ -69,6 +80,7 @@ export class ClientSession {
     readonly temperature = 0,
     readonly topK?: number,
     readonly topP?: number,
+    private readonly pins: PartyKeyPins = [undefined, undefined],
   ) {}
 
   get info(): SessionInfo {
@@ -83,7 +95,8 @@ export class ClientSession {
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
     const req = encodeClientRequest({
-      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, temperature: this.temperature, topK: this.topK, topP: this.topP,
+      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, clientKey: this.keys.publicKey,
+      temperature: this.temperature, topK: this.topK, topP: this.topP,
     });
     this.transport.send(0, req);
     this.transport.send(1, req);
@@ -95,6 +108,7 @@ export class ClientSession {
       }
       const same = a.info.input === b.info.input && a.info.vocabSize === b.info.vocabSize && a.info.maxContext === b.info.maxContext && a.info.fracBits === b.info.fracBits;
       if (!same) throw new ProtocolError(`session ${this.id}: P0 and P1 announce different jobs`, 'MPC_ERR_BAD_MESSAGE');
+      this.seals = [this.agreeSeal(0, a.publicKey), this.agreeSeal(1, b.publicKey)];
       this.info_ = a.info;
       this.phase = 'ready';
     } catch (e) {
@@ -117,19 +131,21 @@ export class ClientSession {
       throw new LimitError(`prompt of ${n} tokens + ${this.maxNewTokens} new tokens exceed the context of ${info.maxContext} positions`, 'MPC_ERR_PROMPT_TOO_LONG');
     }
     const x = encodeInput(prompt, info);
-    const [s0, s1] = share(x);
+    const shares = share(x), seals = this.seals!;
     this.phase = 'generating';
     let finished = false;
     try {
-      this.transport.send(0, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, share: wordBytes(s0.data) }));
-      this.transport.send(1, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, share: wordBytes(s1.data) }));
+      for (const p of [0, 1] as const) {
+        const sealed = seals[p].seal(sealPlace.generate(n), wordBytes(shares[p].data));
+        this.transport.send(p, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, sealed }));
+      }
       let t = performance.now();
       for (let i = 0; i < this.maxNewTokens; i++) {
         const [a, b] = await Promise.all([this.expect(0, 'token'), this.expect(1, 'token')]);
         if (a.type !== 'token' || b.type !== 'token') throw new Error('unreachable');
         if (a.index !== i || b.index !== i) throw new ProtocolError(`session ${this.id}: token #${i} arrived as #${a.index} / #${b.index}`, 'MPC_ERR_BAD_MESSAGE');
         const now = performance.now();
-        const value = BigInt.asUintN(64, a.share + b.share);
+        const value = BigInt.asUintN(64, this.tokenShare(0, a.index, a.sealed) + this.tokenShare(1, b.index, b.sealed));
         yield {
           index: i,
           value,
@@ -166,6 +182,25 @@ export class ClientSession {
     this.transport.forget(this.id);
     const gone = new ProtocolError(`session ${this.id} canceled`, 'MPC_ERR_BAD_MESSAGE');
     for (const q of this.inbox) q.fail(gone);
+  }
+
+  /** The seal with `party`, after checking its announced key against the pin. */
+  private agreeSeal(party: PartyId, announced: Uint8Array): ClientSeal {
+    const pin = this.pins[party];
+    if (pin && (pin.byteLength !== announced.byteLength || !pin.every((v, i) => v === announced[i]))) {
+      throw new ProtocolError(`session ${this.id}: P${party}'s public key is not the pinned one`, 'MPC_ERR_BAD_SEAL');
+    }
+    try {
+      return ClientSeal.agree('client', this.keys, announced, this.id, party);
+    } catch (e) {
+      throw new ProtocolError(`session ${this.id}: P${party}'s public key: ${(e as Error).message}`, 'MPC_ERR_BAD_SEAL');
+    }
+  }
+
+  /** A party's share of token `index`, from its seal. */
+  private tokenShare(party: PartyId, index: number, sealed: Uint8Array): bigint {
+    const bytes = this.seals![party].open(sealPlace.token(index), sealed, `session ${this.id}: P${party}'s token #${index}`);
+    return new BigUint64Array(Uint8Array.from(bytes).buffer)[0];
   }
 
   /** The next message from `party`: `type`, or its error rethrown. */

@@ -13,13 +13,19 @@
 import { randomBytes } from 'node:crypto';
 import { ChannelClosedError, WsChannel, type PartyId } from '@mpcache/mpc-core';
 import { samplingProblem } from '@mpcache/mpcache';
-import { CLIENT_TAG, decodePartyMessage, errorFromWire, MAX_TOP_K, PARTY_TAG, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
-import { ClientSession, type SessionTransport } from './client-session';
+import { CLIENT_TAG, decodePartyMessage, errorFromWire, MAX_TOP_K, PARTY_TAG, publicKeyFromHex, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
+import { ClientSession, type PartyKeyPins, type SessionTransport } from './client-session';
 
 export interface MpcacheClientOptions {
   /** Base URLs of the parties (ws://host:port). */
   readonly p0: string;
   readonly p1: string;
+  /**
+   * The parties' X25519 public keys (32 bytes or 64 hex digits each), pinned: a session with a party
+   * that announces another key fails before the prompt leaves. Unpinned, the announced key is used.
+   */
+  readonly p0PublicKey?: Uint8Array | string;
+  readonly p1PublicKey?: Uint8Array | string;
   readonly handshakeTimeoutMs?: number;
 }
 
@@ -42,11 +48,15 @@ export class MpcacheClient implements SessionTransport {
   private readonly sessions = new Map<string, ClientSession>();
   private failure: Error | undefined;
 
-  private constructor(private readonly channels: readonly [WsChannel, WsChannel]) {
+  private constructor(
+    private readonly channels: readonly [WsChannel, WsChannel],
+    private readonly pins: PartyKeyPins,
+  ) {
     for (const p of [0, 1] as const) void this.read(p);
   }
 
   static async connect(opts: MpcacheClientOptions): Promise<MpcacheClient> {
+    const pins: PartyKeyPins = [pinnedKey(opts.p0PublicKey, 'p0PublicKey'), pinnedKey(opts.p1PublicKey, 'p1PublicKey')];
     const dial = async (url: string, who: string) => {
       try {
         return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
@@ -59,7 +69,7 @@ export class MpcacheClient implements SessionTransport {
       for (const c of [c0, c1]) if (c.status === 'fulfilled') c.value.close('client giving up');
       throw (c0.status === 'rejected' ? c0.reason : (c1 as PromiseRejectedResult).reason) as Error;
     }
-    return new MpcacheClient([c0.value, c1.value]);
+    return new MpcacheClient([c0.value, c1.value], pins);
   }
 
   /** Open a session on both parties (seeds, links, the job's setup); resolves once both are ready. */
@@ -70,7 +80,7 @@ export class MpcacheClient implements SessionTransport {
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
     const problem = samplingProblem(opts, MAX_TOP_K); // the servers check k against their vocabulary
     if (problem) throw new RangeError(problem);
-    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK, opts.topP);
+    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK, opts.topP, this.pins);
     this.sessions.set(id, s);
     await s.open();
     return s;
@@ -125,3 +135,11 @@ export class MpcacheClient implements SessionTransport {
   }
 }
 
+
+/** A pinned key from bytes or hex; RangeError unless it is 32 bytes. */
+function pinnedKey(k: Uint8Array | string | undefined, what: string): Uint8Array | undefined {
+  if (k === undefined || k === '') return undefined;
+  if (typeof k === 'string') return publicKeyFromHex(k, `"${what}"`);
+  if (k.byteLength !== 32) throw new RangeError(`"${what}" expected 32 bytes, got ${k.byteLength}`);
+  return Uint8Array.from(k);
+}

@@ -4,17 +4,19 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens, temperature?, topK?, topP? }  set up seeds, peer and dealer links
- *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words)
+ *     open      { sessionId, model, policy, maxNewTokens, clientKey, temperature?, topK?, topP? }  set up seeds, peer and dealer links
+ *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words), sealed
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)
  *   party → client
- *     opened    { sessionId, party, input, vocabSize, maxContext, fracBits }
- *     token     { sessionId, index, ms, bytesSent, bytesReceived, rounds, offlineBytes } + 8-byte share
+ *     opened    { sessionId, party, input, vocabSize, maxContext, fracBits, publicKey }
+ *     token     { sessionId, index, ms, bytesSent, bytesReceived, rounds, offlineBytes } + 8-byte share, sealed
  *     done      { sessionId, tokens, ms, bytesSent, bytesReceived, rounds, offlineBytes }
  *     error     { sessionId?, code, name, message }
  *
  * A party never sends a token id: only its additive share of it, as an attachment. The client adds
- * both parties' shares. Every field is validated on receipt (STYLE §6); limits from mpc-core.
+ * both parties' shares. Shares travel sealed (client-seal.ts) under keys agreed from `clientKey` (the
+ * client's per-session X25519 key) and `publicKey` (the party's); everything in the envelopes is
+ * public. Every field is validated on receipt (STYLE §6); limits from mpc-core.
  */
 import {
   assertEnvelopeKeys,
@@ -28,7 +30,8 @@ import {
   type PartyId,
 } from '@mpcache/mpc-core';
 import { samplingProblem, type SamplingParams } from '@mpcache/mpcache';
-import { attachmentWords, decodeMessage, encodeMessage, type WireMessage } from './message-frame';
+import { CLIENT_KEY_BYTES, SEAL_OVERHEAD } from './client-seal';
+import { decodeMessage, encodeMessage, type WireMessage } from './message-frame';
 import { readErrorFields, type WireErrorFields } from './wire-error';
 
 export const CLIENT_TAG = 1;
@@ -43,8 +46,11 @@ export type InputEncoding = 'ids' | 'onehot';
 /** Opens a session; its sampling fields (SamplingParams) are absent for greedy decoding. */
 export interface OpenRequest extends SamplingParams {
   type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
+  /** The client's X25519 public key for this session (32 bytes). */
+  clientKey: Uint8Array;
 }
-export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; share: Uint8Array }
+/** `sealed`: this party's share of the prompt (u64 words), sealed by ClientSeal at sealPlace.generate. */
+export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; sealed: Uint8Array }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
 export type ClientRequest = OpenRequest | GenerateRequest | CancelRequest;
 
@@ -70,8 +76,10 @@ export interface PartyCost {
 }
 
 export type PartyMessage =
-  | { type: 'opened'; sessionId: string; info: SessionInfo }
-  | { type: 'token'; sessionId: string; index: number; share: bigint; cost: PartyCost }
+  /** publicKey: the party's long-term X25519 public key (the client's seal agrees with it). */
+  | { type: 'opened'; sessionId: string; info: SessionInfo; publicKey: Uint8Array }
+  /** sealed: the party's 8-byte share of the token id, sealed at sealPlace.token(index). */
+  | { type: 'token'; sessionId: string; index: number; sealed: Uint8Array; cost: PartyCost }
   | { type: 'done'; sessionId: string; tokens: number; cost: PartyCost }
   | { type: 'error'; sessionId?: string; error: WireErrorFields };
 
@@ -81,10 +89,10 @@ export function encodeClientRequest(r: ClientRequest): Uint8Array {
   switch (r.type) {
     case 'open':
       return encodeMessage({
-        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens, ...samplingFields(r),
+        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens, clientKey: r.clientKey, ...samplingFields(r),
       });
     case 'generate':
-      return encodeMessage({ type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens }, r.share);
+      return encodeMessage({ type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens }, r.sealed);
     case 'cancel':
       return encodeMessage({ type: r.type, sessionId: r.sessionId });
   }
@@ -102,7 +110,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
   const { env } = m;
   const type = env.type;
   if (type === 'open') {
-    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens'], SAMPLING_KEYS);
+    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens', 'clientKey'], SAMPLING_KEYS);
     noAttachment(m, 'open');
     const maxNewTokens = env.maxNewTokens;
     if (typeof maxNewTokens === 'number' && Number.isSafeInteger(maxNewTokens) && maxNewTokens > MAX_NEW_TOKENS) {
@@ -114,6 +122,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
       model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
       policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
       maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
+      clientKey: keyField(env, 'clientKey', what),
       ...envelopeSampling(env, what),
     };
   }
@@ -125,7 +134,10 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
       throw new LimitError(`generate: prompt of ${n} tokens exceeds MAX_PROMPT_TOKENS ${MAX_PROMPT_TOKENS}`, 'MPC_ERR_PROMPT_TOO_LONG');
     }
     const promptTokens = envelopeInt(env, 'promptTokens', what, 1, MAX_PROMPT_TOKENS);
-    return { type, sessionId, promptTokens, share: m.attachment };
+    if (m.attachment.byteLength < SEAL_OVERHEAD) {
+      throw new ProtocolError(`generate: sealed share of ${m.attachment.byteLength} bytes, expected at least ${SEAL_OVERHEAD}`, 'MPC_ERR_BAD_LENGTH');
+    }
+    return { type, sessionId, promptTokens, sealed: m.attachment };
   }
   if (type === 'cancel') {
     assertEnvelopeKeys(env, what, ['type', 'sessionId']);
@@ -144,11 +156,9 @@ export function decodeClientRequest(payload: Uint8Array): ClientRequest {
 export function encodePartyMessage(m: PartyMessage): Uint8Array {
   switch (m.type) {
     case 'opened':
-      return encodeMessage({ type: m.type, sessionId: m.sessionId, ...m.info });
-    case 'token': {
-      const share = new BigUint64Array([m.share]);
-      return encodeMessage({ type: m.type, sessionId: m.sessionId, index: m.index, ...m.cost }, new Uint8Array(share.buffer));
-    }
+      return encodeMessage({ type: m.type, sessionId: m.sessionId, ...m.info, publicKey: m.publicKey });
+    case 'token':
+      return encodeMessage({ type: m.type, sessionId: m.sessionId, index: m.index, ...m.cost }, m.sealed);
     case 'done':
       return encodeMessage({ type: m.type, sessionId: m.sessionId, tokens: m.tokens, ...m.cost });
     case 'error': {
@@ -168,7 +178,7 @@ export function decodePartyMessage(payload: Uint8Array): PartyMessage {
   const { env } = m;
   switch (env.type) {
     case 'opened': {
-      assertEnvelopeKeys(env, what, ['type', 'sessionId', 'party', 'input', 'vocabSize', 'maxContext', 'fracBits']);
+      assertEnvelopeKeys(env, what, ['type', 'sessionId', 'party', 'input', 'vocabSize', 'maxContext', 'fracBits', 'publicKey']);
       noAttachment(m, 'opened');
       const input = env.input;
       if (input !== 'ids' && input !== 'onehot') throw bad(`${what}: field "input" expected "ids" or "onehot"`);
@@ -179,12 +189,16 @@ export function decodePartyMessage(payload: Uint8Array): PartyMessage {
         maxContext: envelopeInt(env, 'maxContext', what, 1, 2 ** 31),
         fracBits: envelopeInt(env, 'fracBits', what, 0, 62),
       };
-      return { type: 'opened', sessionId: sessionIdField(env, what), info };
+      return { type: 'opened', sessionId: sessionIdField(env, what), info, publicKey: keyField(env, 'publicKey', what) };
     }
     case 'token': {
       assertEnvelopeKeys(env, what, ['type', 'sessionId', 'index', ...COST_KEYS]);
-      const share = attachmentWords(m.attachment, 1, 'token share')[0];
-      return { type: 'token', sessionId: sessionIdField(env, what), index: envelopeInt(env, 'index', what, 0, MAX_NEW_TOKENS), share, cost: readCost(env, what) };
+      if (m.attachment.byteLength !== TOKEN_SEAL_BYTES) {
+        throw new ProtocolError(`token: expected a sealed share of ${TOKEN_SEAL_BYTES} bytes, got ${m.attachment.byteLength}`, 'MPC_ERR_BAD_LENGTH');
+      }
+      return {
+        type: 'token', sessionId: sessionIdField(env, what), index: envelopeInt(env, 'index', what, 0, MAX_NEW_TOKENS), sealed: m.attachment, cost: readCost(env, what),
+      };
     }
     case 'done': {
       assertEnvelopeKeys(env, what, ['type', 'sessionId', 'tokens', ...COST_KEYS]);
@@ -208,6 +222,16 @@ function sessionIdField(env: Envelope, what: string): string {
   const id = readSessionId(env);
   if (id === undefined) throw bad(`${what}: field "sessionId" expected 1–64 characters of [A-Za-z0-9_.-]`);
   return id;
+}
+
+/** A token's sealed share: 8 bytes and the seal. */
+export const TOKEN_SEAL_BYTES = 8 + SEAL_OVERHEAD;
+
+/** A 32-byte X25519 public key field (a copy). */
+function keyField(env: Envelope, key: string, what: string): Uint8Array {
+  const v = env[key];
+  if (!(v instanceof Uint8Array) || v.byteLength !== CLIENT_KEY_BYTES) throw bad(`${what}: field "${key}" expected ${CLIENT_KEY_BYTES} bytes`);
+  return Uint8Array.from(v);
 }
 
 function readCost(env: Envelope, what: string): PartyCost {

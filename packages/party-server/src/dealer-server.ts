@@ -27,6 +27,7 @@ import {
   type KeyPair,
   type PartyId,
   type WsChannel,
+  type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
@@ -39,6 +40,8 @@ export interface DealerServerOptions {
   readonly keys: KeyPair;
   readonly port?: number;
   readonly host?: string;
+  /** Serve wss:// with this certificate and key. */
+  readonly tls?: TlsServerOptions;
   /** Correlations the dealer generates; default: every spec the packages export. */
   readonly registry?: CorrelationRegistry;
   /** Configured public keys of P0 and P1 (hellos carrying other keys are rejected). */
@@ -78,7 +81,7 @@ export class DealerServer {
   static async start(opts: DealerServerOptions): Promise<DealerServer> {
     const s = new DealerServer(opts);
     const channel = { maxFrameBytes: opts.maxFrameBytes };
-    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', channel }, (ch, req) => s.onConnection(ch, req));
+    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, channel }, (ch, req) => s.onConnection(ch, req));
     return s;
   }
 

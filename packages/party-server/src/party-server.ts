@@ -35,6 +35,7 @@ import {
   type PartyId,
   type WsChannel,
   type WsChannelOptions,
+  type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
 import { ClientConnection, type ConnectionHost } from './client-connection';
@@ -55,6 +56,10 @@ export interface PartyServerOptions {
   readonly peerUrl?: string;
   readonly port?: number;
   readonly host?: string;
+  /** Serve wss:// with this certificate and key (clients and P1 then dial wss://). */
+  readonly tls?: TlsServerOptions;
+  /** CA certificates (PEM) to trust, besides the system's, when dialing the dealer and P0 over wss://. */
+  readonly tlsCa?: string | Buffer;
   /** Configured public keys of the peer party and of the dealer (hellos with other keys are rejected). */
   readonly peerPublicKey?: Uint8Array;
   readonly dealerPublicKey?: Uint8Array;
@@ -104,6 +109,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
       roundTimeoutMs: opts.roundTimeoutMs ?? ROUND_TIMEOUT_MS,
       link: opts.link,
       maxFrameBytes: opts.maxFrameBytes,
+      tlsCa: opts.tlsCa,
       log: opts.log ?? (() => undefined),
     };
   }
@@ -111,7 +117,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
   static async start(opts: PartyServerOptions): Promise<PartyServer> {
     const s = new PartyServer(opts);
     s.listener = await listenWs(
-      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', channel: (req) => s.channelOptions(req) },
+      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, channel: (req) => s.channelOptions(req) },
       (ch, req) => s.onConnection(ch, req),
     );
     return s;

@@ -74,6 +74,8 @@ export interface PartyServerConfig {
   readonly link?: LinkProfile;
   /** Frame size of the peer and dealer links (default MAX_FRAME_BYTES). */
   readonly maxFrameBytes?: number;
+  /** Extra CA certificates (PEM) for dialing wss:// links. */
+  readonly tlsCa?: string | Buffer;
   readonly log: (line: string) => void;
 }
 

@@ -29,7 +29,7 @@ export interface PeerLinkSetup {
 export async function connectDealer(cfg: PartyServerConfig, id: string, track: Track): Promise<DealerLinkSetup> {
   const me = cfg.role ? 'p1' : 'p0';
   // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
-  const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes }, 'the dealer'), 'the dealer');
+  const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa }, 'the dealer'), 'the dealer');
   ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey }));
   const hello = await receiveHello(ch, {
     role: 'dealer', from: 'dealer', sessionId: id, pinnedKey: cfg.dealerPublicKey, keyOwner: 'the dealer',
@@ -44,7 +44,7 @@ export async function connectPeer(
 ): Promise<PeerLinkSetup> {
   if (cfg.role === 1) {
     const ledger = new Ledger();
-    const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes };
+    const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa };
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
     const mine = { ...params, ...(cfg.job.shareSet ? { shareSet: cfg.job.shareSet } : {}) };
     ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params: mine }));

@@ -41,6 +41,8 @@ export interface RunGenerationOptions {
   /** The parties' public keys (hex) to pin; unpinned, the keys they announce are used. */
   readonly p0PublicKey?: string;
   readonly p1PublicKey?: string;
+  /** wss:// parties: extra CA certificates (PEM). */
+  readonly ca?: Buffer;
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -61,7 +63,7 @@ export interface RunGenerationOptions {
 }
 
 export async function runGeneration(o: RunGenerationOptions): Promise<GenerationResult> {
-  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1, p0PublicKey: o.p0PublicKey, p1PublicKey: o.p1PublicKey });
+  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1, p0PublicKey: o.p0PublicKey, p1PublicKey: o.p1PublicKey, ca: o.ca });
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);

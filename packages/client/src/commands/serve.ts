@@ -13,6 +13,8 @@
  *                                            (default: a fresh key at every start); environment only,
  *                                            never a flag (flags show up in `ps`)
  *   --*-public-key [MPCACHE_…_PUBLIC_KEY]    the counterparts' public keys (pinned when given)
+ *   --tls-cert/--tls-key [MPCACHE_TLS_CERT/_KEY]  serve wss:// with this PEM certificate and key
+ *   --tls-ca       [MPCACHE_TLS_CA]          P0/P1: CA certificates (PEM) to trust when dialing wss://
  *   --shares       [MPCACHE_SHARES]          P0/P1: this party's model share file, made by the model
  *                                            owner with `mpcache share-model` (weights and gate)
  *   owner seed     [MPCACHE_OWNER_SEED]      without --shares: the stand-in owner's 16-byte seed, the
@@ -46,6 +48,7 @@ import {
 } from '@mpcache/party-server';
 import { loadModelShareFile } from '@mpcache/mpcache';
 import { parseIntArg } from '../cli-util';
+import { TLS_CA_HELP, TLS_CERT_HELP, TLS_KEY_HELP, tlsCaFile, tlsServerFiles } from './tls-files';
 
 interface ServeOptions {
   role: string;
@@ -62,6 +65,9 @@ interface ServeOptions {
   p0PublicKey?: string;
   p1PublicKey?: string;
   shares?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   quiet?: boolean;
 }
 
@@ -85,6 +91,9 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--p0-public-key <hex>', "dealer: P0's public key").env('MPCACHE_P0_PUBLIC_KEY'))
     .addOption(new Option('--p1-public-key <hex>', "dealer: P1's public key").env('MPCACHE_P1_PUBLIC_KEY'))
     .addOption(new Option('--shares <file>', "P0/P1: this party's model share file (mpcache share-model)").env('MPCACHE_SHARES'))
+    .addOption(new Option('--tls-cert <file>', TLS_CERT_HELP).env('MPCACHE_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', TLS_KEY_HELP).env('MPCACHE_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', `P0/P1: ${TLS_CA_HELP}`).env('MPCACHE_TLS_CA'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
 
@@ -102,10 +111,11 @@ async function serve(o: ServeOptions): Promise<void> {
   const port = o.port === undefined ? DEFAULT_PORTS[o.role] : parseIntArg(o.port, 'port', 0, 65535);
   const maxSessions = parseIntArg(o.maxSessions, 'max-sessions', 1, 1024);
   const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const tls = tlsServerFiles(o.tlsCert, o.tlsKey), tlsCa = tlsCaFile(o.tlsCa);
   let server: DealerServer | PartyServer;
   if (o.role === 'dealer') {
     server = await DealerServer.start({
-      keys, port, host: o.host, maxSessions, log,
+      keys, port, host: o.host, maxSessions, log, tls,
       partyPublicKeys: { p0: publicKeyFromHex(o.p0PublicKey, '--p0-public-key'), p1: publicKeyFromHex(o.p1PublicKey, '--p1-public-key') },
     });
   } else {
@@ -116,7 +126,7 @@ async function serve(o: ServeOptions): Promise<void> {
     const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24), o.shares);
     log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''}${job.shareSet ? ` (share set ${job.shareSet})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     server = await PartyServer.start({
-      role, keys, job, port, host: o.host, maxSessions, log,
+      role, keys, job, port, host: o.host, maxSessions, log, tls, tlsCa,
       dealerUrl: o.dealer,
       peerUrl: o.peer,
       peerPublicKey: publicKeyFromHex(o.peerPublicKey, '--peer-public-key'),

@@ -19,6 +19,8 @@ export interface LocalDeploymentOptions {
   readonly net?: 'none' | 'lan' | 'wan';
   /** Show the servers' log lines on stderr (default: keep them for error reports only). */
   readonly verbose?: boolean;
+  /** PEM files: all three serve wss:// with cert and key, and the parties trust ca when dialing. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
   /** Time for all three to listen (loading stories15M's shares takes a few seconds). */
   readonly startTimeoutMs?: number;
 }
@@ -50,7 +52,11 @@ export class LocalDeployment {
     const keys = { p0: generateKeyPair(), p1: generateKeyPair(), dealer: generateKeyPair() };
     const pub = (k: keyof typeof keys) => toHex(keys[k].publicKey);
     const children: ChildProcess[] = [];
-    const common = ['--host', '127.0.0.1', '--port', '0', '--model', opts.model, '--net', opts.net ?? 'none', ...(opts.fracBits ? ['--frac-bits', String(opts.fracBits)] : [])];
+    const common = [
+      '--host', '127.0.0.1', '--port', '0', '--model', opts.model, '--net', opts.net ?? 'none', ...(opts.fracBits ? ['--frac-bits', String(opts.fracBits)] : []),
+      ...(opts.tls ? ['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : []),
+    ];
+    const ca = opts.tls ? ['--tls-ca', opts.tls.ca] : [];
     const spawn = (role: keyof typeof keys, args: string[]) => {
       const child = fork(cliPath(), ['serve', '--role', role, ...common, ...args], {
         env: { ...process.env, MPCACHE_SECRET_KEY: toHex(keys[role].secretKey) },
@@ -62,8 +68,8 @@ export class LocalDeployment {
     try {
       const dealer = await spawn('dealer', ['--p0-public-key', pub('p0'), '--p1-public-key', pub('p1')]);
       const shares = (role: 'p0' | 'p1') => (opts.shares ? ['--shares', opts.shares[role]] : []);
-      const p0 = await spawn('p0', ['--dealer', dealer.url, '--peer-public-key', pub('p1'), '--dealer-public-key', pub('dealer'), ...shares('p0')]);
-      const p1 = await spawn('p1', ['--dealer', dealer.url, '--peer', p0.url, '--peer-public-key', pub('p0'), '--dealer-public-key', pub('dealer'), ...shares('p1')]);
+      const p0 = await spawn('p0', ['--dealer', dealer.url, '--peer-public-key', pub('p1'), '--dealer-public-key', pub('dealer'), ...ca, ...shares('p0')]);
+      const p1 = await spawn('p1', ['--dealer', dealer.url, '--peer', p0.url, '--peer-public-key', pub('p0'), '--dealer-public-key', pub('dealer'), ...ca, ...shares('p1')]);
       return new LocalDeployment(children, dealer.url, p0.url, p1.url, pub('p0'), pub('p1'));
     } catch (e) {
       await stopAll(children);

@@ -26,6 +26,8 @@ export interface MpcacheClientOptions {
    */
   readonly p0PublicKey?: Uint8Array | string;
   readonly p1PublicKey?: Uint8Array | string;
+  /** wss:// parties: CA certificates (PEM) to trust besides the system's (a deployment's own CA). */
+  readonly ca?: string | Buffer;
   readonly handshakeTimeoutMs?: number;
 }
 
@@ -59,7 +61,7 @@ export class MpcacheClient implements SessionTransport {
     const pins: PartyKeyPins = [pinnedKey(opts.p0PublicKey, 'p0PublicKey'), pinnedKey(opts.p1PublicKey, 'p1PublicKey')];
     const dial = async (url: string, who: string) => {
       try {
-        return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+        return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, { handshakeTimeoutMs: opts.handshakeTimeoutMs, ca: opts.ca });
       } catch (e) {
         throw new ChannelClosedError(`cannot reach ${who} at ${url}: ${(e as Error).message}`);
       }

@@ -20,10 +20,14 @@
  * Multiplexing: none. Open one WebSocket per (session, link) — P0↔P1, P_b↔dealer — and route by
  * URL path on the server (`listenWs` hands over the upgrade request). Tags are u32.
  *
+ * TLS: `listenWs({ tls: { cert, key } })` serves wss:// (node:https); `connect(url, { ca })` trusts
+ * extra CA certificates (PEM) besides the system's, for a deployment's own CA or a self-signed cert.
+ *
  * Lifecycle: close() fails local receives at once; with link emulation the socket itself closes
  * after the already-sent (delayed) frames have been written, so a final message is not lost.
  */
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import WebSocket from 'ws';
 import { LimitError, ProtocolError } from '../errors';
 import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from '../limits';
@@ -35,6 +39,19 @@ import { Outbox } from './outbox';
 
 /** ChannelOptions; `maxFrameBytes` also caps the WebSocket messages ws accepts. */
 export type WsChannelOptions = ChannelOptions;
+
+/** A wss:// listener's PEM certificate chain and private key. */
+export interface TlsServerOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+/** What `WsChannel.connect` takes besides the channel options. */
+export interface WsConnectOptions extends WsChannelOptions {
+  handshakeTimeoutMs?: number;
+  /** wss://: CA certificates (PEM) to trust besides the system's. */
+  ca?: string | Buffer;
+}
 
 /** ws options both ends use: no compression, message size capped by the frame limit. */
 export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDeflate: false; maxPayload: number } {
@@ -75,9 +92,10 @@ export class WsChannel implements Channel {
   }
 
   /** Connect to a `listenWs` server (or any endpoint speaking this framing). */
-  static connect(url: string, opts: WsChannelOptions & { handshakeTimeoutMs?: number } = {}): Promise<WsChannel> {
+  static connect(url: string, opts: WsConnectOptions = {}): Promise<WsChannel> {
     const socket = new WebSocket(url, {
       ...wsSocketOptions(opts.maxFrameBytes),
+      ...(opts.ca ? { ca: opts.ca } : {}),
       handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       // RFC 6455 client masking defends browser-facing proxies against cache poisoning; on these
       // server-to-server links it only costs a pass over every payload (≈2× the loopback time of a
@@ -204,11 +222,13 @@ export interface ListenWsOptions {
   host?: string;
   /** Channel options for each accepted connection (a function sees the upgrade request). */
   channel?: WsChannelOptions | ((req: IncomingMessage) => WsChannelOptions);
+  /** Serve wss:// with this certificate and key (default: plain ws://). */
+  tls?: TlsServerOptions;
 }
 
 export interface WsListener {
   readonly port: number;
-  /** ws://host:port */
+  /** ws://host:port, or wss://host:port with TLS */
   readonly url: string;
   /** Stop accepting; open channels stay up. */
   stopAccepting(): void;
@@ -223,12 +243,19 @@ export async function listenWs(
 ): Promise<WsListener> {
   const perConn = opts.channel ?? {};
   const maxFrameBytes = typeof perConn === 'function' ? undefined : perConn.maxFrameBytes;
-  const wss = new WebSocket.Server({ port: opts.port ?? 0, host: opts.host, ...wsSocketOptions(maxFrameBytes) });
+  const https = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
+  const wss = https
+    ? new WebSocket.Server({ server: https, ...wsSocketOptions(maxFrameBytes) })
+    : new WebSocket.Server({ port: opts.port ?? 0, host: opts.host, ...wsSocketOptions(maxFrameBytes) });
   const open = new Set<WsChannel>();
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve);
-    wss.once('error', reject);
+    const emitter = https ?? wss;
+    emitter.once('listening', resolve);
+    emitter.once('error', reject);
+    https?.listen(opts.port ?? 0, opts.host);
   });
+  https?.on('error', () => undefined);
+  https?.on('tlsClientError', () => undefined); // a client that fails the TLS handshake: its socket is gone, nothing else
   wss.on('error', () => undefined); // after listen, errors surface on each socket
   wss.on('connection', (socket, req) => {
     const ch = new WsChannel(socket, typeof perConn === 'function' ? perConn(req) : perConn);
@@ -240,14 +267,14 @@ export async function listenWs(
       ch.close(`rejected: ${(e as Error).name}`);
     }
   });
-  const addr = wss.address();
+  const addr = (https ?? wss).address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   const host = opts.host ?? '127.0.0.1';
   let stopped: Promise<void> | undefined;
-  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => resolve())));
+  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => (https ? https.close(() => resolve()) : resolve()))));
   return {
     port,
-    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${https ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     stopAccepting: () => void stopAccepting(),
     async close() {
       const done = stopAccepting();

@@ -14,6 +14,8 @@
  *
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
  * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving).
+ * Operations: `GET /healthz` (role, sessions, public key; 503 while draining) and `drain(ms)`, as
+ * PartyServer.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -33,6 +35,8 @@ import {
 import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
 import { receiveHello, rejectLink } from './hello-handshake';
+import { ServerDrain } from './server-drain';
+import { toHex } from './server-keys';
 import { encodeHello, HELLO_TAG } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
 
@@ -72,6 +76,7 @@ export class DealerServer {
   private listener!: WsListener;
   private readonly registry: CorrelationRegistry;
   private readonly log: (line: string) => void;
+  private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
@@ -81,7 +86,7 @@ export class DealerServer {
   static async start(opts: DealerServerOptions): Promise<DealerServer> {
     const s = new DealerServer(opts);
     const channel = { maxFrameBytes: opts.maxFrameBytes };
-    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, channel }, (ch, req) => s.onConnection(ch, req));
+    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), channel }, (ch, req) => s.onConnection(ch, req));
     return s;
   }
 
@@ -100,6 +105,17 @@ export class DealerServer {
   /** Sessions pairing or being served. */
   get sessionCount(): number {
     return this.slots.size;
+  }
+
+  /** What `GET /healthz` answers: public facts only. */
+  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; draining: boolean; publicKey: string } {
+    const draining = this.drainer.draining;
+    return { ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions: this.opts.maxSessions ?? MAX_SESSIONS, draining, publicKey: toHex(this.publicKey) };
+  }
+
+  /** Take no new session; wait for the running ones to end (true) or for timeoutMs (false). */
+  drain(timeoutMs: number): Promise<boolean> {
+    return this.drainer.begin(timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -126,6 +142,7 @@ export class DealerServer {
     const hello = await receiveHello(ch, { role: party ? 'p1' : 'p0', from: `P${party}`, sessionId: id, pinnedKey, timeoutMs: timeout, what: `dealer: hello of P${party}` });
     let slot = this.slots.get(id);
     if (!slot) {
+      this.drainer.refuseIfDraining();
       const max = this.opts.maxSessions ?? MAX_SESSIONS;
       if (this.slots.size >= max) throw new LimitError(`dealer serves at most ${max} sessions`, 'MPC_ERR_TOO_MANY_SESSIONS');
       slot = { id, channels: [undefined, undefined], keys: [undefined, undefined], state: 'pairing' };
@@ -178,5 +195,6 @@ export class DealerServer {
     slot.state = 'closed';
     clearTimeout(slot.timer);
     if (this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
+    this.drainer.sessionEnded();
   }
 }

@@ -28,3 +28,4 @@ export * from './session-links';
 export * from './hello-handshake';
 export * from './jobs/local-gate-shares';
 export * from './wire/client-seal';
+export * from './server-drain';

@@ -10,6 +10,8 @@
  * weights, loaded at start). Sessions (party-session.ts) are independent: every error of one goes to
  * that session's handler, which closes only its links; the server keeps serving the others.
  * Limits: MAX_SESSIONS (LimitError MPC_ERR_TOO_MANY_SESSIONS), session ids unique on the server.
+ * Operations: `GET /healthz` on the same port (status: role, model, sessions, public key; 503 while
+ * draining); `drain(ms)` stops taking sessions and waits for the running ones (server-drain.ts).
  *
  * @example
  *   const p0 = await PartyServer.start({ role: 0, keys, job, dealerUrl: dealer.url, port: 9000 });
@@ -42,6 +44,8 @@ import { ClientConnection, type ConnectionHost } from './client-connection';
 import { inputWidth, type PartyJob } from './jobs/party-job';
 import { PartySession, type PartyServerConfig, type PeerArrival, type SessionHost } from './party-session';
 import { Rendezvous } from './rendezvous';
+import { toHex } from './server-keys';
+import { ServerDrain } from './server-drain';
 import { receiveHello, rejectLink } from './hello-handshake';
 import { samplingFields, type OpenRequest } from './wire/client-messages';
 import { errorCode } from './wire/wire-error';
@@ -90,10 +94,12 @@ export class PartyServer implements SessionHost, ConnectionHost {
   private readonly peerLedgers = new WeakMap<IncomingMessage, Ledger>();
   private listener!: WsListener;
   private readonly maxSessions: number;
+  private readonly drainer: ServerDrain;
 
   private constructor(opts: PartyServerOptions) {
     if (opts.role === 1 && !opts.peerUrl) throw new TypeError('P1 needs "peerUrl" (where P0 listens)');
     this.maxSessions = opts.maxSessions ?? MAX_SESSIONS;
+    this.drainer = new ServerDrain(`P${opts.role}`, () => this.sessions.size);
     this.config = {
       role: opts.role,
       keys: opts.keys,
@@ -117,7 +123,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
   static async start(opts: PartyServerOptions): Promise<PartyServer> {
     const s = new PartyServer(opts);
     s.listener = await listenWs(
-      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, channel: (req) => s.channelOptions(req) },
+      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), channel: (req) => s.channelOptions(req) },
       (ch, req) => s.onConnection(ch, req),
     );
     return s;
@@ -144,6 +150,22 @@ export class PartyServer implements SessionHost, ConnectionHost {
     return this.sessions.size;
   }
 
+  /** What `GET /healthz` answers: public facts only. */
+  status(): { ok: boolean; role: string; model: string; sessions: number; maxSessions: number; draining: boolean; publicKey: string } {
+    const draining = this.drainer.draining;
+    return {
+      ok: !draining, role: `p${this.role}`, model: this.config.job.model, sessions: this.sessions.size, maxSessions: this.maxSessions, draining, publicKey: toHex(this.publicKey),
+    };
+  }
+
+  /**
+   * Take no new session and wait for the running ones to end (true), or for timeoutMs (false: some
+   * are still running; `close` fails them). A second call waits again.
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    return this.drainer.begin(timeoutMs);
+  }
+
   /** Fail every session, stop listening, close every connection. */
   async close(): Promise<void> {
     const bye = new ProtocolError(`P${this.role} shutting down`, 'MPC_ERR_BAD_MESSAGE');
@@ -161,6 +183,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
       const why = Object.prototype.hasOwnProperty.call(job.unavailablePolicies ?? {}, req.policy) ? `: ${job.unavailablePolicies![req.policy]}` : '';
       throw new ProtocolError(`open: policy "${req.policy}" is not supported${why} (supported: ${job.policies.join(', ')})`, 'MPC_ERR_BAD_MESSAGE');
     }
+    this.drainer.refuseIfDraining();
     if (this.sessions.has(req.sessionId)) throw new ProtocolError(`open: session "${req.sessionId}" already exists`, 'MPC_ERR_BAD_MESSAGE');
     if (this.sessions.size >= this.maxSessions) {
       throw new LimitError(`P${this.role} serves at most ${this.maxSessions} sessions at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
@@ -180,6 +203,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     this.owners.get(session)?.sessions.delete(session);
     this.owners.delete(session);
+    this.drainer.sessionEnded();
   }
 
   // ---------------------------------------------------------------- connections

@@ -15,6 +15,11 @@
  *   --*-public-key [MPCACHE_…_PUBLIC_KEY]    the counterparts' public keys (pinned when given)
  *   --tls-cert/--tls-key [MPCACHE_TLS_CERT/_KEY]  serve wss:// with this PEM certificate and key
  *   --tls-ca       [MPCACHE_TLS_CA]          P0/P1: CA certificates (PEM) to trust when dialing wss://
+ *   --drain-timeout [MPCACHE_DRAIN_TIMEOUT]  seconds SIGTERM/SIGINT waits for running sessions (30)
+ *
+ * Stopping: the first SIGTERM or SIGINT drains — no new session, `/healthz` answers 503, running
+ * sessions go on for up to --drain-timeout seconds — then the server closes; a second signal closes
+ * it at once (failing what still runs). `GET /healthz` on the server's port reports its status.
  *   --shares       [MPCACHE_SHARES]          P0/P1: this party's model share file, made by the model
  *                                            owner with `mpcache share-model` (weights and gate)
  *   owner seed     [MPCACHE_OWNER_SEED]      without --shares: the stand-in owner's 16-byte seed, the
@@ -68,6 +73,7 @@ interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  drainTimeout: string;
   quiet?: boolean;
 }
 
@@ -94,6 +100,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--tls-cert <file>', TLS_CERT_HELP).env('MPCACHE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', TLS_KEY_HELP).env('MPCACHE_TLS_KEY'))
     .addOption(new Option('--tls-ca <file>', `P0/P1: ${TLS_CA_HELP}`).env('MPCACHE_TLS_CA'))
+    .addOption(new Option('--drain-timeout <s>', 'on SIGTERM/SIGINT, seconds to let running sessions finish').default('30').env('MPCACHE_DRAIN_TIMEOUT'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
 
@@ -112,6 +119,7 @@ async function serve(o: ServeOptions): Promise<void> {
   const maxSessions = parseIntArg(o.maxSessions, 'max-sessions', 1, 1024);
   const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const tls = tlsServerFiles(o.tlsCert, o.tlsKey), tlsCa = tlsCaFile(o.tlsCa);
+  const drainMs = 1000 * parseIntArg(o.drainTimeout, 'drain-timeout', 0, 86_400);
   let server: DealerServer | PartyServer;
   if (o.role === 'dealer') {
     server = await DealerServer.start({
@@ -138,8 +146,8 @@ async function serve(o: ServeOptions): Promise<void> {
   process.stdout.write(`mpcache serve: ${name} listening on ${server.url} (public key ${toHex(keys.publicKey)})\n`);
   process.send?.({ type: 'listening', role: o.role, url: server.url, publicKey: toHex(keys.publicKey) });
 
-  let closing = false;
-  const shutdown = (why: string) => {
+  let closing = false, draining = false;
+  const close = (why: string) => {
     if (closing) return;
     closing = true;
     log?.(`${name}: shutting down (${why})`);
@@ -147,9 +155,15 @@ async function serve(o: ServeOptions): Promise<void> {
       if (process.connected) process.disconnect();
     });
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  if (process.send) process.once('disconnect', () => shutdown('parent gone'));
+  const onSignal = (signal: string) => {
+    if (draining) return close(`second ${signal}`);
+    draining = true;
+    log?.(`${name}: ${signal}: draining, ${server.sessionCount} session(s) running (up to ${drainMs / 1000} s; again to stop now)`);
+    void server.drain(drainMs).then((all) => close(all ? 'drained' : `drain timeout, ${server.sessionCount} session(s) cut`));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  if (process.send) process.once('disconnect', () => close('parent gone'));
 }
 
 /**

@@ -77,6 +77,17 @@ export class LocalDeployment {
     }
   }
 
+  /** Send `signal` to one server; resolves with its exit code once it has exited. */
+  signal(role: 'dealer' | 'p0' | 'p1', signal: NodeJS.Signals): Promise<number | null> {
+    const c = this.children[['dealer', 'p0', 'p1'].indexOf(role)];
+    const exited = new Promise<number | null>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) resolve(c.exitCode);
+      else c.once('exit', (code) => resolve(code));
+    });
+    c.kill(signal);
+    return exited;
+  }
+
   /** SIGTERM every server and wait for them to exit (SIGKILL after 3 s). */
   close(): Promise<void> {
     return stopAll(this.children);

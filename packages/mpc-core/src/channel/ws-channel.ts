@@ -20,13 +20,16 @@
  * Multiplexing: none. Open one WebSocket per (session, link) — P0↔P1, P_b↔dealer — and route by
  * URL path on the server (`listenWs` hands over the upgrade request). Tags are u32.
  *
+ * Plain HTTP on the same port: `GET /healthz` answers `status()` as JSON (200, or 503 when its
+ * `ok` is false) if the listener has one; every other request gets 426 Upgrade Required.
+ *
  * TLS: `listenWs({ tls: { cert, key } })` serves wss:// (node:https); `connect(url, { ca })` trusts
  * extra CA certificates (PEM) besides the system's, for a deployment's own CA or a self-signed cert.
  *
  * Lifecycle: close() fails local receives at once; with link emulation the socket itself closes
  * after the already-sent (delayed) frames have been written, so a final message is not lost.
  */
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import WebSocket from 'ws';
 import { LimitError, ProtocolError } from '../errors';
@@ -224,6 +227,20 @@ export interface ListenWsOptions {
   channel?: WsChannelOptions | ((req: IncomingMessage) => WsChannelOptions);
   /** Serve wss:// with this certificate and key (default: plain ws://). */
   tls?: TlsServerOptions;
+  /** What `GET /healthz` answers (public facts only: role, counts, public key); 503 if `ok` is false. */
+  status?: () => { readonly ok: boolean } & Record<string, unknown>;
+}
+
+/** A plain HTTP request on a listener's port: the health route, or 426. */
+function answerHttp(status: ListenWsOptions['status'], req: IncomingMessage, res: ServerResponse): void {
+  if (status && req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
+    const body = JSON.stringify(status());
+    res.writeHead(JSON.parse(body).ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(body);
+    return;
+  }
+  res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+  res.end('Upgrade Required: this port speaks WebSocket (GET /healthz for status)\n');
 }
 
 export interface WsListener {
@@ -243,19 +260,17 @@ export async function listenWs(
 ): Promise<WsListener> {
   const perConn = opts.channel ?? {};
   const maxFrameBytes = typeof perConn === 'function' ? undefined : perConn.maxFrameBytes;
-  const https = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
-  const wss = https
-    ? new WebSocket.Server({ server: https, ...wsSocketOptions(maxFrameBytes) })
-    : new WebSocket.Server({ port: opts.port ?? 0, host: opts.host, ...wsSocketOptions(maxFrameBytes) });
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => answerHttp(opts.status, req, res);
+  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
+  const wss = new WebSocket.Server({ server, ...wsSocketOptions(maxFrameBytes) });
   const open = new Set<WsChannel>();
   await new Promise<void>((resolve, reject) => {
-    const emitter = https ?? wss;
-    emitter.once('listening', resolve);
-    emitter.once('error', reject);
-    https?.listen(opts.port ?? 0, opts.host);
+    server.once('listening', resolve);
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host);
   });
-  https?.on('error', () => undefined);
-  https?.on('tlsClientError', () => undefined); // a client that fails the TLS handshake: its socket is gone, nothing else
+  server.on('error', () => undefined);
+  server.on('tlsClientError', () => undefined); // a client that fails the TLS handshake: its socket is gone, nothing else
   wss.on('error', () => undefined); // after listen, errors surface on each socket
   wss.on('connection', (socket, req) => {
     const ch = new WsChannel(socket, typeof perConn === 'function' ? perConn(req) : perConn);
@@ -267,14 +282,14 @@ export async function listenWs(
       ch.close(`rejected: ${(e as Error).name}`);
     }
   });
-  const addr = (https ?? wss).address();
+  const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   const host = opts.host ?? '127.0.0.1';
   let stopped: Promise<void> | undefined;
-  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => (https ? https.close(() => resolve()) : resolve()))));
+  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => server.close(() => resolve()))));
   return {
     port,
-    url: `${https ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${opts.tls ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     stopAccepting: () => void stopAccepting(),
     async close() {
       const done = stopAccepting();

@@ -1,0 +1,99 @@
+/**
+ * What an operator relies on: `GET /healthz` on every server's port (public facts, 503 while
+ * draining), plain HTTP answered 426, and a graceful stop — a draining server takes no new session
+ * but lets the running ones finish with correct tokens — in-process and as `mpcache serve` on SIGTERM.
+ */
+import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers } from '@mpcache/party-server';
+import { LocalDeployment, MpcacheClient, type ClientSession } from '@mpcache/client';
+
+const httpUrl = (wsUrl: string, path: string) => `${wsUrl.replace(/^ws/, 'http')}${path}`;
+
+async function health(wsUrl: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(httpUrl(wsUrl, '/healthz'));
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+async function tokens(s: ClientSession, prompt: bigint[]): Promise<bigint[]> {
+  const out: bigint[] = [];
+  for await (const t of s.generate(prompt)) out.push(t.value);
+  return out;
+}
+
+describe('server operations', () => {
+  let servers: LocalServers;
+  beforeEach(async () => {
+    servers = await startLocalServers({ job: () => ringRecurrenceJob() });
+  });
+  afterEach(() => servers.close());
+
+  it('/healthz reports each server (role, model, sessions, public key) and nothing secret; other HTTP gets 426', async () => {
+    const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+    expect(await health(servers.p0.url)).toEqual({
+      status: 200,
+      body: { ok: true, role: 'p0', model: RING_RECURRENCE_MODEL, sessions: 0, maxSessions: expect.any(Number), draining: false, publicKey: hex(servers.p0.publicKey) },
+    });
+    expect((await health(servers.p1.url)).body).toMatchObject({ ok: true, role: 'p1', publicKey: hex(servers.p1.publicKey) });
+    expect((await health(servers.dealer.url)).body).toMatchObject({ ok: true, role: 'dealer', sessions: 0, publicKey: hex(servers.dealer.publicKey) });
+    const other = await fetch(httpUrl(servers.p0.url, '/client'));
+    expect(other.status).toBe(426);
+    expect(await other.text()).toMatch(/Upgrade Required/);
+    // a session in progress shows up in the counts
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 2 });
+    expect((await health(servers.p0.url)).body.sessions).toBe(1);
+    expect((await health(servers.dealer.url)).body.sessions).toBe(1);
+    client.close();
+  });
+
+  it('a draining party refuses new sessions (503 on /healthz) and lets the running one finish correctly', async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const n = 3000;
+      const running = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: n });
+      const done = tokens(running, [5n, 6n]);
+      const drained = servers.p0.drain(60_000);
+      expect(await health(servers.p0.url)).toMatchObject({ status: 503, body: { ok: false, draining: true, sessions: 1 } });
+      await expect(client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 1 })).rejects.toMatchObject({ code: 'MPC_ERR_TOO_MANY_SESSIONS', message: expect.stringMatching(/P0 is shutting down/) });
+      expect(await done).toEqual(ringRecurrenceReference([5n, 6n], n));
+      expect(await drained).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a drain that times out says so, and close then fails what still runs', async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const s = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: MAX_NEW_TOKENS });
+      const run = tokens(s, [1n]);
+      expect(await servers.dealer.drain(50)).toBe(false);
+      expect((await health(servers.dealer.url)).body).toMatchObject({ ok: false, draining: true, sessions: 1 });
+      await servers.dealer.close();
+      await expect(run).rejects.toThrow(/closed|shutting down/);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('mpcache serve on SIGTERM', () => {
+  it('drains: the running session completes with the reference tokens, then the server exits 0', async () => {
+    const deployment = await LocalDeployment.start({ model: RING_RECURRENCE_MODEL });
+    try {
+      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
+      try {
+        const n = 3000;
+        const s = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: n });
+        const done = tokens(s, [2n, 9n]);
+        const exit = deployment.signal('p1', 'SIGTERM');
+        expect(await done).toEqual(ringRecurrenceReference([2n, 9n], n));
+        expect(await exit).toBe(0);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await deployment.close();
+    }
+  }, 60_000);
+});

@@ -50,6 +50,27 @@ describe('generate through real servers: tiny-llama in one process', () => {
     expect(servers.p0.sessionCount + servers.p1.sessionCount).toBe(0);
   });
 
+  it('a chat (multi-turn session): the second turn continues after the first turn\'s tokens; ids equal the float64 reference of the whole sequence', async () => {
+    const weights = randomWeights(TINY_LLAMA, SEED);
+    const prompt = [1, 17, 42, 5, 63, 8], turn2 = [9, 30, 2];
+    const first = new ReferenceDecoder(weights, TINY_LLAMA).generateGreedy(prompt, 3);
+    const second = new ReferenceDecoder(weights, TINY_LLAMA).generateGreedy([...prompt, ...first, ...turn2], 2);
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const s = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 3, multiTurn: true });
+      const ids = async (p: number[], n?: number) => {
+        const out: number[] = [];
+        for await (const t of s.generate(p, { maxNewTokens: n })) out.push(Number(t.value));
+        return out;
+      };
+      expect(await ids(prompt)).toEqual(first);
+      expect(await ids(turn2, 2)).toEqual(second);
+      s.cancel();
+    } finally {
+      client.close();
+    }
+  });
+
   it('temperature sampling through the servers: T → 0, top-1 and a tiny nucleus give the greedy ids; T = 1 costs P0 8·vocab more dealer bytes per token, the same online', async () => {
     const prompt = [1, 17, 42, 5, 63, 8];
     const want = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA).generateGreedy(prompt, 3);

@@ -22,6 +22,7 @@ import {
   HELLO_TAG,
   ringRecurrenceJob,
   ringRecurrenceReference,
+  ringRecurrenceTurns,
   RING_RECURRENCE_MODEL,
   sealPlace,
   startLocalServers,
@@ -147,13 +148,13 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     await Promise.all(c.map((r) => r.expect('opened')));
     const [s0, s1] = promptShares([4n, 9n]);
     const sealedFor = (place: string) => ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'sealed', 0).seal(place, s0);
-    const tampered = sealedFor(sealPlace.generate(2));
+    const tampered = sealedFor(sealPlace.generate(0, 2));
     tampered[20] ^= 1;
     const cases: [string, Uint8Array][] = [
       ['one flipped bit', tampered],
-      ['sealed for another prompt length', sealedFor(sealPlace.generate(3))],
-      ['sealed for another session', ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'other', 0).seal(sealPlace.generate(2), s0)],
-      ["sealed for P1's key", ClientSeal.agree('client', c[0].keys, servers.p1.publicKey, 'sealed', 0).seal(sealPlace.generate(2), s0)],
+      ['sealed for another prompt length', sealedFor(sealPlace.generate(0, 3))],
+      ['sealed for another session', ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'other', 0).seal(sealPlace.generate(0, 2), s0)],
+      ["sealed for P1's key", ClientSeal.agree('client', c[0].keys, servers.p1.publicKey, 'sealed', 0).seal(sealPlace.generate(0, 2), s0)],
     ];
     for (const [, sealed] of cases) {
       c[0].send({ type: 'generate', sessionId: 'sealed', promptTokens: 2, sealed });
@@ -409,6 +410,70 @@ describe('party server limits', () => {
       expect((await collect(s, [1n, 2n, 3n, 4n, 5n])).map((t) => t.value)).toEqual(ringRecurrenceReference([1n, 2n, 3n, 4n, 5n], 4));
       client.close();
     } finally {
+      await servers.close();
+    }
+  });
+
+  it('a multi-turn session (chat): each turn continues the sequence, with its own token count, until cancel', async () => {
+    const small: PartyJob = { ...ringRecurrenceJob(), maxContext: 20 };
+    const servers = await startLocalServers({ job: () => small, party: TIMEOUTS });
+    try {
+      const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+      const s = await client.openSession({ model: MODEL, maxNewTokens: 5, multiTurn: true });
+      const turns = [{ prompt: [3n, 5n], maxNewTokens: 5 }, { prompt: [7n], maxNewTokens: 2 }, { prompt: [1n, 2n, 4n], maxNewTokens: 4 }];
+      const want = ringRecurrenceTurns(turns);
+      for (let i = 0; i < turns.length; i++) {
+        const got: bigint[] = [];
+        for await (const t of s.generate(turns[i].prompt, { maxNewTokens: turns[i].maxNewTokens })) got.push(t.value);
+        expect(got).toEqual(want[i]);
+        expect(s.state).toBe('ready');
+      }
+      // positions so far: 7 + 3 + 7 = 17 of 20; a turn of 2 prompt + 3 new would need 21
+      await expect(collect(s, [1n, 1n])).rejects.toMatchObject({ code: 'MPC_ERR_PROMPT_TOO_LONG', message: expect.stringMatching(/after 17 positions of earlier turns/) });
+      await expect(s.generate([1n], { maxNewTokens: 6 }).next()).rejects.toThrow(/"maxNewTokens" of a turn expected an integer in \[1, 5\]/);
+      const last: bigint[] = [];
+      for await (const t of s.generate([9n], { maxNewTokens: 3 })) last.push(t.value);
+      expect(last).toEqual(ringRecurrenceTurns([...turns, { prompt: [9n], maxNewTokens: 3 }])[3]);
+      expect(servers.p0.sessionCount + servers.p1.sessionCount).toBe(2);
+      s.cancel();
+      await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount + servers.dealer.sessionCount === 0, 5000, 'chat freed');
+      client.close();
+    } finally {
+      await servers.close();
+    }
+  });
+
+  it('multi-turn on the wire: a turn replayed from an earlier one does not open, a turn over the session\'s count, during a turn or of another shape on P1 is refused, and both parties must agree on multiTurn', async () => {
+    const servers = await startLocalServers({ job: () => ringRecurrenceJob(), party: TIMEOUTS });
+    const c = [await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url)];
+    try {
+      for (const r of c) r.open({ sessionId: 'chat', model: MODEL, policy: 'full', maxNewTokens: 3, multiTurn: true });
+      await Promise.all(c.map((r) => r.expect('opened')));
+      const [s0, s1] = promptShares([2n, 3n]);
+      const turn0 = ClientSeal.agree('client', c[0].keys, servers.p0.publicKey, 'chat', 0).seal(sealPlace.generate(0, 2), s0);
+      c[0].send({ type: 'generate', sessionId: 'chat', promptTokens: 2, sealed: turn0 });
+      c[1].generate('chat', 2, s1);
+      // while the turn runs, another generate is misuse
+      c[0].generate('chat', 2, s0);
+      const during = await c[0].next();
+      expect(during).toMatchObject({ type: 'error', error: { code: 'MPC_ERR_BAD_MESSAGE', message: expect.stringMatching(/between turns/) } });
+      for (let i = 0; i < 3; i++) await Promise.all(c.map((r) => r.expect('token')));
+      await Promise.all(c.map((r) => r.expect('done')));
+      // turn 1: turn 0's seal replayed does not open; more tokens than the session's is refused
+      c[0].send({ type: 'generate', sessionId: 'chat', promptTokens: 2, sealed: turn0 });
+      expect((await c[0].expect('error')).error.code).toBe('MPC_ERR_BAD_SEAL');
+      c[0].generate('chat', 2, s0, 4);
+      expect((await c[0].expect('error')).error.message).toMatch(/exceeds the session's maxNewTokens 3/);
+      // the parties must agree on a turn's shape
+      c[0].generate('chat', 2, s0, 1);
+      c[1].generate('chat', 2, s1, 2);
+      expect((await c[0].expect('error')).error.message).toMatch(/got a prompt of 2 tokens for 1 new ones, P1 2 for 2/);
+      // P0 and P1 opened with different multiTurn: P0 refuses the session
+      c[0].open({ sessionId: 'half-chat', model: MODEL, policy: 'full', maxNewTokens: 2, multiTurn: true });
+      c[1].open({ sessionId: 'half-chat', model: MODEL, policy: 'full', maxNewTokens: 2 });
+      expect((await c[0].expect('error')).error.message).toMatch(/P1 was opened with \(ring-recurrence, full, 2, T=0\), P0 with \(ring-recurrence, full, 2, T=0, multi-turn\)/);
+    } finally {
+      for (const r of c) r.close();
       await servers.close();
     }
   });

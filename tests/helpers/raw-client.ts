@@ -31,6 +31,8 @@ export class RawClient {
   /** This client's X25519 key pair (one for all its sessions). */
   readonly keys = generateKeyPair();
   private readonly seals = new Map<string, ClientSeal>();
+  /** Turns a session has finished (`done` received): the turn of its next seals. */
+  private readonly turns = new Map<string, number>();
 
   private constructor(readonly channel: WsChannel) {}
 
@@ -48,17 +50,17 @@ export class RawClient {
   }
 
   /** `generate` with `share` sealed for the session (random bytes of a seal's length before `opened`). */
-  generate(sessionId: string, promptTokens: number, share: Uint8Array): void {
-    const seal = this.seals.get(sessionId);
-    const sealed = seal ? seal.seal(sealPlace.generate(promptTokens), share) : randomBytes(share.byteLength + SEAL_OVERHEAD);
-    this.send({ type: 'generate', sessionId, promptTokens, sealed });
+  generate(sessionId: string, promptTokens: number, share: Uint8Array, maxNewTokens?: number): void {
+    const seal = this.seals.get(sessionId), turn = this.turns.get(sessionId) ?? 0;
+    const sealed = seal ? seal.seal(sealPlace.generate(turn, promptTokens), share) : randomBytes(share.byteLength + SEAL_OVERHEAD);
+    this.send({ type: 'generate', sessionId, promptTokens, sealed, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}) });
   }
 
   /** This party's share of a token, opened from its seal. */
   tokenShare(m: Extract<PartyMessage, { type: 'token' }>): bigint {
     const seal = this.seals.get(m.sessionId);
     if (!seal) throw new Error(`no seal for session ${m.sessionId}`);
-    const bytes = seal.open(sealPlace.token(m.index), m.sealed, 'token');
+    const bytes = seal.open(sealPlace.token(this.turns.get(m.sessionId) ?? 0, m.index), m.sealed, 'token');
     return new BigUint64Array(Uint8Array.from(bytes).buffer)[0];
   }
 
@@ -72,6 +74,7 @@ export class RawClient {
     this.log.push(r);
     const m = r.msg;
     if (m.type === 'opened') this.seals.set(m.sessionId, ClientSeal.agree('client', this.keys, m.publicKey, m.sessionId, m.info.party));
+    if (m.type === 'done') this.turns.set(m.sessionId, (this.turns.get(m.sessionId) ?? 0) + 1);
     return m;
   }
 

@@ -56,6 +56,33 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     expect(out[0][1].cost.offlineBytes).toBeGreaterThan(0);
   });
 
+  test('a chat turn (extend): the ids equal the reference greedy decoding of prompt + generated + next prompt, with one argmax', async () => {
+    const { parties, secure } = await setup;
+    const turn2 = [9, 30, 2];
+    const first = new ReferenceDecoder(weights, config).generateGreedy(prompt, 3);
+    const second = new ReferenceDecoder(weights, config).generateGreedy([...prompt, ...first, ...turn2], 2);
+    const gens = secure.map((w, i) => new Generator(parties.ctx[i], w));
+    const ids1 = shareTokenIds(prompt, config.vocabSize, testPrg('turn1')), ids2 = shareTokenIds(turn2, config.vocabSize, testPrg('turn2'));
+    const before = await runBoth(parties, async (ctx) => {
+      const g = gens[ctx.party];
+      return [await g.prefill(ids1[ctx.party]), await g.step(), await g.step()];
+    });
+    parties.ctx.forEach((ctx) => ctx.ledger.reset());
+    const after = await runBoth(parties, async (ctx) => {
+      const g = gens[ctx.party];
+      return [await g.extend(ids2[ctx.party]), await g.step()];
+    });
+    const reveal = (a: typeof before[0], b: typeof before[1]) => a.map((t, i) => revealTokenId(t.idShare, b[i].idShare, config.vocabSize));
+    expect([...reveal(before[0], before[1]), ...reveal(after[0], after[1])]).toEqual([...first, ...second]);
+    // the turn fed 1 + 3 positions and ranked the vocabulary twice (extend's last position, the step)
+    expect(gens[0].decoder.length).toBe(prompt.length + 2 + 1 + turn2.length + 1);
+    const argmaxOpts = { bits: 2 * F + LOGIT_MAX_BITS + 2, resolutionBits: 2 * F - ARGMAX_RESOLUTION_BITS };
+    const one = argmaxPackedCost(1, config.vocabSize, argmaxOpts), hot = oneHotCost(1, config.vocabSize);
+    expect(parties.ctx[0].ledger.get('argmax').rounds).toBe(2 * (one.rounds + hot.rounds));
+    expect(after[0][0].cost.rounds).toBeGreaterThan(3 * after[0][1].cost.rounds);
+    await expect(new Generator(parties.ctx[0], secure[0]).extend(ids2[0])).rejects.toThrow(/before prefill/);
+  });
+
   test('temperature sampling: the Gumbel noise costs P0 8·vocab offline bytes per token and nothing online; T → 0 is greedy', async () => {
     const { parties, secure } = await setup;
     const want = new ReferenceDecoder(weights, config).generateGreedy(prompt, 3);

@@ -80,7 +80,7 @@ export class ClientConnection implements ClientLink {
       }
       const s = this.host.findSession(req.sessionId, this);
       if (!s) throw new SessionNotFoundError(req.sessionId);
-      if (req.type === 'generate') s.generate(req.promptTokens, req.sealed);
+      if (req.type === 'generate') s.generate(req.promptTokens, req.sealed, req.maxNewTokens);
       else s.cancel();
     } catch (e) {
       this.send({ type: 'error', sessionId, error: errorFields(e) });

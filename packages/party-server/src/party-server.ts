@@ -47,7 +47,7 @@ import { Rendezvous } from './rendezvous';
 import { toHex } from './server-keys';
 import { ServerDrain } from './server-drain';
 import { receiveHello, rejectLink } from './hello-handshake';
-import { samplingFields, type OpenRequest } from './wire/client-messages';
+import { sessionOptionFields, type OpenRequest } from './wire/client-messages';
 import { errorCode } from './wire/wire-error';
 
 export interface PartyServerOptions {
@@ -188,7 +188,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (this.sessions.size >= this.maxSessions) {
       throw new LimitError(`P${this.role} serves at most ${this.maxSessions} sessions at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
     }
-    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...samplingFields(req) }, client, req.clientKey);
+    const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...sessionOptionFields(req) }, client, req.clientKey);
     this.sessions.set(s.id, s);
     this.owners.set(s, client);
     return s;

@@ -42,7 +42,7 @@ import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
 import { connectDealer, connectPeer } from './session-links';
 import { ClientSeal, sealPlace } from './wire/client-seal';
-import { samplingFields, type PartyCost, type PartyMessage } from './wire/client-messages';
+import { sessionOptionFields, type PartyCost, type PartyMessage } from './wire/client-messages';
 import { attachmentWords, wordBytes } from './wire/message-frame';
 import {
   decodeSync,
@@ -107,6 +107,9 @@ export class PartySession {
   private ctx?: PartyContext;
   private run?: JobRun;
   private seal?: ClientSeal;
+  /** Turns completed (multi-turn sessions) and the positions they took: prompts and new tokens. */
+  private turn = 0;
+  private positions = 0;
   private idleTimer?: NodeJS.Timeout;
   /** Set once this party has sent FIN: the peer may now close the link at any time. */
   private draining = false;
@@ -141,15 +144,12 @@ export class PartySession {
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
       const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
-      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, ...samplingFields(this.params) });
+      const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, ...sessionOptionFields(this.params) });
       this.assertOpen();
       this.ctx = ctx;
       this.run = run;
       this.state = 'ready';
-      this.idleTimer = setTimeout(
-        () => this.fail(new TimeoutError(`session ${this.id}: no generate request within ${cfg.idleTimeoutMs} ms`)),
-        cfg.idleTimeoutMs,
-      );
+      this.armIdleTimer();
       const { job } = cfg;
       this.client.send({
         type: 'opened',
@@ -164,27 +164,32 @@ export class PartySession {
   }
 
   /**
-   * Start the job on this party's prompt share. Throws (and leaves the session as it was) on misuse
-   * or bad input; once started, errors go to `fail`.
+   * Start a turn of the job on this party's prompt share (`maxNewTokens`: this turn's count, default
+   * the open's). Throws (and leaves the session as it was) on misuse or bad input; once started,
+   * errors go to `fail`. A multi-turn session returns to ready after each turn; others end.
    */
-  generate(promptTokens: number, sealed: Uint8Array): void {
+  generate(promptTokens: number, sealed: Uint8Array, maxNewTokens = this.params.maxNewTokens): void {
     const { job } = this.host.config;
-    const { maxNewTokens } = this.params;
     if (this.state !== 'ready') {
-      throw new ProtocolError(`session ${this.id} is ${this.state}: generate needs an open session that has not generated yet`, 'MPC_ERR_BAD_MESSAGE');
+      const what = this.params.multiTurn ? 'an open session between turns' : 'an open session that has not generated yet';
+      throw new ProtocolError(`session ${this.id} is ${this.state}: generate needs ${what}`, 'MPC_ERR_BAD_MESSAGE');
     }
-    if (promptTokens + maxNewTokens - 1 > job.maxContext) {
+    if (maxNewTokens > this.params.maxNewTokens) {
+      throw new ProtocolError(`session ${this.id}: a turn of ${maxNewTokens} new tokens exceeds the session's maxNewTokens ${this.params.maxNewTokens}`, 'MPC_ERR_BAD_MESSAGE');
+    }
+    if (this.positions + promptTokens + maxNewTokens - 1 > job.maxContext) {
+      const before = this.turn ? ` after ${this.positions} positions of earlier turns` : '';
       throw new LimitError(
-        `session ${this.id}: a prompt of ${promptTokens} tokens and ${maxNewTokens} new tokens exceed the context of ${job.maxContext} positions`,
+        `session ${this.id}: a prompt of ${promptTokens} tokens and ${maxNewTokens} new tokens${before} exceed the context of ${job.maxContext} positions`,
         'MPC_ERR_PROMPT_TOO_LONG',
       );
     }
     const width = inputWidth(job);
-    const share = this.seal!.open(sealPlace.generate(promptTokens), sealed, `session ${this.id}: prompt share`);
+    const share = this.seal!.open(sealPlace.generate(this.turn, promptTokens), sealed, `session ${this.id}: prompt share`);
     const words = attachmentWords(share, promptTokens * width, `session ${this.id}: prompt share (${promptTokens}×${width} words)`);
     this.state = 'running';
     clearTimeout(this.idleTimer);
-    void this.runJob(tensor(job.input === 'onehot' ? [promptTokens, width] : [promptTokens], words));
+    void this.runJob(tensor(job.input === 'onehot' ? [promptTokens, width] : [promptTokens], words), maxNewTokens);
   }
 
   /** Drop the session at the client's request (no error reply). */
@@ -205,33 +210,47 @@ export class PartySession {
 
   // ---------------------------------------------------------------- job
 
-  private async runJob(prompt: ReturnType<typeof tensor>): Promise<void> {
+  private async runJob(prompt: ReturnType<typeof tensor>, maxNewTokens: number): Promise<void> {
     const cfg = this.host.config, ctx = this.ctx!, other = `P${1 - cfg.role}`;
-    const n = prompt.shape[0], { maxNewTokens } = this.params;
+    const n = prompt.shape[0], turn = this.turn;
     try {
-      // 1. agree on the public shapes with the peer
-      ctx.channel.send(SYNC_TAG, encodeSync(n));
+      // 1. agree on the turn's public shape with the peer
+      ctx.channel.send(SYNC_TAG, encodeSync({ promptTokens: n, maxNewTokens }));
       const theirs = decodeSync(await recvWithin(ctx.channel, SYNC_TAG, cfg.syncTimeoutMs, `session ${this.id}: start from ${other}`), other);
-      if (theirs !== n) {
-        throw new ProtocolError(`session ${this.id}: P${cfg.role} got a prompt of ${n} tokens, ${other} of ${theirs}`, 'MPC_ERR_BAD_MESSAGE');
+      if (theirs.promptTokens !== n || theirs.maxNewTokens !== maxNewTokens) {
+        throw new ProtocolError(
+          `session ${this.id}: P${cfg.role} got a prompt of ${n} tokens for ${maxNewTokens} new ones, ${other} ${theirs.promptTokens} for ${theirs.maxNewTokens}`,
+          'MPC_ERR_BAD_MESSAGE',
+        );
       }
-      // 2. stream this party's share of each token with the cost the ledger measured for it
+      // 2. stream this party's share of each token, sealed, with the cost the ledger measured for it
       const start = ctx.ledger.snapshot(), t0 = performance.now();
       let before = start, t = t0, index = 0;
       for await (const share of this.run!.generate(prompt, maxNewTokens)) {
         this.assertOpen();
         const now = performance.now(), snap = ctx.ledger.snapshot();
-        const sealed = this.seal!.seal(sealPlace.token(index), wordBytes(new BigUint64Array([share])));
+        const sealed = this.seal!.seal(sealPlace.token(turn, index), wordBytes(new BigUint64Array([share])));
         this.client.send({ type: 'token', sessionId: this.id, index: index++, sealed, cost: partyCost(diffCost(snap, before), now - t) });
         before = snap;
         t = now;
       }
       if (index !== maxNewTokens) throw new RangeError(`session ${this.id}: the job produced ${index} tokens, expected ${maxNewTokens}`);
-      // 3. FIN both ways before closing, so the close cannot drop a message the peer still needs
+      const done = () => this.client.send({ type: 'done', sessionId: this.id, tokens: index, cost: partyCost(diffCost(ctx.ledger.snapshot(), start), performance.now() - t0) });
+      if (this.params.multiTurn) {
+        // 3a. a chat: ready for the next turn (or the client's cancel, or the idle timeout)
+        this.positions += n + maxNewTokens;
+        this.turn++;
+        this.state = 'ready';
+        this.armIdleTimer();
+        done();
+        cfg.log(`P${cfg.role}: session ${this.id} turn ${turn} done (${index} tokens)`);
+        return;
+      }
+      // 3b. FIN both ways before closing, so the close cannot drop a message the peer still needs
       this.draining = true;
       ctx.channel.send(FIN_TAG, new Uint8Array(0));
       await recvWithin(ctx.channel, FIN_TAG, cfg.syncTimeoutMs, `session ${this.id}: end from ${other}`);
-      this.client.send({ type: 'done', sessionId: this.id, tokens: index, cost: partyCost(diffCost(ctx.ledger.snapshot(), start), performance.now() - t0) });
+      done();
       cfg.log(`P${cfg.role}: session ${this.id} done (${index} tokens)`);
       this.end('done');
     } catch (e) {
@@ -255,6 +274,12 @@ export class PartySession {
       if (!this.draining) this.fail(new ChannelClosedError(`session ${this.id}: the link to ${who} closed`));
     });
     return ch;
+  }
+
+  /** Fail the session if no generate arrives within the idle timeout (after open, or between turns). */
+  private armIdleTimer(): void {
+    const ms = this.host.config.idleTimeoutMs;
+    this.idleTimer = setTimeout(() => this.fail(new TimeoutError(`session ${this.id}: no generate request within ${ms} ms`)), ms);
   }
 
   private assertOpen(): void {

@@ -57,7 +57,8 @@ export async function connectPeer(
   const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);
   track(a.channel, 'P1');
   const theirs = a.hello.params!;
-  const show = (p: SessionParams) => `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''})`;
+  const show = (p: SessionParams) =>
+    `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''}${p.multiTurn ? ', multi-turn' : ''})`;
   const shareSets = (theirs.shareSet ?? null) === (cfg.job.shareSet ?? null);
   if (show(theirs) !== show(params) || !shareSets) {
     const err = new ProtocolError(

@@ -31,23 +31,23 @@ describe('ClientSeal', () => {
   const plain = Uint8Array.from({ length: 24 }, (_, i) => i * 7 + 1);
 
   it('client → party: the seal opens with the reference key (node X25519 + HKDF + AES-256-GCM)', () => {
-    const sealed = ClientSeal.agree('client', client, party.publicKey, 'sess-1', 1).seal(sealPlace.generate(3), plain);
+    const sealed = ClientSeal.agree('client', client, party.publicKey, 'sess-1', 1).seal(sealPlace.generate(0, 3), plain);
     expect(sealed.byteLength).toBe(plain.byteLength + SEAL_OVERHEAD);
     const key = referenceKey(party, client.publicKey, 'sess-1', 1, 'up');
-    expect(new Uint8Array(referenceOpen(key, 'sess-1/generate/3', sealed))).toEqual(plain);
+    expect(new Uint8Array(referenceOpen(key, 'sess-1/generate/0/3', sealed))).toEqual(plain);
     // …and the ciphertext is not the plaintext
     expect(Buffer.from(sealed).includes(Buffer.from(plain.subarray(0, 8)))).toBe(false);
   });
 
   it('party → client: the party seals with the "down" key, the client opens it', () => {
     const atParty = ClientSeal.agree('party', party, client.publicKey, 'sess-1', 0);
-    const sealed = atParty.seal(sealPlace.token(5), plain.subarray(0, 8));
+    const sealed = atParty.seal(sealPlace.token(1, 5), plain.subarray(0, 8));
     const key = referenceKey(client, party.publicKey, 'sess-1', 0, 'down');
-    expect(new Uint8Array(referenceOpen(key, 'sess-1/token/5', sealed))).toEqual(plain.subarray(0, 8));
+    expect(new Uint8Array(referenceOpen(key, 'sess-1/token/1/5', sealed))).toEqual(plain.subarray(0, 8));
     const atClient = ClientSeal.agree('client', client, party.publicKey, 'sess-1', 0);
-    expect(atClient.open(sealPlace.token(5), sealed, 't')).toEqual(plain.subarray(0, 8));
+    expect(atClient.open(sealPlace.token(1, 5), sealed, 't')).toEqual(plain.subarray(0, 8));
     // two seals of the same bytes differ (fresh nonces)
-    expect(atParty.seal(sealPlace.token(5), plain.subarray(0, 8))).not.toEqual(sealed);
+    expect(atParty.seal(sealPlace.token(1, 5), plain.subarray(0, 8))).not.toEqual(sealed);
   });
 
   it('refuses every seal made for another place, session, party, direction or key, or altered', () => {

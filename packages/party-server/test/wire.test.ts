@@ -51,7 +51,9 @@ describe('client requests', () => {
       { type: 'open', sessionId: 'a-1', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk },
       { type: 'open', sessionId: 'a-2', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk, temperature: 0.8, topK: 40 },
       { type: 'open', sessionId: 'a-3', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk, temperature: 0.8, topK: 40, topP: 0.9 },
+      { type: 'open', sessionId: 'a-4', model: 'stories15m', policy: 'full', maxNewTokens: 24, clientKey: pk, multiTurn: true },
       { type: 'generate', sessionId: 'a-1', promptTokens: 2, sealed: new Uint8Array(16 + SEAL_OVERHEAD).fill(3) },
+      { type: 'generate', sessionId: 'a-4', promptTokens: 1, sealed: new Uint8Array(8 + SEAL_OVERHEAD).fill(5), maxNewTokens: 6 },
       { type: 'cancel', sessionId: 'a.b_C' },
     ];
     for (const r of reqs) expect(decodeClientRequest(encodeClientRequest(r))).toEqual(r);
@@ -83,6 +85,8 @@ describe('client requests', () => {
     ['open without a client key', encodeMessage({ type: 'open', sessionId: 's', model: 'm', policy: 'full', maxNewTokens: 4 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /missing field "clientKey"/],
     ['open with a 33-byte client key', encodeMessage({ ...open, clientKey: new Uint8Array(33) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"clientKey" expected 32 bytes/],
     ['open with the client key as text', encodeMessage({ ...open, clientKey: 'ab'.repeat(16) }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"clientKey" expected 32 bytes/],
+    ['multiTurn as a number', encodeMessage({ ...open, multiTurn: 1 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"multiTurn" expected a boolean/],
+    ['a turn of 0 new tokens', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 1, maxNewTokens: 0 }, new Uint8Array(36)), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"maxNewTokens"/],
     ['generate with a share shorter than a seal', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 1 }, new Uint8Array(8)), ProtocolError, 'MPC_ERR_BAD_LENGTH', /expected at least 28/],
     ['prompt over MAX_PROMPT_TOKENS', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: MAX_PROMPT_TOKENS + 1 }), LimitError, 'MPC_ERR_PROMPT_TOO_LONG', /exceeds MAX_PROMPT_TOKENS/],
     ['empty prompt', encodeMessage({ type: 'generate', sessionId: 's', promptTokens: 0 }), ProtocolError, 'MPC_ERR_BAD_MESSAGE', /"promptTokens"/],
@@ -142,7 +146,7 @@ describe('server hellos and errors on the wire', () => {
       expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
     }
     expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });
-    expect(decodeSync(encodeSync(5), 'P0')).toBe(5);
+    expect(decodeSync(encodeSync({ promptTokens: 5, maxNewTokens: 7 }), 'P0')).toEqual({ promptTokens: 5, maxNewTokens: 7 });
   });
 
   it.each([

@@ -8,9 +8,12 @@
  * key pair, sends its public half in `open` and agrees one seal per party with the public key the
  * party returns in `opened` — which must equal the pinned key, when one is given.
  *
+ * A multi-turn session (a chat) takes one `generate` per turn: each continues the same sequence
+ * (earlier prompts, every generated token, then the new prompt) until `cancel` ends it.
+ *
  * Validation at this API (STYLE §6): prompt length against MAX_PROMPT_TOKENS and the session's
- * context, every token id against the vocabulary. Misuse: a second generate, or generate after
- * cancel, throws ProtocolError locally.
+ * context (over all turns), every token id against the vocabulary. Misuse: a second generate on a
+ * single-turn session, or generate after cancel, throws ProtocolError locally.
  */
 import {
   generateKeyPair,
@@ -61,6 +64,24 @@ export type SessionPhase = 'opening' | 'ready' | 'generating' | 'finished';
 /** Each party's expected X25519 public key (32 bytes), or undefined to take the one it announces. */
 export type PartyKeyPins = readonly [Uint8Array | undefined, Uint8Array | undefined];
 
+/** What a session asks the parties for (public), and the keys it pins. */
+export interface SessionSpec {
+  readonly model: string;
+  readonly policy: string;
+  /** Tokens per turn (a turn may ask for fewer). */
+  readonly maxNewTokens: number;
+  readonly temperature: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly multiTurn: boolean;
+  readonly pins: PartyKeyPins;
+}
+
+export interface TurnOptions {
+  /** This turn's new tokens (default and maximum: the session's maxNewTokens). */
+  readonly maxNewTokens?: number;
+}
+
 export class ClientSession {
   /** Messages from P0 and P1 for this session, in order. */
   readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>] = [new AsyncQueue(), new AsyncQueue()];
@@ -68,20 +89,21 @@ export class ClientSession {
   private info_?: SessionInfo;
   private readonly keys: KeyPair = generateKeyPair();
   private seals?: readonly [ClientSeal, ClientSeal];
-  /** Each party's whole-run cost (from its `done`). */
+  /** Turns completed, and the positions they took (prompts and new tokens). */
+  private turn = 0;
+  private positions = 0;
+  /** Each party's cost of the last turn (from its `done`). */
   totals?: readonly [PartyCost, PartyCost];
 
   constructor(
     private readonly transport: SessionTransport,
     readonly id: string,
-    readonly model: string,
-    readonly policy: string,
-    readonly maxNewTokens: number,
-    readonly temperature = 0,
-    readonly topK?: number,
-    readonly topP?: number,
-    private readonly pins: PartyKeyPins = [undefined, undefined],
+    readonly spec: SessionSpec,
   ) {}
+
+  get maxNewTokens(): number {
+    return this.spec.maxNewTokens;
+  }
 
   get info(): SessionInfo {
     if (!this.info_) throw new ProtocolError(`session ${this.id} is not open yet`, 'MPC_ERR_BAD_MESSAGE');
@@ -94,10 +116,8 @@ export class ClientSession {
 
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
-    const req = encodeClientRequest({
-      type: 'open', sessionId: this.id, model: this.model, policy: this.policy, maxNewTokens: this.maxNewTokens, clientKey: this.keys.publicKey,
-      temperature: this.temperature, topK: this.topK, topP: this.topP,
-    });
+    const { model, policy, maxNewTokens, temperature, topK, topP, multiTurn } = this.spec;
+    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model, policy, maxNewTokens, clientKey: this.keys.publicKey, temperature, topK, topP, multiTurn });
     this.transport.send(0, req);
     this.transport.send(1, req);
     try {
@@ -118,34 +138,42 @@ export class ClientSession {
   }
 
   /**
-   * Generate maxNewTokens tokens after `prompt` (token ids). Yields each token as soon as both
-   * shares are in; leaving the loop early cancels the session on both parties.
+   * Generate the turn's tokens (maxNewTokens) after `prompt` (token ids). Yields each token as soon
+   * as both shares are in; leaving the loop early cancels the session on both parties. A multi-turn
+   * session is ready for the next turn once the loop ends.
    */
-  async *generate(prompt: readonly (number | bigint)[]): AsyncGenerator<GeneratedToken> {
-    if (this.phase !== 'ready') throw new ProtocolError(`session ${this.id} is ${this.phase}: generate needs an open session, once`, 'MPC_ERR_BAD_MESSAGE');
+  async *generate(prompt: readonly (number | bigint)[], opts: TurnOptions = {}): AsyncGenerator<GeneratedToken> {
+    if (this.phase !== 'ready') {
+      throw new ProtocolError(`session ${this.id} is ${this.phase}: generate needs an open session${this.spec.multiTurn ? ' between turns' : ', once'}`, 'MPC_ERR_BAD_MESSAGE');
+    }
     const info = this.info;
-    const n = prompt.length;
+    const n = prompt.length, newTokens = opts.maxNewTokens ?? this.maxNewTokens;
+    if (!Number.isInteger(newTokens) || newTokens < 1 || newTokens > this.maxNewTokens) {
+      throw new RangeError(`"maxNewTokens" of a turn expected an integer in [1, ${this.maxNewTokens}] (the session's), got ${newTokens}`);
+    }
     if (n < 1) throw new RangeError(`"prompt" expected at least 1 token, got 0`);
     if (n > MAX_PROMPT_TOKENS) throw new LimitError(`prompt of ${n} tokens exceeds MAX_PROMPT_TOKENS ${MAX_PROMPT_TOKENS}`, 'MPC_ERR_PROMPT_TOO_LONG');
-    if (n + this.maxNewTokens - 1 > info.maxContext) {
-      throw new LimitError(`prompt of ${n} tokens + ${this.maxNewTokens} new tokens exceed the context of ${info.maxContext} positions`, 'MPC_ERR_PROMPT_TOO_LONG');
+    if (this.positions + n + newTokens - 1 > info.maxContext) {
+      const before = this.turn ? ` after ${this.positions} positions of earlier turns` : '';
+      throw new LimitError(`prompt of ${n} tokens + ${newTokens} new tokens${before} exceed the context of ${info.maxContext} positions`, 'MPC_ERR_PROMPT_TOO_LONG');
     }
     const x = encodeInput(prompt, info);
-    const shares = share(x), seals = this.seals!;
+    const shares = share(x), seals = this.seals!, turn = this.turn;
+    const turnTokens = opts.maxNewTokens === undefined ? {} : { maxNewTokens: newTokens };
     this.phase = 'generating';
     let finished = false;
     try {
       for (const p of [0, 1] as const) {
-        const sealed = seals[p].seal(sealPlace.generate(n), wordBytes(shares[p].data));
-        this.transport.send(p, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, sealed }));
+        const sealed = seals[p].seal(sealPlace.generate(turn, n), wordBytes(shares[p].data));
+        this.transport.send(p, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, sealed, ...turnTokens }));
       }
       let t = performance.now();
-      for (let i = 0; i < this.maxNewTokens; i++) {
+      for (let i = 0; i < newTokens; i++) {
         const [a, b] = await Promise.all([this.expect(0, 'token'), this.expect(1, 'token')]);
         if (a.type !== 'token' || b.type !== 'token') throw new Error('unreachable');
         if (a.index !== i || b.index !== i) throw new ProtocolError(`session ${this.id}: token #${i} arrived as #${a.index} / #${b.index}`, 'MPC_ERR_BAD_MESSAGE');
         const now = performance.now();
-        const value = BigInt.asUintN(64, this.tokenShare(0, a.index, a.sealed) + this.tokenShare(1, b.index, b.sealed));
+        const value = BigInt.asUintN(64, this.tokenShare(0, turn, a.index, a.sealed) + this.tokenShare(1, turn, b.index, b.sealed));
         yield {
           index: i,
           value,
@@ -160,14 +188,20 @@ export class ClientSession {
       const [d0, d1] = await Promise.all([this.expect(0, 'done'), this.expect(1, 'done')]);
       if (d0.type === 'done' && d1.type === 'done') this.totals = [d0.cost, d1.cost];
       finished = true;
-      this.phase = 'finished';
-      this.transport.forget(this.id);
+      if (this.spec.multiTurn) {
+        this.turn++;
+        this.positions += n + newTokens;
+        this.phase = 'ready';
+      } else {
+        this.phase = 'finished';
+        this.transport.forget(this.id);
+      }
     } finally {
       if (!finished) this.cancel();
     }
   }
 
-  /** Drop the session on both parties (no-op once finished). */
+  /** Drop the session on both parties (no-op once finished); how a multi-turn session ends. */
   cancel(): void {
     if (this.phase === 'finished') return;
     this.phase = 'finished';
@@ -186,7 +220,7 @@ export class ClientSession {
 
   /** The seal with `party`, after checking its announced key against the pin. */
   private agreeSeal(party: PartyId, announced: Uint8Array): ClientSeal {
-    const pin = this.pins[party];
+    const pin = this.spec.pins[party];
     if (pin && (pin.byteLength !== announced.byteLength || !pin.every((v, i) => v === announced[i]))) {
       throw new ProtocolError(`session ${this.id}: P${party}'s public key is not the pinned one`, 'MPC_ERR_BAD_SEAL');
     }
@@ -197,9 +231,9 @@ export class ClientSession {
     }
   }
 
-  /** A party's share of token `index`, from its seal. */
-  private tokenShare(party: PartyId, index: number, sealed: Uint8Array): bigint {
-    const bytes = this.seals![party].open(sealPlace.token(index), sealed, `session ${this.id}: P${party}'s token #${index}`);
+  /** A party's share of token `index` of a turn, from its seal. */
+  private tokenShare(party: PartyId, turn: number, index: number, sealed: Uint8Array): bigint {
+    const bytes = this.seals![party].open(sealPlace.token(turn, index), sealed, `session ${this.id}: P${party}'s token #${index}`);
     return new BigUint64Array(Uint8Array.from(bytes).buffer)[0];
   }
 

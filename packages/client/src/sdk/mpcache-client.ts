@@ -42,6 +42,8 @@ export interface OpenSessionOptions {
   readonly topK?: number;
   /** Top-p (nucleus) sampling within the top k (public; needs topK); default: none. */
   readonly topP?: number;
+  /** A chat: several `generate` turns over one sequence, until `cancel` (public); default false. */
+  readonly multiTurn?: boolean;
   /** Default: 16 random hex characters. */
   readonly sessionId?: string;
 }
@@ -82,7 +84,10 @@ export class MpcacheClient implements SessionTransport {
     if (this.sessions.has(id)) throw new RangeError(`session "${id}" is already open on this client`);
     const problem = samplingProblem(opts, MAX_TOP_K); // the servers check k against their vocabulary
     if (problem) throw new RangeError(problem);
-    const s = new ClientSession(this, id, opts.model, opts.policy ?? 'full', opts.maxNewTokens, opts.temperature ?? 0, opts.topK, opts.topP, this.pins);
+    const s = new ClientSession(this, id, {
+      model: opts.model, policy: opts.policy ?? 'full', maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 0, topK: opts.topK, topP: opts.topP,
+      multiTurn: opts.multiTurn ?? false, pins: this.pins,
+    });
     this.sessions.set(id, s);
     await s.open();
     return s;

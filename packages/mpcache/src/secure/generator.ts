@@ -10,12 +10,18 @@
  *
  * The parties never learn when to stop: the client decides (e.g. on EOS) and tells them; in
  * `secureGenerate` that is `onToken` returning false.
+ *
+ * A chat's next turn: `extend(prompt)` continues the same sequence — the last generated token and
+ * then the new prompt's tokens enter the cache one position at a time (ordinary decoding steps, so
+ * every KV-cache policy sees what it sees when decoding; their logits are dropped, no argmax) and the
+ * last one yields the next token. Cost: per new prompt token about a decoding step without the argmax.
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, oneHot, type PartyContext } from '@mpcache/protocols';
 import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
 import { argmaxFits, greedyToken } from './secure-nonlinear';
 import { samplingProblem, topKToken, topPToken, type SamplingParams } from './truncated-sampling';
+import { assertFitsContext } from '../model/config';
 import type { WeightShares } from './shared-weights';
 import { maskModelWeights, type SecureWeights } from './secure-weights';
 
@@ -77,6 +83,30 @@ export class Generator {
     });
     await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
     return t;
+  }
+
+  /**
+   * Continue the sequence after generated tokens with more prompt tokens (a chat's next turn) and
+   * produce the next new token. `prompt` as in prefill; the returned cost covers the whole turn start.
+   */
+  async extend(prompt: RingTensor): Promise<GeneratedToken> {
+    const prev = this.next;
+    if (!prev) throw new Error('Generator.extend() before prefill()');
+    const V = this.weights.config.vocabSize;
+    if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
+      throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
+    }
+    const n = prompt.shape[0];
+    assertFitsContext(this.weights.config, this.decoder.length + 1 + n, 'positions');
+    return this.measure(async (opts) => {
+      const rows = prompt.shape.length === 1
+        ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
+        : prompt;
+      // the pending token, then every prompt token but the last: steps whose logits are dropped
+      await this.decoder.forward(this.ctx, prev);
+      for (let i = 0; i + 1 < n; i++) await this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray(i * V, (i + 1) * V) });
+      return this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray((n - 1) * V) }, opts);
+    });
   }
 
   /** Benchmarks: append `rows` cached positions of shared zeros (SecureDecoder.warmCache), then prefill/step. */

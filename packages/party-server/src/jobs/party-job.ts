@@ -13,6 +13,8 @@ import type { InputEncoding } from '../wire/client-messages';
 
 /** A session's public parameters, sampling included (SamplingParams: greedy when absent). */
 export interface JobParams extends SamplingParams {
+  /** Several turns: `generate` is called once per turn, each continuing the same sequence. */
+  readonly multiTurn?: boolean;
   readonly sessionId: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -45,6 +47,8 @@ export interface JobRun {
   /**
    * This party's share of each new token id, in order, maxNewTokens of them. `prompt` is this
    * party's share, shape (promptTokens) for 'ids' or (promptTokens, vocabSize) for 'onehot'.
+   * Called once per turn: a later call continues the sequence after the earlier turns' prompts and
+   * every token they generated (the last generated token enters the context first).
    */
   generate(prompt: RingTensor, maxNewTokens: number): AsyncIterable<bigint>;
 }

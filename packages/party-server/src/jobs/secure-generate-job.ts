@@ -110,7 +110,8 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
     async start(ctx: PartyContext, params: JobParams): Promise<JobRun> {
       const weights = await maskModelWeights(ctx, opts.shares);
       const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0, topK: params.topK, topP: params.topP });
-      return { generate: (prompt, maxNewTokens) => greedyTokens(generator, prompt, maxNewTokens) };
+      let turns = 0;
+      return { generate: (prompt, maxNewTokens) => turnTokens(generator, turns++ > 0, prompt, maxNewTokens) };
     },
   };
 }
@@ -119,8 +120,9 @@ function noGate(model: string): string {
   return `model "${model}" has no trained Attention-Gate on this server (the model owner provides one; shipped for: ${Object.keys(SHIPPED_ATTENTION_GATES).join(', ')})`;
 }
 
-async function* greedyTokens(generator: Generator, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {
-  let token = await generator.prefill(prompt);
+/** One turn's tokens: the first turn prefills the prompt, a later one extends the sequence with it. */
+async function* turnTokens(generator: Generator, later: boolean, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {
+  let token = later ? await generator.extend(prompt) : await generator.prefill(prompt);
   yield token.idShare.data[0];
   for (let i = 1; i < maxNewTokens; i++) {
     token = await generator.step();

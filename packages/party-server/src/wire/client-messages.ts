@@ -4,8 +4,9 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens, clientKey, temperature?, topK?, topP? }  set up seeds, peer and dealer links
- *     generate  { sessionId, promptTokens } + this party's share of the prompt (u64 words), sealed
+ *     open      { sessionId, model, policy, maxNewTokens, clientKey, temperature?, topK?, topP?, multiTurn? }  set up seeds, peer and dealer links
+ *     generate  { sessionId, promptTokens, maxNewTokens? } + this party's share of the prompt (u64 words), sealed
+ *               (multiTurn: one generate per turn, each continuing the same sequence; maxNewTokens ≤ open's)
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)
  *   party → client
  *     opened    { sessionId, party, input, vocabSize, maxContext, fracBits, publicKey }
@@ -48,9 +49,14 @@ export interface OpenRequest extends SamplingParams {
   type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
   /** The client's X25519 public key for this session (32 bytes). */
   clientKey: Uint8Array;
+  /** A chat: after each turn's `done` the session stays ready for the next `generate` (until `cancel`). */
+  multiTurn?: boolean;
 }
-/** `sealed`: this party's share of the prompt (u64 words), sealed by ClientSeal at sealPlace.generate. */
-export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; sealed: Uint8Array }
+/**
+ * `sealed`: this party's share of the prompt (u64 words), sealed by ClientSeal at sealPlace.generate;
+ * `maxNewTokens`: this turn's count (default and maximum: the open's).
+ */
+export interface GenerateRequest { type: 'generate'; sessionId: string; promptTokens: number; sealed: Uint8Array; maxNewTokens?: number }
 export interface CancelRequest { type: 'cancel'; sessionId: string }
 export type ClientRequest = OpenRequest | GenerateRequest | CancelRequest;
 
@@ -89,10 +95,12 @@ export function encodeClientRequest(r: ClientRequest): Uint8Array {
   switch (r.type) {
     case 'open':
       return encodeMessage({
-        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens, clientKey: r.clientKey, ...samplingFields(r),
+        type: r.type, sessionId: r.sessionId, model: r.model, policy: r.policy, maxNewTokens: r.maxNewTokens, clientKey: r.clientKey, ...sessionOptionFields(r),
       });
     case 'generate':
-      return encodeMessage({ type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens }, r.sealed);
+      return encodeMessage({
+        type: r.type, sessionId: r.sessionId, promptTokens: r.promptTokens, ...(r.maxNewTokens !== undefined ? { maxNewTokens: r.maxNewTokens } : {}),
+      }, r.sealed);
     case 'cancel':
       return encodeMessage({ type: r.type, sessionId: r.sessionId });
   }
@@ -110,7 +118,7 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
   const { env } = m;
   const type = env.type;
   if (type === 'open') {
-    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens', 'clientKey'], SAMPLING_KEYS);
+    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'model', 'policy', 'maxNewTokens', 'clientKey'], SESSION_OPTION_KEYS);
     noAttachment(m, 'open');
     const maxNewTokens = env.maxNewTokens;
     if (typeof maxNewTokens === 'number' && Number.isSafeInteger(maxNewTokens) && maxNewTokens > MAX_NEW_TOKENS) {
@@ -123,11 +131,11 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
       policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
       maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
       clientKey: keyField(env, 'clientKey', what),
-      ...envelopeSampling(env, what),
+      ...envelopeSessionOptions(env, what),
     };
   }
   if (type === 'generate') {
-    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'promptTokens']);
+    assertEnvelopeKeys(env, what, ['type', 'sessionId', 'promptTokens'], ['maxNewTokens']);
     const sessionId = sessionIdField(env, what);
     const n = env.promptTokens;
     if (typeof n === 'number' && Number.isSafeInteger(n) && n > MAX_PROMPT_TOKENS) {
@@ -137,7 +145,8 @@ export function parseClientRequest(m: WireMessage): ClientRequest {
     if (m.attachment.byteLength < SEAL_OVERHEAD) {
       throw new ProtocolError(`generate: sealed share of ${m.attachment.byteLength} bytes, expected at least ${SEAL_OVERHEAD}`, 'MPC_ERR_BAD_LENGTH');
     }
-    return { type, sessionId, promptTokens, sealed: m.attachment };
+    const turnTokens = env.maxNewTokens === undefined ? {} : { maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS) };
+    return { type, sessionId, promptTokens, sealed: m.attachment, ...turnTokens };
   }
   if (type === 'cancel') {
     assertEnvelopeKeys(env, what, ['type', 'sessionId']);
@@ -259,6 +268,26 @@ export function samplingFields(p: SamplingParams): SamplingParams {
   return {
     ...(p.temperature ? { temperature: p.temperature } : {}), ...(p.topK !== undefined ? { topK: p.topK } : {}), ...(p.topP !== undefined ? { topP: p.topP } : {}),
   };
+}
+
+/** The optional session fields of an open / hello: sampling and multiTurn. */
+export const SESSION_OPTION_KEYS: readonly string[] = [...SAMPLING_KEYS, 'multiTurn'];
+
+/** A session's options besides model, policy and maxNewTokens (public; both parties must agree). */
+export interface SessionOptions extends SamplingParams {
+  readonly multiTurn?: boolean;
+}
+
+/** The session option fields to put in an envelope: sampling as samplingFields, multiTurn only when true. */
+export function sessionOptionFields(p: SessionOptions): SessionOptions {
+  return { ...samplingFields(p), ...(p.multiTurn ? { multiTurn: true } : {}) };
+}
+
+/** The optional session fields of an open / hello (envelopeSampling, and multiTurn: a boolean). */
+export function envelopeSessionOptions(env: Envelope, what: string): SessionOptions {
+  const m = env.multiTurn;
+  if (m !== undefined && typeof m !== 'boolean') throw new ProtocolError(`${what}: field "multiTurn" expected a boolean`, 'MPC_ERR_BAD_MESSAGE');
+  return { ...envelopeSampling(env, what), ...(m ? { multiTurn: true } : {}) };
 }
 
 /** The optional sampling fields of an open / hello, checked by samplingProblem (MAX_TOP_K bounds k). */

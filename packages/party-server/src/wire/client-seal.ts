@@ -13,8 +13,9 @@
  * share. Unpinned, it trusts the key in `opened` (fine against passive observers).
  *
  * Sealed bytes: nonce (12, crypto.randomBytes) ‖ ciphertext ‖ GCM tag (16); SEAL_OVERHEAD = 28.
- * The additional data binds each seal to its place: "<sessionId>/generate/<promptTokens>" and
- * "<sessionId>/token/<index>", so a seal cannot be replayed into another session, index or message.
+ * The additional data binds each seal to its place: "<sessionId>/generate/<turn>/<promptTokens>" and
+ * "<sessionId>/token/<turn>/<index>", so a seal cannot be replayed into another session, turn, index
+ * or message.
  * Cost: one AES-GCM pass over the prompt share and 8 bytes per token; outside the MPC ledgers.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -85,8 +86,8 @@ export class ClientSeal {
   }
 }
 
-/** The seal's place of a prompt share and of a token share. */
+/** The seal's place of a turn's prompt share and of a token share (turns count from 0). */
 export const sealPlace = {
-  generate: (promptTokens: number) => `generate/${promptTokens}`,
-  token: (index: number) => `token/${index}`,
+  generate: (turn: number, promptTokens: number) => `generate/${turn}/${promptTokens}`,
+  token: (turn: number, index: number) => `token/${turn}/${index}`,
 } as const;

@@ -23,7 +23,7 @@ import {
   TimeoutError,
   type Channel,
 } from '@mpcache/mpc-core';
-import { envelopeSampling, MAX_NAME_LENGTH, SAMPLING_KEYS, samplingFields, SESSION_ID_PATTERN } from './client-messages';
+import { envelopeSessionOptions, MAX_NAME_LENGTH, SESSION_ID_PATTERN, SESSION_OPTION_KEYS, sessionOptionFields, type SessionOptions } from './client-messages';
 import type { SamplingParams } from '@mpcache/mpcache';
 import { decodeMessage, encodeMessage } from './message-frame';
 import { errorFields, errorFromWire, readErrorFields } from './wire-error';
@@ -35,7 +35,7 @@ export const FIN_TAG = 0xffff_fffd;
 export type ServerRole = 'p0' | 'p1' | 'dealer';
 
 /** The public parameters both parties of a session must agree on (sampling: SamplingParams). */
-export interface SessionParams extends SamplingParams {
+export interface SessionParams extends SessionOptions {
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -56,7 +56,7 @@ export function encodeHello(h: ServerHello): Uint8Array {
   const p = h.params;
   return encodeMessage({
     type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey,
-    ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...samplingFields(p), ...(p.shareSet ? { shareSet: p.shareSet } : {}) } : {}),
+    ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...sessionOptionFields(p), ...(p.shareSet ? { shareSet: p.shareSet } : {}) } : {}),
   });
 }
 
@@ -78,7 +78,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? [...SAMPLING_KEYS, 'shareSet'] : []);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? [...SESSION_OPTION_KEYS, 'shareSet'] : []);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
@@ -94,23 +94,29 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
           model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),
           policy: envelopeString(env, 'policy', what, MAX_NAME_LENGTH),
           maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS),
-          ...envelopeSampling(env, what),
+          ...envelopeSessionOptions(env, what),
           ...(env.shareSet !== undefined ? { shareSet: envelopeString(env, 'shareSet', what, MAX_NAME_LENGTH) } : {}),
         }
       : undefined,
   };
 }
 
-export function encodeSync(promptTokens: number): Uint8Array {
-  return encodeMessage({ type: 'sync', promptTokens });
+/** A turn's public shape, which both parties must agree on before it starts. */
+export interface TurnShape {
+  readonly promptTokens: number;
+  readonly maxNewTokens: number;
 }
 
-export function decodeSync(payload: Uint8Array, from: string): number {
+export function encodeSync(t: TurnShape): Uint8Array {
+  return encodeMessage({ type: 'sync', promptTokens: t.promptTokens, maxNewTokens: t.maxNewTokens });
+}
+
+export function decodeSync(payload: Uint8Array, from: string): TurnShape {
   const what = `sync from ${from}`;
   const { env } = decodeMessage(payload, what);
-  assertEnvelopeKeys(env, what, ['type', 'promptTokens']);
+  assertEnvelopeKeys(env, what, ['type', 'promptTokens', 'maxNewTokens']);
   if (env.type !== 'sync') throw bad(`${what}: expected type "sync"`);
-  return envelopeInt(env, 'promptTokens', what, 1, MAX_PROMPT_TOKENS);
+  return { promptTokens: envelopeInt(env, 'promptTokens', what, 1, MAX_PROMPT_TOKENS), maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS) };
 }
 
 /**

@@ -138,6 +138,47 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     for (const c of r.perToken) expect(Object.keys(c)).toEqual(expect.arrayContaining(['ms', 'bytes', 'rounds']));
   }, 300_000);
 
+  it('mpcache chat: two stdin lines are two turns on one session; ids equal the float64 model fed the same way', async () => {
+    const { config, weights, tokenizer } = loadStories15M();
+    const lines = ['Once upon a time', 'Lily saw a big dog'], n = 3;
+    // the reference, fed as the parties are: prefill turn 1, then the last token and turn 2's prompt as steps
+    const ref = new ReferenceDecoder(weights, config), want: number[][] = [], margins: number[][] = [];
+    let pending: number | undefined;
+    for (const [k, line] of lines.entries()) {
+      const ids = k === 0 ? promptIds(tokenizer, line) : tokenizer.encode(line, { bos: false });
+      let logits = ref.prefill(pending === undefined ? ids : [pending, ...ids]);
+      const turn: number[] = [], m: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const sorted = [...logits].sort((a, b) => b - a);
+        m.push(sorted[0] - sorted[1]);
+        turn.push(logits.indexOf(sorted[0]));
+        if (i + 1 < n) logits = ref.forward(turn[i], ref.length);
+      }
+      pending = turn[n - 1];
+      want.push(turn);
+      margins.push(m);
+    }
+    const file = join(dir, 'chat.json');
+    const run = promisify(execFile)(process.execPath, [
+      cliPath(), 'chat', '--max-new-tokens', String(n), '--p0', deployment.p0Url, '--p1', deployment.p1Url, '--json', file,
+      '--p0-public-key', deployment.p0PublicKey, '--p1-public-key', deployment.p1PublicKey,
+    ], { timeout: 280_000 });
+    run.child.stdin!.end(`${lines[0]}\n\n${lines[1]}\n`); // an empty line is no turn
+    const { stdout } = await run;
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    expect(r.turns.map((t: { prompt: string }) => t.prompt)).toEqual(lines);
+    expect(stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    // where the float64 choice is clear the secure token must be the same (a near-tie may go either way)
+    outer: for (let k = 0; k < lines.length; k++) {
+      for (let i = 0; i < n; i++) {
+        if (r.turns[k].tokens[i] === want[k][i]) continue;
+        expect(margins[k][i]).toBeLessThanOrEqual(0.1);
+        break outer;
+      }
+    }
+    expect(margins.flat().filter((m) => m > 0.1).length).toBeGreaterThan(0);
+  }, 300_000);
+
   it('a client pinned to another key for P0 stops before its prompt leaves, with a clear error', async () => {
     const run = promisify(execFile)(process.execPath, [
       cliPath(), 'generate', '--prompt', 'Once', '--max-new-tokens', '1', '--p0', deployment.p0Url, '--p1', deployment.p1Url,

@@ -9,6 +9,7 @@ import { registerBenchCommands } from './commands/bench';
 import { registerDemoCommand } from './commands/demo';
 import { registerEvalCommand } from './commands/eval';
 import { registerGenerateCommand } from './commands/generate';
+import { registerChatCommand } from './commands/chat';
 import { registerServeCommand } from './commands/serve';
 import { registerShareModelCommand } from './commands/share-model';
 
@@ -16,6 +17,7 @@ const program = new Command();
 program.name('mpcache').description('Private LLM inference by two-party computation, with MPC-friendly KV-cache eviction');
 registerDemoCommand(program);
 registerGenerateCommand(program);
+registerChatCommand(program);
 registerServeCommand(program);
 registerShareModelCommand(program);
 registerBenchCommands(program);

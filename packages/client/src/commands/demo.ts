@@ -79,7 +79,7 @@ async function modelDemo(o: DemoOptions) {
   try {
     note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const r = await runGeneration({
-      p0: servers.p0Url, p1: servers.p1Url, p0PublicKey: servers.p0PublicKey, p1PublicKey: servers.p1PublicKey, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,
+      connect: { p0: servers.p0Url, p1: servers.p1Url, p0PublicKey: servers.p0PublicKey, p1PublicKey: servers.p1PublicKey }, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,
       prompt: o.prompt, tokenizer, write: out, note,
       heading: '\nsecure (each token printed as this client reconstructs it):\n  ',
     });

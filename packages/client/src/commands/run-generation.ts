@@ -8,7 +8,7 @@ import { MAX_TOP_K, plaintextPolicyTwin } from '@mpcache/party-server';
 import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { fmtBytes, parseIntArg, parseNumberArg, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
-import { MpcacheClient } from '../sdk/mpcache-client';
+import { MpcacheClient, type MpcacheClientOptions } from '../sdk/mpcache-client';
 
 export interface PerTokenCost {
   /** Client wall time for this token (the first includes the prompt's prefill). */
@@ -36,13 +36,8 @@ export interface GenerationResult {
 }
 
 export interface RunGenerationOptions {
-  readonly p0: string;
-  readonly p1: string;
-  /** The parties' public keys (hex) to pin; unpinned, the keys they announce are used. */
-  readonly p0PublicKey?: string;
-  readonly p1PublicKey?: string;
-  /** wss:// parties: extra CA certificates (PEM). */
-  readonly ca?: Buffer;
+  /** The parties' URLs, pinned public keys and extra TLS CA certificates. */
+  readonly connect: MpcacheClientOptions;
   readonly model: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -63,7 +58,7 @@ export interface RunGenerationOptions {
 }
 
 export async function runGeneration(o: RunGenerationOptions): Promise<GenerationResult> {
-  const client = await MpcacheClient.connect({ p0: o.p0, p1: o.p1, p0PublicKey: o.p0PublicKey, p1PublicKey: o.p1PublicKey, ca: o.ca });
+  const client = await MpcacheClient.connect(o.connect);
   try {
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);

@@ -1,0 +1,110 @@
+/**
+ * `mpcache chat` — a multi-turn session with a running deployment: every line read from stdin is a
+ * turn. The first line is the prompt (with BOS); each later line continues the same sequence after
+ * every token generated so far, on the parties' existing KV cache (no re-prefill). Each turn
+ * generates --max-new-tokens tokens; the text after an EOS is not printed, but those tokens stay in
+ * the context (the parties cannot see EOS). End of input ends the session.
+ * `--json FILE` writes { model, policy, turns: [{ prompt, promptTokens, tokens, text, perToken }],
+ * secureText } (plus each turn's plaintextTokens with --reference).
+ */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { argmax, EOS_ID, loadStories15M, ReferenceDecoder, STORIES15M, type Tokenizer } from '@mpcache/mpcache';
+import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { plaintextPolicyTwin } from '@mpcache/party-server';
+import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
+import { MpcacheClient } from '../sdk/mpcache-client';
+import { promptIds } from '../sdk/generate-text';
+import { addClientFlags, clientFlagValues, type ClientFlags } from './client-flags';
+
+interface ChatOptions extends ClientFlags {
+  maxNewTokens: string;
+  reference?: boolean;
+  json?: string;
+}
+
+interface Turn {
+  prompt: string;
+  promptTokens: number[];
+  tokens: number[];
+  text: string;
+  perToken: { ms: number; bytes: number; rounds: number; offlineBytes: number }[];
+  plaintextTokens?: number[];
+}
+
+export function registerChatCommand(program: Command): void {
+  const cmd = program
+    .command('chat')
+    .description('a multi-turn session with a running deployment: each stdin line is a turn continuing the same sequence')
+    .option('--max-new-tokens <n>', 'tokens per turn', '24');
+  addClientFlags(cmd)
+    .option('--reference', 'compare each turn with the plaintext model on the same sequence (greedy only)')
+    .option('--json <file>', 'write the turns as JSON')
+    .action(async (o: ChatOptions) => {
+      const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
+      const { connect, sampling } = clientFlagValues(o);
+      if (sampling.temperature > 0 && o.reference) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
+      const { config, weights, tokenizer } = loadStories15M();
+      const reference = o.reference ? new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin(o.policy, config) }) : undefined;
+      const note = (s: string) => process.stderr.write(`${s}\n`);
+      const client = await MpcacheClient.connect(connect);
+      const turns: Turn[] = [];
+      try {
+        const session = await client.openSession({ model: STORIES15M.name, policy: o.policy, maxNewTokens, multiTurn: true, ...sampling });
+        note(`session ${session.id} ready: one line per turn, end of input to stop (${maxNewTokens} tokens per turn)`);
+        const context: number[] = [];
+        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+          if (line.trim() === '') continue;
+          const ids = turns.length === 0 ? promptIds(tokenizer, line) : tokenizer.encode(line, { bos: false });
+          const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
+          process.stdout.write(turns.length === 0 ? line : ` ${line}`);
+          let prev = ids[ids.length - 1], ended = false;
+          for await (const t of session.generate(ids)) {
+            const id = checkedId(t.value, tokenizer);
+            turn.tokens.push(id);
+            turn.perToken.push({ ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
+            if (!ended) {
+              const piece = id === EOS_ID ? '' : Buffer.from(tokenizer.pieceBytes(prev, id)).toString('utf8');
+              turn.text += piece;
+              process.stdout.write(piece);
+            }
+            ended ||= id === EOS_ID;
+            prev = id;
+          }
+          process.stdout.write('\n');
+          if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens);
+          context.push(...ids, ...turn.tokens);
+          turns.push(turn);
+          const ms = turn.perToken.reduce((a, c) => a + c.ms, 0), bytes = turn.perToken.reduce((a, c) => a + c.bytes, 0);
+          const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${maxNewTokens} tokens equal to the plaintext model's` : '';
+          note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
+        }
+        session.cancel();
+        writeJson(o.json, { model: STORIES15M.name, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
+      } finally {
+        client.close();
+      }
+    });
+}
+
+function checkedId(value: bigint, tokenizer: Tokenizer): number {
+  if (value >= BigInt(tokenizer.vocabSize)) throw new RangeError(`a token reconstructs to no id in [0, ${tokenizer.vocabSize})`);
+  return Number(value);
+}
+
+/**
+ * The plaintext model's greedy tokens for this turn, the way the parties compute it: the first turn
+ * prefills its prompt; a later one feeds the last generated token and its prompt position by
+ * position into the same cache (as decoding steps, which is what a KV-cache policy sees), then
+ * decodes n tokens.
+ */
+function referenceTurn(ref: ReferenceDecoder, pending: number | undefined, ids: readonly number[], n: number): number[] {
+  let logits = ref.prefill(pending === undefined ? ids : [pending, ...ids]);
+  const out: number[] = [];
+  for (;;) {
+    const next = argmax(logits);
+    out.push(next);
+    if (out.length === n) return out;
+    logits = ref.forward(next, ref.length);
+  }
+}

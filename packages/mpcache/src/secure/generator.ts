@@ -12,9 +12,10 @@
  * `secureGenerate` that is `onToken` returning false.
  *
  * A chat's next turn: `extend(prompt)` continues the same sequence — the last generated token and
- * then the new prompt's tokens enter the cache one position at a time (ordinary decoding steps, so
- * every KV-cache policy sees what it sees when decoding; their logits are dropped, no argmax) and the
- * last one yields the next token. Cost: per new prompt token about a decoding step without the argmax.
+ * then the new prompt's tokens enter the cache, and the last one yields the next token. With the full
+ * cache (`multiRowSteps`) that is one causal forward pass over those n + 1 rows, about the cost of a
+ * prefill of n + 1 tokens; other policies get them one position at a time (ordinary decoding steps,
+ * which is what they are built for; their logits are dropped, no argmax).
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, oneHot, type PartyContext } from '@mpcache/protocols';
@@ -102,6 +103,12 @@ export class Generator {
       const rows = prompt.shape.length === 1
         ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
         : prompt;
+      if (this.decoder.kvPolicy.multiRowSteps) {
+        const both = new BigUint64Array((n + 1) * V);
+        both.set(prev.data);
+        both.set(rows.data, V);
+        return this.decoder.forward(this.ctx, { shape: [n + 1, V], data: both }, opts);
+      }
       // the pending token, then every prompt token but the last: steps whose logits are dropped
       await this.decoder.forward(this.ctx, prev);
       for (let i = 0; i + 1 < n; i++) await this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray(i * V, (i + 1) * V) });

@@ -66,6 +66,11 @@ export interface SecureKVCachePolicy {
    * hand them over untruncated at scale 2f (saving the scores' truncation round). Default false.
    */
   readonly acceptsWideLogits?: boolean;
+  /**
+   * True if rows after the prefill may arrive several per forward pass (a chat's next prompt in one
+   * causal pass, Generator.extend); otherwise they come one decoding step at a time. Default false.
+   */
+  readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */
   select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null>;
   /** The probabilities over all rows, (lanes, rows, kvLen), after the layer's attention output. */
@@ -109,6 +114,7 @@ export interface SecureKVCachePolicy {
 export class SecureFullCache implements SecureKVCachePolicy {
   readonly name = 'full';
   readonly acceptsWideLogits = true;
+  readonly multiRowSteps: boolean = true;
   async select(): Promise<null> {
     return null;
   }

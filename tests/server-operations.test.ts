@@ -1,11 +1,13 @@
 /**
  * What an operator relies on: `GET /healthz` on every server's port (public facts, 503 while
- * draining), plain HTTP answered 426, and a graceful stop — a draining server takes no new session
+ * draining), `GET /metrics` (Prometheus counters), plain HTTP answered 426, and a graceful stop — a draining server takes no new session
  * but lets the running ones finish with correct tokens — in-process and as `mpcache serve` on SIGTERM.
  */
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
+import { beaverMulCost } from '@mpcache/protocols';
 import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers } from '@mpcache/party-server';
 import { LocalDeployment, MpcacheClient, type ClientSession } from '@mpcache/client';
+import { eventually } from './helpers/raw-client';
 
 const httpUrl = (wsUrl: string, path: string) => `${wsUrl.replace(/^ws/, 'http')}${path}`;
 
@@ -44,6 +46,38 @@ describe('server operations', () => {
     expect((await health(servers.p0.url)).body.sessions).toBe(1);
     expect((await health(servers.dealer.url)).body.sessions).toBe(1);
     client.close();
+  });
+
+  it('/metrics counts sessions by outcome and each party\'s tokens with their exact cost (Prometheus text)', async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const n = 7;
+      expect(await tokens(await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: n }), [4n, 5n])).toEqual(ringRecurrenceReference([4n, 5n], n));
+      const quitter = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 3 });
+      quitter.cancel();
+      await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount + servers.dealer.sessionCount === 0, 5000, 'sessions freed');
+    } finally {
+      client.close();
+    }
+    const metric = async (url: string, name: string) => {
+      const r = await fetch(httpUrl(url, '/metrics'));
+      expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const line = (await r.text()).split('\n').find((x) => x.startsWith(`${name} `));
+      return Number(line?.split(' ').pop());
+    };
+    const c = beaverMulCost(1), p0 = servers.p0.url;
+    expect(await metric(p0, 'mpcache_sessions{role="p0"}')).toBe(0);
+    expect(await metric(p0, 'mpcache_sessions_opened_total{role="p0"}')).toBe(2);
+    expect(await metric(p0, 'mpcache_sessions_ended_total{role="p0",outcome="done"}')).toBe(1);
+    expect(await metric(p0, 'mpcache_sessions_ended_total{role="p0",outcome="canceled"}')).toBe(1);
+    expect(await metric(p0, 'mpcache_tokens_total{role="p0"}')).toBe(7);
+    expect(await metric(p0, 'mpcache_online_bytes_sent_total{role="p0"}')).toBe(7 * c.bytesSent);
+    expect(await metric(p0, 'mpcache_rounds_total{role="p0"}')).toBe(7 * c.rounds);
+    expect(await metric(p0, 'mpcache_offline_bytes_total{role="p0"}')).toBe(7 * c.offlineBytes);
+    expect(await metric(servers.p1.url, 'mpcache_offline_bytes_total{role="p1"}')).toBe(0);
+    expect(await metric(servers.dealer.url, 'mpcache_sessions_opened_total{role="dealer"}')).toBe(2);
+    const dealerText = await (await fetch(httpUrl(servers.dealer.url, '/metrics'))).text();
+    expect(dealerText).not.toMatch(/mpcache_tokens_total/);
   });
 
   it('a draining party refuses new sessions (503 on /healthz) and lets the running one finish correctly', async () => {

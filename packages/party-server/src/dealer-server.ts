@@ -14,8 +14,8 @@
  *
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
  * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving).
- * Operations: `GET /healthz` (role, sessions, public key; 503 while draining) and `drain(ms)`, as
- * PartyServer.
+ * Operations: `GET /healthz` (role, sessions, public key; 503 while draining), `GET /metrics` and
+ * `drain(ms)`, as PartyServer.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -36,6 +36,7 @@ import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mp
 import { allCorrelationSpecs } from './correlation-registry';
 import { receiveHello, rejectLink } from './hello-handshake';
 import { ServerDrain } from './server-drain';
+import { ServerMetrics, type SessionOutcome } from './server-metrics';
 import { toHex } from './server-keys';
 import { encodeHello, HELLO_TAG } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
@@ -77,6 +78,7 @@ export class DealerServer {
   private readonly registry: CorrelationRegistry;
   private readonly log: (line: string) => void;
   private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
+  readonly metrics = new ServerMetrics('dealer', () => this.slots.size);
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
@@ -86,7 +88,7 @@ export class DealerServer {
   static async start(opts: DealerServerOptions): Promise<DealerServer> {
     const s = new DealerServer(opts);
     const channel = { maxFrameBytes: opts.maxFrameBytes };
-    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), channel }, (ch, req) => s.onConnection(ch, req));
+    s.listener = await listenWs({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), metrics: () => s.metrics.render(), channel }, (ch, req) => s.onConnection(ch, req));
     return s;
   }
 
@@ -147,6 +149,7 @@ export class DealerServer {
       if (this.slots.size >= max) throw new LimitError(`dealer serves at most ${max} sessions`, 'MPC_ERR_TOO_MANY_SESSIONS');
       slot = { id, channels: [undefined, undefined], keys: [undefined, undefined], state: 'pairing' };
       this.slots.set(id, slot);
+      this.metrics.sessionOpened();
       const pairMs = this.opts.pairTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
       const s = slot;
       slot.timer = setTimeout(() => this.failSession(s, new TimeoutError(`session ${id}: P${1 - party} did not reach the dealer within ${pairMs} ms`)), pairMs);
@@ -177,7 +180,7 @@ export class DealerServer {
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
         this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1)`);
-        this.free(slot);
+        this.free(slot, 'done');
       },
       (e: unknown) => this.failSession(slot, e),
     );
@@ -188,11 +191,13 @@ export class DealerServer {
     if (slot.state === 'closed') return;
     this.log(`dealer: session ${slot.id} failed (${errorCode(err)}): ${(err as Error).message ?? ''}`);
     for (const c of slot.channels) c?.close(`dealer: session failed (${errorCode(err)})`);
-    this.free(slot);
+    this.free(slot, 'failed');
   }
 
-  private free(slot: Slot): void {
+  private free(slot: Slot, outcome: SessionOutcome): void {
+    if (slot.state === 'closed') return;
     slot.state = 'closed';
+    this.metrics.sessionEnded(outcome);
     clearTimeout(slot.timer);
     if (this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
     this.drainer.sessionEnded();

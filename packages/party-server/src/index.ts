@@ -29,3 +29,4 @@ export * from './hello-handshake';
 export * from './jobs/local-gate-shares';
 export * from './wire/client-seal';
 export * from './server-drain';
+export * from './server-metrics';

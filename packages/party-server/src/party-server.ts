@@ -11,7 +11,7 @@
  * that session's handler, which closes only its links; the server keeps serving the others.
  * Limits: MAX_SESSIONS (LimitError MPC_ERR_TOO_MANY_SESSIONS), session ids unique on the server.
  * Operations: `GET /healthz` on the same port (status: role, model, sessions, public key; 503 while
- * draining); `drain(ms)` stops taking sessions and waits for the running ones (server-drain.ts).
+ * draining), `GET /metrics` (Prometheus counters, server-metrics.ts); `drain(ms)` stops taking sessions and waits for the running ones (server-drain.ts).
  *
  * @example
  *   const p0 = await PartyServer.start({ role: 0, keys, job, dealerUrl: dealer.url, port: 9000 });
@@ -46,6 +46,7 @@ import { PartySession, type PartyServerConfig, type PeerArrival, type SessionHos
 import { Rendezvous } from './rendezvous';
 import { toHex } from './server-keys';
 import { ServerDrain } from './server-drain';
+import { ServerMetrics } from './server-metrics';
 import { receiveHello, rejectLink } from './hello-handshake';
 import { sessionOptionFields, type OpenRequest } from './wire/client-messages';
 import { errorCode } from './wire/wire-error';
@@ -95,11 +96,13 @@ export class PartyServer implements SessionHost, ConnectionHost {
   private listener!: WsListener;
   private readonly maxSessions: number;
   private readonly drainer: ServerDrain;
+  readonly metrics: ServerMetrics;
 
   private constructor(opts: PartyServerOptions) {
     if (opts.role === 1 && !opts.peerUrl) throw new TypeError('P1 needs "peerUrl" (where P0 listens)');
     this.maxSessions = opts.maxSessions ?? MAX_SESSIONS;
     this.drainer = new ServerDrain(`P${opts.role}`, () => this.sessions.size);
+    this.metrics = new ServerMetrics(`p${opts.role}`, () => this.sessions.size);
     this.config = {
       role: opts.role,
       keys: opts.keys,
@@ -123,7 +126,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
   static async start(opts: PartyServerOptions): Promise<PartyServer> {
     const s = new PartyServer(opts);
     s.listener = await listenWs(
-      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), channel: (req) => s.channelOptions(req) },
+      { port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', tls: opts.tls, status: () => s.status(), metrics: () => s.metrics.render(), channel: (req) => s.channelOptions(req) },
       (ch, req) => s.onConnection(ch, req),
     );
     return s;
@@ -191,6 +194,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...sessionOptionFields(req) }, client, req.clientKey);
     this.sessions.set(s.id, s);
     this.owners.set(s, client);
+    this.metrics.sessionOpened();
     return s;
   }
 

@@ -41,6 +41,7 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
 import { connectDealer, connectPeer } from './session-links';
+import type { ServerMetrics, SessionOutcome } from './server-metrics';
 import { ClientSeal, sealPlace } from './wire/client-seal';
 import { sessionOptionFields, type PartyCost, type PartyMessage } from './wire/client-messages';
 import { attachmentWords, wordBytes } from './wire/message-frame';
@@ -92,6 +93,8 @@ export interface SessionHost {
   readonly peerArrivals: Rendezvous<PeerArrival>;
   /** Called once when the session ends (done, failed or canceled). */
   sessionEnded(session: PartySession): void;
+  /** Counters for `GET /metrics`. */
+  readonly metrics: ServerMetrics;
 }
 
 /** Where a session's messages to its client go (a no-op once the client is gone). */
@@ -196,7 +199,7 @@ export class PartySession {
   cancel(): void {
     if (this.state === 'closed') return;
     this.host.config.log(`P${this.host.config.role}: session ${this.id} canceled by the client`);
-    this.end('canceled by the client');
+    this.end('canceled', 'canceled by the client');
   }
 
   /** The one error handler: tell the client, close every link with the reason, free the session. */
@@ -205,7 +208,7 @@ export class PartySession {
     const code = errorCode(err);
     this.host.config.log(`P${this.host.config.role}: session ${this.id} failed (${code}): ${(err as Error)?.message ?? ''}`);
     this.client.send({ type: 'error', sessionId: this.id, error: errorFields(err) });
-    this.end(`failed (${code})`);
+    this.end('failed', `failed (${code})`);
   }
 
   // ---------------------------------------------------------------- job
@@ -230,7 +233,9 @@ export class PartySession {
         this.assertOpen();
         const now = performance.now(), snap = ctx.ledger.snapshot();
         const sealed = this.seal!.seal(sealPlace.token(turn, index), wordBytes(new BigUint64Array([share])));
-        this.client.send({ type: 'token', sessionId: this.id, index: index++, sealed, cost: partyCost(diffCost(snap, before), now - t) });
+        const cost = partyCost(diffCost(snap, before), now - t);
+        this.host.metrics.token(cost);
+        this.client.send({ type: 'token', sessionId: this.id, index: index++, sealed, cost });
         before = snap;
         t = now;
       }
@@ -252,7 +257,7 @@ export class PartySession {
       await recvWithin(ctx.channel, FIN_TAG, cfg.syncTimeoutMs, `session ${this.id}: end from ${other}`);
       done();
       cfg.log(`P${cfg.role}: session ${this.id} done (${index} tokens)`);
-      this.end('done');
+      this.end('done', 'done');
     } catch (e) {
       this.fail(e);
     }
@@ -286,8 +291,9 @@ export class PartySession {
     if (this.state === 'closed') throw new ChannelClosedError(`session ${this.id} ended`);
   }
 
-  private end(reason: string): void {
+  private end(outcome: SessionOutcome, reason: string): void {
     this.state = 'closed';
+    this.host.metrics.sessionEnded(outcome);
     clearTimeout(this.idleTimer);
     for (const l of this.links) l.close(`session ${this.id} ${reason}`.slice(0, 120));
     if (this.host.config.role === 0) this.host.peerArrivals.cancel(this.id, new ChannelClosedError(`session ${this.id} ${reason}`));

@@ -21,7 +21,8 @@
  * URL path on the server (`listenWs` hands over the upgrade request). Tags are u32.
  *
  * Plain HTTP on the same port: `GET /healthz` answers `status()` as JSON (200, or 503 when its
- * `ok` is false) if the listener has one; every other request gets 426 Upgrade Required.
+ * `ok` is false) and `GET /metrics` answers `metrics()` (Prometheus text) if the listener has them;
+ * every other request gets 426 Upgrade Required.
  *
  * TLS: `listenWs({ tls: { cert, key } })` serves wss:// (node:https); `connect(url, { ca })` trusts
  * extra CA certificates (PEM) besides the system's, for a deployment's own CA or a self-signed cert.
@@ -229,11 +230,20 @@ export interface ListenWsOptions {
   tls?: TlsServerOptions;
   /** What `GET /healthz` answers (public facts only: role, counts, public key); 503 if `ok` is false. */
   status?: () => { readonly ok: boolean } & Record<string, unknown>;
+  /** What `GET /metrics` answers: Prometheus text exposition (public counts only). */
+  metrics?: () => string;
 }
 
-/** A plain HTTP request on a listener's port: the health route, or 426. */
-function answerHttp(status: ListenWsOptions['status'], req: IncomingMessage, res: ServerResponse): void {
-  if (status && req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
+/** A plain HTTP request on a listener's port: the health or metrics route, or 426. */
+function answerHttp(opts: ListenWsOptions, req: IncomingMessage, res: ServerResponse): void {
+  const route = req.method === 'GET' ? (req.url ?? '').split('?')[0] : '';
+  if (opts.metrics && route === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' });
+    res.end(opts.metrics());
+    return;
+  }
+  const status = opts.status;
+  if (status && route === '/healthz') {
     const body = JSON.stringify(status());
     res.writeHead(JSON.parse(body).ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(body);
@@ -260,7 +270,7 @@ export async function listenWs(
 ): Promise<WsListener> {
   const perConn = opts.channel ?? {};
   const maxFrameBytes = typeof perConn === 'function' ? undefined : perConn.maxFrameBytes;
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => answerHttp(opts.status, req, res);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => answerHttp(opts, req, res);
   const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
   const wss = new WebSocket.Server({ server, ...wsSocketOptions(maxFrameBytes) });
   const open = new Set<WsChannel>();

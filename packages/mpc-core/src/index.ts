@@ -22,6 +22,7 @@ export * from './ring/matmul';
 export * from './channel/frame';
 export * from './channel/envelope';
 export * from './channel/ws-channel';
+export * from './channel/ws-listen';
 export * from './ring/matmul-wasm';
 export * from './channel/outbox';
 export * from './channel/message-assembler';

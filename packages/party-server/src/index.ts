@@ -11,6 +11,7 @@
 export * from './wire/message-frame';
 export * from './wire/wire-error';
 export * from './wire/client-messages';
+export * from './wire/session-options';
 export * from './wire/server-hello';
 export * from './server-keys';
 export * from './rendezvous';

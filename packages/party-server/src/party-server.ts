@@ -48,7 +48,8 @@ import { toHex } from './server-keys';
 import { ServerDrain } from './server-drain';
 import { ServerMetrics } from './server-metrics';
 import { receiveHello, rejectLink } from './hello-handshake';
-import { sessionOptionFields, type OpenRequest } from './wire/client-messages';
+import type { OpenRequest } from './wire/client-messages';
+import { sessionOptionFields } from './wire/session-options';
 import { errorCode } from './wire/wire-error';
 
 export interface PartyServerOptions {

@@ -26,24 +26,21 @@ import {
   agreeSeed,
   ChannelClosedError,
   diffCost,
-  Ledger,
   LimitError,
   ProtocolError,
   tensor,
   TimeoutError,
   WsChannel,
   type Cost,
-  type KeyPair,
-  type LinkProfile,
-  type PartyId,
 } from '@mpcache/mpc-core';
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
-import { inputWidth, type JobRun, type PartyJob } from './jobs/party-job';
-import type { Rendezvous } from './rendezvous';
+import { inputWidth, type JobRun } from './jobs/party-job';
+import type { ClientLink, SessionHost } from './session-host';
 import { connectDealer, connectPeer } from './session-links';
-import type { ServerMetrics, SessionOutcome } from './server-metrics';
+import type { SessionOutcome } from './server-metrics';
 import { ClientSeal, sealPlace } from './wire/client-seal';
-import { sessionOptionFields, type PartyCost, type PartyMessage } from './wire/client-messages';
+import type { PartyCost, PartyMessage } from './wire/client-messages';
+import { sessionOptionFields } from './wire/session-options';
 import { attachmentWords, wordBytes } from './wire/message-frame';
 import {
   decodeSync,
@@ -51,56 +48,11 @@ import {
   FIN_TAG,
   recvWithin,
   SYNC_TAG,
-  type ServerHello,
   type SessionParams,
 } from './wire/server-hello';
 import { errorCode, errorFields } from './wire/wire-error';
 
-/** The party server's resolved configuration, as sessions read it. */
-export interface PartyServerConfig {
-  readonly role: PartyId;
-  readonly keys: KeyPair;
-  readonly job: PartyJob;
-  readonly dealerUrl: string;
-  /** P1: P0's base URL. */
-  readonly peerUrl?: string;
-  readonly peerPublicKey?: Uint8Array;
-  readonly dealerPublicKey?: Uint8Array;
-  readonly handshakeTimeoutMs: number;
-  /** How long one side of a session waits for the other party (or its client's open) to show up. */
-  readonly pairTimeoutMs: number;
-  readonly syncTimeoutMs: number;
-  readonly idleTimeoutMs: number;
-  readonly roundTimeoutMs: number;
-  readonly link?: LinkProfile;
-  /** Frame size of the peer and dealer links (default MAX_FRAME_BYTES). */
-  readonly maxFrameBytes?: number;
-  /** Extra CA certificates (PEM) for dialing wss:// links. */
-  readonly tlsCa?: string | Buffer;
-  readonly log: (line: string) => void;
-}
-
-/** A link from P1 accepted by P0's server, waiting for its session. */
-export interface PeerArrival {
-  readonly channel: WsChannel;
-  readonly ledger: Ledger;
-  readonly hello: ServerHello;
-}
-
-export interface SessionHost {
-  readonly config: PartyServerConfig;
-  /** P0: links from P1 by session id. */
-  readonly peerArrivals: Rendezvous<PeerArrival>;
-  /** Called once when the session ends (done, failed or canceled). */
-  sessionEnded(session: PartySession): void;
-  /** Counters for `GET /metrics`. */
-  readonly metrics: ServerMetrics;
-}
-
-/** Where a session's messages to its client go (a no-op once the client is gone). */
-export interface ClientLink {
-  send(message: PartyMessage): void;
-}
+export type { ClientLink, PartyServerConfig, PeerArrival, SessionHost } from './session-host';
 
 export type SessionState = 'opening' | 'ready' | 'running' | 'closed';
 

@@ -30,9 +30,10 @@ import {
   type Envelope,
   type PartyId,
 } from '@mpcache/mpc-core';
-import { samplingProblem, type SamplingParams } from '@mpcache/mpcache';
+
 import { CLIENT_KEY_BYTES, SEAL_OVERHEAD } from './client-seal';
 import { decodeMessage, encodeMessage, type WireMessage } from './message-frame';
+import { envelopeSessionOptions, SESSION_OPTION_KEYS, sessionOptionFields, type SessionOptions } from './session-options';
 import { readErrorFields, type WireErrorFields } from './wire-error';
 
 export const CLIENT_TAG = 1;
@@ -45,7 +46,7 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export type InputEncoding = 'ids' | 'onehot';
 
 /** Opens a session; its sampling fields (SamplingParams) are absent for greedy decoding. */
-export interface OpenRequest extends SamplingParams {
+export interface OpenRequest extends SessionOptions {
   type: 'open'; sessionId: string; model: string; policy: string; maxNewTokens: number;
   /** The client's X25519 public key for this session (32 bytes). */
   clientKey: Uint8Array;
@@ -256,44 +257,4 @@ function noAttachment(m: WireMessage, type: string): void {
 
 function bad(message: string): ProtocolError {
   return new ProtocolError(message, 'MPC_ERR_BAD_MESSAGE');
-}
-
-/** The optional envelope keys of SamplingParams. */
-export const SAMPLING_KEYS: readonly string[] = ['temperature', 'topK', 'topP'];
-/** Largest top-k a message may carry (the job checks it against its vocabulary). */
-export const MAX_TOP_K = 1 << 20;
-
-/** The sampling fields to put in an envelope: only those that differ from greedy / no truncation. */
-export function samplingFields(p: SamplingParams): SamplingParams {
-  return {
-    ...(p.temperature ? { temperature: p.temperature } : {}), ...(p.topK !== undefined ? { topK: p.topK } : {}), ...(p.topP !== undefined ? { topP: p.topP } : {}),
-  };
-}
-
-/** The optional session fields of an open / hello: sampling and multiTurn. */
-export const SESSION_OPTION_KEYS: readonly string[] = [...SAMPLING_KEYS, 'multiTurn'];
-
-/** A session's options besides model, policy and maxNewTokens (public; both parties must agree). */
-export interface SessionOptions extends SamplingParams {
-  readonly multiTurn?: boolean;
-}
-
-/** The session option fields to put in an envelope: sampling as samplingFields, multiTurn only when true. */
-export function sessionOptionFields(p: SessionOptions): SessionOptions {
-  return { ...samplingFields(p), ...(p.multiTurn ? { multiTurn: true } : {}) };
-}
-
-/** The optional session fields of an open / hello (envelopeSampling, and multiTurn: a boolean). */
-export function envelopeSessionOptions(env: Envelope, what: string): SessionOptions {
-  const m = env.multiTurn;
-  if (m !== undefined && typeof m !== 'boolean') throw new ProtocolError(`${what}: field "multiTurn" expected a boolean`, 'MPC_ERR_BAD_MESSAGE');
-  return { ...envelopeSampling(env, what), ...(m ? { multiTurn: true } : {}) };
-}
-
-/** The optional sampling fields of an open / hello, checked by samplingProblem (MAX_TOP_K bounds k). */
-export function envelopeSampling(env: Envelope, what: string): SamplingParams {
-  const p = { temperature: env.temperature, topK: env.topK, topP: env.topP } as SamplingParams;
-  const problem = samplingProblem(p, MAX_TOP_K);
-  if (problem) throw new ProtocolError(`${what}: field ${problem}`, 'MPC_ERR_BAD_MESSAGE');
-  return samplingFields(p);
 }

@@ -23,8 +23,8 @@ import {
   TimeoutError,
   type Channel,
 } from '@mpcache/mpc-core';
-import { envelopeSessionOptions, MAX_NAME_LENGTH, SESSION_ID_PATTERN, SESSION_OPTION_KEYS, sessionOptionFields, type SessionOptions } from './client-messages';
-import type { SamplingParams } from '@mpcache/mpcache';
+import { MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
+import { envelopeSessionOptions, SESSION_OPTION_KEYS, sessionOptionFields, type SessionOptions } from './session-options';
 import { decodeMessage, encodeMessage } from './message-frame';
 import { errorFields, errorFromWire, readErrorFields } from './wire-error';
 

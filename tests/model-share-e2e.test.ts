@@ -92,6 +92,18 @@ describe('mpcache share-model + mpcache serve --shares', () => {
     expect(readdirSync(tmp)).toEqual([]);
   }, 300_000);
 
+  it('mpcache chat --local: its own owner files and servers, two stdin turns that agree with --reference; no share file left behind', async () => {
+    const tmp = join(dir, 'tmp-chat'), json = join(dir, 'chat.json');
+    mkdirSync(tmp);
+    const run = promisify(execFile)(process.execPath, [cliPath(), 'chat', '--local', '--max-new-tokens', '2', '--reference', '--json', json], { timeout: 240_000, env: { ...process.env, TMPDIR: tmp } });
+    run.child.stdin!.end('Once upon a time\nLily saw a big dog\n');
+    await run;
+    const r = JSON.parse(readFileSync(json, 'utf8')) as { turns: { tokens: number[]; plaintextTokens: number[] }[] };
+    expect(r.turns).toHaveLength(2);
+    for (const t of r.turns) expect(t.tokens).toEqual(t.plaintextTokens);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 300_000);
+
   it('--checkpoint: a llama2.c checkpoint of the model\'s shape is shared; the files reconstruct its weights', async () => {
     const ckpt = join(dir, 'model.bin'), out = join(dir, 'ckpt-shares'), json = join(dir, 'ckpt.json');
     writeFileSync(ckpt, readFileSync(stories15MDataPath()).subarray(0, STORIES15M_CHECKPOINT_BYTES));

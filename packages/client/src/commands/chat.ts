@@ -3,7 +3,9 @@
  * turn. The first line is the prompt (with BOS); each later line continues the same sequence after
  * every token generated so far, on the parties' existing KV cache (no re-prefill). Each turn
  * generates --max-new-tokens tokens; the text after an EOS is not printed, but those tokens stay in
- * the context (the parties cannot see EOS). End of input ends the session.
+ * the context (the parties cannot see EOS). End of input ends the session. `--local` first starts
+ * the whole system on this machine as `mpcache demo` does (owner's share files, dealer, P0, P1) and
+ * chats with it.
  * `--json FILE` writes { model, policy, turns: [{ prompt, promptTokens, tokens, text, perToken }],
  * secureText } (plus each turn's plaintextTokens with --reference).
  */
@@ -15,10 +17,12 @@ import { plaintextPolicyTwin } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { MpcacheClient } from '../sdk/mpcache-client';
 import { promptIds } from '../sdk/generate-text';
+import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
 import { addClientFlags, clientFlagValues, type ClientFlags } from './client-flags';
 
 interface ChatOptions extends ClientFlags {
   maxNewTokens: string;
+  local?: boolean;
   reference?: boolean;
   json?: string;
 }
@@ -36,19 +40,24 @@ export function registerChatCommand(program: Command): void {
   const cmd = program
     .command('chat')
     .description('a multi-turn session with a running deployment: each stdin line is a turn continuing the same sequence')
-    .option('--max-new-tokens <n>', 'tokens per turn', '24');
+    .option('--max-new-tokens <n>', 'tokens per turn', '24')
+    .option('--local', 'start a dealer, P0 and P1 on this machine first (as mpcache demo), instead of --p0/--p1');
   addClientFlags(cmd)
     .option('--reference', 'compare each turn with the plaintext model on the same sequence (greedy only)')
     .option('--json <file>', 'write the turns as JSON')
     .action(async (o: ChatOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
-      const { connect, sampling } = clientFlagValues(o);
+      const values = clientFlagValues(o), sampling = values.sampling;
       if (sampling.temperature > 0 && o.reference) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
       const { config, weights, tokenizer } = loadStories15M();
       const reference = o.reference ? new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin(o.policy, config) }) : undefined;
       const note = (s: string) => process.stderr.write(`${s}\n`);
-      const client = await MpcacheClient.connect(connect);
+      const local = o.local ? await startOwnedLocalDeployment({ note }) : undefined;
       const turns: Turn[] = [];
+      const client = await MpcacheClient.connect(local?.connect ?? values.connect).catch(async (e: unknown) => {
+        await local?.close();
+        throw e;
+      });
       try {
         const session = await client.openSession({ model: STORIES15M.name, policy: o.policy, maxNewTokens, multiTurn: true, ...sampling });
         note(`session ${session.id} ready: one line per turn, end of input to stop (${maxNewTokens} tokens per turn)`);
@@ -83,6 +92,7 @@ export function registerChatCommand(program: Command): void {
         writeJson(o.json, { model: STORIES15M.name, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
       } finally {
         client.close();
+        await local?.close();
       }
     });
 }

@@ -10,15 +10,11 @@
  * perToken: [{ ms, bytes, rounds }] } (ARCHITECTURE.md), plus model, plaintextTokens, openMs and
  * offlineBytes per token. `--matmul` runs the old one-product demo of the protocol stack instead.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { findShippedAttentionGate, loadStories15M, STORIES15M, writeModelShareFiles } from '@mpcache/mpcache';
-import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
+import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
-import { LocalDeployment } from '../deploy/local-deployment';
+import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
 import { matmulDemo } from './matmul-demo';
 import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
@@ -63,23 +59,10 @@ async function modelDemo(o: DemoOptions) {
   const out = (s: string) => process.stdout.write(s);
   out(`MPCache demo: stories15M, policy ${o.policy}, up to ${maxNewTokens} new tokens, P0–P1 link "${o.net}"\n`);
   const { config, weights, tokenizer } = loadStories15M();
-
-  const ownerDir = mkdtempSync(join(tmpdir(), 'mpcache-demo-'));
-  // the owner's files hold both shares: never leave them behind, also on Ctrl-C
-  const removeOwnerDir = () => rmSync(ownerDir, { recursive: true, force: true });
-  const onSignal = (sig: NodeJS.Signals) => { removeOwnerDir(); process.exit(sig === 'SIGINT' ? 130 : 143); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const t0 = performance.now();
-  note('the model owner splits stories15M into two share files, one per party…');
-  const { paths } = writeModelShareFiles(ownerDir, { weights, config, fracBits: DEFAULT_MODEL_FRAC_BITS, gate: findShippedAttentionGate(config) });
-  note('starting the dealer, P0 and P1 (three processes on loopback WebSockets; each party loads only its own share file)…');
-  const servers = await LocalDeployment.start({ model: STORIES15M.name, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, shares: { p0: paths[0], p1: paths[1] } })
-    .catch((e: unknown) => { removeOwnerDir(); throw e; });
+  const local = await startOwnedLocalDeployment({ net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, note });
   try {
-    note(`  dealer ${servers.dealerUrl}   P0 ${servers.p0Url}   P1 ${servers.p1Url}   (up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     const r = await runGeneration({
-      connect: { p0: servers.p0Url, p1: servers.p1Url, p0PublicKey: servers.p0PublicKey, p1PublicKey: servers.p1PublicKey }, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,
+      connect: local.connect, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,
       prompt: o.prompt, tokenizer, write: out, note,
       heading: '\nsecure (each token printed as this client reconstructs it):\n  ',
     });
@@ -107,9 +90,6 @@ async function modelDemo(o: DemoOptions) {
       perToken: r.perToken, openMs: Math.round(r.openMs),
     };
   } finally {
-    await servers.close();
-    removeOwnerDir();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await local.close();
   }
 }

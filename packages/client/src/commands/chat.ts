@@ -11,12 +11,12 @@
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { argmax, EOS_ID, loadStories15M, ReferenceDecoder, STORIES15M, type Tokenizer } from '@mpcache/mpcache';
+import { argmax, EOS_ID, loadStories15M, ReferenceDecoder, STORIES15M } from '@mpcache/mpcache';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { plaintextPolicyTwin } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { MpcacheClient } from '../sdk/mpcache-client';
-import { promptIds } from '../sdk/generate-text';
+import { generateText, turnPromptIds } from '../sdk/generate-text';
 import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
 import { addClientFlags, clientFlagValues, type ClientFlags } from './client-flags';
 
@@ -64,21 +64,16 @@ export function registerChatCommand(program: Command): void {
         const context: number[] = [];
         for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
           if (line.trim() === '') continue;
-          const ids = turns.length === 0 ? promptIds(tokenizer, line) : tokenizer.encode(line, { bos: false });
+          const ids = turnPromptIds(session, tokenizer, line);
           const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
           process.stdout.write(turns.length === 0 ? line : ` ${line}`);
-          let prev = ids[ids.length - 1], ended = false;
-          for await (const t of session.generate(ids)) {
-            const id = checkedId(t.value, tokenizer);
-            turn.tokens.push(id);
+          let ended = false;
+          for await (const t of generateText(session, tokenizer, line)) {
+            turn.tokens.push(t.id);
             turn.perToken.push({ ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
-            if (!ended) {
-              const piece = id === EOS_ID ? '' : Buffer.from(tokenizer.pieceBytes(prev, id)).toString('utf8');
-              turn.text += piece;
-              process.stdout.write(piece);
-            }
-            ended ||= id === EOS_ID;
-            prev = id;
+            turn.text += t.text;
+            process.stdout.write(t.text);
+            ended ||= t.id === EOS_ID;
           }
           process.stdout.write('\n');
           if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens);
@@ -95,11 +90,6 @@ export function registerChatCommand(program: Command): void {
         await local?.close();
       }
     });
-}
-
-function checkedId(value: bigint, tokenizer: Tokenizer): number {
-  if (value >= BigInt(tokenizer.vocabSize)) throw new RangeError(`a token reconstructs to no id in [0, ${tokenizer.vocabSize})`);
-  return Number(value);
 }
 
 /**

@@ -105,6 +105,11 @@ export class ClientSession {
     return this.spec.maxNewTokens;
   }
 
+  /** Turns completed (a multi-turn session's next generate continues after them). */
+  get turnsDone(): number {
+    return this.turn;
+  }
+
   get info(): SessionInfo {
     if (!this.info_) throw new ProtocolError(`session ${this.id} is not open yet`, 'MPC_ERR_BAD_MESSAGE');
     return this.info_;

@@ -384,6 +384,22 @@ describe('party server limits', () => {
     }
   });
 
+  it('one client connection holds at most maxSessionsPerClient sessions; another client still gets one', async () => {
+    const servers = await startLocalServers({ job: () => ringRecurrenceJob(), party: { ...TIMEOUTS, maxSessions: 4 } }); // default per client: 2
+    try {
+      const greedy = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+      const mine = [await greedy.openSession({ model: MODEL, maxNewTokens: 2 }), await greedy.openSession({ model: MODEL, maxNewTokens: 2 })];
+      await expect(greedy.openSession({ model: MODEL, maxNewTokens: 2 })).rejects.toMatchObject({ code: 'MPC_ERR_TOO_MANY_SESSIONS', message: expect.stringMatching(/at most 2 sessions per client connection/) });
+      const other = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+      expect((await collect(await other.openSession({ model: MODEL, maxNewTokens: 3 }), [6n])).map((t) => t.value)).toEqual(ringRecurrenceReference([6n], 3));
+      expect((await collect(mine[0], [1n])).map((t) => t.value)).toEqual(ringRecurrenceReference([1n], 2));
+      other.close();
+      greedy.close();
+    } finally {
+      await servers.close();
+    }
+  });
+
   it('jobs of different sharings (share sets) refuse every session, and equal ones serve', async () => {
     const job = (p: number, other: string): PartyJob => ({ ...ringRecurrenceJob(), shareSet: p === 0 ? '00000000000000aa' : other });
     for (const [other, ok] of [['00000000000000bb', false], ['00000000000000aa', true]] as const) {

@@ -9,7 +9,9 @@
  * The server holds its long-term key pair and its job (for the real model: its share of the
  * weights, loaded at start). Sessions (party-session.ts) are independent: every error of one goes to
  * that session's handler, which closes only its links; the server keeps serving the others.
- * Limits: MAX_SESSIONS (LimitError MPC_ERR_TOO_MANY_SESSIONS), session ids unique on the server.
+ * Limits: MAX_SESSIONS (LimitError MPC_ERR_TOO_MANY_SESSIONS), at most half of them (default
+ * `maxSessionsPerClient`) for one client connection so one client cannot take them all, session
+ * ids unique on the server.
  * Operations: `GET /healthz` on the same port (status: role, model, sessions, public key; 503 while
  * draining), `GET /metrics` (Prometheus counters, server-metrics.ts); `drain(ms)` stops taking sessions and waits for the running ones (server-drain.ts).
  *
@@ -70,6 +72,8 @@ export interface PartyServerOptions {
   readonly peerPublicKey?: Uint8Array;
   readonly dealerPublicKey?: Uint8Array;
   readonly maxSessions?: number;
+  /** Sessions one client connection may hold at once; default ⌈maxSessions / 2⌉. */
+  readonly maxSessionsPerClient?: number;
   readonly handshakeTimeoutMs?: number;
   readonly pairTimeoutMs?: number;
   readonly syncTimeoutMs?: number;
@@ -96,12 +100,14 @@ export class PartyServer implements SessionHost, ConnectionHost {
   private readonly peerLedgers = new WeakMap<IncomingMessage, Ledger>();
   private listener!: WsListener;
   private readonly maxSessions: number;
+  private readonly maxSessionsPerClient: number;
   private readonly drainer: ServerDrain;
   readonly metrics: ServerMetrics;
 
   private constructor(opts: PartyServerOptions) {
     if (opts.role === 1 && !opts.peerUrl) throw new TypeError('P1 needs "peerUrl" (where P0 listens)');
     this.maxSessions = opts.maxSessions ?? MAX_SESSIONS;
+    this.maxSessionsPerClient = opts.maxSessionsPerClient ?? Math.ceil(this.maxSessions / 2);
     this.drainer = new ServerDrain(`P${opts.role}`, () => this.sessions.size);
     this.metrics = new ServerMetrics(`p${opts.role}`, () => this.sessions.size);
     this.config = {
@@ -191,6 +197,9 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (this.sessions.has(req.sessionId)) throw new ProtocolError(`open: session "${req.sessionId}" already exists`, 'MPC_ERR_BAD_MESSAGE');
     if (this.sessions.size >= this.maxSessions) {
       throw new LimitError(`P${this.role} serves at most ${this.maxSessions} sessions at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
+    }
+    if (client.sessions.size >= this.maxSessionsPerClient) {
+      throw new LimitError(`P${this.role} serves at most ${this.maxSessionsPerClient} sessions per client connection at once`, 'MPC_ERR_TOO_MANY_SESSIONS');
     }
     const s = new PartySession(this, req.sessionId, { model: req.model, policy: req.policy, maxNewTokens: req.maxNewTokens, ...sessionOptionFields(req) }, client, req.clientKey);
     this.sessions.set(s.id, s);

@@ -64,6 +64,7 @@ interface ServeOptions {
   model: string;
   fracBits: string;
   maxSessions: string;
+  maxSessionsPerClient?: string;
   net: string;
   peerPublicKey?: string;
   dealerPublicKey?: string;
@@ -91,6 +92,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--model <name>', `model: stories15m, a random-weights config, or ${RING_RECURRENCE_MODEL}`).default('stories15m').env('MPCACHE_MODEL'))
     .addOption(new Option('--frac-bits <n>', 'fixed-point fractional bits').default(String(DEFAULT_MODEL_FRAC_BITS)).env('MPCACHE_FRAC_BITS'))
     .addOption(new Option('--max-sessions <n>', 'concurrent sessions').default(String(MAX_SESSIONS)).env('MPCACHE_MAX_SESSIONS'))
+    .addOption(new Option('--max-sessions-per-client <n>', 'P0/P1: concurrent sessions of one client connection (default: half of --max-sessions, rounded up)').env('MPCACHE_MAX_SESSIONS_PER_CLIENT'))
     .addOption(new Option('--net <profile>', 'emulated P0–P1 link').choices(['none', 'lan', 'wan']).default('none').env('MPCACHE_NET'))
     .addOption(new Option('--peer-public-key <hex>', "P0/P1: the other party's public key").env('MPCACHE_PEER_PUBLIC_KEY'))
     .addOption(new Option('--dealer-public-key <hex>', "P0/P1: the dealer's public key").env('MPCACHE_DEALER_PUBLIC_KEY'))
@@ -117,6 +119,7 @@ async function serve(o: ServeOptions): Promise<void> {
   const keys = keyPairFromHex(process.env.MPCACHE_SECRET_KEY, 'MPCACHE_SECRET_KEY');
   const port = o.port === undefined ? DEFAULT_PORTS[o.role] : parseIntArg(o.port, 'port', 0, 65535);
   const maxSessions = parseIntArg(o.maxSessions, 'max-sessions', 1, 1024);
+  const maxSessionsPerClient = o.maxSessionsPerClient ? parseIntArg(o.maxSessionsPerClient, 'max-sessions-per-client', 1, maxSessions) : undefined;
   const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const tls = tlsServerFiles(o.tlsCert, o.tlsKey), tlsCa = tlsCaFile(o.tlsCa);
   const drainMs = 1000 * parseIntArg(o.drainTimeout, 'drain-timeout', 0, 86_400);
@@ -134,7 +137,7 @@ async function serve(o: ServeOptions): Promise<void> {
     const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24), o.shares);
     log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''}${job.shareSet ? ` (share set ${job.shareSet})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     server = await PartyServer.start({
-      role, keys, job, port, host: o.host, maxSessions, log, tls, tlsCa,
+      role, keys, job, port, host: o.host, maxSessions, maxSessionsPerClient, log, tls, tlsCa,
       dealerUrl: o.dealer,
       peerUrl: o.peer,
       peerPublicKey: publicKeyFromHex(o.peerPublicKey, '--peer-public-key'),

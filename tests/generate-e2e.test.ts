@@ -138,7 +138,7 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     for (const c of r.perToken) expect(Object.keys(c)).toEqual(expect.arrayContaining(['ms', 'bytes', 'rounds']));
   }, 300_000);
 
-  it('mpcache chat: two stdin lines are two turns on one session; ids equal the float64 model fed the same way', async () => {
+  it('mpcache chat: two stdin lines are two turns on one session (an over-long one is refused in between); ids equal the float64 model fed the same way', async () => {
     const { config, weights, tokenizer } = loadStories15M();
     const lines = ['Once upon a time', 'Lily saw a big dog'], n = 3;
     // the reference, fed as the parties are: prefill turn 1, then the last token and turn 2's prompt as steps
@@ -163,11 +163,13 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
       cliPath(), 'chat', '--max-new-tokens', String(n), '--p0', deployment.p0Url, '--p1', deployment.p1Url, '--json', file,
       '--p0-public-key', deployment.p0PublicKey, '--p1-public-key', deployment.p1PublicKey,
     ], { timeout: 280_000 });
-    run.child.stdin!.end(`${lines[0]}\n\n${lines[1]}\n`); // an empty line is no turn
-    const { stdout } = await run;
+    // an empty line is no turn; a line past the context is refused and the chat goes on
+    run.child.stdin!.end(`${lines[0]}\n\n${'once '.repeat(300)}\n${lines[1]}\n`);
+    const { stdout, stderr } = await run;
+    expect(stderr).toMatch(/turn refused, the session goes on: .*exceed the context of 256 positions/);
     const r = JSON.parse(readFileSync(file, 'utf8'));
     expect(r.turns.map((t: { prompt: string }) => t.prompt)).toEqual(lines);
-    expect(stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(stdout.split('\n').filter(Boolean)).toHaveLength(3);
     // where the float64 choice is clear the secure token must be the same (a near-tie may go either way)
     outer: for (let k = 0; k < lines.length; k++) {
       for (let i = 0; i < n; i++) {

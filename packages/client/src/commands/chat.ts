@@ -68,12 +68,20 @@ export function registerChatCommand(program: Command): void {
           const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
           process.stdout.write(turns.length === 0 ? line : ` ${line}`);
           let ended = false;
-          for await (const t of generateText(session, tokenizer, line)) {
-            turn.tokens.push(t.id);
-            turn.perToken.push({ ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
-            turn.text += t.text;
-            process.stdout.write(t.text);
-            ended ||= t.id === EOS_ID;
+          try {
+            for await (const t of generateText(session, tokenizer, line)) {
+              turn.tokens.push(t.id);
+              turn.perToken.push({ ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
+              turn.text += t.text;
+              process.stdout.write(t.text);
+              ended ||= t.id === EOS_ID;
+            }
+          } catch (e) {
+            // refused before anything was sent (e.g. the context is full): the chat goes on
+            if (session.state !== 'ready' || turn.tokens.length > 0) throw e;
+            process.stdout.write('\n');
+            note(`turn refused, the session goes on: ${(e as Error).message}`);
+            continue;
           }
           process.stdout.write('\n');
           if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens);

@@ -9,6 +9,7 @@
  */
 export * from './sdk/async-queue';
 export * from './sdk/client-session';
+export * from './sdk/session-seals';
 export * from './sdk/mpcache-client';
 export * from './sdk/generate-text';
 export * from './deploy/local-deployment';

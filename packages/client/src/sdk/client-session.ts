@@ -16,26 +16,23 @@
  * single-turn session, or generate after cancel, throws ProtocolError locally.
  */
 import {
-  generateKeyPair,
   LimitError,
   MAX_PROMPT_TOKENS,
   ProtocolError,
   share,
   tensor,
-  type KeyPair,
   type PartyId,
 } from '@mpcache/mpc-core';
 import {
-  ClientSeal,
   encodeClientRequest,
   errorFromWire,
-  sealPlace,
   wordBytes,
   type PartyCost,
   type PartyMessage,
   type SessionInfo,
 } from '@mpcache/party-server';
 import { AsyncQueue } from './async-queue';
+import { SessionSeals, type PartyKeyPins } from './session-seals';
 
 /** How a session reaches the parties (implemented by MpcacheClient). */
 export interface SessionTransport {
@@ -61,8 +58,6 @@ export interface GeneratedToken {
 
 export type SessionPhase = 'opening' | 'ready' | 'generating' | 'finished';
 
-/** Each party's expected X25519 public key (32 bytes), or undefined to take the one it announces. */
-export type PartyKeyPins = readonly [Uint8Array | undefined, Uint8Array | undefined];
 
 /** What a session asks the parties for (public), and the keys it pins. */
 export interface SessionSpec {
@@ -87,8 +82,7 @@ export class ClientSession {
   readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>] = [new AsyncQueue(), new AsyncQueue()];
   private phase: SessionPhase = 'opening';
   private info_?: SessionInfo;
-  private readonly keys: KeyPair = generateKeyPair();
-  private seals?: readonly [ClientSeal, ClientSeal];
+  private readonly seals: SessionSeals;
   /** Turns completed, and the positions they took (prompts and new tokens). */
   private turn = 0;
   private positions = 0;
@@ -99,7 +93,9 @@ export class ClientSession {
     private readonly transport: SessionTransport,
     readonly id: string,
     readonly spec: SessionSpec,
-  ) {}
+  ) {
+    this.seals = new SessionSeals(id, spec.pins);
+  }
 
   get maxNewTokens(): number {
     return this.spec.maxNewTokens;
@@ -122,7 +118,7 @@ export class ClientSession {
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
     const { model, policy, maxNewTokens, temperature, topK, topP, multiTurn } = this.spec;
-    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model, policy, maxNewTokens, clientKey: this.keys.publicKey, temperature, topK, topP, multiTurn });
+    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model, policy, maxNewTokens, clientKey: this.seals.publicKey, temperature, topK, topP, multiTurn });
     this.transport.send(0, req);
     this.transport.send(1, req);
     try {
@@ -133,7 +129,7 @@ export class ClientSession {
       }
       const same = a.info.input === b.info.input && a.info.vocabSize === b.info.vocabSize && a.info.maxContext === b.info.maxContext && a.info.fracBits === b.info.fracBits;
       if (!same) throw new ProtocolError(`session ${this.id}: P0 and P1 announce different jobs`, 'MPC_ERR_BAD_MESSAGE');
-      this.seals = [this.agreeSeal(0, a.publicKey), this.agreeSeal(1, b.publicKey)];
+      this.seals.agree([a.publicKey, b.publicKey]);
       this.info_ = a.info;
       this.phase = 'ready';
     } catch (e) {
@@ -163,13 +159,13 @@ export class ClientSession {
       throw new LimitError(`prompt of ${n} tokens + ${newTokens} new tokens${before} exceed the context of ${info.maxContext} positions`, 'MPC_ERR_PROMPT_TOO_LONG');
     }
     const x = encodeInput(prompt, info);
-    const shares = share(x), seals = this.seals!, turn = this.turn;
+    const shares = share(x), turn = this.turn;
     const turnTokens = opts.maxNewTokens === undefined ? {} : { maxNewTokens: newTokens };
     this.phase = 'generating';
     let finished = false;
     try {
       for (const p of [0, 1] as const) {
-        const sealed = seals[p].seal(sealPlace.generate(turn, n), wordBytes(shares[p].data));
+        const sealed = this.seals.sealPrompt(p, turn, n, wordBytes(shares[p].data));
         this.transport.send(p, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, sealed, ...turnTokens }));
       }
       let t = performance.now();
@@ -178,7 +174,7 @@ export class ClientSession {
         if (a.type !== 'token' || b.type !== 'token') throw new Error('unreachable');
         if (a.index !== i || b.index !== i) throw new ProtocolError(`session ${this.id}: token #${i} arrived as #${a.index} / #${b.index}`, 'MPC_ERR_BAD_MESSAGE');
         const now = performance.now();
-        const value = BigInt.asUintN(64, this.tokenShare(0, turn, a.index, a.sealed) + this.tokenShare(1, turn, b.index, b.sealed));
+        const value = BigInt.asUintN(64, this.seals.tokenShare(0, turn, a.index, a.sealed) + this.seals.tokenShare(1, turn, b.index, b.sealed));
         yield {
           index: i,
           value,
@@ -221,25 +217,6 @@ export class ClientSession {
     this.transport.forget(this.id);
     const gone = new ProtocolError(`session ${this.id} canceled`, 'MPC_ERR_BAD_MESSAGE');
     for (const q of this.inbox) q.fail(gone);
-  }
-
-  /** The seal with `party`, after checking its announced key against the pin. */
-  private agreeSeal(party: PartyId, announced: Uint8Array): ClientSeal {
-    const pin = this.spec.pins[party];
-    if (pin && (pin.byteLength !== announced.byteLength || !pin.every((v, i) => v === announced[i]))) {
-      throw new ProtocolError(`session ${this.id}: P${party}'s public key is not the pinned one`, 'MPC_ERR_BAD_SEAL');
-    }
-    try {
-      return ClientSeal.agree('client', this.keys, announced, this.id, party);
-    } catch (e) {
-      throw new ProtocolError(`session ${this.id}: P${party}'s public key: ${(e as Error).message}`, 'MPC_ERR_BAD_SEAL');
-    }
-  }
-
-  /** A party's share of token `index` of a turn, from its seal. */
-  private tokenShare(party: PartyId, turn: number, index: number, sealed: Uint8Array): bigint {
-    const bytes = this.seals![party].open(sealPlace.token(turn, index), sealed, `session ${this.id}: P${party}'s token #${index}`);
-    return new BigUint64Array(Uint8Array.from(bytes).buffer)[0];
   }
 
   /** The next message from `party`: `type`, or its error rethrown. */

@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { ChannelClosedError, WsChannel, type PartyId } from '@mpcache/mpc-core';
 import { samplingProblem } from '@mpcache/mpcache';
 import { CLIENT_TAG, decodePartyMessage, errorFromWire, MAX_TOP_K, PARTY_TAG, publicKeyFromHex, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
-import { ClientSession, type PartyKeyPins, type SessionTransport } from './client-session';
+import { ClientSession, type SessionTransport } from './client-session';
+import type { PartyKeyPins } from './session-seals';
 
 export interface MpcacheClientOptions {
   /** Base URLs of the parties (ws://host:port). */

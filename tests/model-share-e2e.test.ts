@@ -10,7 +10,9 @@
  *   4. `mpcache demo` (npm run demo) takes the same path with stories15M: its tokens equal the
  *      plaintext reference's and the owner's temporary share files are gone afterwards;
  *   5. `--checkpoint FILE` shares a llama2.c checkpoint (stories15M's, copied out of its package):
- *      the two files reconstruct its weights; no gate is shared with a custom checkpoint.
+ *      the two files reconstruct its weights; no gate is shared with a custom checkpoint;
+ *   6. a model that did not ship with the code: a llama2.c checkpoint under a new name (its config
+ *      from the header, into the share files), served by name; ids equal the float64 reference.
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
 import { execFile } from 'node:child_process';
@@ -19,14 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { add, encode } from '@mpcache/mpc-core';
-import { loadModelShareFile, loadStories15M, randomWeights, writeModelShareFiles, ReferenceDecoder, STORIES15M_CHECKPOINT_BYTES, stories15MDataPath, tensorOf, TINY_LLAMA } from '@mpcache/mpcache';
+import { encodeLlama2cCheckpoint, loadModelShareFile, loadStories15M, randomWeights, writeModelShareFiles, ReferenceDecoder, STORIES15M_CHECKPOINT_BYTES, stories15MDataPath, tensorOf, TINY_LLAMA } from '@mpcache/mpcache';
 import { cliPath, LocalDeployment, MpcacheClient, type GeneratedToken } from '@mpcache/client';
 
 const SEED = 11; // random weights on which secure and float64 greedy tokens agree (generate-e2e)
 
 /** Three `mpcache serve` processes on these share files and a client connected to them, for `use`. */
-async function withClient(shares: { p0: string; p1: string }, use: (client: MpcacheClient) => Promise<void>): Promise<void> {
-  const deployment = await LocalDeployment.start({ model: TINY_LLAMA.name, shares });
+async function withClient(shares: { p0: string; p1: string }, use: (client: MpcacheClient) => Promise<void>, model = TINY_LLAMA.name): Promise<void> {
+  const deployment = await LocalDeployment.start({ model, shares });
   try {
     const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url });
     try {
@@ -103,6 +105,23 @@ describe('mpcache share-model + mpcache serve --shares', () => {
     for (const t of r.turns) expect(t.tokens).toEqual(t.plaintextTokens);
     expect(readdirSync(tmp)).toEqual([]);
   }, 300_000);
+
+  it('bring your own llama2.c model: share-model --checkpoint under a new name, serve --model that name; ids equal the float64 reference', async () => {
+    const weights = randomWeights(TINY_LLAMA, SEED), ckpt = join(dir, 'my-model.bin'), out = join(dir, 'my-shares');
+    writeFileSync(ckpt, encodeLlama2cCheckpoint(weights, TINY_LLAMA));
+    await promisify(execFile)(process.execPath, [cliPath(), 'share-model', '--checkpoint', ckpt, '--model', 'my-model', '--out', out], { timeout: 60_000 });
+    const shares = { p0: join(out, 'my-model.p0.mpcshare'), p1: join(out, 'my-model.p1.mpcshare') };
+    expect(loadModelShareFile(shares.p1).header.config).toMatchObject({ ...TINY_LLAMA, name: 'my-model' });
+    const prompt = [1, 9, 30, 12];
+    const want = new ReferenceDecoder(weights, TINY_LLAMA).generateGreedy(prompt, 4);
+    await withClient(shares, async (client) => {
+      const s = await client.openSession({ model: 'my-model', maxNewTokens: 4 });
+      const got: number[] = [];
+      for await (const t of s.generate(prompt)) got.push(Number(t.value));
+      expect(got).toEqual(want);
+      await expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 1 })).rejects.toThrow(/model "tiny-llama" is not served here \(serving "my-model"\)/);
+    }, 'my-model');
+  }, 150_000);
 
   it('--checkpoint: a llama2.c checkpoint of the model\'s shape is shared; the files reconstruct its weights', async () => {
     const ckpt = join(dir, 'model.bin'), out = join(dir, 'ckpt-shares'), json = join(dir, 'ckpt.json');

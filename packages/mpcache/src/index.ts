@@ -10,6 +10,7 @@
 export * from './model/config';
 export * from './model/model-file-error';
 export * from './model/weights';
+export * from './model/llama2c-checkpoint';
 export * from './model/random-weights';
 export * from './model/tokenizer';
 export * from './model/load-stories15m';

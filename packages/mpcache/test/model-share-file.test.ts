@@ -99,7 +99,9 @@ describe('model share files', () => {
       ['a flipped payload byte', () => { const b = p0(); b[b.length - 1] ^= 1; return b; }, {}, 'MPC_ERR_MODEL_HASH', /payload sha256 differs/],
       ['a truncated file', () => p0().subarray(0, 1000), {}, 'MPC_ERR_MODEL_SIZE', /payload expected \d+ bytes, got \d+/],
       ['bad magic', () => { const b = p0(); b[0] = 0x41; return b; }, {}, 'MPC_ERR_MODEL_HEADER', /bad magic/],
-      ['an unknown model', () => withHeader(p0(), (h) => { h.model = 'gpt5'; }), {}, 'MPC_ERR_MODEL_HEADER', /"model" expected one of/],
+      ['an unknown model without its configuration', () => withHeader(p0(), (h) => { h.model = 'gpt5'; }), {}, 'MPC_ERR_MODEL_HEADER', /"config" expected the llama configuration of "gpt5" \(it is not a shipped model/],
+      ['a model name that is no name', () => withHeader(p0(), (h) => { h.model = '../x'; }), {}, 'MPC_ERR_MODEL_HEADER', /"model" expected a name matching/],
+      ['a shipped model with a configuration of its own', () => withHeader(p0(), (h) => { h.config = { ...TINY_GPT2 }; }), {}, 'MPC_ERR_MODEL_HEADER', /"config" unexpected: "tiny-gpt2" is a shipped model/],
       ['a configuration that differs', () => withHeader(p0(), (h) => { h.modelConfigSha256 = '00'; }), {}, 'MPC_ERR_MODEL_HEADER', /"modelConfigSha256" differs/],
       ['a P0 file in seed form', () => withHeader(p0(), (h) => { h.weights = 'seed'; }), {}, 'MPC_ERR_MODEL_HEADER', /"weights" expected "words" \(P0 has no seed form\)/],
       ['a payload length that disagrees with the model', () => withHeader(p0(), (h) => { h.payloadBytes = (h.payloadBytes as number) - 8; }), {}, 'MPC_ERR_MODEL_HEADER', /"payloadBytes" \d+ differs from the \d+ its model and gate imply/],
@@ -110,6 +112,22 @@ describe('model share files', () => {
       try { decodeModelShareFile(make(), expect_); } catch (e) { err = e; }
       expect(err).toMatchObject({ name: 'ModelFileError', code });
       expect((err as Error).message).toMatch(msg);
+    });
+    it('a model of its own whose configuration is out of bounds, or whose hash differs', () => {
+      const own = { ...TINY_LLAMA, name: 'own-tiny' };
+      const [f0] = encodeModelShareFiles({ weights: randomWeights(TINY_LLAMA, 3), config: own, fracBits: F, seeds });
+      const b = new Uint8Array(f0.reduce((n, c) => n + c.length, 0));
+      f0.reduce((at, c) => (b.set(c, at), at + c.length), 0);
+      expect(decodeModelShareFile(b).header.config).toEqual(own);
+      const refused = (edit: (h: Record<string, unknown>) => void) => {
+        try { decodeModelShareFile(withHeader(b, edit)); } catch (e) { return e as Error; }
+        return undefined;
+      };
+      expect(refused((h) => { (h.config as Record<string, unknown>).nLayers = 1000; })).toMatchObject({ code: 'MPC_ERR_MODEL_HEADER', message: expect.stringMatching(/"config": "nLayers" 1000 exceeds 128/) });
+      expect(refused((h) => { (h.config as Record<string, unknown>).nLayers = 3; })).toMatchObject({ code: 'MPC_ERR_MODEL_HEADER', message: expect.stringMatching(/"modelConfigSha256" differs/) });
+      expect(refused((h) => { (h.config as Record<string, unknown>).family = 'gpt2'; })).toMatchObject({ message: expect.stringMatching(/"config" expected the llama configuration/) });
+      expect(() => encodeModelShareFiles({ weights: randomWeights(TINY_LLAMA, 3), config: { ...TINY_LLAMA, name: TINY_GPT2.name }, fracBits: F, seeds }))
+        .toThrow(/names a shipped configuration, and this one differs/);
     });
     it('a missing file, with its path', () => {
       const p = join(dir, 'none.mpcshare');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   GPT2_SMALL, LLAMA_SMALL, MODEL_CONFIGS, ModelFileError, STORIES15M, STORIES15M_CHECKPOINT_BYTES, TINY_GPT2, TINY_LLAMA,
-  assertWeightsMatchConfig, kvDim, loadStories15M, modelConfig, parameterCount, parseLlama2cCheckpoint,
+  assertWeightsMatchConfig, encodeLlama2cCheckpoint, kvDim, llama2cCheckpointConfig, loadStories15M, modelConfig, parameterCount, parseLlama2cCheckpoint,
   parseStories15MData, quantizeWeights, randomWeights, stories15MDataPath, validateModelConfig, weightLayout,
   type ModelConfig,
 } from '@mpcache/mpcache';
@@ -48,6 +48,33 @@ describe('model configs', () => {
     expect(() => validateModelConfig({ ...TINY_LLAMA, seqLen: 0 })).toThrow(/"seqLen"/);
     expect(() => validateModelConfig({ ...TINY_GPT2, nKvHeads: 2 })).toThrow(/gpt2/);
     expect(() => validateModelConfig({ ...TINY_LLAMA, tiedClassifier: false })).toThrow(/untied/);
+  });
+});
+
+describe('llama2.c checkpoints of models of your own', () => {
+  test("encodeLlama2cCheckpoint writes stories15M's file back byte for byte (header and weights; the legacy RoPE block zeroed)", () => {
+    const original = readFileSync(stories15MDataPath()).subarray(0, STORIES15M_CHECKPOINT_BYTES);
+    const { weights, config } = loadStories15M();
+    const ours = encodeLlama2cCheckpoint(weights, config);
+    expect(ours.length).toBe(original.length);
+    const weightsEnd = 28 + 4 * parameterCount(config);
+    expect(Buffer.compare(Buffer.from(ours.subarray(0, weightsEnd)), Buffer.from(original.subarray(0, weightsEnd)))).toBe(0);
+    expect(ours.subarray(weightsEnd).every((b) => b === 0)).toBe(true);
+  });
+
+  test('llama2cCheckpointConfig reads the shape from the header; the bytes then parse to the same tensors', () => {
+    const w = randomWeights(TINY_LLAMA, 4), bytes = encodeLlama2cCheckpoint(w, TINY_LLAMA);
+    const c = llama2cCheckpointConfig(bytes, 'my-model');
+    expect(c).toEqual({ ...TINY_LLAMA, name: 'my-model' });
+    expect(parseLlama2cCheckpoint(bytes, c).w3).toEqual(w.w3);
+  });
+
+  test('refuses a name that is no name and a header beyond CUSTOM_MODEL_LIMITS', () => {
+    const bytes = encodeLlama2cCheckpoint(randomWeights(TINY_LLAMA, 4), TINY_LLAMA);
+    expect(() => llama2cCheckpointConfig(bytes, 'My Model')).toThrow(RangeError);
+    const big = Uint8Array.from(bytes);
+    new DataView(big.buffer).setInt32(8, 129, true); // n_layers
+    expect(() => llama2cCheckpointConfig(big, 'big')).toThrow(expect.objectContaining({ code: 'MPC_ERR_MODEL_HEADER', message: expect.stringMatching(/"nLayers" 129 exceeds 128/) }));
   });
 });
 

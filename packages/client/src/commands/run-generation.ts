@@ -66,7 +66,8 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
     const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP });
     checkVocabulary(session, o.tokenizer);
     const openMs = performance.now() - t0;
-    o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared, ${o.maxNewTokens} tokens at most)`);
+    const pinned = o.connect.p0PublicKey && o.connect.p1PublicKey ? "the parties' pinned keys" : 'the keys the parties announced';
+    o.note(`session ${session.id} ready in ${(openMs / 1000).toFixed(1)} s; generating (prompt shared and sealed to ${pinned}, ${o.maxNewTokens} tokens at most)`);
     const r: GenerationResult = {
       prompt: o.prompt, model: o.model, policy: o.policy, promptTokens: promptIds(o.tokenizer, o.prompt),
       secureText: '', tokens: [], pieces: [], perToken: [], openMs,

@@ -6,7 +6,12 @@
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { beaverMulCost } from '@mpcache/protocols';
 import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers } from '@mpcache/party-server';
-import { LocalDeployment, MpcacheClient, type ClientSession } from '@mpcache/client';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { cliPath, LocalDeployment, MpcacheClient, type ClientSession } from '@mpcache/client';
 import { eventually } from './helpers/raw-client';
 
 const httpUrl = (wsUrl: string, path: string) => `${wsUrl.replace(/^ws/, 'http')}${path}`;
@@ -127,6 +132,27 @@ describe('mpcache serve on SIGTERM', () => {
         client.close();
       }
     } finally {
+      await deployment.close();
+    }
+  }, 60_000);
+});
+
+describe('mpcache status', () => {
+  it("reads each server's /healthz: roles and the public keys a client pins; a wrong role or a dead server exits 1", async () => {
+    const deployment = await LocalDeployment.start({ model: RING_RECURRENCE_MODEL });
+    const dir = mkdtempSync(join(tmpdir(), 'mpcache-status-'));
+    try {
+      const run = (args: string[]) => promisify(execFile)(process.execPath, [cliPath(), 'status', ...args], { timeout: 30_000 });
+      const json = join(dir, 'ok.json');
+      const { stdout } = await run(['--p0', deployment.p0Url, '--p1', deployment.p1Url, '--dealer', deployment.dealerUrl, '--json', json]);
+      expect(stdout).toContain(deployment.p0PublicKey);
+      const r = JSON.parse(readFileSync(json, 'utf8')) as { servers: { ok: boolean; body: { role: string; publicKey: string } }[] };
+      expect(r.servers.map((x) => [x.ok, x.body.role])).toEqual([[true, 'p0'], [true, 'p1'], [true, 'dealer']]);
+      expect(r.servers.map((x) => x.body.publicKey).slice(0, 2)).toEqual([deployment.p0PublicKey, deployment.p1PublicKey]);
+      await expect(run(['--p0', deployment.p1Url, '--p1', deployment.p0Url])).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/answers as p1/) });
+      await expect(run(['--p0', deployment.p0Url, '--p1', 'ws://127.0.0.1:1'])).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/unreachable \(ECONNREFUSED\)/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
       await deployment.close();
     }
   }, 60_000);

@@ -10,6 +10,7 @@ import { registerDemoCommand } from './commands/demo';
 import { registerEvalCommand } from './commands/eval';
 import { registerGenerateCommand } from './commands/generate';
 import { registerChatCommand } from './commands/chat';
+import { registerStatusCommand } from './commands/status';
 import { registerServeCommand } from './commands/serve';
 import { registerShareModelCommand } from './commands/share-model';
 
@@ -18,6 +19,7 @@ program.name('mpcache').description('Private LLM inference by two-party computat
 registerDemoCommand(program);
 registerGenerateCommand(program);
 registerChatCommand(program);
+registerStatusCommand(program);
 registerServeCommand(program);
 registerShareModelCommand(program);
 registerBenchCommands(program);

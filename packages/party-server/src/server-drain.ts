@@ -8,7 +8,7 @@ import { LimitError } from '@mpcache/mpc-core';
 
 export class ServerDrain {
   private started = false;
-  private wake?: () => void;
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly name: string,
@@ -29,20 +29,21 @@ export class ServerDrain {
     this.started = true;
     if (this.sessionCount() === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        this.waiters.delete(wake);
         resolve(true);
       };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(wake);
     });
   }
 
   /** Call after a session ended. */
   sessionEnded(): void {
-    if (this.wake && this.sessionCount() === 0) this.wake();
+    if (this.sessionCount() === 0) for (const wake of [...this.waiters]) wake();
   }
 }

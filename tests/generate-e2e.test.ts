@@ -71,6 +71,36 @@ describe('generate through real servers: tiny-llama in one process', () => {
     }
   });
 
+  it('stopToken: a turn ends right after that token on both parties (done, no cancel), chats go on after it; each check costs 1 round and 1 byte', async () => {
+    const weights = randomWeights(TINY_LLAMA, SEED);
+    const prompt = [1, 6, 35], turn2 = [9, 30, 2]; // float64 margins ≥ 0.15: no near-tie for fixed point to flip
+    const five = new ReferenceDecoder(weights, TINY_LLAMA).generateGreedy(prompt, 5);
+    const k = five.findIndex((t, i) => i > 0 && !five.slice(0, i).includes(t)); // the first new token after the first
+    expect(k).toBeGreaterThan(0);
+    const stop = five[k], first = five.slice(0, k + 1);
+    const second = new ReferenceDecoder(weights, TINY_LLAMA).generateGreedy([...prompt, ...first, ...turn2], 5);
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      const run = async (s: Awaited<ReturnType<MpcacheClient['openSession']>>, p: number[]) => {
+        const out: GeneratedToken[] = [];
+        for await (const t of s.generate(p)) out.push(t);
+        return out;
+      };
+      const plain = await run(await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 5 }), prompt);
+      const chat = await client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 5, multiTurn: true, stopToken: stop });
+      const t1 = await run(chat, prompt);
+      expect(t1.map((t) => Number(t.value))).toEqual(first);
+      expect(t1[1].rounds).toBe(plain[1].rounds + 1); // the check after token 0
+      expect(t1[1].parties[0].bytesSent).toBe(plain[1].parties[0].bytesSent + 1);
+      const t2 = await run(chat, turn2);
+      expect(t2.map((t) => Number(t.value))).toEqual(second.includes(stop) ? second.slice(0, second.indexOf(stop) + 1) : second);
+      chat.cancel();
+      await expect(client.openSession({ model: TINY_LLAMA.name, maxNewTokens: 2, stopToken: TINY_LLAMA.vocabSize })).rejects.toThrow(/stopToken 64 expected a token id in \[0, 64\)/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('temperature sampling through the servers: T → 0, top-1 and a tiny nucleus give the greedy ids; T = 1 costs P0 8·vocab more dealer bytes per token, the same online', async () => {
     const prompt = [1, 17, 42, 5, 63, 8];
     const want = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA).generateGreedy(prompt, 3);

@@ -88,6 +88,20 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     await expect(new Generator(parties.ctx[0], secure[0]).extend(ids2[0])).rejects.toThrow(/before prefill/);
   });
 
+  test('lastTokenIs opens only whether the last token is a given id: 1 round, 1 byte per party', async () => {
+    const { parties, secure } = await setup;
+    const first = new ReferenceDecoder(weights, config).generateGreedy(prompt, 1)[0];
+    const gens = secure.map((w, i) => new Generator(parties.ctx[i], w));
+    const ids = shareTokenIds(prompt, config.vocabSize, testPrg('stop'));
+    await runBoth(parties, (ctx) => gens[ctx.party].prefill(ids[ctx.party]));
+    parties.ctx.forEach((ctx) => ctx.ledger.reset());
+    const other = (first + 1) % config.vocabSize;
+    const got = await runBoth(parties, async (ctx) => [await gens[ctx.party].lastTokenIs(first), await gens[ctx.party].lastTokenIs(other)]);
+    expect(got).toEqual([[true, false], [true, false]]);
+    for (const ctx of parties.ctx) expect(ctx.ledger.get('stop check')).toMatchObject({ rounds: 2, bytesSent: 2, offlineBytes: 0 });
+    await expect(gens[0].lastTokenIs(config.vocabSize)).rejects.toThrow(RangeError);
+  });
+
   test('temperature sampling: the Gumbel noise costs P0 8·vocab offline bytes per token and nothing online; T → 0 is greedy', async () => {
     const { parties, secure } = await setup;
     const want = new ReferenceDecoder(weights, config).generateGreedy(prompt, 3);

@@ -193,6 +193,9 @@ export class PartyServer implements SessionHost, ConnectionHost {
       const why = Object.prototype.hasOwnProperty.call(job.unavailablePolicies ?? {}, req.policy) ? `: ${job.unavailablePolicies![req.policy]}` : '';
       throw new ProtocolError(`open: policy "${req.policy}" is not supported${why} (supported: ${job.policies.join(', ')})`, 'MPC_ERR_BAD_MESSAGE');
     }
+    if (req.stopToken !== undefined && !(req.stopToken < job.vocabSize)) {
+      throw new ProtocolError(`open: stopToken ${req.stopToken} expected a token id in [0, ${job.vocabSize}) of model "${job.model}"`, 'MPC_ERR_BAD_MESSAGE');
+    }
     this.drainer.refuseIfDraining();
     if (this.sessions.has(req.sessionId)) throw new ProtocolError(`open: session "${req.sessionId}" already exists`, 'MPC_ERR_BAD_MESSAGE');
     if (this.sessions.size >= this.maxSessions) {

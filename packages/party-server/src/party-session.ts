@@ -191,11 +191,12 @@ export class PartySession {
         before = snap;
         t = now;
       }
-      if (index !== maxNewTokens) throw new RangeError(`session ${this.id}: the job produced ${index} tokens, expected ${maxNewTokens}`);
+      const stopped = this.params.stopToken !== undefined && index >= 1 && index < maxNewTokens;
+      if (index !== maxNewTokens && !stopped) throw new RangeError(`session ${this.id}: the job produced ${index} tokens, expected ${maxNewTokens}`);
       const done = () => this.client.send({ type: 'done', sessionId: this.id, tokens: index, cost: partyCost(diffCost(ctx.ledger.snapshot(), start), performance.now() - t0) });
       if (this.params.multiTurn) {
         // 3a. a chat: ready for the next turn (or the client's cancel, or the idle timeout)
-        this.positions += n + maxNewTokens;
+        this.positions += n + index;
         this.turn++;
         this.state = 'ready';
         this.armIdleTimer();

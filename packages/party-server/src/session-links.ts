@@ -58,7 +58,7 @@ export async function connectPeer(
   track(a.channel, 'P1');
   const theirs = a.hello.params!;
   const show = (p: SessionParams) =>
-    `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''}${p.multiTurn ? ', multi-turn' : ''})`;
+    `(${p.model}, ${p.policy}, ${p.maxNewTokens}, T=${p.temperature ?? 0}${p.topK !== undefined ? `, k=${p.topK}` : ''}${p.topP !== undefined ? `, p=${p.topP}` : ''}${p.multiTurn ? ', multi-turn' : ''}${p.stopToken !== undefined ? `, stop at ${p.stopToken}` : ''})`;
   const shareSets = (theirs.shareSet ?? null) === (cfg.job.shareSet ?? null);
   if (show(theirs) !== show(params) || !shareSets) {
     const err = new ProtocolError(

@@ -2,8 +2,10 @@
  * `mpcache chat` — a multi-turn session with a running deployment: every line read from stdin is a
  * turn. The first line is the prompt (with BOS); each later line continues the same sequence after
  * every token generated so far, on the parties' existing KV cache (no re-prefill). Each turn
- * generates --max-new-tokens tokens; the text after an EOS is not printed, but those tokens stay in
- * the context (the parties cannot see EOS). End of input ends the session. `--local` first starts
+ * generates up to --max-new-tokens tokens and ends at EOS: the parties open, after each token,
+ * whether it is EOS (session stopToken; 1 round and 1 byte per party and token, and where each
+ * answer ends becomes public to them). With --no-stop-at-eos a turn always produces its tokens and
+ * those after an EOS stay in the context unprinted. End of input ends the session. `--local` first starts
  * the whole system on this machine as `mpcache demo` does (owner's share files, dealer, P0, P1) and
  * chats with it.
  * `--json FILE` writes { model, policy, turns: [{ prompt, promptTokens, tokens, text, perToken }],
@@ -23,6 +25,7 @@ import { addClientFlags, checkReferenceModel, checkVocabulary, clientFlagValues,
 interface ChatOptions extends ClientFlags {
   maxNewTokens: string;
   local?: boolean;
+  stopAtEos: boolean;
   reference?: boolean;
   json?: string;
 }
@@ -41,7 +44,8 @@ export function registerChatCommand(program: Command): void {
     .command('chat')
     .description('a multi-turn session with a running deployment: each stdin line is a turn continuing the same sequence')
     .option('--max-new-tokens <n>', 'tokens per turn', '24')
-    .option('--local', 'start a dealer, P0 and P1 on this machine first (as mpcache demo), instead of --p0/--p1');
+    .option('--local', 'start a dealer, P0 and P1 on this machine first (as mpcache demo), instead of --p0/--p1')
+    .option('--no-stop-at-eos', "let every turn produce all its tokens (the parties then never learn where an answer ends)");
   addClientFlags(cmd)
     .option('--reference', 'compare each turn with the plaintext model on the same sequence (greedy only)')
     .option('--json <file>', 'write the turns as JSON')
@@ -60,7 +64,8 @@ export function registerChatCommand(program: Command): void {
         throw e;
       });
       try {
-        const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens, multiTurn: true, ...sampling });
+        const stopToken = o.stopAtEos ? EOS_ID : undefined;
+        const session = await client.openSession({ model: o.model, policy: o.policy, maxNewTokens, multiTurn: true, stopToken, ...sampling });
         checkVocabulary(session, tokenizer);
         note(`session ${session.id} ready: one line per turn, end of input to stop (${maxNewTokens} tokens per turn)`);
         const context: number[] = [];
@@ -86,12 +91,12 @@ export function registerChatCommand(program: Command): void {
             continue;
           }
           process.stdout.write('\n');
-          if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens);
+          if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens, stopToken);
           context.push(...ids, ...turn.tokens);
           turns.push(turn);
           const ms = turn.perToken.reduce((a, c) => a + c.ms, 0), bytes = turn.perToken.reduce((a, c) => a + c.bytes, 0);
-          const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${maxNewTokens} tokens equal to the plaintext model's` : '';
-          note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
+          const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${Math.max(turn.tokens.length, turn.plaintextTokens.length)} tokens equal to the plaintext model's` : '';
+          note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended && !stopToken ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
         }
         session.cancel();
         writeJson(o.json, { model: o.model, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
@@ -106,15 +111,15 @@ export function registerChatCommand(program: Command): void {
  * The plaintext model's greedy tokens for this turn, the way the parties compute it: the first turn
  * prefills its prompt; a later one feeds the last generated token and its prompt position by
  * position into the same cache (as decoding steps, which is what a KV-cache policy sees), then
- * decodes n tokens.
+ * decodes n tokens (or up to the stop token).
  */
-function referenceTurn(ref: ReferenceDecoder, pending: number | undefined, ids: readonly number[], n: number): number[] {
+function referenceTurn(ref: ReferenceDecoder, pending: number | undefined, ids: readonly number[], n: number, stop?: number): number[] {
   let logits = ref.prefill(pending === undefined ? ids : [pending, ...ids]);
   const out: number[] = [];
   for (;;) {
     const next = argmax(logits);
     out.push(next);
-    if (out.length === n) return out;
+    if (out.length === n || next === stop) return out;
     logits = ref.forward(next, ref.length);
   }
 }

@@ -69,6 +69,8 @@ export interface SessionSpec {
   readonly topK?: number;
   readonly topP?: number;
   readonly multiTurn: boolean;
+  /** A token id at which each turn ends early (public: the parties learn where the output stops). */
+  readonly stopToken?: number;
   readonly pins: PartyKeyPins;
 }
 
@@ -117,8 +119,8 @@ export class ClientSession {
 
   /** Send `open` to both parties and wait for both `opened` (or the first error). */
   async open(): Promise<void> {
-    const { model, policy, maxNewTokens, temperature, topK, topP, multiTurn } = this.spec;
-    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model, policy, maxNewTokens, clientKey: this.seals.publicKey, temperature, topK, topP, multiTurn });
+    const { model, policy, maxNewTokens, temperature, topK, topP, multiTurn, stopToken } = this.spec;
+    const req = encodeClientRequest({ type: 'open', sessionId: this.id, model, policy, maxNewTokens, clientKey: this.seals.publicKey, temperature, topK, topP, multiTurn, stopToken });
     this.transport.send(0, req);
     this.transport.send(1, req);
     try {
@@ -169,6 +171,7 @@ export class ClientSession {
         this.transport.send(p, encodeClientRequest({ type: 'generate', sessionId: this.id, promptTokens: n, sealed, ...turnTokens }));
       }
       let t = performance.now();
+      let produced = 0;
       for (let i = 0; i < newTokens; i++) {
         const [a, b] = await Promise.all([this.expect(0, 'token'), this.expect(1, 'token')]);
         if (a.type !== 'token' || b.type !== 'token') throw new Error('unreachable');
@@ -185,13 +188,19 @@ export class ClientSession {
           parties: [a.cost, b.cost],
         };
         t = performance.now();
+        produced = i + 1;
+        if (this.spec.stopToken !== undefined && value === BigInt(this.spec.stopToken)) break; // the parties stop here too
       }
       const [d0, d1] = await Promise.all([this.expect(0, 'done'), this.expect(1, 'done')]);
-      if (d0.type === 'done' && d1.type === 'done') this.totals = [d0.cost, d1.cost];
+      if (d0.type !== 'done' || d1.type !== 'done') throw new Error('unreachable');
+      if (d0.tokens !== produced || d1.tokens !== produced) {
+        throw new ProtocolError(`session ${this.id}: the parties ended the turn after ${d0.tokens} / ${d1.tokens} tokens, this client counted ${produced}`, 'MPC_ERR_BAD_MESSAGE');
+      }
+      this.totals = [d0.cost, d1.cost];
       finished = true;
       if (this.spec.multiTurn) {
         this.turn++;
-        this.positions += n + newTokens;
+        this.positions += n + produced;
         this.phase = 'ready';
       } else {
         this.phase = 'finished';

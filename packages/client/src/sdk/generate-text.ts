@@ -4,8 +4,9 @@
  * stops at EOS (then cancels the session: the parties cannot know when to stop, the client tells them).
  *
  * In a multi-turn session the first turn's prompt starts with BOS and later turns continue without
- * it; a turn cannot stop early without ending the session, so after an EOS the turn's remaining
- * tokens are still yielded (they are in the parties' context) with `afterEos` set and no text.
+ * it. A session opened with `stopToken: EOS_ID` ends each turn at EOS on the parties' side; without,
+ * a turn cannot stop early without ending the session, so after an EOS the turn's remaining tokens
+ * are still yielded (they are in the parties' context) with `afterEos` set and no text.
  */
 import { ProtocolError } from '@mpcache/mpc-core';
 import { BOS_ID, EOS_ID, type Tokenizer } from '@mpcache/mpcache';
@@ -59,7 +60,7 @@ export async function* generateText(
     const text = utf8.decode(tokenizer.pieceBytes(prev, id), { stream: true });
     prev = id;
     yield { ...t, id, text };
-    if (id === EOS_ID && stopAtEos) {
+    if (id === EOS_ID && stopAtEos && session.spec.stopToken !== EOS_ID) {
       if (!multiTurn) return;
       ended = true;
     }

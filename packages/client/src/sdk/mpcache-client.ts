@@ -45,6 +45,12 @@ export interface OpenSessionOptions {
   readonly topP?: number;
   /** A chat: several `generate` turns over one sequence, until `cancel` (public); default false. */
   readonly multiTurn?: boolean;
+  /**
+   * End each turn after this token id (e.g. EOS): the parties stop computing there instead of
+   * producing maxNewTokens. Public, and it makes where the output stops public (1 round, 1 byte per
+   * party and token); default none.
+   */
+  readonly stopToken?: number;
   /** Default: 16 random hex characters. */
   readonly sessionId?: string;
 }
@@ -87,7 +93,7 @@ export class MpcacheClient implements SessionTransport {
     if (problem) throw new RangeError(problem);
     const s = new ClientSession(this, id, {
       model: opts.model, policy: opts.policy ?? 'full', maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 0, topK: opts.topK, topP: opts.topP,
-      multiTurn: opts.multiTurn ?? false, pins: this.pins,
+      multiTurn: opts.multiTurn ?? false, stopToken: opts.stopToken, pins: this.pins,
     });
     this.sessions.set(id, s);
     await s.open();

@@ -18,7 +18,7 @@
  * which is what they are built for; their logits are dropped, no argmax).
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
-import { gumbelNoise, oneHot, type PartyContext } from '@mpcache/protocols';
+import { gumbelNoise, oneHot, openWords, type PartyContext } from '@mpcache/protocols';
 import { embeddingPlanKey, SecureDecoder, type ForwardOptions, type SecureDecoderOptions } from './secure-decoder';
 import { argmaxFits, greedyToken } from './secure-nonlinear';
 import { samplingProblem, topKToken, topPToken, type SamplingParams } from './truncated-sampling';
@@ -114,6 +114,21 @@ export class Generator {
       for (let i = 0; i + 1 < n; i++) await this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray(i * V, (i + 1) * V) });
       return this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray((n - 1) * V) }, opts);
     });
+  }
+
+  /**
+   * Whether the last generated token is `tokenId`, opened to both parties: the lsb of each party's
+   * share of that entry of the token's one-hot row (1 round, 1 byte sent per party). A session that
+   * stops at a token (a chat's EOS) makes this public per token — which is where its output ends,
+   * what the client's own stop or the next turn would show anyway.
+   */
+  async lastTokenIs(tokenId: number): Promise<boolean> {
+    const row = this.next;
+    if (!row) throw new Error('Generator.lastTokenIs() before prefill()');
+    const V = this.weights.config.vocabSize;
+    if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= V) throw new RangeError(`"tokenId" expected an id in [0, ${V}), got ${tokenId}`);
+    const bit = await this.ctx.ledger.scope('stop check', () => openWords(this.ctx, row.data.subarray(tokenId, tokenId + 1), 1));
+    return bit[0] === 1n;
   }
 
   /** Benchmarks: append `rows` cached positions of shared zeros (SecureDecoder.warmCache), then prefill/step. */

@@ -15,6 +15,8 @@ import type { InputEncoding } from '../wire/client-messages';
 export interface JobParams extends SamplingParams {
   /** Several turns: `generate` is called once per turn, each continuing the same sequence. */
   readonly multiTurn?: boolean;
+  /** End a turn after this token id (the iterator then finishes early); only jobs with a vocabulary. */
+  readonly stopToken?: number;
   readonly sessionId: string;
   readonly policy: string;
   readonly maxNewTokens: number;
@@ -45,7 +47,8 @@ export interface PartyJob {
 
 export interface JobRun {
   /**
-   * This party's share of each new token id, in order, maxNewTokens of them. `prompt` is this
+   * This party's share of each new token id, in order, maxNewTokens of them (fewer when the session
+   * has a stopToken and the turn produced it: the iterator ends right after it). `prompt` is this
    * party's share, shape (promptTokens) for 'ids' or (promptTokens, vocabSize) for 'onehot'.
    * Called once per turn: a later call continues the sequence after the earlier turns' prompts and
    * every token they generated (the last generated token enters the context first).

@@ -111,7 +111,7 @@ export function secureGenerateJob(opts: SecureGenerateJobOptions): PartyJob {
       const weights = await maskModelWeights(ctx, opts.shares);
       const generator = new Generator(ctx, weights, { kvPolicy: policies[params.policy](), temperature: params.temperature ?? 0, topK: params.topK, topP: params.topP });
       let turns = 0;
-      return { generate: (prompt, maxNewTokens) => turnTokens(generator, turns++ > 0, prompt, maxNewTokens) };
+      return { generate: (prompt, maxNewTokens) => turnTokens(generator, turns++ > 0, prompt, maxNewTokens, params.stopToken) };
     },
   };
 }
@@ -120,12 +120,15 @@ function noGate(model: string): string {
   return `model "${model}" has no trained Attention-Gate on this server (the model owner provides one; shipped for: ${Object.keys(SHIPPED_ATTENTION_GATES).join(', ')})`;
 }
 
-/** One turn's tokens: the first turn prefills the prompt, a later one extends the sequence with it. */
-async function* turnTokens(generator: Generator, later: boolean, prompt: RingTensor, maxNewTokens: number): AsyncGenerator<bigint> {
+/**
+ * One turn's tokens: the first turn prefills the prompt, a later one extends the sequence with it;
+ * with a stop token the turn ends after it (checked after every token but the turn's last).
+ */
+async function* turnTokens(generator: Generator, later: boolean, prompt: RingTensor, maxNewTokens: number, stopToken?: number): AsyncGenerator<bigint> {
   let token = later ? await generator.extend(prompt) : await generator.prefill(prompt);
-  yield token.idShare.data[0];
-  for (let i = 1; i < maxNewTokens; i++) {
-    token = await generator.step();
+  for (let i = 1; ; i++) {
     yield token.idShare.data[0];
+    if (i === maxNewTokens || (stopToken !== undefined && (await generator.lastTokenIs(stopToken)))) return;
+    token = await generator.step();
   }
 }

@@ -4,7 +4,7 @@
  * session. Client → party frames carry tag CLIENT_TAG, party → client frames PARTY_TAG.
  *
  *   client → party
- *     open      { sessionId, model, policy, maxNewTokens, clientKey, temperature?, topK?, topP?, multiTurn? }  set up seeds, peer and dealer links
+ *     open      { sessionId, model, policy, maxNewTokens, clientKey, temperature?, topK?, topP?, multiTurn?, stopToken? }  set up seeds, peer and dealer links
  *     generate  { sessionId, promptTokens, maxNewTokens? } + this party's share of the prompt (u64 words), sealed
  *               (multiTurn: one generate per turn, each continuing the same sequence; maxNewTokens ≤ open's)
  *     cancel    { sessionId }                                       drop the session (e.g. after EOS)

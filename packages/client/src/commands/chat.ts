@@ -69,11 +69,19 @@ export function registerChatCommand(program: Command): void {
         checkVocabulary(session, tokenizer);
         note(`session ${session.id} ready: one line per turn, end of input to stop (${maxNewTokens} tokens per turn)`);
         const context: number[] = [];
-        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-          if (line.trim() === '') continue;
+        // at a terminal the typed line is already on screen: prompt with "> " and print the answer below;
+        // from a pipe, echo each line so the output reads as the conversation
+        const tty = process.stdin.isTTY === true;
+        const lines = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, prompt: '> ', crlfDelay: Infinity });
+        if (tty) lines.prompt();
+        for await (const line of lines) {
+          if (line.trim() === '') {
+            if (tty) lines.prompt();
+            continue;
+          }
           const ids = turnPromptIds(session, tokenizer, line);
           const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
-          process.stdout.write(turns.length === 0 ? line : ` ${line}`);
+          if (!tty) process.stdout.write(turns.length === 0 ? line : ` ${line}`);
           let ended = false;
           try {
             for await (const t of generateText(session, tokenizer, line)) {
@@ -88,6 +96,7 @@ export function registerChatCommand(program: Command): void {
             if (session.state !== 'ready' || turn.tokens.length > 0) throw e;
             process.stdout.write('\n');
             note(`turn refused, the session goes on: ${(e as Error).message}`);
+            if (tty) lines.prompt();
             continue;
           }
           process.stdout.write('\n');
@@ -97,6 +106,7 @@ export function registerChatCommand(program: Command): void {
           const ms = turn.perToken.reduce((a, c) => a + c.ms, 0), bytes = turn.perToken.reduce((a, c) => a + c.bytes, 0);
           const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${Math.max(turn.tokens.length, turn.plaintextTokens.length)} tokens equal to the plaintext model's` : '';
           note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended && !stopToken ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
+          if (tty) lines.prompt();
         }
         session.cancel();
         writeJson(o.json, { model: o.model, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });

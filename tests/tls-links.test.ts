@@ -10,11 +10,24 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listenWs, WsChannel } from '@mpcache/mpc-core';
 import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers } from '@mpcache/party-server';
-import { cliPath, LocalDeployment, MpcacheClient } from '@mpcache/client';
+import { cliPath, LocalDeployment, MpcacheClient, type MpcacheClientOptions } from '@mpcache/client';
 
 const certPath = join(__dirname, 'fixtures', 'test-tls.cert.pem'), keyPath = join(__dirname, 'fixtures', 'test-tls.key.pem');
 const cert = readFileSync(certPath);
 const key = readFileSync(keyPath);
+
+/** A ring-recurrence session through a client with `connect`; its values must equal the plaintext reference. */
+async function expectReferenceRun(connect: MpcacheClientOptions, prompt: bigint[], n: number): Promise<void> {
+  const client = await MpcacheClient.connect(connect);
+  try {
+    const s = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: n });
+    const got: bigint[] = [];
+    for await (const t of s.generate(prompt)) got.push(t.value);
+    expect(got).toEqual(ringRecurrenceReference(prompt, n));
+  } finally {
+    client.close();
+  }
+}
 
 describe('TLS links', () => {
   it('a WsChannel over wss:// carries a message when the client trusts the certificate', async () => {
@@ -43,15 +56,7 @@ describe('TLS links', () => {
 
     it('serve a session end to end (P1 → P0 and both → dealer over TLS); the ids equal the reference', async () => {
       for (const s of [servers.dealer, servers.p0, servers.p1]) expect(s.url).toMatch(/^wss:\/\//);
-      const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url, ca: cert, p0PublicKey: servers.p0.publicKey, p1PublicKey: servers.p1.publicKey });
-      try {
-        const s = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 5 });
-        const got: bigint[] = [];
-        for await (const t of s.generate([3n, 4n])) got.push(t.value);
-        expect(got).toEqual(ringRecurrenceReference([3n, 4n], 5));
-      } finally {
-        client.close();
-      }
+      await expectReferenceRun({ p0: servers.p0.url, p1: servers.p1.url, ca: cert, p0PublicKey: servers.p0.publicKey, p1PublicKey: servers.p1.publicKey }, [3n, 4n], 5);
     });
 
     it('a client that does not trust the certificate cannot connect, and says why', async () => {
@@ -63,15 +68,7 @@ describe('TLS links', () => {
     const deployment = await LocalDeployment.start({ model: RING_RECURRENCE_MODEL, tls: { cert: certPath, key: keyPath, ca: certPath } });
     try {
       expect([deployment.dealerUrl, deployment.p0Url, deployment.p1Url].every((u) => u.startsWith('wss://'))).toBe(true);
-      const client = await MpcacheClient.connect({ p0: deployment.p0Url, p1: deployment.p1Url, ca: cert, p0PublicKey: deployment.p0PublicKey, p1PublicKey: deployment.p1PublicKey });
-      try {
-        const s = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 4 });
-        const got: bigint[] = [];
-        for await (const t of s.generate([9n, 1n])) got.push(t.value);
-        expect(got).toEqual(ringRecurrenceReference([9n, 1n], 4));
-      } finally {
-        client.close();
-      }
+      await expectReferenceRun({ p0: deployment.p0Url, p1: deployment.p1Url, ca: cert, p0PublicKey: deployment.p0PublicKey, p1PublicKey: deployment.p1PublicKey }, [9n, 1n], 4);
     } finally {
       await deployment.close();
     }

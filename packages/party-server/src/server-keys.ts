@@ -29,10 +29,15 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
+/** True if two keys are the same bytes. */
+export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
+}
+
 /** Throws ProtocolError if a key is configured for `who` and the hello carried a different one. */
 export function checkPinnedKey(got: Uint8Array, pinned: Uint8Array | undefined, who: string): void {
   if (pinned === undefined) return;
-  if (got.byteLength !== pinned.byteLength || !got.every((b, i) => b === pinned[i])) {
+  if (!sameKey(got, pinned)) {
     throw new ProtocolError(`public key of ${who} does not match the configured one`, 'MPC_ERR_BAD_MESSAGE');
   }
 }

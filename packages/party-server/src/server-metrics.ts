@@ -44,33 +44,25 @@ export class ServerMetrics {
   /** The exposition text. */
   render(): string {
     const l = `role="${this.role}"`;
-    const lines = [
-      '# HELP mpcache_sessions Sessions opening, ready or running.',
-      '# TYPE mpcache_sessions gauge',
-      `mpcache_sessions{${l}} ${this.sessionsNow()}`,
-      '# HELP mpcache_sessions_opened_total Sessions accepted since start.',
-      '# TYPE mpcache_sessions_opened_total counter',
-      `mpcache_sessions_opened_total{${l}} ${this.opened}`,
-      '# HELP mpcache_sessions_ended_total Sessions ended since start, by outcome.',
-      '# TYPE mpcache_sessions_ended_total counter',
-      ...(['done', 'failed', 'canceled'] as const).map((o) => `mpcache_sessions_ended_total{${l},outcome="${o}"} ${this.ended[o]}`),
+    const families = [
+      family('mpcache_sessions', 'gauge', 'Sessions opening, ready or running.', [[l, this.sessionsNow()]]),
+      family('mpcache_sessions_opened_total', 'counter', 'Sessions accepted since start.', [[l, this.opened]]),
+      family('mpcache_sessions_ended_total', 'counter', 'Sessions ended since start, by outcome.',
+        (['done', 'failed', 'canceled'] as const).map((o) => [`${l},outcome="${o}"`, this.ended[o]])),
     ];
     if (this.role !== 'dealer') {
-      lines.push(
-        '# HELP mpcache_tokens_total Tokens generated (this party sent its share of each) since start.',
-        '# TYPE mpcache_tokens_total counter',
-        `mpcache_tokens_total{${l}} ${this.tokens}`,
-        '# HELP mpcache_online_bytes_sent_total Online bytes this party sent to the other for those tokens.',
-        '# TYPE mpcache_online_bytes_sent_total counter',
-        `mpcache_online_bytes_sent_total{${l}} ${this.bytesSent}`,
-        '# HELP mpcache_rounds_total Communication rounds for those tokens.',
-        '# TYPE mpcache_rounds_total counter',
-        `mpcache_rounds_total{${l}} ${this.rounds}`,
-        '# HELP mpcache_offline_bytes_total Dealer bytes this party received for those tokens.',
-        '# TYPE mpcache_offline_bytes_total counter',
-        `mpcache_offline_bytes_total{${l}} ${this.offlineBytes}`,
+      families.push(
+        family('mpcache_tokens_total', 'counter', 'Tokens generated (this party sent its share of each) since start.', [[l, this.tokens]]),
+        family('mpcache_online_bytes_sent_total', 'counter', 'Online bytes this party sent to the other for those tokens.', [[l, this.bytesSent]]),
+        family('mpcache_rounds_total', 'counter', 'Communication rounds for those tokens.', [[l, this.rounds]]),
+        family('mpcache_offline_bytes_total', 'counter', 'Dealer bytes this party received for those tokens.', [[l, this.offlineBytes]]),
       );
     }
-    return `${lines.join('\n')}\n`;
+    return `${families.flat().join('\n')}\n`;
   }
+}
+
+/** One metric family's lines: HELP, TYPE, then a sample per label set. */
+function family(name: string, type: 'gauge' | 'counter', help: string, samples: readonly (readonly [string, number])[]): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([labels, v]) => `${name}{${labels}} ${v}`)];
 }

@@ -52,7 +52,7 @@ export function registerChatCommand(program: Command): void {
     .action(async (o: ChatOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
       const values = clientFlagValues(o), sampling = values.sampling;
-      checkReferenceModel(o);
+      checkReferenceModel(o.model, o.reference, sampling.temperature);
       if (o.local && o.model !== STORIES15M.name) throw new RangeError(`--local serves ${STORIES15M.name}; for model "${o.model}" start the servers with its share files`);
       const { config, weights, tokenizer } = loadStories15M();
       const reference = o.reference ? new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin(o.policy, config) }) : undefined;

@@ -47,10 +47,10 @@ export function clientFlagValues(o: ClientFlags) {
   return { connect, sampling: parseSampling(o) };
 }
 
-/** --reference runs the plaintext model here: only for the model whose weights ship with the code. */
-export function checkReferenceModel(o: { model: string; reference?: boolean; temperature: string }): void {
-  if (o.reference && o.model !== STORIES15M.name) throw new RangeError(`--reference runs the plaintext ${STORIES15M.name} here; model "${o.model}"'s weights are not on this machine`);
-  if (o.reference && Number(o.temperature) > 0) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
+/** --reference runs the plaintext model here: only for the model whose weights ship with the code, greedy. */
+export function checkReferenceModel(model: string, reference: boolean | undefined, temperature: number): void {
+  if (reference && model !== STORIES15M.name) throw new RangeError(`--reference runs the plaintext ${STORIES15M.name} here; model "${model}"'s weights are not on this machine`);
+  if (reference && temperature > 0) throw new RangeError('--reference compares greedy tokens: use it with --temperature 0');
 }
 
 /** The session's vocabulary must be the tokenizer's, or the CLI cannot turn its tokens into text. */

@@ -15,6 +15,7 @@ import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
 import { loadStories15M, STORIES15M } from '@mpcache/mpcache';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
+import { POLICY_HELP } from './client-flags';
 import { matmulDemo } from './matmul-demo';
 import { costTable, parseSampling, referenceGeneration, runGeneration, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
@@ -37,7 +38,7 @@ export function registerDemoCommand(program: Command): void {
     .description('start a dealer and two parties locally and generate from a secret-shared prompt (stories15M)')
     .option('--prompt <text>', 'the prompt', 'Once upon a time')
     .option('--max-new-tokens <n>', 'tokens to generate (stops early at EOS)', '24')
-    .option('--policy <name>', 'KV-cache policy: full | streaming | mpcache | streamingllm | h2o | tova | snapkv | quest | d2o | cake | token-topk | attention-gate (budget: defaultPolicyBudget of the model; attention-gate: the trained gate shipped for stories15M)', 'full')
+    .option('--policy <name>', POLICY_HELP, 'full')
     .option('--temperature <T>', 'sample from softmax(logits / T) on shares (0: greedy)', '0')
     .option('--top-k <k>', TOP_K_HELP)
     .option('--top-p <p>', TOP_P_HELP)

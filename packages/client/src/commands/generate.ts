@@ -32,7 +32,7 @@ export function registerGenerateCommand(program: Command): void {
     .action(async (o: GenerateOptions) => {
       const maxNewTokens = parseIntArg(o.maxNewTokens, 'max-new-tokens', 1, MAX_NEW_TOKENS);
       const { connect, sampling: { temperature, topK, topP } } = clientFlagValues(o);
-      checkReferenceModel(o);
+      checkReferenceModel(o.model, o.reference, temperature);
       const { config, weights, tokenizer } = loadStories15M();
       const note = (s: string) => process.stderr.write(`${s}\n`);
       const r = await runGeneration({

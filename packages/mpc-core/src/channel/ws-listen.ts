@@ -41,11 +41,10 @@ function answerHttp(opts: ListenWsOptions, req: IncomingMessage, res: ServerResp
     res.end(opts.metrics());
     return;
   }
-  const status = opts.status;
-  if (status && route === '/healthz') {
-    const body = JSON.stringify(status());
-    res.writeHead(JSON.parse(body).ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(body);
+  if (opts.status && route === '/healthz') {
+    const status = opts.status();
+    res.writeHead(status.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(status));
     return;
   }
   res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });

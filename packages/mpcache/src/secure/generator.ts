@@ -71,17 +71,9 @@ export class Generator {
    * token ids (n) (then a DPF one-hot, 1 round).
    */
   async prefill(prompt: RingTensor): Promise<GeneratedToken> {
-    const V = this.weights.config.vocabSize;
-    if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
-      throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
-    }
+    this.checkPrompt(prompt);
     this.decoder.kvPolicy.beginPrefill?.(prompt.shape[0]);
-    const t = await this.measure(async (opts) => {
-      const rows = prompt.shape.length === 1
-        ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
-        : prompt;
-      return this.decoder.forward(this.ctx, rows, opts);
-    });
+    const t = await this.measure(async (opts) => this.decoder.forward(this.ctx, await this.promptRows(prompt), opts));
     await this.decoder.kvPolicy.endPrefill?.(this.ctx, prompt.shape[0]);
     return t;
   }
@@ -93,16 +85,11 @@ export class Generator {
   async extend(prompt: RingTensor): Promise<GeneratedToken> {
     const prev = this.next;
     if (!prev) throw new Error('Generator.extend() before prefill()');
-    const V = this.weights.config.vocabSize;
-    if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
-      throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
-    }
-    const n = prompt.shape[0];
+    this.checkPrompt(prompt);
+    const V = this.weights.config.vocabSize, n = prompt.shape[0];
     assertFitsContext(this.weights.config, this.decoder.length + 1 + n, 'positions');
     return this.measure(async (opts) => {
-      const rows = prompt.shape.length === 1
-        ? await this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, V))
-        : prompt;
+      const rows = await this.promptRows(prompt);
       if (this.decoder.kvPolicy.multiRowSteps) {
         const both = new BigUint64Array((n + 1) * V);
         both.set(prev.data);
@@ -114,6 +101,20 @@ export class Generator {
       for (let i = 0; i + 1 < n; i++) await this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray(i * V, (i + 1) * V) });
       return this.decoder.forward(this.ctx, { shape: [1, V], data: rows.data.subarray((n - 1) * V) }, opts);
     });
+  }
+
+  /** A prompt share is one-hot rows (n, vocabSize) or token ids (n), n ≥ 1; ShapeError otherwise. */
+  private checkPrompt(prompt: RingTensor): void {
+    const V = this.weights.config.vocabSize;
+    if (!(prompt.shape.length === 1 || (prompt.shape.length === 2 && prompt.shape[1] === V)) || prompt.shape[0] < 1) {
+      throw new ShapeError(`"prompt" expected shape (n, ${V}) or (n), got ${shapeStr(prompt.shape)}`);
+    }
+  }
+
+  /** The prompt as one-hot rows: token ids become rows by a DPF one-hot (1 round). */
+  private async promptRows(prompt: RingTensor): Promise<RingTensor> {
+    if (prompt.shape.length === 2) return prompt;
+    return this.ctx.ledger.scope('token embedding', () => oneHot(this.ctx, prompt, this.weights.config.vocabSize));
   }
 
   /**

@@ -54,10 +54,10 @@ export function registerChatCommand(program: Command): void {
       const values = clientFlagValues(o), sampling = values.sampling;
       checkReferenceModel(o.model, o.reference, sampling.temperature);
       if (o.local && o.model !== STORIES15M.name) throw new RangeError(`--local serves ${STORIES15M.name}; for model "${o.model}" start the servers with its share files`);
-      const { config, weights, tokenizer } = loadStories15M();
+      const model = loadStories15M(), { config, weights, tokenizer } = model;
       const reference = o.reference ? new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin(o.policy, config) }) : undefined;
       const note = (s: string) => process.stderr.write(`${s}\n`);
-      const local = o.local ? await startOwnedLocalDeployment({ note }) : undefined;
+      const local = o.local ? await startOwnedLocalDeployment({ model, note }) : undefined;
       const turns: Turn[] = [];
       const client = await MpcacheClient.connect(local?.connect ?? values.connect).catch(async (e: unknown) => {
         await local?.close();

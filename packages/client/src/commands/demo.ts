@@ -59,8 +59,8 @@ async function modelDemo(o: DemoOptions) {
   const note = (s: string) => process.stderr.write(`${s}\n`);
   const out = (s: string) => process.stdout.write(s);
   out(`MPCache demo: stories15M, policy ${o.policy}, up to ${maxNewTokens} new tokens, P0–P1 link "${o.net}"\n`);
-  const { config, weights, tokenizer } = loadStories15M();
-  const local = await startOwnedLocalDeployment({ net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, note });
+  const model = loadStories15M(), { config, weights, tokenizer } = model;
+  const local = await startOwnedLocalDeployment({ model, net: o.net as 'none' | 'lan' | 'wan', verbose: o.verbose, note });
   try {
     const r = await runGeneration({
       connect: local.connect, model: STORIES15M.name, policy: o.policy, maxNewTokens, temperature, topK, topP,

@@ -18,7 +18,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { findShippedAttentionGate, llama2cCheckpointConfig, MODEL_CONFIGS, parseLlama2cCheckpoint, writeModelShareFiles } from '@mpcache/mpcache';
+import { findModelConfig, findShippedAttentionGate, llama2cCheckpointConfig, parseLlama2cCheckpoint, writeModelShareFiles } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS, namedModelWeights } from '@mpcache/party-server';
 import { fmtBytes, parseIntArg, writeJson } from '../cli-util';
 
@@ -62,6 +62,6 @@ export function registerShareModelCommand(program: Command): void {
 
 /** A checkpoint under a shipped name must have that shape; under another name its header is the config. */
 function checkpointModel(bytes: Uint8Array, name: string) {
-  const config = Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : llama2cCheckpointConfig(bytes, name);
+  const config = findModelConfig(name) ?? llama2cCheckpointConfig(bytes, name);
   return { config, weights: parseLlama2cCheckpoint(bytes, config) };
 }

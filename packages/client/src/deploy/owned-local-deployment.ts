@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findShippedAttentionGate, loadStories15M, STORIES15M, writeModelShareFiles } from '@mpcache/mpcache';
+import { findShippedAttentionGate, STORIES15M, writeModelShareFiles, type LoadedModel } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import type { MpcacheClientOptions } from '../sdk/mpcache-client';
 import { LocalDeployment } from './local-deployment';
@@ -22,11 +22,13 @@ export interface OwnedLocalDeployment {
 }
 
 export async function startOwnedLocalDeployment(opts: {
+  /** stories15M as the caller already loaded it (its weights are what the owner shares). */
+  model: Pick<LoadedModel, 'config' | 'weights'>;
   net?: 'none' | 'lan' | 'wan';
   verbose?: boolean;
   note: (line: string) => void;
 }): Promise<OwnedLocalDeployment> {
-  const { config, weights } = loadStories15M();
+  const { config, weights } = opts.model;
   const ownerDir = mkdtempSync(join(tmpdir(), 'mpcache-demo-'));
   const removeOwnerDir = () => rmSync(ownerDir, { recursive: true, force: true });
   const onSignal = (sig: NodeJS.Signals) => {

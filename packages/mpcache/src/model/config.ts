@@ -94,9 +94,14 @@ export const MODEL_CONFIGS: Readonly<Record<string, ModelConfig>> = Object.freez
  */
 export const CUSTOM_MODEL_LIMITS = { dModel: 8192, dFf: 32768, nLayers: 128, nHeads: 256, vocabSize: 262144, seqLen: 32768 } as const;
 
+/** The shipped configuration called `name`, or undefined (a model of one's own, or a typo). */
+export function findModelConfig(name: string): ModelConfig | undefined {
+  return Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : undefined;
+}
+
 /** Look up a named configuration; throws RangeError listing the known names. */
 export function modelConfig(name: string): ModelConfig {
-  const c = Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : undefined;
+  const c = findModelConfig(name);
   if (!c) throw new RangeError(`unknown model "${name}"; known: ${Object.keys(MODEL_CONFIGS).join(', ')}`);
   return c;
 }

@@ -32,7 +32,7 @@ import type { PartyId, RingTensor } from '@mpcache/mpc-core';
 import { modelConfigSha256, validateGatePolicy, type GatePolicyOptions } from '../cache/attention-gate-file';
 import type { AttentionGateWeights } from '../cache/attention-gate-weights';
 import { shareAttentionGateWeights, type GateShares } from '../secure-cache/gate-shares';
-import { MODEL_CONFIGS, type ModelConfig } from '../model/config';
+import { findModelConfig, MODEL_CONFIGS, type ModelConfig } from '../model/config';
 import { MODEL_NAME_PATTERN, validateCustomModelConfig } from '../model/llama2c-checkpoint';
 import { decodeVersionedFile, encodeVersionedPrefix, fileErrorMaker, readFileAligned, sha256Hex, type FileErrorMaker } from '../model/versioned-file';
 import { numel, type TransformerWeights } from '../model/weights';
@@ -94,7 +94,7 @@ if (endianness() !== 'LE') throw new Error('model share files are little-endian;
 
 /** Both parties' files as byte chunks [P0, P1] (the model owner's step). */
 export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint8Array[]] {
-  const shipped = shippedConfig(o.config.name);
+  const shipped = findModelConfig(o.config.name);
   if (shipped && modelConfigSha256(shipped) !== modelConfigSha256(o.config)) {
     throw new RangeError(`model "${o.config.name}" names a shipped configuration, and this one differs: choose another name`);
   }
@@ -114,7 +114,7 @@ export function encodeModelShareFiles(o: ShareModelOptions): [Uint8Array[], Uint
     const payload = [...weightChunks, ...gateChunks];
     const header: ModelShareFileHeader = {
       format: 'mpcache-model-share', version: MODEL_SHARE_FILE_VERSION, model: o.config.name, modelConfigSha256: modelConfigSha256(o.config),
-      ...(shippedConfig(o.config.name) ? {} : { config: o.config }),
+      ...(findModelConfig(o.config.name) ? {} : { config: o.config }),
       party, fracBits: o.fracBits, weights: party === 0 ? 'words' : 'seed',
       gate: o.gate ? { gateHeads: o.gate.weights.gateHeads, gateHeadDim: o.gate.weights.gateHeadDim, policy: o.gate.policy } : null,
       shareSet, payloadBytes: payload.reduce((s, c) => s + c.length, 0), payloadSha256: sha256Hex(...payload),
@@ -212,15 +212,10 @@ function validateHeader(h: ModelShareFileHeader, expect: ModelShareExpectation, 
   return config;
 }
 
-/** A shipped configuration by name, or undefined. */
-function shippedConfig(name: string): ModelConfig | undefined {
-  return Object.prototype.hasOwnProperty.call(MODEL_CONFIGS, name) ? MODEL_CONFIGS[name] : undefined;
-}
-
 /** The header's model: a shipped configuration by name, or the header's own `config` for another name. */
 function headerConfig(h: ModelShareFileHeader, bad: FileErrorMaker): ModelConfig {
   if (typeof h.model !== 'string' || !MODEL_NAME_PATTERN.test(h.model)) throw bad(`header "model" expected a name matching ${MODEL_NAME_PATTERN}`);
-  const shipped = shippedConfig(h.model);
+  const shipped = findModelConfig(h.model);
   if (shipped) {
     if (h.config !== undefined) throw bad(`header "config" unexpected: "${h.model}" is a shipped model`);
     return shipped;

@@ -21,6 +21,7 @@ import { MpcacheClient } from '../sdk/mpcache-client';
 import { generateText, turnPromptIds } from '../sdk/generate-text';
 import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
 import { addClientFlags, checkReferenceModel, checkVocabulary, clientFlagValues, type ClientFlags } from './client-flags';
+import { perTokenCost, type PerTokenCost } from './run-generation';
 
 interface ChatOptions extends ClientFlags {
   maxNewTokens: string;
@@ -35,7 +36,7 @@ interface Turn {
   promptTokens: number[];
   tokens: number[];
   text: string;
-  perToken: { ms: number; bytes: number; rounds: number; offlineBytes: number }[];
+  perToken: PerTokenCost[];
   plaintextTokens?: number[];
 }
 
@@ -86,7 +87,7 @@ export function registerChatCommand(program: Command): void {
           try {
             for await (const t of generateText(session, tokenizer, line)) {
               turn.tokens.push(t.id);
-              turn.perToken.push({ ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
+              turn.perToken.push(perTokenCost(t));
               turn.text += t.text;
               process.stdout.write(t.text);
               ended ||= t.id === EOS_ID;

@@ -8,6 +8,7 @@ import { MAX_TOP_K, plaintextPolicyTwin } from '@mpcache/party-server';
 import { MAX_TEMPERATURE } from '@mpcache/protocols';
 import { fmtBytes, parseIntArg, parseNumberArg, table } from '../cli-util';
 import { generateText, promptIds } from '../sdk/generate-text';
+import type { GeneratedToken } from '../sdk/client-session';
 import { MpcacheClient, type MpcacheClientOptions } from '../sdk/mpcache-client';
 import { checkVocabulary } from './client-flags';
 
@@ -77,7 +78,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
       o.write(t.text);
       r.tokens.push(t.id);
       r.pieces.push(t.text);
-      r.perToken.push({ ms: round1(t.ms), bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes });
+      r.perToken.push(perTokenCost(t));
     }
     o.write('\n');
     r.secureText = o.tokenizer.decode([...r.promptTokens, ...r.tokens]);
@@ -122,7 +123,10 @@ export function costTable(r: GenerationResult, ref?: { tokens: number[]; pieces:
   return table(rows);
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
+/** A token's cost as the CLI reports it (ms to 0.1). */
+export function perTokenCost(t: Pick<GeneratedToken, 'ms' | 'bytes' | 'rounds' | 'offlineBytes'>): PerTokenCost {
+  return { ms: Math.round(t.ms * 10) / 10, bytes: t.bytes, rounds: t.rounds, offlineBytes: t.offlineBytes };
+}
 
 /** The sampling flags shared by demo, generate and bench decode, parsed, then checked by samplingProblem. */
 export function parseSampling(o: { temperature: string; topK?: string; topP?: string }): SamplingParams & { temperature: number } {

@@ -1,8 +1,11 @@
 /**
  * MpcacheClient — the client SDK: one WebSocket to each party (`<url>/client`), any number of
  * sessions over them. A read loop per party validates every message (the SDK's boundary) and
- * routes it to its session; a message the SDK cannot parse, or a lost connection, fails every
- * session of this client with that error.
+ * routes it to its session. A message the SDK cannot parse, or a lost connection, ends that party's
+ * connection: every session still waiting on that party fails with the error (what the party sent
+ * before is still delivered, so a session that already has the party's last message — e.g. a server
+ * that drained and closed after its `done` — completes over the other connection), and the client
+ * opens no new session.
  *
  * @example
  *   const client = await MpcacheClient.connect({ p0: 'ws://localhost:9000', p1: 'ws://localhost:9001' });
@@ -127,8 +130,9 @@ export class MpcacheClient implements SessionTransport {
         m = decodePartyMessage(await ch.recv(PARTY_TAG));
       } catch (e) {
         const err = e instanceof ChannelClosedError ? new ChannelClosedError(`connection to P${party} lost: ${e.message}`) : (e as Error);
-        this.failAll(err);
-        for (const c of this.channels) c.close(`P${party} failed`);
+        this.failure ??= err;
+        for (const s of this.sessions.values()) s.inbox[party].fail(err);
+        ch.close(`P${party} failed`);
         return;
       }
       if (m.sessionId === undefined) {

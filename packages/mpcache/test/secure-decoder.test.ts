@@ -6,7 +6,7 @@
 import { argmaxPackedCost, maskedMatmulCost, oneHotCost, runBoth, softmaxRowsCost, truncPrCost } from '@mpcache/protocols';
 import {
   ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, ReferenceDecoder, SecureDecoder, SecureFullCache, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
-  kvDim, shareTokenOneHots, shareTokenIds, type ModelConfig,
+  kvDim, shareTokenOneHots, softmaxWeightedSumOnSharesCost, shareTokenIds, type ModelConfig,
 } from '@mpcache/mpcache';
 import { maxAbsDiff, openReals, secureModel, testPrg, TEST_SEED } from './secure-helpers';
 
@@ -141,11 +141,19 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     expect(online('qkv matmuls')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D + 2 * kvD]), truncPrCost(D + 2 * kvD, 2 * f)), Lr));
     // the full cache takes the scores untruncated (2f) into the softmax: no truncation round
     expect(online('attention scores')).toEqual(times(pick(maskedMatmulCost([1, D], [], kvD)), Lr));
-    const softmaxOpts = { bits: 32 + f, inFracBits: 2 * f };
-    expect(online('softmax')).toEqual(times(pick(softmaxRowsCost(c.nHeads, kvLen, f, softmaxOpts)), Lr));
-    expect(ledger.get('softmax').offlineBytes + parties.ctx[1].ledger.get('softmax').offlineBytes)
-      .toBe(Lr * softmaxRowsCost(c.nHeads, kvLen, f, softmaxOpts).offlineBytes);
-    expect(online('weighted sum of values')).toEqual(times(pick(maskedMatmulCost([c.nHeads, kvLen], [], kvD)), Lr));
+    // no policy reads P: the values are weighed by the softmax numerators beside the reciprocal, and
+    // each output row is divided once (its online cost lands in 'softmax'; 'weighted sum of values'
+    // keeps only its dealer bytes)
+    const pv = maskedMatmulCost([c.nHeads, kvLen], [c.nHeads, c.headDim], kvD);
+    const attn = softmaxWeightedSumOnSharesCost(c.nHeads, kvLen, c.headDim, pv, f, 2 * f);
+    expect(online('softmax')).toEqual(times(pick(attn), Lr));
+    const offline = (k: string) => ledger.get(k).offlineBytes + parties.ctx[1].ledger.get(k).offlineBytes;
+    expect(offline('softmax')).toBe(Lr * attn.offlineBytes);
+    expect(online('weighted sum of values')).toEqual({ rounds: 0, bytesSent: 0 });
+    // against forming P (softmaxRows, then P·V): two rounds and 16 B per attended element less
+    const withP = sum(softmaxRowsCost(c.nHeads, kvLen, f, { bits: 32 + f, inFracBits: 2 * f }), pv);
+    expect(attn.rounds).toBe(withP.rounds - 2);
+    expect(withP.bytesSent - attn.bytesSent).toBe(16 * c.nHeads * kvLen - 24 * c.nHeads * c.headDim + 8 * c.nHeads);
     expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), truncPrCost(D, 2 * f)), Lr));
     expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), truncPrCost(D)), Lr));
     // the Generator ranks the untruncated logits (scale 2f): no truncation round before the argmax

@@ -69,3 +69,4 @@ export * from './nonlinear/normalized-power';
 export * from './dealer/correlation-plans';
 export * from './sample/gumbel-noise';
 export * from './beaver/bit-masked-product';
+export * from './softmax/softmax-weighted-sum';

@@ -37,4 +37,20 @@ describe(`reciprocal (SEED=${TEST_SEED})`, () => {
     const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party], { inFracBits: 32, outFracBits: 30 }));
     expect(maxRel(openReals(y0, y1, 30), xr.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
   });
+
+  it('exactOut: the segment product lands at outFracBits, 3 rounds, 32 B/elem, the same accuracy; refused without room', async () => {
+    const n = 256, opts = { stepBits: 1 as const, inFracBits: 16, outFracBits: 36, maxValue: 8192, exactOut: true };
+    const xr = randomReals(testPrg('recip-exact'), n, 0, Math.log(16384)).map(Math.exp);
+    xr.set([1, 16383, 2, 8192, 1 + 2 ** -16]);
+    const xq = decode(encode(xr, 16), 16);
+    const xs = shareReals(xr, [n], 16);
+    const parties = localParties({ fracBits: 16 });
+    const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party], opts));
+    expect(maxRel(openReals(y0, y1, 36), xq.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
+    const cost = reciprocalCost(n, 16, opts);
+    expect(parties.ctx[1].ledger.get('reciprocal')).toMatchObject({ rounds: 3, bytesSent: 32 * n });
+    expect(cost).toMatchObject({ rounds: 3, bytesSent: 32 * n });
+    expect(reciprocalCost(n, 16, { ...opts, exactOut: false }).rounds).toBe(4);
+    expect(() => reciprocalCost(n, 16, { ...opts, outFracBits: 24 })).toThrow(/exactOut needs/);
+  });
 });

@@ -2,8 +2,7 @@
  * Bench cases for the smooth non-linear ops and one attention decoding step (shapes of CrypTen's
  * table in protocols.md).
  */
-import { truncPr, expClipped, gelu, layerNorm, maskedMatmul, maskOperand, reciprocal, softmaxRows, type MaskedOperand } from '@mpcache/protocols';
-import type { PartyContext } from '@mpcache/protocols';
+import { truncPr, expClipped, gelu, layerNorm, maskedMatmul, maskOperand, reciprocal, softmaxRows, softmaxWeightedSum, type MaskedOperand } from '@mpcache/protocols';
 import type { OpCase } from './op-case';
 import { matmulF64, realTensor, reals } from './inputs';
 
@@ -84,7 +83,7 @@ const layerNormCase: OpCase = {
 /**
  * One head, one decoding step: scores = q·Kᵀ/√d, softmax, p·V, with K and V already masked in the
  * cache (masked once, untimed, like rows appended in earlier steps). 1/√64 = 2^−3 folds into the
- * scores' truncation.
+ * query's truncation; the scores stay at 2f (the exp truncates them inside its own opening).
  */
 const attnDecode: OpCase = {
   name: 'attn_decode[1x64,1024x64]',
@@ -96,12 +95,11 @@ const attnDecode: OpCase = {
     // q/√64 = q/8: truncate the 64 query entries by 3 bits instead of the 1024 scores by f + 3 …
     const q8 = await truncPr(ctx, q, 3);
     // … and let softmax read the scores at scale 2f (its exp truncates the input inside its own
-    // opening; its output is at 2f too), so no separate round or bytes for the scores' truncation.
+    // opening), so no separate round or bytes for the scores' truncation.
     const scores = await maskedMatmul(ctx, q8, K, { transpose: true });
-    const wide: PartyContext = Object.create(ctx, { fracBits: { value: 2 * f } });
-    const p = await softmaxRows(wide, scores);
-    ctx.seq = wide.seq; // the derived context advanced the shared message counter
-    return truncPr(ctx, await maskedMatmul(ctx, p, V), 2 * f);
+    // V weighed by the softmax numerators beside the reciprocal, each output divided once
+    // (softmaxWeightedSum, what the decoder runs when no cache policy reads P)
+    return softmaxWeightedSum(ctx, scores, (c, e) => maskedMatmul(c, e, V), { inFracBits: 2 * f, bits: 32 + f });
   },
   reference: ([q, k, v], f) => {
     const qv = reals(q, f), kv = reals(k, f), vv = reals(v, f);

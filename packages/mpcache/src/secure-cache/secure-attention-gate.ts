@@ -125,6 +125,9 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen);
   }
 
+  needsProbs(): boolean {
+    return false;
+  }
   async observe(): Promise<void> {}
 
   beginPrefill(n: number): void {

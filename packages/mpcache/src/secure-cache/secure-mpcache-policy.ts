@@ -157,10 +157,15 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
     return this.record(l, { startPos: view.startPos, plan, selection: gather, onehot: sel.onehot, fineIndex: sel.fineIndex, steps: sel.steps }).selection;
   }
 
-  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
+  /** Only the prompt's own pass reads them (the static scores). */
+  needsProbs(): boolean {
+    return this.phase.inPrefill;
+  }
+
+  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor | null): Promise<void> {
     const l = view.layer, n = this.phase.promptLength;
     this.caches[l] = view.cache;
-    if (!this.phase.inPrefill || this.leaders[l] !== l || view.nQueries !== n) return;
+    if (!this.phase.inPrefill || this.leaders[l] !== l || view.nQueries !== n || !probs) return;
     // static scores: Σ over heads and the last w prompt queries (local)
     const s = (this.staticScores[l] ??= new BigUint64Array(n)), [lanes, rows, kvLen] = probs.shape, p = probs.data;
     for (let h = 0; h < lanes; h++) {

@@ -76,6 +76,9 @@ export class SecureQuestPolicy implements SecureKVCachePolicy {
     }
   }
 
+  needsProbs(): boolean {
+    return false;
+  }
   async observe(): Promise<void> {}
   beginPrefill(n: number): void {
     if (!this.warmed) this.phase.begin(n); // a prompt after warm() is an ordinary batch of queries
@@ -112,6 +115,9 @@ export class SecureTokenTopKPolicy implements SecureKVCachePolicy {
     return blockSelection(ctx, layout, res.oneHot as RingTensor, len);
   }
 
+  needsProbs(): boolean {
+    return false;
+  }
   async observe(): Promise<void> {}
   beginPrefill(n: number): void { this.phase.begin(n); }
   async endPrefill(): Promise<void> { this.phase.end(); }

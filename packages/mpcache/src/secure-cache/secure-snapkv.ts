@@ -54,10 +54,15 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
     return rows.length === len ? null : new PublicRowSelection(rows, len);
   }
 
-  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
+  /** Only the prompt's own pass reads them (the window votes). */
+  needsProbs(): boolean {
+    return this.phase.inPrefill;
+  }
+
+  async observe(_ctx: PartyContext, view: SecureAttentionView, probs: RingTensor | null): Promise<void> {
     const n = this.phase.promptLength, w = this.window;
     this.caches[view.layer] = view.cache;
-    if (!this.phase.inPrefill || view.nQueries !== n) return;
+    if (!this.phase.inPrefill || view.nQueries !== n || !probs) return;
     const [lanes, rows, L] = probs.shape, p = probs.data, v = (this.votes[view.layer] ??= new BigUint64Array(lanes * n));
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {

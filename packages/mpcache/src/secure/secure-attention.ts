@@ -2,7 +2,8 @@
  * secureAttention — one layer's multi-head causal attention on shares with a masked K/V cache, for
  * n new queries at public positions startPos.. (prefill: the prompt; decode: n = 1).
  *
- * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append);
+ * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append)
+ *            (− 1 with softmaxWeightedSum, step 6);
  *            no truncation round for a policy that accepts wide logits (full cache, MPCache)
  * Online:    per party 8·(|q| + |k_new|) + 8·|scores| (truncation) + softmax + 8·(|P| + |v_new|) B
  *            (the cached rows are never re-opened: they were masked once, when appended)
@@ -21,13 +22,19 @@
  *            4. KV-cache policy: select rows (gather the kept logits)
  *            5. softmax over the kept logits (one softmaxRows call for all heads), scatter back
  *            6. weighted sum of the values P·V, appending v in the same round
- *            7. policy observes the probabilities (may evict now that the output is computed)
+ *               — when the policy does not read P at this call (needsProbs false: the full cache,
+ *               MPCache and SnapKV after the prompt, StreamingLLM, Quest, Attention-Gate), 5–6 are
+ *               one softmaxWeightedSum: the numerators e are scattered and weighed (e·V) beside the
+ *               reciprocal of Σe, and each output row is divided once: one round and 16 B per
+ *               attended row-element less (the product e·(1/s) and its truncation), 24 B per
+ *               output element more
+ *            7. policy observes the probabilities, or null (may evict now that the output is computed)
  *            8. merge heads → (n, dModel) at scale 2f
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import { maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
-import { softmaxOnShares } from './secure-nonlinear';
+import { softmaxOnShares, softmaxWeightedSumOnShares } from './secure-nonlinear';
 import type { SecureKVCachePolicy, SecureAttentionView } from './secure-kv-cache-policy';
 import type { SecureLayerCache } from './secure-layer-cache';
 import { mergeHeads, splitHeads } from './rope-shares';
@@ -73,14 +80,23 @@ export async function secureAttention(
   const sel = await ctx.ledger.scope('kv cache policy', () => policy.select(ctx, view, scores));
   const kept = sel ? await ctx.ledger.scope('kv cache policy', () => sel.gather(ctx, scores)) : scores;
 
-  // 5. softmax the scores to get attention weights (masked entries carry the filler of step 3)
-  const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept, scoreScale));
-  const probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
+  // 5.–6. softmax and the weighted sum of the values (appends v). A policy that does not read the
+  //    probabilities lets the values be weighed by the softmax numerators, scattered back if it
+  //    selected, and each output row be divided once (softmaxWeightedSum); otherwise P is formed.
+  const weigh = async (c: PartyContext, w: RingTensor): Promise<RingTensor> => {
+    const all = sel ? await c.ledger.scope('kv cache policy', () => sel.scatter(c, w)) : w;
+    return c.ledger.scope('weighted sum of values', () => maskedMatmul(c, all, cache.values, { append: v }));
+  };
+  let out: RingTensor, probs: RingTensor | null = null;
+  if (policy.needsProbs?.(view) === false) {
+    out = await ctx.ledger.scope('softmax', () => softmaxWeightedSumOnShares(ctx, kept, scoreScale, weigh));
+  } else {
+    const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept, scoreScale));
+    probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
+    out = await weigh(ctx, probs);
+  }
 
-  // 6. weighted sum of the values (appends v)
-  const out = await ctx.ledger.scope('weighted sum of values', () => maskedMatmul(ctx, probs, cache.values, { append: v }));
-
-  // 7. the policy sees the probabilities
+  // 7. the policy sees the probabilities (null if it said it does not need them)
   await ctx.ledger.scope('kv cache policy', () => policy.observe(ctx, view, probs));
   // 8. merge heads
   return mergeHeads(out, n);

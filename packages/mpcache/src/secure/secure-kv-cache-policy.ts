@@ -73,8 +73,18 @@ export interface SecureKVCachePolicy {
   readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */
   select(ctx: PartyContext, view: SecureAttentionView, logits: RingTensor): Promise<SecureAttentionSelection | null>;
-  /** The probabilities over all rows, (lanes, rows, kvLen), after the layer's attention output. */
-  observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void>;
+  /**
+   * Whether `observe` reads the probabilities at this call (default: always). When it does not,
+   * attention never forms them: it weighs the values by the softmax numerators and divides each
+   * output row once (softmaxWeightedSum: a round and 16 B per attended row-element less), and
+   * `observe` gets null.
+   */
+  needsProbs?(view: SecureAttentionView): boolean;
+  /**
+   * The probabilities over all rows, (lanes, rows, kvLen), after the layer's attention output; null
+   * when `needsProbs(view)` said false.
+   */
+  observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor | null): Promise<void>;
   /** Forget all state: a new sequence starts at position 0. */
   reset(): void;
   /** A prompt of `promptLength` tokens is about to fill an empty cache in one forward pass. */
@@ -117,6 +127,9 @@ export class SecureFullCache implements SecureKVCachePolicy {
   readonly multiRowSteps: boolean = true;
   async select(): Promise<null> {
     return null;
+  }
+  needsProbs(): boolean {
+    return false;
   }
   async observe(): Promise<void> {}
   reset(): void {}
@@ -169,6 +182,9 @@ export class SecureSinkWindowCache implements SecureKVCachePolicy {
     return new PublicRowSelection(rows, kvLen);
   }
 
+  needsProbs(): boolean {
+    return false;
+  }
   async observe(): Promise<void> {}
   reset(): void {}
 }

@@ -20,7 +20,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, type PartyContext,
+  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 
@@ -64,6 +64,22 @@ export async function softmaxOnShares(ctx: PartyContext, x: RingTensor, logitFra
   const L = x.shape[x.shape.length - 1], rows = x.data.length / L;
   const p = await softmaxRows(ctx, { shape: [rows, L], data: x.data }, softmaxScale(ctx.fracBits, logitFracBits));
   return { shape: [...x.shape], data: p.data };
+}
+
+/**
+ * softmax(x)·V over the last axis of (…, L) without the probabilities (softmaxWeightedSum): `weigh`
+ * gets the numerators in x's shape at fracBits and returns Σ_j e_j·V_j at 2·fracBits; the result has
+ * weigh's shape at 2·fracBits, as attention's P·V.
+ */
+export function softmaxWeightedSumOnShares(ctx: PartyContext, x: RingTensor, logitFracBits: number, weigh: Weigh): Promise<RingTensor> {
+  const L = x.shape[x.shape.length - 1], rows = x.data.length / L;
+  const opts = { ...softmaxScale(ctx.fracBits, logitFracBits), outFracBits: 2 * ctx.fracBits };
+  return softmaxWeightedSum(ctx, { shape: [rows, L], data: x.data }, (c, e) => weigh(c, { shape: [...x.shape], data: e.data }), opts);
+}
+
+/** Exact cost of softmaxWeightedSumOnShares on (rows, L) → (rows, d), given weigh's cost. */
+export function softmaxWeightedSumOnSharesCost(rows: number, L: number, d: number, weighCost: FormulaCost, fracBits: number, logitFracBits: number): FormulaCost {
+  return softmaxWeightedSumCost(rows, L, d, weighCost, fracBits, { ...softmaxScale(fracBits, logitFracBits), outFracBits: 2 * fracBits });
 }
 
 /**

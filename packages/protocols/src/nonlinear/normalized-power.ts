@@ -3,7 +3,8 @@
  * by its segment B^e (B = 2^stepBits) with one comparison round, a degree-4 polynomial of the mantissa
  * m = w/B^e, optional Newton steps (p = −1), and the segment's factor c = B^(e·p):  w^p = c·m^p.
  *
- * Rounds:    4 without Newton (normalise; powers of m; c·trunc(p(m)); final truncation);
+ * Rounds:    4 without Newton (normalise; powers of m; c·trunc(p(m)); final truncation), 3 with
+ *            `exactOut` (c·trunc(p(m)) lands at outF);
  *            4 + 2·newton with Newton steps (each: y·m, then y·(2 − y·m), truncations folded)
  * Online:    8 + 8 + 16 + 8 B/elem sent per party without Newton, + 40 B per Newton step;
  *            normalizedPowerCost exact
@@ -46,6 +47,11 @@ export interface NormPowerSpec {
   readonly newton: number;
   /** Relative sharpness of the segment comparisons. */
   readonly sharp: number;
+  /**
+   * Land c·m^p directly at outF (no Newton): the mantissa keeps outF − sC ≥ 16 bits and step 4's
+   * truncation round disappears (softmaxWeightedSum's 1/s at 2^36).
+   */
+  readonly exactOut?: boolean;
 }
 
 export interface NormPowerDesign {
@@ -107,7 +113,13 @@ export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
   const center = BigInt(Math.round(mc * 2 ** s));
   const K = fit.coef.map((c, i) => BigInt(Math.round(c * 2 ** (SP - i * s))));
   const topC = Math.ceil(Math.log2(cMax * 1.05));
-  const sY = newton > 0 ? Math.min(SM_NEWTON, Math.floor((61 - topC - sC) / 2)) : 60 - topC - sC;
+  let sY = newton > 0 ? Math.min(SM_NEWTON, Math.floor((61 - topC - sC) / 2)) : 60 - topC - sC;
+  if (spec.exactOut) {
+    if (newton > 0 || spec.outF - sC < 16 || spec.outF - sC > sY) {
+      throw new RangeError(`normalizedPower: exactOut needs no Newton step and outF − sC in [16, ${sY}], got outF ${spec.outF}, sC ${sC}`);
+    }
+    sY = spec.outF - sC;
+  }
   const d: NormPowerDesign = {
     spec,
     cmp: { shift: sh0, degree: 1, k, cmpShift, payload: 2 },

@@ -6,7 +6,8 @@
  *
  * Rounds:    7 at the default stepBits = 3 (segments 8^e: 4 comparisons per element for [1, 4096],
  *            2 Newton steps); 5 with stepBits 2 (1 Newton step); 4 with stepBits 1 (12 comparisons,
- *            no Newton: softmax uses it, its denominators are one per row)
+ *            no Newton: softmax uses it, its denominators are one per row); 3 with stepBits 1 and
+ *            `exactOut` (outFracBits ≥ 16 + log2(2·maxValue): no final truncation)
  * Online:    96 B/elem sent per party at the defaults (40 B at stepBits 1); reciprocalCost exact
  * Offline:   one DCF key per element (n ≈ 16 levels at the defaults, m = 2) to each party plus ≈ 0.2 KB
  *            of dealer terms to P0: ≈ 1.9 KB/elem (the piecewise-linear version: one n = 27 key
@@ -33,18 +34,20 @@ export interface ReciprocalOptions {
   readonly outFracBits?: number;
   /** Segment width 2^stepBits (1–3, default 3): fewer comparisons (local work), more rounds. */
   readonly stepBits?: 1 | 2 | 3;
+  /** stepBits 1 only: the product with the segment factor lands at outFracBits, 3 rounds (normalized-power.ts). */
+  readonly exactOut?: boolean;
 }
 
 const SHARP = [0, 2 ** -10, 1 / 32, 1 / 16];
 
 /** The normalisation design for input scale inF and output scale outF. */
-export function reciprocalDesign(inF: number, outF: number, maxValue = 4096, stepBits: 1 | 2 | 3 = 3): NormPowerDesign {
+export function reciprocalDesign(inF: number, outF: number, maxValue = 4096, stepBits: 1 | 2 | 3 = 3, exactOut = false): NormPowerDesign {
   if (!(maxValue >= 1)) throw new RangeError(`reciprocal: maxValue must be ≥ 1, got ${maxValue}`);
-  return designNormalizedPower({ power: -1, inF, outF, scale: 1, eps: 0, lo: 1, hi: 2 * maxValue, stepBits, newton: stepBits - 1, sharp: SHARP[stepBits] });
+  return designNormalizedPower({ power: -1, inF, outF, scale: 1, eps: 0, lo: 1, hi: 2 * maxValue, stepBits, newton: stepBits - 1, sharp: SHARP[stepBits], ...(exactOut ? { exactOut } : {}) });
 }
 
 function designOf(fracBits: number, opts: ReciprocalOptions): NormPowerDesign {
-  return reciprocalDesign(opts.inFracBits ?? fracBits, opts.outFracBits ?? 2 * fracBits, opts.maxValue ?? 4096, opts.stepBits ?? 3);
+  return reciprocalDesign(opts.inFracBits ?? fracBits, opts.outFracBits ?? 2 * fracBits, opts.maxValue ?? 4096, opts.stepBits ?? 3, opts.exactOut === true);
 }
 
 export async function reciprocal(ctx: PartyContext, x: RingTensor, opts: ReciprocalOptions = {}): Promise<RingTensor> {

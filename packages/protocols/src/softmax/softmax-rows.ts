@@ -31,12 +31,12 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
-import { EXP_RAW_SCALE, expClippedCost, expClippedRaw } from '../nonlinear/exp-clipped';
+import { EXP_RAW_SCALE, expClipped, expClippedCost } from '../nonlinear/exp-clipped';
 import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
 import { reciprocal, reciprocalCost } from '../nonlinear/reciprocal';
 import { maxTree, maxTreeCost } from '../select/max-tree';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-import { rowSums } from '../norms/layer-norm';
+import { rowSums, sumCosts } from '../norms/layer-norm';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;
@@ -70,42 +70,72 @@ function maxLowBits(inF: number, opts: SoftmaxOptions): number {
   return r === null ? 0 : Math.max(0, inF + r);
 }
 
-const RECIP_SCALE = 28;
+/** Scale of the softmax's 1/s. */
+export const RECIP_SCALE = 28;
 /**
- * 1/s at 2^32: octave segments, no Newton (4 rounds; one denominator per row). s ∈ [1, L] with the
+ * 1/s at 2^28 (sums at scale inF): octave segments, no Newton (4 rounds; one denominator per row). s ∈ [1, L] with the
  * exact max; with a coarse max every term is at most e^(⌈log2 L⌉·2^(lowBits − inF)) ≤ 2, so s ≤ 2L.
  */
-const recipOptions = (L: number, lowBits: number) => ({ inFracBits: EXP_RAW_SCALE, outFracBits: RECIP_SCALE, maxValue: lowBits > 0 ? 2 * L : L, stepBits: 1 as const });
+const recipOptions = (L: number, lowBits: number, inF: number, outF = RECIP_SCALE) => ({
+  inFracBits: inF, outFracBits: outF, maxValue: lowBits > 0 ? 2 * L : L, stepBits: 1 as const, ...(outF !== RECIP_SCALE ? { exactOut: true } : {}),
+});
+
+/** The numerators of a softmax and their row sums (softmaxNumerators). */
+export interface SoftmaxNumerators {
+  /** e_ij = exp(x_ij − m_i) at scale `scale`, x's shape; exactly 0 where causally masked. */
+  readonly e: RingTensor;
+  /** s_i = Σ_j e_ij (rows) at the same scale: s_i ≥ 1 (the max entry gives e^0). */
+  readonly sums: RingTensor;
+  readonly scale: number;
+  readonly rows: number;
+  readonly L: number;
+}
+
+/**
+ * Steps 1–3 of softmaxRows and the row sums: the row max (coarse by default) and e = exp(x − m) at
+ * `scale` (EXP_RAW_SCALE for softmaxRows; softmaxWeightedSum takes fracBits). ⌈log2 L⌉ + 7 rounds.
+ */
+export async function softmaxNumerators(ctx: PartyContext, x: RingTensor, opts: SoftmaxOptions = {}, scale = EXP_RAW_SCALE): Promise<SoftmaxNumerators> {
+  const L = x.shape[x.shape.length - 1], n = x.data.length;
+  if (x.shape.length === 0 || !(L > 0)) throw new ShapeError(`softmaxRows: expected shape (…, L) with L ≥ 1, got (${x.shape.join(', ')})`);
+  const rows = n / L, bits = opts.bits ?? 32, p0 = ctx.party === 0;
+  const inF = opts.inFracBits ?? ctx.fracBits, lowBits = maxLowBits(inF, opts);
+  const keep = keepMask(rows, L, opts.causal === true);
+  // 1. public filler for masked entries
+  const xs = new BigUint64Array(n);
+  // The filler sits below every real logit yet keeps pairwise differences inside the signed
+  // comparison range (|a − b| < 2^(bits−1)) at any fracBits: −2^(bits−3) ring units.
+  const filler = asUintN(64, -(1n << BigInt(bits - 3)));
+  for (let q = 0; q < n; q++) xs[q] = keep[q] ? x.data[q] : p0 ? filler : 0n;
+  // 2. row max
+  const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits, lowBits });
+  // 3. exp of the unmasked differences
+  const kept = keep.reduce((a, k) => a + k, 0);
+  const d = new BigUint64Array(kept);
+  for (let q = 0, k = 0; q < n; q++) if (keep[q]) d[k++] = asUintN(64, xs[q] - m.data[Math.floor(q / L)]);
+  const ek = await expClipped(ctx, { shape: [kept], data: d }, { T: opts.T, bits, inFracBits: inF, outFracBits: scale });
+  const e = new BigUint64Array(n);
+  for (let q = 0, k = 0; q < n; q++) if (keep[q]) e[q] = ek.data[k++];
+  return { e: { shape: [...x.shape], data: e }, sums: { shape: [rows], data: rowSums(e, rows, L) }, scale, rows, L };
+}
+
+/**
+ * 1/s_i for the numerators' row sums: at RECIP_SCALE, 4 rounds; or at a wider outF (≥ 16 + log2(2L)),
+ * 3 rounds (the segment factor's product lands there: no final truncation).
+ */
+export function reciprocalOfSums(ctx: PartyContext, num: SoftmaxNumerators, opts: SoftmaxOptions, outF = RECIP_SCALE): Promise<RingTensor> {
+  return reciprocal(ctx, num.sums, recipOptions(num.L, maxLowBits(opts.inFracBits ?? ctx.fracBits, opts), num.scale, outF));
+}
 
 /** Softmax over the last axis; x is (…, L), flattened to rows. */
 export async function softmaxRows(ctx: PartyContext, x: RingTensor, opts: SoftmaxOptions = {}): Promise<RingTensor> {
-  const L = x.shape[x.shape.length - 1], n = x.data.length;
-  if (x.shape.length === 0 || !(L > 0)) throw new ShapeError(`softmaxRows: expected shape (…, L) with L ≥ 1, got (${x.shape.join(', ')})`);
-  const rows = n / L, bits = opts.bits ?? 32, f = ctx.fracBits, p0 = ctx.party === 0;
-  const inF = opts.inFracBits ?? f, lowBits = maxLowBits(inF, opts);
-  const keep = keepMask(rows, L, opts.causal === true);
   return ctx.ledger.scope('softmaxRows', async () => {
-    // 1. public filler for masked entries
-    const xs = new BigUint64Array(n);
-    // The filler sits below every real logit yet keeps pairwise differences inside the signed
-    // comparison range (|a − b| < 2^(bits−1)) at any fracBits: −2^(bits−3) ring units.
-    const filler = asUintN(64, -(1n << BigInt(bits - 3)));
-    for (let q = 0; q < n; q++) xs[q] = keep[q] ? x.data[q] : p0 ? filler : 0n;
-    // 2. row max
-    const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits, lowBits });
-    // 3. exp of the unmasked differences
-    const kept = keep.reduce((a, k) => a + k, 0);
-    const d = new BigUint64Array(kept);
-    for (let q = 0, k = 0; q < n; q++) if (keep[q]) d[k++] = asUintN(64, xs[q] - m.data[Math.floor(q / L)]);
-    const ek = await expClippedRaw(ctx, { shape: [kept], data: d }, { T: opts.T, bits, inFracBits: inF });
-    const e = new BigUint64Array(n);
-    for (let q = 0, k = 0; q < n; q++) if (keep[q]) e[q] = ek.data[k++];
-    // 4. s = Σ e per row, y = 1/s
-    const s = rowSums(e, rows, L);
-    const y = await reciprocal(ctx, { shape: [rows], data: s }, recipOptions(L, lowBits));
+    // 1.–3. row max, e = exp(x − m) at 2^32; 4. s = Σ e per row, y = 1/s
+    const num = await softmaxNumerators(ctx, x, opts);
+    const y = await reciprocalOfSums(ctx, num, opts);
     // 5. p = e·y per row, truncated to fracBits
-    const p = await mulBroadcast(ctx, { shape: [rows, L], data: e }, y, null);
-    const out = await truncPr(ctx, p, EXP_RAW_SCALE + RECIP_SCALE - f);
+    const p = await mulBroadcast(ctx, { shape: [num.rows, num.L], data: num.e.data }, y, null);
+    const out = await truncPr(ctx, p, EXP_RAW_SCALE + RECIP_SCALE - ctx.fracBits);
     return { shape: [...x.shape], data: out.data };
   });
 }
@@ -117,20 +147,24 @@ function keepMask(rows: number, L: number, causal: boolean): Uint8Array {
   return keep;
 }
 
-/** Exact cost (offline: both parties) of softmaxRows on (rows, L). */
-export function softmaxRowsCost(rows: number, L: number, fracBits = 12, opts: SoftmaxOptions = {}) {
+/** Exact cost (offline: both parties) of softmaxNumerators on (rows, L) at `scale`. */
+export function softmaxNumeratorsCost(rows: number, L: number, fracBits = 12, opts: SoftmaxOptions = {}, scale = EXP_RAW_SCALE) {
   const bits = opts.bits ?? 32, inF = opts.inFracBits ?? fracBits, lowBits = maxLowBits(inF, opts);
   const kept = keepMask(rows, L, opts.causal === true).reduce((a, k) => a + k, 0);
-  const parts = [
-    maxTreeCost(rows, L, bits, lowBits),
-    expClippedCost(kept, fracBits, { raw: true, bits, inFracBits: inF }),
-    reciprocalCost(rows, fracBits, recipOptions(L, lowBits)),
+  return sumCosts([maxTreeCost(rows, L, bits, lowBits), expClippedCost(kept, fracBits, { bits, inFracBits: inF, outFracBits: scale })]);
+}
+
+/** Exact cost of reciprocalOfSums. */
+export function reciprocalOfSumsCost(rows: number, L: number, fracBits = 12, opts: SoftmaxOptions = {}, scale = EXP_RAW_SCALE, outF = RECIP_SCALE) {
+  return reciprocalCost(rows, fracBits, recipOptions(L, maxLowBits(opts.inFracBits ?? fracBits, opts), scale, outF));
+}
+
+/** Exact cost (offline: both parties) of softmaxRows on (rows, L). */
+export function softmaxRowsCost(rows: number, L: number, fracBits = 12, opts: SoftmaxOptions = {}) {
+  return sumCosts([
+    softmaxNumeratorsCost(rows, L, fracBits, opts),
+    reciprocalOfSumsCost(rows, L, fracBits, opts),
     mulBroadcastCost(rows, L, true, false),
     truncPrCost(rows * L, EXP_RAW_SCALE + RECIP_SCALE - fracBits),
-  ];
-  return {
-    rounds: parts.reduce((a, p) => a + p.rounds, 0),
-    bytesSent: parts.reduce((a, p) => a + p.bytesSent, 0),
-    offlineBytes: parts.reduce((a, p) => a + p.offlineBytes, 0),
-  };
+  ]);
 }

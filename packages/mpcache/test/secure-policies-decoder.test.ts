@@ -37,14 +37,20 @@ describe('secure policies through the decoder', () => {
     const out = await runBoth(parties, async (ctx) => {
       const gen = new Generator(ctx, secure[ctx.party], { kvPolicy: makeSecurePolicy(name, BUDGET, policyConfig) });
       await gen.prefill(rows[ctx.party]);
+      const before = ctx.ledger.get('softmaxWeightedSum').rounds, formed = ctx.ledger.get('softmaxRows').rounds;
       for (let s = 0; s < 3; s++) await gen.step();
+      const weighedByNumerators = ctx.ledger.get('softmaxWeightedSum').rounds > before;
+      const formedProbs = ctx.ledger.get('softmaxRows').rounds > formed;
       const afterPrompt = gen.decoder.layerCaches.map((c) => c.length);
       gen.reset();
       await gen.warmCache(80);
       await gen.prefill(shareTokenOneHots([5], config.vocabSize, testPrg('pd/one'))[ctx.party]);
       const step = await gen.step();
-      return { afterPrompt, afterWarm: gen.decoder.layerCaches.map((c) => c.length), step };
+      return { afterPrompt, afterWarm: gen.decoder.layerCaches.map((c) => c.length), step, weighedByNumerators, formedProbs };
     });
+    // decoding steps form P only for the policies that read it at every step
+    const readsProbs = ['h2o', 'tova', 'd2o', 'cake'].includes(name);
+    expect([out[0].formedProbs, out[0].weighedByNumerators]).toEqual([readsProbs, !readsProbs]);
     expect(out[0].afterPrompt).toEqual(new Array(config.nLayers).fill(expectedRows(name, 36, 3)));
     expect(out[0].afterWarm).toEqual(new Array(config.nLayers).fill(expectedRows(name, 80, 2)));
     expect(out[0].step.cost.rounds).toBe(out[1].step.cost.rounds);

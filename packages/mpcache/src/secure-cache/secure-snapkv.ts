@@ -158,6 +158,9 @@ export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
     return this.inner.select(ctx, view);
   }
 
+  needsProbs(): boolean {
+    return false;
+  }
   async observe(): Promise<void> {}
   reset(): void {}
 }

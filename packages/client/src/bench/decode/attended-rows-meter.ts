@@ -3,7 +3,7 @@
  * each head's query attended at the last decoding step (the selection's public `kept`, or the whole
  * cache when the policy returns null), and samples memory at every layer. Everything else — the
  * optional members included when the policy has them (warm, observeInput, the plan keys, wide
- * logits) — is forwarded unchanged, so costs are the policy's own.
+ * logits, needsProbs) — is forwarded unchanged, so costs are the policy's own.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
@@ -19,6 +19,7 @@ export class AttendedRowsMeter implements SecureKVCachePolicy {
   readonly planKey?: SecureKVCachePolicy['planKey'];
   readonly planOperandKeys?: SecureKVCachePolicy['planOperandKeys'];
   readonly acceptsWideLogits?: boolean;
+  readonly needsProbs?: SecureKVCachePolicy['needsProbs'];
 
   constructor(readonly inner: SecureKVCachePolicy, nLayers: number, private readonly onLayer: () => void = () => undefined) {
     this.keptByLayer = new Array<number>(nLayers).fill(0);
@@ -27,6 +28,7 @@ export class AttendedRowsMeter implements SecureKVCachePolicy {
     this.planKey = inner.planKey?.bind(inner);
     this.planOperandKeys = inner.planOperandKeys?.bind(inner);
     this.acceptsWideLogits = inner.acceptsWideLogits;
+    this.needsProbs = inner.needsProbs?.bind(inner);
   }
 
   get name(): string {
@@ -40,7 +42,7 @@ export class AttendedRowsMeter implements SecureKVCachePolicy {
     return s;
   }
 
-  async observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
+  async observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor | null): Promise<void> {
     await this.inner.observe(ctx, view, probs);
     this.onLayer();
   }

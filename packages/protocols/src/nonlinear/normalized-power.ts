@@ -142,8 +142,28 @@ export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
 
 /** w^power on shares, at 2^outF; x at 2^inF. */
 export async function normalizedPower(ctx: PartyContext, x: RingTensor, d: NormPowerDesign): Promise<RingTensor> {
-  const n = x.data.length, p0 = ctx.party === 0 ? 1n : 0n, { spec } = d;
   return ctx.ledger.scope('normalizedPower', async () => {
+    const { value, scale } = await powerSteps(ctx, x, d);
+    // 4. to the output scale
+    const y = scale > d.spec.outF ? await truncPr(ctx, value, scale - d.spec.outF) : value;
+    return { shape: [...x.shape], data: y.data };
+  });
+}
+
+/**
+ * Steps 1–3 only: w^power at 2^scale, scale = normalizedPowerScale(d) ≥ outF, untruncated, for a
+ * caller that folds the last truncation into its next product (mulBroadcastFolded). One round less.
+ */
+export async function normalizedPowerUntruncated(ctx: PartyContext, x: RingTensor, d: NormPowerDesign): Promise<{ value: RingTensor; scale: number }> {
+  return ctx.ledger.scope('normalizedPower', () => powerSteps(ctx, x, d));
+}
+
+/** Scale of normalizedPowerUntruncated's value. */
+export const normalizedPowerScale = (d: NormPowerDesign): number => (d.spec.newton === 0 ? d.sY + d.sC : 2 * d.sY + d.sC);
+
+async function powerSteps(ctx: PartyContext, x: RingTensor, d: NormPowerDesign): Promise<{ value: RingTensor; scale: number }> {
+  const n = x.data.length, p0 = ctx.party === 0 ? 1n : 0n, { spec } = d;
+  {
     // 1. normalise: bits of every segment start, then M and C (telescoped)
     const inp = await openPolyInput(ctx, x, d.cmp);
     const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1]; // v = trunc(x, sh0) = E − r
@@ -184,10 +204,16 @@ export async function normalizedPower(ctx: PartyContext, x: RingTensor, d: NormP
       }
       scale = 2 * d.sY + d.sC;
     }
-    // 4. to the output scale
-    const y = scale > spec.outF ? await truncPr(ctx, out, scale - spec.outF) : out;
-    return { shape: [...x.shape], data: y.data };
-  });
+    return { value: { shape: [...x.shape], data: out.data }, scale };
+  }
+}
+
+/** Exact cost of normalizedPowerUntruncated (offline: both parties). */
+export function normalizedPowerUntruncatedCost(n: number, d: NormPowerDesign) {
+  const c = normalizedPowerCost(n, d), scale = normalizedPowerScale(d);
+  if (scale <= d.spec.outF) return c;
+  const t = truncPrCost(n, scale - d.spec.outF);
+  return { rounds: c.rounds - t.rounds, bytesSent: c.bytesSent - t.bytesSent, offlineBytes: c.offlineBytes - t.offlineBytes };
 }
 
 /** Exact cost (offline: both parties) of normalizedPower on n elements. */

@@ -17,7 +17,10 @@
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
-import { designNormalizedPower, normalizedPower, normalizedPowerCost, type NormPowerDesign } from './normalized-power';
+import {
+  designNormalizedPower, normalizedPower, normalizedPowerCost, normalizedPowerScale, normalizedPowerUntruncated, normalizedPowerUntruncatedCost,
+  type NormPowerDesign,
+} from './normalized-power';
 
 export interface RsqrtOptions {
   /** Range of scale·x + eps where the accuracy holds (defaults 1e-3, 1e4). */
@@ -56,3 +59,14 @@ export async function rsqrt(ctx: PartyContext, x: RingTensor, opts: RsqrtOptions
 }
 
 export const rsqrtCost = (n: number, fracBits = 12, opts: RsqrtOptions = {}) => normalizedPowerCost(n, rsqrtDesign(fracBits, opts));
+
+/**
+ * rsqrt without its final truncation (3 rounds): the value at 2^scale, scale ≥ outFracBits, for a
+ * caller that folds the truncation into its next product (the norms: mulBroadcastFolded).
+ */
+export async function rsqrtUntruncated(ctx: PartyContext, x: RingTensor, opts: RsqrtOptions = {}): Promise<{ value: RingTensor; scale: number }> {
+  return ctx.ledger.scope('rsqrt', () => normalizedPowerUntruncated(ctx, x, rsqrtDesign(ctx.fracBits, opts)));
+}
+
+export const rsqrtUntruncatedCost = (n: number, fracBits = 12, opts: RsqrtOptions = {}) => normalizedPowerUntruncatedCost(n, rsqrtDesign(fracBits, opts));
+export const rsqrtUntruncatedScale = (fracBits: number, opts: RsqrtOptions = {}) => normalizedPowerScale(rsqrtDesign(fracBits, opts));

@@ -2,8 +2,8 @@
  * layerNorm — LayerNorm over the last axis of a (rows, d) tensor with shared gamma and beta (d):
  * out = γ·(x − μ)/sqrt(var + eps) + β, var the biased variance (as in PyTorch / GPT-2).
  *
- * Rounds:    8   (μ truncation; Σ(x − μ)² by Beaver squares; rsqrt 4; one broadcast product;
- *                 one truncation)
+ * Rounds:    6   (μ's truncation and Σ(x − μ)² by Beaver squares in one round, centered-squares.ts;
+ *                 rsqrt 3, its final truncation folded into the broadcast product; one truncation)
  * Online:    24 B/elem sent per party (square 8, product 8, truncation 8) plus ≈ 48 B per row and
  *            8 B per column (γ opened once); layerNormCost(rows, d, …) is exact.
  *            128×768: ≈ 2.37 MB (CrypTen 2.38 MB in 19 rounds)
@@ -16,16 +16,18 @@
  *            f = 16); rsqrt is relative to 2e-4 for var in [0, 1e4] (eps folded in, so var → 0 is
  *            fine), μ exact to 1 ulp, products to 1 ulp. Needs Σ_j (x − μ)² < 2^38 (real).
  * Opens:     masked values only (truncations, Beaver openings, the rsqrt comparison)
- * Steps:     1. μ_i = truncPr(Σ_j x_ij · ⌊2^30/d⌉, 30)                 (1 round, per row)
- *            2. D = x − μ;  V_i = Σ_j D_ij² (beaverSquare, scale 2^2f, not truncated)    (1 round)
- *            3. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4) (rsqrt, input scale 2^2f)    (4 rounds)
- *            4. out = truncPr(D ⊙ y (per row) ⊙ γ (per column), f + (f + 4)) + β         (2 rounds)
+ * Steps:     1. μ_i = trunc(Σ_j x_ij · ⌊2^30/d⌉, 30), folded into step 2's round (centeredSquares)
+ *            2. D = x − μ;  V_i = Σ_j D_ij² (scale 2^2f, not truncated)                   (1 round)
+ *            3. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4) (rsqrt, input scale 2^2f), its last
+ *               truncation left to step 4's round                                        (3 rounds)
+ *            4. out = truncPr(D ⊙ y (per row) ⊙ γ (per column), f + (f + 4)) + β (scaleRows:
+ *               mulBroadcastFolded, then the truncation)                                 (2 rounds)
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
-import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
-import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
-import { rsqrt, rsqrtCost, type RsqrtOptions } from '../nonlinear/rsqrt';
+import { mulBroadcastFolded, mulBroadcastFoldedCost } from '../nonlinear/mul-broadcast-folded';
+import { rsqrtUntruncated, rsqrtUntruncatedCost, rsqrtUntruncatedScale, type RsqrtOptions } from '../nonlinear/rsqrt';
+import { centeredSquares, centeredSquaresCost } from './centered-squares';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -69,21 +71,12 @@ export async function layerNorm(ctx: PartyContext, x: RingTensor, gamma: RingTen
   const { rows, d } = normDims(x, [gamma, beta], 'layerNorm');
   const f = ctx.fracBits;
   return ctx.ledger.scope('layerNorm', async () => {
-    // 1. μ = Σx · ⌊2^30/d⌉ >> 30
-    const c = BigInt(Math.round(2 ** MEAN_SHIFT / d)), S = new BigUint64Array(rows);
-    S.set(rowSums(x.data, rows, d));
+    // 1.–2. μ = Σx · ⌊2^30/d⌉ >> 30, D = x − μ and V = Σ D², in one round
+    const c = BigInt(Math.round(2 ** MEAN_SHIFT / d)), S = rowSums(x.data, rows, d);
     for (let i = 0; i < rows; i++) S[i] = asUintN(64, S[i] * c);
-    const mu = await truncPr(ctx, { shape: [rows], data: S }, MEAN_SHIFT);
-    // 2. D = x − μ, V = Σ D²
-    const D = new BigUint64Array(x.data.length);
-    for (let i = 0, q = 0, xd = x.data; i < rows; i++) for (let j = 0, m = mu.data[i]; j < d; j++, q++) D[q] = asUintN(64, xd[q] - m);
-    const sq = await beaverSquare(ctx, { shape: [D.length], data: D });
-    const V = rowSums(sq.data, rows, d);
-    // 3. y = (V/d + eps)^(−1/2)
-    const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
-    // 4. out = trunc(D·y·γ) + β
-    const p = await mulBroadcast(ctx, { shape: [rows, d], data: D }, y, gamma);
-    const out = await truncPr(ctx, p, normProductShift(f));
+    const { D, V } = await centeredSquares(ctx, { shape: [rows, d], data: x.data }, S, MEAN_SHIFT);
+    // 3.–4. y = (V/d + eps)^(−1/2);  out = trunc(D·y·γ) + β
+    const out = await scaleRows(ctx, D, V, gamma, d, opts);
     for (let i = 0, q = 0, o = out.data, bd = beta.data; i < rows; i++) for (let j = 0; j < d; j++, q++) o[q] = asUintN(64, o[q] + bd[j]);
     return { shape: [...x.shape], data: out.data };
   });
@@ -92,13 +85,30 @@ export async function layerNorm(ctx: PartyContext, x: RingTensor, gamma: RingTen
 /** Exact cost (offline: both parties) of layerNorm on (rows, d). */
 export function layerNormCost(rows: number, d: number, fracBits = 12, opts: NormOptions = {}) {
   const parts = [
-    truncPrCost(rows, MEAN_SHIFT),
-    beaverSquareCost(rows * d),
-    rsqrtCost(rows, fracBits, normRsqrtOptions(fracBits, d, opts)),
-    mulBroadcastCost(rows, d, true, true),
-    truncPrCost(rows * d, normProductShift(fracBits)),
+    centeredSquaresCost(rows, d, MEAN_SHIFT),
+    scaleRowsCost(rows, d, fracBits, opts),
   ];
   return sumCosts(parts);
+}
+
+/**
+ * The norms' last steps: y = (V/d + eps)^(−1/2) per row, out = trunc(x·y·w) at fracBits. rsqrt's own
+ * final truncation rides in the product's round (mulBroadcastFolded): rsqrt 3 rounds + 1 + 1.
+ */
+export async function scaleRows(ctx: PartyContext, x: RingTensor, V: RingTensor, weight: RingTensor, d: number, opts: NormOptions): Promise<RingTensor> {
+  const f = ctx.fracBits, ro = normRsqrtOptions(f, d, opts);
+  const y = await rsqrtUntruncated(ctx, V, ro);
+  const p = await mulBroadcastFolded(ctx, x, y.value, y.scale - (f + NORM_Y_EXTRA_BITS), weight);
+  return truncPr(ctx, p, normProductShift(f));
+}
+
+export function scaleRowsCost(rows: number, d: number, fracBits: number, opts: NormOptions) {
+  const ro = normRsqrtOptions(fracBits, d, opts);
+  return sumCosts([
+    rsqrtUntruncatedCost(rows, fracBits, ro),
+    mulBroadcastFoldedCost(rows, d, rsqrtUntruncatedScale(fracBits, ro) - (fracBits + NORM_Y_EXTRA_BITS), true),
+    truncPrCost(rows * d, normProductShift(fracBits)),
+  ]);
 }
 
 /** Σ_j x_ij per row of a (rows, d) ring tensor. */

@@ -2,7 +2,8 @@
  * rmsNorm — RMSNorm over the last axis of a (rows, d) tensor with a shared weight (d):
  * out = w·x / sqrt(mean(x²) + eps) (llama2.c's rmsnorm).
  *
- * Rounds:    7   (Σx² by Beaver squares; rsqrt 4; one broadcast product; one truncation)
+ * Rounds:    6   (Σx² by Beaver squares; rsqrt 3, its last truncation folded into the broadcast
+ *                 product (layer-norm.ts scaleRows); one truncation)
  * Online:    24 B/elem sent per party plus ≈ 32 B per row and 8 B per column; rmsNormCost exact
  * Offline:   square pairs, the broadcast triple (P0, 32 B/elem), the truncation mask, one rsqrt
  *            key per row
@@ -10,16 +11,13 @@
  *            square ≤ 1e4, |w| ≤ 8), asserted in tests; rsqrt relative to 2e-4, products to 1 ulp.
  * Opens:     masked values only
  * Steps:     1. V_i = Σ_j x_ij² (beaverSquare, scale 2^2f)                               (1 round)
- *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4)                               (4 rounds)
+ *            2. y_i = (V_i/d + eps)^(−1/2) at scale 2^(f+4), untruncated                  (3 rounds)
  *            3. out = truncPr(x ⊙ y (per row) ⊙ w (per column), 2f + 4)                   (2 rounds)
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
-import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
-import { rsqrt, rsqrtCost } from '../nonlinear/rsqrt';
-import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-import { normDims, normProductShift, normRsqrtOptions, rowSums, sumCosts, type NormOptions } from './layer-norm';
+import { normDims, rowSums, scaleRows, scaleRowsCost, sumCosts, type NormOptions } from './layer-norm';
 
 
 export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTensor, opts: NormOptions = {}): Promise<RingTensor> {
@@ -29,11 +27,8 @@ export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTens
     // 1. V = Σ x²
     const sq = await beaverSquare(ctx, { shape: [x.data.length], data: x.data });
     const V = rowSums(sq.data, rows, d);
-    // 2. y = (V/d + eps)^(−1/2)
-    const y = await rsqrt(ctx, { shape: [rows], data: V }, normRsqrtOptions(f, d, opts));
-    // 3. out = trunc(x·y·w)
-    const p = await mulBroadcast(ctx, { shape: [rows, d], data: x.data }, y, weight);
-    const out = await truncPr(ctx, p, normProductShift(f));
+    // 2.–3. y = (V/d + eps)^(−1/2);  out = trunc(x·y·w)
+    const out = await scaleRows(ctx, { shape: [rows, d], data: x.data }, { shape: [rows], data: V }, weight, d, opts);
     return { shape: [...x.shape], data: out.data };
   });
 }
@@ -42,8 +37,6 @@ export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTens
 export function rmsNormCost(rows: number, d: number, fracBits = 12, opts: NormOptions = {}) {
   return sumCosts([
     beaverSquareCost(rows * d),
-    rsqrtCost(rows, fracBits, normRsqrtOptions(fracBits, d, opts)),
-    mulBroadcastCost(rows, d, true, true),
-    truncPrCost(rows * d, normProductShift(fracBits)),
+    scaleRowsCost(rows, d, fracBits, opts),
   ]);
 }

@@ -1,0 +1,100 @@
+/**
+ * mulBroadcastFolded — out_ij = x_ij · t_i · z_j with t = truncPr(w, shift) per row, in ONE round:
+ * the truncation of the row factor rides in the product's opening (fss.md §4f, "Folding the
+ * truncation into the next product", with mulBroadcast's broadcasting). The norms' final product
+ * (x − μ)·rsqrt·γ takes rsqrt's untruncated output this way.
+ *
+ * Rounds:    1   (mulBroadcast after a truncPr of the row factor: 2)
+ * Online:    8·(rows·L + rows·1 + L·[z]) B sent per party (ẑ per row instead of F = y − b)
+ * Offline:   to P0, per element: [aR] 8 B and [aW] ⌈shift/8⌉ B, and with z [ac], [cR], [acR] 8 B each
+ *            and [cW], [acW] ⌈shift/8⌉ B each; per row the truncation mask; mulBroadcastFoldedCost exact
+ * Accuracy:  t as truncPr (⌊w/2^shift⌋ + {0, 1}, |w| < 2^62); the product is exact in the ring for that t
+ * Opens:     ẑ = w + 2^62 + r (per row), E = x − a, G = z − c: uniform (r, a, c fresh)
+ * Steps:     1. take r (R = r >> shift, W = 2^(64−shift)·msb(r)), a, c and the derived terms
+ *            2. open ẑ, E, G in one round
+ *            3. t = D − A with public D = (ẑ >> shift) − 2^(62−shift), A = R − μ̄W (μ̄ = 1 − msb(ẑ));
+ *               x·t·z = D·(x·z) − (x·z)·A with x·z = EG + E·c + G·a + ac, each ·A term a dealer
+ *               product with R and W combined by the public μ̄ (W² ≡ 0 is never needed)        local
+ */
+import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
+import { defineCorrelation } from '../dealer/correlation';
+import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { validateCount } from '../dealer/validate';
+import type { PartyContext } from '../engine/context';
+import { openMany, type OpenPart } from '../engine/open';
+import { asUintN, mulWords, shiftRightWords, subWords } from '../engine/words';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
+
+export interface FoldedBroadcastParams {
+  readonly rows: number;
+  readonly L: number;
+  readonly shift: number;
+  readonly hasZ: boolean;
+}
+
+function validateParams(p: unknown): FoldedBroadcastParams {
+  const q = (p ?? {}) as FoldedBroadcastParams;
+  validateCount(q.rows);
+  validateCount(q.L);
+  validateCount(q.rows * q.L);
+  assertShift(q.shift);
+  return { rows: q.rows, L: q.L, shift: q.shift, hasZ: q.hasZ === true };
+}
+
+export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples', validateParams, (g, p: FoldedBroadcastParams) => {
+  const { rows, L, shift } = p, n = rows * L, zero = new BigUint64Array(n);
+  const mask = dealTruncMask(g, rows, shift);
+  const a = g.random(n), c = p.hasZ ? g.random(L) : undefined;
+  const rowsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.fill(v[i], i * L, (i + 1) * L); return o; };
+  const colsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.set(v, i * L); return o; };
+  const R = () => rowsOf(shiftRightWords(mask.rValue(), shift)), msb = () => rowsOf(shiftRightWords(mask.rValue(), 63));
+  const C = () => colsOf(c!.value()), AC = () => mulWords(a.value(), C());
+  // [v·R] as a full word, [v·W] as its top `shift` bits (W = 2^(64−shift)·msb)
+  const withR = (v: () => BigUint64Array) => g.derived(n, () => mulWords(v(), R())).share;
+  const withW = (v: () => BigUint64Array) => derivedTopBits(g, n, shift, () => mulWords(v(), msb()));
+  const aR = withR(() => a.value()), aW = withW(() => a.value());
+  const ac = c ? g.derived(n, AC).share : zero;
+  const cR = c ? withR(C) : zero, cW = c ? withW(C) : zero;
+  const acR = c ? withR(AC) : zero, acW = c ? withW(AC) : zero;
+  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, a: a.share, c: c?.share ?? new BigUint64Array(L), aR, aW, ac, cR, cW, acR, acW };
+});
+
+/** x (rows, L) · truncPr(w (rows), shift) per row · z (L) per column (z may be null). */
+export async function mulBroadcastFolded(ctx: PartyContext, x: RingTensor, w: RingTensor, shift: number, z: RingTensor | null): Promise<RingTensor> {
+  const L = x.shape[x.shape.length - 1] ?? 1, n = x.data.length, rows = L ? n / L : 0;
+  if (w.data.length !== rows) throw new ShapeError(`mulBroadcastFolded: x has ${rows} rows, w has ${w.data.length} elements`);
+  if (z && z.data.length !== L) throw new ShapeError(`mulBroadcastFolded: x rows have ${L} columns, z has ${z.data.length} elements`);
+  return ctx.ledger.scope('mulBroadcastFolded', async () => {
+    // 1. the material; 2. open ẑ, E (and G) in one round
+    const t = await ctx.dealer.take(foldedBroadcastTriples, { rows, L, shift, hasZ: z !== null });
+    const parts: OpenPart[] = [{ x: maskForTrunc(ctx.party, w.data, t.r) }, { x: subWords(x.data, t.a) }];
+    if (z) parts.push({ x: subWords(z.data, t.c) });
+    const opened = await openMany(ctx, parts);
+    const zHat = opened[0], E = opened[1], G = z ? opened[2] : new BigUint64Array(L).fill(1n);
+    // 3. x·t·z = D·xz − xz·A, xz = EG + E·c + G·a + ac; A-products: [vR] − μ̄[vW]
+    const p0 = ctx.party === 0 ? 1n : 0n, off = 1n << BigInt(62 - shift), s = BigInt(shift), out = new BigUint64Array(n);
+    const { a, c, aR, aW, ac, cR, cW, acR, acW } = t;
+    for (let i = 0, q = 0; i < rows; i++) {
+      const zh = zHat[i], D = asUintN(64, (zh >> s) - off), keep = asUintN(64, (zh >> 63n) - 1n);
+      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep));
+      for (let j = 0; j < L; j++, q++) {
+        const e = E[q], Gj = G[j], eG = asUintN(64, e * Gj);
+        const xz = asUintN(64, asUintN(64, p0 * eG) + asUintN(64, e * c[j]) + asUintN(64, Gj * a[q]) + ac[q]);
+        const xzA = asUintN(64, asUintN(64, eG * A) + asUintN(64, e * asUintN(64, cR[q] - (cW[q] & keep)))
+          + asUintN(64, Gj * asUintN(64, aR[q] - (aW[q] & keep))) + asUintN(64, acR[q] - (acW[q] & keep)));
+        out[q] = asUintN(64, asUintN(64, D * xz) - xzA);
+      }
+    }
+    return { shape: [...x.shape], data: out };
+  });
+}
+
+/** Exact cost (offline: P0's; P1 gets none). */
+export function mulBroadcastFoldedCost(rows: number, L: number, shift: number, hasZ: boolean) {
+  const n = rows * L, full = 8 * n, top = derivedTopBitsBytes(n, shift);
+  return {
+    rounds: 1,
+    bytesSent: 8 * (n + rows + (hasZ ? L : 0)),
+    offlineBytes: truncMaskBytes(rows, shift) + full + top + (hasZ ? 3 * full + 2 * top : 0),
+  };
+}

@@ -3,7 +3,7 @@
  * prefill + KV-cached decoding logits, greedy tokens through Generator/secureGenerate, per-step
  * costs from the ledger, and the KV-cache policy hook.
  */
-import { argmaxPackedCost, maskedMatmulCost, oneHotCost, runBoth, softmaxRowsCost, truncPrCost } from '@mpcache/protocols';
+import { argmaxPackedCost, maskedMatmulCost, oneHotCost, rmsNormCost, rmsNormOfResidualCost, runBoth, softmaxRowsCost, truncPrCost } from '@mpcache/protocols';
 import {
   ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, ReferenceDecoder, SecureDecoder, SecureFullCache, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
   kvDim, shareTokenOneHots, softmaxWeightedSumOnSharesCost, shareTokenIds, type ModelConfig,
@@ -154,8 +154,18 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
     const withP = sum(softmaxRowsCost(c.nHeads, kvLen, f, { bits: 32 + f, inFracBits: 2 * f }), pv);
     expect(attn.rounds).toBe(withP.rounds - 2);
     expect(withP.bytesSent - attn.bytesSent).toBe(16 * c.nHeads * kvLen - 24 * c.nHeads * c.headDim + 8 * c.nHeads);
-    expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), truncPrCost(D, 2 * f)), Lr));
-    expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), truncPrCost(D)), Lr));
+    // llama: each block's output joins the residual stream in the next RMSNorm's first round (its
+    // truncation folded there); gpt2: a truncation round of its own
+    const folded = c.family === 'llama', noCost = { rounds: 0, bytesSent: 0 };
+    const join = folded ? noCost : pick(truncPrCost(D, f));
+    expect(online('attention output matmul')).toEqual(times(sum(maskedMatmulCost([1, D], [1, D]), join), Lr));
+    expect(online('ffn output matmul')).toEqual(times(sum(maskedMatmulCost([1, c.dFf], [1, D]), join), Lr));
+    if (folded) {
+      const joined = pick(rmsNormOfResidualCost(1, D, 2 * f, f, { eps: c.normEps }));
+      expect(online('ffn rmsnorm')).toEqual(times(joined, Lr));
+      expect(online('final rmsnorm')).toEqual(joined);
+      expect(online('attention rmsnorm')).toEqual(sum(pick(rmsNormCost(1, D, f, { eps: c.normEps })), times(joined, Lr - 1)));
+    }
     // the Generator ranks the untruncated logits (scale 2f): no truncation round before the argmax
     expect(online('classifier')).toEqual(pick(maskedMatmulCost([1, D], [1, c.vocabSize])));
     const argmaxOpts = { bits: 2 * f + LOGIT_MAX_BITS + 2, resolutionBits: 2 * f - ARGMAX_RESOLUTION_BITS };

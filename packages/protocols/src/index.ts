@@ -70,5 +70,5 @@ export * from './dealer/correlation-plans';
 export * from './sample/gumbel-noise';
 export * from './beaver/bit-masked-product';
 export * from './softmax/softmax-weighted-sum';
-export * from './norms/centered-squares';
+export * from './norms/folded-trunc-squares';
 export * from './nonlinear/mul-broadcast-folded';

@@ -6,7 +6,8 @@
  * Scales and truncation folding (f = ctx.fracBits; ⟦x⟧ has scale f unless noted):
  *   embedding     oneHot (integers) · tokEmb            → f, exact, no truncation
  *   qkv           xb · wqkv → 2f; RoPE, 1/√headDim, v·2^f → 3f; ONE truncPr by 2f (rope-shares.ts)
- *   attention out P·V (2f, secure-attention.ts) · wo → 3f; truncPr by 2f; residual add
+ *   attention out P·V (2f, secure-attention.ts) · wo → 3f; truncPr by 2f; residual add (llama: the
+ *                 truncation and the add ride in the next RMSNorm's first round, PendingResidual)
  *   ffn (llama)   xb · w13 → 2f; truncPr by f; silu(h1) ⊙ h3 → 2f (Beaver, untruncated) · w2 → 3f;
  *                 truncPr by 2f; residual add
  *   ffn (gpt2)    xb · w1 → 2f; truncPr; gelu → f; · w2 → 2f; truncPr by f; residual add
@@ -51,10 +52,25 @@ export async function qkvProjection(
   return { q: sliceCols(qkv, 0, D), k: sliceCols(qkv, D, D + kvD), v: sliceCols(qkv, D + kvD, D + 2 * kvD) };
 }
 
-/** x += truncPr(attn · wo) with attn at scale 2f (in place on x). */
-export async function attentionOutput(ctx: PartyContext, lw: SecureLayerWeights, attn: RingTensor, x: RingTensor): Promise<void> {
-  const y = await truncPr(ctx, await maskedMatmul(ctx, attn, lw.wo), 2 * ctx.fracBits);
-  addInPlace(x, y);
+/**
+ * A block's output z on its way into the residual stream, x += truncPr(z, shift), left to the next
+ * norm, which folds the truncation into its own first round (llama: rmsNormOfResidual).
+ */
+export interface PendingResidual {
+  readonly z: RingTensor;
+  readonly shift: number;
+}
+
+/** x += truncPr(z, shift) in place, or the pending term itself when `defer`. */
+async function joinResidual(ctx: PartyContext, x: RingTensor, z: RingTensor, shift: number, defer: boolean): Promise<PendingResidual | null> {
+  if (defer) return { z, shift };
+  addInPlace(x, await truncPr(ctx, z, shift));
+  return null;
+}
+
+/** x += truncPr(attn · wo) with attn at scale 2f (in place on x), or pending when `defer`. */
+export async function attentionOutput(ctx: PartyContext, lw: SecureLayerWeights, attn: RingTensor, x: RingTensor, defer = false): Promise<PendingResidual | null> {
+  return joinResidual(ctx, x, await maskedMatmul(ctx, attn, lw.wo), 2 * ctx.fracBits, defer);
 }
 
 /** The hidden activation hb (n, dFf): llama silu(w1·xb) ⊙ (w3·xb) at scale 2f, gpt2 gelu(w1·xb) at f. */
@@ -65,10 +81,10 @@ export async function ffnHidden(ctx: PartyContext, c: ModelConfig, lw: SecureLay
   return beaverMul(ctx, await siluOnShares(ctx, h1), h3);
 }
 
-/** x += truncPr(hb · w2), hb at the scale ffnHidden returns (in place on x). */
-export async function ffnOutput(ctx: PartyContext, c: ModelConfig, lw: SecureLayerWeights, hb: RingTensor, x: RingTensor): Promise<void> {
+/** x += truncPr(hb · w2), hb at the scale ffnHidden returns (in place on x), or pending when `defer`. */
+export async function ffnOutput(ctx: PartyContext, c: ModelConfig, lw: SecureLayerWeights, hb: RingTensor, x: RingTensor, defer = false): Promise<PendingResidual | null> {
   const shift = (c.family === 'llama' ? 2 : 1) * ctx.fracBits;
-  addInPlace(x, await truncPr(ctx, await maskedMatmul(ctx, hb, lw.w2), shift));
+  return joinResidual(ctx, x, await maskedMatmul(ctx, hb, lw.w2), shift, defer);
 }
 
 /** Logits (n, vocabSize) = truncPr(x · tokEmbᵀ), the tied classifier; `truncate: false` leaves them at 2f. */

@@ -45,7 +45,7 @@ import { sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { type NextBlock, type PartyContext } from '@mpcache/protocols';
 import { assertFitsContext } from '../model/config';
 import {
-  addPositionEmbeddings, attentionOutput, classifierLogits, embedTokens, ffnHidden, ffnOutput, lastRows, qkvProjection,
+  addPositionEmbeddings, attentionOutput, classifierLogits, embedTokens, ffnHidden, ffnOutput, lastRows, qkvProjection, type PendingResidual,
 } from './secure-blocks';
 import { secureAttention } from './secure-attention';
 import { SecureFullCache, type SecureKVCachePolicy } from './secure-kv-cache-policy';
@@ -113,14 +113,18 @@ export class SecureDecoder {
       return e;
     }), [], () => layerBlock(0));
 
+    let pending: PendingResidual | null = null;
     for (let l = 0; l < c.nLayers; l++) {
       const next = l + 1 < c.nLayers ? () => layerBlock(l + 1) : () => ({ key: headKey, operandKeys: [] });
-      await ctx.dealer.planned(this.layerPlanKey(l, n), () => this.layer(ctx, l, x, pos), this.layerOperandKeys(l, pos), next);
+      const before: PendingResidual | null = pending;
+      pending = await ctx.dealer.planned(this.layerPlanKey(l, n), (): Promise<PendingResidual | null> => this.layer(ctx, l, x, pos, before), this.layerOperandKeys(l, pos), next);
     }
 
+    const last: PendingResidual | null = pending;
     const logits = await ctx.dealer.planned(headKey, async () => {
-      // final rmsnorm (last row only)
-      const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias));
+      // final rmsnorm (last row only; llama: the last block's output joins x there)
+      const tail = last && { z: lastRows(last.z, 1), shift: last.shift };
+      const xl = await L.scope('final rmsnorm', () => normOnShares(ctx, c, lastRows(x, 1), w.rmsFinal, w.finalNormBias, tail));
       // classifier into logits
       return L.scope('classifier', () => classifierLogits(ctx, w, xl, { truncate: !opts.untruncatedLogits }));
     }, [], opts.next);
@@ -143,12 +147,16 @@ export class SecureDecoder {
     return [lw.wqkv.key, lw.wo.key, lw.w13.key, lw.w2.key, cache.keys.key, cache.values.key, ...(this.kvPolicy.planOperandKeys?.(l, pos) ?? [])];
   }
 
-  /** One transformer layer on x (updated in place: the residual connections). */
-  private async layer(ctx: PartyContext, l: number, x: RingTensor, pos: number): Promise<void> {
-    const w = this.weights, c = w.config, L = ctx.ledger;
+  /**
+   * One transformer layer on x (updated in place: the residual connections). llama: each block's
+   * output joins x in the next RMSNorm's first round (its truncation folded there), so a layer takes
+   * the previous layer's pending output and returns its own.
+   */
+  private async layer(ctx: PartyContext, l: number, x: RingTensor, pos: number, pending: PendingResidual | null): Promise<PendingResidual | null> {
+    const w = this.weights, c = w.config, L = ctx.ledger, defer = c.family === 'llama';
     const lw = w.layers[l];
-    // attention rmsnorm
-    const xb = await L.scope('attention rmsnorm', () => normOnShares(ctx, c, x, lw.rmsAtt, lw.attNormBias));
+    // attention rmsnorm (the previous layer's ffn output joins x here, llama)
+    const xb = await L.scope('attention rmsnorm', () => normOnShares(ctx, c, x, lw.rmsAtt, lw.attNormBias, pending));
     // the policy sees the normed input (Attention-Gate's gate)
     if (this.kvPolicy.observeInput) await L.scope('kv cache policy', () => this.kvPolicy.observeInput!(ctx, l, pos, xb));
     // qkv matmuls for this position; RoPE relative positional encoding (local)
@@ -156,15 +164,16 @@ export class SecureDecoder {
     // multihead attention; key and value into the kv cache
     const attn = await L.scope('multihead attention', () =>
       secureAttention(ctx, c, this.caches[l], this.kvPolicy, { layer: l, startPos: pos, q, k, v }));
-    // final matmul to get the output of the attention; residual connection back into x
-    await L.scope('attention output matmul', () => attentionOutput(ctx, lw, attn, x));
+    // final matmul to get the output of the attention; residual connection back into x (llama: in
+    // the ffn rmsnorm's first round)
+    const attnOut = await L.scope('attention output matmul', () => attentionOutput(ctx, lw, attn, x, defer));
 
     // ffn rmsnorm
-    const xb2 = await L.scope('ffn rmsnorm', () => normOnShares(ctx, c, x, lw.rmsFfn, lw.ffnNormBias));
+    const xb2 = await L.scope('ffn rmsnorm', () => normOnShares(ctx, c, x, lw.rmsFfn, lw.ffnNormBias, attnOut));
     // SwiGLU (gpt2: GeLU MLP)
     const hb = await L.scope(c.family === 'llama' ? 'swiglu' : 'gelu mlp', () => ffnHidden(ctx, c, lw, xb2));
-    // final matmul to get the output of the ffn; residual connection
-    await L.scope('ffn output matmul', () => ffnOutput(ctx, c, lw, hb, x));
+    // final matmul to get the output of the ffn; residual connection (llama: in the next norm)
+    return L.scope('ffn output matmul', () => ffnOutput(ctx, c, lw, hb, x, defer));
   }
 
   /**

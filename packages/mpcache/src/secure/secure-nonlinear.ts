@@ -20,7 +20,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, silu, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
+  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, rmsNormOfResidual, silu, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 
@@ -37,12 +37,21 @@ export function argmaxFits(logitFracBits: number, vocabSize: number): boolean {
   return logitFracBits > ARGMAX_RESOLUTION_BITS && logitFracBits + LOGIT_MAX_BITS + 2 + Math.max(1, indexBits(vocabSize)) + 1 <= 64;
 }
 
-/** RMSNorm (llama) or LayerNorm (gpt2) of each row of x (n, dModel) with the shared gain (and bias). */
+/**
+ * RMSNorm (llama) or LayerNorm (gpt2) of each row of x (n, dModel) with the shared gain (and bias).
+ * `pending` (llama only): a block's output still to join x as x += truncPr(z, shift); the norm folds
+ * that truncation into its first round and updates x in place.
+ */
 export async function normOnShares(
   ctx: PartyContext, c: ModelConfig, x: RingTensor, gain: RingTensor, bias: RingTensor | null,
+  pending: { readonly z: RingTensor; readonly shift: number } | null = null,
 ): Promise<RingTensor> {
   if (c.family === 'gpt2') return layerNorm(ctx, x, gain, bias!, { eps: c.normEps });
-  return rmsNorm(ctx, x, gain, { eps: c.normEps });
+  if (!pending) return rmsNorm(ctx, x, gain, { eps: c.normEps });
+  // x += truncPr(z) in the squares' round; x is updated in place (the residual stream)
+  const r = await rmsNormOfResidual(ctx, x, pending.z, pending.shift, gain, { eps: c.normEps });
+  x.data.set(r.x.data);
+  return r.out;
 }
 
 /**

@@ -48,3 +48,17 @@ export function shiftRightWords(a: BigUint64Array, bits: number): BigUint64Array
   }
   return out;
 }
+
+/** A per-row value repeated over the L columns of each row: (rows) → (rows·L), row-major. */
+export function repeatPerRow(v: BigUint64Array, L: number): BigUint64Array {
+  const out = new BigUint64Array(v.length * L);
+  for (let i = 0; i < v.length; i++) out.fill(v[i], i * L, (i + 1) * L);
+  return out;
+}
+
+/** A per-column value repeated over `rows` rows: (L) → (rows·L), row-major. */
+export function repeatPerColumn(v: BigUint64Array, rows: number): BigUint64Array {
+  const out = new BigUint64Array(rows * v.length);
+  for (let i = 0; i < rows; i++) out.set(v, i * v.length);
+  return out;
+}

@@ -22,7 +22,7 @@ import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits'
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
-import { asUintN, mulWords, shiftRightWords, subWords } from '../engine/words';
+import { asUintN, mulWords, repeatPerColumn, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
 import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
 
 export interface FoldedBroadcastParams {
@@ -45,10 +45,8 @@ export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples'
   const { rows, L, shift } = p, n = rows * L, zero = new BigUint64Array(n);
   const mask = dealTruncMask(g, rows, shift);
   const a = g.random(n), c = p.hasZ ? g.random(L) : undefined;
-  const rowsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.fill(v[i], i * L, (i + 1) * L); return o; };
-  const colsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.set(v, i * L); return o; };
-  const R = () => rowsOf(shiftRightWords(mask.rValue(), shift)), msb = () => rowsOf(shiftRightWords(mask.rValue(), 63));
-  const C = () => colsOf(c!.value()), AC = () => mulWords(a.value(), C());
+  const R = () => repeatPerRow(shiftRightWords(mask.rValue(), shift), L), msb = () => repeatPerRow(shiftRightWords(mask.rValue(), 63), L);
+  const C = () => repeatPerColumn(c!.value(), rows), AC = () => mulWords(a.value(), C());
   // [v·R] as a full word, [v·W] as its top `shift` bits (W = 2^(64−shift)·msb)
   const withR = (v: () => BigUint64Array) => g.derived(n, () => mulWords(v(), R())).share;
   const withW = (v: () => BigUint64Array) => derivedTopBits(g, n, shift, () => mulWords(v(), msb()));

@@ -21,7 +21,7 @@ import { defineCorrelation } from '../dealer/correlation';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
-import { mulWords } from '../engine/words';
+import { mulWords, repeatPerColumn, repeatPerRow } from '../engine/words';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;
@@ -58,9 +58,7 @@ export const broadcastTriples = defineCorrelation('broadcastTriples', validateBr
   const b = p.hasY ? g.random(rows) : undefined;
   const c = p.hasZ ? g.random(L) : undefined;
   // b (per row) and c (per column) broadcast to (rows, L) once; products by mulWords
-  const rowsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.fill(v[i], i * L, (i + 1) * L); return o; };
-  const colsOf = (v: BigUint64Array) => { const o = new BigUint64Array(n); for (let i = 0; i < rows; i++) o.set(v, i * L); return o; };
-  const B = () => rowsOf(b!.value()), C = () => colsOf(c!.value());
+  const B = () => repeatPerRow(b!.value(), L), C = () => repeatPerColumn(c!.value(), rows);
   const ab = b ? g.derived(n, () => mulWords(a.value(), B())).share : zero;
   const ac = c ? g.derived(n, () => mulWords(a.value(), C())).share : zero;
   const bc = b && c ? g.derived(n, () => mulWords(B(), C())).share : zero;

@@ -27,7 +27,7 @@ import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { mulBroadcastFolded, mulBroadcastFoldedCost } from '../nonlinear/mul-broadcast-folded';
 import { rsqrtUntruncated, rsqrtUntruncatedCost, rsqrtUntruncatedScale, type RsqrtOptions } from '../nonlinear/rsqrt';
-import { centeredSquares, centeredSquaresCost } from './centered-squares';
+import { centeredSquares, centeredSquaresCost } from './folded-trunc-squares';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).

@@ -17,6 +17,7 @@
 import type { RingTensor } from '@mpcache/mpc-core';
 import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
+import { residualSquares, residualSquaresCost } from './folded-trunc-squares';
 import { normDims, rowSums, scaleRows, scaleRowsCost, sumCosts, type NormOptions } from './layer-norm';
 
 
@@ -39,4 +40,25 @@ export function rmsNormCost(rows: number, d: number, fracBits = 12, opts: NormOp
     beaverSquareCost(rows * d),
     scaleRowsCost(rows, d, fracBits, opts),
   ]);
+}
+
+/**
+ * rmsNorm of x = xOld + truncPr(z, shift) (a block's output joining the residual stream), the
+ * residual's truncation riding in the squares' round (residualSquares): one round less than truncPr,
+ * then rmsNorm. Returns the new residual x and the normed output.
+ */
+export async function rmsNormOfResidual(
+  ctx: PartyContext, xOld: RingTensor, z: RingTensor, shift: number, weight: RingTensor, opts: NormOptions = {},
+): Promise<{ x: RingTensor; out: RingTensor }> {
+  const { rows, d } = normDims(xOld, [weight], 'rmsNorm');
+  return ctx.ledger.scope('rmsNorm', async () => {
+    const { x, V } = await residualSquares(ctx, { shape: [rows, d], data: xOld.data }, z, shift, rows);
+    const out = await scaleRows(ctx, x, V, weight, d, opts);
+    return { x: { shape: [...xOld.shape], data: x.data }, out: { shape: [...xOld.shape], data: out.data } };
+  });
+}
+
+/** Exact cost (offline: both parties) of rmsNormOfResidual on (rows, d). */
+export function rmsNormOfResidualCost(rows: number, d: number, shift: number, fracBits = 12, opts: NormOptions = {}) {
+  return sumCosts([residualSquaresCost(rows, d, shift), scaleRowsCost(rows, d, fracBits, opts)]);
 }

@@ -1,13 +1,13 @@
 import { encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
-import { centeredSquares, centeredSquaresCost } from '../src/norms/centered-squares';
+import { centeredSquares, centeredSquaresCost, residualSquares, residualSquaresCost } from '../src/norms/folded-trunc-squares';
 import { randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 const { asUintN, asIntN } = BigInt;
 const add = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUintN(64, v + b[i]));
 
-describe(`centeredSquares (SEED=${TEST_SEED})`, () => {
-  it('the mean (truncated as truncPr), D = x − μ and V = Σ D² exactly, in one round', async () => {
+describe(`foldedTruncSquares (SEED=${TEST_SEED})`, () => {
+  it('centeredSquares: the mean (truncated as truncPr), D = x − μ and V = Σ D² exactly, in one round', async () => {
     const rows = 5, d = 48, shift = 30, c = BigInt(Math.round(2 ** shift / d));
     const xr = randomReals(testPrg('centered'), rows * d, -100, 100);
     for (let j = 0; j < d; j++) xr[d + j] = 3.5; // a constant row: D = 0 up to the mean's ulp
@@ -34,9 +34,31 @@ describe(`centeredSquares (SEED=${TEST_SEED})`, () => {
       expect(V[i]).toBe(asUintN(64, v));
     }
     const cost = centeredSquaresCost(rows, d, shift);
-    for (const p of [0, 1] as const) expect(parties.ctx[p].ledger.get('centeredSquares')).toMatchObject({ rounds: 1, bytesSent: cost.bytesSent });
+    for (const p of [0, 1] as const) expect(parties.ctx[p].ledger.get('foldedTruncSquares')).toMatchObject({ rounds: 1, bytesSent: cost.bytesSent });
     expect(cost.bytesSent).toBe(8 * (rows * d + rows));
-    expect(parties.ctx[0].ledger.get('centeredSquares').offlineBytes + parties.ctx[1].ledger.get('centeredSquares').offlineBytes).toBe(cost.offlineBytes);
+    expect(parties.ctx[0].ledger.get('foldedTruncSquares').offlineBytes + parties.ctx[1].ledger.get('foldedTruncSquares').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('residualSquares: x = x_old + trunc(z) per element and V = Σ x² exactly, in one round', async () => {
+    const rows = 3, d = 40, shift = 24;
+    const xr = randomReals(testPrg('resid-x'), rows * d, -60, 60), zr = randomReals(testPrg('resid-z'), rows * d, -60, 60);
+    const X = encode(xr), Z = encode(zr, 12 + shift); // z at 12 + shift fractional bits: trunc(z) is at 12
+    const xs = shareReals(xr, [rows, d]), zs = shareReals(zr, [rows, d], 12 + shift);
+    const parties = localParties();
+    const out = await runBoth(parties, (ctx) => residualSquares(ctx, xs[ctx.party], zs[ctx.party], shift, rows));
+    const x = add(out[0].x.data, out[1].x.data), V = add(out[0].V.data, out[1].V.data);
+    for (let i = 0; i < rows; i++) {
+      let v = 0n;
+      for (let j = 0; j < d; j++) {
+        const q = i * d + j, t = asIntN(64, asUintN(64, x[q] - X[q]));
+        expect([0n, 1n]).toContain(t - (asIntN(64, Z[q]) >> BigInt(shift)));
+        v += asIntN(64, x[q]) ** 2n;
+      }
+      expect(V[i]).toBe(asUintN(64, v));
+    }
+    const cost = residualSquaresCost(rows, d, shift);
+    expect(parties.ctx[0].ledger.get('foldedTruncSquares')).toMatchObject({ rounds: 1, bytesSent: 16 * rows * d });
+    expect(parties.ctx[0].ledger.get('foldedTruncSquares').offlineBytes + parties.ctx[1].ledger.get('foldedTruncSquares').offlineBytes).toBe(cost.offlineBytes);
   });
 
   it('refuses a shift above 32 (the W² term would not vanish)', async () => {

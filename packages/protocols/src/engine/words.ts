@@ -62,3 +62,9 @@ export function repeatPerColumn(v: BigUint64Array, rows: number): BigUint64Array
   for (let i = 0; i < rows; i++) out.set(v, i * v.length);
   return out;
 }
+
+/** f's result, computed on the first call only (dealer specs reuse derived word arrays). */
+export function once<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}

@@ -22,7 +22,7 @@ import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits'
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
-import { asUintN, mulWords, repeatPerColumn, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
+import { asUintN, mulWords, once, repeatPerColumn, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
 import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
 
 export interface FoldedBroadcastParams {
@@ -45,8 +45,8 @@ export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples'
   const { rows, L, shift } = p, n = rows * L, zero = new BigUint64Array(n);
   const mask = dealTruncMask(g, rows, shift);
   const a = g.random(n), c = p.hasZ ? g.random(L) : undefined;
-  const R = () => repeatPerRow(shiftRightWords(mask.rValue(), shift), L), msb = () => repeatPerRow(shiftRightWords(mask.rValue(), 63), L);
-  const C = () => repeatPerColumn(c!.value(), rows), AC = () => mulWords(a.value(), C());
+  const R = once(() => repeatPerRow(shiftRightWords(mask.rValue(), shift), L)), msb = once(() => repeatPerRow(shiftRightWords(mask.rValue(), 63), L));
+  const C = once(() => repeatPerColumn(c!.value(), rows)), AC = once(() => mulWords(a.value(), C()));
   // [v·R] as a full word, [v·W] as its top `shift` bits (W = 2^(64−shift)·msb)
   const withR = (v: () => BigUint64Array) => g.derived(n, () => mulWords(v(), R())).share;
   const withW = (v: () => BigUint64Array) => derivedTopBits(g, n, shift, () => mulWords(v(), msb()));
@@ -70,21 +70,32 @@ export async function mulBroadcastFolded(ctx: PartyContext, x: RingTensor, w: Ri
     const opened = await openMany(ctx, parts);
     const zHat = opened[0], E = opened[1], G = z ? opened[2] : new BigUint64Array(L).fill(1n);
     // 3. x·t·z = D·xz − xz·A, xz = EG + E·c + G·a + ac; A-products: [vR] − μ̄[vW]
-    const p0 = ctx.party === 0 ? 1n : 0n, off = 1n << BigInt(62 - shift), s = BigInt(shift), out = new BigUint64Array(n);
-    const { a, c, aR, aW, ac, cR, cW, acR, acW } = t;
-    for (let i = 0, q = 0; i < rows; i++) {
-      const zh = zHat[i], D = asUintN(64, (zh >> s) - off), keep = asUintN(64, (zh >> 63n) - 1n);
-      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep));
-      for (let j = 0; j < L; j++, q++) {
-        const e = E[q], Gj = G[j], eG = asUintN(64, e * Gj);
-        const xz = asUintN(64, asUintN(64, p0 * eG) + asUintN(64, e * c[j]) + asUintN(64, Gj * a[q]) + ac[q]);
-        const xzA = asUintN(64, asUintN(64, eG * A) + asUintN(64, e * asUintN(64, cR[q] - (cW[q] & keep)))
-          + asUintN(64, Gj * asUintN(64, aR[q] - (aW[q] & keep))) + asUintN(64, acR[q] - (acW[q] & keep)));
-        out[q] = asUintN(64, asUintN(64, D * xz) - xzA);
-      }
-    }
+    const out = combine(ctx.party === 0 ? 1n : 0n, rows, L, shift, zHat, E, G, t);
     return { shape: [...x.shape], data: out };
   });
+}
+
+type FoldedBroadcastTriple = ReturnType<typeof foldedBroadcastTriples.deal>;
+
+/** Step 3 (a top-level function: V8 optimizes the loop sooner than inside the protocol's closure). */
+function combine(p0: bigint, rows: number, L: number, shift: number, zHat: BigUint64Array, E: BigUint64Array, G: BigUint64Array, t: FoldedBroadcastTriple): BigUint64Array {
+  const off = 1n << BigInt(62 - shift), s = BigInt(shift), out = new BigUint64Array(rows * L);
+  const { a, c, aR, aW, ac, cR, cW, acR, acW, rTrunc, rWrap } = t;
+  for (let i = 0, q = 0; i < rows; i++) {
+    const zh = zHat[i], D = asUintN(64, (zh >> s) - off), keep = asUintN(64, (zh >> 63n) - 1n);
+    const A = asUintN(64, rTrunc[i] - (rWrap[i] & keep));
+    for (let j = 0; j < L; j++, q++) {
+      // one wrapped product per statement: V8 keeps these in 64-bit registers (mul-broadcast.ts)
+      const e = E[q], Gj = G[j], eG = asUintN(64, e * Gj);
+      const t1 = asUintN(64, e * c[j]), t2 = asUintN(64, Gj * a[q]);
+      const xz = asUintN(64, asUintN(64, p0 * eG) + asUintN(64, t1 + t2) + ac[q]);
+      const cA = asUintN(64, cR[q] - (cW[q] & keep)), aA = asUintN(64, aR[q] - (aW[q] & keep));
+      const u1 = asUintN(64, eG * A), u2 = asUintN(64, e * cA), u3 = asUintN(64, Gj * aA);
+      const xzA = asUintN(64, asUintN(64, u1 + u2) + asUintN(64, u3 + acR[q]) - (acW[q] & keep));
+      out[q] = asUintN(64, asUintN(64, D * xz) - xzA);
+    }
+  }
+  return out;
 }
 
 /** Exact cost (offline: P0's; P1 gets none). */

@@ -3,7 +3,7 @@
  * n new queries at public positions startPos.. (prefill: the prompt; decode: n = 1).
  *
  * Rounds:    1 (scores + key append) + 1 (truncation) + softmax + policy + 1 (P·V + value append)
- *            (− 1 with softmaxWeightedSum, step 6);
+ *            (− 2 with softmaxWeightedSum, step 6);
  *            no truncation round for a policy that accepts wide logits (full cache, MPCache)
  * Online:    per party 8·(|q| + |k_new|) + 8·|scores| (truncation) + softmax + 8·(|P| + |v_new|) B
  *            (the cached rows are never re-opened: they were masked once, when appended)
@@ -25,7 +25,7 @@
  *               — when the policy does not read P at this call (needsProbs false: the full cache,
  *               MPCache and SnapKV after the prompt, StreamingLLM, Quest, Attention-Gate), 5–6 are
  *               one softmaxWeightedSum: the numerators e are scattered and weighed (e·V) beside the
- *               reciprocal of Σe, and each output row is divided once: one round and 16 B per
+ *               reciprocal of Σe, and each output row is divided once: two rounds and 16 B per
  *               attended row-element less (the product e·(1/s) and its truncation), 24 B per
  *               output element more
  *            7. policy observes the probabilities, or null (may evict now that the output is computed)

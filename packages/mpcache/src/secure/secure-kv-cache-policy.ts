@@ -76,7 +76,7 @@ export interface SecureKVCachePolicy {
   /**
    * Whether `observe` reads the probabilities at this call (default: always). When it does not,
    * attention never forms them: it weighs the values by the softmax numerators and divides each
-   * output row once (softmaxWeightedSum: a round and 16 B per attended row-element less), and
+   * output row once (softmaxWeightedSum: two rounds and 16 B per attended row-element less), and
    * `observe` gets null.
    */
   needsProbs?(view: SecureAttentionView): boolean;

@@ -72,3 +72,4 @@ export * from './beaver/bit-masked-product';
 export * from './softmax/softmax-weighted-sum';
 export * from './norms/folded-trunc-squares';
 export * from './nonlinear/mul-broadcast-folded';
+export * from './engine/formula-cost';

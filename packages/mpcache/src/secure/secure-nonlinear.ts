@@ -23,6 +23,7 @@ import {
   argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, rmsNormOfResidual, silu, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
+import type { PendingResidual } from './secure-blocks';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (protocols engine/words.ts).
 const { asUintN } = BigInt;
@@ -44,7 +45,7 @@ export function argmaxFits(logitFracBits: number, vocabSize: number): boolean {
  */
 export async function normOnShares(
   ctx: PartyContext, c: ModelConfig, x: RingTensor, gain: RingTensor, bias: RingTensor | null,
-  pending: { readonly z: RingTensor; readonly shift: number } | null = null,
+  pending: PendingResidual | null = null,
 ): Promise<RingTensor> {
   if (c.family === 'gpt2') return layerNorm(ctx, x, gain, bias!, { eps: c.normEps });
   if (!pending) return rmsNorm(ctx, x, gain, { eps: c.normEps });

@@ -9,6 +9,13 @@ export function validateCount(p: unknown): number {
   return p;
 }
 
+/** A (rows, cols) grid of correlation elements: each dimension and their product within the bound. */
+export function validateGrid(rows: unknown, cols: unknown): void {
+  validateCount(rows);
+  validateCount(cols);
+  validateCount((rows as number) * (cols as number));
+}
+
 export function validateDims(p: unknown, len: number, what: string): number[] {
   if (!Array.isArray(p) || p.length !== len) throw new TypeError(`${what}: expected ${len} dimensions`);
   for (const d of p) {

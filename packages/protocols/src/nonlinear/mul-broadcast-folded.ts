@@ -19,7 +19,7 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
-import { validateCount } from '../dealer/validate';
+import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
 import { asUintN, mulWords, once, repeatPerColumn, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
@@ -34,9 +34,7 @@ export interface FoldedBroadcastParams {
 
 function validateParams(p: unknown): FoldedBroadcastParams {
   const q = (p ?? {}) as FoldedBroadcastParams;
-  validateCount(q.rows);
-  validateCount(q.L);
-  validateCount(q.rows * q.L);
+  validateGrid(q.rows, q.L);
   assertShift(q.shift);
   return { rows: q.rows, L: q.L, shift: q.shift, hasZ: q.hasZ === true };
 }

@@ -18,7 +18,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
-import { validateCount } from '../dealer/validate';
+import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
 import { mulWords, repeatPerColumn, repeatPerRow } from '../engine/words';
@@ -46,9 +46,7 @@ interface BroadcastTriple {
 function validateBroadcast(p: unknown): BroadcastParams {
   const q = p as BroadcastParams;
   if (typeof q !== 'object' || q === null) throw new TypeError('broadcastTriples params: expected an object');
-  validateCount(q.rows);
-  validateCount(q.L);
-  validateCount(q.rows * q.L);
+  validateGrid(q.rows, q.L);
   return { rows: q.rows, L: q.L, hasY: q.hasY === true, hasZ: q.hasZ === true };
 }
 

@@ -28,6 +28,7 @@
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
+import { sumCosts } from '../engine/formula-cost';
 import { asUintN } from '../engine/words';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 import { foldedMul, foldedMulCost } from './folded-mul';
@@ -163,77 +164,60 @@ export const normalizedPowerScale = (d: NormPowerDesign): number => (d.spec.newt
 
 async function powerSteps(ctx: PartyContext, x: RingTensor, d: NormPowerDesign): Promise<{ value: RingTensor; scale: number }> {
   const n = x.data.length, p0 = ctx.party === 0 ? 1n : 0n, { spec } = d;
-  {
-    // 1. normalise: bits of every segment start, then M and C (telescoped)
-    const inp = await openPolyInput(ctx, x, d.cmp);
-    const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1]; // v = trunc(x, sh0) = E − r
-    const M = new BigUint64Array(n), C = new BigUint64Array(n);
+  // 1. normalise: bits of every segment start, then M and C (telescoped)
+  const inp = await openPolyInput(ctx, x, d.cmp);
+  const bits = compareInput(inp, d.thresholds), E = inp.base, r = inp.A[1]; // v = trunc(x, sh0) = E − r
+  const M = new BigUint64Array(n), C = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    M[i] = asUintN(64, d.kappa[0] * (p0 * E[i] - r[i]) + p0 * d.epsM[0]);
+    C[i] = p0 * d.cSeg[0];
+  }
+  bits.forEach(([b, br], c) => {
+    const dk = d.kappa[c + 1] - d.kappa[c], de = d.epsM[c + 1] - d.epsM[c], dc = d.cSeg[c + 1] - d.cSeg[c];
     for (let i = 0; i < n; i++) {
-      M[i] = asUintN(64, d.kappa[0] * (p0 * E[i] - r[i]) + p0 * d.epsM[0]);
-      C[i] = p0 * d.cSeg[0];
+      M[i] = asUintN(64, M[i] + dk * asUintN(64, E[i] * b[i] - br[i]) + de * b[i]);
+      C[i] = asUintN(64, C[i] + dc * b[i]);
     }
-    bits.forEach(([b, br], c) => {
-      const dk = d.kappa[c + 1] - d.kappa[c], de = d.epsM[c + 1] - d.epsM[c], dc = d.cSeg[c + 1] - d.cSeg[c];
-      for (let i = 0; i < n; i++) {
-        M[i] = asUintN(64, M[i] + dk * asUintN(64, E[i] * b[i] - br[i]) + de * b[i]);
-        C[i] = asUintN(64, C[i] + dc * b[i]);
-      }
-    });
-    // 2. powers of t = trunc(M) and the polynomial
-    const pin = await openPolyInput(ctx, { shape: [n], data: M }, d.pow);
-    const P = new BigUint64Array(n);
-    addPoly(P, pin.base, pin.A, d.K, d.center);
-    const cT: RingTensor = { shape: [n], data: C };
-    // 3. Newton steps with c folded into the last one, or c·trunc(P)
-    let out: RingTensor, scale: number;
-    if (spec.newton === 0) {
-      out = (await foldedMul(ctx, { shape: [n], data: P }, SP - d.sY, [cT])).products[0];
-      scale = d.sY + d.sC;
-    } else {
-      const m = pin.extra as RingTensor;
-      let Y: RingTensor = { shape: [n], data: P }, yShift = SP - d.sY;
-      out = Y;
-      for (let it = 0; it < spec.newton; it++) {
-        const last = it === spec.newton - 1;
-        const a = await foldedMul(ctx, Y, yShift, last ? [m, cT] : [m]);
-        const two = p0 << BigInt(1 + d.sY + SM_NEWTON), q = a.products[0].data, e = new BigUint64Array(n);
-        for (let i = 0; i < n; i++) e[i] = asUintN(64, two - q[i]);
-        const b = await foldedMul(ctx, { shape: [n], data: e }, SM_NEWTON, [last ? a.products[1] : a.t]);
-        Y = out = b.products[0];
-        yShift = d.sY;
-      }
-      scale = 2 * d.sY + d.sC;
-    }
-    return { value: { shape: [...x.shape], data: out.data }, scale };
-  }
-}
-
-/** Exact cost of normalizedPowerUntruncated (offline: both parties). */
-export function normalizedPowerUntruncatedCost(n: number, d: NormPowerDesign) {
-  const c = normalizedPowerCost(n, d), scale = normalizedPowerScale(d);
-  if (scale <= d.spec.outF) return c;
-  const t = truncPrCost(n, scale - d.spec.outF);
-  return { rounds: c.rounds - t.rounds, bytesSent: c.bytesSent - t.bytesSent, offlineBytes: c.offlineBytes - t.offlineBytes };
-}
-
-/** Exact cost (offline: both parties) of normalizedPower on n elements. */
-export function normalizedPowerCost(n: number, d: NormPowerDesign) {
-  const parts = [polyInputCost(n, d.cmp), polyInputCost(n, d.pow)];
-  let scale: number;
-  if (d.spec.newton === 0) {
-    parts.push(foldedMulCost(n, SP - d.sY, 1));
-    scale = d.sY + d.sC;
+  });
+  // 2. powers of t = trunc(M) and the polynomial
+  const pin = await openPolyInput(ctx, { shape: [n], data: M }, d.pow);
+  const P = new BigUint64Array(n);
+  addPoly(P, pin.base, pin.A, d.K, d.center);
+  const cT: RingTensor = { shape: [n], data: C };
+  // 3. Newton steps with c folded into the last one, or c·trunc(P)
+  let out: RingTensor;
+  if (spec.newton === 0) {
+    out = (await foldedMul(ctx, { shape: [n], data: P }, SP - d.sY, [cT])).products[0];
   } else {
-    for (let it = 0; it < d.spec.newton; it++) {
-      const last = it === d.spec.newton - 1;
-      parts.push(foldedMulCost(n, it === 0 ? SP - d.sY : d.sY, last ? 2 : 1), foldedMulCost(n, SM_NEWTON, 1));
+    const m = pin.extra as RingTensor;
+    let Y: RingTensor = { shape: [n], data: P }, yShift = SP - d.sY;
+    out = Y;
+    for (let it = 0; it < spec.newton; it++) {
+      const last = it === spec.newton - 1;
+      const a = await foldedMul(ctx, Y, yShift, last ? [m, cT] : [m]);
+      const two = p0 << BigInt(1 + d.sY + SM_NEWTON), q = a.products[0].data, e = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) e[i] = asUintN(64, two - q[i]);
+      const b = await foldedMul(ctx, { shape: [n], data: e }, SM_NEWTON, [last ? a.products[1] : a.t]);
+      Y = out = b.products[0];
+      yShift = d.sY;
     }
-    scale = 2 * d.sY + d.sC;
   }
-  if (scale > d.spec.outF) parts.push(truncPrCost(n, scale - d.spec.outF));
-  return {
-    rounds: parts.reduce((s, p) => s + p.rounds, 0),
-    bytesSent: parts.reduce((s, p) => s + p.bytesSent, 0),
-    offlineBytes: parts.reduce((s, p) => s + p.offlineBytes, 0),
-  };
+  return { value: { shape: [...x.shape], data: out.data }, scale: normalizedPowerScale(d) };
+}
+
+/** Exact cost of normalizedPowerUntruncated, steps 1–3 (offline: both parties). */
+export function normalizedPowerUntruncatedCost(n: number, d: NormPowerDesign) {
+  const parts = [polyInputCost(n, d.cmp), polyInputCost(n, d.pow)];
+  if (d.spec.newton === 0) parts.push(foldedMulCost(n, SP - d.sY, 1));
+  for (let it = 0; it < d.spec.newton; it++) {
+    const last = it === d.spec.newton - 1;
+    parts.push(foldedMulCost(n, it === 0 ? SP - d.sY : d.sY, last ? 2 : 1), foldedMulCost(n, SM_NEWTON, 1));
+  }
+  return sumCosts(parts);
+}
+
+/** Exact cost (offline: both parties) of normalizedPower on n elements: steps 1–3 and the final truncation. */
+export function normalizedPowerCost(n: number, d: NormPowerDesign) {
+  const scale = normalizedPowerScale(d), steps = normalizedPowerUntruncatedCost(n, d);
+  return scale > d.spec.outF ? sumCosts([steps, truncPrCost(n, scale - d.spec.outF)]) : steps;
 }

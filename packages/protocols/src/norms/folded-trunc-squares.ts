@@ -23,7 +23,7 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
-import { validateCount } from '../dealer/validate';
+import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { asUintN, mulWords, once, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
@@ -41,9 +41,7 @@ export interface FoldedTruncSquaresParams {
 
 function validateParams(p: unknown): FoldedTruncSquaresParams {
   const q = (p ?? {}) as FoldedTruncSquaresParams;
-  validateCount(q.rows);
-  validateCount(q.d);
-  validateCount(q.rows * q.d);
+  validateGrid(q.rows, q.d);
   assertShift(q.shift, 32);
   if (q.sign !== 1 && q.sign !== -1) throw new RangeError('foldedTruncSquares: sign must be 1 or −1');
   return { rows: q.rows, d: q.d, shift: q.shift, sign: q.sign, perRow: q.perRow === true };
@@ -93,18 +91,18 @@ function combine(
 ): { y: BigUint64Array; V: BigUint64Array } {
   const off = 1n << BigInt(62 - shift), sh = BigInt(shift), s = BigInt(sign), s2 = 2n * s, n = rows * d;
   const y = new BigUint64Array(n), V = new BigUint64Array(rows), { a, sq, wa, rTrunc, rWrap } = t;
-  let D = 0n, keep = 0n, sW = 0n; // per w: public D, μ̄ (as a mask), and this party's share of s·(μ̄W − R)
+  let sD = 0n, keep = 0n, sW = 0n; // per w: public s·D, μ̄ (as a mask), and this party's share of s·(μ̄W − R)
   for (let i = 0, q = 0; i < rows; i++) {
     let acc = 0n;
     for (let j = 0; j < d; j++, q++) {
       if (!perRow || j === 0) {
         const k = perRow ? i : q, z = zHat[k];
-        D = asUintN(64, (z >> sh) - off);
+        sD = asUintN(64, s * asUintN(64, (z >> sh) - off));
         keep = asUintN(64, (z >> 63n) - 1n);
         sW = asUintN(64, s * asUintN(64, (rWrap[k] & keep) - rTrunc[k])); // M = a + sW
       }
       // one wrapped product per statement: V8 keeps these in 64-bit registers
-      const sD = asUintN(64, s * D), P = asUintN(64, E[q] + sD), M = asUintN(64, a[q] + sW);
+      const P = asUintN(64, E[q] + sD), M = asUintN(64, a[q] + sW);
       const pp = asUintN(64, P * P), pm = asUintN(64, P * M), w2 = asUintN(64, s2 * (wa[q] & keep));
       y[q] = asUintN(64, asUintN(64, p0 * P) + M);
       acc = asUintN(64, acc + asUintN(64, asUintN(64, p0 * pp) + asUintN(64, pm + pm) + asUintN(64, sq[q] + w2)));

@@ -2,7 +2,7 @@
  * layerNorm — LayerNorm over the last axis of a (rows, d) tensor with shared gamma and beta (d):
  * out = γ·(x − μ)/sqrt(var + eps) + β, var the biased variance (as in PyTorch / GPT-2).
  *
- * Rounds:    6   (μ's truncation and Σ(x − μ)² by Beaver squares in one round, centered-squares.ts;
+ * Rounds:    6   (μ's truncation and Σ(x − μ)² by Beaver squares in one round, folded-trunc-squares.ts;
  *                 rsqrt 3, its final truncation folded into the broadcast product; one truncation)
  * Online:    24 B/elem sent per party (square 8, product 8, truncation 8) plus ≈ 48 B per row and
  *            8 B per column (γ opened once); layerNormCost(rows, d, …) is exact.
@@ -25,6 +25,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
+import { sumCosts } from '../engine/formula-cost';
 import { mulBroadcastFolded, mulBroadcastFoldedCost } from '../nonlinear/mul-broadcast-folded';
 import { rsqrtUntruncated, rsqrtUntruncatedCost, rsqrtUntruncatedScale, type RsqrtOptions } from '../nonlinear/rsqrt';
 import { centeredSquares, centeredSquaresCost } from './folded-trunc-squares';
@@ -122,10 +123,3 @@ export function rowSums(x: BigUint64Array, rows: number, d: number): BigUint64Ar
   return s;
 }
 
-export function sumCosts(parts: readonly { rounds: number; bytesSent: number; offlineBytes: number }[]) {
-  return {
-    rounds: parts.reduce((a, p) => a + p.rounds, 0),
-    bytesSent: parts.reduce((a, p) => a + p.bytesSent, 0),
-    offlineBytes: parts.reduce((a, p) => a + p.offlineBytes, 0),
-  };
-}

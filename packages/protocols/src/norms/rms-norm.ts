@@ -18,7 +18,8 @@ import type { RingTensor } from '@mpcache/mpc-core';
 import { beaverSquare, beaverSquareCost } from '../beaver/beaver-mul';
 import type { PartyContext } from '../engine/context';
 import { residualSquares, residualSquaresCost } from './folded-trunc-squares';
-import { normDims, rowSums, scaleRows, scaleRowsCost, sumCosts, type NormOptions } from './layer-norm';
+import { sumCosts } from '../engine/formula-cost';
+import { normDims, rowSums, scaleRows, scaleRowsCost, type NormOptions } from './layer-norm';
 
 
 export async function rmsNorm(ctx: PartyContext, x: RingTensor, weight: RingTensor, opts: NormOptions = {}): Promise<RingTensor> {

@@ -36,7 +36,8 @@ import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
 import { reciprocal, reciprocalCost } from '../nonlinear/reciprocal';
 import { maxTree, maxTreeCost } from '../select/max-tree';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
-import { rowSums, sumCosts } from '../norms/layer-norm';
+import { sumCosts } from '../engine/formula-cost';
+import { rowSums } from '../norms/layer-norm';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;

@@ -26,7 +26,7 @@ import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { fuseRounds } from '../engine/fuse-rounds';
 import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
-import { sumCosts } from '../norms/layer-norm';
+import { sumCosts, type FormulaCost } from '../engine/formula-cost';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 import {
   reciprocalOfSums, reciprocalOfSumsCost, softmaxNumerators, softmaxNumeratorsCost, type SoftmaxOptions,
@@ -47,9 +47,6 @@ export interface WeightedSumOptions extends SoftmaxOptions {
 
 /** The numerators e (x's shape, at fracBits) → Σ_j e_ij·V_j, (rows, d) in some shape; may open. */
 export type Weigh = (ctx: PartyContext, e: RingTensor) => Promise<RingTensor>;
-
-/** A protocol's exact cost as its formulas give it (offline: both parties). */
-export interface FormulaCost { rounds: number; bytesSent: number; offlineBytes: number }
 
 function scales(fracBits: number, opts: WeightedSumOptions) {
   const weighF = opts.weighFracBits ?? 2 * fracBits, outF = opts.outFracBits ?? fracBits;

@@ -1,0 +1,19 @@
+/**
+ * FormulaCost — a protocol's exact cost as its cost formula gives it (online rounds and bytes one
+ * party sends, offline bytes to both parties), and the sum of a sequence of such costs.
+ */
+
+export interface FormulaCost {
+  rounds: number;
+  bytesSent: number;
+  offlineBytes: number;
+}
+
+/** The cost of running `parts` one after the other. */
+export function sumCosts(parts: readonly FormulaCost[]): FormulaCost {
+  return {
+    rounds: parts.reduce((a, p) => a + p.rounds, 0),
+    bytesSent: parts.reduce((a, p) => a + p.bytesSent, 0),
+    offlineBytes: parts.reduce((a, p) => a + p.offlineBytes, 0),
+  };
+}

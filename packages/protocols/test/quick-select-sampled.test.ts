@@ -6,7 +6,7 @@
  * The secure top-k with the option: exact result and exact cost (topKCost over the reported steps).
  */
 import { reconstruct, share, tensor } from '@mpcache/mpc-core';
-import { localParties, QuickSelect, runBoth, topK, topKCost } from '@mpcache/protocols';
+import { binomialQuantile, localParties, QuickSelect, runBoth, topK, topKCost } from '@mpcache/protocols';
 import { testPrg, TEST_SEED } from './helpers';
 
 /** Run the planner on `keys` (distinct) to resolve boundary k; returns the selected positions and counts. */
@@ -35,6 +35,13 @@ describe(`quick-select with sampled pivots (SEED=${TEST_SEED})`, () => {
       expect(sampled.comparisons).toBeLessThan(positional.comparisons / 3);
       expect(sampled.steps).toBeLessThanOrEqual(12);
     }
+  });
+
+  it('the pivot rank is the exact Binomial tail quantile (reference: tails summed in float64 by Python)', () => {
+    // P(Bin(64, 1/800) > 1) = 2.99e-3, > 2 = 7.7e-5; P(Bin(64, .05) > 10) = 3.1e-4, > 11 = 7.0e-5;
+    // P(Bin(64, .5) > 46) = 1.13e-4, > 47 = 3.9e-5
+    expect([binomialQuantile(64, 40 / 32000, 1e-4), binomialQuantile(64, 0.05, 1e-4), binomialQuantile(64, 0.5, 1e-4)]).toEqual([2, 11, 47]);
+    expect(binomialQuantile(64, 40 / 32000, 1e-2)).toBe(1);
   });
 
   it('a target near the middle starts with positional pivots (sampled ones only for skewed buckets later)', () => {

@@ -22,6 +22,7 @@ import { AttendedRowsMeter } from './attended-rows-meter';
 import { benchPolicy } from './bench-policies';
 import type { DecodeRowSpec, PartyRowResult, PartyStep } from './decode-messages';
 import { collectGarbage, lifetimeMaxRssMB, RssSampler } from './rss-sampler';
+import { StepProfiler } from './step-profiler';
 
 export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, spec: DecodeRowSpec): Promise<PartyRowResult> {
   const c = weights.config;
@@ -48,8 +49,10 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
 
     // one warm-up token (1-token prefill at the warmed cache), then the measured steps
     const warmup = await measuredStep(ctx, gen, meter, () => gen.prefill(tokenShare(ctx, spec.seed, c.vocabSize)));
-    const steps: PartyStep[] = [];
+    const steps: PartyStep[] = [], profiler = new StepProfiler();
+    await profiler.start(); // MPCACHE_BENCH_CPU_PROFILE=dir: the measured steps' CPU profile
     for (let i = 0; i < spec.tokens; i++) steps.push(await measuredStep(ctx, gen, meter, () => gen.step()));
+    await profiler.stop(`decode-${spec.policy.replace(/[^\w.-]/g, "_")}-${spec.seqLen}-p${ctx.party}`);
     return { party: ctx.party, warmRows, warmMs: round1(warmMs), warmup, steps, peakRssMB: rss.stop(), maxRssMB: lifetimeMaxRssMB() };
   } finally {
     rss.stop();

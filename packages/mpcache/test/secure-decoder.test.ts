@@ -3,10 +3,12 @@
  * prefill + KV-cached decoding logits, greedy tokens through Generator/secureGenerate, per-step
  * costs from the ledger, and the KV-cache policy hook.
  */
-import { argmaxPackedCost, maskedMatmulCost, oneHotCost, rmsNormCost, rmsNormOfResidualCost, runBoth, softmaxRowsCost, truncPrCost } from '@mpcache/protocols';
+import {
+  argmaxPackedCost, beaverMulCost, geluCost, maskedMatmulCost, oneHotCost, rmsNormCost, rmsNormOfResidualCost, runBoth, siluCost, siluMulCost, softmaxRowsCost, truncPrCost,
+} from '@mpcache/protocols';
 import {
   ARGMAX_RESOLUTION_BITS, Generator, LOGIT_MAX_BITS, ReferenceDecoder, SecureDecoder, SecureFullCache, TINY_GPT2, TINY_LLAMA, argmax, randomWeights, revealTokenId, secureGenerate,
-  kvDim, shareTokenOneHots, softmaxWeightedSumOnSharesCost, shareTokenIds, type ModelConfig,
+  kvDim, shareTokenOneHots, siluTolerance, softmaxWeightedSumOnSharesCost, shareTokenIds, type ModelConfig,
 } from '@mpcache/mpcache';
 import { maxAbsDiff, openReals, secureModel, testPrg, TEST_SEED } from './secure-helpers';
 
@@ -166,6 +168,12 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure decoder, %s', (config: ModelConfi
       expect(online('final rmsnorm')).toEqual(joined);
       expect(online('attention rmsnorm')).toEqual(sum(pick(rmsNormCost(1, D, f, { eps: c.normEps })), times(joined, Lr - 1)));
     }
+    // the hidden activation: llama's SiLU gate folds its truncation into the product with w3·x (2
+    // rounds where silu + beaverMul take 3); gpt2's GeLU
+    const F2 = c.family === 'llama' ? 2 * c.dFf : c.dFf, tol = { tol: siluTolerance(f) };
+    const act = c.family === 'llama' ? siluMulCost(c.dFf, f, tol) : geluCost(c.dFf, f);
+    expect(online(c.family === 'llama' ? 'swiglu' : 'gelu mlp')).toEqual(times(sum(maskedMatmulCost([1, D], [1, F2]), truncPrCost(F2, f), act), Lr));
+    if (c.family === 'llama') expect(act.rounds).toBe(siluCost(c.dFf, f, tol).rounds + beaverMulCost(c.dFf).rounds - 1);
     // the Generator ranks the untruncated logits (scale 2f): no truncation round before the argmax
     expect(online('classifier')).toEqual(pick(maskedMatmulCost([1, D], [1, c.vocabSize])));
     const argmaxOpts = { bits: 2 * f + LOGIT_MAX_BITS + 2, resolutionBits: 2 * f - ARGMAX_RESOLUTION_BITS };

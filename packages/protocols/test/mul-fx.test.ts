@@ -12,6 +12,8 @@ import {
   runBoth,
   truncPr,
   truncPrMul,
+  truncPrMulAdd,
+  truncPrMulAddCost,
   truncPrMulCost,
   truncPrSquare,
   truncPrSquareCost,
@@ -112,6 +114,31 @@ describe(`fixed-point products (SEED=${TEST_SEED})`, () => {
       expect(c.offlineBytes).toBe(p === 0 ? cost.offlineBytes : 0);
     }
     expect(cost.offlineBytes).toBe(20 * n);
+  });
+
+  it('truncPrMulAdd: (truncPr(z) + w)·q in 1 round, 24 B/elem; result is (⌊z/2^f⌋ + c + w)·q', async () => {
+    const n = 2000;
+    const z = fx([n], 'fza', -1000, 1000), w = fx([n], 'fwa', -1000, 1000), q = fx([n], 'fqa', -1000, 1000);
+    const z2 = tensor([n], z.data.map((v) => BigInt.asUintN(64, v << BigInt(F))));
+    z2.data.set([0n, -1n, 1n, -(1n << 62n), (1n << 62n) - 1n].map((v) => BigInt.asUintN(64, v)));
+    const zs = share(z2), ws = share(w), qs = share(q);
+    const { z: out, parties } = await both((ctx, p) => truncPrMulAdd(ctx, p(zs), p(ws), p(qs)));
+    const sz = signed(z2), sw = signed(w), sq = signed(q), so = signed(out);
+    let bad = 0, ones = 0;
+    for (let i = 0; i < n; i++) {
+      const t = (sz[i] >> BigInt(F)) + sw[i], v = BigInt.asIntN(64, so[i]);
+      if (v === BigInt.asIntN(64, (t + 1n) * sq[i]) && sq[i] !== 0n) ones++;
+      else if (v !== BigInt.asIntN(64, t * sq[i])) bad++;
+    }
+    expect(bad).toBe(0);
+    expect(ones).toBeGreaterThan(0); // the random carry c shows up
+    const cost = truncPrMulAddCost(n);
+    for (const p of [0, 1] as const) {
+      const c = parties.ctx[p].ledger.get('truncPrMulAdd');
+      expect(c).toMatchObject({ rounds: 1, bytesSent: 24 * n, messages: 1 });
+      expect(c.offlineBytes).toBe(p === 0 ? cost.offlineBytes : 0);
+    }
+    expect(cost).toEqual({ rounds: 1, bytesSent: 24 * n, offlineBytes: 28 * n });
   });
 
   it('truncPrSquare: x⁴ by square → folded square → truncPr in 3 rounds (4 unfolded); exact cost', async () => {

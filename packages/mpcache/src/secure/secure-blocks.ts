@@ -8,8 +8,8 @@
  *   qkv           xb · wqkv → 2f; RoPE, 1/√headDim, v·2^f → 3f; ONE truncPr by 2f (rope-shares.ts)
  *   attention out P·V (2f, secure-attention.ts) · wo → 3f; truncPr by 2f; residual add (llama: the
  *                 truncation and the add ride in the next RMSNorm's first round, PendingResidual)
- *   ffn (llama)   xb · w13 → 2f; truncPr by f; silu(h1) ⊙ h3 → 2f (Beaver, untruncated) · w2 → 3f;
- *                 truncPr by 2f; residual add
+ *   ffn (llama)   xb · w13 → 2f; truncPr by f; silu(h1) ⊙ h3 → 2f (siluMul: SiLU's own truncation
+ *                 folded into the gate product, untruncated) · w2 → 3f; truncPr by 2f; residual add
  *   ffn (gpt2)    xb · w1 → 2f; truncPr; gelu → f; · w2 → 2f; truncPr by f; residual add
  *   classifier    x · tokEmbᵀ → 2f; truncPr by f (or left at 2f for the greedy argmax, which ranks
  *                 untruncated logits and so saves this round)
@@ -17,10 +17,10 @@
  * 3f must stay below 2^62, i.e. |value| < 2^(62 − 3f) (2^26 at f = 12, 2^14 at f = 16).
  */
 import { assertShape, type RingTensor } from '@mpcache/mpc-core';
-import { beaverMul, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import { maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
 import { kvDim, type ModelConfig } from '../model/config';
 import { rotateQkv, sliceCols } from './rope-shares';
-import { geluOnShares, siluOnShares } from './secure-nonlinear';
+import { geluOnShares, siluMulOnShares } from './secure-nonlinear';
 import type { SecureLayerWeights, SecureWeights } from './secure-weights';
 
 const { asUintN } = BigInt;
@@ -78,7 +78,7 @@ export async function ffnHidden(ctx: PartyContext, c: ModelConfig, lw: SecureLay
   const h = await truncPr(ctx, await maskedMatmul(ctx, xb, lw.w13));
   if (c.family === 'gpt2') return geluOnShares(ctx, h);
   const h1 = sliceCols(h, 0, c.dFf), h3 = sliceCols(h, c.dFf, 2 * c.dFf);
-  return beaverMul(ctx, await siluOnShares(ctx, h1), h3);
+  return siluMulOnShares(ctx, h1, h3);
 }
 
 /** x += truncPr(hb · w2), hb at the scale ffnHidden returns (in place on x), or pending when `defer`. */

@@ -20,7 +20,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, rmsNormOfResidual, silu, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
+  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, rmsNormOfResidual, siluMul, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 import type { PendingResidual } from './secure-blocks';
@@ -100,7 +100,8 @@ export function softmaxWeightedSumOnSharesCost(rows: number, L: number, d: numbe
  */
 export const siluTolerance = (fracBits: number): number => Math.max(3e-4, 4 * 2 ** -fracBits);
 
-export const siluOnShares = (ctx: PartyContext, x: RingTensor): Promise<RingTensor> => silu(ctx, x, { tol: siluTolerance(ctx.fracBits) });
+/** SiLU(x)·q at 2f in SiLU's 2 rounds (SwiGLU: the truncation folded into the gate product). */
+export const siluMulOnShares = (ctx: PartyContext, x: RingTensor, q: RingTensor): Promise<RingTensor> => siluMul(ctx, x, q, { tol: siluTolerance(ctx.fracBits) });
 export const geluOnShares = (ctx: PartyContext, x: RingTensor): Promise<RingTensor> => gelu(ctx, x);
 
 /**

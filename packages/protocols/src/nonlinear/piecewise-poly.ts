@@ -17,11 +17,16 @@
  *            3. y = truncPr(R, 60 − f) + lin                                                  1 round
  * Local work: one (k − 1)-level DCF evaluation per knot and element (k ≈ 16: comparisons at 1/16
  * resolution), the old piecewise-linear version needed 3–4× as many knots at 24 levels.
+ * piecewisePolyMul: f(x)·q with step 3 folded into the product, (truncPr(R) + lin)·q in 1 round
+ * (truncPrMulAdd, 24 B/elem): 2 rounds and 32 B/elem for what piecewisePoly + beaverMul do in 3 and
+ * 32; same accuracy (the product of the value piecewisePoly would return, untruncated).
  */
-import type { RingTensor } from '@mpcache/mpc-core';
+import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
+import { sumCosts, type FormulaCost } from '../engine/formula-cost';
 import { asUintN } from '../engine/words';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
+import { truncPrMulAdd, truncPrMulAddCost } from '../trunc/trunc-pr-fold';
 import { PIECE_DEGREE, piecewisePolyCompareBits, type PiecewisePolyDesign } from './piecewise-poly-design';
 import { addPoly, compareInput, openPolyInput, polyInputCost, type PolyInputParams } from './poly-input';
 
@@ -34,14 +39,7 @@ export async function piecewisePoly(ctx: PartyContext, x: RingTensor, d: Piecewi
   const n = x.data.length;
   if (n === 0) return { shape: [...x.shape], data: new BigUint64Array(0) };
   return ctx.ledger.scope('piecewisePoly', async () => {
-    // 1. one opening, every knot
-    const inp = await openPolyInput(ctx, x, inputParams(d, maxAbs));
-    const bits = compareInput(inp, d.thresholds);
-    // 2. R = Σ_c b_c·ΔP_c(x);  lin = b_0·x
-    const R = new BigUint64Array(n);
-    d.deltas.forEach((p, c) => addPoly(R, inp.base, bits[c], p.K, p.center));
-    const [b0, b0r] = bits[d.zeroIndex], lin = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) lin[i] = asUintN(64, inp.base[i] * b0[i] - b0r[i]);
+    const { R, lin } = await residualAndLinear(ctx, x, d, maxAbs);
     // 3. truncate R to fracBits, add the linear part
     const y = await truncPr(ctx, { shape: [n], data: R }, d.scale - d.fracBits);
     for (let i = 0; i < n; i++) y.data[i] = asUintN(64, y.data[i] + lin[i]);
@@ -49,8 +47,42 @@ export async function piecewisePoly(ctx: PartyContext, x: RingTensor, d: Piecewi
   });
 }
 
-/** Exact cost (offline: both parties) of piecewisePoly on n elements. */
-export function piecewisePolyCost(n: number, d: PiecewisePolyDesign, maxAbs: number) {
-  const a = polyInputCost(n, inputParams(d, maxAbs)), b = truncPrCost(n, d.scale - d.fracBits);
-  return { rounds: a.rounds + b.rounds, bytesSent: a.bytesSent + b.bytesSent, offlineBytes: a.offlineBytes + b.offlineBytes };
+/**
+ * f(x)·q for the design d (a gated activation: SwiGLU's silu(h1) ⊙ h3) in the rounds of f(x) alone:
+ * step 3's truncation is folded into the product (truncPrMulAdd: (truncPr(R) + lin)·q), so 2 rounds
+ * instead of 3 (piecewisePoly, then a Beaver product), with the same 24 B/elem on top of the opening.
+ * q at ctx.fracBits; output at 2·fracBits (untruncated).
+ */
+export async function piecewisePolyMul(ctx: PartyContext, x: RingTensor, q: RingTensor, d: PiecewisePolyDesign, maxAbs: number): Promise<RingTensor> {
+  assertSameShape(x, q, 'piecewisePolyMul');
+  const n = x.data.length;
+  if (n === 0) return { shape: [...x.shape], data: new BigUint64Array(0) };
+  return ctx.ledger.scope('piecewisePolyMul', async () => {
+    const { R, lin } = await residualAndLinear(ctx, x, d, maxAbs);
+    // 3. (truncPr(R) + lin)·q in one round
+    const y = await truncPrMulAdd(ctx, { shape: [n], data: R }, { shape: [n], data: lin }, { shape: [n], data: q.data }, d.scale - d.fracBits);
+    return { shape: [...x.shape], data: y.data };
+  });
 }
+
+/** Steps 1–2: open x once, compare with every knot; R = Σ_c b_c·ΔP_c(x) at 2^scale, lin = b_0·x at fracBits. */
+async function residualAndLinear(ctx: PartyContext, x: RingTensor, d: PiecewisePolyDesign, maxAbs: number): Promise<{ R: BigUint64Array; lin: BigUint64Array }> {
+  const n = x.data.length;
+  // 1. one opening, every knot
+  const inp = await openPolyInput(ctx, x, inputParams(d, maxAbs));
+  const bits = compareInput(inp, d.thresholds);
+  // 2. R = Σ_c b_c·ΔP_c(x);  lin = b_0·x
+  const R = new BigUint64Array(n);
+  d.deltas.forEach((p, c) => addPoly(R, inp.base, bits[c], p.K, p.center));
+  const [b0, b0r] = bits[d.zeroIndex], lin = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) lin[i] = asUintN(64, inp.base[i] * b0[i] - b0r[i]);
+  return { R, lin };
+}
+
+/** Exact cost (offline: both parties) of piecewisePoly on n elements. */
+export const piecewisePolyCost = (n: number, d: PiecewisePolyDesign, maxAbs: number): FormulaCost =>
+  sumCosts([polyInputCost(n, inputParams(d, maxAbs)), truncPrCost(n, d.scale - d.fracBits)]);
+
+/** Exact cost (offline: both parties; the fold's terms go to P0) of piecewisePolyMul on n elements. */
+export const piecewisePolyMulCost = (n: number, d: PiecewisePolyDesign, maxAbs: number): FormulaCost =>
+  sumCosts([polyInputCost(n, inputParams(d, maxAbs)), truncPrMulAddCost(n, d.scale - d.fracBits)]);

@@ -13,10 +13,12 @@
  * Opens:     x̂ = x + 2^62 + r, the truncation's masked value
  * Steps:     1. piecewisePoly(siluDesign): open x̂, compare with every knot, payload products   1 round
  *            2. R = Σ b_c·ΔP_c(x) (local), truncate, add [x ≥ 0]·x                           1 round
+ * siluMul(x, q) = SiLU(x)·q (SwiGLU's gate times the up projection) in the same 2 rounds: the
+ * truncation of step 2 is folded into the product (piecewisePolyMul); 32 B/elem; output at 2f.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
-import { piecewisePoly, piecewisePolyCost } from './piecewise-poly';
+import { piecewisePoly, piecewisePolyCost, piecewisePolyMul, piecewisePolyMulCost } from './piecewise-poly';
 import { designPiecewisePoly, type PiecewisePolyDesign } from './piecewise-poly-design';
 
 export interface SiluOptions {
@@ -37,3 +39,10 @@ export async function silu(ctx: PartyContext, x: RingTensor, opts: SiluOptions =
 }
 
 export const siluCost = (n: number, fracBits = 12, opts: SiluOptions = {}) => piecewisePolyCost(n, siluDesign(fracBits, opts), opts.maxAbs ?? 1024);
+
+/** SiLU(x)·q at scale 2f (untruncated) in 2 rounds; x, q at ctx.fracBits, same shape. */
+export async function siluMul(ctx: PartyContext, x: RingTensor, q: RingTensor, opts: SiluOptions = {}): Promise<RingTensor> {
+  return ctx.ledger.scope('siluMul', () => piecewisePolyMul(ctx, x, q, siluDesign(ctx.fracBits, opts), opts.maxAbs ?? 1024));
+}
+
+export const siluMulCost = (n: number, fracBits = 12, opts: SiluOptions = {}) => piecewisePolyMulCost(n, siluDesign(fracBits, opts), opts.maxAbs ?? 1024);

@@ -1,19 +1,24 @@
 /**
- * truncPrMul / truncPrSquare — a truncation folded into the next product (fss.md §4f, "Folding the
- * truncation into the next product"): t·q and t² for t = truncPr(z), in the round of the truncation.
+ * truncPrMul / truncPrMulAdd / truncPrSquare — a truncation folded into the next product (fss.md §4f,
+ * "Folding the truncation into the next product"): t·q, (t + w)·q and t² for t = truncPr(z), in the
+ * round of the truncation.
  *
  * Rounds:    1   (open ẑ = z + 2^62 + r, and e = q + b' for truncPrMul, in one message)
- * Online:    truncPrMul 16 B/elem, truncPrSquare 8 B/elem, sent per party
- * Offline:   to P0 only: truncPrMul 16 + 2⌈f/8⌉ B/elem, truncPrSquare 16 + 2⌈f/8⌉ B/elem (20 B at f = 12)
+ * Online:    truncPrMul 16 B/elem, truncPrMulAdd 24 B/elem (also ŵ = w + a), truncPrSquare 8 B/elem,
+ *            sent per party
+ * Offline:   to P0 only: truncPrMul 16 + 2⌈f/8⌉ B/elem, truncPrMulAdd 8 B/elem more ([a·b']),
+ *            truncPrSquare 16 + 2⌈f/8⌉ B/elem (20 B at f = 12)
  * Accuracy:  exact products of t = ⌊z/2^f⌋ + c, c ∈ {0, 1} as in truncPr (precondition |z| < 2^62);
  *            the output is a ring product at scale 2f, not truncated: feed it to the next fold or
  *            to truncPr. truncPrSquare needs f ≤ 32.
- * Opens:     ẑ (uniform, r fresh) and e = q + b' (uniform, b' fresh and independent of r).
+ * Opens:     ẑ (uniform, r fresh), e = q + b' (uniform, b' fresh and independent of r) and ŵ = w + a
+ *            (uniform, a fresh).
  * Steps:     1. take the mask (r, [r >> f], [2^(64−f)μr]) plus the product terms below
  *            2. open ẑ (and e) in one round
  *            3. D = (ẑ >> f) − 2^(62−f) public, μ̄ = 1 − msb(ẑ); t = D − A with dealer-known
  *               A = (r >> f) − μ̄·2^(64−f)μr, so [A] and [A·b'] are local from the dealer's terms:
  *               t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b']
+ *               w·q = [P0]·ŵ·e − ŵ·[b'] − e·[a] + [a·b']   (truncPrMulAdd: a Beaver product on q's mask)
  *               t²  = [P0]·D² − 2D·[A] + [A²],  A² = (r >> f)² − μ̄·2·2^(64−f)μr·(r >> f)  (f ≤ 32)
  * A chain of fixed-point products (polynomials, Newton steps, repeated squaring) thus costs one round
  * per product instead of two. (αt + β)·q for public α, β is α·truncPrMul(z, q) + β·q, still 1 round.
@@ -51,6 +56,22 @@ export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validate
   return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB };
 });
 
+export interface TruncMulAddTriple extends TruncMulTriple {
+  /** [a], the mask of w. */
+  readonly a: BigUint64Array;
+  /** [a·b']. */
+  readonly ab: BigUint64Array;
+}
+
+export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (g, { n, f }): TruncMulAddTriple => {
+  const mask = dealTruncMask(g, n, f);
+  const b = g.random(n), a = g.random(n);
+  const rTruncB = g.derived(n, () => mulWords(shiftRightWords(mask.rValue(), f), b.value()));
+  const rWrapB = derivedTopBits(g, n, f, () => mulWords(shiftRightWords(mask.rValue(), 63), b.value()));
+  const ab = g.derived(n, () => mulWords(a.value(), b.value()));
+  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB, a: a.share, ab: ab.share };
+});
+
 export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (g, { n, f }): TruncSquarePair => {
   const mask = dealTruncMask(g, n, f);
   const rt = () => shiftRightWords(mask.rValue(), f);
@@ -64,22 +85,48 @@ export async function truncPrMul(ctx: PartyContext, z: RingTensor, q: RingTensor
   assertSameShape(z, q, 'truncPrMul');
   assertShift(shift);
   return ctx.ledger.scope('truncPrMul', async () => {
-    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
     // 1. take the mask and the product terms
-    const t = await ctx.dealer.take(truncPrMulTriples, { n, f: shift });
+    const t = await ctx.dealer.take(truncPrMulTriples, { n: z.data.length, f: shift });
     // 2. open ẑ = z + 2^62 + r and e = q + b' in one round
-    const eShare = addWords(q.data, t.b);
-    const [zHat, e] = await openMany(ctx, [{ x: maskForTrunc(ctx.party, z.data, t.r) }, { x: eShare }]);
-    // 3. t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b'], [A] = [r >> f] − μ̄[M], [A·b'] = [(r >> f)b'] − μ̄[M·b']
-    const out = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n); // μ̄ as a mask: all ones when msb(ẑ) = 0
-      const D = asUintN(64, (zh >> s) - off), ei = e[i];
-      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), AB = asUintN(64, t.rTruncB[i] - (t.rWrapB[i] & keep));
-      out[i] = asUintN(64, AB - D * t.b[i] - ei * A + D * ei * p0w);
-    }
+    const [zHat, e] = await openMany(ctx, [{ x: maskForTrunc(ctx.party, z.data, t.r) }, { x: addWords(q.data, t.b) }]);
+    // 3. t·q from the opened values (local)
+    return { shape: [...z.shape], data: truncTimesOpened(ctx.party, zHat, e, t, shift) };
+  });
+}
+
+/**
+ * (truncPr(z) + w)·q in one round, w at the scale of truncPr(z); output at the scale of t·q
+ * (untruncated). E.g. an activation's truncated residual plus its exact linear part, times the gate.
+ */
+export async function truncPrMulAdd(ctx: PartyContext, z: RingTensor, w: RingTensor, q: RingTensor, shift = ctx.fracBits): Promise<RingTensor> {
+  assertSameShape(z, q, 'truncPrMulAdd');
+  assertSameShape(w, q, 'truncPrMulAdd');
+  assertShift(shift);
+  return ctx.ledger.scope('truncPrMulAdd', async () => {
+    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n;
+    // 1. take the mask, the product terms and w's Beaver mask (on q's mask b')
+    const t = await ctx.dealer.take(truncPrMulAddTriples, { n, f: shift });
+    // 2. open ẑ = z + 2^62 + r, e = q + b' and ŵ = w + a in one round
+    const [zHat, e, wHat] = await openMany(ctx, [
+      { x: maskForTrunc(ctx.party, z.data, t.r) }, { x: addWords(q.data, t.b) }, { x: addWords(w.data, t.a) },
+    ]);
+    // 3. t·q, plus w·q = [P0]·ŵ·e − ŵ·[b'] − e·[a] + [a·b'] (local)
+    const out = truncTimesOpened(ctx.party, zHat, e, t, shift);
+    for (let i = 0; i < n; i++) out[i] = asUintN(64, out[i] + t.ab[i] - wHat[i] * t.b[i] - e[i] * t.a[i] + wHat[i] * e[i] * p0w);
     return { shape: [...z.shape], data: out };
   });
+}
+
+/** Step 3 of truncPrMul: t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b'], [A] = [r >> f] − μ̄[M], [A·b'] = [(r >> f)b'] − μ̄[M·b']. */
+function truncTimesOpened(party: 0 | 1, zHat: BigUint64Array, e: BigUint64Array, t: TruncMulTriple, shift: number): BigUint64Array {
+  const n = zHat.length, out = new BigUint64Array(n), p0w = party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
+  for (let i = 0; i < n; i++) {
+    const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n); // μ̄ as a mask: all ones when msb(ẑ) = 0
+    const D = asUintN(64, (zh >> s) - off), ei = e[i];
+    const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), AB = asUintN(64, t.rTruncB[i] - (t.rWrapB[i] & keep));
+    out[i] = asUintN(64, AB - D * t.b[i] - ei * A + D * ei * p0w);
+  }
+  return out;
 }
 
 /** truncPr(z)² in one round, 8 B/elem; output at scale 2f (untruncated). Needs shift ≤ 32. */
@@ -115,6 +162,12 @@ export const truncPrMulCost = (n: number, f = 12) => ({
   bytesSent: 16 * n,
   offlineBytes: truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f),
 });
+
+/** Cost of truncPrMulAdd on n elements, per party (offline bytes are P0's). */
+export const truncPrMulAddCost = (n: number, f = 12) => {
+  const m = truncPrMulCost(n, f);
+  return { rounds: 1, bytesSent: m.bytesSent + 8 * n, offlineBytes: m.offlineBytes + 8 * n };
+};
 
 /** Cost of truncPrSquare on n elements, per party (offline bytes are P0's). */
 export const truncPrSquareCost = (n: number, f = 12) => ({

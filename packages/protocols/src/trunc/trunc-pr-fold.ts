@@ -133,21 +133,26 @@ function truncTimesOpened(party: 0 | 1, zHat: BigUint64Array, e: BigUint64Array,
 export async function truncPrSquare(ctx: PartyContext, z: RingTensor, shift = ctx.fracBits): Promise<RingTensor> {
   assertShift(shift, 32);
   return ctx.ledger.scope('truncPrSquare', async () => {
-    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
     // 1. take the mask and the square terms
-    const t = await ctx.dealer.take(truncPrSquarePairs, { n, f: shift });
+    const t = await ctx.dealer.take(truncPrSquarePairs, { n: z.data.length, f: shift });
     // 2. open ẑ = z + 2^62 + r
     const [zHat] = await openMany(ctx, [{ x: maskForTrunc(ctx.party, z.data, t.r) }]);
-    // 3. t² = [P0]·D² − 2D·[A] + [A²], [A²] = [(r >> f)²] − 2μ̄·[2^(64−f)μr·(r >> f)]
-    const out = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) {
-      const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n);
-      const D = asUintN(64, (zh >> s) - off);
-      const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), A2 = asUintN(64, t.rTruncSq[i] - 2n * (t.rWrapTrunc[i] & keep));
-      out[i] = asUintN(64, A2 - 2n * D * A + D * D * p0w);
-    }
-    return { shape: [...z.shape], data: out };
+    // 3. t² from the opened value (local)
+    return { shape: [...z.shape], data: truncSquaredOpened(ctx.party, zHat, t, shift) };
   });
+}
+
+/** Step 3 of truncPrSquare: t² = [P0]·D² − 2D·[A] + [A²], [A²] = [(r >> f)²] − 2μ̄·[2^(64−f)μr·(r >> f)]. */
+function truncSquaredOpened(party: 0 | 1, zHat: BigUint64Array, t: TruncSquarePair, shift: number): BigUint64Array {
+  const n = zHat.length, out = new BigUint64Array(n), p0w = party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
+  const rTrunc = t.rTrunc, rWrap = t.rWrap, rTruncSq = t.rTruncSq, rWrapTrunc = t.rWrapTrunc;
+  for (let i = 0; i < n; i++) {
+    const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n); // μ̄ as a mask: all ones when msb(ẑ) = 0
+    const D = asUintN(64, (zh >> s) - off);
+    const A = asUintN(64, rTrunc[i] - (rWrap[i] & keep)), A2 = asUintN(64, rTruncSq[i] - 2n * (rWrapTrunc[i] & keep));
+    out[i] = asUintN(64, A2 - 2n * D * A + D * D * p0w);
+  }
+  return out;
 }
 
 function validateSquareParams(p: unknown) {

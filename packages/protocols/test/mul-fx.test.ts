@@ -29,6 +29,27 @@ const fx = (shape: number[], label: string, lo = -100, hi = 100): RingTensor => 
   return tensor(shape, encode(randomReals(testPrg(label), n, lo, hi), F));
 };
 
+/** Each out[i] is t_i·q_i or (t_i + 1)·q_i (the truncation's carry), and the carry shows up somewhere. */
+function expectCarriedProducts(out: RingTensor, t: bigint[], q: bigint[]) {
+  const o = signed(out);
+  let bad = 0, ones = 0;
+  o.forEach((v, i) => {
+    if (v === BigInt.asIntN(64, (t[i] + 1n) * q[i]) && q[i] !== 0n) ones++;
+    else if (v !== BigInt.asIntN(64, t[i] * q[i])) bad++;
+  });
+  expect(bad).toBe(0);
+  expect(ones).toBeGreaterThan(0);
+}
+
+/** A folded product's ledger: one round and one message of `bytes` per party, its dealer bytes all to P0. */
+function expectOneRoundFold(parties: ReturnType<typeof localParties>, label: string, cost: { offlineBytes: number }, bytes: number) {
+  for (const p of [0, 1] as const) {
+    const c = parties.ctx[p].ledger.get(label);
+    expect(c).toMatchObject({ rounds: 1, bytesSent: bytes, messages: 1 });
+    expect(c.offlineBytes).toBe(p === 0 ? cost.offlineBytes : 0);
+  }
+}
+
 async function both<T extends RingTensor>(body: (ctx: PartyContext, pick: <U>(s: [U, U]) => U) => Promise<T>, parties = localParties()) {
   const [a, b] = await runBoth(parties, (ctx) => body(ctx, (s) => s[ctx.party]));
   return { z: reconstruct(a, b), z0: a, z1: b, parties };
@@ -97,22 +118,9 @@ describe(`fixed-point products (SEED=${TEST_SEED})`, () => {
     z2.data.set(edge);
     const zs = share(z2), qs = share(q);
     const { z: out, parties } = await both((ctx, p) => truncPrMul(ctx, p(zs), p(qs)));
-    const sz = signed(z2), sq = signed(q), so = signed(out);
-    let bad = 0, ones = 0;
-    for (let i = 0; i < n; i++) {
-      const t = sz[i] >> BigInt(F);
-      const v = BigInt.asIntN(64, so[i]);
-      if (v === BigInt.asIntN(64, (t + 1n) * sq[i]) && sq[i] !== 0n) ones++;
-      else if (v !== BigInt.asIntN(64, t * sq[i])) bad++;
-    }
-    expect(bad).toBe(0);
-    expect(ones).toBeGreaterThan(0); // the random carry c shows up
+    expectCarriedProducts(out, signed(z2).map((v) => v >> BigInt(F)), signed(q));
     const cost = truncPrMulCost(n);
-    for (const p of [0, 1] as const) {
-      const c = parties.ctx[p].ledger.get('truncPrMul');
-      expect(c).toMatchObject({ rounds: 1, bytesSent: 16 * n, messages: 1 });
-      expect(c.offlineBytes).toBe(p === 0 ? cost.offlineBytes : 0);
-    }
+    expectOneRoundFold(parties, 'truncPrMul', cost, 16 * n);
     expect(cost.offlineBytes).toBe(20 * n);
   });
 
@@ -123,21 +131,10 @@ describe(`fixed-point products (SEED=${TEST_SEED})`, () => {
     z2.data.set([0n, -1n, 1n, -(1n << 62n), (1n << 62n) - 1n].map((v) => BigInt.asUintN(64, v)));
     const zs = share(z2), ws = share(w), qs = share(q);
     const { z: out, parties } = await both((ctx, p) => truncPrMulAdd(ctx, p(zs), p(ws), p(qs)));
-    const sz = signed(z2), sw = signed(w), sq = signed(q), so = signed(out);
-    let bad = 0, ones = 0;
-    for (let i = 0; i < n; i++) {
-      const t = (sz[i] >> BigInt(F)) + sw[i], v = BigInt.asIntN(64, so[i]);
-      if (v === BigInt.asIntN(64, (t + 1n) * sq[i]) && sq[i] !== 0n) ones++;
-      else if (v !== BigInt.asIntN(64, t * sq[i])) bad++;
-    }
-    expect(bad).toBe(0);
-    expect(ones).toBeGreaterThan(0); // the random carry c shows up
+    const sw = signed(w);
+    expectCarriedProducts(out, signed(z2).map((v, i) => (v >> BigInt(F)) + sw[i]), signed(q));
     const cost = truncPrMulAddCost(n);
-    for (const p of [0, 1] as const) {
-      const c = parties.ctx[p].ledger.get('truncPrMulAdd');
-      expect(c).toMatchObject({ rounds: 1, bytesSent: 24 * n, messages: 1 });
-      expect(c.offlineBytes).toBe(p === 0 ? cost.offlineBytes : 0);
-    }
+    expectOneRoundFold(parties, 'truncPrMulAdd', cost, 24 * n);
     expect(cost).toEqual({ rounds: 1, bytesSent: 24 * n, offlineBytes: 28 * n });
   });
 

@@ -1,6 +1,6 @@
 import { encode, reconstruct, share, tensor, type RingTensor } from '@mpcache/mpc-core';
 import { localParties, runBoth, type LocalParties } from '../src';
-import { argmaxTree, argmaxTreeCost, maxTree, maxTreeCost } from '../src/select/max-tree';
+import { argmaxTree, argmaxTreeCost, maxTree, maxTreeCost, minMaxTree, minMaxTreeCost } from '../src/select/max-tree';
 import { randomReals, testPrg, TEST_SEED } from './helpers';
 
 const sgn = (v: bigint) => BigInt.asIntN(64, v);
@@ -96,4 +96,34 @@ describe(`maxTree / argmaxTree (SEED=${TEST_SEED})`, () => {
   it('rejects a 3-d input', async () => {
     await expect(maxTree(localParties().ctx[0], tensor([2, 2, 2]))).rejects.toThrow(/expected shape \(rows, L\)/);
   });
+});
+
+describe(`minMaxTree (SEED=${TEST_SEED})`, () => {
+  for (const L of [1, 2, 3, 5, 8, 16, 13]) {
+    it(`4 rows × ${L}: the exact min and max (ties, extremes of the range), ⌈log2 L⌉ rounds, ⌈3L/2⌉ − 2 comparisons per row; exact cost`, async () => {
+      const k = 32, lim = 1n << BigInt(k - 2), prg = testPrg(`mm/${L}`);
+      const rows: bigint[][] = [];
+      for (let r = 0; r < 4; r++) {
+        const w = [...prg.words(L)].map((v) => BigInt.asIntN(k - 2, v));
+        if (r === 1) w.fill(5n);
+        if (r === 2) { w[0] = lim - 1n; w[L - 1] = -lim; }
+        if (r === 3) w.forEach((_, i) => (w[i] = BigInt(i % 2) - 3n));
+        rows.push(w);
+      }
+      const [x0, x1] = sharedRows(rows);
+      const parties = localParties();
+      const [a, b] = await runBoth(parties, (ctx) => minMaxTree(ctx, ctx.party === 0 ? x0 : x1, { bits: k }));
+      const max = rows.map((r) => r.reduce((m, v) => (v > m ? v : m))), min = rows.map((r) => r.reduce((m, v) => (v < m ? v : m)));
+      expect(open(a.max, b.max)).toEqual(max);
+      expect(open(a.min, b.min)).toEqual(min);
+      const cost = minMaxTreeCost(4, L, k);
+      expectCost(parties, 'minMaxTree', cost);
+      expect(cost.rounds).toBe(Math.ceil(Math.log2(L)));
+      // against a max tree over [x; −x] (two trees): the shared first level saves ⌊L/2⌋ comparisons per row
+      const perComparison = maxTreeCost(1, 2, k).bytesSent, two = maxTreeCost(8, L, k);
+      expect(cost.bytesSent / perComparison).toBe(4 * (L > 1 ? Math.ceil((3 * L) / 2) - 2 : 0));
+      expect((two.bytesSent - cost.bytesSent) / perComparison).toBe(4 * Math.floor(L / 2));
+      expect(two.rounds).toBe(cost.rounds);
+    });
+  }
 });

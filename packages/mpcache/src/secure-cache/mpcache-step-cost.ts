@@ -8,7 +8,7 @@
  * dealer's bytes to both parties together.
  */
 import {
-  maskedMatmulCost, maxTreeCost, oneHotCost, reluCost, topKCost, truncRoundCost,
+  maskedMatmulCost, maxTreeCost, minMaxTreeCost, oneHotCost, reluCost, topKCost, truncRoundCost,
 } from '@mpcache/protocols';
 import { boundsCompareBits } from './cluster-bounds';
 import type { ClusterPlan } from './secure-cluster-selector';
@@ -41,7 +41,7 @@ export function mpcacheStepCost(s: MpcacheStepShape): C {
   // bounds of clusters completed since the last step: finest from keys, coarser from children
   const fresh = sizes.map((size, i) => Math.floor(plan.nTok / size) - s.doneBefore[i]);
   if (fresh[L - 1] > 0) {
-    c = add(c, maxTreeCost(2 * fresh[L - 1] * ld, sizes[L - 1], bits));
+    c = add(c, minMaxTreeCost(fresh[L - 1] * ld, sizes[L - 1], bits));
     for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) c = add(c, maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
     if (s.alpha !== 'exact') c = add(c, truncRoundCost(fresh.reduce((a, b) => a + b, 0) * ld, f));
   }

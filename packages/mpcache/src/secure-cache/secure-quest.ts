@@ -7,7 +7,7 @@
  *   `pageSize`, representatives [m, M − m]); scores fxRound(q·m + ReLU(q)·(M − m)) for every page
  *   but the query's (exact bound, secure-cluster-selector.ts); top ⌊budget/S⌋ − 1 pages (ties: the
  *   older page loses) + the query's page (public rows). The first step after a prompt pays the
- *   bounds of every prompt page (2·n·d comparisons per head); `warm` (benchmarks) takes them as
+ *   bounds of every prompt page (≈ 1.5·n·d comparisons per head: minMaxTree); `warm` (benchmarks) takes them as
  *   zeros, as MPCache's does, so measured steps show the steady per-token cost.
  * Token top-k (the strawman of mpcache-algorithm.md): per query head, the top budget − 1 of the
  *   older positions by their logit, every step: a topK over n secret logits with one-hot rows in

@@ -3,7 +3,8 @@
  * "Folding the truncation into the next product"): t·q, (t + w)·q and t² for t = truncPr(z), in the
  * round of the truncation.
  *
- * Rounds:    1   (open ẑ = z + 2^62 + r, and e = q + b' for truncPrMul, in one message)
+ * Rounds:    1   (open ẑ = z + 2^62 + r, and e = q + b' for truncPrMul(Add), ŵ = w + a for truncPrMulAdd,
+ *                 in one message)
  * Online:    truncPrMul 16 B/elem, truncPrMulAdd 24 B/elem (also ŵ = w + a), truncPrSquare 8 B/elem,
  *            sent per party
  * Offline:   to P0 only: truncPrMul 16 + 2⌈f/8⌉ B/elem, truncPrMulAdd 8 B/elem more ([a·b']),
@@ -14,7 +15,7 @@
  * Opens:     ẑ (uniform, r fresh), e = q + b' (uniform, b' fresh and independent of r) and ŵ = w + a
  *            (uniform, a fresh).
  * Steps:     1. take the mask (r, [r >> f], [2^(64−f)μr]) plus the product terms below
- *            2. open ẑ (and e) in one round
+ *            2. open ẑ (and e, ŵ) in one round
  *            3. D = (ẑ >> f) − 2^(62−f) public, μ̄ = 1 − msb(ẑ); t = D − A with dealer-known
  *               A = (r >> f) − μ̄·2^(64−f)μr, so [A] and [A·b'] are local from the dealer's terms:
  *               t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b']

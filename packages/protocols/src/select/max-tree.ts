@@ -59,19 +59,14 @@ export interface ArgmaxTreeResult {
 /** Row-wise max over the last axis; x is (rows, L) or (L). */
 export async function maxTree(ctx: PartyContext, x: RingTensor, opts: MaxTreeOptions = {}): Promise<RingTensor> {
   const { rows, L } = dims(x, 'maxTree');
-  const bits = opts.bits ?? 64;
-  assertBits(bits);
-  const lowBits = opts.lowBits ?? 0;
-  if (!Number.isInteger(lowBits) || lowBits < 0 || lowBits > bits - 2) throw new RangeError(`maxTree: lowBits expected an integer in [0, bits − 2], got ${lowBits}`);
+  const { bits, lowBits } = comparisonWidth(opts, 'maxTree');
   return ctx.ledger.scope('maxTree', async () => (await tournament(ctx, x.data, null, rows, L, bits, false, lowBits)).max);
 }
 
 /** Row-wise min and max over the last axis (one shared first level); x is (rows, L) or (L). */
 export async function minMaxTree(ctx: PartyContext, x: RingTensor, opts: MaxTreeOptions = {}): Promise<{ max: RingTensor; min: RingTensor }> {
   const { rows, L } = dims(x, 'minMaxTree');
-  const bits = opts.bits ?? 64, lowBits = opts.lowBits ?? 0;
-  assertBits(bits);
-  if (!Number.isInteger(lowBits) || lowBits < 0 || lowBits > bits - 2) throw new RangeError(`minMaxTree: lowBits expected an integer in [0, bits − 2], got ${lowBits}`);
+  const { bits, lowBits } = comparisonWidth(opts, 'minMaxTree');
   return ctx.ledger.scope('minMaxTree', async () => {
     if (L === 1) return { max: { shape: [rows], data: x.data.slice() }, min: { shape: [rows], data: x.data.slice() } };
     // 1. one compare-and-select per pair: the larger, and the smaller as a + b − larger
@@ -193,6 +188,14 @@ async function tournament(
     w = nw;
   }
   return { max, index: idx ?? undefined, oneHot: { shape: [rows, L], data: w } };
+}
+
+/** The options' comparison width and coarse bits, checked (default 64 bits, exact). */
+function comparisonWidth(opts: MaxTreeOptions, what: string): { bits: number; lowBits: number } {
+  const bits = opts.bits ?? 64, lowBits = opts.lowBits ?? 0;
+  assertBits(bits);
+  if (!Number.isInteger(lowBits) || lowBits < 0 || lowBits > bits - 2) throw new RangeError(`${what}: lowBits expected an integer in [0, bits − 2], got ${lowBits}`);
+  return { bits, lowBits };
 }
 
 function dims(x: RingTensor, what: string): { rows: number; L: number } {

@@ -26,7 +26,7 @@
  * Not for matrix products: μ̄ varies inside the contraction (fss.md); use matmulFx there.
  */
 import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
-import { defineCorrelation } from '../dealer/correlation';
+import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
@@ -49,13 +49,16 @@ export interface TruncSquarePair extends TruncPair {
   readonly rWrapTrunc: BigUint64Array;
 }
 
-export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (g, { n, f }): TruncMulTriple => {
+/** The truncation mask and q's mask b' with the products t·q needs; `bValue` for terms built on b'. */
+function dealTruncMul(g: DealGen, n: number, f: number): { triple: TruncMulTriple; bValue: () => BigUint64Array } {
   const mask = dealTruncMask(g, n, f);
   const b = g.random(n);
   const rTruncB = g.derived(n, () => mulWords(shiftRightWords(mask.rValue(), f), b.value()));
   const rWrapB = derivedTopBits(g, n, f, () => mulWords(shiftRightWords(mask.rValue(), 63), b.value()));
-  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB };
-});
+  return { triple: { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB }, bValue: () => b.value() };
+}
+
+export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (g, { n, f }): TruncMulTriple => dealTruncMul(g, n, f).triple);
 
 export interface TruncMulAddTriple extends TruncMulTriple {
   /** [a], the mask of w. */
@@ -65,12 +68,10 @@ export interface TruncMulAddTriple extends TruncMulTriple {
 }
 
 export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (g, { n, f }): TruncMulAddTriple => {
-  const mask = dealTruncMask(g, n, f);
-  const b = g.random(n), a = g.random(n);
-  const rTruncB = g.derived(n, () => mulWords(shiftRightWords(mask.rValue(), f), b.value()));
-  const rWrapB = derivedTopBits(g, n, f, () => mulWords(shiftRightWords(mask.rValue(), 63), b.value()));
-  const ab = g.derived(n, () => mulWords(a.value(), b.value()));
-  return { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB, a: a.share, ab: ab.share };
+  const { triple, bValue } = dealTruncMul(g, n, f);
+  const a = g.random(n);
+  const ab = g.derived(n, () => mulWords(a.value(), bValue()));
+  return { ...triple, a: a.share, ab: ab.share };
 });
 
 export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (g, { n, f }): TruncSquarePair => {
@@ -104,7 +105,7 @@ export async function truncPrMulAdd(ctx: PartyContext, z: RingTensor, w: RingTen
   assertSameShape(w, q, 'truncPrMulAdd');
   assertShift(shift);
   return ctx.ledger.scope('truncPrMulAdd', async () => {
-    const n = z.data.length, p0w = ctx.party === 0 ? 1n : 0n;
+    const n = z.data.length;
     // 1. take the mask, the product terms and w's Beaver mask (on q's mask b')
     const t = await ctx.dealer.take(truncPrMulAddTriples, { n, f: shift });
     // 2. open ẑ = z + 2^62 + r, e = q + b' and ŵ = w + a in one round
@@ -113,7 +114,7 @@ export async function truncPrMulAdd(ctx: PartyContext, z: RingTensor, w: RingTen
     ]);
     // 3. t·q, plus w·q = [P0]·ŵ·e − ŵ·[b'] − e·[a] + [a·b'] (local)
     const out = truncTimesOpened(ctx.party, zHat, e, t, shift);
-    for (let i = 0; i < n; i++) out[i] = asUintN(64, out[i] + t.ab[i] - wHat[i] * t.b[i] - e[i] * t.a[i] + wHat[i] * e[i] * p0w);
+    addBeaverProduct(ctx.party, out, wHat, e, t);
     return { shape: [...z.shape], data: out };
   });
 }
@@ -121,11 +122,12 @@ export async function truncPrMulAdd(ctx: PartyContext, z: RingTensor, w: RingTen
 /** Step 3 of truncPrMul: t·q = [P0]·D·e − D·[b'] − e·[A] + [A·b'], [A] = [r >> f] − μ̄[M], [A·b'] = [(r >> f)b'] − μ̄[M·b']. */
 function truncTimesOpened(party: 0 | 1, zHat: BigUint64Array, e: BigUint64Array, t: TruncMulTriple, shift: number): BigUint64Array {
   const n = zHat.length, out = new BigUint64Array(n), p0w = party === 0 ? 1n : 0n, s = BigInt(shift), off = 1n << BigInt(62 - shift);
+  const { b, rTrunc, rWrap, rTruncB, rWrapB } = t;
   for (let i = 0; i < n; i++) {
     const zh = zHat[i], keep = asUintN(64, (zh >> 63n) - 1n); // μ̄ as a mask: all ones when msb(ẑ) = 0
     const D = asUintN(64, (zh >> s) - off), ei = e[i];
-    const A = asUintN(64, t.rTrunc[i] - (t.rWrap[i] & keep)), AB = asUintN(64, t.rTruncB[i] - (t.rWrapB[i] & keep));
-    out[i] = asUintN(64, AB - D * t.b[i] - ei * A + D * ei * p0w);
+    const A = asUintN(64, rTrunc[i] - (rWrap[i] & keep)), AB = asUintN(64, rTruncB[i] - (rWrapB[i] & keep));
+    out[i] = asUintN(64, AB - D * b[i] - ei * A + D * ei * p0w);
   }
   return out;
 }
@@ -154,6 +156,12 @@ function truncSquaredOpened(party: 0 | 1, zHat: BigUint64Array, t: TruncSquarePa
     out[i] = asUintN(64, A2 - 2n * D * A + D * D * p0w);
   }
   return out;
+}
+
+/** out += w·q = [P0]·ŵ·e − ŵ·[b'] − e·[a] + [a·b'] (truncPrMulAdd's Beaver term). */
+function addBeaverProduct(party: 0 | 1, out: BigUint64Array, wHat: BigUint64Array, e: BigUint64Array, t: TruncMulAddTriple): void {
+  const p0w = party === 0 ? 1n : 0n, { a, b, ab } = t;
+  for (let i = 0; i < out.length; i++) out[i] = asUintN(64, out[i] + ab[i] - wHat[i] * b[i] - e[i] * a[i] + wHat[i] * e[i] * p0w);
 }
 
 function validateSquareParams(p: unknown) {

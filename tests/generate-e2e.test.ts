@@ -27,7 +27,8 @@ describe('generate through real servers: tiny-llama in one process', () => {
 
   it('token ids equal the float64 reference; two concurrent sessions; both parties count the same cost', async () => {
     const ref = new ReferenceDecoder(randomWeights(TINY_LLAMA, SEED), TINY_LLAMA);
-    const prompts = [[1, 17, 42, 5, 63, 8], [1, 9, 30]];
+    // [1, 9, 54], not [1, 9, 30]: that one's greedy path won a step by 0.0085, only 2.2× the secure argmax's resolution
+    const prompts = [[1, 17, 42, 5, 63, 8], [1, 9, 54]];
     const want = prompts.map((p) => ref.generateGreedy(p, 5));
     const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
     try {

@@ -7,4 +7,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] },
   moduleNameMapper: { '^@mpcache/([a-z-]+)$': '<rootDir>/packages/$1/src' },
   testTimeout: 120000,
+  globalSetup: '<rootDir>/tests/helpers/global-seed.js',
 };

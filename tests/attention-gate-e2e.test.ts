@@ -38,14 +38,7 @@ describe('mpcache serve ×3 + mpcache generate --policy attention-gate (stories1
     expect(ids.length).toBeGreaterThan(defaultPolicyBudget(config.seqLen, config));
     // the twin's greedy tokens and, per step, the margin between its two best logits
     const twin = new ReferenceDecoder(weights, config, { kvPolicy: plaintextPolicyTwin('attention-gate', config) });
-    const want: number[] = [], margins: number[] = [];
-    let logits = twin.prefill(ids);
-    for (let i = 0; i < n; i++) {
-      const sorted = [...logits].sort((a, b) => b - a);
-      margins.push(sorted[0] - sorted[1]);
-      want.push(logits.indexOf(sorted[0]));
-      if (i + 1 < n) logits = twin.forward(want[i], ids.length + i);
-    }
+    const { tokens: want, margins } = twin.decodeGreedy(twin.prefill(ids), n);
     const file = join(dir, 'generate-gate.json');
     await promisify(execFile)(process.execPath, [
       cliPath(), 'generate', '--prompt', prompt, '--max-new-tokens', String(n), '--policy', 'attention-gate',

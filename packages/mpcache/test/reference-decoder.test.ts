@@ -101,15 +101,25 @@ describe.each([TINY_LLAMA, TINY_GPT2])(`ReferenceDecoder on $name (SEED=${SEED})
     const gen = a.generateGreedy(tokens, 12);
     b.reset();
     let logits = b.prefill(tokens);
-    const manual: number[] = [];
+    const manual: number[] = [], gaps: number[] = [];
     for (let i = 0; i < 12; i++) {
       manual.push(argmax(logits));
+      const sorted = Array.from(logits).sort((x, y) => y - x);
+      gaps.push(sorted[0] - sorted[1]);
       if (i < 11) logits = b.forward(manual[i], b.length);
     }
     expect(gen).toEqual(manual);
     expect(a.length).toBe(tokens.length + 11);
     expect(a.generateGreedy(tokens, 12)).toEqual(gen); // generateGreedy starts from a fresh cache
     expect(a.generateGreedy(tokens, 12, { stopTokens: [gen[3]] })).toEqual(gen.slice(0, gen.indexOf(gen[3]) + 1));
+    // decodeGreedy goes on from the given logits (here: a prompt cut in two) and gives each choice's lead
+    a.reset();
+    a.prefill(tokens.slice(0, 4));
+    const on = a.decodeGreedy(a.prefill(tokens.slice(4)), 12);
+    expect(on.tokens).toEqual(gen);
+    on.margins.forEach((m, i) => expect(m).toBeCloseTo(gaps[i], 12));
+    expect(Math.min(...on.margins)).toBeGreaterThan(0);
+    expect(() => a.decodeGreedy(new Float64Array(c.vocabSize), 0)).toThrow(/"maxNewTokens"/);
   });
 
   test('KV-cache policy mask: attention over the kept positions only, probabilities exposed', () => {

@@ -253,18 +253,29 @@ export class ReferenceDecoder {
    * token in `stopTokens` (which is included). Argmax ties go to the lower id.
    */
   generateGreedy(promptIds: readonly number[], maxNewTokens: number, opts: { stopTokens?: readonly number[] } = {}): number[] {
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS) {
-      throw new RangeError(`"maxNewTokens" expected an integer in [1, ${MAX_NEW_TOKENS}], got ${maxNewTokens}`);
-    }
+    checkMaxNewTokens(maxNewTokens);
     assertFitsContext(this.config, promptIds.length + maxNewTokens - 1, 'promptIds + maxNewTokens - 1');
-    const stop = new Set(opts.stopTokens ?? []);
     this.reset();
-    let logits = this.prefill(promptIds);
-    const out: number[] = [];
+    return this.decodeGreedy(this.prefill(promptIds), maxNewTokens, opts).tokens;
+  }
+
+  /**
+   * Greedy decoding on from `logits` (what the last prefill or forward returned): each new token is
+   * fed back except the last, and stops early after a token in `stopTokens`. `margins[i]` is how far
+   * token i's logit leads the runner-up: a test comparing fixed-point or secure tokens with these can
+   * tell a clear choice from a near-tie.
+   */
+  decodeGreedy(logits: Float64Array, maxNewTokens: number, opts: { stopTokens?: readonly number[] } = {}): { tokens: number[]; margins: number[] } {
+    checkMaxNewTokens(maxNewTokens);
+    assertFitsContext(this.config, this.filled + maxNewTokens - 1, 'the cache + maxNewTokens - 1');
+    const stop = new Set(opts.stopTokens ?? []), tokens: number[] = [], margins: number[] = [];
     for (;;) {
       const next = argmax(logits);
-      out.push(next);
-      if (out.length === maxNewTokens || stop.has(next)) return out;
+      let second = -Infinity;
+      logits.forEach((v, j) => { if (j !== next && v > second) second = v; });
+      tokens.push(next);
+      margins.push(logits[next] - second);
+      if (tokens.length === maxNewTokens || stop.has(next)) return { tokens, margins };
       logits = this.forward(next, this.filled);
     }
   }
@@ -332,4 +343,8 @@ export class ReferenceDecoder {
     }
     this.capacity = cap;
   }
+}
+
+function checkMaxNewTokens(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NEW_TOKENS) throw new RangeError(`"maxNewTokens" expected an integer in [1, ${MAX_NEW_TOKENS}], got ${n}`);
 }

@@ -8,9 +8,10 @@
  * frame that breaks a limit fails the receiver with that error and closes the pair.
  */
 import { MAX_FRAME_BYTES } from '../limits';
-import type { Channel, ChannelOptions } from './channel';
+import type { ChannelOptions } from './channel';
 import { assertFrameBytes, type FrameHeader } from './frame';
 import { closedError, Mailbox } from './mailbox';
+import { MailboxChannel } from './mailbox-channel';
 import { MessageAssembler } from './message-assembler';
 import { Outbox } from './outbox';
 
@@ -20,15 +21,15 @@ interface MemoryFrame {
   readonly body: Uint8Array;
 }
 
-export class MemoryChannel implements Channel {
+export class MemoryChannel extends MailboxChannel {
   private peer!: MemoryChannel;
-  private readonly mailbox: Mailbox;
-  private readonly outbox: Outbox<MemoryFrame>;
+  protected readonly mailbox: Mailbox;
+  protected readonly outbox: Outbox<MemoryFrame>;
   private readonly assembler: MessageAssembler;
   private readonly maxFrameBytes: number;
-  private isClosed = false;
 
   private constructor(opts: ChannelOptions) {
+    super();
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.assembler = new MessageAssembler(opts.maxMessageBytes);
@@ -48,43 +49,24 @@ export class MemoryChannel implements Channel {
     return [x, y];
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  send(tag: number, payload: Uint8Array): void {
-    if (this.isClosed) throw closedError('send after close');
-    this.outbox.send(tag, payload);
-  }
-
-  recv(tag: number): Promise<Uint8Array> {
-    return this.mailbox.recv(tag);
-  }
-
-  close(reason?: string): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.mailbox.fail(closedError(reason ?? 'closed locally'));
+  protected closeTransport(reason: string | undefined): void {
     this.peer.closeFromPeer(reason);
   }
 
   private receive(frame: MemoryFrame): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     try {
       assertFrameBytes(frame.header.payloadBytes, this.maxFrameBytes);
       const m = this.assembler.push(frame.header, frame.body, true);
       if (m) this.mailbox.deliver(m.tag, m.payload);
     } catch (e) {
       // The peer broke this end's limits: fail here with the reason, the peer sees the close.
-      this.isClosed = true;
-      this.mailbox.fail(e as Error);
+      this.fail(e as Error);
       this.peer.closeFromPeer((e as { code?: string }).code ?? (e as Error).name);
     }
   }
 
   private closeFromPeer(reason?: string): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.mailbox.fail(closedError(reason ?? 'closed by peer'));
+    this.fail(closedError(reason ?? 'closed by peer'));
   }
 }

@@ -31,9 +31,10 @@
 import WebSocket from 'ws';
 import { LimitError, ProtocolError } from '../errors';
 import { HANDSHAKE_TIMEOUT_MS, MAX_FRAME_BYTES } from '../limits';
-import type { Channel, ChannelOptions } from './channel';
+import type { ChannelOptions } from './channel';
 import { encodeFrame, FRAME_HEADER_BYTES, parseFrame } from './frame';
 import { closedError, Mailbox } from './mailbox';
+import { MailboxChannel } from './mailbox-channel';
 import { MessageAssembler } from './message-assembler';
 import { Outbox } from './outbox';
 import { listenWs } from './ws-listen';
@@ -53,19 +54,19 @@ export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDe
   return { perMessageDeflate: false, maxPayload: maxFrameBytes + FRAME_HEADER_BYTES };
 }
 
-export class WsChannel implements Channel {
-  private readonly mailbox: Mailbox;
-  private readonly outbox: Outbox<Uint8Array>;
+export class WsChannel extends MailboxChannel {
+  protected readonly mailbox: Mailbox;
+  protected readonly outbox: Outbox<Uint8Array>;
   private readonly assembler: MessageAssembler;
   private readonly maxFrameBytes: number;
   private readonly socketClosed: Promise<void>;
-  private isClosed = false;
 
   /** Wrap an OPEN socket (from `connect`, `listenWs`, or a party server's own upgrade handler). */
   constructor(
     private readonly socket: WebSocket,
     opts: WsChannelOptions = {},
   ) {
+    super();
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.assembler = new MessageAssembler(opts.maxMessageBytes);
@@ -79,8 +80,7 @@ export class WsChannel implements Channel {
     socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
     socket.on('error', (err) => this.onError(err));
     if (socket.readyState !== WebSocket.OPEN) {
-      this.isClosed = true;
-      this.mailbox.fail(closedError(`socket not open (readyState ${socket.readyState})`));
+      this.fail(closedError(`socket not open (readyState ${socket.readyState})`));
       return;
     }
     (socket as unknown as { _socket?: { setNoDelay(on: boolean): void } })._socket?.setNoDelay(true);
@@ -125,35 +125,18 @@ export class WsChannel implements Channel {
     }
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   /** Resolves once the underlying socket is fully closed (for clean shutdown in servers and tests). */
   whenSocketClosed(): Promise<void> {
     return this.socketClosed;
   }
 
-  send(tag: number, payload: Uint8Array): void {
-    if (this.isClosed) throw closedError('send after close');
-    this.outbox.send(tag, payload);
-  }
-
-  recv(tag: number): Promise<Uint8Array> {
-    return this.mailbox.recv(tag);
-  }
-
-  close(reason?: string): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.mailbox.fail(closedError(reason ?? 'closed locally'));
+  protected closeTransport(reason: string | undefined): void {
     this.outbox.whenDrained(() => this.closeSocket(1000, reason ?? ''));
   }
 
   /** Drop the connection without a closing handshake (server shutdown, unresponsive peer). */
   terminate(reason = 'terminated'): void {
-    this.isClosed = true;
-    this.mailbox.fail(closedError(reason));
+    this.fail(closedError(reason));
     this.socket.terminate();
   }
 
@@ -165,7 +148,7 @@ export class WsChannel implements Channel {
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     try {
       if (!isBinary) throw new ProtocolError('expected a binary frame, got a text message', 'MPC_ERR_BAD_FRAME');
       const bytes = toBytes(data);
@@ -178,10 +161,8 @@ export class WsChannel implements Channel {
   }
 
   private onClose(code: number, reason: string): void {
-    this.isClosed = true;
     const cut = this.assembler.describePartial();
-    const why = `closed by peer (${reason ? `${code}: ${reason}` : code})${cut ? `; ${cut}` : ''}`;
-    this.mailbox.fail(closedError(why));
+    this.fail(closedError(`closed by peer (${reason ? `${code}: ${reason}` : code})${cut ? `; ${cut}` : ''}`));
   }
 
   private onError(err: Error): void {
@@ -191,15 +172,13 @@ export class WsChannel implements Channel {
     } else if (code.startsWith('WS_ERR_')) {
       this.failWith(new ProtocolError(`malformed WebSocket frame (${code})`, 'MPC_ERR_BAD_FRAME'));
     } else {
-      this.isClosed = true;
-      this.mailbox.fail(closedError(`socket error (${code})`));
+      this.fail(closedError(`socket error (${code})`));
     }
   }
 
   /** The peer violated the framing: fail every receive with `e` and close with 1002/1009. */
   private failWith(e: Error): void {
-    this.isClosed = true;
-    this.mailbox.fail(e);
+    this.fail(e);
     const code = e instanceof LimitError ? 1009 : 1002;
     this.closeSocket(code, (e as { code?: string }).code ?? e.name);
   }

@@ -1,6 +1,5 @@
 import { decode, encode } from '@mpcache/mpc-core';
-import { localParties, runBoth } from '@mpcache/protocols';
-import { beaverMul, beaverMulCost } from '@mpcache/protocols';
+import { beaverMul, beaverMulCost, localParties, runBoth } from '@mpcache/protocols';
 import { silu, siluCost, siluDesign, siluMul, siluMulCost } from '../src/nonlinear/silu';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 

@@ -196,7 +196,6 @@ export class SecureClusterBounds {
 
   private newClusters: { level: number; c: number }[] = [];
 
-  /** Store `count` new clusters' bounds from maxTree's output ([max…; −min…], (cluster, lane, d)). */
   /** Append `count` clusters' bounds: rows (cluster, lane, channel) of max and of min. */
   private store(level: number, count: number, max: BigUint64Array, min: BigUint64Array): void {
     const ld = this.lanes * this.headDim;

@@ -8,7 +8,7 @@
  * dealer's bytes to both parties together.
  */
 import {
-  maskedMatmulCost, maxTreeCost, minMaxTreeCost, oneHotCost, reluCost, topKCost, truncRoundCost,
+  maskedMatmulCost, maxTreeCost, minMaxTreeCost, oneHotCost, reluCost, sumCosts, topKCost, truncRoundCost, type FormulaCost,
 } from '@mpcache/protocols';
 import { boundsCompareBits } from './cluster-bounds';
 import type { ClusterPlan } from './secure-cluster-selector';
@@ -30,27 +30,21 @@ export interface MpcacheStepShape {
   readonly steps: readonly (readonly number[])[];
 }
 
-type C = { rounds: number; bytesSent: number; offlineBytes: number };
-const add = (a: C, b: { rounds: number; bytesSent: number; offlineBytes: number }): C =>
-  ({ rounds: a.rounds + b.rounds, bytesSent: a.bytesSent + b.bytesSent, offlineBytes: a.offlineBytes + b.offlineBytes });
-
-export function mpcacheStepCost(s: MpcacheStepShape): C {
+export function mpcacheStepCost(s: MpcacheStepShape): FormulaCost {
   const { lanes, rows, headDim: d, fracBits: f, sizes, plan } = s, L = sizes.length, U = lanes * rows, ld = lanes * d;
   const bits = boundsCompareBits(f), w = s.alpha === 'exact' ? 2 * d : d;
-  let c: C = { rounds: 0, bytesSent: 0, offlineBytes: 0 };
+  const parts: FormulaCost[] = [];
   // bounds of clusters completed since the last step: finest from keys, coarser from children
   const fresh = sizes.map((size, i) => Math.floor(plan.nTok / size) - s.doneBefore[i]);
   if (fresh[L - 1] > 0) {
-    c = add(c, minMaxTreeCost(fresh[L - 1] * ld, sizes[L - 1], bits));
-    for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) c = add(c, maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
-    if (s.alpha !== 'exact') c = add(c, truncRoundCost(fresh.reduce((a, b) => a + b, 0) * ld, f));
+    parts.push(minMaxTreeCost(fresh[L - 1] * ld, sizes[L - 1], bits));
+    for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) parts.push(maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
+    if (s.alpha !== 'exact') parts.push(truncRoundCost(fresh.reduce((a, b) => a + b, 0) * ld, f));
   }
   // scores over every representative (new ones appended in the same round)
   const R = sizes.reduce((a, size) => a + Math.floor(plan.nTok / size), 0), appended = fresh.reduce((a, b) => a + b, 0);
-  if (s.alpha === 'exact') c = add(c, reluCost(U * d, bits));
-  const mm = maskedMatmulCost([lanes, rows, w], [lanes, rows, R], lanes * appended * w);
-  c = add(c, { rounds: mm.rounds, bytesSent: mm.bytesSent, offlineBytes: mm.offlineBytes });
-  c = add(c, truncRoundCost(U * R, f));
+  if (s.alpha === 'exact') parts.push(reluCost(U * d, bits));
+  parts.push(maskedMatmulCost([lanes, rows, w], [lanes, rows, R], lanes * appended * w), truncRoundCost(U * R, f));
   // level-by-level top-k (payload: index + descendants' scores)
   let n = plan.c0;
   for (let i = 0; i < L; i++) {
@@ -59,15 +53,15 @@ export function mpcacheStepCost(s: MpcacheStepShape): C {
     for (let j = i + 1; j < L; j++) W += sizes[i] / sizes[j];
     if (k < n) {
       const t = topKCost(U, n, k, s.steps[i], { bits: clusterTopKBits(f, plan, sizes, i, n), payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
-      c = add(c, { rounds: t.rounds, bytesSent: t.bytesSentPerParty[0], offlineBytes: t.offlineBytes });
+      parts.push({ rounds: t.rounds, bytesSent: t.bytesSentPerParty[0], offlineBytes: t.offlineBytes });
       n = k;
     }
     if (i < L - 1) n *= sizes[i] / sizes[i + 1];
   }
   // one-hot rows, gather and scatter
   const layout = planLayout(plan, sizes);
-  c = add(c, oneHotCost(U * layout.k, layout.blocks));
+  parts.push(oneHotCost(U * layout.k, layout.blocks));
   const g = blockSelectionCost(U, layout, true);
-  c = add(c, g.gather);
-  return add(c, g.scatter);
+  parts.push(g.gather, g.scatter);
+  return sumCosts(parts);
 }

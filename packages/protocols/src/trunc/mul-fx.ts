@@ -22,6 +22,7 @@ import { beaverMul, beaverMulCost } from '../beaver/beaver-mul';
 import { maskedMatmul, maskedMatmulCost, type MaskedMatmulOptions } from '../beaver/masked-matmul';
 import type { MaskedOperand } from '../beaver/masked-operand';
 import type { PartyContext } from '../engine/context';
+import { sumCosts } from '../engine/formula-cost';
 import { truncPr, truncPrCost } from './trunc-pr';
 
 /** Fixed-point elementwise product: truncPr(x·y). */
@@ -45,21 +46,15 @@ export async function maskedMatmulFx(
   return ctx.ledger.scope('maskedMatmulFx', async () => truncPr(ctx, await maskedMatmul(ctx, x, w, opts)));
 }
 
-const sum = (a: ReturnType<typeof truncPrCost>, b: { rounds: number; bytesSent: number; offlineBytes: number }) => ({
-  rounds: a.rounds + b.rounds,
-  bytesSent: a.bytesSent + b.bytesSent,
-  offlineBytes: a.offlineBytes + b.offlineBytes,
-});
-
 /** Cost of mulFx on n elements at f fractional bits, per party (offline bytes are P0's). */
-export const mulFxCost = (n: number, f = 12) => sum(truncPrCost(n, f), beaverMulCost(n));
+export const mulFxCost = (n: number, f = 12) => sumCosts([truncPrCost(n, f), beaverMulCost(n)]);
 
 /** Cost of matmulFx(X, Y), per party. */
 export const matmulFxCost = (xShape: readonly number[], yShape: readonly number[], f = 12) => {
   const out = matmulShape(xShape, yShape);
-  return sum(truncPrCost(out.reduce((a, b) => a * b, 1), f), beaverMatmulCost(xShape, yShape));
+  return sumCosts([truncPrCost(out.reduce((a, b) => a * b, 1), f), beaverMatmulCost(xShape, yShape)]);
 };
 
 /** Cost of maskedMatmulFx per party; `outShape` = Z's shape, `appended` = elements appended. */
 export const maskedMatmulFxCost = (xShape: readonly number[], outShape: readonly number[], f = 12, appended = 0) =>
-  sum(truncPrCost(outShape.reduce((a, b) => a * b, 1), f), maskedMatmulCost(xShape, outShape, appended));
+  sumCosts([truncPrCost(outShape.reduce((a, b) => a * b, 1), f), maskedMatmulCost(xShape, outShape, appended)]);

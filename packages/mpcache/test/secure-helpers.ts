@@ -34,7 +34,8 @@ export async function secureModel(
 /** Uniform reals in [lo, hi) rounded to the grid 2^−fracBits. */
 export function gridReals(prg: AesCtrPrg, n: number, lo: number, hi: number, fracBits: number): Float64Array {
   const w = prg.words(n), out = new Float64Array(n), s = 2 ** fracBits;
-  for (let i = 0; i < n; i++) out[i] = Math.round((lo + (hi - lo) * (Number(w[i] >> 11n) / 2 ** 53)) * s) / s;
+  // + 0: Math.round of a small negative is −0, which the ring cannot hold (it decodes as +0, and Object.is tells them apart)
+  for (let i = 0; i < n; i++) out[i] = (Math.round((lo + (hi - lo) * (Number(w[i] >> 11n) / 2 ** 53)) * s) + 0) / s;
   return out;
 }
 

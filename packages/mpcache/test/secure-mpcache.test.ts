@@ -153,6 +153,81 @@ describe(`secure MPCache exact costs (SEED=${TEST_SEED})`, () => {
   });
 });
 
+describe(`secure MPCache deferred cluster bounds (SEED=${TEST_SEED})`, () => {
+  // One leader, clusters [8, 4], steps at 67, 68, 72 and 73 rows: at 68 a finest cluster completes
+  // and at 72 a finest and a coarse one, all in the forced tail (rows 64..), so their bounds wait for
+  // takeBackground; at 73 coarse cluster 8 is scored, with the representatives deferred at 68 and 72.
+  const lanes = 2, d = 4, counts = [67, 68, 72, 73];
+  const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: 'none' as const };
+  const keys = data('mpc/defer/k', 73 * lanes * d, -2, 2), q = data('mpc/defer/q', lanes * d, -1, 1);
+  type Cost = [rounds: number, bytesSent: number, offlineBoth: number];
+
+  /** The four steps; the deferred bounds run after each step when `runBackground`, else never. */
+  async function run(label: string, runBackground: boolean) {
+    const p = parties(`mpc/defer/${label}`), qs = shareGrid(q, [lanes, 1, d], `mpc/defer/${label}/qs`);
+    const pol = [0, 1].map(() => new SecureMpcachePolicy(model(1, lanes, d), 24, cfg));
+    const snap = () => p.ctx.map((c) => c.ledger.snapshot());
+    const delta = (a: ReturnType<typeof snap>, b: ReturnType<typeof snap>): Cost =>
+      [b[0].rounds - a[0].rounds, b[0].bytesSent - a[0].bytesSent, b[0].offlineBytes - a[0].offlineBytes + b[1].offlineBytes - a[1].offlineBytes];
+    const steps = [];
+    for (const n of counts) {
+      const rows = keys.subarray(0, n * lanes * d);
+      const caches = await sharedCache(p, rows, rows, lanes, d, `mpc/defer/${label}/${n}`);
+      const zs = shareGrid(data(`mpc/defer/z${n}`, lanes * n, -4, 4), [lanes, 1, n], `mpc/defer/${label}/zs${n}`);
+      const t0 = snap();
+      const work = await runBoth(p, async (ctx) => {
+        const sel = (await pol[ctx.party].select(ctx, view(0, n - 1, 1, qs[ctx.party], caches[ctx.party], d)))!;
+        await sel.scatter(ctx, await sel.gather(ctx, zs[ctx.party]));
+        return pol[ctx.party].takeBackground(0);
+      });
+      expect(work[1] !== null).toBe(work[0] !== null);
+      expect(pol[0].takeBackground(0)).toBeNull(); // handed over once
+      const t1 = snap();
+      if (runBackground && work[0]) await runBoth(p, (ctx) => work[ctx.party]!(ctx));
+      const leader = [pol[0].lastStep[0]!, pol[1].lastStep[0]!];
+      steps.push({
+        n, deferred: work[0] !== null, select: delta(t0, t1), background: delta(t1, snap()), leader: leader[0],
+        chosen: openInts(leader[0].fineIndex!, leader[1].fineIndex!), planKey: pol[0].planKey(0, 4),
+      });
+    }
+    return { pol: pol[0], steps };
+  }
+
+  function expectPlaintextSelection(pol: SecureMpcachePolicy, n: number, k: number, chosen: number[]) {
+    for (let h = 0; h < lanes; h++) {
+      const want = selectClusters(q.subarray(h * d, (h + 1) * d), keys, lanes * d, h * d, d, (i) => i, n, { ...pol.params, fracBits: F });
+      expect(chosen.slice(h * k, (h + 1) * k).sort((a, b) => a - b)).toEqual(Array.from(want.levels[1]));
+    }
+  }
+
+  it('bounds of clusters completing in the forced tail go to takeBackground; costs = mpcacheStepCost + clusterBoundsCost; selections = plaintext', async () => {
+    const { mpcacheStepCost, clusterBoundsCost } = await import('@mpcache/mpcache');
+    const { pol, steps } = await run('taken', true);
+    expect(steps.map((s) => s.deferred)).toEqual([false, true, true, false]);
+    const done = [[0, 0], [8, 16], [8, 17], [9, 18]], pending = [0, 0, 1, 2];
+    steps.forEach((s, i) => {
+      const shape = { lanes, rows: 1, headDim: d, fracBits: F, sizes: [8, 4], alpha: 0.6 };
+      const want = mpcacheStepCost({ ...shape, plan: s.leader.plan, doneBefore: done[i], steps: s.leader.steps!, pendingBefore: pending[i] });
+      expect(s.select).toEqual([want.rounds, want.bytesSent, want.offlineBytes]);
+      const fresh = [Math.floor(s.n / 8) - done[i][0], Math.floor(s.n / 4) - done[i][1]];
+      const b = clusterBoundsCost({ lanes, headDim: d, fracBits: F, sizes: [8, 4], alpha: 0.6, fresh });
+      expect(s.background).toEqual(s.deferred ? [b.rounds, b.bytesSent, b.offlineBytes] : [0, 0, 0]);
+      if (s.deferred) expect(b.rounds).toBeGreaterThan(0);
+      expectPlaintextSelection(pol, s.n, s.leader.plan.counts[1], s.chosen);
+    });
+    // a step that appends deferred representatives asks the dealer for more: its own plan family
+    expect(steps.map((s) => s.planKey)).toEqual(['mpcache lead +c0.1', 'mpcache lead +c1.1 +a1', 'mpcache lead +c0.1 +a2', 'mpcache lead +c0.1']);
+  });
+
+  it('deferred bounds nobody runs are computed by the first step that scores their clusters (selections = plaintext)', async () => {
+    const { pol, steps } = await run('skipped', false);
+    expect(steps.map((s) => s.deferred)).toEqual([false, true, true, false]);
+    expect(pol.layerBounds(0)!.complete(0)).toBe(9);
+    expect(pol.layerBounds(0)!.complete(1)).toBe(18);
+    for (const s of steps) expectPlaintextSelection(pol, s.n, s.leader.plan.counts[1], s.chosen);
+  });
+});
+
 describe('secure MPCache memory', () => {
   it('extra state (bounds, representatives) stays under 25 % of the K/V cache it serves, at gpt2 head size', async () => {
     const lanes = 2, d = 64, n = 1024, p = parties('mpc/mem');

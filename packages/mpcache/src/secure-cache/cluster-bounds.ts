@@ -8,8 +8,11 @@
  *                            fxRound of the mix in the plaintext twin: truncRound, exact)
  *   representative (exact)   the row [m, M − m] (width 2d); the query side is [q, ReLU(q)] (Quest)
  *
- * When: `update` runs before a step's scores and computes the bounds of clusters completed since
- * the last call, once each (finest level from the keys, each coarser level from its children):
+ * When: `update` computes the bounds of clusters completed since the last call, once each (finest
+ * level from the keys, each coarser level from its children). It runs before a step's scores, except
+ * when every fresh cluster lies in the step's forced tail (`boundsDeferrable`: the usual case, a
+ * cluster completing at the newest row): nothing scores it before the next step, so the policy
+ * hands the update to attention to run beside the softmax (secure-mpcache-policy.ts, `takeBackground`):
  *   finest: minMaxTree over s_last keys per channel (one shared first level: 3s/2 − 2 comparisons
  *           instead of 2(s − 1), 22 instead of 30 at s = 16), ⌈log2 s⌉ rounds
  *   level i: maxTree over r_i = s_i/s_{i+1} children's [M; −m], ⌈log2 r_i⌉ rounds
@@ -41,6 +44,21 @@ export const KEY_INT_BITS = 20;
 export const boundsCompareBits = (fracBits: number): number => fracBits + Math.min(KEY_INT_BITS, qkvRangeLog2(fracBits) + 2);
 
 const { asUintN } = BigInt;
+
+/**
+ * Whether an update at cache length nTok may wait until after this step's selection: some cluster
+ * completes, and every fresh cluster (at every level) starts at or after the forced tail's first row,
+ * so no score of the step reads its representative. `done[i]`: level i's clusters with bounds.
+ */
+export function boundsDeferrable(sizes: readonly number[], done: readonly number[], nTok: number, tailStart: number): boolean {
+  let fresh = false;
+  for (let i = 0; i < sizes.length; i++) {
+    if (Math.floor(nTok / sizes[i]) <= done[i]) continue;
+    if (done[i] * sizes[i] < tailStart) return false;
+    fresh = true;
+  }
+  return fresh;
+}
 
 /** A growable (clusters × width) word table. */
 class WordRows {
@@ -117,25 +135,38 @@ export class SecureClusterBounds {
     return this.opRows;
   }
 
+  /** Representatives computed but not yet appended to the operand (the next product appends them). */
+  get pendingRepRows(): number {
+    return this.pendingRows.length;
+  }
+
+  /** boundsDeferrable for this state at cache length nTok and the step's forced tail. */
+  deferrable(nTok: number, tailStart: number): boolean {
+    return boundsDeferrable(this.sizes, this.sizes.map((_, i) => this.complete(i)), nTok, tailStart);
+  }
+
   /** Key of the representatives' masked operand (null before the first takeOperand). */
   get operandKey(): string | null {
     return this.op?.key ?? null;
   }
 
-  /** The masked operand (lanes, repRows − pending, width) and the pending rows (lanes, r, width). */
-  async takeOperand(ctx: PartyContext): Promise<{ op: MaskedOperand; append: { shape: number[]; data: BigUint64Array } | null }> {
+  /**
+   * The masked operand (lanes, repRows − pending, width), the pending rows (lanes, r, width), and the
+   * operand's rows once they are appended (an update running beside the product adds later rows).
+   */
+  async takeOperand(ctx: PartyContext): Promise<{ op: MaskedOperand; append: { shape: number[]; data: BigUint64Array } | null; rows: number }> {
     if (!this.op) this.op = await maskOperand(ctx, { shape: [this.lanes, 0, this.width], data: new BigUint64Array(0) });
-    const r = this.pendingRows.length;
-    if (r === 0) return { op: this.op, append: null };
+    const r = this.pendingRows.length, rows = this.opRows;
+    if (r === 0) return { op: this.op, append: null, rows };
     const w = this.width, data = new BigUint64Array(this.lanes * r * w);
     this.pendingRows.forEach((row, i) => { for (let h = 0; h < this.lanes; h++) data.set(row.subarray(h * w, (h + 1) * w), (h * r + i) * w); });
     this.pendingRows = [];
-    return { op: this.op, append: { shape: [this.lanes, r, w], data } };
+    return { op: this.op, append: { shape: [this.lanes, r, w], data }, rows };
   }
 
-  /** Bounds and representatives of every cluster completed in `cache` since the last call. */
-  async update(ctx: PartyContext, cache: SecureLayerCache): Promise<void> {
-    const L = this.sizes.length, last = L - 1, sF = this.sizes[last], nTok = cache.length;
+  /** Bounds and representatives of every cluster completed in the first nTok rows of `cache` since the last call. */
+  async update(ctx: PartyContext, cache: SecureLayerCache, nTok = cache.length): Promise<void> {
+    const L = this.sizes.length, last = L - 1, sF = this.sizes[last];
     const fresh = Math.floor(nTok / sF) - this.complete(last);
     if (fresh <= 0) return;
     await ctx.ledger.scope('cluster bounds', async () => {

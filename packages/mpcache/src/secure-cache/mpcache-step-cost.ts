@@ -3,6 +3,9 @@
  * newly completed clusters, scores, level-by-level top-k, one-hot, logit gather and scatter),
  * composed from the protocols' own cost formulas. Quick-select step sizes are public and
  * data-independent in distribution; pass the ones the run reported (LeaderStep.steps).
+ * When the step defers its bounds (boundsDeferrable: every fresh cluster in the forced tail), they
+ * are not in this cost: clusterBoundsCost is what attention runs beside the softmax, and their
+ * representatives are appended by the NEXT step's product (`pendingBefore` there).
  *
  * Returned per party: rounds, bytesSent (both parties send the same here), and offlineBytes = the
  * dealer's bytes to both parties together.
@@ -10,7 +13,7 @@
 import {
   maskedMatmulCost, maxTreeCost, minMaxTreeCost, oneHotCost, reluCost, sumCosts, topKCost, truncRoundCost, type FormulaCost,
 } from '@mpcache/protocols';
-import { boundsCompareBits } from './cluster-bounds';
+import { boundsCompareBits, boundsDeferrable } from './cluster-bounds';
 import type { ClusterPlan } from './secure-cluster-selector';
 import { clusterTopKBits, planLayout } from './secure-cluster-selector';
 import { blockSelectionCost } from './selections';
@@ -28,22 +31,41 @@ export interface MpcacheStepShape {
   readonly doneBefore: readonly number[];
   /** Quick-select steps per level as reported. */
   readonly steps: readonly (readonly number[])[];
+  /** Representatives a previous step computed but did not append (its deferred bounds); default 0. */
+  readonly pendingBefore?: number;
+}
+
+/** The bounds shape: per level, the clusters completed since the last update. */
+export interface ClusterBoundsShape {
+  readonly lanes: number;
+  readonly headDim: number;
+  readonly fracBits: number;
+  readonly sizes: readonly number[];
+  readonly alpha: number | 'exact';
+  readonly fresh: readonly number[];
+}
+
+/** SecureClusterBounds.update: finest level from the keys, coarser ones from children, α mix. */
+export function clusterBoundsCost(b: ClusterBoundsShape): FormulaCost {
+  const { sizes, fresh, fracBits: f } = b, L = sizes.length, ld = b.lanes * b.headDim, bits = boundsCompareBits(f);
+  if (fresh[L - 1] <= 0) return sumCosts([]);
+  const parts = [minMaxTreeCost(fresh[L - 1] * ld, sizes[L - 1], bits)];
+  for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) parts.push(maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
+  if (b.alpha !== 'exact') parts.push(truncRoundCost(fresh.reduce((a, x) => a + x, 0) * ld, f));
+  return sumCosts(parts);
 }
 
 export function mpcacheStepCost(s: MpcacheStepShape): FormulaCost {
-  const { lanes, rows, headDim: d, fracBits: f, sizes, plan } = s, L = sizes.length, U = lanes * rows, ld = lanes * d;
-  const bits = boundsCompareBits(f), w = s.alpha === 'exact' ? 2 * d : d;
+  const { lanes, rows, headDim: d, fracBits: f, sizes, plan } = s, L = sizes.length, U = lanes * rows;
+  const w = s.alpha === 'exact' ? 2 * d : d;
   const parts: FormulaCost[] = [];
-  // bounds of clusters completed since the last step: finest from keys, coarser from children
+  // bounds of clusters completed since the last step, unless they wait for the softmax
   const fresh = sizes.map((size, i) => Math.floor(plan.nTok / size) - s.doneBefore[i]);
-  if (fresh[L - 1] > 0) {
-    parts.push(minMaxTreeCost(fresh[L - 1] * ld, sizes[L - 1], bits));
-    for (let i = L - 2; i >= 0 && fresh[i] > 0; i--) parts.push(maxTreeCost(2 * fresh[i] * ld, sizes[i] / sizes[i + 1], bits));
-    if (s.alpha !== 'exact') parts.push(truncRoundCost(fresh.reduce((a, b) => a + b, 0) * ld, f));
-  }
-  // scores over every representative (new ones appended in the same round)
-  const R = sizes.reduce((a, size) => a + Math.floor(plan.nTok / size), 0), appended = fresh.reduce((a, b) => a + b, 0);
-  if (s.alpha === 'exact') parts.push(reluCost(U * d, bits));
+  const deferred = boundsDeferrable(sizes, s.doneBefore, plan.nTok, plan.tailStart), computed = deferred ? 0 : fresh.reduce((a, b) => a + b, 0);
+  if (!deferred) parts.push(clusterBoundsCost({ lanes, headDim: d, fracBits: f, sizes, alpha: s.alpha, fresh }));
+  // scores over every representative (pending and new ones appended in the same round)
+  const R = s.doneBefore.reduce((a, b) => a + b, 0) + computed, appended = (s.pendingBefore ?? 0) + computed;
+  if (s.alpha === 'exact') parts.push(reluCost(U * d, boundsCompareBits(f)));
   parts.push(maskedMatmulCost([lanes, rows, w], [lanes, rows, R], lanes * appended * w), truncRoundCost(U * R, f));
   // level-by-level top-k (payload: index + descendants' scores)
   let n = plan.c0;

@@ -106,9 +106,9 @@ export async function selectClustersOnShares(
     for (let u = 0; u < U; u++) { data.set(q.data.subarray(u * d, (u + 1) * d), u * 2 * d); data.set(rq.data.subarray(u * d, (u + 1) * d), u * 2 * d + d); }
     qx = { shape: [lanes, rows, 2 * d], data };
   }
-  const { op, append } = await bounds.takeOperand(ctx);
+  const { op, append, rows: R } = await bounds.takeOperand(ctx);
   const raw = await maskedMatmul(ctx, qx, op, append ? { transpose: true, append } : { transpose: true });
-  const S = (await truncRound(ctx, raw)).data, R = bounds.repRows;
+  const S = (await truncRound(ctx, raw)).data;
   const score = (u: number, level: number, c: number) => S[u * R + bounds.repIndex(level, c)];
   // 3. level 0 candidates: payload [index, descendant scores per finer level]
   const descW = (i: number) => { let w = 0; for (let j = i + 1; j < L; j++) w += sizes[i] / sizes[j]; return w; };

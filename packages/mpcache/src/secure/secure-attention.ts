@@ -20,7 +20,9 @@
  *            3. causal mask: a new query t may not see the new rows after it: P0 adds the public
  *               filler CAUSAL_MASK_LOGIT there (local); the softmax's exp clips it to exactly 0
  *            4. KV-cache policy: select rows (gather the kept logits)
- *            5. softmax over the kept logits (one softmaxRows call for all heads), scatter back
+ *            5. softmax over the kept logits (one softmaxRows call for all heads), scatter back;
+ *               the policy's background work (takeBackground), if any, runs beside it (fuseRounds:
+ *               its rounds overlap the softmax's; its online bytes count in the 'softmax' scope)
  *            6. weighted sum of the values P·V, appending v in the same round
  *               — when the policy does not read P at this call (needsProbs false: the full cache,
  *               MPCache and SnapKV after the prompt, StreamingLLM, Quest, Attention-Gate), 5–6 are
@@ -32,7 +34,7 @@
  *            8. merge heads → (n, dModel) at scale 2f
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
-import { maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import { fuseRounds, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 import { softmaxOnShares, softmaxWeightedSumOnShares } from './secure-nonlinear';
 import type { SecureKVCachePolicy, SecureAttentionView } from './secure-kv-cache-policy';
@@ -87,11 +89,14 @@ export async function secureAttention(
     const all = sel ? await c.ledger.scope('kv cache policy', () => sel.scatter(c, w)) : w;
     return c.ledger.scope('weighted sum of values', () => maskedMatmul(c, all, cache.values, { append: v }));
   };
+  const background = policy.takeBackground?.(inp.layer) ?? null;
+  const softmax = <T>(body: (c: PartyContext) => Promise<T>): Promise<T> => ctx.ledger.scope('softmax', async () =>
+    background ? (await fuseRounds(ctx, [body, background]))[0] : body(ctx));
   let out: RingTensor, probs: RingTensor | null = null;
   if (policy.needsProbs?.(view) === false) {
-    out = await ctx.ledger.scope('softmax', () => softmaxWeightedSumOnShares(ctx, kept, scoreScale, weigh));
+    out = await softmax((c) => softmaxWeightedSumOnShares(c, kept, scoreScale, weigh));
   } else {
-    const pKept = await ctx.ledger.scope('softmax', () => softmaxOnShares(ctx, kept, scoreScale));
+    const pKept = await softmax((c) => softmaxOnShares(c, kept, scoreScale));
     probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
     out = await weigh(ctx, probs);
   }

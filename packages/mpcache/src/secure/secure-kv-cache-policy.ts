@@ -58,6 +58,9 @@ export interface SecureAttentionSelection {
   scatter(ctx: PartyContext, probs: RingTensor): Promise<RingTensor>;
 }
 
+/** Work of a policy's own that attention runs beside its softmax (symmetric openings only: fuseRounds). */
+export type BackgroundWork = (ctx: PartyContext) => Promise<void>;
+
 export interface SecureKVCachePolicy {
   /** Short id used in reports and on the CLI (`full`, `mpcache`, `h2o`, …). */
   readonly name: string;
@@ -118,6 +121,12 @@ export interface SecureKVCachePolicy {
    * for one that does not exist yet. `startPos`: the position of the step's first new row.
    */
   planOperandKeys?(layer: number, startPos: number): string[];
+  /**
+   * Optional: work this layer's `select` left for later because nothing before the softmax reads its
+   * result (MPCache: the bounds of clusters that complete in the forced tail), handed over once;
+   * attention runs it beside the softmax so that its rounds overlap the softmax's. null: none.
+   */
+  takeBackground?(layer: number): BackgroundWork | null;
 }
 
 /** The full cache: every query attends every cached row. The default policy. */

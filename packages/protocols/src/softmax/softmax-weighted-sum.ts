@@ -26,7 +26,7 @@ import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { fuseRounds } from '../engine/fuse-rounds';
 import { mulBroadcast, mulBroadcastCost } from '../nonlinear/mul-broadcast';
-import { sumCosts, type FormulaCost } from '../engine/formula-cost';
+import { fusedCosts, sumCosts, type FormulaCost } from '../engine/formula-cost';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 import {
   reciprocalOfSums, reciprocalOfSumsCost, softmaxNumerators, softmaxNumeratorsCost, type SoftmaxOptions,
@@ -78,9 +78,8 @@ export function softmaxWeightedSumCost(rows: number, L: number, d: number, weigh
   const { weighShift, outShift } = scales(fracBits, opts);
   const branchA = sumCosts([weighCost, truncPrCost(rows * d, weighShift)]);
   const branchB = reciprocalOfSumsCost(rows, L, fracBits, opts, fracBits, Y_SCALE);
-  const c = sumCosts([
-    softmaxNumeratorsCost(rows, L, fracBits, opts, fracBits), branchA, branchB,
+  return sumCosts([
+    softmaxNumeratorsCost(rows, L, fracBits, opts, fracBits), fusedCosts([branchA, branchB]),
     mulBroadcastCost(rows, d, true, false), truncPrCost(rows * d, outShift),
   ]);
-  return { ...c, rounds: c.rounds - branchA.rounds - branchB.rounds + Math.max(branchA.rounds, branchB.rounds) };
 }

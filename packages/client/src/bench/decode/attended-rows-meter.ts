@@ -3,7 +3,7 @@
  * each head's query attended at the last decoding step (the selection's public `kept`, or the whole
  * cache when the policy returns null), and samples memory at every layer. Everything else — the
  * optional members included when the policy has them (warm, observeInput, the plan keys, wide
- * logits, needsProbs) — is forwarded unchanged, so costs are the policy's own.
+ * logits, needsProbs, takeBackground) — is forwarded unchanged, so costs are the policy's own.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
@@ -20,6 +20,7 @@ export class AttendedRowsMeter implements SecureKVCachePolicy {
   readonly planOperandKeys?: SecureKVCachePolicy['planOperandKeys'];
   readonly acceptsWideLogits?: boolean;
   readonly needsProbs?: SecureKVCachePolicy['needsProbs'];
+  readonly takeBackground?: SecureKVCachePolicy['takeBackground'];
 
   constructor(readonly inner: SecureKVCachePolicy, nLayers: number, private readonly onLayer: () => void = () => undefined) {
     this.keptByLayer = new Array<number>(nLayers).fill(0);
@@ -29,6 +30,7 @@ export class AttendedRowsMeter implements SecureKVCachePolicy {
     this.planOperandKeys = inner.planOperandKeys?.bind(inner);
     this.acceptsWideLogits = inner.acceptsWideLogits;
     this.needsProbs = inner.needsProbs?.bind(inner);
+    this.takeBackground = inner.takeBackground?.bind(inner);
   }
 
   get name(): string {

@@ -59,6 +59,23 @@ describe('CorrelationPlans', () => {
     expect(named.replay('x@c', 0, [])![0].params).toEqual({ rows: 6 });
   });
 
+  it("an extended family ('base +x') replays its base family's plan for the same variant until it has two variants of its own", () => {
+    const plans = new CorrelationPlans();
+    plans.set('layer@kv=10', layer(10), [], 0);
+    plans.set('layer@kv=11', layer(11), [], 0);
+    expect(plans.replay('layer +c1@kv=11', 0, [])).toEqual(layer(11));                      // recorded base
+    expect(plans.replay('layer +c1 +a2@kv=12', 0, [])![0].params).toEqual({ rows: 13, key: 'w' });   // predicted base
+    plans.set('layer +c1@kv=12', layer(12, true), [], 0);
+    plans.set('layer@kv=13', layer(13), [], 0);
+    expect(plans.replay('layer +c1@kv=14', 0, [])!.map((r) => r.spec.name)).toEqual(['grow', 'tree', 'fixed']); // one variant: still the base
+    plans.set('layer +c1@kv=14', layer(14, true), [], 0);
+    const own = plans.replay('layer +c1@kv=16', 0, [])!;                                      // two variants: its own prediction
+    expect(own.map((r) => r.spec.name)).toEqual(['grow', 'tree', 'pass', 'fixed']);
+    expect(own[0].params).toEqual({ rows: 17, key: 'w' });
+    expect(plans.replay('other +c1@kv=3', 0, [])).toBeUndefined();                          // no base either
+    expect(plans.replay('layer +c1', 0, [])).toBeUndefined();                                // no variant: no base
+  });
+
   it('requests are aligned by spec name: an extra request in one variant does not shift the others; no negative sizes', () => {
     const plans = new CorrelationPlans();
     plans.set('l@1', layer(20), [], 0);

@@ -27,6 +27,12 @@
  * (a pairwise tree over a row whose length changes parity). A wrong prediction (a size that jumps,
  * a data-dependent count) only misses. Predictions use recorded public params only.
  *
+ * Extended blocks: a family whose name carries ' +' parts (e.g. "layer mpcache lead +c0.1", a layer
+ * that also computes new cluster bounds) is its base family (the name before the first ' +') plus
+ * some work. Until it can be predicted itself (two recorded variants; such steps may come once in 16
+ * or 32), a variant replays its base family's plan for the same variant, recorded or predicted: the
+ * base's requests hit, the extra work's are served on demand (misses that do not drop the plan).
+ *
  * Memory: at most `maxPlans` sequences (oldest dropped first), each an array of (spec, params), and
  * two per family.
  */
@@ -57,7 +63,8 @@ export class CorrelationPlans {
    * `operandKeys` (same order as when recorded).
    */
   replay(key: string, start: number, operandKeys: readonly string[]): readonly CorrelationRequest[] | undefined {
-    const plan = this.plans.get(key) ?? this.predicted(key);
+    const base = baseKey(key);
+    const plan = this.plans.get(key) ?? this.predicted(key) ?? (base === undefined ? undefined : this.plans.get(base) ?? this.predicted(base));
     if (!plan) return undefined;
     const renames = new Map<string, string>();
     if (plan.operandKeys.length === operandKeys.length) {
@@ -103,6 +110,12 @@ export class CorrelationPlans {
     });
     return { ...seen[seen.length - 1].plan, requests };
   }
+}
+
+/** The same variant of the family that `key`'s family extends (header, Extended blocks), or undefined. */
+function baseKey(key: string): string | undefined {
+  const at = key.indexOf('@'), plus = key.indexOf(' +');
+  return at < 0 || plus < 0 || plus > at ? undefined : key.slice(0, plus) + key.slice(at);
 }
 
 /** For each request of b, the index of its partner in a (−1: none): a longest common subsequence of spec names. */

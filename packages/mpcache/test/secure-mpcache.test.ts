@@ -158,14 +158,14 @@ describe(`secure MPCache deferred cluster bounds (SEED=${TEST_SEED})`, () => {
   // and at 72 a finest and a coarse one, all in the forced tail (rows 64..), so their bounds wait for
   // takeBackground; at 73 coarse cluster 8 is scored, with the representatives deferred at 68 and 72.
   const lanes = 2, d = 4, counts = [67, 68, 72, 73];
-  const cfg = { clusterSizes: [8, 4], forcedRecent: 8, layerSharing: 'none' as const };
+  const cfg = (alpha: number | 'exact') => ({ clusterSizes: [8, 4], forcedRecent: 8, layerSharing: 'none' as const, alpha });
   const keys = data('mpc/defer/k', 73 * lanes * d, -2, 2), q = data('mpc/defer/q', lanes * d, -1, 1);
   type Cost = [rounds: number, bytesSent: number, offlineBoth: number];
 
   /** The four steps; the deferred bounds run after each step when `runBackground`, else never. */
-  async function run(label: string, runBackground: boolean) {
+  async function run(label: string, runBackground: boolean, alpha: number | 'exact' = 0.6) {
     const p = parties(`mpc/defer/${label}`), qs = shareGrid(q, [lanes, 1, d], `mpc/defer/${label}/qs`);
-    const pol = [0, 1].map(() => new SecureMpcachePolicy(model(1, lanes, d), 24, cfg));
+    const pol = [0, 1].map(() => new SecureMpcachePolicy(model(1, lanes, d), 24, cfg(alpha)));
     const snap = () => p.ctx.map((c) => c.ledger.snapshot());
     const delta = (a: ReturnType<typeof snap>, b: ReturnType<typeof snap>): Cost =>
       [b[0].rounds - a[0].rounds, b[0].bytesSent - a[0].bytesSent, b[0].offlineBytes - a[0].offlineBytes + b[1].offlineBytes - a[1].offlineBytes];
@@ -200,17 +200,17 @@ describe(`secure MPCache deferred cluster bounds (SEED=${TEST_SEED})`, () => {
     }
   }
 
-  it('bounds of clusters completing in the forced tail go to takeBackground; costs = mpcacheStepCost + clusterBoundsCost; selections = plaintext', async () => {
+  it.each([0.6, 'exact'] as const)('bounds of clusters completing in the forced tail go to takeBackground; costs = mpcacheStepCost + clusterBoundsCost; selections = plaintext (alpha %s)', async (alpha) => {
     const { mpcacheStepCost, clusterBoundsCost } = await import('@mpcache/mpcache');
-    const { pol, steps } = await run('taken', true);
+    const { pol, steps } = await run(`taken/${alpha}`, true, alpha);
     expect(steps.map((s) => s.deferred)).toEqual([false, true, true, false]);
     const done = [[0, 0], [8, 16], [8, 17], [9, 18]], pending = [0, 0, 1, 2];
     steps.forEach((s, i) => {
-      const shape = { lanes, rows: 1, headDim: d, fracBits: F, sizes: [8, 4], alpha: 0.6 };
+      const shape = { lanes, rows: 1, headDim: d, fracBits: F, sizes: [8, 4], alpha };
       const want = mpcacheStepCost({ ...shape, plan: s.leader.plan, doneBefore: done[i], steps: s.leader.steps!, pendingBefore: pending[i] });
       expect(s.select).toEqual([want.rounds, want.bytesSent, want.offlineBytes]);
       const fresh = [Math.floor(s.n / 8) - done[i][0], Math.floor(s.n / 4) - done[i][1]];
-      const b = clusterBoundsCost({ lanes, headDim: d, fracBits: F, sizes: [8, 4], alpha: 0.6, fresh });
+      const b = clusterBoundsCost({ lanes, headDim: d, fracBits: F, sizes: [8, 4], alpha, fresh });
       expect(s.background).toEqual(s.deferred ? [b.rounds, b.bytesSent, b.offlineBytes] : [0, 0, 0]);
       if (s.deferred) expect(b.rounds).toBeGreaterThan(0);
       expectPlaintextSelection(pol, s.n, s.leader.plan.counts[1], s.chosen);

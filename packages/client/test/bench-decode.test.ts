@@ -48,6 +48,8 @@ describe('bench decode (two party processes)', () => {
         expect(r[k]).toBeGreaterThan(0);
       }
       expect(r.msOnlinePerToken).toBeLessThanOrEqual(r.msPerToken);
+      expect(r.msPerTokenMax).toBe(Math.max(...r.steps.map((s) => s.ms)));
+      expect(r.msPerTokenMax).toBeGreaterThanOrEqual(r.msPerToken);
       expect(r.peakRssMB).toHaveLength(2);
       for (const m of r.peakRssMB) expect(m).toBeGreaterThan(10);
       expect(r.steps).toHaveLength(TOKENS);

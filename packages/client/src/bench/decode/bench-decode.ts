@@ -7,6 +7,8 @@
  * `tokens` measured steps (decode-row.ts); the row reports means over the measured steps of:
  *   msPerToken            wall time per token, the slower party (the dealer answers on demand,
  *                         like CrypTen's TTP: this includes generating the correlations)
+ *   msPerTokenMax         the slowest measured step's wall time (e.g. MPCache's steps that complete
+ *                         a cluster, once every 16 at [32, 16]: msPerToken is a mean)
  *   msOnlinePerToken      max over parties of (ms − time waiting on the dealer): an estimate of the
  *                         online phase alone; it can err low by peer waits hidden under dealer waits
  *   bytesPerToken         online bytes one party sends (max over the two; exact, from the ledger)
@@ -68,6 +70,8 @@ export interface DecodeRow {
   seqLen: number;
   budget: number | null;
   msPerToken: number;
+  /** The slowest measured step (wall time, the slower party). */
+  msPerTokenMax: number;
   msOnlinePerToken: number;
   dealerWaitMsPerToken: number;
   bytesPerToken: number;
@@ -174,6 +178,7 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
   return {
     policy, seqLen, budget,
     msPerToken: mean((s) => s.ms),
+    msPerTokenMax: Math.max(...steps.map((s) => s.ms)),
     msOnlinePerToken: mean((s) => s.msOnline),
     dealerWaitMsPerToken: round1(p0.steps.reduce((a, s, i) => a + Math.max(s.dealerWaitMs, p1.steps[i].dealerWaitMs), 0) / n),
     bytesPerToken: mean((s) => s.bytes),

@@ -130,11 +130,6 @@ export class SecureClusterBounds {
     return this.repRow[level][c];
   }
 
-  /** Representative rows so far (including rows still to be masked). */
-  get repRows(): number {
-    return this.opRows;
-  }
-
   /** Representatives computed but not yet appended to the operand (the next product appends them). */
   get pendingRepRows(): number {
     return this.pendingRows.length;
@@ -151,8 +146,8 @@ export class SecureClusterBounds {
   }
 
   /**
-   * The masked operand (lanes, repRows − pending, width), the pending rows (lanes, r, width), and the
-   * operand's rows once they are appended (an update running beside the product adds later rows).
+   * The masked operand (lanes, rows − r, width), the r pending rows (lanes, r, width), and `rows`,
+   * the operand's rows once they are appended (an update running beside the product adds later rows).
    */
   async takeOperand(ctx: PartyContext): Promise<{ op: MaskedOperand; append: { shape: number[]; data: BigUint64Array } | null; rows: number }> {
     if (!this.op) this.op = await maskOperand(ctx, { shape: [this.lanes, 0, this.width], data: new BigUint64Array(0) });

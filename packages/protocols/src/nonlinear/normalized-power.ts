@@ -76,6 +76,18 @@ export interface NormPowerDesign {
 
 const DEG = 4, SP = 60, SM_NEWTON = 24;
 const cache = new Map<string, NormPowerDesign>();
+/**
+ * The fits by their own inputs: a design's key holds `hi` (a softmax's 2L, new at every decoding
+ * step of the full cache), which moves the segments but not the fitted interval.
+ */
+const fits = new Map<string, { coef: number[]; err: number }>();
+
+function powerFit(power: number, a: number, b: number, mc: number): { coef: number[]; err: number } {
+  const key = `${power} ${a} ${b} ${mc}`;
+  let fit = fits.get(key);
+  if (!fit) fits.set(key, (fit = fitPoly((m) => m ** power, a, b, mc, DEG, true)));
+  return fit;
+}
 
 export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
   const key = JSON.stringify(spec);
@@ -107,7 +119,7 @@ export function designNormalizedPower(spec: NormPowerSpec): NormPowerDesign {
   const cSeg = cVal.map((c) => BigInt(Math.round(c * 2 ** sC)));
   // polynomial p(m) ≈ m^power on [1 − ρ, B(1 + ρ)], in t = m at 2^s
   const a = 1 - rho, b = B * (1 + rho), mc = (a + b) / 2;
-  const fit = fitPoly((m) => m ** power, a, b, mc, DEG, true);
+  const fit = powerFit(power, a, b, mc);
   let s = 12;
   const pMin = b ** power;
   while (s > 6 && 0.5 * 2 ** -(SP - DEG * s) * ((b - a) / 2) ** DEG > 1e-5 * pMin) s--;

@@ -13,7 +13,7 @@ import {
   WsChannel,
   ChannelClosedError,
 } from '@mpcache/mpc-core';
-import { beaverMulCost } from '@mpcache/protocols';
+import { beaverMulCost, mulTriples, openWords } from '@mpcache/protocols';
 import {
   ClientSeal,
   encodeHello,
@@ -32,7 +32,7 @@ import {
   type PartyJob,
 } from '@mpcache/party-server';
 import { MpcacheClient, type ClientSession, type GeneratedToken } from '@mpcache/client';
-import { generateKeyPair, share, tensor } from '@mpcache/mpc-core';
+import { generateKeyPair, newLinkNonce, share, tensor } from '@mpcache/mpc-core';
 import { eventually, RawClient } from './helpers/raw-client';
 
 const MODEL = RING_RECURRENCE_MODEL;
@@ -355,7 +355,7 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it('a P1 link for a session P0 does not have gets SessionNotFoundError', async () => {
     const ch = await WsChannel.connect(`${servers.p0.url}/session/nobody/peer`);
-    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: 'nobody', publicKey: servers.p1.publicKey, params: { model: MODEL, policy: 'full', maxNewTokens: 1 } }));
+    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: 'nobody', publicKey: servers.p1.publicKey, nonce: newLinkNonce(), params: { model: MODEL, policy: 'full', maxNewTokens: 1 } }));
     const reply = await ch.recv(HELLO_TAG);
     expect(() => decodeHello(reply, 'p0', 'P0', 'nobody')).toThrow(SessionNotFoundError);
     ch.close();
@@ -363,7 +363,7 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
 
   it('a dealer link with a key other than the configured one is rejected', async () => {
     const ch = await WsChannel.connect(`${servers.dealer.url}/session/imposter/p0`);
-    ch.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: 'imposter', publicKey: generateKeyPair().publicKey }));
+    ch.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: 'imposter', publicKey: generateKeyPair().publicKey, nonce: newLinkNonce() }));
     const reply = await ch.recv(HELLO_TAG);
     expect(() => decodeHello(reply, 'dealer', 'dealer', 'imposter')).toThrow(/does not match the configured one/);
     ch.close();
@@ -492,5 +492,53 @@ describe('party server limits', () => {
       for (const r of c) r.close();
       await servers.close();
     }
+  });
+});
+
+describe('session seeds', () => {
+  it('a session id used again gets new seeds: masks and opened values do not repeat', async () => {
+    // Each session opens d = x − a for one Beaver mask a (as beaverMul does) and records a's share
+    // and d. Under repeated seeds a would repeat, and d′ − d would open x′ − x to both parties.
+    const seen: { party: number; aShare: bigint; opened: bigint; common: bigint }[] = [];
+    const job = (party: 0 | 1): PartyJob => ({
+      ...ringRecurrenceJob(),
+      start: async (ctx) => ({
+        async *generate(prompt) {
+          const t = await ctx.dealer.take(mulTriples, 1);
+          const opened = await openWords(ctx, new BigUint64Array([BigInt.asUintN(64, prompt.data[0] - t.a[0])]));
+          seen.push({ party, aShare: t.a[0], opened: opened[0], common: ctx.common.words(1)[0] });
+          yield prompt.data[0];
+        },
+      }),
+    });
+    const servers = await startLocalServers({ job, party: TIMEOUTS });
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      for (const x of [5n, 1000n]) {
+        // the servers free the first session just after its last token: retry while they still hold it
+        let s: ClientSession | undefined;
+        for (let tries = 0; !s; tries++) {
+          s = await client.openSession({ model: MODEL, maxNewTokens: 1, sessionId: 'same-id' }).catch((e: Error) => {
+            if (!/already/.test(e.message) || tries > 100) throw e;
+            return new Promise<undefined>((r) => setTimeout(() => r(undefined), 50));
+          });
+        }
+        expect((await collect(s, [x])).map((t) => t.value)).toEqual([x]);
+        await eventually(() => seen.length === (x === 5n ? 2 : 4));
+      }
+    } finally {
+      client.close();
+      await servers.close();
+    }
+    const [first, second] = [seen.slice(0, 2), seen.slice(2)].map((s) => [0, 1].map((p) => s.find((e) => e.party === p)!));
+    for (const session of [first, second]) {
+      expect(session[0].opened).toBe(session[1].opened); // both parties opened the same d
+      expect(session[0].common).toBe(session[1].common); // and share their common PRG
+    }
+    for (const p of [0, 1]) {
+      expect(second[p].aShare).not.toBe(first[p].aShare);
+      expect(second[p].common).not.toBe(first[p].common);
+    }
+    expect(BigInt.asUintN(64, second[0].opened - first[0].opened)).not.toBe(995n);
   });
 });

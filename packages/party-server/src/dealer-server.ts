@@ -4,7 +4,7 @@
  *
  * Per connection: hello (the party's public key, checked against a configured one) → the dealer's
  * hello (its public key) → wait for the other party of the session (pairTimeoutMs) → seeds
- * agreeSeed(dealer, P_b, id, "dealer-p<b>") → `serveDealerSession` until both parties close.
+ * agreeSeed(dealer, P_b, id, "dealer-p<b>", both link nonces) → `serveDealerSession` until both parties close.
  * The dealer sees no input, share or opened value and never talks to a client.
  *
  *   connection ──hello──▶ pairing ──both parties──▶ serving ──both closed──▶ (freed)
@@ -24,9 +24,11 @@ import {
   LimitError,
   listenWs,
   MAX_SESSIONS,
+  newLinkNonce,
   ProtocolError,
   TimeoutError,
   type KeyPair,
+  type LinkNonces,
   type PartyId,
   type WsChannel,
   type TlsServerOptions,
@@ -66,6 +68,8 @@ interface Slot {
   readonly id: string;
   readonly channels: [WsChannel | undefined, WsChannel | undefined];
   readonly keys: [Uint8Array | undefined, Uint8Array | undefined];
+  /** Per party: [the dealer's link nonce, the party's] (the dealer-p<b> seed's salt). */
+  readonly nonces: [LinkNonces | undefined, LinkNonces | undefined];
   state: 'pairing' | 'serving' | 'closed';
   timer?: NodeJS.Timeout;
 }
@@ -147,7 +151,7 @@ export class DealerServer {
       this.drainer.refuseIfDraining();
       const max = this.opts.maxSessions ?? MAX_SESSIONS;
       if (this.slots.size >= max) throw new LimitError(`dealer serves at most ${max} sessions`, 'MPC_ERR_TOO_MANY_SESSIONS');
-      slot = { id, channels: [undefined, undefined], keys: [undefined, undefined], state: 'pairing' };
+      slot = { id, channels: [undefined, undefined], keys: [undefined, undefined], nonces: [undefined, undefined], state: 'pairing' };
       this.slots.set(id, slot);
       this.metrics.sessionOpened();
       const pairMs = this.opts.pairTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
@@ -157,9 +161,11 @@ export class DealerServer {
     if (slot.state !== 'pairing' || slot.channels[party]) {
       throw new ProtocolError(`session ${id}: P${party} is already connected to the dealer`, 'MPC_ERR_BAD_MESSAGE');
     }
-    ch.send(HELLO_TAG, encodeHello({ role: 'dealer', sessionId: id, publicKey: this.opts.keys.publicKey }));
+    const nonce = newLinkNonce();
+    ch.send(HELLO_TAG, encodeHello({ role: 'dealer', sessionId: id, publicKey: this.opts.keys.publicKey, nonce }));
     slot.channels[party] = ch;
     slot.keys[party] = hello.publicKey;
+    slot.nonces[party] = [nonce, hello.nonce];
     const s = slot;
     // A party that leaves while pairing frees the slot.
     void ch.whenSocketClosed().then(() => {
@@ -173,8 +179,8 @@ export class DealerServer {
     slot.state = 'serving';
     const keys = this.opts.keys;
     const session = new DealerSession(
-      agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0'),
-      agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1'),
+      agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0', slot.nonces[0]!),
+      agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1', slot.nonces[1]!),
     );
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(

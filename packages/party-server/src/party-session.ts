@@ -8,7 +8,8 @@
  *
  * Links: P1 dials P0 at `ws://p0/session/<id>/peer` (hello carries P1's public key and the session
  * parameters, which must equal what P0's client asked for); each party dials the dealer at
- * `ws://dealer/session/<id>/p<b>`. Seeds: agreeSeed over X25519 + HKDF, salted with the session id:
+ * `ws://dealer/session/<id>/p<b>`. Seeds: agreeSeed over X25519 + HKDF, salted with the session id
+ * and the link's two fresh nonces (from the hellos):
  * "p0-p1" with the peer, "dealer-p<b>" with the dealer. The peer link carries the session's ledger
  * (online bytes and rounds); the dealer link has none (CorrelationSource counts its replies as
  * offline bytes).
@@ -97,7 +98,7 @@ export class PartySession {
         connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track),
       ]);
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
-      const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1');
+      const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1', peer.nonces);
       const ctx = makePartyContext(cfg.role, peer.channel, peer.ledger, source, common, cfg.job.fracBits);
       const run = await cfg.job.start(ctx, { sessionId: this.id, policy: this.params.policy, maxNewTokens: this.params.maxNewTokens, ...sessionOptionFields(this.params) });
       this.assertOpen();

@@ -1,6 +1,7 @@
 /**
  * Long-term X25519 key pairs of the servers. Each server has one; per session it agrees a seed with
- * each counterpart (mpc-core seed-agreement.ts: HKDF over X25519, salted with the session id):
+ * each counterpart (mpc-core seed-agreement.ts: HKDF over X25519, salted with the session id
+ * and both ends' fresh link nonces):
  * P0–P1 "p0-p1", dealer–P_b "dealer-p<b>". Public keys travel in the hello of each link; a server
  * configured with a counterpart's public key (`--peer-public-key`, `--dealer-public-key`, …) rejects
  * a hello that carries another one, which is what a deployment should do. Without a configured key

@@ -2,9 +2,11 @@
  * The links of one session, with their hellos: P_b → dealer (`/session/<id>/p<b>`) and P1 → P0
  * (`/session/<id>/peer`; on P0 the link arrives through the server's rendezvous). Each returns the
  * counterpart's public key (checked against a configured one) or the seed agreed with it.
+ * Each end sends a fresh link nonce in its hello; a seed is salted with both (seed-agreement.ts), so
+ * a session never repeats an earlier session's masks, even under the same id.
  * `track` registers a link with its session, which closes it when the session ends.
  */
-import { agreeSeed, ChannelClosedError, Ledger, ProtocolError, WsChannel } from '@mpcache/mpc-core';
+import { agreeSeed, ChannelClosedError, Ledger, newLinkNonce, ProtocolError, WsChannel, type LinkNonces } from '@mpcache/mpc-core';
 import type { PartyServerConfig, PeerArrival } from './party-session';
 import type { Rendezvous } from './rendezvous';
 import { receiveHello } from './hello-handshake';
@@ -23,6 +25,8 @@ export interface PeerLinkSetup {
   /** Counts this session's online bytes and rounds. */
   readonly ledger: Ledger;
   readonly publicKey: Uint8Array;
+  /** Both link nonces, P0's then P1's (the p0-p1 seed's salt). */
+  readonly nonces: LinkNonces;
 }
 
 /** Dial the dealer, exchange hellos, agree the dealer seed. */
@@ -30,12 +34,13 @@ export async function connectDealer(cfg: PartyServerConfig, id: string, track: T
   const me = cfg.role ? 'p1' : 'p0';
   // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
   const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa }, 'the dealer'), 'the dealer');
-  ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey }));
+  const nonce = newLinkNonce();
+  ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey, nonce }));
   const hello = await receiveHello(ch, {
     role: 'dealer', from: 'dealer', sessionId: id, pinnedKey: cfg.dealerPublicKey, keyOwner: 'the dealer',
     timeoutMs: cfg.handshakeTimeoutMs, what: `session ${id}: dealer hello`,
   });
-  return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1') };
+  return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1', [hello.nonce, nonce]) };
 }
 
 /** P1: dial P0 and exchange hellos. P0: take P1's link from the rendezvous, check the parameters, answer. */
@@ -47,12 +52,13 @@ export async function connectPeer(
     const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa };
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
     const mine = { ...params, ...(cfg.job.shareSet ? { shareSet: cfg.job.shareSet } : {}) };
-    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, params: mine }));
+    const nonce = newLinkNonce();
+    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, nonce, params: mine }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)
     const hello = await receiveHello(ch, {
       role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
     });
-    return { channel: ch, ledger, publicKey: hello.publicKey };
+    return { channel: ch, ledger, publicKey: hello.publicKey, nonces: [hello.nonce, nonce] };
   }
   const a = await arrivals.wait(id, cfg.pairTimeoutMs, `session ${id}: link from P1`);
   track(a.channel, 'P1');
@@ -70,8 +76,9 @@ export async function connectPeer(
     a.channel.send(HELLO_TAG, encodeHelloError(err));
     throw err;
   }
-  a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: id, publicKey: cfg.keys.publicKey }));
-  return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey };
+  const nonce = newLinkNonce();
+  a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: id, publicKey: cfg.keys.publicKey, nonce }));
+  return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey, nonces: [nonce, a.hello.nonce] };
 }
 
 /** WsChannel.connect whose failure names the counterpart and URL. */

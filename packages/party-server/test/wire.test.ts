@@ -8,6 +8,7 @@ import {
   MAX_ENVELOPE_BYTES,
   MAX_NEW_TOKENS,
   MAX_PROMPT_TOKENS,
+  newLinkNonce,
   ProtocolError,
   SessionNotFoundError,
   TimeoutError,
@@ -143,18 +144,21 @@ describe('party messages', () => {
 });
 
 describe('server hellos and errors on the wire', () => {
+  const nonce = newLinkNonce();
   it('hello round-trips; P1 → P0 carries the session parameters', () => {
     for (const params of [{ model: 'stories15m', policy: 'full', maxNewTokens: 8 }, { model: 'stories15m', policy: 'full', maxNewTokens: 8, temperature: 0.7, topK: 3, topP: 0.5, shareSet: '0123456789abcdef' }]) {
-      expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, params });
+      expect(decodeHello(encodeHello({ role: 'p1', sessionId: 's', publicKey: pk, nonce, params }), 'p1', 'P1', 's', true)).toEqual({ role: 'p1', sessionId: 's', publicKey: pk, nonce, params });
     }
-    expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer' });
+    expect(decodeHello(encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk, nonce }), 'dealer', 'dealer', 's')).toMatchObject({ role: 'dealer', nonce });
     expect(decodeSync(encodeSync({ promptTokens: 5, maxNewTokens: 7 }), 'P0')).toEqual({ promptTokens: 5, maxNewTokens: 7 });
   });
 
   it.each([
-    ['a role other than expected', encodeHello({ role: 'p0', sessionId: 's', publicKey: pk }), /expected role "dealer"/],
-    ['another session', encodeHello({ role: 'dealer', sessionId: 't', publicKey: pk }), /hello for session "t", expected "s"/],
-    ['a short key', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk.subarray(0, 31) }), /"publicKey" expected 32 bytes/],
+    ['a role other than expected', encodeHello({ role: 'p0', sessionId: 's', publicKey: pk, nonce }), /expected role "dealer"/],
+    ['another session', encodeHello({ role: 'dealer', sessionId: 't', publicKey: pk, nonce }), /hello for session "t", expected "s"/],
+    ['a short key', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk.subarray(0, 31), nonce }), /"publicKey" expected 32 bytes/],
+    ['a short nonce', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk, nonce: nonce.subarray(0, 16) }), /"nonce" expected 32 bytes/],
+    ['no nonce', encodeMessage({ type: 'hello', role: 'dealer', sessionId: 's', publicKey: pk }), /missing field "nonce"/],
   ])('rejects a hello with %s', (_l, payload, message) => {
     expect(() => decodeHello(payload, 'dealer', 'dealer', 's')).toThrow(message);
   });

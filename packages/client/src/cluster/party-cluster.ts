@@ -12,11 +12,11 @@
  * wait for its peer forever).
  */
 import { randomBytes } from 'node:crypto';
-import { agreeSeed, generateKeyPair, listenWs, type Channel, type WsChannelOptions, type WsListener } from '@mpcache/mpc-core';
+import { agreeSeed, generateKeyPair, listenWs, newLinkNonce, type Channel, type WsChannelOptions, type WsListener } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession, type DealerSessionOptions } from '@mpcache/protocols';
 import { allCorrelationSpecs } from '@mpcache/party-server';
 import type { PartyEndpoint, PartyLauncher } from './party-launcher';
-import { errorFromParty, type FromPartyOf, type PartyReadyBase, type ToPartyOf } from './party-messages';
+import { errorFromParty, type FromPartyOf, type PartyHello, type PartyReadyBase, type ToPartyOf } from './party-messages';
 
 export interface PartyClusterOptions<Extra> {
   readonly launch: PartyLauncher;
@@ -62,10 +62,11 @@ export class PartyCluster<Extra, Job, Result, Ready extends PartyReadyBase = Par
     let listener: WsListener | undefined;
     try {
       const hellos = await Promise.all(parties.map((p) => nextMessage(p, 'hello', opts.helloTimeoutMs)));
-      const pub = hellos.map((h) => (h as { publicKey: Uint8Array }).publicKey);
+      const pub = hellos.map((h) => (h as PartyHello).publicKey), nonces = hellos.map((h) => (h as PartyHello).nonce);
+      const dealerNonces = [newLinkNonce(), newLinkNonce()];
       const session = new DealerSession(
-        agreeSeed(dealerKeys, pub[0], sessionId, 'dealer-p0'),
-        agreeSeed(dealerKeys, pub[1], sessionId, 'dealer-p1'),
+        agreeSeed(dealerKeys, pub[0], sessionId, 'dealer-p0', [dealerNonces[0], nonces[0]]),
+        agreeSeed(dealerKeys, pub[1], sessionId, 'dealer-p1', [dealerNonces[1], nonces[1]]),
         opts.dealer,
       );
       const dealerChannels: (Channel | undefined)[] = [undefined, undefined];
@@ -82,7 +83,7 @@ export class PartyCluster<Extra, Job, Result, Ready extends PartyReadyBase = Par
       for (const p of [0, 1] as const) {
         post(parties[p], {
           type: 'init', party: p, sessionId, dealerUrl: listener.url, dealerPublicKey: dealerKeys.publicKey,
-          peerPublicKey: pub[1 - p], ...opts.init,
+          peerPublicKey: pub[1 - p], dealerNonce: dealerNonces[p], peerNonce: nonces[1 - p], ...opts.init,
         } as ToPartyOf<Extra, Job>);
       }
       const { url } = (await listening) as { url: string };

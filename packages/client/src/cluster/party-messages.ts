@@ -3,7 +3,7 @@
  * (worker threads or child processes; structured clone, so typed arrays and bigints pass as they
  * are). Only public data crosses: keys' PUBLIC halves, URLs, shapes, costs, timings.
  *
- *   party ──hello(publicKey)──▶ orchestrator ──init──▶ party
+ *   party ──hello(publicKey, nonce)──▶ orchestrator ──init──▶ party
  *   P0 ──listening(url)──▶ orchestrator ──connect(url)──▶ P1        (P1 dials P0)
  *   party ──ready──▶ orchestrator;  then job(id) ──▶ jobDone(id) | failed(id), …;  close
  *
@@ -13,7 +13,10 @@
 
 export type NetProfile = 'none' | 'lan' | 'wan';
 
-/** Who the party is, where the dealer listens, and the public keys it agrees seeds with. */
+/**
+ * Who the party is, where the dealer listens, the public keys it agrees seeds with and the
+ * counterparts' link nonces (seed salts: cluster-seeds.ts).
+ */
 export type PartyInitOf<Extra> = {
   readonly type: 'init';
   readonly party: 0 | 1;
@@ -21,6 +24,10 @@ export type PartyInitOf<Extra> = {
   readonly dealerUrl: string;
   readonly dealerPublicKey: Uint8Array;
   readonly peerPublicKey: Uint8Array;
+  /** The dealer's link nonce for this party. */
+  readonly dealerNonce: Uint8Array;
+  /** The peer's link nonce (from its hello). */
+  readonly peerNonce: Uint8Array;
 } & Extra;
 
 /** P1 only: where P0 listens. */
@@ -45,6 +52,8 @@ export type ToPartyOf<Extra, Job> = PartyInitOf<Extra> | PartyConnect | PartyJob
 export interface PartyHello {
   readonly type: 'hello';
   readonly publicKey: Uint8Array;
+  /** The party's link nonce (fresh random bytes, mpc-core newLinkNonce). */
+  readonly nonce: Uint8Array;
 }
 
 /** P0 only: the URL of its peer listener. */

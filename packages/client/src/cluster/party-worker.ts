@@ -5,11 +5,11 @@
  */
 import { parentPort } from 'node:worker_threads';
 import {
-  agreeSeed,
   generateKeyPair,
   Ledger,
   LINK_PROFILES,
   listenWs,
+  newLinkNonce,
   WsChannel,
   type Channel,
 } from '@mpcache/mpc-core';
@@ -17,12 +17,14 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { runOpCase } from '../bench/run-op-case';
 import { standardOpCases } from '../bench/op-cases';
 import type { FromWorker, ToWorker, WorkerInit } from './cluster-messages';
+import { clusterPartySeeds } from './cluster-seeds';
 import { partyFailure } from './party-messages';
 
 const port = parentPort;
 if (!port) throw new Error('party-worker must run in a worker thread');
 
 const keys = generateKeyPair();
+const nonce = newLinkNonce();
 let ctx: PartyContext | undefined;
 let init: WorkerInit | undefined;
 let dealerLink: ChannelDealerLink | undefined;
@@ -32,7 +34,7 @@ const post = (m: FromWorker) => port.postMessage(m);
 port.on('message', (m: ToWorker) => {
   handle(m).catch((e: Error & { code?: string }) => post(partyFailure(e, 'id' in m ? m.id : undefined)));
 });
-post({ type: 'hello', publicKey: keys.publicKey });
+post({ type: 'hello', publicKey: keys.publicKey, nonce });
 
 async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
@@ -67,8 +69,7 @@ function channelOptions() {
 
 async function setUp(m: WorkerInit): Promise<void> {
   init = m;
-  const dealerSeed = agreeSeed(keys, m.dealerPublicKey, m.sessionId, m.party === 0 ? 'dealer-p0' : 'dealer-p1');
-  const commonSeed = agreeSeed(keys, m.peerPublicKey, m.sessionId, 'p0-p1');
+  const { dealerSeed, commonSeed } = clusterPartySeeds(keys, nonce, m);
   const dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, {}); // no ledger: offline traffic
   dealerLink = new ChannelDealerLink(dealerChannel);
   const peer = new Promise<Channel>((resolve) => (resolvePeer = resolve));

@@ -2,9 +2,10 @@
  * Messages between servers of one session, outside the protocol's own message sequence:
  *
  *   HELLO_TAG  first message each way on a new link. The dialling side (P1 → P0 on the peer link,
- *              P_b → dealer on a dealer link) sends { role, sessionId, publicKey[, model, policy,
- *              maxNewTokens] }; the accepting side answers with its own hello or with an error
- *              ({ code, name, message }, e.g. SessionNotFoundError) and closes.
+ *              P_b → dealer on a dealer link) sends { role, sessionId, publicKey, nonce[, model,
+ *              policy, maxNewTokens] }; the accepting side answers with its own hello or with an
+ *              error ({ code, name, message }, e.g. SessionNotFoundError) and closes. `nonce` is the
+ *              sender's fresh link nonce (32 random bytes), salted into the link's seed.
  *   SYNC_TAG   P0 ↔ P1 before each generate: { promptTokens }, so both parties run the same shapes.
  *   FIN_TAG    P0 ↔ P1 after a job: each waits for the other's FIN before closing, so no message
  *              still in flight is dropped by the close.
@@ -17,6 +18,7 @@ import {
   ChannelClosedError,
   envelopeInt,
   envelopeString,
+  LINK_NONCE_BYTES,
   MAX_NEW_TOKENS,
   MAX_PROMPT_TOKENS,
   ProtocolError,
@@ -48,6 +50,8 @@ export interface ServerHello {
   readonly sessionId: string;
   /** X25519 public key (32 bytes) of the sender's long-term key pair. */
   readonly publicKey: Uint8Array;
+  /** The sender's link nonce for this session (LINK_NONCE_BYTES fresh random bytes, mpc-core newLinkNonce). */
+  readonly nonce: Uint8Array;
   /** P1 → P0 only. */
   readonly params?: SessionParams;
 }
@@ -55,7 +59,7 @@ export interface ServerHello {
 export function encodeHello(h: ServerHello): Uint8Array {
   const p = h.params;
   return encodeMessage({
-    type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey,
+    type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey, nonce: h.nonce,
     ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...sessionOptionFields(p), ...(p.shareSet ? { shareSet: p.shareSet } : {}) } : {}),
   });
 }
@@ -78,17 +82,20 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', ...(withParams ? params : [])], withParams ? [...SESSION_OPTION_KEYS, 'shareSet'] : []);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', 'nonce', ...(withParams ? params : [])], withParams ? [...SESSION_OPTION_KEYS, 'shareSet'] : []);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
   if (sessionId !== undefined && sid !== sessionId) throw bad(`${what}: hello for session "${sid}", expected "${sessionId}"`);
   const pk = env.publicKey;
   if (!(pk instanceof Uint8Array) || pk.byteLength !== 32) throw bad(`${what}: field "publicKey" expected 32 bytes`);
+  const nonce = env.nonce;
+  if (!(nonce instanceof Uint8Array) || nonce.byteLength !== LINK_NONCE_BYTES) throw bad(`${what}: field "nonce" expected ${LINK_NONCE_BYTES} bytes`);
   return {
     role: expectRole,
     sessionId: sid,
     publicKey: Uint8Array.from(pk),
+    nonce: Uint8Array.from(nonce),
     params: withParams
       ? {
           model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),

@@ -10,12 +10,13 @@
  * Exits when told to close or when the orchestrator goes away (IPC disconnect).
  */
 import {
-  agreeSeed, generateKeyPair, Ledger, LINK_PROFILES, listenWs, WsChannel, type Channel, type WsListener,
+  generateKeyPair, Ledger, LINK_PROFILES, listenWs, newLinkNonce, WsChannel, type Channel, type WsListener,
 } from '@mpcache/mpc-core';
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
 import { maskModelWeights, type SecureWeights } from '@mpcache/mpcache';
 import { localWeightShares } from '@mpcache/party-server';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
+import { clusterPartySeeds } from '../../cluster/cluster-seeds';
 import { partyFailure } from '../../cluster/party-messages';
 import type { FromParty, PartyInit, ToParty } from './decode-messages';
 import { runDecodeRow } from './decode-row';
@@ -23,6 +24,7 @@ import { collectGarbage, currentRssMB, lifetimeMaxRssMB } from './rss-sampler';
 
 const send = (m: FromParty) => process.send?.(m);
 const keys = generateKeyPair();
+const nonce = newLinkNonce();
 const ledger = new Ledger();
 let init: PartyInit | undefined;
 let ctx: PartyContext | undefined;
@@ -45,7 +47,7 @@ process.on('message', (m: ToParty) => {
   else queue = queue.then(() => handle(m)).catch(fail);
 });
 process.on('disconnect', () => process.exit(0));
-send({ type: 'hello', publicKey: keys.publicKey });
+send({ type: 'hello', publicKey: keys.publicKey, nonce });
 
 async function handle(m: ToParty): Promise<void> {
   switch (m.type) {
@@ -76,8 +78,7 @@ function peerOptions() {
 async function setUp(m: PartyInit): Promise<void> {
   init = m;
   const t0 = performance.now();
-  const dealerSeed = agreeSeed(keys, m.dealerPublicKey, m.sessionId, m.party === 0 ? 'dealer-p0' : 'dealer-p1');
-  const commonSeed = agreeSeed(keys, m.peerPublicKey, m.sessionId, 'p0-p1');
+  const { dealerSeed, commonSeed } = clusterPartySeeds(keys, nonce, m);
   dealerChannel = await WsChannel.connect(`${m.dealerUrl}/p${m.party}`, { maxFrameBytes: BENCH_MAX_FRAME_BYTES }); // no ledger: offline traffic is counted by the source
   if (m.party === 0) {
     peerListener = await listenWs({ host: '127.0.0.1', port: 0, channel: peerOptions() }, (ch) => {

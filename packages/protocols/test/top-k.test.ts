@@ -124,6 +124,26 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
     expect(Math.max(...means) / Math.min(...means)).toBeLessThan(1.6);
   });
 
+  it("the dealer's seeds do not fix the transcript: the parties' common σ permutes after its shuffle", async () => {
+    // Fixed dealer seeds fix π; the dealer knows π and sees how many comparisons a run asks for. If
+    // the quick-select order were π alone, one input would give one transcript under those seeds.
+    const n = 32, k = 4, prg = testPrg('topk-dealer-view');
+    const vals = Array.from({ length: n }, (_, i) => BigInt(n - i));
+    const sv = share(tensor([n], BigUint64Array.from(vals)), prg);
+    const dealerP0 = prg.bytes(16), dealerP1 = prg.bytes(16);
+    const transcript = async (common: Uint8Array) => {
+      const parties = localParties({ seeds: { dealerP0, dealerP1, common } });
+      const [a, b] = await runBoth(parties, (ctx) => topK(ctx, sv[ctx.party], k, { bits: 16, pivots: 2, allPairsMax: 4 }));
+      checkResult([vals], k, 0, a, b, tensor([n, 0]), 'any');
+      return a.stepComparisons.join(',');
+    };
+    const sameCommon = prg.bytes(16);
+    expect(await transcript(sameCommon)).toBe(await transcript(sameCommon)); // all seeds fixed: deterministic
+    const seen = new Set<string>();
+    for (let t = 0; t < 12; t++) seen.add(await transcript(prg.bytes(16)));
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
   it('rejects bad k, bits and payload shapes', async () => {
     const parties = localParties();
     const v = tensor([8]);

@@ -16,7 +16,11 @@
  * Opens:     the comparison bits [key_a < key_b] of SHUFFLED items with distinct keys: a function of the
  *            rank order of a uniform permutation that neither party knows, hence simulatable; the
  *            selected shuffled positions (uniformly random). Values, indices and ranks stay secret.
- * Steps:     1. items (v, idx, payload) → shuffle each row independently (blocks), unshuffle prepared
+ *            The dealer, which draws the shuffle π (both halves), sees how many comparison chunks a
+ *            run asks for, which follows those bits: so the items are permuted once more by σ from
+ *            the parties' common PRG (local, free), and σ∘π is unknown to the dealer as well.
+ * Steps:     1. items (v, idx, payload) → shuffle each row independently (blocks), unshuffle prepared;
+ *               then permute each row by σ (common PRG)
  *            2. key = v·2^L + (2^L − 1 − idx), local on the shuffled shares
  *            3. until the boundary k is resolved: the planner picks comparisons; LTZ(key_a − key_b);
  *               reveal the bits; refine the buckets
@@ -34,6 +38,7 @@ import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openBytes, openWords } from '../engine/open';
 import { dcfLessThanZero, dcfLessThanZeroCost } from '../fss/dcf-less-than';
+import { blockPermutation, drawCommonPermutation, permuteRows } from '../shuffle/permutation';
 import { obliviousShuffle, obliviousShuffleCost, unshufflePublic } from '../shuffle/shuffle';
 import { QuickSelect, type QuickSelectOptions } from './quick-select';
 import { ComparisonPool, comparisonChunk, pooledComparisonsOffline } from './comparison-pool';
@@ -80,11 +85,16 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
   return ctx.ledger.scope('topK', async () => {
     // 1. shuffle (v, idx, payload) rows, each row of values on its own
     const items = { shape: [rows * n, cols], data: itemMatrix(ctx.party, v, opts.payload, n, w) };
-    const { y, handle } = await obliviousShuffle(ctx, items, {
+    const shuffled = await obliviousShuffle(ctx, items, {
       blocks: rows,
       unshuffle: uw ? 'public' : 'none',
       unshuffleWidth: uw,
     });
+    const { handle } = shuffled;
+    // 1b. then σ from the parties' common PRG, local: the dealer drew π, so only σ∘π hides the
+    // rank order from it (the chunks of comparisons it is asked for follow the revealed bits)
+    const sigma = blockPermutation(rows * n, rows, (size) => drawCommonPermutation(ctx.common, size))!;
+    const y = { shape: shuffled.y.shape, data: permuteRows(shuffled.y.data, sigma, cols) };
     // 2. distinct keys on the shuffled shares
     const key = rankingKeys(ctx.party, y.data, cols, L);
     // 3. quick-select on revealed comparison bits
@@ -124,7 +134,8 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
     if (!uw) return opts.originalOrder ? toOriginalOrder(ctx, result, rows, n, k, oneD) : result;
     // 5. public unshuffle of U: column ℓ marks the ℓ-th selected shuffled position
     const u = new BigUint64Array(rows * n * uw);
-    for (let r = 0; r < rows; r++) for (let l = 0; l < k; l++) u[(r * n + sel[r][l]) * uw + (uw === 1 ? 0 : l)] = 1n;
+    // (row σ(i) of the dealer's shuffle is row i of y)
+    for (let r = 0; r < rows; r++) for (let l = 0; l < k; l++) u[sigma[r * n + sel[r][l]] * uw + (uw === 1 ? 0 : l)] = 1n;
     const back = (await unshufflePublic(ctx, handle, { shape: [rows * n, uw], data: u })).data;
     const mask = new BigUint64Array(rows * n);
     for (let i = 0; i < rows * n; i++) {

@@ -8,8 +8,9 @@
  * exactly equally likely), taking its words from the holder's dealer stream through `g.own`. The dealer
  * and the holder see the same words in the same order, so both derive the same π; the other party
  * draws nothing. Rejections (probability < bound/2^32 per draw) pull further words the same way.
+ * drawCommonPermutation does the same from the parties' common PRG (a permutation the dealer does not know).
  */
-import type { PartyId } from '@mpcache/mpc-core';
+import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 
 /** Permute_π(X) for an n×w matrix stored row-major (out[i] = x[π(i)]). */
@@ -41,23 +42,8 @@ export function composePermutations(pi: Uint32Array, sigma: Uint32Array): Uint32
   return out;
 }
 
-/**
- * A uniform permutation of n elements from `holder`'s dealer stream (dealer and holder get the same
- * one; the other party gets undefined and draws nothing).
- */
-export function drawPermutation(g: DealGen, holder: PartyId, n: number): Uint32Array | undefined {
-  const first = g.own(holder, Math.ceil(Math.max(0, n - 1) / 2));
-  if (!first) return undefined;
-  let pool = new Uint32Array(first.buffer, first.byteOffset, 2 * first.length);
-  let pos = 0;
-  const next = (): number => {
-    if (pos === pool.length) {
-      const more = g.own(holder, 1) as BigUint64Array;
-      pool = new Uint32Array(more.buffer, more.byteOffset, 2);
-      pos = 0;
-    }
-    return pool[pos++];
-  };
+/** Fisher–Yates on 32-bit draws with rejection sampling: every permutation exactly equally likely. */
+function fisherYates(n: number, next: () => number): Uint32Array {
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
@@ -73,15 +59,55 @@ export function drawPermutation(g: DealGen, holder: PartyId, n: number): Uint32A
   return perm;
 }
 
-/** Block-diagonal uniform permutation: each of `blocks` groups of n/blocks rows permuted on its own. */
-export function drawBlockPermutation(g: DealGen, holder: PartyId, n: number, blocks: number): Uint32Array | undefined {
-  if (blocks === 1) return drawPermutation(g, holder, n);
+/** 32-bit draws from the words of `first`, then of `more()` one word at a time (rejections). */
+function wordDraws(first: BigUint64Array, more: () => BigUint64Array): () => number {
+  let pool = new Uint32Array(first.buffer, first.byteOffset, 2 * first.length);
+  let pos = 0;
+  return () => {
+    if (pos === pool.length) {
+      const w = more();
+      pool = new Uint32Array(w.buffer, w.byteOffset, 2);
+      pos = 0;
+    }
+    return pool[pos++];
+  };
+}
+
+/** Words for the n − 1 draws of Fisher–Yates without rejections. */
+const drawWords = (n: number) => Math.ceil(Math.max(0, n - 1) / 2);
+
+/**
+ * A uniform permutation of n elements from `holder`'s dealer stream (dealer and holder get the same
+ * one; the other party gets undefined and draws nothing).
+ */
+export function drawPermutation(g: DealGen, holder: PartyId, n: number): Uint32Array | undefined {
+  const first = g.own(holder, drawWords(n));
+  if (!first) return undefined;
+  return fisherYates(n, wordDraws(first, () => g.own(holder, 1) as BigUint64Array));
+}
+
+/**
+ * A uniform permutation of n elements from a PRG both parties hold (ctx.common, seeded between P0
+ * and P1): the same on both, unknown to the dealer.
+ */
+export function drawCommonPermutation(prg: AesCtrPrg, n: number): Uint32Array {
+  return fisherYates(n, wordDraws(prg.words(drawWords(n)), () => prg.words(1)));
+}
+
+/** Block-diagonal uniform permutation: each of `blocks` groups of n/blocks rows permuted by `draw(size)` on its own. */
+export function blockPermutation(n: number, blocks: number, draw: (size: number) => Uint32Array | undefined): Uint32Array | undefined {
+  if (blocks === 1) return draw(n);
   const size = n / blocks;
   const out = new Uint32Array(n);
   for (let b = 0; b < blocks; b++) {
-    const p = drawPermutation(g, holder, size);
+    const p = draw(size);
     if (!p) return undefined;
     for (let i = 0; i < size; i++) out[b * size + i] = b * size + p[i];
   }
   return out;
+}
+
+/** Block-diagonal uniform permutation from `holder`'s dealer stream (drawPermutation per block). */
+export function drawBlockPermutation(g: DealGen, holder: PartyId, n: number, blocks: number): Uint32Array | undefined {
+  return blockPermutation(n, blocks, (size) => drawPermutation(g, holder, size));
 }

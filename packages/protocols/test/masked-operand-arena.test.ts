@@ -75,6 +75,8 @@ describe(`fixed masked operands in the kernel arena (SEED=${TEST_SEED})`, () => 
     for (const op of again) op.release();
     expect(ringArena().heldBytes).toBe(heldNow);
     expect(again[0].rows).toBe(0);
+    // its masks were spent: no new row may be masked under them again
+    await expect(appendMaskedRows(parties.ctx[0], again[0], es[0])).rejects.toThrow(/append after release/);
   });
 
   it('the keyed memo keeps values in the arena, equal to the streams, and frees a grown entry’s old block', () => {

@@ -135,7 +135,11 @@ async function serve(o: ServeOptions): Promise<void> {
     if (role === 1 && !o.peer) throw new TypeError('--peer (MPCACHE_PEER_URL) is required for p1');
     const t0 = performance.now();
     const job = loadJob(role, o.model, parseIntArg(o.fracBits, 'frac-bits', 1, 24), o.shares);
-    log?.(`P${role}: loaded its share of ${o.model}${o.shares ? ' from its share file' : ''}${job.shareSet ? ` (share set ${job.shareSet})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const source = o.shares ? ' from its share file'
+      : o.model === RING_RECURRENCE_MODEL ? ''
+      : process.env.MPCACHE_OWNER_SEED ? ' from the stand-in owner (MPCACHE_OWNER_SEED; a demo setup: use share-model files for a real owner)'
+      : ' from the stand-in owner\'s fixed public seed (a demo setup: the weights are public to anyone; use share-model files for a real owner)';
+    log?.(`P${role}: loaded its share of ${o.model}${source}${job.shareSet ? ` (share set ${job.shareSet})` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     server = await PartyServer.start({
       role, keys, job, port, host: o.host, maxSessions, maxSessionsPerClient, log, tls, tlsCa,
       dealerUrl: o.dealer,

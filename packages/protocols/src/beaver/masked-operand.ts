@@ -52,6 +52,8 @@ export class MaskedOperand {
   private d: BigUint64Array = new BigUint64Array(0);
   private w: BigUint64Array = new BigUint64Array(0);
   private inArena = false;
+  /** Set by release(): the masks of rows 0… were spent, so no row may be masked under them again. */
+  private released = false;
 
   /**
    * @param lanes batch entries (1 and `batched` false for a rank-2 operand).
@@ -91,6 +93,7 @@ export class MaskedOperand {
 
   /** Store r opened rows per lane: dNew = D rows, bNew = my B rows, both (lanes, r, cols). */
   appendOpened(party: PartyId, dNew: BigUint64Array, bNew: BigUint64Array, r: number): void {
+    this.assertAppendable();
     const c = this.cols, rows = this.nRows;
     if (rows + r > this.capRows) this.grow(Math.max(rows + r, 2 * this.capRows));
     for (let h = 0; h < this.lanes; h++) {
@@ -104,13 +107,20 @@ export class MaskedOperand {
     this.nRows = rows + r;
   }
 
+  /** Throws after release(): rows appended then would be masked by the released rows' masks again. */
+  assertAppendable(): void {
+    if (this.released) throw new Error('MaskedOperand: append after release (the masks of its rows were already used)');
+  }
+
   /**
    * Give the kernel arena back D and W̃ now instead of at garbage collection; the operand is empty
-   * afterwards (rows = 0, as if nothing had been masked) and must not be used in products again.
+   * afterwards (rows = 0, as if nothing had been masked) and must not be used in products again;
+   * appending to it throws (new rows would be masked by the released rows' masks again).
    */
   release(): void {
     this.moveTo(new BigUint64Array(0), new BigUint64Array(0), 0, false);
     this.nRows = 0;
+    this.released = true;
   }
 
   private lane(buf: BigUint64Array, h: number): BigUint64Array {
@@ -205,6 +215,7 @@ export async function prepareAppend(
 
 /** Rows appended per lane by `rows`; throws ShapeError unless it is (r, cols) / (lanes, r, cols). */
 export function newRowCount(operand: MaskedOperand, rows: RingTensor): number {
+  operand.assertAppendable();
   const want = operand.batched ? [operand.lanes, -1, operand.cols] : [-1, operand.cols];
   const s = rows.shape;
   if (s.length !== want.length || s.some((d, i) => want[i] !== -1 && d !== want[i])) {

@@ -32,7 +32,11 @@ export const FSS_CHUNK_BLOCKS = 16384;
 const SEED_LABEL = 'mpcache/fss/seed';
 const VALUE_LABEL = 'mpcache/fss/value';
 
-/** The two fixed public AES keys for a session salt (empty salt in tests and KATs). */
+/**
+ * The two fixed public AES keys for a salt. They are public by design (fixed-key AES as a public
+ * random permutation, as in the usual FSS constructions); every deployment uses the empty salt
+ * (defaultFssPrg), and a salt only derives other public keys.
+ */
 export function fssFixedKeys(salt: Uint8Array = new Uint8Array(0)): { keyS: Uint8Array; keyV: Uint8Array } {
   const derive = (label: string) =>
     new Uint8Array(createHash('sha256').update(Buffer.from(label, 'utf8')).update(salt).digest().subarray(0, 16));
@@ -83,7 +87,7 @@ function checkSeeds(seeds: Uint8Array, what: string): number {
   return seeds.length >>> 4;
 }
 
-/** Batched fixed-key AES PRG; create once per session (cipher objects are reused). */
+/** Batched fixed-key AES PRG; create once and reuse (its cipher objects are reused). */
 export class FssPrg {
   readonly keyS: Uint8Array;
   readonly keyV: Uint8Array;

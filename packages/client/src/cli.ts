@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `mpcache` — the command line of MPCache: demo, generate, serve, share-model, bench (ring | ops | decode), eval.
- * Every subcommand accepts `--json FILE` and writes the object of ARCHITECTURE.md there.
+ * Every subcommand that produces results (all but serve and keygen) accepts `--json FILE` and writes
+ * its result objects there (the schemas of the design notes' ARCHITECTURE.md).
  * Library code throws; this file is the only place that sets the exit code.
  */
 import { Command } from 'commander';

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import {
   ChannelClosedError,
@@ -213,5 +215,38 @@ describe('WsChannel: local limits and lifecycle', () => {
     await pending;
     await eventually(() => c.closed, 'client closed');
     await c.whenSocketClosed();
+  });
+});
+
+describe('listenWs: per-connection frame limits', () => {
+  it("a route's limit (channel options from a function) refuses a long frame from its WebSocket header alone", async () => {
+    const listener = await listenWs({ host: '127.0.0.1', port: 0, channel: () => ({ maxFrameBytes: 1024 }) }, () => undefined);
+    try {
+      const sock = connect(listener.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      const got: Buffer[] = [];
+      sock.on('data', (d: Buffer) => got.push(d));
+      const closed = new Promise<void>((r) => sock.once('close', () => r()));
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      sock.write(
+        'GET /client HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      await eventually(() => Buffer.concat(got).includes('\r\n\r\n'));
+      expect(Buffer.concat(got).toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
+      got.length = 0;
+      // a masked binary frame declaring 100 MB; its body never comes
+      const h = Buffer.alloc(14);
+      h[0] = 0x82;
+      h[1] = 0x80 | 127;
+      h.writeBigUInt64BE(100_000_000n, 2);
+      sock.write(h);
+      await closed; // a server that waited for the body would never close it
+      const reply = Buffer.concat(got);
+      expect(reply[0]).toBe(0x88); // a close frame
+      expect(reply.readUInt16BE(2)).toBe(1009); // message too big
+    } finally {
+      await listener.close();
+    }
   });
 });

@@ -11,6 +11,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { WsChannel, wsSocketOptions, type WsChannelOptions } from './ws-channel';
 
@@ -67,11 +68,22 @@ export async function listenWs(
   onChannel: (channel: WsChannel, req: IncomingMessage) => void,
 ): Promise<WsListener> {
   const perConn = opts.channel ?? {};
-  const maxFrameBytes = typeof perConn === 'function' ? undefined : perConn.maxFrameBytes;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => answerHttp(opts, req, res);
   const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
-  const wss = new WebSocket.Server({ server, ...wsSocketOptions(maxFrameBytes) });
+  // One upgrade handler per frame limit, so each route's limit is ws's own maxPayload: an
+  // over-long frame is refused from its header, not after it was buffered.
+  const upgraders = new Map<number | undefined, WebSocket.Server>();
+  const upgraderFor = (maxFrameBytes: number | undefined): WebSocket.Server => {
+    let wss = upgraders.get(maxFrameBytes);
+    if (!wss) {
+      wss = new WebSocket.Server({ noServer: true, ...wsSocketOptions(maxFrameBytes) });
+      wss.on('error', () => undefined); // errors surface on each socket
+      upgraders.set(maxFrameBytes, wss);
+    }
+    return wss;
+  };
   const open = new Set<WsChannel>();
+  let accepting = true;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -79,22 +91,35 @@ export async function listenWs(
   });
   server.on('error', () => undefined);
   server.on('tlsClientError', () => undefined); // a client that fails the TLS handshake: its socket is gone, nothing else
-  wss.on('error', () => undefined); // after listen, errors surface on each socket
-  wss.on('connection', (socket, req) => {
-    const ch = new WsChannel(socket, typeof perConn === 'function' ? perConn(req) : perConn);
-    open.add(ch);
-    void ch.whenSocketClosed().then(() => open.delete(ch));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (!accepting) return void socket.destroy();
+    let chOpts: WsChannelOptions;
     try {
-      onChannel(ch, req);
-    } catch (e) {
-      ch.close(`rejected: ${(e as Error).name}`);
+      chOpts = typeof perConn === 'function' ? perConn(req) : perConn;
+    } catch {
+      return void socket.destroy();
     }
+    upgraderFor(chOpts.maxFrameBytes).handleUpgrade(req, socket, head, (ws) => {
+      const ch = new WsChannel(ws, chOpts);
+      open.add(ch);
+      void ch.whenSocketClosed().then(() => open.delete(ch));
+      try {
+        onChannel(ch, req);
+      } catch (e) {
+        ch.close(`rejected: ${(e as Error).name}`);
+      }
+    });
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   const host = opts.host ?? '127.0.0.1';
   let stopped: Promise<void> | undefined;
-  const stopAccepting = () => (stopped ??= new Promise<void>((resolve) => wss.close(() => server.close(() => resolve()))));
+  const stopAccepting = () => {
+    accepting = false;
+    for (const wss of upgraders.values()) wss.close();
+    return (stopped ??= new Promise<void>((resolve) => server.close(() => resolve())));
+  };
   return {
     port,
     url: `${opts.tls ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`,

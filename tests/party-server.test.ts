@@ -20,6 +20,7 @@ import {
   encodeMessage,
   decodeHello,
   HELLO_TAG,
+  helloAuth,
   ringRecurrenceJob,
   ringRecurrenceReference,
   ringRecurrenceTurns,
@@ -32,7 +33,7 @@ import {
   type PartyJob,
 } from '@mpcache/party-server';
 import { MpcacheClient, type ClientSession, type GeneratedToken } from '@mpcache/client';
-import { generateKeyPair, newLinkNonce, share, tensor } from '@mpcache/mpc-core';
+import { generateKeyPair, newLinkNonce, share, tensor, type KeyPair } from '@mpcache/mpc-core';
 import { eventually, RawClient } from './helpers/raw-client';
 
 const MODEL = RING_RECURRENCE_MODEL;
@@ -353,12 +354,37 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     await expect(MpcacheClient.connect({ p0: dead, p1: servers.p1.url })).rejects.toThrow(/cannot reach P0 at ws:\/\/127.0.0.1:1/);
   });
 
+  /** P1's hello for session `id`, with a proof of P1's key made by `prover` (P1's own key pair: a real proof). */
+  function p1Hello(id: string, prover?: KeyPair) {
+    const fields = { role: 'p1', sessionId: id, nonce: newLinkNonce() } as const;
+    const auth = prover && helloAuth(prover, servers.p0.publicKey, fields);
+    return encodeHello({ ...fields, publicKey: servers.p1.publicKey, params: { model: MODEL, policy: 'full', maxNewTokens: 1 }, ...(auth ? { auth } : {}) });
+  }
+
   it('a P1 link for a session P0 does not have gets SessionNotFoundError', async () => {
     const ch = await WsChannel.connect(`${servers.p0.url}/session/nobody/peer`);
-    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: 'nobody', publicKey: servers.p1.publicKey, nonce: newLinkNonce(), params: { model: MODEL, policy: 'full', maxNewTokens: 1 } }));
+    ch.send(HELLO_TAG, p1Hello('nobody', servers.keys.p1));
     const reply = await ch.recv(HELLO_TAG);
     expect(() => decodeHello(reply, 'p0', 'P0', 'nobody')).toThrow(SessionNotFoundError);
     ch.close();
+  });
+
+  it("a stranger naming P1's pinned key cannot take a session's peer link; the real P1 still pairs", async () => {
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      for (const [label, prover] of [['no proof', undefined], ['a proof made with another key', generateKeyPair()]] as const) {
+        const ch = await WsChannel.connect(`${servers.p0.url}/session/victim/peer`);
+        ch.send(HELLO_TAG, p1Hello('victim', prover));
+        const reply = await ch.recv(HELLO_TAG);
+        expect(() => decodeHello(reply, 'p0', 'P0', 'victim')).toThrow(prover ? /proof of its key does not verify/ : /no proof of its key/);
+        ch.close();
+        void label;
+      }
+      const s = await client.openSession({ model: MODEL, maxNewTokens: 3, sessionId: 'victim' });
+      expect((await collect(s, [2n])).map((t) => t.value)).toEqual(ringRecurrenceReference([2n], 3));
+    } finally {
+      client.close();
+    }
   });
 
   it('a dealer link with a key other than the configured one is rejected', async () => {
@@ -366,6 +392,16 @@ describe('party servers over loopback WebSockets (ring-recurrence job)', () => {
     ch.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: 'imposter', publicKey: generateKeyPair().publicKey, nonce: newLinkNonce() }));
     const reply = await ch.recv(HELLO_TAG);
     expect(() => decodeHello(reply, 'dealer', 'dealer', 'imposter')).toThrow(/does not match the configured one/);
+    ch.close();
+  });
+
+  it("a dealer link naming P0's pinned key without proving it is rejected and holds no session slot", async () => {
+    const before = servers.dealer.status().sessions;
+    const ch = await WsChannel.connect(`${servers.dealer.url}/session/squat/p0`);
+    ch.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: 'squat', publicKey: servers.p0.publicKey, nonce: newLinkNonce() }));
+    const reply = await ch.recv(HELLO_TAG);
+    expect(() => decodeHello(reply, 'dealer', 'dealer', 'squat')).toThrow(/no proof of its key/);
+    expect(servers.dealer.status().sessions).toBe(before);
     ch.close();
   });
 });

@@ -232,7 +232,7 @@ describe('listenWs: per-connection frame limits', () => {
         'GET /client HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
-      await eventually(() => Buffer.concat(got).includes('\r\n\r\n'));
+      await eventually(() => Buffer.concat(got).includes('\r\n\r\n'), 'the 101 response');
       expect(Buffer.concat(got).toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
       got.length = 0;
       // a masked binary frame declaring 100 MB; its body never comes

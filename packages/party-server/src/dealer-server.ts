@@ -36,6 +36,7 @@ import {
 } from '@mpcache/mpc-core';
 import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
+import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
 import { ServerDrain } from './server-drain';
 import { ServerMetrics, type SessionOutcome } from './server-metrics';
@@ -145,7 +146,7 @@ export class DealerServer {
   private async handshake(ch: WsChannel, id: string, party: PartyId): Promise<void> {
     const timeout = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const pinnedKey = party ? this.opts.partyPublicKeys?.p1 : this.opts.partyPublicKeys?.p0;
-    const hello = await receiveHello(ch, { role: party ? 'p1' : 'p0', from: `P${party}`, sessionId: id, pinnedKey, timeoutMs: timeout, what: `dealer: hello of P${party}` });
+    const hello = await receiveHello(ch, { role: party ? 'p1' : 'p0', from: `P${party}`, sessionId: id, pinnedKey, receiverKeys: this.opts.keys, timeoutMs: timeout, what: `dealer: hello of P${party}` });
     let slot = this.slots.get(id);
     if (!slot) {
       this.drainer.refuseIfDraining();
@@ -161,8 +162,8 @@ export class DealerServer {
     if (slot.state !== 'pairing' || slot.channels[party]) {
       throw new ProtocolError(`session ${id}: P${party} is already connected to the dealer`, 'MPC_ERR_BAD_MESSAGE');
     }
-    const nonce = newLinkNonce();
-    ch.send(HELLO_TAG, encodeHello({ role: 'dealer', sessionId: id, publicKey: this.opts.keys.publicKey, nonce }));
+    const nonce = newLinkNonce(), fields = { role: 'dealer', sessionId: id, nonce } as const;
+    ch.send(HELLO_TAG, encodeHello({ ...fields, publicKey: this.opts.keys.publicKey, auth: helloAuth(this.opts.keys, hello.publicKey, fields) }));
     slot.channels[party] = ch;
     slot.keys[party] = hello.publicKey;
     slot.nonces[party] = [nonce, hello.nonce];

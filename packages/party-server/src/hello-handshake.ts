@@ -6,10 +6,12 @@
  *   receiveHello  the counterpart's hello within a time limit (TimeoutError, and the link closed,
  *                 after it), validated (role, session id, parameters when required; a remote error
  *                 reply is rethrown as its error) and its public key checked against the configured
- *                 one (ProtocolError MPC_ERR_BAD_MESSAGE when they differ; no configured key: any).
+ *                 one (ProtocolError MPC_ERR_BAD_MESSAGE when they differ; no configured key: any),
+ *                 and its proof of that key checked (hello-auth.ts: required with a configured key).
  *   rejectLink    the accepting side's answer to a bad hello: the error reply, then close.
  */
-import type { Channel, WsChannel } from '@mpcache/mpc-core';
+import type { Channel, KeyPair, WsChannel } from '@mpcache/mpc-core';
+import { checkHelloAuth } from './hello-auth';
 import { checkPinnedKey } from './server-keys';
 import { decodeHello, encodeHelloError, HELLO_TAG, recvWithin, type ServerHello, type ServerRole } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
@@ -25,6 +27,8 @@ export interface ExpectedHello {
   readonly withParams?: boolean;
   /** The sender's configured public key; undefined: take the one in the hello. */
   readonly pinnedKey: Uint8Array | undefined;
+  /** The receiver's own key pair (checks the sender's proof of key). */
+  readonly receiverKeys: KeyPair;
   /** Who owns the key, as a mismatch error names it (default `from`). */
   readonly keyOwner?: string;
   readonly timeoutMs: number;
@@ -37,6 +41,7 @@ export async function receiveHello(ch: Channel, e: ExpectedHello): Promise<Serve
   const payload = await recvWithin(ch, HELLO_TAG, e.timeoutMs, e.what);
   const hello = decodeHello(payload, e.role, e.from, e.sessionId, e.withParams ?? false);
   checkPinnedKey(hello.publicKey, e.pinnedKey, e.keyOwner ?? e.from);
+  checkHelloAuth(e.receiverKeys, hello, e.from, e.pinnedKey !== undefined);
   return hello;
 }
 

@@ -14,6 +14,7 @@ export * from './wire/client-messages';
 export * from './wire/session-options';
 export * from './wire/server-hello';
 export * from './server-keys';
+export * from './hello-auth';
 export * from './rendezvous';
 export * from './jobs/party-job';
 export * from './jobs/ring-recurrence-job';

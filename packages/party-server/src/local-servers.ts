@@ -3,7 +3,7 @@
  * others' public keys configured (pinned). For tests and single-machine runs; a deployment runs the
  * three as separate processes or containers (`mpcache serve`, docker-compose.yml).
  */
-import { generateKeyPair, type PartyId, type TlsServerOptions } from '@mpcache/mpc-core';
+import { generateKeyPair, type KeyPair, type PartyId, type TlsServerOptions } from '@mpcache/mpc-core';
 import { DealerServer, type DealerServerOptions } from './dealer-server';
 import type { PartyJob } from './jobs/party-job';
 import { PartyServer, type PartyServerOptions } from './party-server';
@@ -23,6 +23,8 @@ export interface LocalServers {
   readonly dealer: DealerServer;
   readonly p0: PartyServer;
   readonly p1: PartyServer;
+  /** The three servers' key pairs (local tests and demos only: a deployment's never leave their server). */
+  readonly keys: { readonly p0: KeyPair; readonly p1: KeyPair; readonly dealer: KeyPair };
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startLocalServers(opts: LocalServersOptions): Promise<Loca
     dealer,
     p0,
     p1,
+    keys: { p0: keys[0], p1: keys[1], dealer: keys[2] },
     async close() {
       await Promise.all([p0.close(), p1.close()]);
       await dealer.close();

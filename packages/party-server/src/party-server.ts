@@ -258,7 +258,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
   private async acceptPeer(ch: WsChannel, id: string, ledger: Ledger): Promise<void> {
     const cfg = this.config;
     const hello = await receiveHello(ch, {
-      role: 'p1', from: 'P1', sessionId: id, withParams: true, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.handshakeTimeoutMs, what: 'P0: hello of P1',
+      role: 'p1', from: 'P1', sessionId: id, withParams: true, pinnedKey: cfg.peerPublicKey, receiverKeys: cfg.keys, timeoutMs: cfg.handshakeTimeoutMs, what: 'P0: hello of P1',
     });
     const offered = this.peerArrivals.offer(id, { channel: ch, ledger, hello }, cfg.pairTimeoutMs, (a) => rejectLink(a.channel, new SessionNotFoundError(id)));
     if (!offered) throw new ProtocolError(`session ${id}: P1 is already linked`, 'MPC_ERR_BAD_MESSAGE');

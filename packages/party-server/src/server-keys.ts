@@ -4,7 +4,8 @@
  * and both ends' fresh link nonces):
  * P0–P1 "p0-p1", dealer–P_b "dealer-p<b>". Public keys travel in the hello of each link; a server
  * configured with a counterpart's public key (`--peer-public-key`, `--dealer-public-key`, …) rejects
- * a hello that carries another one, which is what a deployment should do. Without a configured key
+ * a hello that carries another one, or that names it without proving it holds its secret
+ * (hello-auth.ts), which is what a deployment should do. Without a configured key
  * the server takes the key from the hello (fine against semi-honest parties, which is the model;
  * not against an active man in the middle).
  */

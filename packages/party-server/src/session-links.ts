@@ -2,13 +2,15 @@
  * The links of one session, with their hellos: P_b → dealer (`/session/<id>/p<b>`) and P1 → P0
  * (`/session/<id>/peer`; on P0 the link arrives through the server's rendezvous). Each returns the
  * counterpart's public key (checked against a configured one) or the seed agreed with it.
- * Each end sends a fresh link nonce in its hello; a seed is salted with both (seed-agreement.ts), so
+ * Each end sends a fresh link nonce in its hello, and a proof of its key when it knows the other
+ * end's (hello-auth.ts: the dialler with a configured key, the acceptor always); a seed is salted with both (seed-agreement.ts), so
  * a session never repeats an earlier session's masks, even under the same id.
  * `track` registers a link with its session, which closes it when the session ends.
  */
 import { agreeSeed, ChannelClosedError, Ledger, newLinkNonce, ProtocolError, WsChannel, type LinkNonces } from '@mpcache/mpc-core';
 import type { PartyServerConfig, PeerArrival } from './party-session';
 import type { Rendezvous } from './rendezvous';
+import { helloAuth } from './hello-auth';
 import { receiveHello } from './hello-handshake';
 import { encodeHello, encodeHelloError, HELLO_TAG, type SessionParams } from './wire/server-hello';
 
@@ -34,10 +36,11 @@ export async function connectDealer(cfg: PartyServerConfig, id: string, track: T
   const me = cfg.role ? 'p1' : 'p0';
   // No ledger on this link: CorrelationSource counts the dealer's replies as offline bytes.
   const ch = track(await dial(`${cfg.dealerUrl}/session/${id}/${me}`, { handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa }, 'the dealer'), 'the dealer');
-  const nonce = newLinkNonce();
-  ch.send(HELLO_TAG, encodeHello({ role: me, sessionId: id, publicKey: cfg.keys.publicKey, nonce }));
+  const nonce = newLinkNonce(), mine = { role: me, sessionId: id, nonce } as const;
+  const auth = cfg.dealerPublicKey && helloAuth(cfg.keys, cfg.dealerPublicKey, mine);
+  ch.send(HELLO_TAG, encodeHello({ ...mine, publicKey: cfg.keys.publicKey, ...(auth ? { auth } : {}) }));
   const hello = await receiveHello(ch, {
-    role: 'dealer', from: 'dealer', sessionId: id, pinnedKey: cfg.dealerPublicKey, keyOwner: 'the dealer',
+    role: 'dealer', from: 'dealer', sessionId: id, pinnedKey: cfg.dealerPublicKey, receiverKeys: cfg.keys, keyOwner: 'the dealer',
     timeoutMs: cfg.handshakeTimeoutMs, what: `session ${id}: dealer hello`,
   });
   return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1', [hello.nonce, nonce]) };
@@ -52,11 +55,12 @@ export async function connectPeer(
     const opts = { ledger, link: cfg.link, recvTimeoutMs: cfg.roundTimeoutMs, handshakeTimeoutMs: cfg.handshakeTimeoutMs, maxFrameBytes: cfg.maxFrameBytes, ca: cfg.tlsCa };
     const ch = track(await dial(`${cfg.peerUrl}/session/${id}/peer`, opts, 'P0'), 'P0');
     const mine = { ...params, ...(cfg.job.shareSet ? { shareSet: cfg.job.shareSet } : {}) };
-    const nonce = newLinkNonce();
-    ch.send(HELLO_TAG, encodeHello({ role: 'p1', sessionId: id, publicKey: cfg.keys.publicKey, nonce, params: mine }));
+    const nonce = newLinkNonce(), fields = { role: 'p1', sessionId: id, nonce } as const;
+    const auth = cfg.peerPublicKey && helloAuth(cfg.keys, cfg.peerPublicKey, fields);
+    ch.send(HELLO_TAG, encodeHello({ ...fields, publicKey: cfg.keys.publicKey, params: mine, ...(auth ? { auth } : {}) }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)
     const hello = await receiveHello(ch, {
-      role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
+      role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, receiverKeys: cfg.keys, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
     });
     return { channel: ch, ledger, publicKey: hello.publicKey, nonces: [hello.nonce, nonce] };
   }
@@ -76,8 +80,8 @@ export async function connectPeer(
     a.channel.send(HELLO_TAG, encodeHelloError(err));
     throw err;
   }
-  const nonce = newLinkNonce();
-  a.channel.send(HELLO_TAG, encodeHello({ role: 'p0', sessionId: id, publicKey: cfg.keys.publicKey, nonce }));
+  const nonce = newLinkNonce(), fields = { role: 'p0', sessionId: id, nonce } as const;
+  a.channel.send(HELLO_TAG, encodeHello({ ...fields, publicKey: cfg.keys.publicKey, auth: helloAuth(cfg.keys, a.hello.publicKey, fields) }));
   return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey, nonces: [nonce, a.hello.nonce] };
 }
 

@@ -4,6 +4,7 @@
  */
 import {
   encodeEnvelope,
+  generateKeyPair,
   LimitError,
   MAX_ENVELOPE_BYTES,
   MAX_NEW_TOKENS,
@@ -21,8 +22,10 @@ import {
   decodePartyMessage,
   decodeSync,
   encodeClientRequest,
+  checkHelloAuth,
   encodeHello,
   encodeHelloError,
+  helloAuth,
   encodeMessage,
   encodePartyMessage,
   encodeSync,
@@ -159,6 +162,7 @@ describe('server hellos and errors on the wire', () => {
     ['a short key', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk.subarray(0, 31), nonce }), /"publicKey" expected 32 bytes/],
     ['a short nonce', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk, nonce: nonce.subarray(0, 16) }), /"nonce" expected 32 bytes/],
     ['no nonce', encodeMessage({ type: 'hello', role: 'dealer', sessionId: 's', publicKey: pk }), /missing field "nonce"/],
+    ['a short proof', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk, nonce, auth: new Uint8Array(31) }), /"auth" expected 32 bytes/],
   ])('rejects a hello with %s', (_l, payload, message) => {
     expect(() => decodeHello(payload, 'dealer', 'dealer', 's')).toThrow(message);
   });
@@ -181,5 +185,28 @@ describe('server hellos and errors on the wire', () => {
   it('an error outside the family goes out as MPC_ERR_INTERNAL without its message', () => {
     const f = errorFields(new TypeError('Cannot read properties of undefined (reading "secretThing")'));
     expect(f).toEqual({ code: 'MPC_ERR_INTERNAL', name: 'TypeError', message: 'internal error (TypeError); details are in the server log' });
+  });
+});
+
+describe('hello proof of key (hello-auth.ts)', () => {
+  const p1 = generateKeyPair(), p0 = generateKeyPair();
+  const fields = { role: 'p1', sessionId: 's', nonce: newLinkNonce() } as const;
+  const hello = (auth?: Uint8Array) => ({ ...fields, publicKey: p1.publicKey, ...(auth ? { auth } : {}) });
+
+  it("the receiver verifies the sender's proof; another key, role, session or nonce does not verify", () => {
+    expect(() => checkHelloAuth(p0, hello(helloAuth(p1, p0.publicKey, fields)), 'P1', true)).not.toThrow();
+    const bad = [
+      helloAuth(generateKeyPair(), p0.publicKey, fields),
+      helloAuth(p1, generateKeyPair().publicKey, fields),
+      helloAuth(p1, p0.publicKey, { ...fields, role: 'p0' }),
+      helloAuth(p1, p0.publicKey, { ...fields, sessionId: 't' }),
+      helloAuth(p1, p0.publicKey, { ...fields, nonce: newLinkNonce() }),
+    ];
+    for (const auth of bad) expect(() => checkHelloAuth(p0, hello(auth), 'P1', false)).toThrow(/proof of its key does not verify/);
+  });
+
+  it('a missing proof is refused only where the sender is pinned', () => {
+    expect(() => checkHelloAuth(p0, hello(), 'P1', true)).toThrow(/no proof of its key/);
+    expect(() => checkHelloAuth(p0, hello(), 'P1', false)).not.toThrow();
   });
 });

@@ -14,6 +14,7 @@
  */
 import { x25519 } from '@noble/curves/ed25519';
 import { hkdf } from '@noble/hashes/hkdf';
+import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha256';
 import { randomBytes } from 'node:crypto';
 
@@ -84,6 +85,22 @@ export function agreeKey(mine: KeyPair, theirPublicKey: Uint8Array, salt: string
   if (shared.every((b) => b === 0)) throw new RangeError('"theirPublicKey" is a small-order point: no shared secret');
   const info = new TextEncoder().encode(`mpcache/v1/${label}`);
   return hkdf(sha256, shared, typeof salt === 'string' ? new TextEncoder().encode(salt) : salt, info, bytes);
+}
+
+/**
+ * HMAC-SHA256 of `message` under the 32-byte key agreeKey(mine, theirPublicKey, salt, label): a
+ * proof, to the owner of `theirPublicKey`, that the sender holds the secret of `mine` (only the two
+ * can compute it).
+ */
+export function agreedMac(mine: KeyPair, theirPublicKey: Uint8Array, salt: string, label: string, message: Uint8Array): Uint8Array {
+  return hmac(sha256, agreeKey(mine, theirPublicKey, salt, label, 32), message);
+}
+
+/** Byte strings equal, in time independent of where they differ. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ (b[i] ?? 0);
+  return diff === 0;
 }
 
 /** A sub-seed for a named purpose, derived from a seed (HKDF expand). */

@@ -5,7 +5,8 @@
  *              P_b → dealer on a dealer link) sends { role, sessionId, publicKey, nonce[, model,
  *              policy, maxNewTokens] }; the accepting side answers with its own hello or with an
  *              error ({ code, name, message }, e.g. SessionNotFoundError) and closes. `nonce` is the
- *              sender's fresh link nonce (32 random bytes), salted into the link's seed.
+ *              sender's fresh link nonce (32 random bytes), salted into the link's seed; `auth`
+ *              (optional) proves the sender holds its key's secret (hello-auth.ts).
  *   SYNC_TAG   P0 ↔ P1 before each generate: { promptTokens }, so both parties run the same shapes.
  *   FIN_TAG    P0 ↔ P1 after a job: each waits for the other's FIN before closing, so no message
  *              still in flight is dropped by the close.
@@ -52,6 +53,8 @@ export interface ServerHello {
   readonly publicKey: Uint8Array;
   /** The sender's link nonce for this session (LINK_NONCE_BYTES fresh random bytes, mpc-core newLinkNonce). */
   readonly nonce: Uint8Array;
+  /** Proof that the sender holds the named key's secret (hello-auth.ts); absent when it cannot make one. */
+  readonly auth?: Uint8Array;
   /** P1 → P0 only. */
   readonly params?: SessionParams;
 }
@@ -59,7 +62,7 @@ export interface ServerHello {
 export function encodeHello(h: ServerHello): Uint8Array {
   const p = h.params;
   return encodeMessage({
-    type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey, nonce: h.nonce,
+    type: 'hello', role: h.role, sessionId: h.sessionId, publicKey: h.publicKey, nonce: h.nonce, ...(h.auth ? { auth: h.auth } : {}),
     ...(p ? { model: p.model, policy: p.policy, maxNewTokens: p.maxNewTokens, ...sessionOptionFields(p), ...(p.shareSet ? { shareSet: p.shareSet } : {}) } : {}),
   });
 }
@@ -82,7 +85,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   }
   if (env.type !== 'hello') throw bad(`${what}: expected type "hello"`);
   const params = ['model', 'policy', 'maxNewTokens'];
-  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', 'nonce', ...(withParams ? params : [])], withParams ? [...SESSION_OPTION_KEYS, 'shareSet'] : []);
+  assertEnvelopeKeys(env, what, ['type', 'role', 'sessionId', 'publicKey', 'nonce', ...(withParams ? params : [])], ['auth', ...(withParams ? [...SESSION_OPTION_KEYS, 'shareSet'] : [])]);
   if (env.role !== expectRole) throw bad(`${what}: expected role "${expectRole}"`);
   const sid = env.sessionId;
   if (typeof sid !== 'string' || !SESSION_ID_PATTERN.test(sid)) throw bad(`${what}: malformed "sessionId"`);
@@ -91,11 +94,14 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   if (!(pk instanceof Uint8Array) || pk.byteLength !== 32) throw bad(`${what}: field "publicKey" expected 32 bytes`);
   const nonce = env.nonce;
   if (!(nonce instanceof Uint8Array) || nonce.byteLength !== LINK_NONCE_BYTES) throw bad(`${what}: field "nonce" expected ${LINK_NONCE_BYTES} bytes`);
+  const auth = env.auth;
+  if (auth !== undefined && !(auth instanceof Uint8Array && auth.byteLength === 32)) throw bad(`${what}: field "auth" expected 32 bytes`);
   return {
     role: expectRole,
     sessionId: sid,
     publicKey: Uint8Array.from(pk),
     nonce: Uint8Array.from(nonce),
+    ...(auth !== undefined ? { auth: Uint8Array.from(auth as Uint8Array) } : {}),
     params: withParams
       ? {
           model: envelopeString(env, 'model', what, MAX_NAME_LENGTH),

@@ -578,3 +578,38 @@ describe('session seeds', () => {
     expect(BigInt.asUintN(64, second[0].opened - first[0].opened)).not.toBe(995n);
   });
 });
+
+describe('session setups', () => {
+  it("P0's setup slots bound its concurrent setups, and P1's follow them; every session still opens and runs", async () => {
+    const active = [0, 0], peak = [0, 0];
+    const job = (party: 0 | 1): PartyJob => {
+      const inner = ringRecurrenceJob();
+      return {
+        ...inner,
+        start: async (ctx, o) => {
+          active[party]++;
+          peak[party] = Math.max(peak[party], active[party]);
+          await new Promise((r) => setTimeout(r, 80)); // a setup that takes a while
+          active[party]--;
+          return inner.start(ctx, o);
+        },
+      };
+    };
+    const servers = await startLocalServers({ job, party: { ...TIMEOUTS, setupSlots: 1 } });
+    const clients = await Promise.all([0, 1].map(() => MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url })));
+    try {
+      const runs = clients.flatMap((c, i) => [0, 1, 2].map(async (j) => {
+        const prompt = [BigInt(2 + i), BigInt(3 + j)];
+        const s = await c.openSession({ model: MODEL, maxNewTokens: 3 });
+        expect((await collect(s, prompt)).map((t) => t.value)).toEqual(ringRecurrenceReference(prompt, 3));
+      }));
+      await Promise.all(runs);
+      expect(peak[0]).toBe(1);
+      expect(peak[1]).toBeLessThanOrEqual(2); // P1 may still finish one when P0 admits the next
+      expect(peak[1]).toBeGreaterThanOrEqual(1);
+    } finally {
+      clients.forEach((c) => c.close());
+      await servers.close();
+    }
+  });
+});

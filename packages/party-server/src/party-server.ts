@@ -20,6 +20,7 @@
  *   const p1 = await PartyServer.start({ role: 1, keys: keys1, job, dealerUrl: dealer.url, peerUrl: p0.url });
  */
 import type { IncomingMessage } from 'node:http';
+import { SetupQueue } from './setup-queue';
 import {
   HANDSHAKE_TIMEOUT_MS,
   Ledger,
@@ -79,6 +80,10 @@ export interface PartyServerOptions {
   readonly syncTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   readonly roundTimeoutMs?: number;
+  /** P0: sessions set up at once (setup-queue.ts; default 2). */
+  readonly setupSlots?: number;
+  /** How long a session waits for a setup slot (default 120 s). */
+  readonly setupQueueTimeoutMs?: number;
   /** Emulated P0–P1 link (lan/wan) applied to this party's sends. */
   readonly link?: LinkProfile;
   /**
@@ -92,9 +97,14 @@ export interface PartyServerOptions {
 
 const PEER_ROUTE = /^\/session\/([A-Za-z0-9_.-]{1,64})\/peer$/;
 
+/** Sessions P0 sets up at once, and how long one waits for its turn (setup-queue.ts). */
+const SETUP_SLOTS = 2;
+const SETUP_QUEUE_TIMEOUT_MS = 120_000;
+
 export class PartyServer implements SessionHost, ConnectionHost {
   readonly config: PartyServerConfig;
   readonly peerArrivals = new Rendezvous<PeerArrival>();
+  readonly setupQueue: SetupQueue;
   private readonly sessions = new Map<string, PartySession>();
   private readonly owners = new Map<PartySession, ClientConnection>();
   private readonly peerLedgers = new WeakMap<IncomingMessage, Ledger>();
@@ -108,6 +118,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
     if (opts.role === 1 && !opts.peerUrl) throw new TypeError('P1 needs "peerUrl" (where P0 listens)');
     this.maxSessions = opts.maxSessions ?? MAX_SESSIONS;
     this.maxSessionsPerClient = opts.maxSessionsPerClient ?? Math.ceil(this.maxSessions / 2);
+    this.setupQueue = new SetupQueue(opts.setupSlots ?? SETUP_SLOTS);
     this.drainer = new ServerDrain(`P${opts.role}`, () => this.sessions.size);
     this.metrics = new ServerMetrics(`p${opts.role}`, () => this.sessions.size);
     this.config = {
@@ -123,6 +134,7 @@ export class PartyServer implements SessionHost, ConnectionHost {
       syncTimeoutMs: opts.syncTimeoutMs ?? PARTY_SYNC_TIMEOUT_MS,
       idleTimeoutMs: opts.idleTimeoutMs ?? SESSION_IDLE_TIMEOUT_MS,
       roundTimeoutMs: opts.roundTimeoutMs ?? ROUND_TIMEOUT_MS,
+      setupQueueTimeoutMs: opts.setupQueueTimeoutMs ?? SETUP_QUEUE_TIMEOUT_MS,
       link: opts.link,
       maxFrameBytes: opts.maxFrameBytes,
       tlsCa: opts.tlsCa,

@@ -86,6 +86,7 @@ export class PartySession {
   /** Links, seeds and the job's setup; replies `opened`. Never rejects: errors go to `fail`. */
   async open(): Promise<void> {
     const cfg = this.host.config;
+    let releaseSetup: (() => void) | undefined; // P0: its setup slot, held until the job has started
     try {
       try {
         this.seal = ClientSeal.agree('party', cfg.keys, this.clientKey, this.id, cfg.role);
@@ -93,9 +94,13 @@ export class PartySession {
         throw new ProtocolError(`session ${this.id}: clientKey: ${(e as Error).message}`, 'MPC_ERR_BAD_MESSAGE');
       }
       const track = (ch: WsChannel, who: string) => this.track(ch, who);
+      const admit = async () => {
+        releaseSetup = await this.host.setupQueue.acquire(cfg.setupQueueTimeoutMs, `P0: session ${this.id}`);
+        this.assertOpen();
+      };
       const [dealer, peer] = await Promise.all([
         connectDealer(cfg, this.id, track),
-        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track),
+        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track, admit),
       ]);
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1', peer.nonces);
@@ -116,6 +121,8 @@ export class PartySession {
       cfg.log(`P${cfg.role}: session ${this.id} ready (${this.params.model}, ${this.params.policy}, ${this.params.maxNewTokens} new tokens)`);
     } catch (e) {
       this.fail(e);
+    } finally {
+      releaseSetup?.();
     }
   }
 

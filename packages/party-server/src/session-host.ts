@@ -6,6 +6,7 @@ import type { KeyPair, Ledger, LinkProfile, PartyId, WsChannel } from '@mpcache/
 import type { PartyJob } from './jobs/party-job';
 import type { Rendezvous } from './rendezvous';
 import type { ServerMetrics } from './server-metrics';
+import type { SetupQueue } from './setup-queue';
 import type { PartyMessage } from './wire/client-messages';
 import type { ServerHello } from './wire/server-hello';
 import type { PartySession } from './party-session';
@@ -26,6 +27,8 @@ export interface PartyServerConfig {
   readonly syncTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly roundTimeoutMs: number;
+  /** How long a session may wait for a setup slot (P0's SetupQueue; P1 waits as long for P0's hello). */
+  readonly setupQueueTimeoutMs: number;
   readonly link?: LinkProfile;
   /** Frame size of the peer and dealer links (default MAX_FRAME_BYTES). */
   readonly maxFrameBytes?: number;
@@ -45,6 +48,8 @@ export interface SessionHost {
   readonly config: PartyServerConfig;
   /** P0: links from P1 by session id. */
   readonly peerArrivals: Rendezvous<PeerArrival>;
+  /** P0: the slots of concurrent session setups (both parties' setups follow P0's). */
+  readonly setupQueue: SetupQueue;
   /** Called once when the session ends (done, failed or canceled). */
   sessionEnded(session: PartySession): void;
   /** Counters for `GET /metrics`. */

@@ -46,9 +46,12 @@ export async function connectDealer(cfg: PartyServerConfig, id: string, track: T
   return { channel: ch, seed: agreeSeed(cfg.keys, hello.publicKey, id, me === 'p0' ? 'dealer-p0' : 'dealer-p1', [hello.nonce, nonce]) };
 }
 
-/** P1: dial P0 and exchange hellos. P0: take P1's link from the rendezvous, check the parameters, answer. */
+/**
+ * P1: dial P0 and exchange hellos (P0 answers once the session has its setup slot). P0: take P1's
+ * link from the rendezvous, check the parameters, `admit` (wait for a setup slot), answer.
+ */
 export async function connectPeer(
-  cfg: PartyServerConfig, id: string, params: SessionParams, arrivals: Rendezvous<PeerArrival>, track: Track,
+  cfg: PartyServerConfig, id: string, params: SessionParams, arrivals: Rendezvous<PeerArrival>, track: Track, admit: () => Promise<void>,
 ): Promise<PeerLinkSetup> {
   if (cfg.role === 1) {
     const ledger = new Ledger();
@@ -60,7 +63,8 @@ export async function connectPeer(
     ch.send(HELLO_TAG, encodeHello({ ...fields, publicKey: cfg.keys.publicKey, params: mine, ...(auth ? { auth } : {}) }));
     // P0 holds the link until its own client's open arrives (pairTimeoutMs)
     const hello = await receiveHello(ch, {
-      role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, receiverKeys: cfg.keys, timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs, what: `session ${id}: P0 hello`,
+      role: 'p0', from: 'P0', sessionId: id, pinnedKey: cfg.peerPublicKey, receiverKeys: cfg.keys,
+      timeoutMs: cfg.pairTimeoutMs + cfg.handshakeTimeoutMs + cfg.setupQueueTimeoutMs, what: `session ${id}: P0 hello`,
     });
     return { channel: ch, ledger, publicKey: hello.publicKey, nonces: [hello.nonce, nonce] };
   }
@@ -80,6 +84,7 @@ export async function connectPeer(
     a.channel.send(HELLO_TAG, encodeHelloError(err));
     throw err;
   }
+  await admit();
   const nonce = newLinkNonce(), fields = { role: 'p0', sessionId: id, nonce } as const;
   a.channel.send(HELLO_TAG, encodeHello({ ...fields, publicKey: cfg.keys.publicKey, auth: helloAuth(cfg.keys, a.hello.publicKey, fields) }));
   return { channel: a.channel, ledger: a.ledger, publicKey: a.hello.publicKey, nonces: [nonce, a.hello.nonce] };

@@ -29,6 +29,21 @@ describe(`reciprocal (SEED=${TEST_SEED})`, () => {
     expect(parties.ctx[0].ledger.get('reciprocal').offlineBytes + parties.ctx[1].ledger.get('reciprocal').offlineBytes).toBe(cost.offlineBytes);
   });
 
+  it('a range inside one segment (maxValue < 4 at stepBits 3, < 2 at stepBits 2): no comparisons needed, same accuracy and cost formula', async () => {
+    for (const [maxValue, stepBits] of [[3, 3], [1, 3], [1.5, 2]] as const) {
+      const n = 32;
+      const xr = randomReals(testPrg(`recip-one-${maxValue}-${stepBits}`), n, 1, maxValue);
+      xr.set([1, maxValue]);
+      const xq = decode(encode(xr));
+      const xs = shareReals(xr, [n]);
+      const parties = localParties();
+      const [y0, y1] = await runBoth(parties, (ctx) => reciprocal(ctx, xs[ctx.party], { maxValue, stepBits }));
+      expect(maxRel(openReals(y0, y1, 24), xq.map((x) => 1 / x))).toBeLessThanOrEqual(1e-3);
+      const cost = reciprocalCost(n, 12, { maxValue, stepBits });
+      expect(parties.ctx[0].ledger.get('reciprocal')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    }
+  });
+
   it('takes inputs at a higher scale (softmax sums at 2^32)', async () => {
     const n = 64;
     const xr = randomReals(testPrg('recip32'), n, 1, 1024);

@@ -37,4 +37,12 @@ describe(`rsqrt (SEED=${TEST_SEED})`, () => {
     const xq = decode(encode(xr, 24), 24);
     expect(maxRel(openReals(y0, y1, 20), xq.map((x) => 1 / Math.sqrt(x / 768 + 1e-5)))).toBeLessThanOrEqual(2e-3);
   });
+
+  it('a range inside one octave ([1, 1.5]): no comparisons needed, ≤ 2e-3 relative', async () => {
+    const n = 32, xr = randomReals(testPrg('rsqrt-one-octave'), n, 1, 1.5);
+    xr.set([1, 1.5]);
+    const xs = shareReals(xr, [n], 24);
+    const [y0, y1] = await runBoth(localParties(), (ctx) => rsqrt(ctx, xs[ctx.party], { lo: 1, hi: 1.5 }));
+    expect(maxRel(openReals(y0, y1, 20), decode(encode(xr, 24), 24).map((x) => 1 / Math.sqrt(x)))).toBeLessThanOrEqual(2e-3);
+  });
 });

@@ -63,6 +63,16 @@ describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
     for (let i = 0; i < rows; i++) for (let j = i + L - rows + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
   });
 
+  it('causal rows whose scores lie near the bottom of the allowed range (|x| < 2^(bits − 2 − inF)) keep their mass', async () => {
+    // 2^17 ≤ −x < 2^18 at bits 32, f 12: below the old constant filler −2^(bits−3) ring units, which
+    // then won the max and emptied the row
+    const rows = 4, L = 6;
+    const xr = new Float64Array(rows * L).map((_, q) => -140_000 - (q % 5) * 1.5);
+    const { got, want } = await run(xr, rows, L, true);
+    expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(2e-3);
+    for (let i = 0; i < rows; i++) expect(got.slice(i * L, (i + 1) * L).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+  });
+
   it('scores at 2f (untruncated q·kᵀ) with the coarse max: ≤ 2e-3 abs, exact costs, fewer key bytes than the exact max', async () => {
     const rows = 3, L = 300, f = 16, inF = 2 * f, bits = 48;
     const xr = randomReals(testPrg('softmax-2f'), rows * L, -12, 12);

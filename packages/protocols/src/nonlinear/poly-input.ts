@@ -249,6 +249,7 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
   const { k, cmpShift, payload, count: n } = inp.params, mat = inp.mat, keys = mat.keys;
   if (!keys) throw new RangeError('compareInput: the input was opened without comparisons');
   const t = thresholds.length, p0 = inp.party === 0 ? 1n : 0n;
+  if (t === 0) return []; // a design of one segment (a reciprocal or rsqrt range inside one step) compares nothing
   const off = 1n << BigInt(62 - cmpShift), D = shiftRightWords(inp.zHat, cmpShift);
   for (let i = 0; i < n; i++) D[i] = asUintN(64, D[i] - off);
   // shares of the payload values V_w (see the dealer): r^w, or 1, R, W

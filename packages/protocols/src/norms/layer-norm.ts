@@ -13,8 +13,11 @@
  *            products that V8 could not keep in 64 bits), Node 20.20, 2026-11, loaded 2-core machine
  * Accuracy:  ≤ 6e-3 + 4e-4·|y| abs per output on GPT-2-like activations (|x| ≤ 100, var ≤ 1e4,
  *            |γ| ≤ 8), asserted in tests (an outlier's normalized output |y| ≈ 47 is off by ≈ 1e-2 at
- *            f = 16); rsqrt is relative to 2e-4 for var in [0, 1e4] (eps folded in, so var → 0 is
- *            fine), μ exact to 1 ulp, products to 1 ulp. Needs Σ_j (x − μ)² < 2^38 (real).
+ *            f = 16); rsqrt is relative to 2e-4 for var in [0, 1e4] (eps folded in, so var → 0 does
+ *            not break it), μ exact to 1 ulp, products to 1 ulp. Needs Σ_j (x − μ)² < 2^38 (real).
+ *            The 1-ulp error of μ reaches the output divided by σ = √(var + eps): rows with
+ *            σ < 0.05 (at f = 12; 0.003 at f = 16) may be off by up to |γ|·2^−f/σ more (a row
+ *            [0, 0.01] at f = 12: 2.1e-2 for |y| ≈ 0.85).
  * Opens:     masked values only (truncations, Beaver openings, the rsqrt comparison)
  * Steps:     1. μ_i = trunc(Σ_j x_ij · ⌊2^30/d⌉, 30), folded into step 2's round (centeredSquares)
  *            2. D = x − μ;  V_i = Σ_j D_ij² (scale 2^2f, not truncated)                   (1 round)

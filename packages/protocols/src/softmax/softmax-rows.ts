@@ -18,7 +18,8 @@
  *            Scores must satisfy |x| < 2^(bits − 2 − inFracBits) (2^18 at the defaults; 2^14
  *            for attention scores at 2f = 32 with bits = 48).
  * Opens:     those of maxTree, expClippedRaw, reciprocal, mulBroadcast and truncPr (all masked).
- * Steps:     1. masked entries (causal) get the public filler −2^16 (P0's share; P1's is 0)
+ * Steps:     1. masked entries (causal) take a copy of the row's first score (local: every causal
+ *               row sees key 0), so they never change the row max
  *            2. m_i = maxTree(row i), coarse: a row value within ⌈log2 L⌉/32 of the max
  *               (maxResolutionLog2), so e^(x − m) ≤ e^0.5 and s ∈ [1, 2L]  ⌈log2 L⌉ rounds
  *            3. e_ij = expClippedRaw(x_ij − m_i) over unmasked entries, scale 2^32      7 rounds
@@ -102,12 +103,16 @@ export async function softmaxNumerators(ctx: PartyContext, x: RingTensor, opts: 
   const rows = n / L, bits = opts.bits ?? 32, p0 = ctx.party === 0;
   const inF = opts.inFracBits ?? ctx.fracBits, lowBits = maxLowBits(inF, opts);
   const keep = keepMask(rows, L, opts.causal === true);
-  // 1. public filler for masked entries
+  // 1. masked entries take a copy of the row's first key, which every causal row sees: the row max
+  // is then the max of its visible scores whatever their values (a constant filler had to sit below
+  // every allowed score and inside the comparison range at once, and did not: scores below it
+  // emptied their row). A row that sees no key (rows > L) keeps the old filler.
   const xs = new BigUint64Array(n);
-  // The filler sits below every real logit yet keeps pairwise differences inside the signed
-  // comparison range (|a − b| < 2^(bits−1)) at any fracBits: −2^(bits−3) ring units.
   const filler = asUintN(64, -(1n << BigInt(bits - 3)));
-  for (let q = 0; q < n; q++) xs[q] = keep[q] ? x.data[q] : p0 ? filler : 0n;
+  for (let q = 0; q < n; q++) {
+    const first = q - (q % L);
+    xs[q] = keep[q] ? x.data[q] : keep[first] ? x.data[first] : p0 ? filler : 0n;
+  }
   // 2. row max
   const m = await maxTree(ctx, { shape: [rows, L], data: xs }, { bits, lowBits });
   // 3. exp of the unmasked differences

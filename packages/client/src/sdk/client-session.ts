@@ -12,7 +12,9 @@
  * (earlier prompts, every generated token, then the new prompt) until `cancel` ends it.
  *
  * Validation at this API (STYLE §6): prompt length against MAX_PROMPT_TOKENS and the session's
- * context (over all turns), every token id against the vocabulary. Misuse: a second generate on a
+ * context (over all turns), every token id against the vocabulary (the prompt's, and every
+ * reconstructed one's). Every wait for a party has a time limit (responseTimeoutMs: TimeoutError,
+ * and the session is canceled on both parties). Misuse: a second generate on a
  * single-turn session, or generate after cancel, throws ProtocolError locally.
  */
 import {
@@ -21,6 +23,7 @@ import {
   ProtocolError,
   share,
   tensor,
+  TimeoutError,
   type PartyId,
 } from '@mpcache/mpc-core';
 import {
@@ -72,6 +75,8 @@ export interface SessionSpec {
   /** A token id at which each turn ends early (public: the parties learn where the output stops). */
   readonly stopToken?: number;
   readonly pins: PartyKeyPins;
+  /** How long the session waits for a party's next message (its opened, a token, done) before a TimeoutError. */
+  readonly responseTimeoutMs: number;
 }
 
 export interface TurnOptions {
@@ -80,8 +85,11 @@ export interface TurnOptions {
 }
 
 export class ClientSession {
-  /** Messages from P0 and P1 for this session, in order. */
-  readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>] = [new AsyncQueue(), new AsyncQueue()];
+  /**
+   * Messages from P0 and P1 for this session, in order; at most a turn's worth can be pending (its
+   * opened, every token, done and an error): a party that sends more fails the session.
+   */
+  readonly inbox: readonly [AsyncQueue<PartyMessage>, AsyncQueue<PartyMessage>];
   private phase: SessionPhase = 'opening';
   private info_?: SessionInfo;
   private readonly seals: SessionSeals;
@@ -97,6 +105,9 @@ export class ClientSession {
     readonly spec: SessionSpec,
   ) {
     this.seals = new SessionSeals(id, spec.pins);
+    const inbox = (p: PartyId) => new AsyncQueue<PartyMessage>(spec.maxNewTokens + 3, () =>
+      new ProtocolError(`session ${id}: P${p} sent more than ${spec.maxNewTokens + 3} messages ahead of this client`, 'MPC_ERR_BAD_MESSAGE'));
+    this.inbox = [inbox(0), inbox(1)];
   }
 
   get maxNewTokens(): number {
@@ -178,6 +189,9 @@ export class ClientSession {
         if (a.index !== i || b.index !== i) throw new ProtocolError(`session ${this.id}: token #${i} arrived as #${a.index} / #${b.index}`, 'MPC_ERR_BAD_MESSAGE');
         const now = performance.now();
         const value = BigInt.asUintN(64, this.seals.tokenShare(0, turn, a.index, a.sealed) + this.seals.tokenShare(1, turn, b.index, b.sealed));
+        if (info.vocabSize > 0 && value >= BigInt(info.vocabSize)) {
+          throw new ProtocolError(`session ${this.id}: token #${i} reconstructs to no id in [0, ${info.vocabSize})`, 'MPC_ERR_BAD_MESSAGE');
+        }
         yield {
           index: i,
           value,
@@ -230,7 +244,8 @@ export class ClientSession {
 
   /** The next message from `party`: `type`, or its error rethrown. */
   private async expect(party: PartyId, type: PartyMessage['type']): Promise<PartyMessage> {
-    const m = await this.inbox[party].shift();
+    const ms = this.spec.responseTimeoutMs;
+    const m = await this.inbox[party].shift(ms, () => new TimeoutError(`session ${this.id}: P${party} sent no "${type}" within ${ms} ms`));
     if (m.type === 'error') throw errorFromWire(m.error, `P${party}`, this.id);
     if (m.type !== type) throw new ProtocolError(`session ${this.id}: P${party} sent "${m.type}", expected "${type}"`, 'MPC_ERR_BAD_MESSAGE');
     return m;

@@ -14,7 +14,10 @@
  *   client.close();
  */
 import { randomBytes } from 'node:crypto';
-import { ChannelClosedError, WsChannel, type PartyId } from '@mpcache/mpc-core';
+import { ChannelClosedError, MAX_ENVELOPE_BYTES, WsChannel, type PartyId } from '@mpcache/mpc-core';
+
+/** How long close() lets a party answer the WebSocket close before terminating the socket. */
+const CLOSE_GRACE_MS = 1000;
 import { samplingProblem } from '@mpcache/mpcache';
 import { CLIENT_TAG, decodePartyMessage, errorFromWire, MAX_TOP_K, PARTY_TAG, publicKeyFromHex, SESSION_ID_PATTERN, type PartyMessage } from '@mpcache/party-server';
 import { ClientSession, type SessionTransport } from './client-session';
@@ -33,7 +36,23 @@ export interface MpcacheClientOptions {
   /** wss:// parties: CA certificates (PEM) to trust besides the system's (a deployment's own CA). */
   readonly ca?: string | Buffer;
   readonly handshakeTimeoutMs?: number;
+  /**
+   * How long a session waits for a party's next message — its `opened` (the session's setup, which
+   * may queue behind others on the servers), each token, `done` — before failing with TimeoutError
+   * (and canceling on both parties). Default RESPONSE_TIMEOUT_MS (5 min).
+   */
+  readonly responseTimeoutMs?: number;
 }
+
+/** Default of MpcacheClientOptions.responseTimeoutMs. */
+export const RESPONSE_TIMEOUT_MS = 300_000;
+
+/**
+ * Largest message a client accepts from a party: every party message is an envelope plus at most
+ * a token's seal. A hostile party cannot make the client buffer more (its own sends, the prompt
+ * shares, may be larger).
+ */
+export const CLIENT_MAX_RECV_BYTES = MAX_ENVELOPE_BYTES + 4 + 4096;
 
 export interface OpenSessionOptions {
   readonly model: string;
@@ -65,6 +84,7 @@ export class MpcacheClient implements SessionTransport {
   private constructor(
     private readonly channels: readonly [WsChannel, WsChannel],
     private readonly pins: PartyKeyPins,
+    private readonly responseTimeoutMs: number,
   ) {
     for (const p of [0, 1] as const) void this.read(p);
   }
@@ -73,7 +93,9 @@ export class MpcacheClient implements SessionTransport {
     const pins: PartyKeyPins = [pinnedKey(opts.p0PublicKey, 'p0PublicKey'), pinnedKey(opts.p1PublicKey, 'p1PublicKey')];
     const dial = async (url: string, who: string) => {
       try {
-        return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, { handshakeTimeoutMs: opts.handshakeTimeoutMs, ca: opts.ca });
+        return await WsChannel.connect(`${url.replace(/\/+$/, '')}/client`, {
+          handshakeTimeoutMs: opts.handshakeTimeoutMs, ca: opts.ca, maxFrameBytes: CLIENT_MAX_RECV_BYTES, maxRecvMessageBytes: CLIENT_MAX_RECV_BYTES,
+        });
       } catch (e) {
         throw new ChannelClosedError(`cannot reach ${who} at ${url}: ${(e as Error).message}`);
       }
@@ -83,7 +105,7 @@ export class MpcacheClient implements SessionTransport {
       for (const c of [c0, c1]) if (c.status === 'fulfilled') c.value.close('client giving up');
       throw (c0.status === 'rejected' ? c0.reason : (c1 as PromiseRejectedResult).reason) as Error;
     }
-    return new MpcacheClient([c0.value, c1.value], pins);
+    return new MpcacheClient([c0.value, c1.value], pins, opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS);
   }
 
   /** Open a session on both parties (seeds, links, the job's setup); resolves once both are ready. */
@@ -96,17 +118,25 @@ export class MpcacheClient implements SessionTransport {
     if (problem) throw new RangeError(problem);
     const s = new ClientSession(this, id, {
       model: opts.model, policy: opts.policy ?? 'full', maxNewTokens: opts.maxNewTokens, temperature: opts.temperature ?? 0, topK: opts.topK, topP: opts.topP,
-      multiTurn: opts.multiTurn ?? false, stopToken: opts.stopToken, pins: this.pins,
+      multiTurn: opts.multiTurn ?? false, stopToken: opts.stopToken, pins: this.pins, responseTimeoutMs: this.responseTimeoutMs,
     });
     this.sessions.set(id, s);
     await s.open();
     return s;
   }
 
-  /** Close both connections; the parties fail every session still open. */
+  /**
+   * Close both connections; the parties fail every session still open. A party that does not
+   * answer the close within CLOSE_GRACE_MS has its socket terminated, so the process can exit.
+   */
   close(): void {
     this.failAll(new ChannelClosedError('client closed'));
-    for (const c of this.channels) c.close('client closed');
+    for (const c of this.channels) {
+      c.close('client closed');
+      const timer = setTimeout(() => c.terminate('client closed: the party did not answer the close'), CLOSE_GRACE_MS);
+      timer.unref();
+      void c.whenSocketClosed().then(() => clearTimeout(timer));
+    }
   }
 
   // ---------------------------------------------------------------- SessionTransport

@@ -48,4 +48,6 @@ export interface ChannelOptions {
   maxFrameBytes?: number;
   /** Largest message (one send, all its frames) sent or accepted (bytes). Default MAX_MESSAGE_BYTES. */
   maxMessageBytes?: number;
+  /** Largest message accepted, when it is less than what this endpoint may send (a client: small replies, large prompts). */
+  maxRecvMessageBytes?: number;
 }

@@ -32,7 +32,7 @@ export class MemoryChannel extends MailboxChannel {
     super();
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.assembler = new MessageAssembler(opts.maxMessageBytes);
+    this.assembler = new MessageAssembler(opts.maxRecvMessageBytes ?? opts.maxMessageBytes);
     this.outbox = new Outbox<MemoryFrame>(
       opts,
       (tag, chunk, part) => ({ header: { tag, payloadBytes: chunk.byteLength, ...part }, body: Uint8Array.from(chunk) }),

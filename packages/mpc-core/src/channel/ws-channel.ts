@@ -69,7 +69,7 @@ export class WsChannel extends MailboxChannel {
     super();
     this.mailbox = new Mailbox(opts.ledger, opts.recvTimeoutMs);
     this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.assembler = new MessageAssembler(opts.maxMessageBytes);
+    this.assembler = new MessageAssembler(opts.maxRecvMessageBytes ?? opts.maxMessageBytes);
     this.outbox = new Outbox<Uint8Array>(
       opts,
       (tag, chunk, part) => encodeFrame(tag, chunk, this.maxFrameBytes, part),

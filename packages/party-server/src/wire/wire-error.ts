@@ -18,6 +18,7 @@ import {
   LIMIT_ERROR_CODES,
   PROTOCOL_ERROR_CODES,
 } from '@mpcache/mpc-core';
+import { ModelFileError, type ModelFileErrorCode } from '@mpcache/mpcache';
 
 /** Longest error message sent or accepted. */
 export const MAX_ERROR_MESSAGE = 400;
@@ -48,14 +49,17 @@ export function errorFields(err: unknown): WireErrorFields {
   return { code, name, message: e.message.slice(0, MAX_ERROR_MESSAGE) || name };
 }
 
-/** Read the fields back from an envelope map (validated: strings of bounded length). */
+/**
+ * Read the fields back from an envelope map (validated: strings of bounded length; control
+ * characters replaced by "?", so a hostile server cannot write terminal escapes or fake lines into
+ * what a client prints).
+ */
 export function readErrorFields(env: Envelope, what: string): WireErrorFields {
-  return {
-    code: envelopeString(env, 'code', what, 64),
-    name: envelopeString(env, 'name', what, 64),
-    message: envelopeString(env, 'message', what, MAX_ERROR_MESSAGE),
-  };
+  const read = (key: string, max: number) => envelopeString(env, key, what, max).replace(CONTROL_CHARS, '?');
+  return { code: read('code', 64), name: read('name', 64), message: read('message', MAX_ERROR_MESSAGE) };
 }
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**
  * Rebuild an error of the family from its wire fields; `from` ("P0", "dealer") prefixes the message.
@@ -73,8 +77,13 @@ export function errorFromWire(f: WireErrorFields, from: string, sessionId?: stri
   if (f.code === 'MPC_ERR_CHANNEL_CLOSED') return new ChannelClosedError(text);
   if (LIMIT_CODES.includes(f.code)) return new LimitError(text, f.code as LimitErrorCode);
   if (PROTOCOL_CODES.includes(f.code)) return new ProtocolError(text, f.code as ProtocolErrorCode);
-  return Object.assign(new Error(text), { name: f.name, code: f.code });
+  if (f.code === INTERNAL_ERROR_CODE) return Object.assign(new Error(text), { name: 'RemoteInternalError', code: f.code });
+  if ((MODEL_FILE_CODES as readonly string[]).includes(f.code)) return new ModelFileError(text, f.code as ModelFileErrorCode);
+  // a code outside the family: the sender's name for it is not trusted either
+  return new ProtocolError(`${from} sent an error with the unknown code "${f.code}": ${f.message}`, 'MPC_ERR_BAD_MESSAGE');
 }
+
+const MODEL_FILE_CODES = ['MPC_ERR_MODEL_MISSING', 'MPC_ERR_MODEL_HEADER', 'MPC_ERR_MODEL_SIZE', 'MPC_ERR_MODEL_HASH', 'MPC_ERR_TOKENIZER'] as const satisfies readonly ModelFileErrorCode[];
 
 const PROTOCOL_CODES: readonly string[] = PROTOCOL_ERROR_CODES;
 const LIMIT_CODES: readonly string[] = LIMIT_ERROR_CODES;

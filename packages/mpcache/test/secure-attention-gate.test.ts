@@ -31,7 +31,7 @@ async function gateRun(p: LocalParties, label: string, opts: AttentionGateOption
 }
 
 describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
-  it.each([['topk', 0], ['topk', 0.5], ['threshold', 0]] as const)('%s (recent %s): decoding kept sets = plaintext on the same logits; gate logits close', async (mode, rf) => {
+  it.each([['topk', 0], ['topk', 0.5], ['topk', 1], ['threshold', 0]] as const)('%s (recent %s): decoding kept sets = plaintext on the same logits; gate logits close', async (mode, rf) => {
     const p = parties(`ag/${mode}/${rf}`), opts = optsOf(mode, rf);
     const { pol, plain, secure, plainLogits } = await gateRun(p, `ag/${mode}/${rf}`, opts);
     for (let h = 0; h < lanes; h++) for (let t = 0; t < T; t++) expect(Math.abs(secure[h][t] - plainLogits[h][t])).toBeLessThan(0.02);

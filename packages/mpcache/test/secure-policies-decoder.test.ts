@@ -59,5 +59,9 @@ describe('secure policies through the decoder', () => {
   it('names: every plaintext policy name is known; missing inputs throw a RangeError naming the policy', () => {
     expect(() => makeSecurePolicy('attention-gate', BUDGET, { ...policyConfig, attentionGate: undefined })).toThrow(/"attention-gate" needs/);
     expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
+    // configurations whose secure twin cannot follow the plaintext are refused, saying why
+    expect(() => makeSecurePolicy('d2o', 5, policyConfig)).toThrow(/d2o on shares needs at least as many heavy-hitter slots as sinks: budget 5 × heavyFraction gives 2 < sinks 4/);
+    expect(() => makeSecurePolicy('d2o', 8, policyConfig)).not.toThrow();
+    expect(() => makeSecurePolicy('h2o', 4, { ...policyConfig, h2o: { heavyFraction: 0 } })).toThrow(/h2o on shares needs a heavy-hitter slot/);
   });
 });

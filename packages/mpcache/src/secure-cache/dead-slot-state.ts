@@ -7,7 +7,7 @@
  * slots, the candidate range, how many are evicted per step.
  *
  * evictDown(keep): among candidate slots [0, end), evict the lowest-ranked alive slots until `keep`
- * remain; rank key = score·2^B + slot (slots are in position order: the caches are compacted in
+ * remain (keep = 0: all of them, locally); rank key = score·2^B + slot (slots are in position order: the caches are compacted in
  * original order), so ties evict the OLDEST, as the plaintext `evictToTopK`.
  *   one victim (steady state): argmaxTree over −(key + BIG·dead), ⌈log2 end⌉ rounds,
  *                              then a DPF one-hot of its index (1 round)
@@ -90,7 +90,8 @@ export class DeadSlotState {
 
 /** What an eviction did (public). */
 export interface EvictionRecord {
-  readonly kind: 'none' | 'argmin' | 'topk';
+  /** 'all': keep = 0, every candidate dies (public, no protocol). */
+  readonly kind: 'none' | 'argmin' | 'topk' | 'all';
   readonly end: number;
   readonly steps?: number[];
   /** 'argmin': the victims' one-hot rows (units, end), shares (D2O's merge reads them). */
@@ -111,6 +112,13 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
       const e = u * end + j, dead = asUintN(64, (p0 ? big : 0n) - big * alive[e]);
       keys[e] = asUintN(64, ((rank[e] + sign * dead) << B) + (p0 ? BigInt(j) : 0n));
     }
+  }
+  if (keep === 0 && excess > 1) {
+    // every candidate goes: no ranking needed (the plaintext keeps none of them either)
+    st.setAlive(new BigUint64Array(U * end), end, 'replace');
+    st.dead = end;
+    st.span = Math.max(st.span, end);
+    return { kind: 'all', end };
   }
   if (excess === 1) {
     for (let e = 0; e < keys.length; e++) keys[e] = asUintN(64, -keys[e]);

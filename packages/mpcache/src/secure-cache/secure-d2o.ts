@@ -14,7 +14,8 @@ const { asUintN } = BigInt;
 /**
  * D2O on shares: H2O's eviction with the first `sinks` positions forced by the public bonus
  * D2O_SINK_BONUS (P0 adds it to their rank, local). Sinks stay the first slots: compactions keep
- * original order and the bonus keeps them. Layer capacities (public: they fix shapes, B8):
+ * original order and the bonus keeps them, provided every sink fits among the heavy hitters (heavy
+ * ≥ sinks, checked: otherwise the refused configuration of checkSinksFit). Layer capacities (public: they fix shapes, B8):
  *   'uniform'   the budget everywhere (makeSecurePolicy's default): nothing leaks
  *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance is
  *               computed exactly on shares and OPENED at the prompt's end (secure-d2o-budgets.ts), a
@@ -37,6 +38,7 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
   constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
     super(nLayers, budget, { heavyFraction: opts.heavyFraction });
     if (opts.merge && opts.mergeScope !== 'full') throw new RangeError(`secure D2O merges with mergeScope 'full', got a local window`);
+    checkSinksFit(h2oSplit(budget, opts.heavyFraction).heavy, opts.sinks, `budget ${budget}`);
     if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
       throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
     }
@@ -112,7 +114,9 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
       const perLayer: number[][] = Array.from({ length: this.nLayers }, () => []);
       keep.forEach((l, i) => { perLayer[l] = vars.slice(i * H, (i + 1) * H); });
       d2oCapacitiesFromVariances(perLayer, n, this.budget, this.skip).forEach((cap, l) => {
-        if (cap !== null) this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
+        if (cap === null) return;
+        this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
+        checkSinksFit(this.splits[l]!.heavy, this.opts.sinks, `layer ${l}'s revealed capacity ${cap}`);
       });
     }
     return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
@@ -127,6 +131,18 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     const sinks = Math.min(this.opts.sinks, end);
     for (let u = 0; u < st.units; u++) for (let j = 0; j < sinks; j++) r[u * end + j] = asUintN(64, r[u * end + j] + bonus);
     return r;
+  }
+}
+
+/**
+ * The sink bonus follows SLOTS (the first `sinks`), which hold the sink positions only while every
+ * sink fits among the heavy hitters: with fewer heavy slots some sinks are evicted, a compaction
+ * moves later positions into their slots, and those would take the bonus (the plaintext's follows
+ * positions). Such a configuration is refused.
+ */
+function checkSinksFit(heavy: number, sinks: number, what: string): void {
+  if (heavy < sinks) {
+    throw new RangeError(`d2o on shares needs at least as many heavy-hitter slots as sinks: ${what} × heavyFraction gives ${heavy} < sinks ${sinks} (raise the budget or heavyFraction, or lower sinks)`);
   }
 }
 

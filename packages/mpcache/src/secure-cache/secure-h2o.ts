@@ -29,6 +29,9 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
   constructor(nLayers: number, readonly budget: number, opts: H2oOptions = H2O_DEFAULTS) {
     super(nLayers, true);
     ({ heavy: this.heavy, recent: this.recent } = h2oSplit(budget, opts.heavyFraction));
+    if (this.heavy === 0) {
+      throw new RangeError(`h2o on shares needs a heavy-hitter slot: budget ${budget} × heavyFraction ${opts.heavyFraction} gives none (a recent window alone is streamingllm with sinks 0)`);
+    }
   }
 
   /** Heavy/recent split of a layer (D2O's adaptive capacities override it). */

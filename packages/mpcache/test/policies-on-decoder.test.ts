@@ -217,8 +217,9 @@ describe('fitAttentionGate (readout fitted to future attention)', () => {
     new ReferenceDecoder(w, c, { kvPolicy: p }).prefill(prompt);
     const g = p.gateLogits(1, 0).subarray(0, prompt.length - 8);
     const positive = Array.from(g).filter((x) => x > 0).length / g.length;
-    // over random weights (SEED 1–60) the share ranges 0.23–0.73: neither all nor none
-    expect(positive).toBeGreaterThan(0.15);
-    expect(positive).toBeLessThan(0.85);
+    // neither all nor none (a bias or median bug gives one of those); over random weights the share
+    // ranges 0.18–0.82 (SEED 1–400) and reached 0.86 (19 of 22, SEED=477158), so no tighter bound
+    expect(positive).toBeGreaterThan(0);
+    expect(positive).toBeLessThan(1);
   });
 });

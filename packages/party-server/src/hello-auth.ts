@@ -17,6 +17,7 @@
 import { agreedMac, ProtocolError, sameBytes, type KeyPair } from '@mpcache/mpc-core';
 import type { ServerRole } from './wire/server-hello';
 
+/** Bytes of a hello's proof (an HMAC-SHA256). */
 export const HELLO_AUTH_BYTES = 32;
 
 interface AuthedFields {

@@ -9,7 +9,7 @@
  * the server takes the key from the hello (fine against semi-honest parties, which is the model;
  * not against an active man in the middle).
  */
-import { generateKeyPair, ProtocolError, type KeyPair } from '@mpcache/mpc-core';
+import { generateKeyPair, ProtocolError, sameBytes, type KeyPair } from '@mpcache/mpc-core';
 
 const HEX_32 = /^[0-9a-fA-F]{64}$/;
 
@@ -31,15 +31,10 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-/** True if two keys are the same bytes. */
-export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
-}
-
 /** Throws ProtocolError if a key is configured for `who` and the hello carried a different one. */
 export function checkPinnedKey(got: Uint8Array, pinned: Uint8Array | undefined, who: string): void {
   if (pinned === undefined) return;
-  if (!sameKey(got, pinned)) {
+  if (!sameBytes(got, pinned)) {
     throw new ProtocolError(`public key of ${who} does not match the configured one`, 'MPC_ERR_BAD_MESSAGE');
   }
 }

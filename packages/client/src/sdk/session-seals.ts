@@ -4,8 +4,8 @@
  * key that party announces in `opened` — refused with MPC_ERR_BAD_SEAL if it is not the pinned
  * one — then prompt shares sealed and token shares opened by turn and index.
  */
-import { generateKeyPair, ProtocolError, type KeyPair, type PartyId } from '@mpcache/mpc-core';
-import { ClientSeal, sameKey, sealPlace } from '@mpcache/party-server';
+import { generateKeyPair, ProtocolError, sameBytes, type KeyPair, type PartyId } from '@mpcache/mpc-core';
+import { ClientSeal, sealPlace } from '@mpcache/party-server';
 
 /** Each party's expected X25519 public key (32 bytes), or undefined to take the one it announces. */
 export type PartyKeyPins = readonly [Uint8Array | undefined, Uint8Array | undefined];
@@ -47,7 +47,7 @@ export class SessionSeals {
 
   private agreeOne(party: PartyId, announced: Uint8Array): ClientSeal {
     const pin = this.pins[party];
-    if (pin && !sameKey(pin, announced)) {
+    if (pin && !sameBytes(pin, announced)) {
       throw new ProtocolError(`session ${this.sessionId}: P${party}'s public key is not the pinned one`, 'MPC_ERR_BAD_SEAL');
     }
     try {

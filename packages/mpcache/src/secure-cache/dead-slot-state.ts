@@ -105,6 +105,13 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
   const excess = end - st.dead - keep;
   if (excess <= 0) return { kind: 'none', end };
   const U = st.units, B = BigInt(indexBits(end)), big = 1n << BigInt(ctx.fracBits + DEAD_RANK_BITS), p0 = ctx.party === 0;
+  if (keep === 0 && excess > 1) {
+    // every candidate goes: no ranking needed (the plaintext keeps none of them either)
+    st.setAlive(new BigUint64Array(U * end), end, 'replace');
+    st.dead = end;
+    st.span = Math.max(st.span, end);
+    return { kind: 'all', end };
+  }
   const alive = st.table('alive', end), keys = new BigUint64Array(U * end);
   const sign = excess === 1 ? 1n : -1n; // argmin: dead ranks highest; top-k: dead ranks lowest
   for (let u = 0; u < U; u++) {
@@ -112,13 +119,6 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
       const e = u * end + j, dead = asUintN(64, (p0 ? big : 0n) - big * alive[e]);
       keys[e] = asUintN(64, ((rank[e] + sign * dead) << B) + (p0 ? BigInt(j) : 0n));
     }
-  }
-  if (keep === 0 && excess > 1) {
-    // every candidate goes: no ranking needed (the plaintext keeps none of them either)
-    st.setAlive(new BigUint64Array(U * end), end, 'replace');
-    st.dead = end;
-    st.span = Math.max(st.span, end);
-    return { kind: 'all', end };
   }
   if (excess === 1) {
     for (let e = 0; e < keys.length; e++) keys[e] = asUintN(64, -keys[e]);

@@ -26,6 +26,7 @@ import {
   TimeoutError,
   type Channel,
 } from '@mpcache/mpc-core';
+import { HELLO_AUTH_BYTES } from '../hello-auth';
 import { MAX_NAME_LENGTH, SESSION_ID_PATTERN } from './client-messages';
 import { envelopeSessionOptions, SESSION_OPTION_KEYS, sessionOptionFields, type SessionOptions } from './session-options';
 import { decodeMessage, encodeMessage } from './message-frame';
@@ -95,7 +96,7 @@ export function decodeHello(payload: Uint8Array, expectRole: ServerRole, from: s
   const nonce = env.nonce;
   if (!(nonce instanceof Uint8Array) || nonce.byteLength !== LINK_NONCE_BYTES) throw bad(`${what}: field "nonce" expected ${LINK_NONCE_BYTES} bytes`);
   const auth = env.auth;
-  if (auth !== undefined && !(auth instanceof Uint8Array && auth.byteLength === 32)) throw bad(`${what}: field "auth" expected 32 bytes`);
+  if (auth !== undefined && !(auth instanceof Uint8Array && auth.byteLength === HELLO_AUTH_BYTES)) throw bad(`${what}: field "auth" expected ${HELLO_AUTH_BYTES} bytes`);
   return {
     role: expectRole,
     sessionId: sid,

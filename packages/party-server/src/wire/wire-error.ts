@@ -18,7 +18,7 @@ import {
   LIMIT_ERROR_CODES,
   PROTOCOL_ERROR_CODES,
 } from '@mpcache/mpc-core';
-import { ModelFileError, type ModelFileErrorCode } from '@mpcache/mpcache';
+import { MODEL_FILE_ERROR_CODES, ModelFileError, type ModelFileErrorCode } from '@mpcache/mpcache';
 
 /** Longest error message sent or accepted. */
 export const MAX_ERROR_MESSAGE = 400;
@@ -78,12 +78,12 @@ export function errorFromWire(f: WireErrorFields, from: string, sessionId?: stri
   if (LIMIT_CODES.includes(f.code)) return new LimitError(text, f.code as LimitErrorCode);
   if (PROTOCOL_CODES.includes(f.code)) return new ProtocolError(text, f.code as ProtocolErrorCode);
   if (f.code === INTERNAL_ERROR_CODE) return Object.assign(new Error(text), { name: 'RemoteInternalError', code: f.code });
-  if ((MODEL_FILE_CODES as readonly string[]).includes(f.code)) return new ModelFileError(text, f.code as ModelFileErrorCode);
+  if (MODEL_FILE_CODES.includes(f.code)) return new ModelFileError(text, f.code as ModelFileErrorCode);
   // a code outside the family: the sender's name for it is not trusted either
   return new ProtocolError(`${from} sent an error with the unknown code "${f.code}": ${f.message}`, 'MPC_ERR_BAD_MESSAGE');
 }
 
-const MODEL_FILE_CODES = ['MPC_ERR_MODEL_MISSING', 'MPC_ERR_MODEL_HEADER', 'MPC_ERR_MODEL_SIZE', 'MPC_ERR_MODEL_HASH', 'MPC_ERR_TOKENIZER'] as const satisfies readonly ModelFileErrorCode[];
+const MODEL_FILE_CODES: readonly string[] = MODEL_FILE_ERROR_CODES;
 
 const PROTOCOL_CODES: readonly string[] = PROTOCOL_ERROR_CODES;
 const LIMIT_CODES: readonly string[] = LIMIT_ERROR_CODES;

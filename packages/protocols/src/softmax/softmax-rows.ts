@@ -106,7 +106,7 @@ export async function softmaxNumerators(ctx: PartyContext, x: RingTensor, opts: 
   // 1. masked entries take a copy of the row's first key, which every causal row sees: the row max
   // is then the max of its visible scores whatever their values (a constant filler had to sit below
   // every allowed score and inside the comparison range at once, and did not: scores below it
-  // emptied their row). A row that sees no key (rows > L) keeps the old filler.
+  // emptied their row). A row that sees no key (rows > L) takes a constant filler.
   const xs = new BigUint64Array(n);
   const filler = asUintN(64, -(1n << BigInt(bits - 3)));
   for (let q = 0; q < n; q++) {

@@ -3,7 +3,7 @@
  * same fixed-point probabilities (secure-cache-sim.ts): the attended positions must be equal at
  * every decoding step (prefill-end compaction, then one lazy eviction per step; ties included).
  */
-import { SecureH2oPolicy, SecureSnapKvPolicy, SecureStreamingLlmPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
+import { compactDeadSlotsCost, SecureH2oPolicy, SecureSnapKvPolicy, SecureStreamingLlmPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
 import { SnapKvPolicy, SNAPKV_DEFAULTS } from '../src/cache/snapkv';
 import { StreamingLlmPolicy } from '../src/cache/streaming-llm';
 import { H2oPolicy } from '../src/cache/h2o';
@@ -54,5 +54,46 @@ describe(`secure D2O = plaintext D2O with uniform budgets, no merge (SEED=${TEST
     const sim = await simulate(p, 'd2o', new D2oPolicy(ctxOf(lanes, budget), opts), [new SecureD2oPolicy(1, budget, opts), new SecureD2oPolicy(1, budget, opts)], lanes, 24, 5);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
     expect(sim.steps[4].plain[0].slice(0, 4)).toEqual([0, 1, 2, 3]);
+  });
+
+  // budget 5: 2 heavy-hitter slots for 4 sinks, so sinks are evicted and compactions move later
+  // positions into their slots: the bonus must travel with the sink rows' scores, not stay on slots.
+  // The sinks get no attention (zeroBelow 4): only their bonus keeps them, so a bonus left on a slot
+  // that now holds a later position would keep that position instead.
+  it.each([0, 2])('fewer heavy-hitter slots than sinks (budget 5, sinks 4; compactEvery %i)', async (every) => {
+    const { D2oPolicy, D2O_DEFAULTS } = await import('../src/cache/d2o');
+    const { SecureD2oPolicy } = await import('@mpcache/mpcache');
+    const lanes = 2, budget = 5, p = parties(`d2o/few-heavy/${every}`), opts = { ...D2O_DEFAULTS, layerBudgets: 'uniform' as const, merge: false };
+    const pol = [new SecureD2oPolicy(1, budget, opts), new SecureD2oPolicy(1, budget, opts)] as const;
+    pol.forEach((x) => { x.compactEvery = every; });
+    const sim = await simulate(p, `d2o/few-heavy/${every}`, new D2oPolicy(ctxOf(lanes, budget), opts), [pol[0], pol[1]], lanes, 16, 7, { zeroBelow: 4 });
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    // the two heavy slots hold sinks (the bonus outranks any score), three recent positions follow
+    for (const row of sim.steps[6].plain) expect(row.filter((j) => j < 4).length).toBe(2);
+    expect(sim.steps[6].plain[0].length).toBe(budget);
+    if (every > 0) expect(pol[0].lastCompaction[0]).not.toBeNull();
+  });
+});
+
+describe(`secure H2O with no heavy-hitter slot = plaintext (a recent window; SEED=${TEST_SEED})`, () => {
+  it.each([0, 4])('heavyFraction 0, compactEvery %i: the prompt keeps its tail, every step evicts without ranking', async (every) => {
+    const lanes = 2, budget = 4, p = parties(`h2o/no-heavy/${every}`), opts = { heavyFraction: 0 };
+    const pol = [new SecureH2oPolicy(1, budget, opts), new SecureH2oPolicy(1, budget, opts)] as const;
+    pol.forEach((x) => { x.compactEvery = every; });
+    const sim = await simulate(p, `h2o/no-heavy/${every}`, new H2oPolicy(ctxOf(lanes, budget), opts), [pol[0], pol[1]], lanes, 12, 5);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    for (const [s, step] of sim.steps.entries()) for (const row of step.plain) expect(row).toEqual([9 + s, 10 + s, 11 + s, 12 + s]);
+    // with compaction the all-dead span is dropped whole (no ranking); without, the rows stay dead
+    if (every > 0) {
+      const rec = pol[0].lastCompaction[0]!;
+      expect(rec.rows).toBe(rec.kvLen - rec.dead);
+      expect(rec.span).toBe(rec.dead);
+      expect(rec.steps).toEqual([]);
+      const want = compactDeadSlotsCost(lanes, lanes, 4, 1, rec), used = p.ctx.map((c) => c.ledger.get('dead slot compaction'));
+      for (const u of used) expect({ rounds: u.rounds, bytesSent: u.bytesSent, offlineBytes: u.offlineBytes }).toEqual({ rounds: 2, bytesSent: want.bytesSent, offlineBytes: 0 });
+      expect(want.rounds).toBe(2);
+    } else {
+      expect(pol[0].lastCompaction[0]).toBeNull();
+    }
   });
 });

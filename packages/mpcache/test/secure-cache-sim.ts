@@ -41,10 +41,12 @@ async function attended(p: LocalParties, caches: [SecureLayerCache, SecureLayerC
 
 /**
  * Prefill n positions (probabilities causal on the grid), then `steps` decoding steps, for a
- * one-layer model with `lanes` heads.
+ * one-layer model with `lanes` heads. `zeroBelow`: positions below it get probability 0 throughout
+ * (e.g. sinks that would lose every ranking without their bonus).
  */
 export async function simulate(
   p: LocalParties, label: string, plain: KVCachePolicy, secure: [SecureKVCachePolicy, SecureKVCachePolicy], lanes: number, n: number, steps: number,
+  { zeroBelow = 0 }: { zeroBelow?: number } = {},
 ): Promise<SimResult> {
   const keys: number[] = [];
   for (let t = 0; t < n; t++) for (let h = 0; h < lanes; h++) keys.push(...keyRow(t, h));
@@ -56,7 +58,7 @@ export async function simulate(
   });
   // prefill: plaintext per position and head; secure one batched call
   const probs = data(`${label}/pp`, lanes * n * n, 0, 0.25, 5);
-  for (let h = 0; h < lanes; h++) for (let t = 0; t < n; t++) for (let j = t + 1; j < n; j++) probs[(h * n + t) * n + j] = 0;
+  for (let h = 0; h < lanes; h++) for (let t = 0; t < n; t++) for (let j = 0; j < n; j++) if (j > t || j < zeroBelow) probs[(h * n + t) * n + j] = 0;
   plain.beginPrefill?.(n);
   for (let t = 0; t < n; t++) for (let h = 0; h < lanes; h++) {
     plain.attendMask(pv(t, h));
@@ -83,6 +85,7 @@ export async function simulate(
     const sec = await attended(p, caches, sel, lanes);
     const plainPos: number[][] = [];
     const rowProbs = data(`${label}/row${s}`, lanes * (pos + 1), 0, 0.25, 5);
+    for (let h = 0; h < lanes; h++) rowProbs.fill(0, h * (pos + 1), h * (pos + 1) + Math.min(zeroBelow, pos + 1));
     for (let h = 0; h < lanes; h++) {
       const m = plain.attendMask(pv(pos, h));
       const kept = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j === pos || !m || m[j] === 1);

@@ -41,6 +41,8 @@ describe(`secure D2O adaptive capacities (SEED=${TEST_SEED})`, () => {
     const sim = await simulate(p, 'd2o/adaptive', plain, [pol[0], pol[1]], lanes, 24, 5);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
     expect(pol[0].layerSplit(0)).toEqual(plain.layerSplit(0));
+    // the opened variances are the densities' without the sink bonus (one layer: the capacity alone would not tell)
+    for (const x of pol) x.variances![0].forEach((v, h) => expect(v).toBeCloseTo(plain.variances![0][h], 6));
     expect(sim.steps[4].plain[0].slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 

@@ -59,9 +59,27 @@ describe('secure policies through the decoder', () => {
   it('names: every plaintext policy name is known; missing inputs throw a RangeError naming the policy', () => {
     expect(() => makeSecurePolicy('attention-gate', BUDGET, { ...policyConfig, attentionGate: undefined })).toThrow(/"attention-gate" needs/);
     expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
-    // configurations whose secure twin cannot follow the plaintext are refused, saying why
-    expect(() => makeSecurePolicy('d2o', 5, policyConfig)).toThrow(/d2o on shares needs at least as many heavy-hitter slots as sinks: budget 5 × heavyFraction gives 2 < sinks 4/);
-    expect(() => makeSecurePolicy('d2o', 8, policyConfig)).not.toThrow();
-    expect(() => makeSecurePolicy('h2o', 4, { ...policyConfig, h2o: { heavyFraction: 0 } })).toThrow(/h2o on shares needs a heavy-hitter slot/);
+  });
+
+  // D2O with fewer heavy-hitter slots than sinks, H2O with none (refused before session 14; kept sets
+  // against the plaintext: secure-baselines.test.ts)
+  it.each([
+    ['d2o', 5, {}, 4],
+    ['h2o', 4, { h2o: { heavyFraction: 0 } }, 3],
+  ] as const)('%s at budget %i (%j): prompt of 36 + 3 steps with compactions', async (name, budget, extra, rowsAfterPrompt) => {
+    const { parties, secure } = await setup;
+    const prompt = Array.from({ length: 36 }, (_, i) => (i * 5 + 1) % config.vocabSize);
+    const rows = shareTokenOneHots(prompt, config.vocabSize, testPrg('pd/few-heavy'));
+    const out = await runBoth(parties, async (ctx) => {
+      const gen = new Generator(ctx, secure[ctx.party], { kvPolicy: makeSecurePolicy(name, budget, { ...policyConfig, ...extra, compactEvery: 2 }) });
+      await gen.prefill(rows[ctx.party]);
+      const afterPrompt = gen.decoder.layerCaches.map((c) => c.length);
+      for (let s = 0; s < 3; s++) await gen.step();
+      return { afterPrompt, afterSteps: gen.decoder.layerCaches.map((c) => c.length) };
+    });
+    expect(out[0].afterPrompt).toEqual(new Array(config.nLayers).fill(rowsAfterPrompt));
+    // one victim per step from the 2nd on; the compaction after step 2 drops that step's one
+    expect(out[0].afterSteps).toEqual(new Array(config.nLayers).fill(rowsAfterPrompt + 3 - 1));
+    expect(out[1]).toEqual(out[0]);
   });
 });

@@ -56,9 +56,9 @@ export function d2oEvict(scores: ArrayLike<number>, alive: Uint8Array, pos: numb
   return evictToTopK(boosted, alive, 0, Math.max(0, pos - recent + 1), heavy);
 }
 
-/** Pure layer allocation: capacities of every layer (null for skipped ones) from per-head densities. */
-export function d2oLayerCapacities(density: Float64Array[][], n: number, budget: number, skip: ReadonlySet<number>): (number | null)[] {
-  const variances = density.map((heads, l) => (skip.has(l) ? [] : heads.map((a) => {
+/** Unbiased variance of each head's density over the n prompt positions, per layer ([] for skipped layers). */
+export function d2oDensityVariances(density: Float64Array[][], n: number, skip: ReadonlySet<number>): number[][] {
+  return density.map((heads, l) => (skip.has(l) ? [] : heads.map((a) => {
     let mean = 0;
     for (let j = 0; j < n; j++) mean += a[j];
     mean /= n;
@@ -66,7 +66,11 @@ export function d2oLayerCapacities(density: Float64Array[][], n: number, budget:
     for (let j = 0; j < n; j++) s += (a[j] - mean) ** 2;
     return n > 1 ? s / (n - 1) : 0;
   })));
-  return d2oCapacitiesFromVariances(variances, n, budget, skip);
+}
+
+/** Pure layer allocation: capacities of every layer (null for skipped ones) from per-head densities. */
+export function d2oLayerCapacities(density: Float64Array[][], n: number, budget: number, skip: ReadonlySet<number>): (number | null)[] {
+  return d2oCapacitiesFromVariances(d2oDensityVariances(density, n, skip), n, budget, skip);
 }
 
 /**
@@ -104,6 +108,8 @@ export class D2oPolicy implements KVCachePolicy {
   private readonly merged: Map<number, MergedRow>[] = [];       // per (layer, head)
   private readonly overrides: (CacheRowOverrides | null)[] = []; // per (layer, head), rebuilt when dirty
   private readonly split: { heavy: number; recent: number }[] = [];
+  /** The prompt's per-head density variances of each layer (adaptive capacities; null before a prompt). */
+  variances: number[][] | null = null;
   private readonly tau: Float64Array;
   private readonly stepDone: Int32Array;
   private readonly stepsSeen: Int32Array;
@@ -157,12 +163,14 @@ export class D2oPolicy implements KVCachePolicy {
     if (this.opts.layerBudgets === 'uniform') return;
     const { nLayers, nHeads } = this.ctx.model;
     const density = Array.from({ length: nLayers }, (_, l) => Array.from({ length: nHeads }, (_, h) => this.scores[l * nHeads + h].subarray(0, n)));
-    const caps = d2oLayerCapacities(density, n, this.ctx.budget, this.skip);
+    this.variances = d2oDensityVariances(density, n, this.skip);
+    const caps = d2oCapacitiesFromVariances(this.variances, n, this.ctx.budget, this.skip);
     caps.forEach((cap, l) => { if (cap !== null) this.split[l] = h2oSplit(cap, this.opts.heavyFraction); });
   }
 
   reset(): void {
     this.phase.reset();
+    this.variances = null;
     for (const s of this.scores) s.fill(0);
     for (const a of this.alive) a.fill(0);
     for (const m of this.merged) m.clear();

@@ -9,6 +9,7 @@
  * Online:    shuffle 8·R·n·(2 + w) B per party, w = payload width; comparisons; replace 16·lanes·k·d
  *            B per cache (K and V re-masked)
  * Offline:   topK's (shuffle correlation, DCF keys); replace: none
+ * k = 0:     no topK (every candidate goes, public): only the tail rows are re-installed
  * Accuracy:  exact. Keys are score·2^B + position (B = ⌈log2 n⌉), distinct, so ties go to the newer
  *            position as in the plaintext twins (top-k-kept.ts `ranksAbove`)
  * Opens:     topK's (comparison bits of shuffled distinct keys), the replace's masked rows
@@ -68,8 +69,10 @@ export async function compactRows(
       }
     });
     if (opts.extra) for (let r = 0; r < units * n; r++) pay.set(opts.extra.data.subarray(r * e, (r + 1) * e), r * W + rowW);
-    // 2. top-k with the rows as payload
-    const res = await topK(ctx, { shape: [units, n], data: keys }, k, { payload: { shape: [units, n, W], data: pay }, originalOrder: opts.originalOrder });
+    // 2. top-k with the rows as payload (k = 0: every candidate goes, nothing to rank)
+    const res = k === 0
+      ? { payload: { shape: [units, 0, W], data: new BigUint64Array(0) }, stepComparisons: [], orderStepComparisons: [] }
+      : await topK(ctx, { shape: [units, n], data: keys }, k, { payload: { shape: [units, n, W], data: pay }, originalOrder: opts.originalOrder });
     const kept = (res.payload as RingTensor).data;
     // 3. kept rows (+ public tail) into each cache
     const tailFrom = opts.tailFrom ?? caches[0].length, tail = caches[0].length - tailFrom, rows = k + tail;

@@ -55,14 +55,14 @@ export function checkCompactEvery(every: number): number {
 /**
  * Drop the dead slots of `cache` (state `st`, units = lanes or 1). `tables` are per-slot secret
  * tables (units, kvLen) carried along; returns them compacted to (units, rows), rows = kvLen − dead
- * (the caller installs them: `st.install(rows, …)`). Null if nothing is dead or nothing would stay
- * alive in the span.
+ * (the caller installs them: `st.install(rows, …)`). Null if nothing is dead. A span with no
+ * alive slot (H2O with no heavy-hitter slot) drops it whole: no ranking, only the tail re-installed.
  */
 export async function compactDeadSlots(
   ctx: PartyContext, cache: SecureLayerCache, st: DeadSlotState, tables: readonly BigUint64Array[],
 ): Promise<{ tables: BigUint64Array[]; record: CompactionRecord } | null> {
   const U = st.units, span = st.span, dead = st.dead, kvLen = cache.length, keep = span - dead;
-  if (dead === 0 || keep < 1) return null;
+  if (dead === 0) return null;
   const e = tables.length, rows = kvLen - dead;
   for (const t of tables) if (t.length !== U * kvLen) throw new RangeError(`compactDeadSlots: table of ${t.length} words for (${U}, ${kvLen})`);
   const extraData = new BigUint64Array(U * span * e);
@@ -87,6 +87,8 @@ export async function compactDeadSlots(
  */
 export function compactDeadSlotsCost(U: number, lanes: number, d: number, e: number, rec: CompactionRecord) {
   const W = (U === 1 ? 2 * lanes * d : 2 * d) + e, keep = rec.span - rec.dead;
-  const t = topKCost(U, rec.span, keep, rec.steps, { payload: { shape: [U, rec.span, W], data: new BigUint64Array(0) }, originalOrder: true }, rec.orderSteps);
+  const t = keep === 0
+    ? { rounds: 0, bytesSentPerParty: [0, 0], offlineBytes: 0 }
+    : topKCost(U, rec.span, keep, rec.steps, { payload: { shape: [U, rec.span, W], data: new BigUint64Array(0) }, originalOrder: true }, rec.orderSteps);
   return { rounds: t.rounds + 2, bytesSent: t.bytesSentPerParty[0] + 16 * lanes * rec.rows * d, offlineBytes: t.offlineBytes };
 }

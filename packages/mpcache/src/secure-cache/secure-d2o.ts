@@ -3,7 +3,7 @@ import type { PartyContext } from '@mpcache/protocols';
 import { h2oSplit } from '../cache/h2o';
 import { d2oCapacitiesFromVariances, D2O_DEFAULTS, type D2oOptions } from '../cache/d2o';
 import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
-import type { DeadSlotState } from './dead-slot-state';
+import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { d2oRevealVariances } from './secure-d2o-budgets';
 import { MergeMatrix, MergedDeadSlotSelection } from './d2o-merge-matrix';
 import { d2oMergeStep, type D2oMergeState } from './secure-d2o-merge';
@@ -13,13 +13,15 @@ const { asUintN } = BigInt;
 
 /**
  * D2O on shares: H2O's eviction with the first `sinks` positions forced by the public bonus
- * D2O_SINK_BONUS (P0 adds it to their rank, local). Sinks stay the first slots: compactions keep
- * original order and the bonus keeps them, provided every sink fits among the heavy hitters (heavy
- * ≥ sinks, checked: otherwise the refused configuration of checkSinksFit). Layer capacities (public: they fix shapes, B8):
+ * D2O_SINK_BONUS_SECURE, which P0 adds to a sink row's score when the row is first observed (local):
+ * the bonus then travels with the row's score through every compaction, as the plaintext's follows
+ * positions, so any number of heavy-hitter slots works (fewer than sinks: the sinks compete among
+ * themselves by score, as in the plaintext). Layer capacities (public: they fix shapes, B8):
  *   'uniform'   the budget everywhere (makeSecurePolicy's default): nothing leaks
- *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance is
- *               computed exactly on shares and OPENED at the prompt's end (secure-d2o-budgets.ts), a
- *               documented leak of L·H reals per prompt, refused unless `revealLayerBudgets: true`
+ *   'adaptive'  D2O's variance-based allocation (cache/d2o.ts): every head's density variance (the
+ *               scores without the bonus) is computed exactly on shares and OPENED at the prompt's
+ *               end (secure-d2o-budgets.ts), a documented leak of L·H reals per prompt, refused
+ *               unless `revealLayerBudgets: true`
  * Merge (`merge: true`, mergeScope 'full'): every decoding step's victim merges into its most
  * similar alive key (secure-d2o-merge.ts), recorded in a per-layer MergeMatrix M (K_eff = M·K,
  * V_eff = M·V, d2o-merge-matrix.ts): the attention runs through M (gather M·z, scatter Mᵀ·p), no
@@ -34,11 +36,12 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
   private merges: (D2oMergeState | null)[];
   private mergeTau: (bigint | null)[];
   private mergedSel: (MergedDeadSlotSelection | null)[];
+  /** The opened per-head density variances of each layer (adaptive capacities; [] for skipped layers; null before a prompt). */
+  variances: number[][] | null = null;
 
   constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
     super(nLayers, budget, { heavyFraction: opts.heavyFraction });
     if (opts.merge && opts.mergeScope !== 'full') throw new RangeError(`secure D2O merges with mergeScope 'full', got a local window`);
-    checkSinksFit(h2oSplit(budget, opts.heavyFraction).heavy, opts.sinks, `budget ${budget}`);
     if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
       throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
     }
@@ -69,6 +72,7 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     this.merges.fill(null);
     this.mergeTau.fill(null);
     this.mergedSel.fill(null);
+    this.variances = null;
   }
 
   override async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
@@ -110,13 +114,14 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
       const keep = Array.from({ length: this.nLayers }, (_, l) => l).filter((l) => !this.skip.has(l));
       const H = this.states[keep[0]]?.units ?? 0, density = new BigUint64Array(keep.length * H * n);
       keep.forEach((l, i) => density.set(this.states[l]!.table('score', n), i * H * n));
+      if (ctx.party === 0) addSinkBonus(density, keep.length * H, n, 0, 0, this.opts.sinks, ctx.fracBits, -1n); // densities without the bonus
       const vars = await ctx.ledger.scope('d2o budgets (revealed)', () => d2oRevealVariances(ctx, density, keep.length * H, n));
       const perLayer: number[][] = Array.from({ length: this.nLayers }, () => []);
       keep.forEach((l, i) => { perLayer[l] = vars.slice(i * H, (i + 1) * H); });
+      this.variances = perLayer;
       d2oCapacitiesFromVariances(perLayer, n, this.budget, this.skip).forEach((cap, l) => {
         if (cap === null) return;
         this.splits[l] = h2oSplit(cap, this.opts.heavyFraction);
-        checkSinksFit(this.splits[l]!.heavy, this.opts.sinks, `layer ${l}'s revealed capacity ${cap}`);
       });
     }
     return super.endPrefill(ctx, n, (l) => !this.skip.has(l));
@@ -126,24 +131,32 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     return !this.skip.has(l);
   }
 
-  protected override rank(st: DeadSlotState, end: number, party: 0 | 1, fracBits: number): BigUint64Array {
-    const r = st.table('score', end), bonus = party === 0 ? encodeScalar(D2O_SINK_BONUS_SECURE, fracBits) : 0n;
-    const sinks = Math.min(this.opts.sinks, end);
-    for (let u = 0; u < st.units; u++) for (let j = 0; j < sinks; j++) r[u * end + j] = asUintN(64, r[u * end + j] + bonus);
-    return r;
+  /** P0 adds the sink bonus to the scores of new rows at positions < sinks: it travels with them through compactions. */
+  protected override observedScores(ctx: PartyContext, view: SecureAttentionView, sums: BigUint64Array): BigUint64Array {
+    if (ctx.party === 0) addSinkBonus(sums, this.states[view.layer]!.units, view.cache.length, view.cache.length - view.nQueries, view.startPos, this.opts.sinks, ctx.fracBits);
+    return sums;
+  }
+
+  /** Benchmarks only: the warmed rows are positions 0… in their slots, so the sinks take their bonus there. */
+  override async warm(ctx: PartyContext, caches: readonly SecureLayerCache[]): Promise<void> {
+    await super.warm(ctx, caches);
+    if (ctx.party !== 0) return;
+    this.states.forEach((st, l) => {
+      if (!st || !this.compactsLayer(l)) return;
+      const rows = caches[l].length, bonus = new BigUint64Array(st.units * rows);
+      addSinkBonus(bonus, st.units, rows, 0, 0, this.opts.sinks, ctx.fracBits);
+      st.addScores(bonus, rows);
+    });
   }
 }
 
 /**
- * The sink bonus follows SLOTS (the first `sinks`), which hold the sink positions only while every
- * sink fits among the heavy hitters: with fewer heavy slots some sinks are evicted, a compaction
- * moves later positions into their slots, and those would take the bonus (the plaintext's follows
- * positions). Such a configuration is refused.
+ * Add (sign −1: remove) the public sink bonus to (units, kvLen) score entries of the slots from
+ * `firstSlot` on, which hold positions startPos, startPos + 1, …: those below `sinks` take it (P0's share only).
  */
-function checkSinksFit(heavy: number, sinks: number, what: string): void {
-  if (heavy < sinks) {
-    throw new RangeError(`d2o on shares needs at least as many heavy-hitter slots as sinks: ${what} × heavyFraction gives ${heavy} < sinks ${sinks} (raise the budget or heavyFraction, or lower sinks)`);
-  }
+function addSinkBonus(scores: BigUint64Array, units: number, kvLen: number, firstSlot: number, startPos: number, sinks: number, fracBits: number, sign: 1n | -1n = 1n): void {
+  const bonus = sign * encodeScalar(D2O_SINK_BONUS_SECURE, fracBits), last = Math.min(kvLen, firstSlot + sinks - startPos);
+  for (let u = 0; u < units; u++) for (let j = firstSlot; j < last; j++) scores[u * kvLen + j] = asUintN(64, scores[u * kvLen + j] + bonus);
 }
 
 /** The sink bonus on shares: above any accumulated score (≤ the number of queries), below the rank headroom. */

@@ -13,6 +13,8 @@
  *   accumulated); the victim of the next step is chosen among every slot but the newest, keeping
  *   budget − 1; the prompt's end is one compactRows by the last prompt row.
  * Without a prefill bracket the first step evicts many at once (topK mask, no compaction).
+ * No heavy-hitter slot (budget × heavyFraction < 1): every candidate goes, publicly — the prompt's
+ * compaction keeps only its tail and each step's candidate dies without a ranking (a recent window).
  */import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
 import { h2oSplit, H2O_DEFAULTS, type H2oOptions } from '../cache/h2o';
@@ -29,9 +31,6 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
   constructor(nLayers: number, readonly budget: number, opts: H2oOptions = H2O_DEFAULTS) {
     super(nLayers, true);
     ({ heavy: this.heavy, recent: this.recent } = h2oSplit(budget, opts.heavyFraction));
-    if (this.heavy === 0) {
-      throw new RangeError(`h2o on shares needs a heavy-hitter slot: budget ${budget} × heavyFraction ${opts.heavyFraction} gives none (a recent window alone is streamingllm with sinks 0)`);
-    }
   }
 
   /** Heavy/recent split of a layer (D2O's adaptive capacities override it). */
@@ -39,21 +38,21 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
     return { heavy: this.heavy, recent: this.recent };
   }
 
-  /** Rank scores of candidate slots [0, end) (D2O adds its sink bonus here). */
-  protected rank(st: DeadSlotState, end: number, _party: 0 | 1, _fracBits: number): BigUint64Array {
-    return st.table('score', end);
+  /** What `observe` adds to the slots' scores, (units, kvLen): the probabilities' column sums (D2O adds its sink bonus). */
+  protected observedScores(_ctx: PartyContext, _view: SecureAttentionView, sums: BigUint64Array): BigUint64Array {
+    return sums;
   }
 
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), kvLen = view.cache.length;
     if (this.phase.inPrefill) return null;
     const { heavy, recent } = this.splitOf(view.layer), end = Math.max(0, kvLen - recent);
-    this.lastEviction[view.layer] = await ctx.ledger.scope('h2o evict', () => evictDown(ctx, st, this.rank(st, end, ctx.party, ctx.fracBits), end, heavy));
+    this.lastEviction[view.layer] = await ctx.ledger.scope('h2o evict', () => evictDown(ctx, st, st.table('score', end), end, heavy));
     return this.selection(st, kvLen);
   }
 
   async observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
-    this.state(ctx, view).addScores(laneColumnSums(probs), view.cache.length);
+    this.state(ctx, view).addScores(this.observedScores(ctx, view, laneColumnSums(probs)), view.cache.length);
     await this.compactIfDue(ctx, view);
   }
 
@@ -70,7 +69,7 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
         if (!compacts(l) || end <= heavy) continue;
         const st = this.states[l]!, cache = this.caches[l]!, U = st.units;
         const extra = { shape: [U, end, 1], data: st.table('score', end) };
-        const res = await compactRows(ctx, [cache], { shape: [U, end], data: this.rank(st, end, ctx.party, ctx.fracBits) }, heavy,
+        const res = await compactRows(ctx, [cache], { shape: [U, end], data: st.table('score', end) }, heavy,
           { granularity: 'lane', originalOrder: true, tailFrom: end, extra });
         const rows = cache.length, tail = rows - heavy, scores = new BigUint64Array(U * rows), old = st.table('score', n);
         for (let u = 0; u < U; u++) {

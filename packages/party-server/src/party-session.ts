@@ -5,6 +5,8 @@
  *   open ──links + seeds + job.start──▶ ready ──generate──▶ running ──all tokens, FIN──▶ (ended)
  *     │                                   │ idle timeout        │ any error
  *     └──────────── fail(err): error to the client, close every link with the reason ───────┘
+ *   and from any state: the client's cancel (end notice to the peer, then close), or the peer's
+ *   end notice ──▶ (ended, canceled)
  *
  * Links: P1 dials P0 at `ws://p0/session/<id>/peer` (hello carries P1's public key and the session
  * parameters, which must equal what P0's client asked for); each party dials the dealer at
@@ -16,6 +18,16 @@
  *
  * Client link: the prompt share arrives sealed and each token share leaves sealed (ClientSeal,
  * agreed in `open` between the client's per-session key and this server's long-term key).
+ *
+ * Cancel: the client sends `cancel` to both parties, and over a real network the two arrive at
+ * different times. The party whose cancel comes first tells its peer before it closes the link
+ * (END_TAG, wire/server-hello.ts, once the peer link's hellos are through), and a party that gets
+ * that notice ends the session as canceled — counted so in `/metrics` and the log — instead of
+ * failing on the close that follows; its client is told (a client that canceled ignores it). A peer
+ * that closes without the notice still fails the session: that is a real failure. A cancel before
+ * the peer link is up (the SDK cancels an opening session only when its open failed) closes it
+ * without a notice. A single-turn session's normal end has no such race: each party sends FIN
+ * before it waits for the other's, and a link that closes after this party's FIN is no failure.
  *
  * Errors: everything a session does runs inside try/catch blocks that end in `fail`, which sends
  * the client an error naming the session, closes the session's links with the reason (so the other
@@ -37,18 +49,22 @@ import {
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
 import { inputWidth, type JobRun } from './jobs/party-job';
 import type { ClientLink, SessionHost } from './session-host';
-import { connectDealer, connectPeer } from './session-links';
+import { connectDealer, connectPeer, type PeerLinkSetup } from './session-links';
 import type { SessionOutcome } from './server-metrics';
 import { ClientSeal, sealPlace } from './wire/client-seal';
 import type { PartyCost, PartyMessage } from './wire/client-messages';
 import { sessionOptionFields } from './wire/session-options';
 import { attachmentWords, wordBytes } from './wire/message-frame';
 import {
+  decodeSessionEnd,
   decodeSync,
+  encodeSessionEnd,
   encodeSync,
+  END_TAG,
   FIN_TAG,
   recvWithin,
   SYNC_TAG,
+  type SessionEndOutcome,
   type SessionParams,
 } from './wire/server-hello';
 import { errorCode, errorFields } from './wire/wire-error';
@@ -69,6 +85,8 @@ export class PartySession {
   private idleTimer?: NodeJS.Timeout;
   /** Set once this party has sent FIN: the peer may now close the link at any time. */
   private draining = false;
+  /** The peer link once both hellos are through: it carries the end notice (END_TAG) both ways. */
+  private peer?: WsChannel;
 
   constructor(
     private readonly host: SessionHost,
@@ -100,7 +118,7 @@ export class PartySession {
       };
       const [dealer, peer] = await Promise.all([
         connectDealer(cfg, this.id, track),
-        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track, admit),
+        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track, admit).then((p) => this.linkPeer(p)),
       ]);
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1', peer.nonces);
@@ -155,10 +173,11 @@ export class PartySession {
     void this.runJob(tensor(job.input === 'onehot' ? [promptTokens, width] : [promptTokens], words), maxNewTokens);
   }
 
-  /** Drop the session at the client's request (no error reply). */
+  /** Drop the session at the client's request (no error reply), telling the peer first. */
   cancel(): void {
     if (this.state === 'closed') return;
     this.host.config.log(`P${this.host.config.role}: session ${this.id} canceled by the client`);
+    this.tellPeer('canceled');
     this.end('canceled', 'canceled by the client');
   }
 
@@ -240,6 +259,43 @@ export class PartySession {
       if (!this.draining) this.fail(new ChannelClosedError(`session ${this.id}: the link to ${who} closed`));
     });
     return ch;
+  }
+
+  /**
+   * The peer link is up (P1: P0's hello checked; P0: P1's hello checked at arrival, its own sent):
+   * from now on an end notice on it, even one already queued, reaches `peerEnded` on arrival.
+   */
+  private linkPeer(setup: PeerLinkSetup): PeerLinkSetup {
+    this.peer = setup.channel;
+    setup.channel.divert(END_TAG, (payload) => this.peerEnded(payload));
+    return setup;
+  }
+
+  /** Send the peer the end notice before the close (nothing to send before the link is up). */
+  private tellPeer(outcome: SessionEndOutcome): void {
+    const peer = this.peer;
+    if (!peer || peer.closed) return;
+    try {
+      peer.send(END_TAG, encodeSessionEnd(outcome)); // the close in `end` follows it on the link
+    } catch {
+      // the link died meanwhile: the peer sees the close and fails the session
+    }
+  }
+
+  /** The peer ended the session (its client's cancel came first): end it as canceled here too. */
+  private peerEnded(payload: Uint8Array): void {
+    if (this.state === 'closed') return;
+    const cfg = this.host.config, other = `P${1 - cfg.role}`;
+    try {
+      decodeSessionEnd(payload, other);
+    } catch (e) {
+      this.fail(e); // a malformed notice: the peer broke the protocol
+      return;
+    }
+    cfg.log(`P${cfg.role}: session ${this.id} canceled by the client (${other} got the cancel first)`);
+    // The client canceled and ignores this; were the notice not true, the client would not wait in vain.
+    this.client.send({ type: 'error', sessionId: this.id, error: errorFields(new ChannelClosedError(`session ${this.id}: ${other} ended it: canceled by the client`)) });
+    this.end('canceled', 'canceled by the client');
   }
 
   /** Fail the session if no generate arrives within the idle timeout (after open, or between turns). */

@@ -4,6 +4,11 @@
  * produced with their online and offline bytes and rounds. Public facts only: counts and sizes that
  * the protocol transcript shows anyway — no session ids, no shares, no token values.
  */
+/**
+ * How a session ended: `done` (a party: every token out and FIN both ways; the dealer: both parties
+ * closed their links), `canceled` (the client's cancel, on a party whether it reached this party or
+ * its peer first: the peer's end notice, party-session.ts), `failed` (anything else).
+ */
 export type SessionOutcome = 'done' | 'failed' | 'canceled';
 
 export interface TokenCost {

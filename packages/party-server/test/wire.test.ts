@@ -20,6 +20,7 @@ import {
   decodeHello,
   decodeMessage,
   decodePartyMessage,
+  decodeSessionEnd,
   decodeSync,
   encodeClientRequest,
   checkHelloAuth,
@@ -28,6 +29,7 @@ import {
   helloAuth,
   encodeMessage,
   encodePartyMessage,
+  encodeSessionEnd,
   encodeSync,
   errorFields,
   errorFromWire,
@@ -165,6 +167,30 @@ describe('server hellos and errors on the wire', () => {
     ['a short proof', encodeHello({ role: 'dealer', sessionId: 's', publicKey: pk, nonce, auth: new Uint8Array(31) }), /"auth" expected 32 bytes/],
   ])('rejects a hello with %s', (_l, payload, message) => {
     expect(() => decodeHello(payload, 'dealer', 'dealer', 's')).toThrow(message);
+  });
+
+  it('the end notice round-trips and names nothing but the outcome', () => {
+    const payload = encodeSessionEnd('canceled');
+    expect(decodeSessionEnd(payload, 'P0')).toBe('canceled');
+    expect(decodeMessage(payload, 'x').env).toEqual({ type: 'end', outcome: 'canceled' });
+  });
+
+  it.each([
+    ['another outcome', encodeMessage({ type: 'end', outcome: 'failed' }), 'MPC_ERR_BAD_MESSAGE', /session end from P0: field "outcome" expected one of "canceled"/],
+    ['no outcome', encodeMessage({ type: 'end' }), 'MPC_ERR_BAD_MESSAGE', /session end from P0: missing field "outcome"/],
+    ['an extra field', encodeMessage({ type: 'end', outcome: 'canceled', sessionId: 's' }), 'MPC_ERR_BAD_MESSAGE', /unexpected field "sessionId"/],
+    ['another type', encodeMessage({ type: 'fin', outcome: 'canceled' }), 'MPC_ERR_BAD_MESSAGE', /expected type "end"/],
+    ['an attachment', encodeMessage({ type: 'end', outcome: 'canceled' }, new Uint8Array(8)), 'MPC_ERR_BAD_MESSAGE', /unexpected attachment of 8 bytes/],
+    ['fewer than 4 bytes', new Uint8Array(2), 'MPC_ERR_BAD_LENGTH', /session end from P0: 2 bytes, need at least 4/],
+  ])('rejects an end notice with %s', (_l, payload, code, message) => {
+    let err: unknown;
+    try {
+      decodeSessionEnd(payload, 'P0');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err).toMatchObject({ code, message: expect.stringMatching(message) });
   });
 
   it('an error reply comes back as the same class', () => {

@@ -24,6 +24,14 @@ export abstract class MailboxChannel implements Channel {
     return this.mailbox.recv(tag);
   }
 
+  /**
+   * Out-of-band messages: those carrying `tag` go to `handler` as they arrive (already queued ones
+   * at once) instead of to `recv`, so they never break the protocol's message order (mailbox.ts).
+   */
+  divert(tag: number, handler: (payload: Uint8Array) => void): void {
+    this.mailbox.divert(tag, handler);
+  }
+
   close(reason?: string): void {
     if (this.isClosed) return;
     this.fail(closedError(reason ?? 'closed locally'));

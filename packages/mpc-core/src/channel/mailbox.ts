@@ -2,6 +2,13 @@
  * The receiving half shared by every Channel implementation: an ordered inbox of tagged messages,
  * waiters, tag checking, close propagation and receive timeouts. Transports only call `deliver`
  * and `fail`.
+ *
+ * Out-of-band tags (`divert`): a message carrying a diverted tag skips the inbox and goes to its
+ * handler as it arrives, whatever the receiver is waiting for — a link's control message (a party's
+ * end-of-session notice) must not break the protocol's message order, which a session still reading
+ * protocol messages would otherwise see as MPC_ERR_BAD_TAG. It is counted in the ledger like any
+ * received message. Arrival order still holds: a notice sent before a close is handled before the
+ * close fails the mailbox, and nothing is handed over after that.
  */
 import { ChannelClosedError, ProtocolError, TimeoutError } from '../errors';
 import type { Ledger } from '../ledger/ledger';
@@ -21,6 +28,7 @@ interface Waiter {
 export class Mailbox {
   private readonly inbox: Message[] = [];
   private readonly waiters: Waiter[] = [];
+  private readonly diverted = new Map<number, (payload: Uint8Array) => void>();
   private error: Error | undefined;
 
   constructor(
@@ -34,6 +42,11 @@ export class Mailbox {
 
   deliver(tag: number, payload: Uint8Array): void {
     if (this.error) return;
+    const handler = this.diverted.get(tag);
+    if (handler) {
+      this.handOver(handler, payload);
+      return;
+    }
     const w = this.waiters.shift();
     if (w) this.settle(w, { tag, payload });
     else this.inbox.push({ tag, payload });
@@ -70,6 +83,20 @@ export class Mailbox {
     });
   }
 
+  /**
+   * From now on, messages carrying `tag` go to `handler` on arrival instead of the inbox; one already
+   * queued is handed over at once (it arrived after everything received so far), and the error of a
+   * handler that throws then goes to the caller. On arrival, such an error goes to the transport,
+   * which fails the channel as it does on a bad frame.
+   */
+  divert(tag: number, handler: (payload: Uint8Array) => void): void {
+    this.diverted.set(tag, handler);
+    for (let i = 0; i < this.inbox.length; ) {
+      if (this.inbox[i].tag === tag) this.handOver(handler, this.inbox.splice(i, 1)[0].payload);
+      else i++;
+    }
+  }
+
   /** Fail every pending and future receive (close or transport error). */
   fail(error: Error): void {
     if (this.error) return;
@@ -79,6 +106,11 @@ export class Mailbox {
       if (w.timer) clearTimeout(w.timer);
       w.reject(error);
     }
+  }
+
+  private handOver(handler: (payload: Uint8Array) => void, payload: Uint8Array): void {
+    this.ledger?.recordReceive(payload.byteLength);
+    handler(payload);
   }
 
   private settle(w: Waiter, m: Message): void {

@@ -10,6 +10,13 @@
  *   SYNC_TAG   P0 ↔ P1 before each generate: { promptTokens }, so both parties run the same shapes.
  *   FIN_TAG    P0 ↔ P1 after a job: each waits for the other's FIN before closing, so no message
  *              still in flight is dropped by the close.
+ *   END_TAG    P0 ↔ P1, out of band (the receiver diverts it, mpc-core mailbox.ts: it arrives whatever
+ *              the receiver is waiting for): { type: "end", outcome: "canceled" }, sent once both
+ *              hellos are through by the party whose client's `cancel` arrived first, just before it
+ *              closes the link. The receiver ends the session as canceled too, instead of failing
+ *              on the close: the client's own cancel may reach it later, or never. A close without
+ *              it is a failure. Only the authenticated peer can send it (it travels on the session's
+ *              own peer link, after the hellos), and it names nothing but the outcome.
  *
  * The tags sit at the top of the u32 range; protocol messages count up from 0 (PartyContext.seq)
  * and dealer requests use tag = index, so neither ever reaches them.
@@ -35,6 +42,7 @@ import { errorFields, errorFromWire, readErrorFields } from './wire-error';
 export const HELLO_TAG = 0xffff_ffff;
 export const SYNC_TAG = 0xffff_fffe;
 export const FIN_TAG = 0xffff_fffd;
+export const END_TAG = 0xffff_fffc;
 
 export type ServerRole = 'p0' | 'p1' | 'dealer';
 
@@ -131,6 +139,25 @@ export function decodeSync(payload: Uint8Array, from: string): TurnShape {
   assertEnvelopeKeys(env, what, ['type', 'promptTokens', 'maxNewTokens']);
   if (env.type !== 'sync') throw bad(`${what}: expected type "sync"`);
   return { promptTokens: envelopeInt(env, 'promptTokens', what, 1, MAX_PROMPT_TOKENS), maxNewTokens: envelopeInt(env, 'maxNewTokens', what, 1, MAX_NEW_TOKENS) };
+}
+
+/** Why a party ends a session early and tells its peer (END_TAG); only the client's cancel, for now. */
+export type SessionEndOutcome = 'canceled';
+const SESSION_END_OUTCOMES: readonly SessionEndOutcome[] = ['canceled'];
+
+export function encodeSessionEnd(outcome: SessionEndOutcome): Uint8Array {
+  return encodeMessage({ type: 'end', outcome });
+}
+
+export function decodeSessionEnd(payload: Uint8Array, from: string): SessionEndOutcome {
+  const what = `session end from ${from}`;
+  const { env, attachment } = decodeMessage(payload, what);
+  assertEnvelopeKeys(env, what, ['type', 'outcome']);
+  if (env.type !== 'end') throw bad(`${what}: expected type "end"`);
+  const outcome = SESSION_END_OUTCOMES.find((o) => o === env.outcome);
+  if (!outcome) throw bad(`${what}: field "outcome" expected one of ${SESSION_END_OUTCOMES.map((o) => `"${o}"`).join(', ')}`);
+  if (attachment.byteLength !== 0) throw bad(`${what}: unexpected attachment of ${attachment.byteLength} bytes`);
+  return outcome;
 }
 
 /**

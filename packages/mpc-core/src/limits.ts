@@ -13,6 +13,21 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
  * for larger models, fits the u32 length of the frame header and stays below V8's typed-array limit.
  */
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024 * 1024;
+/**
+ * Largest correlation the dealer generates for one request, in bytes of its messages to BOTH parties
+ * (CorrelationSpec.messageBytes: known from the request's params before anything is generated). It
+ * bounds the dealer's time and memory per request, which the element bound alone does not (2^28
+ * 64-bit DCF comparisons are 818 GB). Largest requests measured 2026-11-27 (Node 20.20), the dealer
+ * logging each new maximum: 516,087,360 B (≈ 492 MiB), the attention max of a 255-token stories15M
+ * prefill, the longest prompt its context takes (`mpcache demo`, every policy, greedy and sampled);
+ * 251,142,336 B in `bench decode --model gpt2-small --seq 4096` (attention-gate's top-k; with
+ * `--policy full` 76,389,120 B, the argmax over the vocabulary, of ≈ 1.5 GB per token in all).
+ * 4 GiB = 2 · MAX_MESSAGE_BYTES, the most two halves can carry on the wire anyway, so no workload
+ * that ran before the limit is refused by default (a prefill of n tokens needs ≈ 1.3 KB · heads · n²:
+ * gpt2-small above ≈ 367 tokens needs more than 2 GiB); operators may lower it with `mpcache serve
+ * --role dealer --max-request-mib` (8× the largest request here still leaves 4 GiB of dealer memory).
+ */
+export const MAX_DEALER_REQUEST_BYTES = 4 * 1024 * 1024 * 1024;
 /** Concurrent sessions per party server: each holds masked weights' state and a dealer queue. */
 export const MAX_SESSIONS = 16;
 /** Longest prompt a client may send (tokens); the model's own context bounds it further. */

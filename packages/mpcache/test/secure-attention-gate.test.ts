@@ -6,12 +6,13 @@
  * the prefill's running top-k masks and of the decoding evictions.
  */
 import { decode } from '@mpcache/mpc-core';
-import { dcfLessThanZeroCost, runBoth, topKCost, type LocalParties } from '@mpcache/protocols';
-import { argminEvictionCost, SecureAttentionGatePolicy } from '@mpcache/mpcache';
+import { dcfLessThanZeroCost, runBoth, sumCosts, topKCost, type LocalParties } from '@mpcache/protocols';
+import { argminEvictionCost, gateLogitsCost, SecureAttentionGatePolicy } from '@mpcache/mpcache';
 import { AttentionGatePolicy, gateKeptPositions, type AttentionGateOptions } from '../src/cache/attention-gate';
 import { randomAttentionGateWeights } from '../src/cache/attention-gate-weights';
 import { data, F, open, parties, shareGrid, sharedCache, view } from './secure-cache-helpers';
 import { simulate } from './secure-cache-sim';
+import { expectCosts } from './cost-helpers';
 import { TEST_SEED } from './secure-helpers';
 
 const lanes = 2, D = 16, budget = 8, n = 20, steps = 4, T = n + steps;
@@ -71,6 +72,22 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
       expect(used[0].offlineBytes + used[1].offlineBytes).toBe(c1.offlineBytes + c2.offlineBytes);
     } else {
       for (const u of used) expect(u).toEqual({ rounds: 0, bytesSent: 0, offlineBytes: 0 });
+    }
+  });
+
+  it.each(['topk', 'threshold'] as const)('%s: the gate logits (observeInput) of a prompt, then of one more token: exact cost on both parties', async (mode) => {
+    const p = parties(`ag/gate-cost/${mode}`), opts = optsOf(mode);
+    const pol = [new SecureAttentionGatePolicy(model, budget, opts), new SecureAttentionGatePolicy(model, budget, opts)] as const;
+    const shape = { dModel: D, nHeads: lanes, gateHeads: weights.gateHeads, gateHeadDim: weights.gateHeadDim };
+    for (const [start, rows] of [[0, n], [n, 1]] as const) {
+      const xs = shareGrid(data(`ag/gate-cost/${mode}/${start}`, rows * D, -1, 1), [rows, D], `ag/gate-cost/${mode}/s${start}`);
+      const before = p.ctx.map((c) => c.ledger.get('attention gate'));
+      await runBoth(p, (ctx) => pol[ctx.party].observeInput(ctx, 0, start, xs[ctx.party]));
+      const used = p.ctx.map((c, i) => { const a = c.ledger.get('attention gate'), b = before[i]; return { ...a, rounds: a.rounds - b.rounds, bytesSent: a.bytesSent - b.bytesSent, offlineBytes: a.offlineBytes - b.offlineBytes }; });
+      // the gate network; threshold mode also compares every logit with the threshold (one LTZ each)
+      const gate = gateLogitsCost(rows, shape, F, start, start === 0);
+      if (start === 0) expect(gate.rounds - gateLogitsCost(rows, shape, F, 0, false).rounds).toBe(2); // header: masking wqkv, then wg
+      expectCosts(used, mode === 'threshold' ? sumCosts([gate, dcfLessThanZeroCost(rows * lanes)]) : gate);
     }
   });
 

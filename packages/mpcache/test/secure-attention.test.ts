@@ -6,9 +6,10 @@
 import { runBoth } from '@mpcache/protocols';
 import {
   ReferenceDecoder, SecureDecoder, SecureLayerCache, SecureSinkWindowCache, TINY_GPT2, TINY_LLAMA, argmax, ffnHidden,
-  ARGMAX_RESOLUTION_BITS, ffnOutput, gelu, greedyToken, kvDim, layerNorm, normOnShares, randomWeights, revealTokenId, rmsNorm, secureAttention,
+  ARGMAX_RESOLUTION_BITS, ffnOutput, gelu, greedyToken, greedyTokenCost, kvDim, layerNorm, normOnShares, randomWeights, revealTokenId, rmsNorm, secureAttention,
   shareTokenOneHots, silu, type AttentionView, type KVCachePolicy, type ModelConfig,
 } from '@mpcache/mpcache';
+import { expectCosts, measureBoth } from './cost-helpers';
 import { gridReals, linearRows, maxAbsDiff, openReals, secureModel, shareReals, testPrg, TEST_SEED } from './secure-helpers';
 
 const F = 16;
@@ -81,13 +82,16 @@ describe.each([TINY_LLAMA, TINY_GPT2])('secure nonlinear blocks, %s', (c: ModelC
     expect(maxAbsDiff(openReals(xs, F), x0.map((v, i) => v + y[i]))).toBeLessThan(5e-3);
   });
 
-  test('greedy token: the argmax id (revealed by adding shares) and its one-hot row, at scale f and 2f', async () => {
+  test('greedy token: the argmax id (revealed by adding shares) and its one-hot row, at scale f and 2f; exact cost on both parties', async () => {
     const { parties } = await setup;
     const logits = gridReals(testPrg('lg'), c.vocabSize, -20, 20, F);
     const top = argmax(logits), lead = logits[top] - Math.max(...logits.filter((_, j) => j !== top));
     for (const scale of [F, 2 * F]) {
       const ls = shareReals(logits, [1, c.vocabSize], scale, testPrg(`lgs/${scale}`));
-      const out = await runBoth(parties, (ctx) => greedyToken(ctx, ls[ctx.party], scale));
+      const { out, used } = await measureBoth(parties, (ctx) => greedyToken(ctx, ls[ctx.party], scale));
+      // exact cost: argmaxPacked over the vocabulary, then the DPF one-hot of its index (tokenFromIndex)
+      expectCosts(used, greedyTokenCost(c.vocabSize, scale));
+      expect(greedyTokenCost(c.vocabSize, scale).rounds).toBe(Math.ceil(Math.log2(c.vocabSize)) + 1); // header: ⌈log2 vocab⌉ + 1
       const id = revealTokenId(out[0].id, out[1].id, c.vocabSize);
       // the stated accuracy: the exact argmax when it leads by ≥ 2^-8, else within 2^-8·⌈log2 vocab⌉
       if (lead >= 2 ** -ARGMAX_RESOLUTION_BITS) expect(id).toBe(top);

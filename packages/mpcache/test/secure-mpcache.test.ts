@@ -5,11 +5,12 @@
  * compacted cache.
  */
 import { runBoth } from '@mpcache/protocols';
-import { SecureMpcachePolicy, blockSelectionCost, planLayout, type BlockGatherSelection } from '@mpcache/mpcache';
+import { SecureMpcachePolicy, blockSelectionCost, planLayout, selectionOneHotCost, type BlockGatherSelection } from '@mpcache/mpcache';
 import { selectClusters } from '../src/cache/cluster-selector';
 import { staticEvictionKeep } from '../src/cache/static-eviction';
 import { mpcacheConfig, staticKeepCount } from '../src/cache/mpcache-config';
 import { F, data, open, openInts, openReal, parties, shareGrid, sharedCache, view } from './secure-cache-helpers';
+import { expectScopeCost } from './cost-helpers';
 import { TEST_SEED } from './secure-helpers';
 
 const model = (nLayers: number, lanes: number, d: number) => ({ nLayers, nHeads: lanes, nKvHeads: lanes, headDim: d, seqLen: 256 });
@@ -148,6 +149,9 @@ describe(`secure MPCache exact costs (SEED=${TEST_SEED})`, () => {
     expect(step.steps!.length).toBe(2);
     for (const u of used) expect({ rounds: u.rounds, bytesSent: u.bytesSent }).toEqual({ rounds: want.rounds, bytesSent: want.bytesSent });
     expect(used[0].offlineBytes + used[1].offlineBytes).toBe(want.offlineBytes);
+    // the selection's one-hot step alone (its part of mpcacheStepCost): one DPF one-hot per chosen finest cluster
+    const layout = planLayout(step.plan, [8, 4]);
+    expectScopeCost(p, 'oneHot', selectionOneHotCost(lanes, layout.k, layout.blocks), 'even');
     console.log(`MPCache step, lanes ${lanes}, d ${d}, n ${n}, clusters [8, 4], budget 24, alpha ${alpha}: ` +
       `k = ${step.plan.counts.join('/')}, quick-select steps ${JSON.stringify(step.steps)}: ${JSON.stringify(want)}`);
   });
@@ -167,8 +171,11 @@ describe(`secure MPCache deferred cluster bounds (SEED=${TEST_SEED})`, () => {
     const p = parties(`mpc/defer/${label}`), qs = shareGrid(q, [lanes, 1, d], `mpc/defer/${label}/qs`);
     const pol = [0, 1].map(() => new SecureMpcachePolicy(model(1, lanes, d), 24, cfg(alpha)));
     const snap = () => p.ctx.map((c) => c.ledger.snapshot());
-    const delta = (a: ReturnType<typeof snap>, b: ReturnType<typeof snap>): Cost =>
-      [b[0].rounds - a[0].rounds, b[0].bytesSent - a[0].bytesSent, b[0].offlineBytes - a[0].offlineBytes + b[1].offlineBytes - a[1].offlineBytes];
+    const delta = (a: ReturnType<typeof snap>, b: ReturnType<typeof snap>): Cost => {
+      // both parties send the same here: P1's rounds and bytes must equal P0's
+      expect([b[1].rounds - a[1].rounds, b[1].bytesSent - a[1].bytesSent]).toEqual([b[0].rounds - a[0].rounds, b[0].bytesSent - a[0].bytesSent]);
+      return [b[0].rounds - a[0].rounds, b[0].bytesSent - a[0].bytesSent, b[0].offlineBytes - a[0].offlineBytes + b[1].offlineBytes - a[1].offlineBytes];
+    };
     const steps = [];
     for (const n of counts) {
       const rows = keys.subarray(0, n * lanes * d);

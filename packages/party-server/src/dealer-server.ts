@@ -13,8 +13,10 @@
  *                error reply, close          failSession: close both links with the reason
  *
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
- * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving).
- * Operations: `GET /healthz` (role, sessions, public key; 503 while draining), `GET /metrics` and
+ * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving), and
+ * maxRequestBytes per correlation (MAX_DEALER_REQUEST_BYTES: a larger request is refused before
+ * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session).
+ * Operations: `GET /healthz` (role, sessions, limits, public key; 503 while draining), `GET /metrics` and
  * `drain(ms)`, as PartyServer.
  */
 import type { IncomingMessage } from 'node:http';
@@ -23,6 +25,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   LimitError,
   listenWs,
+  MAX_DEALER_REQUEST_BYTES,
   MAX_SESSIONS,
   newLinkNonce,
   ProtocolError,
@@ -34,7 +37,7 @@ import {
   type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
-import { DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
+import { assertMaxRequestBytes, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
 import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
@@ -59,6 +62,11 @@ export interface DealerServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Time the first party of a session waits for the second. */
   readonly pairTimeoutMs?: number;
+  /**
+   * Largest correlation one request may ask for, in bytes of the dealer's messages to both parties
+   * (default MAX_DEALER_REQUEST_BYTES).
+   */
+  readonly maxRequestBytes?: number;
   /** Frame size of the links to the parties (default MAX_FRAME_BYTES; the parties must use the same). */
   readonly maxFrameBytes?: number;
   /** One line per event (session ids, party ids, error codes; never secrets). */
@@ -81,12 +89,14 @@ export class DealerServer {
   private readonly slots = new Map<string, Slot>();
   private listener!: WsListener;
   private readonly registry: CorrelationRegistry;
+  private readonly maxRequestBytes: number;
   private readonly log: (line: string) => void;
   private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
   readonly metrics = new ServerMetrics('dealer', () => this.slots.size);
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
+    this.maxRequestBytes = assertMaxRequestBytes(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES);
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -115,9 +125,9 @@ export class DealerServer {
   }
 
   /** What `GET /healthz` answers: public facts only. */
-  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; draining: boolean; publicKey: string } {
-    const draining = this.drainer.draining;
-    return { ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions: this.opts.maxSessions ?? MAX_SESSIONS, draining, publicKey: toHex(this.publicKey) };
+  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; draining: boolean; publicKey: string } {
+    const draining = this.drainer.draining, maxSessions = this.opts.maxSessions ?? MAX_SESSIONS;
+    return { ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, draining, publicKey: toHex(this.publicKey) };
   }
 
   /** Take no new session; wait for the running ones to end (true) or for timeoutMs (false). */
@@ -182,11 +192,12 @@ export class DealerServer {
     const session = new DealerSession(
       agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0', slot.nonces[0]!),
       agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1', slot.nonces[1]!),
+      { maxRequestBytes: this.maxRequestBytes },
     );
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
-        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1)`);
+        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B)`);
         this.free(slot, 'done');
       },
       (e: unknown) => this.failSession(slot, e),

@@ -7,6 +7,7 @@
  *   const [z0, z1] = await runBoth(parties, (ctx) => beaverMul(ctx, x[ctx.party], y[ctx.party]));
  */
 export * from './dealer/correlation';
+export * from './dealer/dealer-bytes';
 export * from './dealer/dealer-session';
 export * from './dealer/correlation-source';
 export * from './dealer/validate';

@@ -1,5 +1,6 @@
 import { reconstruct, tensor, share } from '@mpcache/mpc-core';
 import { beaverMul, beaverMulCost, beaverSquare, beaverSquareCost, localParties, runBoth } from '@mpcache/protocols';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 describe(`beaverMul (SEED=${TEST_SEED})`, () => {
@@ -21,7 +22,7 @@ describe(`beaverMul (SEED=${TEST_SEED})`, () => {
       expect(parties.ctx[1].ledger.get('beaverMul').offlineBytes).toBe(0);
     });
   }
-  it('squares', async () => {
+  it('squares: exact, 1 round, exact cost on both parties', async () => {
     const prg = testPrg('sq');
     const n = 33;
     const x = tensor([n], prg.words(n));
@@ -30,6 +31,8 @@ describe(`beaverMul (SEED=${TEST_SEED})`, () => {
     const [z0, z1] = await runBoth(parties, (ctx) => beaverSquare(ctx, xs[ctx.party]));
     const z = reconstruct(z0, z1);
     for (let i = 0; i < n; i++) expect(z.data[i]).toBe(BigInt.asUintN(64, x.data[i] * x.data[i]));
-    expect(parties.ctx[0].ledger.get('beaverSquare')).toMatchObject({ rounds: 1, bytesSent: beaverSquareCost(n).bytesSent });
+    // header: 1 round, 8 B/elem per party, the square pair's 8 B/elem correction to P0 only
+    expect(beaverSquareCost(n)).toEqual({ rounds: 1, bytesSent: 8 * n, offlineBytes: 8 * n });
+    expectScopeCost(parties, 'beaverSquare', beaverSquareCost(n), 'p0');
   });
 });

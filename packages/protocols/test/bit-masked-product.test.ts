@@ -16,6 +16,7 @@ import {
   runBoth,
   type LocalParties,
 } from '@mpcache/protocols';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 import { ChannelClosedError, fixedSeeds, p0ErrorWhenPeerCloses } from './linear-helpers';
 import { newSeeds, remoteParties } from './remote-parties';
@@ -135,6 +136,15 @@ describe(`bitMaskMatrix / bitMaskedMatmul (SEED=${TEST_SEED})`, () => {
       expect(bad).toBe(0);
       expect(Math.abs(ones - n / 2)).toBeLessThan(6 * Math.sqrt(n / 4)); // 6σ of a fair coin
     }
+  });
+
+  it('openBitMask on its own: exact cost on both parties (1 round, ⌈n/8⌉ B, no dealer bytes)', async () => {
+    const parties = localParties();
+    const o = randomOneHot('open1/o', 2, 3, 7), ms = await maskBoth(parties, o);
+    await runBoth(parties, (ctx) => openBitMask(ctx, ms[ctx.party]));
+    expect(ms[0].isOpen && ms[1].isOpen).toBe(true);
+    expect(openBitMaskCost(o.shape)).toEqual({ rounds: 1, bytesSent: Math.ceil((2 * 3 * 7) / 8), offlineBytes: 0 });
+    expectScopeCost(parties, 'openBitMask', openBitMaskCost(o.shape));
   });
 
   it('openBitMask alone: 1 round, ⌈n/8⌉ B; fuses with another opening; later products open only X', async () => {

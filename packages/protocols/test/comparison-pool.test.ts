@@ -7,6 +7,7 @@ import { reconstruct, share, tensor } from '@mpcache/mpc-core';
 import {
   ComparisonPool, comparisonChunk, dcfLessThanZero, dcfLessThanZeroCost, localParties, pooledComparisonsOffline, runBoth, validateCompareParams,
 } from '../src';
+import { expectCosts } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 describe(`ComparisonPool (SEED=${TEST_SEED})`, () => {
@@ -39,6 +40,11 @@ describe(`ComparisonPool (SEED=${TEST_SEED})`, () => {
     const offline = parties.ctx[0].ledger.snapshot().offlineBytes + parties.ctx[1].ledger.snapshot().offlineBytes;
     expect(offline).toBe(pooledComparisonsOffline(batches, bits));
     expect(offline).toBe(5 * dcfLessThanZeroCost(64, bits).offlineBytes);
+    // the comparisons' own rounds and bytes are unchanged by pooling (header); the pool adds no online cost
+    const online = batches.map((m) => dcfLessThanZeroCost(m, bits));
+    expectCosts(parties.ctx.map((c) => c.ledger.snapshot()), {
+      rounds: batches.length, bytesSent: online.reduce((a, c) => a + c.bytesSent, 0), offlineBytes: pooledComparisonsOffline(batches, bits),
+    });
   });
 
   it('chunk size: a quarter of the first batch in steps of 64; the dealer validates the label', () => {

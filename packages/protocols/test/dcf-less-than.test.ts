@@ -6,6 +6,7 @@ import { defaultFssPrg } from '../src/fss/dpf-keygen';
 import {
   dcfLessThan, dcfLessThanCost, dcfLessThanZero, dcfLessThanZeroCost, drelu, dreluCost, ltzCombine, type LtzKeys,
 } from '../src/fss/dcf-less-than';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 const M64 = (1n << 64n) - 1n;
@@ -30,6 +31,9 @@ async function runLtz(xs: bigint[], k: number, op: 'ltz' | 'drelu') {
   return { z: reconstruct(z0, z1), parties };
 }
 
+/** Header: per element one (k − 1)-bit DCF key, 24(k − 1) + 8 B, to each party, plus [ρ]'s 8 B to P0. */
+const ltzSplit = (n: number, k: number): [number, number] => [n * (24 * (k - 1) + 8 + 8), n * (24 * (k - 1) + 8)];
+
 describe(`dcfLessThanZero (SEED=${TEST_SEED})`, () => {
   for (const k of [2, 16, 40, 64]) {
     it(`k = ${k}: exact on edges and random values, 1 round, ⌈k/8⌉ B, exact offline bytes`, async () => {
@@ -52,14 +56,14 @@ describe(`dcfLessThanZero (SEED=${TEST_SEED})`, () => {
     expect(dcfLessThanZeroCost(1, 40)).toEqual({ rounds: 1, bytesSent: 5, offlineBytes: 1896 });
   });
 
-  it('drelu = 1 − LTZ (k = 40)', async () => {
+  it('drelu = 1 − LTZ (k = 40); exact cost on both parties', async () => {
     const xs = edgeValues(40, 'drelu', 50);
     const { z, parties } = await runLtz(xs, 40, 'drelu');
     xs.forEach((v, i) => expect(z.data[i]).toBe(v >= 0n ? 1n : 0n));
-    expect(parties.ctx[1].ledger.get('drelu')).toMatchObject({ rounds: 1, bytesSent: dreluCost(xs.length, 40).bytesSent });
+    expectScopeCost(parties, 'drelu', dreluCost(xs.length, 40), ltzSplit(xs.length, 40));
   });
 
-  it('dcfLessThan(x, y) on fixed-point-like values with ties (k = 40)', async () => {
+  it('dcfLessThan(x, y) on fixed-point-like values with ties (k = 40); exact cost on both parties', async () => {
     const prg = testPrg('lt');
     const n = 200, k = 40, lim = 1n << 37n;
     const xs: bigint[] = [], ys: bigint[] = [];
@@ -76,8 +80,7 @@ describe(`dcfLessThanZero (SEED=${TEST_SEED})`, () => {
     const [z0, z1] = await runBoth(parties, (ctx) => dcfLessThan(ctx, x[ctx.party], y[ctx.party], k));
     const z = reconstruct(z0, z1);
     xs.forEach((v, i) => expect(z.data[i]).toBe(v < ys[i] ? 1n : 0n));
-    const c = parties.ctx[0].ledger.get('dcfLessThan');
-    expect({ rounds: c.rounds, bytesSent: c.bytesSent }).toEqual({ rounds: 1, bytesSent: dcfLessThanCost(xs.length, k).bytesSent });
+    expectScopeCost(parties, 'dcfLessThan', dcfLessThanCost(xs.length, k), ltzSplit(xs.length, k));
   });
 
   it('empty input: no bytes, one (empty) round', async () => {

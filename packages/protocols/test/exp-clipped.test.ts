@@ -1,6 +1,7 @@
 import { decode, encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
 import { EXP_RAW_SCALE, expClipped, expClippedCost, expClippedRaw } from '../src/nonlinear/exp-clipped';
+import { expectScopeCost } from './cost-helpers';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 describe(`expClipped (SEED=${TEST_SEED})`, () => {
@@ -34,11 +35,11 @@ describe(`expClipped (SEED=${TEST_SEED})`, () => {
     const got = openReals(y0, y1, EXP_RAW_SCALE);
     for (let i = 0; i < n; i++) expect(Math.abs(got[i] - Math.exp(xq[i]))).toBeLessThanOrEqual(3e-4 * Math.exp(xq[i]) + 2 ** -30);
     const cost = expClippedCost(n, 12, { raw: true });
-    expect(parties.ctx[0].ledger.get('expClipped')).toMatchObject({ rounds: 7, bytesSent: cost.bytesSent });
-    expect(parties.ctx[0].ledger.get('expClipped').offlineBytes + parties.ctx[1].ledger.get('expClipped').offlineBytes).toBe(cost.offlineBytes);
+    expect(cost).toMatchObject({ rounds: 7, bytesSent: 64 * n });
+    expectScopeCost(parties, 'expClipped', cost);
   });
 
-  it('works at 16 fractional bits (7 rounds: the powers come from trunc(x, 4) in the same opening)', async () => {
+  it('works at 16 fractional bits (7 rounds: the powers come from trunc(x, 4) in the same opening), exact cost', async () => {
     const n = 256;
     const xr = randomReals(testPrg('exp16'), n, -15, 0);
     const xq = decode(encode(xr, 16), 16);
@@ -47,6 +48,7 @@ describe(`expClipped (SEED=${TEST_SEED})`, () => {
     const [y0, y1] = await runBoth(parties, (ctx) => expClipped(ctx, xs[ctx.party]));
     expect(maxAbsDiff(openReals(y0, y1, 16), xq.map((x) => (x >= -14 ? Math.exp(x) : 0)))).toBeLessThanOrEqual(5e-4);
     const cost = expClippedCost(n, 16);
-    expect(parties.ctx[1].ledger.get('expClipped')).toMatchObject({ rounds: 7, bytesSent: cost.bytesSent });
+    expect(cost).toMatchObject({ rounds: 7, bytesSent: 64 * n });
+    expectScopeCost(parties, 'expClipped', cost);
   });
 });

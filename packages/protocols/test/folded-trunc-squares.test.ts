@@ -1,13 +1,16 @@
 import { encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
 import { centeredSquares, centeredSquaresCost, residualSquares, residualSquaresCost } from '../src/norms/folded-trunc-squares';
+import { expectScopeCost } from './cost-helpers';
 import { randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 const { asUintN, asIntN } = BigInt;
 const add = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUintN(64, v + b[i]));
+/** Header: all to P0, a truncation mask (8 + ⌈shift/8⌉ B) per w, [(a − sR)²] (8 B) and [W·(a − sR)] (⌈shift/8⌉ B) per element. */
+const headerOffline = (wCount: number, n: number, shift: number) => (wCount + n) * (8 + Math.ceil(shift / 8));
 
 describe(`foldedTruncSquares (SEED=${TEST_SEED})`, () => {
-  it('centeredSquares: the mean (truncated as truncPr), D = x − μ and V = Σ D² exactly, in one round', async () => {
+  it('centeredSquares: the mean (truncated as truncPr), D = x − μ and V = Σ D² exactly, in one round; exact cost on both parties', async () => {
     const rows = 5, d = 48, shift = 30, c = BigInt(Math.round(2 ** shift / d));
     const xr = randomReals(testPrg('centered'), rows * d, -100, 100);
     for (let j = 0; j < d; j++) xr[d + j] = 3.5; // a constant row: D = 0 up to the mean's ulp
@@ -34,12 +37,11 @@ describe(`foldedTruncSquares (SEED=${TEST_SEED})`, () => {
       expect(V[i]).toBe(asUintN(64, v));
     }
     const cost = centeredSquaresCost(rows, d, shift);
-    for (const p of [0, 1] as const) expect(parties.ctx[p].ledger.get('foldedTruncSquares')).toMatchObject({ rounds: 1, bytesSent: cost.bytesSent });
-    expect(cost.bytesSent).toBe(8 * (rows * d + rows));
-    expect(parties.ctx[0].ledger.get('foldedTruncSquares').offlineBytes + parties.ctx[1].ledger.get('foldedTruncSquares').offlineBytes).toBe(cost.offlineBytes);
+    expect(cost).toEqual({ rounds: 1, bytesSent: 8 * (rows * d + rows), offlineBytes: headerOffline(rows, rows * d, shift) });
+    expectScopeCost(parties, 'foldedTruncSquares', cost, 'p0');
   });
 
-  it('residualSquares: x = x_old + trunc(z) per element and V = Σ x² exactly, in one round', async () => {
+  it('residualSquares: x = x_old + trunc(z) per element and V = Σ x² exactly, in one round; exact cost on both parties', async () => {
     const rows = 3, d = 40, shift = 24;
     const xr = randomReals(testPrg('resid-x'), rows * d, -60, 60), zr = randomReals(testPrg('resid-z'), rows * d, -60, 60);
     const X = encode(xr), Z = encode(zr, 12 + shift); // z at 12 + shift fractional bits: trunc(z) is at 12
@@ -57,8 +59,8 @@ describe(`foldedTruncSquares (SEED=${TEST_SEED})`, () => {
       expect(V[i]).toBe(asUintN(64, v));
     }
     const cost = residualSquaresCost(rows, d, shift);
-    expect(parties.ctx[0].ledger.get('foldedTruncSquares')).toMatchObject({ rounds: 1, bytesSent: 16 * rows * d });
-    expect(parties.ctx[0].ledger.get('foldedTruncSquares').offlineBytes + parties.ctx[1].ledger.get('foldedTruncSquares').offlineBytes).toBe(cost.offlineBytes);
+    expect(cost).toEqual({ rounds: 1, bytesSent: 16 * rows * d, offlineBytes: headerOffline(rows * d, rows * d, shift) });
+    expectScopeCost(parties, 'foldedTruncSquares', cost, 'p0');
   });
 
   it('refuses a shift above 32 (the W² term would not vanish)', async () => {

@@ -1,10 +1,11 @@
 import { reconstruct, share, tensor } from '@mpcache/mpc-core';
-import { beaverMul, beaverMulCost, beaverSquare, localParties, runBoth, sendWords } from '@mpcache/protocols';
+import { beaverMul, beaverMulCost, beaverSquare, beaverSquareCost, fusedCosts, localParties, runBoth, sendWords, sumCosts } from '@mpcache/protocols';
 import { fuseRounds } from '../src/engine/fuse-rounds';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 describe(`fuseRounds (SEED=${TEST_SEED})`, () => {
-  it('runs independent products in one round with the summed bytes', async () => {
+  it('runs independent products in one round with the summed bytes; exact cost = fusedCosts on both parties', async () => {
     const prg = testPrg('fuse');
     const n = 50;
     const x = tensor([n], prg.words(n)), y = tensor([n], prg.words(n)), z = tensor([n], prg.words(n));
@@ -34,6 +35,10 @@ describe(`fuseRounds (SEED=${TEST_SEED})`, () => {
       expect(c.bytesSent).toBe(2 * beaverMulCost(n).bytesSent + 8 * n);
       expect(parties.ctx[p].ledger.total.rounds).toBe(2);
     }
+    // header: the most rounds of the branches, the sum of their bytes and of their dealer material
+    const want = fusedCosts([beaverMulCost(n), sumCosts([beaverSquareCost(n), beaverMulCost(n)])]);
+    expect(want).toEqual({ rounds: 2, bytesSent: 2 * 16 * n + 8 * n, offlineBytes: 3 * 8 * n });
+    expectScopeCost(parties, 'fused', want, 'p0');
   });
 
   it('rejects one-way messages inside a branch', async () => {

@@ -1,5 +1,5 @@
 import { decode, encode } from '@mpcache/mpc-core';
-import { localParties, runBoth } from '@mpcache/protocols';
+import { dcfKeyBytes, localParties, runBoth } from '@mpcache/protocols';
 import { gelu, geluCost, geluDesign } from '../src/nonlinear/gelu';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
@@ -29,6 +29,7 @@ describe(`gelu (SEED=${TEST_SEED})`, () => {
       const got = openReals(y0, y1), want = xq.map(refs[variant]);
       expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(5e-3);
       const cost = geluCost(n, 12, { variant });
+      expect(cost.offlineBytes).toBe(n * (2 * dcfKeyBytes(15, 4) + 62)); // header: a 15-level key (m = 4) each + 62 B to P0
       for (const p of [0, 1] as const) {
         const c = parties.ctx[p].ledger.get('gelu');
         expect(c.rounds).toBe(cost.rounds);

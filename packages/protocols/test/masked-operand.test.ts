@@ -30,6 +30,7 @@ import {
   type LocalParties,
   type MaskedOperand,
 } from '@mpcache/protocols';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 import { byteChiSquare, CHI2_255_LIMIT, fixedSeeds, p0ErrorWhenPeerCloses, refMatmul } from './linear-helpers';
 
@@ -137,6 +138,24 @@ describe(`maskOperand / maskedMatmul (SEED=${TEST_SEED})`, () => {
       expect(Array.from(o.z.data)).toEqual(refMatmul(p, V));
       expect(ok[0].shape).toEqual([lanes, step, d]);
     }
+  });
+
+  it('exact cost on both parties: a product with rows appended in its round, then appendMaskedRows alone', async () => {
+    const parties = localParties();
+    const lanes = 2, d = 3, K = rand('cost/K', [lanes, 4, d]);
+    const ops = await masked(parties, K);
+    const q = rand('cost/q', [lanes, 1, d]), kRow = rand('cost/k', [lanes, 1, d]);
+    const { z } = await product(parties, q, ops, true, kRow);
+    expect(Array.from(z.data)).toEqual(refMatmul(q, concatLanes(K, kRow), true));
+    // header: 1 round, 8·|X| + 8 B per appended element sent; 8·|Z| B to P0 (the product triple's C),
+    // nothing for the appended rows' masks (keyed streams)
+    const cost = maskedMatmulCost(q.shape, z.shape, lanes * d);
+    expect(cost).toEqual({ rounds: 1, bytesSent: 8 * (lanes * d + lanes * d), offlineBytes: 8 * lanes * 5 });
+    expectScopeCost(parties, 'maskedMatmul', cost, 'p0');
+    const extra = share(rand('cost/extra', [lanes, 2, d]));
+    await runBoth(parties, (ctx) => appendMaskedRows(ctx, ops[ctx.party], extra[ctx.party]));
+    expect(maskOperandCost([lanes, 2, d])).toEqual({ rounds: 1, bytesSent: 8 * lanes * 2 * d, offlineBytes: 0 });
+    expectScopeCost(parties, 'appendMaskedRows', maskOperandCost([lanes, 2, d]));
   });
 
   it('appendMaskedRows (its own round) then products over the grown operand; the dealer uses each operand’s own mask', async () => {

@@ -1,11 +1,15 @@
 import { encode } from '@mpcache/mpc-core';
-import { localParties, runBoth } from '@mpcache/protocols';
+import { localParties, runBoth, type LocalParties } from '@mpcache/protocols';
 import { foldedMul, foldedMulCost } from '../src/nonlinear/folded-mul';
 import { addPoly, compareInput, openPolyInput, polyInputCost } from '../src/nonlinear/poly-input';
+import { dcfKeyBytes } from '../src/fss/dcf-keygen';
+import { expectCosts, expectScopeCost } from './cost-helpers';
 import { randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 const { asUintN, asIntN } = BigInt;
 const add = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUintN(64, v + b[i]));
+/** Both parties' whole ledgers (openPolyInput has no scope of its own: it runs in its caller's). */
+const totals = (p: LocalParties) => p.ctx.map((c) => c.ledger.snapshot());
 /** ⌊x / 2^s⌋ (signed). */
 const floorShift = (x: bigint, s: number) => asIntN(64, x) >> BigInt(s);
 
@@ -15,7 +19,7 @@ describe(`openPolyInput / foldedMul (SEED=${TEST_SEED})`, () => {
   xr.set([0, -(2 ** -12), 2 ** -12, 16, -16, 15.999, 47.5, -1000]);
   const X = encode(xr);
 
-  it('exact powers and centred polynomials of x, one round, 8 B/elem', async () => {
+  it('exact powers and centred polynomials of x, one round, 8 B/elem; exact cost on both parties', async () => {
     const xs = shareReals(xr, [n]);
     const parties = localParties();
     const K = [5n, -3n, 7n, 2n], c = 1234n;
@@ -31,8 +35,8 @@ describe(`openPolyInput / foldedMul (SEED=${TEST_SEED})`, () => {
       expect(got[i]).toBe(asUintN(64, K[0] + K[1] * u + K[2] * u ** 2n + K[3] * u ** 3n));
     }
     const cost = polyInputCost(n, { shift: 0, degree: 3, k: 0, cmpShift: 0, payload: 1 });
-    expect(parties.ctx[0].ledger.snapshot()).toMatchObject({ rounds: 1, bytesSent: 8 * n });
-    expect(parties.ctx[0].ledger.snapshot().offlineBytes + parties.ctx[1].ledger.snapshot().offlineBytes).toBe(cost.offlineBytes);
+    expect([cost.rounds, cost.bytesSent]).toEqual([1, 8 * n]); // header: 1 round, 8 B/elem
+    expectCosts(totals(parties), cost, 'p0'); // no thresholds: every dealer word goes to P0
   });
 
   for (const shift of [12, 40]) {
@@ -59,7 +63,8 @@ describe(`openPolyInput / foldedMul (SEED=${TEST_SEED})`, () => {
         expect(d2 === 0n || d2 === 1n).toBe(true);
       }
       const cost = polyInputCost(n, { shift, degree: 4, k: 0, cmpShift: 0, payload: 1, shift2: 20 });
-      expect(parties.ctx[0].ledger.snapshot().offlineBytes + parties.ctx[1].ledger.snapshot().offlineBytes).toBe(cost.offlineBytes);
+      expect([cost.rounds, cost.bytesSent]).toEqual([1, 8 * n]);
+      expectCosts(totals(parties), cost, 'p0');
     });
   }
 
@@ -85,8 +90,10 @@ describe(`openPolyInput / foldedMul (SEED=${TEST_SEED})`, () => {
       }
     }
     const cost = polyInputCost(n, prm);
-    expect(parties.ctx[1].ledger.snapshot()).toMatchObject({ rounds: 1, bytesSent: 8 * n });
-    expect(parties.ctx[0].ledger.snapshot().offlineBytes + parties.ctx[1].ledger.snapshot().offlineBytes).toBe(cost.offlineBytes);
+    expect([cost.rounds, cost.bytesSent]).toEqual([1, 8 * n]);
+    // header: one (k − 1)-bit DCF key with `payload` words to EACH party; the rest to P0
+    const key = n * dcfKeyBytes(prm.k - 1, prm.payload);
+    expectCosts(totals(parties), cost, [cost.offlineBytes - key, key]);
   });
 
   it('foldedMul: t = trunc(z) and t·q_k in one round, exact cost', async () => {
@@ -102,7 +109,7 @@ describe(`openPolyInput / foldedMul (SEED=${TEST_SEED})`, () => {
       expect(p2[i]).toBe(asUintN(64, t[i] * Q2[i]));
     }
     const cost = foldedMulCost(n, 12, 2);
-    expect(parties.ctx[0].ledger.get('foldedMul')).toMatchObject({ rounds: 1, bytesSent: 24 * n, offlineBytes: cost.offlineBytes });
-    expect(parties.ctx[1].ledger.get('foldedMul').offlineBytes).toBe(0);
+    expect([cost.rounds, cost.bytesSent]).toEqual([1, 24 * n]); // header: 1 round, 8·(1 + P) B/elem
+    expectScopeCost(parties, 'foldedMul', cost, 'p0');
   });
 });

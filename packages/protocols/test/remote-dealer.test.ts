@@ -18,6 +18,7 @@ import {
   defineCorrelation,
   localParties,
   mulTriples,
+  NO_DEALER_BYTES,
   runBoth,
   squarePairs,
   validateCount,
@@ -81,7 +82,7 @@ describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
     await remote.served;
   });
 
-  const forged = (name: string) => defineCorrelation(name, (p: unknown) => p as number, (g, n: number) => g.random(n).share);
+  const forged = (name: string) => defineCorrelation(name, (p: unknown) => p as number, () => NO_DEALER_BYTES, (g, n: number) => g.random(n).share);
   /** Each bad request returns what the party sees: a rejection, never a hang. */
   const raw = (ch: Channel, bytes: Uint8Array) => {
     ch.send(0, bytes);
@@ -139,7 +140,7 @@ describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
   });
 
   it('correlationRegistry rejects two different specs under one name', () => {
-    expect(() => correlationRegistry([mulTriples, defineCorrelation('mulTriples', validateCount, () => 0)])).toThrow(TypeError);
+    expect(() => correlationRegistry([mulTriples, defineCorrelation('mulTriples', validateCount, () => NO_DEALER_BYTES, () => 0)])).toThrow(TypeError);
     expect(correlationRegistry([mulTriples, mulTriples]).size).toBe(1);
   });
 });

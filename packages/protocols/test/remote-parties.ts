@@ -8,14 +8,15 @@ import {
   makePartyContext,
   serveDealerSession,
   type CorrelationRegistry,
+  type DealerSessionOptions,
   type LocalParties,
 } from '@mpcache/protocols';
 
 export type Seeds = { dealerP0: Uint8Array; dealerP1: Uint8Array; common: Uint8Array };
 export const newSeeds = (): Seeds => ({ dealerP0: randomBytes(16), dealerP1: randomBytes(16), common: randomBytes(16) });
 
-export function remoteParties(seeds: Seeds, registry: CorrelationRegistry) {
-  const session = new DealerSession(seeds.dealerP0, seeds.dealerP1);
+export function remoteParties(seeds: Seeds, registry: CorrelationRegistry, dealer?: DealerSessionOptions) {
+  const session = new DealerSession(seeds.dealerP0, seeds.dealerP1, dealer);
   const [p0d, d0] = MemoryChannel.pair();
   const [p1d, d1] = MemoryChannel.pair();
   const served = serveDealerSession(session, [d0, d1], registry);

@@ -1,6 +1,7 @@
 import { decode, encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
-import { rsqrt, rsqrtCost } from '../src/nonlinear/rsqrt';
+import { rsqrt, rsqrtCost, rsqrtUntruncated, rsqrtUntruncatedCost, rsqrtUntruncatedScale } from '../src/nonlinear/rsqrt';
+import { expectScopeCost } from './cost-helpers';
 import { openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
@@ -26,6 +27,18 @@ describe(`rsqrt (SEED=${TEST_SEED})`, () => {
     }
     expect(cost).toMatchObject({ rounds: 4, bytesSent: 40 * n });
     expect(parties.ctx[0].ledger.get('rsqrt').offlineBytes + parties.ctx[1].ledger.get('rsqrt').offlineBytes).toBe(cost.offlineBytes);
+  });
+
+  it('rsqrtUntruncated: the same value before the final truncation, 3 rounds, 32 B/elem; exact cost on both parties', async () => {
+    const n = 64, xr = randomReals(testPrg('rsqrt-untrunc'), n, Math.log(1e-3), Math.log(1e4)).map(Math.exp);
+    const xs = shareReals(xr, [n], 24), parties = localParties();
+    const [a, b] = await runBoth(parties, (ctx) => rsqrtUntruncated(ctx, xs[ctx.party]));
+    expect(a.scale).toBe(rsqrtUntruncatedScale(12));
+    expect(maxRel(openReals(a.value, b.value, a.scale), decode(encode(xr, 24), 24).map((x) => 1 / Math.sqrt(x)))).toBeLessThanOrEqual(2e-3);
+    const cost = rsqrtUntruncatedCost(n);
+    // header: rsqrt less its last round (the truncation, 8 B/elem)
+    expect(cost).toMatchObject({ rounds: 3, bytesSent: 32 * n });
+    expectScopeCost(parties, 'rsqrt', cost);
   });
 
   it('folds scale and eps: (x/768 + 1e-5)^(−1/2) from x = 0', async () => {

@@ -4,13 +4,16 @@ import {
   localParties,
   lookupTable,
   lookupTableCost,
+  dpfKeyBytes,
   oneHot,
   oneHotCost,
+  openMaskedIndex,
   runBoth,
   tableOf,
   zeroTest,
   zeroTestCost,
 } from '@mpcache/protocols';
+import { expectCosts, measureBoth } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 const M64 = (1n << 64n) - 1n;
@@ -105,5 +108,20 @@ describe(`lookupTable (SEED=${TEST_SEED})`, () => {
   }
   it('m = 8 offline is 144 B per party per element', () => {
     expect(lookupTableCost(1, 8).offlineBytes).toBe(288);
+  });
+});
+
+describe(`openMaskedIndex, the round zeroTest, oneHot and lookupTable share (SEED=${TEST_SEED})`, () => {
+  it.each([[64, 1], [12, 3], [5, 3], [1, 1]])('n = %i, ν = %i: x̂ = (x + r) mod 2^n in one round; exact cost on both parties', async (n, nu) => {
+    const count = 9, prg = testPrg(`omi/${n}/${nu}`), x = tensor([count], prg.words(count)), xs = share(x, prg);
+    const parties = localParties();
+    const { out, used } = await measureBoth(parties, (ctx) => openMaskedIndex(ctx, xs[ctx.party], n, nu));
+    const mod = n === 64 ? M64 : (1n << BigInt(n)) - 1n;
+    expect(out[0].xHat).toEqual(out[1].xHat);
+    const r = reconstruct({ shape: [count], data: out[0].mat.r }, { shape: [count], data: out[1].mat.r }).data;
+    for (let i = 0; i < count; i++) expect((out[0].xHat[i] - r[i] - x.data[i]) & mod).toBe(0n);
+    // header (masked-dpf.ts): ⌈n/8⌉ B per element per party (n = 1: bits, packed); count·dpfKeyBytes(n, ν) B to EACH party
+    const sent = n === 1 ? Math.ceil(count / 8) : count * Math.ceil(n / 8);
+    expectCosts(used, { rounds: 1, bytesSent: sent, offlineBytes: 2 * count * dpfKeyBytes(n, nu) }, 'even');
   });
 });

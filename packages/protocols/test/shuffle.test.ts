@@ -11,6 +11,7 @@ import {
   drawPermutation,
   type DealGen,
 } from '@mpcache/protocols';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 /** Recovers the row permutation from a shuffled matrix whose first column holds distinct tags. */
@@ -68,7 +69,7 @@ describe(`obliviousShuffle (SEED=${TEST_SEED})`, () => {
   });
 
   for (const n of [1, 2, 3, 64]) {
-    it(`public unshuffle of one-hot rows, n = ${n}: one message, 8nw' B from P1`, async () => {
+    it(`public unshuffle of one-hot rows, n = ${n}: one message, 8nw' B from P1; exact costs on both parties`, async () => {
       const k = Math.min(n, 3);
       const prg = testPrg(`pub${n}`);
       const x = tensor([n], prg.words(n));
@@ -98,16 +99,16 @@ describe(`obliviousShuffle (SEED=${TEST_SEED})`, () => {
       }
       const c = unshufflePublicCost(n, k);
       const sc = obliviousShuffleCost(n, 1, 'public', k);
-      for (const p of [0, 1] as const) {
-        const u = parties.ctx[p].ledger.get('unshufflePublic');
-        expect(u.rounds).toBe(c.rounds);
-        expect(u.bytesSent).toBe(c.bytesSentPerParty[p]);
-        expect(parties.ctx[p].ledger.get('obliviousShuffle').offlineBytes).toBe(sc.offlineBytesPerParty[p]);
-      }
+      // header: 2 rounds, 8nw B each; one Δ (8nw B) to each party and the public inverse's Δ (8nw' B) to P0
+      expect(sc).toEqual({ rounds: 2, bytesSent: 8 * n, offlineBytes: 8 * n * (2 + k), offlineBytesPerParty: [8 * n * (1 + k), 8 * n] });
+      expectScopeCost(parties, 'obliviousShuffle', sc, sc.offlineBytesPerParty);
+      // unshufflePublic: 1 round, 8nw' B from P1 only, no dealer bytes of its own
+      expect(c).toEqual({ rounds: 1, bytesSentPerParty: [0, 8 * n * k], offlineBytes: 0 });
+      expectScopeCost(parties, 'unshufflePublic', { ...c, bytesSent: c.bytesSentPerParty });
     });
   }
 
-  it('blocks: each block of rows is permuted within itself, independently', async () => {
+  it('blocks: each block of rows is permuted within itself, independently; the same costs as one block', async () => {
     const blocks = 3, size = 5, n = blocks * size;
     const x = tensor([n, 2], BigUint64Array.from({ length: 2 * n }, (_, i) => BigInt(i)));
     const xs = share(x);
@@ -121,7 +122,8 @@ describe(`obliviousShuffle (SEED=${TEST_SEED})`, () => {
     for (let i = 0; i < n; i++) expect(Math.floor(src[i] / size)).toBe(Math.floor(i / size));
     expect(new Set(src).size).toBe(n);
     expect(reconstruct(a.back, b.back).data).toEqual(x.data);
-    expect(parties.ctx[0].ledger.get('obliviousShuffle').rounds).toBe(2);
+    expectScopeCost(parties, 'obliviousShuffle', obliviousShuffleCost(n, 2, 'full'));
+    expectScopeCost(parties, 'unshuffle', unshuffleCost(n, 2));
     await expect(obliviousShuffle(parties.ctx[0], xs[0], { blocks: 4 })).rejects.toThrow(/do not divide/);
   });
 

@@ -1,5 +1,5 @@
 import { decode, encode } from '@mpcache/mpc-core';
-import { beaverMul, beaverMulCost, localParties, runBoth } from '@mpcache/protocols';
+import { beaverMul, beaverMulCost, dcfKeyBytes, localParties, runBoth } from '@mpcache/protocols';
 import { silu, siluCost, siluDesign, siluMul, siluMulCost } from '../src/nonlinear/silu';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
@@ -15,6 +15,8 @@ describe(`silu (SEED=${TEST_SEED})`, () => {
     const got = openReals(y0, y1), want = xq.map((x) => x / (1 + Math.exp(-x)));
     expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(5e-3);
     const cost = siluCost(n);
+    // header: one 15-level DCF key (m = 4) per element to each party + 62 B to P0
+    expect(cost.offlineBytes).toBe(n * (2 * dcfKeyBytes(15, 4) + 62));
     for (const p of [0, 1] as const) {
       expect(parties.ctx[p].ledger.get('silu')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
     }

@@ -1,6 +1,10 @@
 import { decode, encode } from '@mpcache/mpc-core';
 import { localParties, runBoth } from '@mpcache/protocols';
-import { softmaxRows, softmaxRowsCost } from '../src/softmax/softmax-rows';
+import { EXP_RAW_SCALE } from '../src/nonlinear/exp-clipped';
+import {
+  reciprocalOfSums, reciprocalOfSumsCost, RECIP_SCALE, softmaxNumerators, softmaxNumeratorsCost, softmaxRows, softmaxRowsCost,
+} from '../src/softmax/softmax-rows';
+import { expectCosts, expectScopeCost, measureBoth } from './cost-helpers';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 /** float64 softmax per row; keep(i, j) false → probability 0. */
@@ -45,14 +49,33 @@ describe(`softmaxRows (SEED=${TEST_SEED})`, () => {
     expect(off).toBe(cost.offlineBytes);
   });
 
-  it('causal prefill 32×32: masked entries exactly 0, ≤ 2e-3 abs', async () => {
+  it('causal prefill 32×32: masked entries exactly 0, ≤ 2e-3 abs, exact cost', async () => {
     const rows = 32, L = 32;
     const xr = randomReals(testPrg('softmax-causal'), rows * L, -10, 10);
     const { got, want, parties } = await run(xr, rows, L, true);
     expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(2e-3);
     for (let i = 0; i < rows; i++) for (let j = i + 1; j < L; j++) expect(got[i * L + j]).toBe(0);
-    const cost = softmaxRowsCost(rows, L, 12, { causal: true });
-    expect(parties.ctx[0].ledger.get('softmaxRows')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    expectScopeCost(parties, 'softmaxRows', softmaxRowsCost(rows, L, 12, { causal: true }));
+  });
+
+  it('its building blocks softmaxNumerators (e = exp(x − m), s = Σe) and reciprocalOfSums, causal 6×8: exact costs on both parties', async () => {
+    const rows = 6, L = 8, opts = { causal: true };
+    const xr = randomReals(testPrg('softmax-parts'), rows * L, -6, 6);
+    const xs = shareReals(xr, [rows, L]), parties = localParties();
+    const num = await measureBoth(parties, (ctx) => softmaxNumerators(ctx, xs[ctx.party], opts));
+    expectCosts(num.used, softmaxNumeratorsCost(rows, L, 12, opts));
+    const [n0, n1] = num.out, e = openReals(n0.e, n1.e, EXP_RAW_SCALE), sums = openReals(n0.sums, n1.sums, EXP_RAW_SCALE);
+    const want = softmaxRef(decode(encode(xr)), rows, L, (i, j) => j <= i + L - rows);
+    for (let i = 0; i < rows; i++) {
+      const row = e.subarray(i * L, (i + 1) * L);
+      expect(sums[i]).toBeCloseTo(row.reduce((a, v) => a + v, 0), 6); // s = Σ e in the ring
+      row.forEach((v, j) => expect(Math.abs(v / sums[i] - want[i * L + j])).toBeLessThanOrEqual(1e-3));
+    }
+    const rec = await measureBoth(parties, (ctx) => reciprocalOfSums(ctx, ctx.party === 0 ? n0 : n1, opts));
+    expectCosts(rec.used, reciprocalOfSumsCost(rows, L, 12, opts));
+    expectCosts([parties.ctx[0].ledger.get('reciprocal'), parties.ctx[1].ledger.get('reciprocal')], reciprocalOfSumsCost(rows, L, 12, opts));
+    const y = openReals(rec.out[0], rec.out[1], RECIP_SCALE);
+    for (let i = 0; i < rows; i++) expect(Math.abs(y[i] * sums[i] - 1)).toBeLessThanOrEqual(1e-3);
   });
 
   it('causal at 16 fractional bits: the filler stays inside the comparison range', async () => {

@@ -3,6 +3,7 @@ import { localParties, runBoth } from '@mpcache/protocols';
 import { beaverMatmul, beaverMatmulCost } from '../src/beaver/beaver-matmul';
 import { softmaxRowsCost } from '../src/softmax/softmax-rows';
 import { softmaxWeightedSum, softmaxWeightedSumCost, type WeightedSumOptions } from '../src/softmax/softmax-weighted-sum';
+import { expectScopeCost } from './cost-helpers';
 import { maxAbsDiff, openReals, randomReals, shareReals, testPrg, TEST_SEED } from './helpers';
 
 /** float64 softmax(x)·V per row (causal: row i sees keys j ≤ i + L − rows). */
@@ -55,13 +56,13 @@ describe(`softmaxWeightedSum (SEED=${TEST_SEED})`, () => {
     expect(old.bytesSent + mm.bytesSent - cost.bytesSent).toBe(16 * rows * L - 24 * rows * d + 8 * rows); // and no truncation of 1/s
   });
 
-  it('causal prefill 24×24 with wide scores (2f, 48-bit comparisons) and output at 2f: ≤ 3e-3 abs', async () => {
+  it('causal prefill 24×24 with wide scores (2f, 48-bit comparisons) and output at 2f: ≤ 3e-3 abs, exact cost', async () => {
     const rows = 24, L = 24, d = 8, f = 16;
     const opts: WeightedSumOptions = { causal: true, inFracBits: 2 * f, bits: 48, outFracBits: 2 * f };
     const { got, want, parties } = await run(rows, L, d, f, opts, 'wsum-causal');
     expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(3e-3);
     const cost = softmaxWeightedSumCost(rows, L, d, beaverMatmulCost([rows, L], [L, d]), f, opts);
-    expect(parties.ctx[1].ledger.get('softmaxWeightedSum')).toMatchObject({ rounds: cost.rounds, bytesSent: cost.bytesSent });
+    expectScopeCost(parties, 'softmaxWeightedSum', cost);
   });
 
   it('refuses an output scale beyond the reciprocal', async () => {

@@ -1,5 +1,6 @@
 import { reconstruct, share, tensor } from '@mpcache/mpc-core';
 import { localParties, runBoth, truncRound, truncRoundCost } from '@mpcache/protocols';
+import { expectScopeCost } from './cost-helpers';
 import { testPrg, TEST_SEED } from './helpers';
 
 describe(`truncRound (SEED=${TEST_SEED})`, () => {
@@ -21,7 +22,8 @@ describe(`truncRound (SEED=${TEST_SEED})`, () => {
     }
     const c = truncRoundCost(n, f);
     expect(parties.ctx[0].ledger.get('truncRound')).toEqual({ rounds: 1, bytesSent: c.bytesSent, bytesReceived: c.bytesSent, messages: 1, offlineBytes: expect.any(Number) });
-    const off = parties.ctx[0].ledger.get('truncRound').offlineBytes + parties.ctx[1].ledger.get('truncRound').offlineBytes;
-    expect(off).toBe(c.offlineBytes);
+    // header: truncPr's mask (8 + ⌈f/8⌉ B/elem) to P0, one DCF key on f-bit inputs (24f + 8 B) to each party
+    const key = n * (24 * f + 8);
+    expectScopeCost(parties, 'truncRound', c, [key + n * (8 + Math.ceil(f / 8)), key]);
   });
 });

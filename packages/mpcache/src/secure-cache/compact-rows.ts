@@ -21,7 +21,7 @@
  * unit per KV head with its own permutation: H2O, SnapKV, CAKE; MHA models have lanes = heads).
  */
 import { concatFlat, type RingTensor } from '@mpcache/mpc-core';
-import { fuseRounds, indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import { fuseRounds, indexBits, topK, topKCost, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 
 const { asUintN } = BigInt;
@@ -100,6 +100,33 @@ export async function compactRows(
     }
     return { extra, steps: res.stepComparisons, orderSteps: res.orderStepComparisons };
   });
+}
+
+export interface CompactRowsShape {
+  /** Selection units (lanes for 'lane' granularity, 1 for 'layer') and candidates per unit. */
+  readonly units: number;
+  readonly n: number;
+  /** Kept candidates per unit. */
+  readonly k: number;
+  readonly lanes: number;
+  readonly headDim: number;
+  /** Caches following the selection. */
+  readonly caches: number;
+  /** Rows of each cache afterwards: k + the public tail. */
+  readonly rows: number;
+  readonly granularity: 'layer' | 'lane';
+  readonly originalOrder?: boolean;
+  /** Extra columns carried per candidate. */
+  readonly extraWidth?: number;
+}
+
+/** The exact cost of one compactRows given the step sizes it returned (public; the header's formula). */
+export function compactRowsCost(s: CompactRowsShape, res: { readonly steps: readonly number[]; readonly orderSteps?: readonly number[] }): FormulaCost {
+  const { units, n, k, lanes, headDim: d } = s;
+  const W = (s.granularity === 'lane' ? 2 * d : 2 * lanes * d) * s.caches + (s.extraWidth ?? 0);
+  const t = k === 0 ? { rounds: 0, bytesSentPerParty: [0, 0], offlineBytes: 0 }
+    : topKCost(units, n, k, res.steps, { payload: { shape: [units, n, W], data: new BigUint64Array(0) }, originalOrder: s.originalOrder }, res.orderSteps);
+  return { rounds: t.rounds + 2, bytesSent: t.bytesSentPerParty[0] + s.caches * 16 * lanes * s.rows * d, offlineBytes: t.offlineBytes };
 }
 
 /** Benchmarks only (policy `warm`): replace a cache of zero rows by its first `rows` rows (zeros), re-masked. */

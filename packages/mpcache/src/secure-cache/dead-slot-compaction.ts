@@ -27,9 +27,9 @@
  * softmax per step on average; compactEvery is public and configurable (0 = never).
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { topKCost, type PartyContext } from '@mpcache/protocols';
+import type { FormulaCost, PartyContext } from '@mpcache/protocols';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows } from './compact-rows';
+import { compactRows, compactRowsCost } from './compact-rows';
 import type { DeadSlotState } from './dead-slot-state';
 
 /** Decoding steps between compactions when none is configured. */
@@ -85,10 +85,9 @@ export async function compactDeadSlots(
  * Exact cost of one compaction given its record: U units, `lanes` KV heads of headDim d, e carried
  * tables. bytesSent is per party (equal for both), offlineBytes the dealer's to both.
  */
-export function compactDeadSlotsCost(U: number, lanes: number, d: number, e: number, rec: CompactionRecord) {
-  const W = (U === 1 ? 2 * lanes * d : 2 * d) + e, keep = rec.span - rec.dead;
-  const t = keep === 0
-    ? { rounds: 0, bytesSentPerParty: [0, 0], offlineBytes: 0 }
-    : topKCost(U, rec.span, keep, rec.steps, { payload: { shape: [U, rec.span, W], data: new BigUint64Array(0) }, originalOrder: true }, rec.orderSteps);
-  return { rounds: t.rounds + 2, bytesSent: t.bytesSentPerParty[0] + 16 * lanes * rec.rows * d, offlineBytes: t.offlineBytes };
+export function compactDeadSlotsCost(U: number, lanes: number, d: number, e: number, rec: CompactionRecord): FormulaCost {
+  return compactRowsCost({
+    units: U, n: rec.span, k: rec.span - rec.dead, lanes, headDim: d, caches: 1, rows: rec.rows,
+    granularity: U === 1 ? 'layer' : 'lane', originalOrder: true, extraWidth: e,
+  }, { steps: rec.steps, orderSteps: rec.orderSteps });
 }

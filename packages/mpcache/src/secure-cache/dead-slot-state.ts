@@ -94,6 +94,8 @@ export interface EvictionRecord {
   readonly kind: 'none' | 'argmin' | 'topk' | 'all';
   readonly end: number;
   readonly steps?: number[];
+  /** A compaction's ordering pass (compactRows with originalOrder): its step sizes. */
+  readonly orderSteps?: number[];
   /** 'argmin': the victims' one-hot rows (units, end), shares (D2O's merge reads them). */
   readonly victim?: BigUint64Array;
 }

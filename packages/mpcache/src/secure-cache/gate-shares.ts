@@ -6,7 +6,7 @@
  * shareAttentionGateWeights — the model owner splits the weights (fixed point f; wq pre-scaled by
  *   1/√gateHeadDim, the score scale; bg at scale 2f) into two shares from a seed (local).
  * gateLogits (per layer and forward call of n tokens):
- *   Rounds:   1 (mask the weights, first call per layer only) + 2 (q′k′v′ product, truncation)
+ *   Rounds:   2 (mask wqkv, then wg: first call per layer only) + 2 (q′k′v′ product, truncation)
  *             + secureAttention's (gate heads over the gate's own K′/V′ cache, full, causal)
  *             + 1 (truncate z) + 2 (wg product, truncation)
  *   Online:   maskedMatmul of (n, D)·(D, 3gd) and (n, gd)·(gd, H), truncations of 3gd, gd, H words
@@ -14,16 +14,17 @@
  *   Accuracy: q′, k′, v′, z and g within a few ulps of the fixed-point plaintext (truncPr per
  *             product, the secure softmax's error): gate logits are close, not bit-identical
  *   Opens:    only masked values (the weights once, when masked; products; truncations)
+ *   Exact:    gateLogitsCost(n, shares, f, cached, first)
  * The gate attention reuses secureAttention with a gate-shaped config and the full cache, so its
  * costs appear under the usual scope names ('attention scores', 'softmax', …) nested in the
  * policy's 'attention gate' scope.
  */
 import { AesCtrPrg, share, type RingTensor } from '@mpcache/mpc-core';
-import { maskedMatmul, maskOperand, truncPr, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
+import { maskedMatmul, maskedMatmulCost, maskOperand, maskOperandCost, sumCosts, truncPr, truncPrCost, type FormulaCost, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
 import type { AttentionGateWeights } from '../cache/attention-gate-weights';
 import type { ModelConfig } from '../model/config';
 import { encodeWords } from '../secure/shared-weights';
-import { secureAttention } from '../secure/secure-attention';
+import { fullCacheAttentionCost, secureAttention } from '../secure/secure-attention';
 import { SecureFullCache } from '../secure/secure-kv-cache-policy';
 import { SecureLayerCache } from '../secure/secure-layer-cache';
 import { transposeConcat } from '../secure/secure-weights';
@@ -106,4 +107,19 @@ export class SecureGate {
   reset(): void {
     this.caches.fill(null);
   }
+}
+
+/**
+ * Exact cost (offline: both parties) of SecureGate.logits for n tokens after `cached` gate rows of the
+ * layer; `first`: the layer's first call, which masks its wqkv and wg.
+ */
+export function gateLogitsCost(n: number, s: Pick<GateShares, 'dModel' | 'nHeads' | 'gateHeads' | 'gateHeadDim'>, fracBits: number, cached: number, first: boolean): FormulaCost {
+  const gh = s.gateHeads, gdh = s.gateHeadDim, gd = gh * gdh, D = s.dModel, H = s.nHeads;
+  const cfg = { nHeads: gh, nKvHeads: gh, headDim: gdh, dModel: gd } as ModelConfig;
+  return sumCosts([
+    ...(first ? [maskOperandCost([D, 3 * gd]), maskOperandCost([gd, H])] : []),
+    maskedMatmulCost([n, D], [n, 3 * gd]), truncPrCost(n * 3 * gd, fracBits), // q′k′v′
+    fullCacheAttentionCost(n, cfg, fracBits, cached), truncPrCost(n * gd, fracBits), // z at f
+    maskedMatmulCost([n, gd], [n, H]), truncPrCost(n * H, fracBits), // g = z·wg + bg at f
+  ]);
 }

@@ -17,12 +17,17 @@
  *               O's bit mask taken for the scatter (BlockGatherSelection, no round)
  *            2. K_sel = O·K_blocks in one round
  *            3. z_sel = truncPr(q·K_selᵀ); the forced rows' logits are taken from z (public rows)
+ * Exact cost: blockKvSelectionCost (gather: O's bit mask taken, then the three rounds; scatter: the
+ * bit-masked product that also opens Ô).
  * Measured against the logit gather (test secure-mpcache-gather.test.ts): in this decoder the
  * attention computes every logit anyway, so re-deriving the selected ones costs k·s·d opened
  * elements where the logit gather opens s·C — the logit gather is the default.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { beaverMatmul, MaskedOperand, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import {
+  beaverMatmul, beaverMatmulCost, bitMaskedMatmulCost, bitMaskMatrixCost, MaskedOperand, maskedMatmul, maskedMatmulCost, sumCosts, truncPr, truncPrCost,
+  type FormulaCost, type PartyContext,
+} from '@mpcache/protocols';
 import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
 import { blockSelection, type BlockGatherSelection, type BlockLayout } from './selections';
 
@@ -77,4 +82,18 @@ export class BlockKvSelection implements SecureAttentionSelection {
     if (!this.scatterSel) throw new Error('BlockKvSelection.scatter before gather');
     return this.scatterSel.scatter(ctx, probs);
   }
+}
+
+/**
+ * Exact cost (offline: both parties) of one BlockKvSelection gather and scatter over U = lanes·rows
+ * query heads of headDim d at fracBits f.
+ */
+export function blockKvSelectionCost(lanes: number, rows: number, layout: BlockLayout, d: number, fracBits: number): { gather: FormulaCost; scatter: FormulaCost } {
+  const U = lanes * rows, { regionStart, blockSize: s, blocks: C, k } = layout, nb = regionStart / s + C, o = [U, k, C];
+  const gather = sumCosts([
+    bitMaskMatrixCost(o), // O's bit mask for the scatter (a take, no round)
+    maskedMatmulCost([lanes, rows * k, nb], [lanes, rows * k, s * d]), // K_sel = O·K_blocks
+    beaverMatmulCost([U, 1, d], [U, d, k * s]), truncPrCost(U * k * s, fracBits), // z_sel = truncPr(q·K_selᵀ)
+  ]);
+  return { gather, scatter: bitMaskedMatmulCost(o, [U, k, s], true) };
 }

@@ -77,7 +77,7 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
           scores.set(old.subarray(u * n + end, u * n + end + tail), u * rows + heavy);
         }
         st.install(rows, scores);
-        this.lastEviction[l] = { kind: 'topk', end, steps: res.steps };
+        this.lastEviction[l] = { kind: 'topk', end, steps: res.steps, orderSteps: res.orderSteps };
       }
     });
   }
@@ -136,7 +136,7 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
           { granularity: 'layer', originalOrder: true });
         this.states[l]!.install(keep, new BigUint64Array(keep));
         this.rowPos[l] = -1; // the prompt row is spent
-        this.lastEviction[l] = { kind: 'topk', end: n, steps: res.steps };
+        this.lastEviction[l] = { kind: 'topk', end: n, steps: res.steps, orderSteps: res.orderSteps };
       }
     });
   }

@@ -13,8 +13,10 @@
  *   older positions by their logit, every step: a topK over n secret logits with one-hot rows in
  *   original order (public unshuffle, 8·n·k B per head), then the gather by those n-wide one-hots.
  *   It costs MORE than the full cache: the shuffle, the comparisons and the one-hots grow as n·k.
+ * Costs (exact, given the quick-select step sizes the run reports in lastSteps): questStepCost,
+ * tokenTopKStepCost — a step's selection plus the attention's gather and scatter.
  */
-import { indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import { indexBits, sumCosts, topK, topKCost, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import type { RingTensor } from '@mpcache/mpc-core';
 import { PromptPhase } from '../cache/policy-config';
 import { QUEST_DEFAULTS, type QuestOptions } from '../cache/quest';
@@ -23,8 +25,9 @@ import {
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { SecureClusterBounds } from './cluster-bounds';
+import { clusterBoundsCost, mpcacheStepCost } from './mpcache-step-cost';
 import { planLayout, selectClustersOnShares, type ClusterPlan } from './secure-cluster-selector';
-import { blockSelection } from './selections';
+import { blockSelection, blockSelectionCost, type BlockLayout } from './selections';
 
 const { asUintN } = BigInt;
 
@@ -125,4 +128,48 @@ export class SecureTokenTopKPolicy implements SecureKVCachePolicy {
     this.phase.reset();
     this.lastSteps.fill(null);
   }
+}
+
+/** Public data of one Quest selection (lastPlan / lastSteps) and the pages whose bounds existed before it. */
+export interface QuestStepShape {
+  readonly lanes: number;
+  /** Query heads per lane (decode: groups). */
+  readonly rows: number;
+  readonly headDim: number;
+  readonly fracBits: number;
+  readonly pageSize: number;
+  readonly plan: ClusterPlan;
+  readonly pagesBefore: number;
+  readonly steps: readonly (readonly number[])[];
+}
+
+/**
+ * Exact cost (offline: both parties) of one Quest step: the bounds of the pages completed since the
+ * last step, computed before the scores (Quest never defers them, not even the query's own page),
+ * their representatives appended in the scores' product, then MPCache's one-level selection with the
+ * exact bound (ReLU(q), scores, top-k, one-hot) and the gather and scatter (mpcache-step-cost.ts).
+ */
+export function questStepCost(s: QuestStepShape): FormulaCost {
+  const { lanes, headDim, fracBits, pageSize: S, plan } = s, fresh = Math.floor(plan.nTok / S) - s.pagesBefore, sizes = [S];
+  return sumCosts([
+    clusterBoundsCost({ lanes, headDim, fracBits, sizes, alpha: 'exact', fresh: [fresh] }),
+    // every page's bounds exist once the step scores: as MPCache with the fresh ones pending
+    mpcacheStepCost({ lanes, rows: s.rows, headDim, fracBits, sizes, alpha: 'exact', plan, doneBefore: [s.pagesBefore + fresh], steps: s.steps, pendingBefore: fresh }),
+  ]);
+}
+
+/**
+ * Exact cost of one token top-k step over `units` query heads at cache length kvLen: topK (with
+ * one-hot rows, so P1 sends the public unshuffle) over the kvLen − 1 older logits, then the gather and
+ * scatter by those one-hots. bytesSent differs per party (topKCost).
+ */
+export function tokenTopKStepCost(units: number, kvLen: number, budget: number, steps: readonly number[]) {
+  const pos = kvLen - 1, k = budget - 1, t = topKCost(units, pos, k, steps, { oneHot: true });
+  const layout: BlockLayout = { forced: Int32Array.of(pos), regionStart: 0, blockSize: 1, blocks: pos, k };
+  const { gather, scatter } = blockSelectionCost(units, layout, true), rest = sumCosts([gather, scatter]);
+  return {
+    rounds: t.rounds + rest.rounds,
+    bytesSentPerParty: [t.bytesSentPerParty[0] + rest.bytesSent, t.bytesSentPerParty[1] + rest.bytesSent] as [number, number],
+    offlineBytes: t.offlineBytes + rest.offlineBytes,
+  };
 }

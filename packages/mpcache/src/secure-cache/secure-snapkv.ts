@@ -8,9 +8,10 @@
  *   stay as the public tail. Decoding selects public rows only (free): the kept prefix and a sliding
  *   window of the last w rows ('window'), or every row ('grow').
  * StreamingLLM: sinks + recent window, public positions, free; the full cache up to the budget.
+ * Cost: the prompt's end, per layer, snapKvPrefillCost (given the compaction's reported steps).
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
-import { maxTree, type PartyContext } from '@mpcache/protocols';
+import { maxTree, maxTreeCost, sumCosts, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import { PromptPhase } from '../cache/policy-config';
 import { SNAPKV_DEFAULTS, type SnapKvOptions } from '../cache/snapkv';
 import { STREAMING_LLM_DEFAULTS, type StreamingLlmOptions } from '../cache/streaming-llm';
@@ -18,7 +19,7 @@ import {
   PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows, keepZeroRows } from './compact-rows';
+import { compactRows, compactRowsCost, keepZeroRows } from './compact-rows';
 
 const { asUintN } = BigInt;
 
@@ -142,6 +143,18 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
     }
     return (await maxTree(ctx, { shape: [lanes * prefix, k], data: x }, { bits: ctx.fracBits + 16 })).data;
   }
+}
+
+/**
+ * Exact cost of one layer's selection at the prompt's end (a prompt of n > budget rows): the pooling
+ * ('max': a maxTree over the kernel per prefix position, at f + 16 bits; 'avg' and kernel 1: local),
+ * then compactRows keeping budget − w prefix rows per lane, the w window rows as the public tail.
+ */
+export function snapKvPrefillCost(lanes: number, headDim: number, n: number, budget: number, window: number, opts: SnapKvOptions, fracBits: number, steps: readonly number[]): FormulaCost {
+  const prefix = n - window, k = opts.kernel;
+  const pool = opts.pooling === 'max' && k > 1 ? [maxTreeCost(lanes * prefix, k, fracBits + 16)] : [];
+  const compact = compactRowsCost({ units: lanes, n: prefix, k: budget - window, lanes, headDim, caches: 1, rows: budget, granularity: 'lane' }, { steps });
+  return sumCosts([...pool, compact]);
 }
 
 export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {

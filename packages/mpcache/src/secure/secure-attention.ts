@@ -8,7 +8,7 @@
  * Online:    per party 8·(|q| + |k_new|) + 8·|scores| (truncation) + softmax + 8·(|P| + |v_new|) B
  *            (the cached rows are never re-opened: they were masked once, when appended)
  * Offline:   two masked-product triples (8 B per output element to P0) + a truncation pair per score
- *            + the softmax's material
+ *            + the softmax's material. Exact for the full cache (nothing selected): fullCacheAttentionCost
  * Accuracy:  scores within 1 ulp (truncPr) of q·k/√headDim on the encoded inputs; the softmax's bound;
  *            the output P·V is returned UNTRUNCATED at scale 2f (the caller folds its truncation into
  *            the wo product's)
@@ -34,9 +34,9 @@
  *            8. merge heads → (n, dModel) at scale 2f
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
-import { fuseRounds, maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import { fuseRounds, maskedMatmul, maskedMatmulCost, sumCosts, truncPr, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
-import { softmaxOnShares, softmaxWeightedSumOnShares } from './secure-nonlinear';
+import { softmaxOnShares, softmaxWeightedSumOnShares, softmaxWeightedSumOnSharesCost } from './secure-nonlinear';
 import type { SecureKVCachePolicy, SecureAttentionView } from './secure-kv-cache-policy';
 import type { SecureLayerCache } from './secure-layer-cache';
 import { mergeHeads, splitHeads } from './rope-shares';
@@ -105,6 +105,19 @@ export async function secureAttention(
   await ctx.ledger.scope('kv cache policy', () => policy.observe(ctx, view, probs));
   // 8. merge heads
   return mergeHeads(out, n);
+}
+
+/**
+ * Exact cost (offline: both parties) of secureAttention for n query rows joining a cache of `cached`
+ * rows under a policy that selects nothing, takes wide logits and never reads the probabilities
+ * (SecureFullCache): q·Kᵀ appending k, then the softmax weighing V (P·V appending v); the causal mask is
+ * local. Other policies add their selection's cost to this (and form P when they read it).
+ */
+export function fullCacheAttentionCost(n: number, c: ModelConfig, fracBits: number, cached: number): FormulaCost {
+  const lanes = c.nKvHeads, rows = (c.nHeads / c.nKvHeads) * n, kvLen = cached + n, hs = c.headDim, appended = lanes * n * hs;
+  const scores = maskedMatmulCost([lanes, rows, hs], [lanes, rows, kvLen], appended);
+  const pv = maskedMatmulCost([lanes, rows, kvLen], [lanes, rows, hs], appended);
+  return sumCosts([scores, softmaxWeightedSumOnSharesCost(lanes * rows, kvLen, hs, pv, fracBits, 2 * fracBits)]);
 }
 
 /** P0 adds CAUSAL_MASK_LOGIT to score (lane, g·n + t, old + u) for every u > t (local). */

@@ -15,13 +15,16 @@
  *                 untruncated logits and so saves this round)
  * Folding a truncation into the next product saves its round; the cost is the headroom: a product at
  * 3f must stay below 2^62, i.e. |value| < 2^(62 − 3f) (2^26 at f = 12, 2^14 at f = 16).
+ * Costs: each block's exact cost for n rows is its `…Cost(n, c, f)` below, composed from the protocols'
+ * formulas (masked products: 8 B per opened activation element, 8 B per output element to P0;
+ * truncations: 8 B per element, 8 + ⌈shift/8⌉ B to P0).
  */
 import { assertShape, type RingTensor } from '@mpcache/mpc-core';
-import { maskedMatmul, truncPr, type PartyContext } from '@mpcache/protocols';
+import { geluCost, maskedMatmul, maskedMatmulCost, siluMulCost, sumCosts, truncPr, truncPrCost, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import { kvDim, type ModelConfig } from '../model/config';
 import { rotateQkv, sliceCols } from './rope-shares';
-import { geluOnShares, siluMulOnShares } from './secure-nonlinear';
-import type { SecureLayerWeights, SecureWeights } from './secure-weights';
+import { geluOnShares, siluMulOnShares, siluTolerance } from './secure-nonlinear';
+import { ffnInWidth, qkvWidth, type SecureLayerWeights, type SecureWeights } from './secure-weights';
 
 const { asUintN } = BigInt;
 
@@ -105,4 +108,42 @@ export function addInPlace(x: RingTensor, y: RingTensor): void {
 export function lastRows(x: RingTensor, count: number): RingTensor {
   const [n, width] = x.shape;
   return { shape: [count, width], data: x.data.slice((n - count) * width) };
+}
+
+// ------------------------------------------------------------------ exact costs (offline: both parties)
+
+/** embedTokens on n one-hot rows: one masked product, opening the (n, vocabSize) one-hot. */
+export const embedTokensCost = (n: number, c: ModelConfig): FormulaCost => maskedMatmulCost([n, c.vocabSize], [n, c.dModel]);
+
+/** qkvProjection on n rows: xb·wqkv, then one truncation by 2f of q, k and v. */
+export function qkvProjectionCost(n: number, c: ModelConfig, fracBits: number): FormulaCost {
+  const w = qkvWidth(c);
+  return sumCosts([maskedMatmulCost([n, c.dModel], [n, w]), truncPrCost(n * w, 2 * fracBits)]);
+}
+
+/** attentionOutput on n rows: attn·wo, and the residual's truncation by 2f unless deferred to the next norm. */
+export function attentionOutputCost(n: number, c: ModelConfig, fracBits: number, defer: boolean): FormulaCost {
+  const D = c.dModel, mm = maskedMatmulCost([n, D], [n, D]);
+  return defer ? mm : sumCosts([mm, truncPrCost(n * D, 2 * fracBits)]);
+}
+
+/** ffnHidden on n rows: xb·w13 (llama: w1 and w3; gpt2: w1), truncPr by f, then siluMul(h1, h3) or gelu. */
+export function ffnHiddenCost(n: number, c: ModelConfig, fracBits: number): FormulaCost {
+  const w = ffnInWidth(c), act = n * c.dFf;
+  return sumCosts([
+    maskedMatmulCost([n, c.dModel], [n, w]), truncPrCost(n * w, fracBits),
+    c.family === 'llama' ? siluMulCost(act, fracBits, { tol: siluTolerance(fracBits) }) : geluCost(act, fracBits),
+  ]);
+}
+
+/** ffnOutput on n rows: hb·w2, and the residual's truncation (llama 2f, gpt2 f) unless deferred. */
+export function ffnOutputCost(n: number, c: ModelConfig, fracBits: number, defer: boolean): FormulaCost {
+  const D = c.dModel, mm = maskedMatmulCost([n, c.dFf], [n, D]);
+  return defer ? mm : sumCosts([mm, truncPrCost(n * D, (c.family === 'llama' ? 2 : 1) * fracBits)]);
+}
+
+/** classifierLogits on n rows: x·tokEmbᵀ, truncated by f unless `truncate` is false. */
+export function classifierLogitsCost(n: number, c: ModelConfig, fracBits: number, truncate = true): FormulaCost {
+  const mm = maskedMatmulCost([n, c.dModel], [n, c.vocabSize]);
+  return truncate ? sumCosts([mm, truncPrCost(n * c.vocabSize, fracBits)]) : mm;
 }

@@ -134,11 +134,13 @@ export class SecureDecoder {
 
   /**
    * A layer's dealer requests depend on public values only: the number of new rows, the cache
-   * length, and what the policy does at this layer (its planKey; by default its name).
+   * length, what the policy does at this layer (its planKey; by default its name), and whether the
+   * previous layer's output joins x in this layer's first norm (llama after layer 0: another norm).
    */
   private layerPlanKey(l: number, n: number): string {
     const policyKey = this.kvPolicy.planKey?.(l, n) ?? this.kvPolicy.name;
-    return `layer n=${n} ${policyKey}@kv=${this.caches[l].length}`; // a new cache length: predicted from the last two (correlation-plans.ts)
+    const residual = l > 0 && this.weights.config.family === 'llama' ? ' after-residual' : '';
+    return `layer n=${n}${residual} ${policyKey}@kv=${this.caches[l].length}`; // a new cache length: predicted from the last two (correlation-plans.ts)
   }
 
   /** The masked operands layer l multiplies by, in a fixed order (plans of one layer serve the others). */

@@ -11,7 +11,7 @@
  * `replace` installs new rows (an eviction policy compacting the cache): fresh masked operands, two
  * rounds, 8 B per element.
  */
-import { appendMaskedRows, maskOperand, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
+import { appendMaskedRows, maskOperand, maskOperandCost, sumCosts, type FormulaCost, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
 import { assertShape, type RingTensor } from '@mpcache/mpc-core';
 
 export class SecureLayerCache {
@@ -62,3 +62,7 @@ export class SecureLayerCache {
     });
   }
 }
+
+/** Exact cost of SecureLayerCache.appendRows or .replace with r rows per lane: keys and values masked, one round each. */
+export const layerCacheRowsCost = (lanes: number, r: number, headDim: number): FormulaCost =>
+  sumCosts([maskOperandCost([lanes, r, headDim]), maskOperandCost([lanes, r, headDim])]);

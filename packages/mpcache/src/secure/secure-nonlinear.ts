@@ -20,7 +20,8 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import {
-  argmaxPacked, gelu, indexBits, layerNorm, oneHot, rmsNorm, rmsNormOfResidual, siluMul, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, type FormulaCost, type PartyContext, type Weigh,
+  argmaxPacked, argmaxPackedCost, gelu, indexBits, layerNorm, layerNormCost, oneHot, oneHotCost, rmsNorm, rmsNormCost, rmsNormOfResidual, rmsNormOfResidualCost,
+  siluMul, softmaxRows, softmaxWeightedSum, softmaxWeightedSumCost, sumCosts, type FormulaCost, type PartyContext, type Weigh,
 } from '@mpcache/protocols';
 import type { ModelConfig } from '../model/config';
 import type { PendingResidual } from './secure-blocks';
@@ -53,6 +54,13 @@ export async function normOnShares(
   const r = await rmsNormOfResidual(ctx, x, pending.z, pending.shift, gain, { eps: c.normEps });
   x.data.set(r.x.data);
   return r.out;
+}
+
+/** Exact cost of normOnShares on n rows; `pendingShift`: the pending residual's truncation (llama), if any. */
+export function normOnSharesCost(n: number, c: ModelConfig, fracBits: number, pendingShift: number | null = null): FormulaCost {
+  const opts = { eps: c.normEps };
+  if (c.family === 'gpt2') return layerNormCost(n, c.dModel, fracBits, opts);
+  return pendingShift === null ? rmsNormCost(n, c.dModel, fracBits, opts) : rmsNormOfResidualCost(n, c.dModel, pendingShift, fracBits, opts);
 }
 
 /**
@@ -121,6 +129,13 @@ export async function greedyToken(
 export function argmaxRange(logitFracBits: number): { bits: number; resolutionBits: number } {
   return { bits: logitFracBits + LOGIT_MAX_BITS + 2, resolutionBits: logitFracBits - ARGMAX_RESOLUTION_BITS };
 }
+
+/** Exact cost of greedyToken over V logits at `logitFracBits`: the packed argmax, then tokenFromIndex. */
+export const greedyTokenCost = (V: number, logitFracBits: number): FormulaCost =>
+  sumCosts([argmaxPackedCost(1, V, argmaxRange(logitFracBits)), tokenFromIndexCost(V)]);
+
+/** Exact cost of tokenFromIndex: one DPF one-hot over V slots. */
+export const tokenFromIndexCost = (V: number): FormulaCost => oneHotCost(1, V);
 
 /** The token's one-hot row and exact id shares from an index correct mod 2^⌈log2 V⌉ (all the one-hot opens). */
 export async function tokenFromIndex(ctx: PartyContext, index: RingTensor, V: number): Promise<{ id: RingTensor; oneHot: RingTensor }> {

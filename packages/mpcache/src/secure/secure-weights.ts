@@ -19,7 +19,7 @@
  *     the only copy, so no product copies a weight into the kernel (GPT-2-small: 2 GiB per party).
  */
 import { type RingTensor } from '@mpcache/mpc-core';
-import { maskOperand, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
+import { maskOperand, maskOperandCost, sumCosts, type FormulaCost, type MaskedOperand, type PartyContext } from '@mpcache/protocols';
 import { kvDim, type ModelConfig } from '../model/config';
 import type { WeightShares } from './shared-weights';
 
@@ -115,3 +115,12 @@ export function transposeConcat(parts: readonly RingTensor[]): RingTensor {
 /** Width of the fused qkv output and of the fused FFN input (for shape checks and cost formulas). */
 export const qkvWidth = (c: ModelConfig): number => c.dModel + 2 * kvDim(c);
 export const ffnInWidth = (c: ModelConfig): number => (c.family === 'llama' ? 2 : 1) * c.dFf;
+
+/** Exact cost of maskModelWeights: one maskOperand per matrix (tokEmb; wqkv, wo, w13, w2 per layer), no dealer bytes. */
+export function maskModelWeightsCost(c: ModelConfig): FormulaCost {
+  const D = c.dModel, parts = [maskOperandCost([c.vocabSize, D])];
+  for (let l = 0; l < c.nLayers; l++) {
+    parts.push(maskOperandCost([D, qkvWidth(c)]), maskOperandCost([D, D]), maskOperandCost([D, ffnInWidth(c)]), maskOperandCost([c.dFf, D]));
+  }
+  return sumCosts(parts);
+}

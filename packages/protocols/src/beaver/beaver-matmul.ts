@@ -17,6 +17,7 @@
  */
 import { MAX_TENSOR_RANK, matmul, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { beaverProduct } from './beaver-core';
@@ -35,7 +36,10 @@ export interface MatmulTriple {
   readonly c: BigUint64Array;
 }
 
-export const matmulTriples = defineCorrelation('matmulTriples', validateMatmulTripleParams, (g, p): MatmulTriple => {
+/** C's correction word to P0: 8 B per output element. */
+const matmulTripleBytes = (p: MatmulTripleParams) => bytesToP0(8 * sizeOf(matmulShape(p.x, p.y)));
+
+export const matmulTriples = defineCorrelation('matmulTriples', validateMatmulTripleParams, matmulTripleBytes, (g, p): MatmulTriple => {
   const a = g.random(sizeOf(p.x));
   const b = g.random(sizeOf(p.y));
   const outShape = matmulShape(p.x, p.y);
@@ -97,5 +101,5 @@ function validateShape(s: unknown, what: string): number[] {
 export const beaverMatmulCost = (xShape: readonly number[], yShape: readonly number[]) => ({
   rounds: 1,
   bytesSent: 8 * (sizeOf(xShape) + sizeOf(yShape)),
-  offlineBytes: 8 * sizeOf(matmulShape(xShape, yShape)),
+  offlineBytes: totalDealerBytes(matmulTripleBytes({ x: xShape, y: yShape })),
 });

@@ -13,6 +13,7 @@
  */
 import { assertSameShape, mulElem, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { validateCount } from '../dealer/validate';
@@ -25,14 +26,14 @@ export interface MulTriple {
   c: BigUint64Array;
 }
 
-export const mulTriples = defineCorrelation('mulTriples', validateCount, (g, n: number): MulTriple => {
+export const mulTriples = defineCorrelation('mulTriples', validateCount, (n) => bytesToP0(8 * n), (g, n: number): MulTriple => {
   const a = g.random(n);
   const b = g.random(n);
   const c = g.derived(n, () => mulWords(a.value(), b.value()));
   return { a: a.share, b: b.share, c: c.share };
 });
 
-export const squarePairs = defineCorrelation('squarePairs', validateCount, (g, n: number) => {
+export const squarePairs = defineCorrelation('squarePairs', validateCount, (n) => bytesToP0(8 * n), (g, n: number) => {
   const a = g.random(n);
   const c = g.derived(n, () => mulWords(a.value(), a.value()));
   return { a: a.share, c: c.share };
@@ -65,5 +66,5 @@ export async function beaverSquare(ctx: PartyContext, x: RingTensor): Promise<Ri
   });
 }
 
-export const beaverMulCost = (n: number) => ({ rounds: 1, bytesSent: 16 * n, offlineBytes: 8 * n });
-export const beaverSquareCost = (n: number) => ({ rounds: 1, bytesSent: 8 * n, offlineBytes: 8 * n });
+export const beaverMulCost = (n: number) => ({ rounds: 1, bytesSent: 16 * n, offlineBytes: totalDealerBytes(mulTriples.messageBytes(n)) });
+export const beaverSquareCost = (n: number) => ({ rounds: 1, bytesSent: 8 * n, offlineBytes: totalDealerBytes(squarePairs.messageBytes(n)) });

@@ -34,6 +34,7 @@
  */
 import { ProtocolError, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
+import { bytesToP0 } from '../dealer/dealer-bytes';
 import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -115,7 +116,7 @@ function maskBits(g: DealGen, p: BitMaskParams, h: number): BigUint64Array {
 }
 
 /** My arithmetic share of B (lanes, rows, cols) ∈ {0,1}: P1's from its stream, P0's as correction words. */
-export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateParams(q, false) as BitMaskParams, (g, p) => {
+export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateParams(q, false) as BitMaskParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols), (g, p) => {
   const n = p.rows * p.cols;
   return g.derived(p.lanes * n, () => {
     const out = new BigUint64Array(p.lanes * n);
@@ -124,7 +125,7 @@ export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateP
   }).share;
 });
 
-export const bitMaskedProductTriples = defineCorrelation('bitMaskedProductTriples', (q) => validateParams(q, true) as BitMaskedProductParams, (g, p) => {
+export const bitMaskedProductTriples = defineCorrelation('bitMaskedProductTriples', (q) => validateParams(q, true) as BitMaskedProductParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols * p.m), (g, p) => {
   const { lanes, rows: k, cols: C, m } = p, nIn = p.transpose ? k : C;
   const a = g.random(lanes * nIn * m);
   const mm = g.derived(lanes * k * C * m, () => {

@@ -16,6 +16,7 @@
  */
 import { matmulWords, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0 } from '../dealer/dealer-bytes';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
@@ -46,7 +47,10 @@ export interface MaskedProductTriple {
   readonly c: BigUint64Array;
 }
 
-export const maskedProductTriples = defineCorrelation('maskedProductTriples', validateProductParams, (g, p) => {
+/** C's correction word to P0: 8 B per element of Z (lanes, m, n). */
+const productTripleBytes = (p: MaskedProductParams) => bytesToP0(8 * p.lanes * p.m * (p.transpose ? p.rows : p.cols));
+
+export const maskedProductTriples = defineCorrelation('maskedProductTriples', validateProductParams, productTripleBytes, (g, p) => {
   const [k, n] = p.transpose ? [p.cols, p.rows] : [p.rows, p.cols];
   const a = g.random(p.lanes * p.m * k);
   const c = g.derived(p.lanes * p.m * n, () => {

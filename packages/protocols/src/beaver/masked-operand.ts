@@ -35,6 +35,7 @@
  */
 import { ringArena, shapeStr, ShapeError, sizeOf, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { NO_DEALER_BYTES } from '../dealer/dealer-bytes';
 import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -168,9 +169,9 @@ export interface RowMaskParams {
 }
 
 /** My share of rows [from, from + count) of every lane of B: (lanes, count, cols). */
-export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowMaskParams, (g, p) => {
+export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowMaskParams, () => NO_DEALER_BYTES, (g, p) => {
+  if (g.mode === 'dealer') return new BigUint64Array(0); // the dealer needs nothing now; products recompute B by key
   const n = p.count * p.cols, out = new BigUint64Array(p.lanes * n);
-  if (g.mode === 'dealer') return out; // the dealer needs nothing now; products recompute B by key
   for (let h = 0; h < p.lanes; h++) out.set(g.keyed(p.key, h, p.from * p.cols, n).share, h * n);
   return out;
 });

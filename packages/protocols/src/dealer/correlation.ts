@@ -2,7 +2,7 @@
  * Correlation specs: one function per kind of correlated randomness, run in three modes so the
  * dealer and both parties can never disagree on how material is drawn.
  *
- * A spec `deal(g, params)` describes the material with four primitives of `DealGen`:
+ * A spec `deal(g, params)` describes the material with these primitives of `DealGen`:
  *   - random(n):     additive shares of a uniform value; each party draws its share from its own
  *                    dealer stream (P_b ↔ dealer seed); nothing is sent.
  *   - own(p, n):     words only party p draws from its stream (e.g. FSS root seeds, a permutation).
@@ -14,9 +14,12 @@
  * In dealer mode the generator holds both streams: `value()` of random/derived material is the
  * reconstructed secret, and the spec's returned material is discarded. In party mode `value()`
  * throws, the spec returns that party's material, and `derived`/`send` read the dealer's message.
+ * A spec also states `messageBytes(params)`, the exact size of what `derived`/`send` produce for each
+ * party (dealer-bytes.ts), so the dealer can bound a request before generating it.
  */
 import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import { ProtocolError } from '@mpcache/mpc-core';
+import type { DealerBytes } from './dealer-bytes';
 import type { KeyedStreams } from './keyed-streams';
 import type { KeyedValueCache } from './keyed-value-cache';
 
@@ -53,15 +56,21 @@ export interface CorrelationSpec<P, M> {
   readonly name: string;
   /** Check params from the wire (throws RangeError/TypeError); also documents them. */
   validate(params: unknown): P;
+  /**
+   * Exact bytes of the dealer's messages to P0 and P1 for (validated) params, computed without
+   * generating anything (dealer-bytes.ts): the dealer's request limit, checked against `deal`.
+   */
+  messageBytes(params: P): DealerBytes;
   deal(g: DealGen, params: P): M;
 }
 
 export function defineCorrelation<P, M>(
   name: string,
   validate: (params: unknown) => P,
+  messageBytes: (params: P) => DealerBytes,
   deal: (g: DealGen, params: P) => M,
 ): CorrelationSpec<P, M> {
-  return { name, validate, deal };
+  return { name, validate, messageBytes, deal };
 }
 
 // ------------------------------------------------------------------ dealer mode

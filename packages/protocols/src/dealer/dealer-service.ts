@@ -8,11 +8,12 @@
  * P1 may run ahead of each other (the session queues the other half) but never out of order.
  *
  * Failure: any bad request — undecodable envelope, wrong index, unknown correlation name, params the
- * spec's `validate` rejects, parties disagreeing on a correlation — gets an error reply, then the
- * session's channels to both parties are closed (the session's streams are no longer in step) and
- * `serveDealerSession` rejects with the error. Other sessions are untouched: a service runs one
- * `serveDealerSession` per session and routes its rejection to one handler.
- * A party closing its channel ends its loop normally.
+ * spec's `validate` rejects, a correlation larger than the session's `maxRequestBytes` (LimitError
+ * MPC_ERR_DEALER_REQUEST_TOO_LARGE, refused before generating: dealer-session.ts), parties disagreeing
+ * on a correlation — gets an error reply, then the session's channels to both parties are closed (the
+ * session's streams are no longer in step) and `serveDealerSession` rejects with the error. Other
+ * sessions are untouched: a service runs one `serveDealerSession` per session and routes its
+ * rejection to one handler. A party closing its channel ends its loop normally.
  */
 import { ChannelClosedError, ProtocolError, type Channel, type PartyId } from '@mpcache/mpc-core';
 import type { CorrelationSpec } from './correlation';

@@ -6,15 +6,23 @@
  * an index generates the material for both parties; the other party's half waits in the queue until
  * it asks for the same index, and the dealer checks that both asked for the same kind and params.
  * The dealer never sees any input, share or opened value and takes no part in the online phase.
+ *
+ * Size: before generating, the spec's `messageBytes(params)` (both parties together) must be within
+ * `maxRequestBytes`, else the request gets a LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE and nothing
+ * is generated; after generating, the messages must have exactly that size (else an Error: a spec
+ * whose size function is wrong, a bug, never a party's fault).
  */
-import { AesCtrPrg, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import { AesCtrPrg, LimitError, MAX_DEALER_REQUEST_BYTES, ProtocolError, type PartyId } from '@mpcache/mpc-core';
 import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
+import { totalDealerBytes } from './dealer-bytes';
 import { KeyedStreams } from './keyed-streams';
 import { DEFAULT_KEYED_CACHE_WORDS, KeyedValueCache } from './keyed-value-cache';
 
 export interface DealerSessionOptions {
   /** Budget (8-byte words) of the memo of keyed operand masks; 0 disables it. Default 2^26. */
   keyedCacheWords?: number;
+  /** Largest request, in bytes of its messages to both parties. Default MAX_DEALER_REQUEST_BYTES. */
+  maxRequestBytes?: number;
 }
 
 interface Pending {
@@ -32,8 +40,11 @@ export class DealerSession {
   readonly keyedValues: KeyedValueCache | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextToGenerate = 0;
+  private readonly maxRequestBytes: number;
   /** Bytes sent to each party so far. */
   readonly bytesSent: [number, number] = [0, 0];
+  /** The largest correlation generated so far, bytes to both parties (public: sizes follow from params). */
+  largestRequestBytes = 0;
 
   constructor(seedP0: Uint8Array, seedP1: Uint8Array, opts: DealerSessionOptions = {}) {
     this.s0 = new AesCtrPrg(seedP0);
@@ -41,6 +52,7 @@ export class DealerSession {
     this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
     const budget = opts.keyedCacheWords ?? DEFAULT_KEYED_CACHE_WORDS;
     this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
+    this.maxRequestBytes = assertMaxRequestBytes(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES);
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -59,11 +71,22 @@ export class DealerSession {
     if (index !== this.nextToGenerate) {
       throw mismatch(`party ${party} asked for correlation #${index}, next to generate is #${this.nextToGenerate}`);
     }
+    const size = spec.messageBytes(params), total = totalDealerBytes(size);
+    if (!(total <= this.maxRequestBytes)) {
+      throw new LimitError(
+        `party ${party}: correlation #${index} ("${spec.name}") would be ${total} B of dealer material, above the dealer's limit of ${this.maxRequestBytes} B per request`,
+        'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
+      );
+    }
     this.nextToGenerate++;
     const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed, this.keyedValues);
     spec.deal(g, params);
     const m0 = concatBytes(g.toP0);
     const m1 = concatBytes(g.toP1);
+    if (m0.length !== size[0] || m1.length !== size[1]) {
+      throw new Error(`correlation "${spec.name}": generated ${m0.length} + ${m1.length} B, its messageBytes says ${size[0]} + ${size[1]} B`);
+    }
+    this.largestRequestBytes = Math.max(this.largestRequestBytes, total);
     const other: PartyId = party === 0 ? 1 : 0;
     this.pending.set(index, { key, message: other === 0 ? m0 : m1, forParty: other });
     const mine = party === 0 ? m0 : m1;
@@ -75,6 +98,12 @@ export class DealerSession {
   get backlog(): number {
     return this.pending.size;
   }
+}
+
+/** A request limit from a caller's options: a non-negative integer number of bytes. */
+export function assertMaxRequestBytes(v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`"maxRequestBytes" expected a non-negative integer, got ${v}`);
+  return v;
 }
 
 function mismatch(msg: string): ProtocolError {

@@ -36,6 +36,7 @@
  */
 import { ShapeError } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
+import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { clearSeedBits, type FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
@@ -68,6 +69,9 @@ export function checkDcfShape(n: number, m: number): void {
 
 /** Bytes the dealer sends to EACH party per DCF key. */
 export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 8 * m;
+
+/** The dealer's bytes for dealDcfKeys: `count` keys' correction words to each party. */
+export const dcfKeysBytes = (p: DcfDealParams): DealerBytes => bytesToBoth(p.count * dcfKeyBytes(p.n, p.m));
 
 /**
  * Keys [from, to) of a batch, the range repeated `times` times (copy-major), as a batch of their own

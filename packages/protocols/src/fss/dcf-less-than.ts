@@ -23,11 +23,12 @@
  */
 import { assertSameShape, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval } from './dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from './dcf-keygen';
+import { dcfKeysBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from './dcf-keygen';
 import { defaultFssPrg } from './dpf-keygen';
 
 const { asUintN } = BigInt; // the global lookup is ≈ 250× slower inside jest's vm context
@@ -74,7 +75,10 @@ export function assertBits(bits: unknown): void {
   }
 }
 
-export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, (g, p: CompareParams): LtzKeys => {
+/** [ρ] to P0 and one (bits − 1)-bit DCF key per comparison to each party. */
+const ltzKeysBytes = ({ count, bits }: CompareParams) => sumDealerBytes(bytesToP0(8 * count), dcfKeysBytes({ n: bits - 1, m: 1, count }));
+
+export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, ltzKeysBytes, (g, p: CompareParams): LtzKeys => {
   const { count, bits } = p;
   const top = BigInt(bits - 1);
   const r = g.random(count);
@@ -180,7 +184,7 @@ function subTensor(x: RingTensor, y: RingTensor): RingTensor {
 export const dcfLessThanZeroCost = (n: number, bits = 64) => ({
   rounds: 1,
   bytesSent: n * Math.ceil(bits / 8),
-  offlineBytes: n * (2 * dcfKeyBytes(bits - 1, 1) + 8),
+  offlineBytes: totalDealerBytes(ltzKeysBytes({ count: n, bits })),
 });
 export const dcfLessThanCost = dcfLessThanZeroCost;
 export const dreluCost = dcfLessThanZeroCost;

@@ -29,6 +29,7 @@
  */
 import type { PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
+import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { clearSeedBits, FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
@@ -48,6 +49,9 @@ export interface DpfKeys {
 
 /** Bytes the dealer sends to each party per key. */
 export const dpfKeyBytes = (n: number, nu: number): number => 16 * (n - nu) + 8 * 2 ** nu;
+
+/** The dealer's bytes for dealDpfKeys: `count` keys' correction words to each party. */
+export const dpfKeysBytes = (n: number, nu: number, count: number): DealerBytes => bytesToBoth(count * dpfKeyBytes(n, nu));
 
 /** ν for full-domain use (fss.md §2): min(n, 3). */
 export const fullDomainNu = (n: number): number => Math.min(n, 3);

@@ -17,6 +17,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -47,7 +48,10 @@ function validateFoldedMul(p: unknown): FoldedMulParams {
   return { n: q.n, shift: q.shift, mults: q.mults };
 }
 
-export const foldedMulCorrelation = defineCorrelation('foldedMul', validateFoldedMul, (g, { n, shift, mults }: FoldedMulParams): FoldedMulMaterial => {
+/** All to P0: the mask, and per multiplicand [R·b_k] (8 B) and packed [W·b_k]. */
+const foldedMulBytes = ({ n, shift, mults }: FoldedMulParams) => bytesToP0(truncMaskBytes(n, shift) + mults * (8 * n + derivedTopBitsBytes(n, shift)));
+
+export const foldedMulCorrelation = defineCorrelation('foldedMul', validateFoldedMul, foldedMulBytes, (g, { n, shift, mults }: FoldedMulParams): FoldedMulMaterial => {
   const mask = dealTruncMask(g, n, shift);
   const b: BigUint64Array[] = [], rb: BigUint64Array[] = [], wb: BigUint64Array[] = [];
   for (let k = 0; k < mults; k++) {
@@ -96,5 +100,5 @@ export async function foldedMul(ctx: PartyContext, z: RingTensor, shift: number,
 export const foldedMulCost = (n: number, shift: number, mults: number) => ({
   rounds: 1,
   bytesSent: 8 * n * (1 + mults),
-  offlineBytes: truncMaskBytes(n, shift) + mults * (8 * n + derivedTopBitsBytes(n, shift)),
+  offlineBytes: totalDealerBytes(foldedMulBytes({ n, shift, mults })),
 });

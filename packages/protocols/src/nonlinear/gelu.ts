@@ -5,8 +5,8 @@
  *
  * Rounds:    2   (one opening compared against every knot; one truncation)
  * Online:    16 B/elem sent per party; geluCost(n) is exact
- * Offline:   one DCF key per element (n = k − 1 = 15 levels at maxAbs 1024, m = 4) + 74 B to P0:
- *            ≈ 1.6 KB/elem — geluCost(n).offlineBytes
+ * Offline:   one DCF key per element (n = k − 1 = 15 levels at maxAbs 1024, m = 4) to each party + 62 B
+ *            to P0 (piecewise-poly.ts): ≈ 1.57 KB/elem — geluCost(n).offlineBytes
  * Local:     one 15-level DCF evaluation per knot and element (5 knots; the piecewise-linear version
  *            had 14 knots at 24 levels): gelu[16384] ≈ 0.1 s per party in one process, Node 20.20, 2026-11
  * Accuracy:  ≤ tol + 1 ulp abs for |x| ≤ maxAbs (default tol 3e-3, asserted ≤ 5e-3 on [−8, 8] in

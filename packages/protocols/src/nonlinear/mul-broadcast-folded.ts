@@ -18,6 +18,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -39,7 +40,13 @@ function validateParams(p: unknown): FoldedBroadcastParams {
   return { rows: q.rows, L: q.L, shift: q.shift, hasZ: q.hasZ === true };
 }
 
-export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples', validateParams, (g, p: FoldedBroadcastParams) => {
+/** All to P0: the rows' mask, [aR] and packed [aW] per element, with z also [ac], [cR], [acR] and packed [cW], [acW]. */
+const foldedBroadcastBytes = ({ rows, L, shift, hasZ }: FoldedBroadcastParams) => {
+  const n = rows * L, full = 8 * n, top = derivedTopBitsBytes(n, shift);
+  return bytesToP0(truncMaskBytes(rows, shift) + full + top + (hasZ ? 3 * full + 2 * top : 0));
+};
+
+export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples', validateParams, foldedBroadcastBytes, (g, p: FoldedBroadcastParams) => {
   const { rows, L, shift } = p, n = rows * L, zero = new BigUint64Array(n);
   const mask = dealTruncMask(g, rows, shift);
   const a = g.random(n), c = p.hasZ ? g.random(L) : undefined;
@@ -98,10 +105,9 @@ function combine(p0: bigint, rows: number, L: number, shift: number, zHat: BigUi
 
 /** Exact cost (offline: P0's; P1 gets none). */
 export function mulBroadcastFoldedCost(rows: number, L: number, shift: number, hasZ: boolean) {
-  const n = rows * L, full = 8 * n, top = derivedTopBitsBytes(n, shift);
   return {
     rounds: 1,
-    bytesSent: 8 * (n + rows + (hasZ ? L : 0)),
-    offlineBytes: truncMaskBytes(rows, shift) + full + top + (hasZ ? 3 * full + 2 * top : 0),
+    bytesSent: 8 * (rows * L + rows + (hasZ ? L : 0)),
+    offlineBytes: totalDealerBytes(foldedBroadcastBytes({ rows, L, shift, hasZ })),
   };
 }

@@ -18,6 +18,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
@@ -50,7 +51,13 @@ function validateBroadcast(p: unknown): BroadcastParams {
   return { rows: q.rows, L: q.L, hasY: q.hasY === true, hasZ: q.hasZ === true };
 }
 
-export const broadcastTriples = defineCorrelation('broadcastTriples', validateBroadcast, (g, p: BroadcastParams): BroadcastTriple => {
+/** To P0: [ab] with y, [ac] with z, [bc] and [abc] with both, 8 B per element each. */
+const broadcastBytes = ({ rows, L, hasY, hasZ }: BroadcastParams) => {
+  const Y = hasY ? 1 : 0, Z = hasZ ? 1 : 0;
+  return bytesToP0(8 * rows * L * (Y + Z + 2 * Y * Z));
+};
+
+export const broadcastTriples = defineCorrelation('broadcastTriples', validateBroadcast, broadcastBytes, (g, p: BroadcastParams): BroadcastTriple => {
   const { rows, L } = p, n = rows * L, zero = new BigUint64Array(n);
   const a = g.random(n);
   const b = p.hasY ? g.random(rows) : undefined;
@@ -108,5 +115,5 @@ function sub(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
 /** Exact cost (offline: P0's, P1 gets none) of mulBroadcast on (rows, L). */
 export function mulBroadcastCost(rows: number, L: number, hasY: boolean, hasZ: boolean) {
   const Y = hasY ? 1 : 0, Z = hasZ ? 1 : 0;
-  return { rounds: 1, bytesSent: 8 * (rows * L + rows * Y + L * Z), offlineBytes: 8 * rows * L * (Y + Z + 2 * Y * Z) };
+  return { rounds: 1, bytesSent: 8 * (rows * L + rows * Y + L * Z), offlineBytes: totalDealerBytes(broadcastBytes({ rows, L, hasY, hasZ })) };
 }

@@ -6,8 +6,8 @@
  * Rounds:    2   (open x̂; truncate R)
  * Online:    16 B/elem sent per party, whatever the number of knots
  * Offline:   one DCF key per element (n = k − 1, m = 4 payload words: b, b·r, b·r², b·r³) to each
- *            party, 8 B each for [r²], [r³], [ρ·r^i] (i < 4) and 10 B of truncation mask, all to P0;
- *            piecewisePolyCost(n, d, maxAbs) is exact
+ *            party, 8 B each for [r²], [r³], [ρ·r^i] (i < 4) and the truncation mask by 60 − f bits,
+ *            8 + ⌈(60 − f)/8⌉ = 14 B at f = 12–20, all to P0 (62 B); piecewisePolyCost(n, d, maxAbs) is exact
  * Accuracy:  ≤ tol + 1 ulp abs for every x with |x| ≤ maxAbs (design error ≤ tol by a float64 check
  *            of the integer coefficients; the final truncation adds < 1 ulp); far out exactly 0 / x
  * Opens:     x̂ = x + 2^62 + r (openPolyInput) and the truncation's masked value

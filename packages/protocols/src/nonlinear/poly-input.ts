@@ -33,13 +33,14 @@
  */
 import { type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type Dealt } from '../dealer/correlation';
+import { bytesToP0, sumDealerBytes, totalDealerBytes, type DealerBytes } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN, mulWords, shiftRightWords } from '../engine/words';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 import { dealTruncMask, maskForTrunc } from '../trunc/trunc-pr';
 
@@ -103,7 +104,7 @@ function powWords(v: BigUint64Array, e: number): BigUint64Array {
 /** Top bit of each word as 0/1 (msb(r) = r >> 63). */
 const msbWords = (v: BigUint64Array) => shiftRightWords(v, 63);
 
-export const polyInputCorrelation = defineCorrelation('polyInput', validatePolyInput, (g, p: PolyInputParams): PolyInputMaterial => {
+export const polyInputCorrelation = defineCorrelation('polyInput', validatePolyInput, polyInputBytes, (g, p: PolyInputParams): PolyInputMaterial => {
   const { count, shift, degree, k, cmpShift, payload } = p;
   // 1. the mask and the powers of A
   let r: Dealt, rValue: () => BigUint64Array;
@@ -284,15 +285,25 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
 /** DCF payload words behind `payload` products. */
 const dcfWords = (p: Omit<PolyInputParams, 'count'>) => (p.shift > 0 && p.payload === 2 ? 3 : p.payload);
 
+/**
+ * The correlation's bytes: to P0 the powers [A^i], the packed wrap terms (the mask's [W] included),
+ * [ρ·V] per DCF word and the second truncation; with thresholds one DCF key per element to each party.
+ */
+function polyInputBytes(p: PolyInputParams): DealerBytes {
+  const { count, shift, degree } = p;
+  let toP0 = 0;
+  if (shift === 0) toP0 += 8 * count * (degree - 1); // [r^i], i ≥ 2
+  else {
+    toP0 += 8 * count * degree; // [R^i], i ≥ 1
+    for (let i = 1; i <= degree; i++) for (let k = 1; k <= i && k * (64 - shift) < 64; k++) toP0 += derivedTopBitsBytes(count, 64 - k * (64 - shift));
+  }
+  if (p.shift2) toP0 += 8 * count + derivedTopBitsBytes(count, p.shift2);
+  if (p.k === 0) return bytesToP0(toP0);
+  const m = dcfWords(p);
+  return sumDealerBytes(bytesToP0(toP0 + 8 * m * count), dcfKeysBytes({ n: p.k - 1, m, count }));
+}
+
 /** Exact cost of openPolyInput (offline: both parties). */
 export function polyInputCost(count: number, p: Omit<PolyInputParams, 'count'>) {
-  let off = 0;
-  if (p.shift === 0) off += 8 * (p.degree - 1); // [r^i], i ≥ 2
-  else {
-    off += 8 * p.degree; // [R^i], i ≥ 1
-    for (let i = 1; i <= p.degree; i++) for (let k = 1; k <= i && k * (64 - p.shift) < 64; k++) off += derivedTopBitsBytes(1, 64 - k * (64 - p.shift));
-  }
-  if (p.k > 0) off += 8 * dcfWords(p) + 2 * dcfKeyBytes(p.k - 1, dcfWords(p));
-  if (p.shift2) off += 8 + derivedTopBitsBytes(1, p.shift2);
-  return { rounds: 1, bytesSent: 8 * count, offlineBytes: count * off };
+  return { rounds: 1, bytesSent: 8 * count, offlineBytes: totalDealerBytes(polyInputBytes({ ...p, count })) };
 }

@@ -9,9 +9,9 @@
  *            no Newton: softmax uses it, its denominators are one per row); 3 with stepBits 1 and
  *            `exactOut` (outFracBits ≥ 16 + log2(2·maxValue): no final truncation)
  * Online:    96 B/elem sent per party at the defaults (40 B at stepBits 1); reciprocalCost exact
- * Offline:   one DCF key per element (n ≈ 16 levels at the defaults, m = 2) to each party plus ≈ 0.2 KB
- *            of dealer terms to P0: ≈ 1.9 KB/elem (the piecewise-linear version: one n = 27 key
- *            evaluated at 160 knots per element, keygen ≈ a minute for 16384)
+ * Offline:   one DCF key per element (n = 17 levels at the defaults, m = 2) to each party plus ≈ 0.2 KB
+ *            of dealer terms to P0: ≈ 1.35 KB/elem (≈ 1.76 KB at stepBits 1: n = 25; the piecewise-linear
+ *            version: one n = 27 key evaluated at 160 knots per element, keygen ≈ a minute for 16384)
  * Local:     4 DCF evaluations of 16 levels per element and party at the defaults
  * Accuracy:  ≤ 1e-3 relative on [1, maxValue] (asserted in tests against 1/x of the fixed-point
  *            input; fit 7e-2 → 5e-3 → 2.5e-5 after two Newton steps at stepBits 3, 3e-4 without

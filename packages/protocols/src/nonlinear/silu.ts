@@ -4,7 +4,8 @@
  *
  * Rounds:    2   (one opening compared against every knot; one truncation)
  * Online:    16 B/elem sent per party; siluCost(n) is exact
- * Offline:   one DCF key per element (n = k − 1 = 15 levels at maxAbs 1024, m = 4) + 74 B to P0
+ * Offline:   one DCF key per element (n = k − 1 = 15 levels at maxAbs 1024, m = 4) to each party + 62 B
+ *            to P0 (piecewise-poly.ts): ≈ 1.57 KB/elem
  * Local:     one 15-level DCF evaluation per knot and element: 7 knots at tol 3e-3, 11 at 3e-4 (the
  *            piecewise-linear version: 18 and 56 knots at 24 levels)
  * Accuracy:  ≤ tol + 1 ulp abs for |x| ≤ maxAbs (default tol 3e-3; asserted ≤ 5e-3 on [−8, 8] and

@@ -25,11 +25,12 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -56,9 +57,13 @@ function validateThresholdParams(p: unknown): ThresholdParams {
   return { count: q.count, k: q.k };
 }
 
+/** [ρ], [ρ·r] to P0 and one (k − 1)-bit DCF key with 2 payload words per element to each party. */
+const thresholdBytes = ({ count, k }: ThresholdParams) => sumDealerBytes(bytesToP0(16 * count), dcfKeysBytes({ n: k - 1, m: 2, count }));
+
 export const thresholdCompareCorrelation = defineCorrelation(
   'thresholdCompare',
   validateThresholdParams,
+  thresholdBytes,
   (g, { count, k }: ThresholdParams): ThresholdMaterial => {
     const K = BigInt(k - 1), low = (1n << K) - 1n;
     const r = g.random(count);
@@ -126,5 +131,5 @@ export async function compareThresholds(
 
 /** Cost of compareThresholds on `count` elements at width k (any number of thresholds). */
 export function compareThresholdsCost(count: number, k: number) {
-  return { rounds: 1, bytesSent: 8 * count, offlineBytes: count * (16 + 2 * dcfKeyBytes(k - 1, 2)) };
+  return { rounds: 1, bytesSent: 8 * count, offlineBytes: totalDealerBytes(thresholdBytes({ count, k })) };
 }

@@ -22,6 +22,7 @@
  */
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0 } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -47,7 +48,12 @@ function validateParams(p: unknown): FoldedTruncSquaresParams {
   return { rows: q.rows, d: q.d, shift: q.shift, sign: q.sign, perRow: q.perRow === true };
 }
 
-export const foldedTruncSquareMaterial = defineCorrelation('foldedTruncSquares', validateParams, (g, p: FoldedTruncSquaresParams) => {
+/** All to P0: a truncation mask per w, [(a − sR)²] (8 B) and packed [W·(a − sR)] per element. */
+const truncSquaresBytes = (wCount: number, n: number, shift: number) => truncMaskBytes(wCount, shift) + 8 * n + derivedTopBitsBytes(n, shift);
+
+const materialBytes = ({ rows, d, shift, perRow }: FoldedTruncSquaresParams) => bytesToP0(truncSquaresBytes(perRow ? rows : rows * d, rows * d, shift));
+
+export const foldedTruncSquareMaterial = defineCorrelation('foldedTruncSquares', validateParams, materialBytes, (g, p: FoldedTruncSquaresParams) => {
   const { rows, d, shift, sign, perRow } = p, n = rows * d;
   const m = dealTruncMask(g, perRow ? rows : n, shift);
   const a = g.random(n);
@@ -116,7 +122,7 @@ function combine(
 export const foldedTruncSquaresCost = (rows: number, d: number, shift: number, wCount: number) => ({
   rounds: 1,
   bytesSent: 8 * (rows * d + wCount),
-  offlineBytes: truncMaskBytes(wCount, shift) + 8 * rows * d + derivedTopBitsBytes(rows * d, shift),
+  offlineBytes: truncSquaresBytes(wCount, rows * d, shift),
 });
 
 /**

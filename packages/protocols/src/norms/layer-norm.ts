@@ -7,8 +7,10 @@
  * Online:    24 B/elem sent per party (square 8, product 8, truncation 8) plus ≈ 48 B per row and
  *            8 B per column (γ opened once); layerNormCost(rows, d, …) is exact.
  *            128×768: ≈ 2.37 MB (CrypTen 2.38 MB in 19 rounds)
- * Offline:   square pairs, the broadcast triple (P0, 32 B/elem), truncation masks, one rsqrt key
- *            per row (octave normalisation, normalized-power.ts)
+ * Offline:   to P0 per element: the mean's folded squares (8 + ⌈30/8⌉ = 12 B, folded-trunc-squares.ts),
+ *            the folded broadcast product's terms (32 + 3⌈s/8⌉ B, s its row factor's shift: 47 B at
+ *            f = 12) and the final truncation mask (12 B at f = 12); per row one rsqrt key (octave
+ *            normalisation, normalized-power.ts, ≈ 2.8 KB at f = 12, d = 768) — ≈ 71 B/elem + 2.8 KB/row
  * Measured:  bench ops layernorm[128x768] 261 ms, was 1186–1905 ms (the 300-knot rsqrt and BigInt
  *            products that V8 could not keep in 64 bits), Node 20.20, 2026-11, loaded 2-core machine
  * Accuracy:  ≤ 6e-3 + 4e-4·|y| abs per output on GPT-2-like activations (|x| ≤ 100, var ≤ 1e4,

@@ -4,9 +4,11 @@
  *
  * Rounds:    6   (Σx² by Beaver squares; rsqrt 3, its last truncation folded into the broadcast
  *                 product (layer-norm.ts scaleRows); one truncation)
- * Online:    24 B/elem sent per party plus ≈ 32 B per row and 8 B per column; rmsNormCost exact
- * Offline:   square pairs, the broadcast triple (P0, 32 B/elem), the truncation mask, one rsqrt
- *            key per row
+ * Online:    24 B/elem sent per party plus 40 B per row (rsqrt 32, the row factor's opening 8) and 8 B
+ *            per column; rmsNormCost exact
+ * Offline:   to P0 per element: the square pair (8 B), the folded broadcast product's terms (47 B at
+ *            f = 12, layer-norm.ts) and the truncation mask (12 B at f = 12); per row one rsqrt key
+ *            (≈ 2.8 KB at f = 12, d = 768)
  * Accuracy:  ≤ 6e-3 + 4e-4·|y| abs per output on GPT-2/llama-like activations (|x| ≤ 100, mean
  *            square ≤ 1e4, |w| ≤ 8), asserted in tests; rsqrt relative to 2e-4, products to 1 ulp.
  * Opens:     masked values only

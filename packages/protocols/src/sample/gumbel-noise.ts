@@ -14,6 +14,7 @@
  *            derived(v); parties: their shares.
  */
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0 } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 
 const { asUintN } = BigInt;
@@ -50,7 +51,7 @@ export function gumbelFromWord(w: bigint): number {
   return Math.min(GUMBEL_MAX, Math.max(GUMBEL_MIN, -Math.log(-Math.log(u))));
 }
 
-export const gumbelNoise = defineCorrelation('gumbelNoise', validateGumbelParams, (g, p: GumbelNoiseParams) =>
+export const gumbelNoise = defineCorrelation('gumbelNoise', validateGumbelParams, (p) => bytesToP0(8 * p.count), (g, p: GumbelNoiseParams) =>
   g.derived(p.count, () => {
     const w = g.dealerPrivate(p.count)!, out = new BigUint64Array(p.count), scale = p.temperature * 2 ** p.fracBits;
     for (let i = 0; i < p.count; i++) out[i] = asUintN(64, BigInt(Math.round(gumbelFromWord(w[i]) * scale)));

@@ -3,7 +3,7 @@
  * With |x| < 2^k (resp. |x − y| < 2^k) this is exactly [x = 0] (resp. [x = y]).
  *
  * Rounds:    1   (open x̂ = (x + r) mod 2^k)
- * Online:    ⌈k/8⌉ B/elem sent per party (8 for k = 64)
+ * Online:    ⌈k/8⌉ B/elem sent per party (8 for k = 64; k = 1: one bit per element, packed)
  * Offline:   one DPF key pair per element (n = k, ν = 1): 16k B to each party (dpfKeyBytes(k, 1));
  *            r is drawn from the parties' own dealer streams (nothing sent for it)
  * Accuracy:  exact, no failure probability, for every x (the test is modulo 2^k by construction)

@@ -3,7 +3,7 @@
  * Several tables on the same x share one DPF key and one opening.
  *
  * Rounds:    1   (open x̂ = (x + r) mod 2^m)
- * Online:    ⌈m/8⌉ B/elem sent per party, whatever the number of tables
+ * Online:    ⌈m/8⌉ B/elem sent per party (m = 1: one bit per element, packed), whatever the number of tables
  * Offline:   one DPF key pair per element (n = m, ν = min(m, 3)): 16(m − ν) + 8·2^ν B to each party
  *            (144 B for m = 8, 208 B for m = 12); r from the parties' own dealer streams
  * Accuracy:  exact table lookup at index x mod 2^m. Only the low m bits of x matter, so a signed x in

@@ -4,14 +4,15 @@
  * key pair for α = r mod 2^n, β = 1. The dealer sends count·dpfKeyBytes(n, ν) B to EACH party.
  *
  * openMaskedIndex is the one online round all three share: open x̂ = (x + r) mod 2^n, ⌈n/8⌉ B per element
- * per party. x̂ is uniform on [0, 2^n) because r is uniform and single-use, so it reveals nothing.
+ * per party (n = 1: one bit per element, packed, ⌈count/8⌉ B: engine/open.ts). x̂ is uniform on [0, 2^n) because r is uniform and single-use, so it reveals nothing.
  */
 import type { RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { totalDealerBytes } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
-import { checkDpfShape, dealDpfKeys, dpfKeyBytes, type DpfKeys } from '../fss/dpf-keygen';
+import { checkDpfShape, dealDpfKeys, dpfKeysBytes, type DpfKeys } from '../fss/dpf-keygen';
 
 export interface MaskedDpfParams {
   readonly count: number;
@@ -33,7 +34,7 @@ function validateMaskedDpf(p: unknown): MaskedDpfParams {
   return { count: q.count, n: q.n, nu: q.nu };
 }
 
-export const maskedDpfCorrelation = defineCorrelation('maskedDpf', validateMaskedDpf, (g, p: MaskedDpfParams): MaskedDpf => {
+export const maskedDpfCorrelation = defineCorrelation('maskedDpf', validateMaskedDpf, (p) => dpfKeysBytes(p.n, p.nu, p.count), (g, p: MaskedDpfParams): MaskedDpf => {
   const r = g.random(p.count);
   const mask = p.n === 64 ? (1n << 64n) - 1n : (1n << BigInt(p.n)) - 1n;
   const alpha = () => {
@@ -46,7 +47,7 @@ export const maskedDpfCorrelation = defineCorrelation('maskedDpf', validateMaske
 });
 
 /** Offline bytes (both parties together) for count masked DPFs of shape (n, ν). */
-export const maskedDpfOfflineBytes = (count: number, n: number, nu: number): number => 2 * count * dpfKeyBytes(n, nu);
+export const maskedDpfOfflineBytes = (count: number, n: number, nu: number): number => totalDealerBytes(dpfKeysBytes(n, nu, count));
 
 /**
  * Take `count = x.data.length` masked DPFs and open x̂ = (x + r) mod 2^n in one round.

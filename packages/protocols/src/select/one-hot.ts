@@ -2,7 +2,8 @@
  * oneHot — shares of the one-hot row e_idx ∈ {0,1}^C for each shared index idx ∈ [0, C) (fss.md §4d).
  *
  * Rounds:    1   (open î = (idx + r) mod N, N = 2^n, n = max(1, ⌈log2 C⌉))
- * Online:    ⌈n/8⌉ B per index sent per party (1 B for C ≤ 256, 2 B for C ≤ 65536)
+ * Online:    ⌈n/8⌉ B per index sent per party (1 B for C ≤ 256, 2 B for C ≤ 65536; for C ≤ 2 one bit per
+ *            index, packed)
  * Offline:   one DPF key pair per index (n, ν = min(n, 3)): dpfKeyBytes(n, ν) = 16(n − ν) + 8·2^ν B to
  *            each party; r from the parties' own dealer streams
  * Accuracy:  exact when 0 ≤ idx < C (an idx ≥ C or negative yields e_{idx mod N} with slots ≥ C cut off)

@@ -25,11 +25,12 @@
  */
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { dcfEval } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { assertBits } from '../fss/dcf-less-than';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
@@ -80,7 +81,11 @@ export function validateSelectParams(p: unknown): SelectParams {
 
 const mulWords = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUintN(64, v * b[i]));
 
-export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, (g, p: SelectParams): SelectKeys => {
+/** [ρ], [ρ·r], [ρ·s_j] to P0 and one DCF key (m = 2 + payloads) per selection to each party. */
+const selectKeysBytes = ({ count, bits, payloads, lowBits }: SelectParams) =>
+  sumDealerBytes(bytesToP0(8 * (2 + payloads) * count), dcfKeysBytes({ n: bits - 1 - (lowBits ?? 0), m: 2 + payloads, count }));
+
+export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, selectKeysBytes, (g, p: SelectParams): SelectKeys => {
   const { count, bits, payloads } = p, low = BigInt(p.lowBits ?? 0);
   const top = BigInt(bits - 1), m = 2 + payloads;
   const r = g.random(count);
@@ -203,6 +208,6 @@ function shiftedWords(x: BigUint64Array, s: number): BigUint64Array {
 export const dreluSelectCost = (n: number, bits = 64, payloads = 0, lowBits = 0) => ({
   rounds: 1,
   bytesSent: 8 * n * (1 + payloads),
-  offlineBytes: n * (2 * dcfKeyBytes(bits - 1 - lowBits, 2 + payloads) + 8 * (2 + payloads)),
+  offlineBytes: totalDealerBytes(selectKeysBytes({ count: n, bits, payloads, lowBits })),
 });
 export const reluCost = (n: number, bits = 64) => dreluSelectCost(n, bits, 0);

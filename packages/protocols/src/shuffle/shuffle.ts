@@ -20,6 +20,7 @@
  */
 import { ShapeError, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
+import { totalDealerBytes, type DealerBytes } from '../dealer/dealer-bytes';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { recvWords, sendWords } from '../engine/open';
@@ -86,7 +87,13 @@ function dealPass(g: DealGen, holder: PartyId, perm: Uint32Array | undefined, n:
   return { holder, r, z };
 }
 
-export const shuffleCorrelation = defineCorrelation('shuffle', validateShuffle, (g, p: ShuffleParams): ShuffleMaterial => {
+/** Δ of each forward pass to its holder (8nw B each); the declared inverse's Δs likewise at width uw. */
+function shuffleBytes({ n, w, unshuffle, uw }: Pick<ShuffleParams, 'n' | 'w' | 'unshuffle' | 'uw'>): DealerBytes {
+  const inv = unshuffle === 'full' ? [8 * n * uw, 8 * n * uw] : unshuffle === 'public' ? [8 * n * uw, 0] : [0, 0];
+  return [8 * n * w + inv[0], 8 * n * w + inv[1]];
+}
+
+export const shuffleCorrelation = defineCorrelation('shuffle', validateShuffle, shuffleBytes, (g, p: ShuffleParams): ShuffleMaterial => {
   const pi0 = drawBlockPermutation(g, 0, p.n, p.blocks);
   const pi1 = drawBlockPermutation(g, 1, p.n, p.blocks);
   const forward: [PassMaterial, PassMaterial] = [dealPass(g, 0, pi0, p.n, p.w), dealPass(g, 1, pi1, p.n, p.w)];
@@ -210,9 +217,8 @@ export async function unshufflePublic(ctx: PartyContext, handle: ShuffleHandle, 
 
 /** Per-party costs; offlineBytes = dealer bytes to both parties together. */
 export function obliviousShuffleCost(n: number, w: number, unshuffleMode: UnshuffleMode = 'none', uw = w) {
-  const inv = unshuffleMode === 'full' ? [8 * n * uw, 8 * n * uw] : unshuffleMode === 'public' ? [8 * n * uw, 0] : [0, 0];
-  const perParty: [number, number] = [8 * n * w + inv[0], 8 * n * w + inv[1]];
-  return { rounds: 2, bytesSent: 8 * n * w, offlineBytes: perParty[0] + perParty[1], offlineBytesPerParty: perParty };
+  const perParty = shuffleBytes({ n, w, unshuffle: unshuffleMode, uw });
+  return { rounds: 2, bytesSent: 8 * n * w, offlineBytes: totalDealerBytes(perParty), offlineBytesPerParty: [perParty[0], perParty[1]] as [number, number] };
 }
 
 export const unshuffleCost = (n: number, w: number) => ({ rounds: 2, bytesSent: 8 * n * w, offlineBytes: 0 });

@@ -7,9 +7,9 @@
  * Online:    per party ≈ 8 (max) + 64 (exp) + 16 (product, truncation) B per unmasked element, plus
  *            ≈ 40 B per row; softmaxRowsCost(rows, L, …) is exact. 12×1024: 1.08 MB (CrypTen 8.5 MB)
  * Offline:   maxTree's compare-and-select keys (coarse by default: n = bits − 1 − (inF − 5) input
- *            bits instead of bits − 1, ≈ 1.3 instead of 2 KB per comparison at 32 bits), exp's
+ *            bits instead of bits − 1, ≈ 1.6 instead of 2 KB per comparison at 32 bits, inF = 12), exp's
  *            (≈ 1.2 KB/elem), one reciprocal key per row, the broadcast triple and the final
- *            truncation mask: ≈ 2.5 KB/elem in all (3.2 KB with the exact max)
+ *            truncation mask: ≈ 2.75 KB/elem in all (3.2 KB with the exact max), 12×1024 at f = 12
  * Measured:  bench ops (two worker threads over loopback WebSockets, 2-core machine loaded by other
  *            jobs, Node 20.20, 2026-11): softmax[12x1024] 319 ms (was 1885–3047 ms with LUT exp and
  *            160-knot reciprocal), softmax[1x1024] 46 ms (was 221–778 ms)

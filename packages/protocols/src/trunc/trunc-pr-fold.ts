@@ -27,6 +27,7 @@
  */
 import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
@@ -58,7 +59,10 @@ function dealTruncMul(g: DealGen, n: number, f: number): { triple: TruncMulTripl
   return { triple: { r: mask.r, rTrunc: mask.rTrunc, rWrap: mask.rWrap, b: b.share, rTruncB: rTruncB.share, rWrapB }, bValue: () => b.value() };
 }
 
-export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (g, { n, f }): TruncMulTriple => dealTruncMul(g, n, f).triple);
+/** dealTruncMul's bytes, all to P0: the mask, [(r >> f)·b'] and the packed [2^(64−f)·μr·b']. */
+const truncMulBytes = (n: number, f: number) => truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f);
+
+export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (g, { n, f }): TruncMulTriple => dealTruncMul(g, n, f).triple);
 
 export interface TruncMulAddTriple extends TruncMulTriple {
   /** [a], the mask of w. */
@@ -67,14 +71,15 @@ export interface TruncMulAddTriple extends TruncMulTriple {
   readonly ab: BigUint64Array;
 }
 
-export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (g, { n, f }): TruncMulAddTriple => {
+export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f) + 8 * p.n), (g, { n, f }): TruncMulAddTriple => {
   const { triple, bValue } = dealTruncMul(g, n, f);
   const a = g.random(n);
   const ab = g.derived(n, () => mulWords(a.value(), bValue()));
   return { ...triple, a: a.share, ab: ab.share };
 });
 
-export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (g, { n, f }): TruncSquarePair => {
+// the mask, [(r >> f)²] and the packed [2^(64−f)·μr·(r >> f)]: truncMulBytes' sizes
+export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (g, { n, f }): TruncSquarePair => {
   const mask = dealTruncMask(g, n, f);
   const rt = () => shiftRightWords(mask.rValue(), f);
   const rTruncSq = g.derived(n, () => { const t = rt(); return mulWords(t, t); });
@@ -174,18 +179,19 @@ function validateSquareParams(p: unknown) {
 export const truncPrMulCost = (n: number, f = 12) => ({
   rounds: 1,
   bytesSent: 16 * n,
-  offlineBytes: truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f),
+  offlineBytes: totalDealerBytes(truncPrMulTriples.messageBytes({ n, f })),
 });
 
 /** Cost of truncPrMulAdd on n elements, per party (offline bytes are P0's). */
-export const truncPrMulAddCost = (n: number, f = 12) => {
-  const m = truncPrMulCost(n, f);
-  return { rounds: 1, bytesSent: m.bytesSent + 8 * n, offlineBytes: m.offlineBytes + 8 * n };
-};
+export const truncPrMulAddCost = (n: number, f = 12) => ({
+  rounds: 1,
+  bytesSent: 24 * n,
+  offlineBytes: totalDealerBytes(truncPrMulAddTriples.messageBytes({ n, f })),
+});
 
 /** Cost of truncPrSquare on n elements, per party (offline bytes are P0's). */
 export const truncPrSquareCost = (n: number, f = 12) => ({
   rounds: 1,
   bytesSent: 8 * n,
-  offlineBytes: truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f),
+  offlineBytes: totalDealerBytes(truncPrSquarePairs.messageBytes({ n, f })),
 });

@@ -20,6 +20,7 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
+import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
 import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -49,7 +50,7 @@ export function dealTruncMask(g: DealGen, n: number, f: number): TruncPair & { r
   return { r: r.share, rTrunc: rTrunc.share, rWrap, rValue: () => r.value() };
 }
 
-export const truncPairs = defineCorrelation('truncPairs', validateTruncParams, (g, p): TruncPair => {
+export const truncPairs = defineCorrelation('truncPairs', validateTruncParams, (p) => bytesToP0(truncMaskBytes(p.n, p.f)), (g, p): TruncPair => {
   const { r, rTrunc, rWrap } = dealTruncMask(g, p.n, p.f);
   return { r, rTrunc, rWrap };
 });
@@ -106,4 +107,4 @@ export function validateTruncParams(p: unknown): TruncParams {
 export const truncMaskBytes = (n: number, f: number) => 8 * n + derivedTopBitsBytes(n, f);
 
 /** Cost of truncPr on n elements by f bits, per party (offline bytes are P0's; P1 gets none). */
-export const truncPrCost = (n: number, f = 12) => ({ rounds: 1, bytesSent: 8 * n, offlineBytes: truncMaskBytes(n, f) });
+export const truncPrCost = (n: number, f = 12) => ({ rounds: 1, bytesSent: 8 * n, offlineBytes: totalDealerBytes(truncPairs.messageBytes({ n, f })) });

@@ -20,20 +20,24 @@
  */
 import { type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
+import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN } from '../engine/words';
 import { dcfEval } from '../fss/dcf-eval';
-import { dcfKeyBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncOpened, validateTruncParams, type TruncPair } from './trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncOpened, validateTruncParams, type TruncPair, type TruncParams } from './trunc-pr';
 
 export interface TruncRoundKeys extends TruncPair {
   /** DCF keys of [x < r mod 2^f] on f-bit inputs. */
   readonly carry: DcfKeys;
 }
 
-export const truncRoundKeys = defineCorrelation('truncRound', validateTruncParams, (g, p): TruncRoundKeys => {
+/** The mask (to P0) and one f-bit DCF key per element (to each party). */
+const truncRoundBytes = (p: TruncParams) => sumDealerBytes(bytesToP0(truncMaskBytes(p.n, p.f)), dcfKeysBytes({ n: p.f, m: 1, count: p.n }));
+
+export const truncRoundKeys = defineCorrelation('truncRound', validateTruncParams, truncRoundBytes, (g, p): TruncRoundKeys => {
   const { r, rTrunc, rWrap, rValue } = dealTruncMask(g, p.n, p.f);
   const low = (1n << BigInt(p.f)) - 1n;
   const carry = dealDcfKeys(g, defaultFssPrg(), { n: p.f, m: 1, count: p.n }, () => ({
@@ -81,5 +85,5 @@ function lowBits(z: BigUint64Array, f: number): BigUint64Array {
 export const truncRoundCost = (n: number, f = 12) => ({
   rounds: 1,
   bytesSent: 8 * n,
-  offlineBytes: truncMaskBytes(n, f) + 2 * n * dcfKeyBytes(f, 1),
+  offlineBytes: totalDealerBytes(truncRoundBytes({ n, f })),
 });

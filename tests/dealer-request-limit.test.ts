@@ -1,0 +1,96 @@
+/**
+ * The dealer server's per-request size limit end to end (dealer, P0, P1 on loopback WebSockets, one
+ * process): a session whose job asks the dealer for more material than `maxRequestBytes` fails with a
+ * clear error (LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE) that reaches the client, the dealer logs
+ * and frees it, and the same servers then run the next session to a correct end. And the flag of
+ * `mpcache serve --role dealer` that sets the limit.
+ */
+import { execFile, fork } from 'node:child_process';
+import { promisify } from 'node:util';
+import { MAX_DEALER_REQUEST_BYTES } from '@mpcache/mpc-core';
+import { mulTriples, totalDealerBytes } from '@mpcache/protocols';
+import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type PartyJob } from '@mpcache/party-server';
+import { cliPath, MpcacheClient } from '@mpcache/client';
+import { eventually } from './helpers/raw-client';
+
+/** Beaver words the job asks for per prompt token before its recurrence (the prompt's length is public). */
+const WORDS_PER_PROMPT_TOKEN = 1024;
+/** Admits a 2-token prompt's request (16 KiB to P0) exactly; a 3-token prompt's is 8 KiB over. */
+const LIMIT = totalDealerBytes(mulTriples.messageBytes(2 * WORDS_PER_PROMPT_TOKEN));
+
+/** ringRecurrenceJob, with one large dealer request at the start of each generate. */
+function largeRequestJob(): PartyJob {
+  const inner = ringRecurrenceJob();
+  return {
+    ...inner,
+    start: async (ctx, params) => {
+      const run = await inner.start(ctx, params);
+      return {
+        async *generate(prompt, maxNewTokens) {
+          await ctx.dealer.take(mulTriples, WORDS_PER_PROMPT_TOKEN * prompt.data.length);
+          yield* run.generate(prompt, maxNewTokens);
+        },
+      };
+    },
+  };
+}
+
+describe('dealer server: request size limit', () => {
+  it('refuses an over-limit request with a clear error to the session, then serves the next session', async () => {
+    const logs: string[] = [];
+    const servers = await startLocalServers({
+      job: () => largeRequestJob(),
+      party: { pairTimeoutMs: 2000, syncTimeoutMs: 2000, handshakeTimeoutMs: 2000 },
+      dealer: { maxRequestBytes: LIMIT, log: (l) => logs.push(l) },
+    });
+    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
+    try {
+      // 3 prompt tokens: 3 × 1024 words = 24 KiB of dealer material, over the 16 KiB limit
+      const bad = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 2 });
+      const err = await (async () => {
+        for await (const t of bad.generate([1n, 2n, 3n])) void t;
+      })().then(() => undefined, (e: Error) => e);
+      expect(err).toMatchObject({ name: 'LimitError', code: 'MPC_ERR_DEALER_REQUEST_TOO_LARGE' });
+      expect(err!.message).toMatch(/"mulTriples"\) would be 24576 B of dealer material, above the dealer's limit of 16384 B/);
+      await eventually(() => servers.dealer.sessionCount === 0, 5000, 'dealer session freed');
+      expect(logs.some((l) => /failed \(MPC_ERR_DEALER_REQUEST_TOO_LARGE\)/.test(l))).toBe(true);
+      expect(servers.dealer.metrics.render()).toMatch(/mpcache_sessions_ended_total\{role="dealer",outcome="failed"\} 1/);
+
+      // the dealer goes on: a request of exactly the limit, then the job's own requests
+      const good = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 3 });
+      const values: bigint[] = [];
+      for await (const t of good.generate([4n, 5n])) values.push(t.value);
+      expect(values).toEqual(ringRecurrenceReference([4n, 5n], 3));
+      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B\\)`).test(l)), 5000, 'dealer session done');
+    } finally {
+      client.close();
+      await servers.close();
+    }
+  });
+});
+
+describe('mpcache serve --role dealer --max-request-mib', () => {
+  /** A dealer process with these extra flags; resolves with its /healthz body, then stops it. */
+  async function dealerHealth(args: string[]): Promise<Record<string, unknown>> {
+    const child = fork(cliPath(), ['serve', '--role', 'dealer', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    try {
+      const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as { url: string }));
+        child.once('exit', (code) => reject(new Error(`dealer exited with ${code}`)));
+      });
+      return (await (await fetch(`${url.replace(/^ws/, 'http')}/healthz`)).json()) as Record<string, unknown>;
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+
+  it('sets the limit the dealer reports on /healthz (default MAX_DEALER_REQUEST_BYTES)', async () => {
+    expect(await dealerHealth(['--max-request-mib', '3'])).toMatchObject({ role: 'dealer', maxRequestBytes: 3 * 2 ** 20 });
+    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES });
+  }, 60_000);
+
+  it('refuses a limit out of range with exit code 1', async () => {
+    const run = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-request-mib', '0'], { timeout: 30_000 });
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-request-mib expected an integer in \[1, 4096\]/) });
+  }, 60_000);
+});

@@ -68,6 +68,14 @@ export class Ledger {
     return out;
   }
 
+  /**
+   * Run fn in a top-level scope, outside whatever scope is current: for costs that belong to no
+   * running protocol (the dealer's speculative material that no take used, counted on arrival).
+   */
+  rootScope<T>(name: string, fn: () => T): T {
+    return this.als.run(undefined as unknown as ScopeFrame, () => this.scope(name, fn));
+  }
+
   /** Inclusive wall-clock milliseconds spent in every scope with this full path (profiling tables). */
   wallMs(): Map<string, number> {
     return new Map(this.msByPath);

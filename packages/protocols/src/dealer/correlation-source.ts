@@ -33,6 +33,8 @@ import { KeyedStreams } from './keyed-streams';
 export const SPECULATION_WINDOW = 48;
 /** Unplanned takes in a row after which a block's plan is dropped. */
 export const MAX_STRIKES = 32;
+/** The ledger scope (top level) of speculative material that no take used (bytes counted on arrival). */
+export const UNUSED_SPECULATION_SCOPE = 'dealer speculation (unused)';
 
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
@@ -303,12 +305,14 @@ export class CorrelationSource {
 
   /**
    * Speculative material never taken: its indices are skipped by both parties alike. The dealer
-   * sends it all the same, so its bytes are counted when they arrive.
+   * sends it all the same, so its bytes are counted when they arrive — in a top-level scope of their
+   * own (UNUSED_SPECULATION_SCOPE), not in whatever protocol is running then.
    */
   private forget(items: readonly Prepared[]): void {
     for (const p of items) {
       this.speculationStats.skipped++;
-      (p.material as Promise<Produced<unknown>>).then((m) => this.ledger.recordOffline(m.bytes), () => undefined);
+      (p.material as Promise<Produced<unknown>>).then(
+        (m) => this.ledger.rootScope(UNUSED_SPECULATION_SCOPE, () => this.ledger.recordOffline(m.bytes)), () => undefined);
     }
   }
 

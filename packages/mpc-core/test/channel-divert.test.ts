@@ -4,6 +4,7 @@
  * is counted in the ledger, is handled before a close that follows it, and never after one.
  */
 import { ChannelClosedError, Ledger, MemoryChannel, WsChannel, type ChannelOptions } from '@mpcache/mpc-core';
+import { closedAfterEach } from './channel-suite';
 
 type Divertible = MemoryChannel | WsChannel;
 const NOTICE = 0xffff_fffc;
@@ -15,17 +16,7 @@ const impls: [string, (a?: ChannelOptions, b?: ChannelOptions) => Promise<[Diver
 ];
 
 describe.each(impls)('divert on %s', (_name, makePair) => {
-  const live: Divertible[] = [];
-  const pair = async (a?: ChannelOptions, b?: ChannelOptions) => {
-    const p = await makePair(a, b);
-    live.push(...p);
-    return p;
-  };
-  afterEach(async () => {
-    const chans = live.splice(0);
-    for (const c of chans) c.close('test done');
-    await Promise.all(chans.map((c) => (c instanceof WsChannel ? c.whenSocketClosed() : undefined)));
-  });
+  const pair = closedAfterEach(makePair, async (c) => (c instanceof WsChannel ? c.whenSocketClosed() : undefined));
 
   it('hands a diverted message to its handler while a recv waits for another tag, which still gets its message', async () => {
     const [a, b] = await pair();

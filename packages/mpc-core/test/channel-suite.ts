@@ -29,19 +29,28 @@ export async function eventually(cond: () => boolean, what: string, ms = 5000): 
   }
 }
 
+/**
+ * Inside a describe block: a pair maker whose channels are closed (and settled) after each test.
+ */
+export function closedAfterEach<C extends Channel>(
+  makePair: (a?: ChannelOptions, b?: ChannelOptions) => Promise<[C, C]> | [C, C], settle?: (c: C) => Promise<void>,
+): (a?: ChannelOptions, b?: ChannelOptions) => Promise<[C, C]> {
+  const live: C[] = [];
+  afterEach(async () => {
+    const chans = live.splice(0);
+    for (const c of chans) c.close('test done');
+    if (settle) await Promise.all(chans.map((c) => settle(c)));
+  });
+  return async (a, b) => {
+    const p = await makePair(a, b);
+    live.push(...p);
+    return p;
+  };
+}
+
 export function describeChannel(name: string, makePair: MakePair, suiteOpts: ChannelSuiteOptions = {}): void {
   describe(`Channel conformance: ${name}`, () => {
-    const live: Channel[] = [];
-    const pair = async (a?: ChannelOptions, b?: ChannelOptions) => {
-      const p = await makePair(a, b);
-      live.push(...p);
-      return p;
-    };
-    afterEach(async () => {
-      const chans = live.splice(0);
-      for (const c of chans) c.close('test done');
-      if (suiteOpts.settle) await Promise.all(chans.map((c) => suiteOpts.settle!(c)));
-    });
+    const pair = closedAfterEach(makePair, suiteOpts.settle);
 
     it('delivers messages in order with their tags', async () => {
       const [a, b] = await pair();

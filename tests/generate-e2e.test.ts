@@ -5,10 +5,11 @@
  *      concurrent sessions; per-token costs equal on both parties.
  *   2. stories15M, the deployable way: three `mpcache serve` processes (LocalDeployment) and the
  *      `mpcache generate --json` CLI as a fourth; the ids must equal the float64 reference's, with
- *      the full cache and with MPCache (against its float64 twin).
+ *      the full cache and with MPCache (against its float64 twin); Ctrl-C of a generate cancels
+ *      its session on both parties.
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +211,39 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
       cliPath(), 'generate', '--prompt', 'Once', '--max-new-tokens', '1', '--p0', deployment.p0Url, '--p1', deployment.p1Url,
     ], { timeout: 120_000, env: { ...process.env, MPCACHE_P0_PUBLIC_KEY: deployment.p1PublicKey } });
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/MPC_ERR_BAD_SEAL.*P0's public key is not the pinned one/) });
+  }, 150_000);
+
+  it('Ctrl-C (SIGINT) while tokens stream: the CLI cancels the session, both parties count it canceled (not failed), exit 130', async () => {
+    const ended = async (url: string) => {
+      const text = await (await fetch(`${url.replace(/^ws/, 'http')}/metrics`)).text();
+      const read = (o: string) => Number(new RegExp(`outcome="${o}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { failed: read('failed'), canceled: read('canceled') };
+    };
+    const urls = [deployment.p0Url, deployment.p1Url];
+    const before = await Promise.all(urls.map(ended));
+    const child = spawn(process.execPath, [
+      cliPath(), 'generate', '--prompt', 'Once upon a time', '--max-new-tokens', '40', '--p0', deployment.p0Url, '--p1', deployment.p1Url,
+    ]);
+    let stdout = '', stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      if (stdout.length > 'Once upon a time'.length) resolve(); // the first token is in
+    }));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/InterruptedError: session [0-9a-f]+ canceled on both parties after \d+ of 40 tokens/);
+    // (≥: the last test's client, refused for its pin, canceled its session too, perhaps counted only now)
+    let after = await Promise.all(urls.map(ended));
+    for (const t0 = Date.now(); after.some((a, p) => a.canceled <= before[p].canceled) && Date.now() - t0 < 5000;) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await Promise.all(urls.map(ended));
+    }
+    after.forEach((a, p) => {
+      expect(a.failed).toBe(before[p].failed); // a client that just vanished fails its session
+      expect(a.canceled).toBeGreaterThan(before[p].canceled);
+    });
   }, 150_000);
 
   it('--policy mpcache: a prompt past the budget is evicted at prefill and decoded with cluster selection; ids equal the float64 MPCache twin\'s', async () => {

@@ -27,7 +27,7 @@ registerBenchCommands(program);
 registerEvalCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  const err = e as Error & { code?: string };
+  const err = e as Error & { code?: string; exitCode?: number };
   process.stderr.write(`mpcache: ${err.name ?? 'Error'}${err.code ? ` [${err.code}]` : ''}: ${err.message}\n`);
-  process.exitCode = 1;
+  process.exitCode = err.exitCode ?? 1; // 130 after Ctrl-C (InterruptedError)
 });

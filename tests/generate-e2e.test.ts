@@ -5,7 +5,7 @@
  *      concurrent sessions; per-token costs equal on both parties.
  *   2. stories15M, the deployable way: three `mpcache serve` processes (LocalDeployment) and the
  *      `mpcache generate --json` CLI as a fourth; the ids must equal the float64 reference's, with
- *      the full cache and with MPCache (against its float64 twin); Ctrl-C of a generate cancels
+ *      the full cache and with MPCache (against its float64 twin); Ctrl-C of a generate or a chat cancels
  *      its session on both parties.
  * Needs the build (packages/client/dist/cli.js): `npm test` builds first.
  */
@@ -213,7 +213,11 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/MPC_ERR_BAD_SEAL.*P0's public key is not the pinned one/) });
   }, 150_000);
 
-  it('Ctrl-C (SIGINT) while tokens stream: the CLI cancels the session, both parties count it canceled (not failed), exit 130', async () => {
+  // chat: a turn from a pipe that stays open (a terminal's readline gets the same through its own SIGINT)
+  it.each([
+    ['generate', ['--prompt', 'Once upon a time'], /after \d+ of 40 tokens/],
+    ['chat', [], /after 0 complete turns/],
+  ] as const)('Ctrl-C (SIGINT) of %s while tokens stream: the CLI cancels the session, both parties count it canceled (not failed), exit 130', async (command, args, said) => {
     const ended = async (url: string) => {
       const text = await (await fetch(`${url.replace(/^ws/, 'http')}/metrics`)).text();
       const read = (o: string) => Number(new RegExp(`outcome="${o}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
@@ -222,8 +226,9 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     const urls = [deployment.p0Url, deployment.p1Url];
     const before = await Promise.all(urls.map(ended));
     const child = spawn(process.execPath, [
-      cliPath(), 'generate', '--prompt', 'Once upon a time', '--max-new-tokens', '40', '--p0', deployment.p0Url, '--p1', deployment.p1Url,
+      cliPath(), command, ...args, '--max-new-tokens', '40', '--p0', deployment.p0Url, '--p1', deployment.p1Url,
     ]);
+    if (command === 'chat') child.stdin.write('Once upon a time\n');
     let stdout = '', stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -233,8 +238,9 @@ describe('mpcache serve ×3 + mpcache generate (stories15M)', () => {
     }));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).toMatch(/InterruptedError: session [0-9a-f]+ canceled on both parties after \d+ of 40 tokens/);
-    // (≥: the last test's client, refused for its pin, canceled its session too, perhaps counted only now)
+    expect(stderr).toMatch(/InterruptedError: session [0-9a-f]+ canceled on both parties /);
+    expect(stderr).toMatch(said);
+    // (≥: an earlier test's client, refused for its pin, canceled its session too, perhaps counted only now)
     let after = await Promise.all(urls.map(ended));
     for (const t0 = Date.now(); after.some((a, p) => a.canceled <= before[p].canceled) && Date.now() - t0 < 5000;) {
       await new Promise((r) => setTimeout(r, 20));

@@ -21,6 +21,7 @@ import { MpcacheClient } from '../sdk/mpcache-client';
 import { generateText, turnPromptIds } from '../sdk/generate-text';
 import { startOwnedLocalDeployment } from '../deploy/owned-local-deployment';
 import { addClientFlags, checkReferenceModel, checkVocabulary, clientFlagValues, type ClientFlags } from './client-flags';
+import { cancelOnInterrupt, InterruptedError } from './interrupt';
 import { perTokenCost, type PerTokenCost } from './run-generation';
 
 interface ChatOptions extends ClientFlags {
@@ -74,43 +75,55 @@ export function registerChatCommand(program: Command): void {
         // from a pipe, echo each line so the output reads as the conversation
         const tty = process.stdin.isTTY === true;
         const lines = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, prompt: '> ', crlfDelay: Infinity });
-        if (tty) lines.prompt();
-        for await (const line of lines) {
-          if (line.trim() === '') {
-            if (tty) lines.prompt();
-            continue;
-          }
-          const ids = turnPromptIds(session, tokenizer, line);
-          const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
-          if (!tty) process.stdout.write(turns.length === 0 ? line : ` ${line}`);
-          let ended = false;
-          try {
-            for await (const t of generateText(session, tokenizer, line)) {
-              turn.tokens.push(t.id);
-              turn.perToken.push(perTokenCost(t));
-              turn.text += t.text;
-              process.stdout.write(t.text);
-              ended ||= t.id === EOS_ID;
-            }
-          } catch (e) {
-            // refused before anything was sent (e.g. the context is full): the chat goes on
-            if (session.state !== 'ready' || turn.tokens.length > 0) throw e;
-            process.stdout.write('\n');
-            note(`turn refused, the session goes on: ${(e as Error).message}`);
-            if (tty) lines.prompt();
-            continue;
-          }
-          process.stdout.write('\n');
-          if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens, stopToken);
-          context.push(...ids, ...turn.tokens);
-          turns.push(turn);
-          const ms = turn.perToken.reduce((a, c) => a + c.ms, 0), bytes = turn.perToken.reduce((a, c) => a + c.bytes, 0);
-          const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${Math.max(turn.tokens.length, turn.plaintextTokens.length)} tokens equal to the plaintext model's` : '';
-          note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended && !stopToken ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
+        // Ctrl-C, in a turn or between turns: cancel on both parties, stop reading, exit 130
+        const ctrlC = cancelOnInterrupt(session, { readline: lines, then: () => lines.close() });
+        try {
           if (tty) lines.prompt();
+          for await (const line of lines) {
+            if (line.trim() === '') {
+              if (tty) lines.prompt();
+              continue;
+            }
+            const ids = turnPromptIds(session, tokenizer, line);
+            const turn: Turn = { prompt: line, promptTokens: ids, tokens: [], text: '', perToken: [] };
+            if (!tty) process.stdout.write(turns.length === 0 ? line : ` ${line}`);
+            let ended = false;
+            try {
+              for await (const t of generateText(session, tokenizer, line)) {
+                turn.tokens.push(t.id);
+                turn.perToken.push(perTokenCost(t));
+                turn.text += t.text;
+                process.stdout.write(t.text);
+                ended ||= t.id === EOS_ID;
+              }
+            } catch (e) {
+              if (ctrlC.interrupted) break;
+              // refused before anything was sent (e.g. the context is full): the chat goes on
+              if (session.state !== 'ready' || turn.tokens.length > 0) throw e;
+              process.stdout.write('\n');
+              note(`turn refused, the session goes on: ${(e as Error).message}`);
+              if (tty) lines.prompt();
+              continue;
+            }
+            if (ctrlC.interrupted) break; // the turn was cut short: not a turn of the record
+            process.stdout.write('\n');
+            if (reference) turn.plaintextTokens = referenceTurn(reference, turns.length ? context[context.length - 1] : undefined, ids, maxNewTokens, stopToken);
+            context.push(...ids, ...turn.tokens);
+            turns.push(turn);
+            const ms = turn.perToken.reduce((a, c) => a + c.ms, 0), bytes = turn.perToken.reduce((a, c) => a + c.bytes, 0);
+            const same = turn.plaintextTokens ? `; ${turn.plaintextTokens.filter((x, i) => x === turn.tokens[i]).length}/${Math.max(turn.tokens.length, turn.plaintextTokens.length)} tokens equal to the plaintext model's` : '';
+            note(`turn ${turns.length}: ${ids.length} prompt + ${turn.tokens.length} new tokens in ${(ms / 1000).toFixed(1)} s, ${fmtBytes(bytes)} online${ended && !stopToken ? ' (EOS: the rest stays in the context unprinted)' : ''}${same}`);
+            if (tty) lines.prompt();
+          }
+        } finally {
+          ctrlC.dispose();
         }
-        session.cancel();
+        if (!ctrlC.interrupted) session.cancel();
         writeJson(o.json, { model: o.model, policy: o.policy, maxNewTokens, ...sampling, turns, secureText: tokenizer.decode(context) });
+        if (ctrlC.interrupted) {
+          process.stdout.write('\n');
+          throw new InterruptedError(`session ${session.id} canceled on both parties after ${turns.length} complete turn${turns.length === 1 ? '' : 's'}`);
+        }
       } finally {
         client.close();
         await local?.close();

@@ -11,15 +11,7 @@ import { generateText, promptIds } from '../sdk/generate-text';
 import type { GeneratedToken } from '../sdk/client-session';
 import { MpcacheClient, type MpcacheClientOptions } from '../sdk/mpcache-client';
 import { checkVocabulary } from './client-flags';
-
-/** The user interrupted the command (SIGINT); the CLI exits 130 instead of 1. */
-export class InterruptedError extends Error {
-  readonly exitCode = 130;
-  constructor(message: string) {
-    super(message);
-    this.name = 'InterruptedError';
-  }
-}
+import { cancelOnInterrupt, InterruptedError } from './interrupt';
 
 export interface PerTokenCost {
   /** Client wall time for this token (the first includes the prompt's prefill). */
@@ -83,15 +75,7 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
       secureText: '', tokens: [], pieces: [], perToken: [], openMs,
     };
     o.write(`${o.heading ?? ''}${o.prompt}`);
-    // Ctrl-C while tokens stream cancels the session on both parties (they count it canceled; a
-    // client that just vanished fails it), then the CLI exits 130. A terminal's Ctrl-C may arrive
-    // twice (the bin's relaunch forwards it to this process as well): the second is ignored.
-    let interrupted = false;
-    const interrupt = () => {
-      if (!interrupted) session.cancel();
-      interrupted = true;
-    };
-    process.on('SIGINT', interrupt);
+    const ctrlC = cancelOnInterrupt(session); // then exit 130 (interrupt.ts)
     try {
       for await (const t of generateText(session, o.tokenizer, o.prompt)) {
         o.write(t.text);
@@ -100,15 +84,15 @@ export async function runGeneration(o: RunGenerationOptions): Promise<Generation
         r.perToken.push(perTokenCost(t));
       }
     } catch (e) {
-      if (!interrupted) {
+      if (!ctrlC.interrupted) {
         o.write('\n'); // the error follows on stderr, on a line of its own
         throw e;
       }
     } finally {
-      process.off('SIGINT', interrupt);
+      ctrlC.dispose();
     }
     o.write('\n');
-    if (interrupted) throw new InterruptedError(`session ${session.id} canceled on both parties after ${r.tokens.length} of ${o.maxNewTokens} tokens`);
+    if (ctrlC.interrupted) throw new InterruptedError(`session ${session.id} canceled on both parties after ${r.tokens.length} of ${o.maxNewTokens} tokens`);
     r.secureText = o.tokenizer.decode([...r.promptTokens, ...r.tokens]);
     return r;
   } finally {

@@ -2,7 +2,8 @@
 FROM node:20
 WORKDIR /app
 COPY . .
-RUN npm ci && npm run build
+# npm ci builds everything through the root package's `prepare` script (npm run build)
+RUN npm ci
 # Inside a container, listen on every interface (the default elsewhere is 127.0.0.1).
 ENV MPCACHE_HOST=0.0.0.0
 # The `mpcache` CLI (what `npx mpcache` runs on a host), called directly: no bin-link lookup at start,

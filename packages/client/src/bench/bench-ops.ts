@@ -41,7 +41,8 @@ export interface BenchOpsOptions {
 }
 
 export async function benchOps(opts: BenchOpsOptions): Promise<BenchOpsReport> {
-  const cases = standardOpCases().filter((c) => !opts.only || opts.only.some((o) => c.name.startsWith(o)));
+  const all = standardOpCases(), cases = all.filter((c) => !opts.only || opts.only.some((o) => c.name.startsWith(o)));
+  if (cases.length === 0) throw new RangeError(`--only ${opts.only!.join(',')} names no op; ops: ${all.map((c) => c.name).join(', ')}`);
   const parties: BenchParties = await startBenchParties(opts);
   const ops: OpRow[] = [];
   try {

@@ -3,7 +3,7 @@
  * same fixed-point probabilities (secure-cache-sim.ts): the attended positions must be equal at
  * every decoding step (prefill-end compaction, then one lazy eviction per step; ties included).
  */
-import { compactDeadSlotsCost, SecureH2oPolicy, SecureSnapKvPolicy, SecureStreamingLlmPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
+import { compactDeadSlotsCost, compactRowsCost, SecureH2oPolicy, SecureSnapKvPolicy, SecureStreamingLlmPolicy, SecureTovaPolicy } from '@mpcache/mpcache';
 import { SnapKvPolicy, SNAPKV_DEFAULTS } from '../src/cache/snapkv';
 import { StreamingLlmPolicy } from '../src/cache/streaming-llm';
 import { H2oPolicy } from '../src/cache/h2o';
@@ -29,12 +29,12 @@ describe(`secure eviction baselines = plaintext (SEED=${TEST_SEED})`, () => {
     expect(sim.steps[4].plain[0].length).toBe(budget);
   });
 
-  it.each(['max', 'avg'] as const)('SnapKV (%s-pool 5): window votes, prefill compaction, public rows while decoding', async (pooling) => {
-    const lanes = 2, budget = 10, p = parties(`snapkv/${pooling}`), opts = { ...SNAPKV_DEFAULTS, kernel: 5, pooling };
-    const sim = await simulate(p, `snapkv/${pooling}`, new SnapKvPolicy(ctxOf(lanes, budget), opts),
+  it.each([['max', 'window'], ['avg', 'window'], ['max', 'grow']] as const)('SnapKV (%s-pool 5, decode %s): window votes, prefill compaction, public rows while decoding', async (pooling, decode) => {
+    const lanes = 2, budget = 10, p = parties(`snapkv/${pooling}/${decode}`), opts = { ...SNAPKV_DEFAULTS, kernel: 5, pooling, decode };
+    const sim = await simulate(p, `snapkv/${pooling}/${decode}`, new SnapKvPolicy(ctxOf(lanes, budget), opts),
       [new SecureSnapKvPolicy(1, budget, opts), new SecureSnapKvPolicy(1, budget, opts)], lanes, 24, 4);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
-    expect(sim.steps[3].plain[0].length).toBe(budget);
+    expect(sim.steps[3].plain[0].length).toBe(decode === 'grow' ? budget + 4 : budget); // grow: every decoded row stays
   });
 
   it('StreamingLLM: sinks + recent window (public rows, no cost)', async () => {
@@ -83,6 +83,10 @@ describe(`secure H2O with no heavy-hitter slot = plaintext (a recent window; SEE
     const sim = await simulate(p, `h2o/no-heavy/${every}`, new H2oPolicy(ctxOf(lanes, budget), opts), [pol[0], pol[1]], lanes, 12, 5);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
     for (const [s, step] of sim.steps.entries()) for (const row of step.plain) expect(row).toEqual([9 + s, 10 + s, 11 + s, 12 + s]);
+    // no ranking anywhere: the prompt's compaction only re-installs its 3-row tail, each step's only candidate dies locally
+    expect(pol[0].lastEviction[0]!.kind).toBe('all');
+    const prompt = compactRowsCost({ units: lanes, n: 9, k: 0, lanes, headDim: 4, caches: 1, rows: 3, granularity: 'lane', originalOrder: true }, { steps: [] });
+    for (const c of p.ctx) expect([c.ledger.get('h2o evict').rounds, c.ledger.get('h2o evict').bytesSent]).toEqual([prompt.rounds, prompt.bytesSent]);
     // with compaction the all-dead span is dropped whole (no ranking); without, the rows stay dead
     if (every > 0) {
       const rec = pol[0].lastCompaction[0]!;

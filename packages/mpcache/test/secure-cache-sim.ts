@@ -27,7 +27,7 @@ async function attended(p: LocalParties, caches: [SecureLayerCache, SecureLayerC
     const k = openReal({ shape: [], data: caches[0].keys.laneShare(h) }, { shape: [], data: caches[1].keys.laneShare(h) });
     slotPos.push(Array.from({ length: n }, (_, j) => k[j * d]));
   }
-  if (!sel[0]) return slotPos;
+  if (!sel[0]) return slotPos.map((row) => row.sort((a, b) => a - b)); // compactions without originalOrder (SnapKV) shuffle slots
   // logits = 1 everywhere: kept entries come back 1 (DeadSlot: 1 − GAP on dead slots)
   const ones = shareGrid(new Array(lanes * n).fill(1), [lanes, 1, n], 'sim/ones');
   const back = await runBoth(p, async (ctx) => {

@@ -4,7 +4,7 @@
  * costs, and the kept sets of the adaptive policy against the plaintext policy step by step.
  */
 import { runBoth } from '@mpcache/protocols';
-import { d2oRevealVariances, d2oRevealVariancesCost, SecureD2oPolicy } from '@mpcache/mpcache';
+import { d2oRevealVariances, d2oRevealVariancesCost, makeSecurePolicy, SecureD2oPolicy } from '@mpcache/mpcache';
 import { D2oPolicy, D2O_DEFAULTS, d2oCapacitiesFromVariances, d2oLayerCapacities, type D2oOptions } from '../src/cache/d2o';
 import { data, F, parties, shareGrid } from './secure-cache-helpers';
 import { simulate } from './secure-cache-sim';
@@ -46,8 +46,13 @@ describe(`secure D2O adaptive capacities (SEED=${TEST_SEED})`, () => {
     expect(sim.steps[4].plain[0].slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 
-  it('refuses adaptive capacities without the opt-in, and a local merge window', () => {
+  it('refuses adaptive capacities without the opt-in, a local merge window, and a merge that is never folded', () => {
     expect(() => new SecureD2oPolicy(2, 10, { ...adaptive, revealLayerBudgets: false })).toThrow(/revealLayerBudgets/);
     expect(() => new SecureD2oPolicy(2, 10, { ...adaptive, merge: true, mergeScope: { local: 4 } })).toThrow(/mergeScope/);
+    // merges are folded at compactions: never compacting is refused when configured, not at the first decoding step
+    const model = { nLayers: 2, nHeads: 2, seqLen: 64 };
+    expect(() => makeSecurePolicy('d2o', 10, { model, d2o: { merge: true }, compactEvery: 0 })).toThrow(RangeError);
+    expect(() => makeSecurePolicy('d2o', 10, { model, d2o: { merge: true }, compactEvery: 0 })).toThrow(/merge needs compactEvery ≥ 1/);
+    expect(makeSecurePolicy('d2o', 10, { model, d2o: { merge: false }, compactEvery: 0 })).toBeInstanceOf(SecureD2oPolicy);
   });
 });

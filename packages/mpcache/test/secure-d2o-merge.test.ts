@@ -6,8 +6,8 @@
  */
 import { runBoth, type LocalParties } from '@mpcache/protocols';
 import {
-  d2oMergeStepCost, Generator, makeSecurePolicy, randomWeights, ReferenceDecoder, revealTokenId, SecureD2oPolicy, shareTokenOneHots, TINY_GPT2,
-  type DeadSlotState, type SecureLayerCache,
+  d2oMergeStepCost, Generator, makeSecurePolicy, randomWeights, ReferenceDecoder, revealTokenId, SecureD2oPolicy, secureAttention, shareTokenOneHots, TINY_GPT2,
+  type DeadSlotState, type ModelConfig, type SecureLayerCache,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import { D2oPolicy, D2O_DEFAULTS, type D2oOptions } from '../src/cache/d2o';
@@ -21,9 +21,9 @@ const ctxOf = { model: { nLayers: 1, nHeads: lanes, seqLen: 64 }, budget, fracBi
 interface Run { alive: number[][][]; keys: Float64Array; values: Float64Array; plain: D2oPolicy; secure: [SecureD2oPolicy, SecureD2oPolicy]; caches: [SecureLayerCache, SecureLayerCache]; slotPos: number[][] }
 
 /** Prompt of n (no prefill compaction: n ≤ heavy + recent − 1), then `steps` decoding steps. */
-async function run(p: LocalParties, label: string, n: number, steps: number, compactEvery: number): Promise<Run> {
+async function run(p: LocalParties, label: string, n: number, steps: number, compactEvery: number, o: D2oOptions = opts): Promise<Run> {
   const total = n + steps, keys = data(`${label}/k`, total * lanes * d, -1, 1), values = data(`${label}/v`, total * lanes * d, -1, 1);
-  const plain = new D2oPolicy(ctxOf, opts), secure = [new SecureD2oPolicy(1, budget, opts), new SecureD2oPolicy(1, budget, opts)] as [SecureD2oPolicy, SecureD2oPolicy];
+  const plain = new D2oPolicy(ctxOf, o), secure = [new SecureD2oPolicy(1, budget, o), new SecureD2oPolicy(1, budget, o)] as [SecureD2oPolicy, SecureD2oPolicy];
   secure.forEach((s) => { s.compactEvery = compactEvery; });
   const rowsOf = (x: Float64Array, a: number, b: number) => x.slice(a * lanes * d, b * lanes * d);
   const caches = await sharedCache(p, rowsOf(keys, 0, n), rowsOf(values, 0, n), lanes, d, `${label}/cache`);
@@ -144,6 +144,44 @@ describe(`secure D2O merge = plaintext D2O merge (SEED=${TEST_SEED})`, () => {
     const p = parties(label), n = 7, steps = 7;
     const r = await run(p, label, n, steps, 3);
     expect(r.secure[0].lastCompaction[0]).not.toBeNull();
+    expect(await expectMergedRows(p, r, n + steps - 1)).toBeGreaterThan(0);
+  }, 20000);
+
+  it('through secureAttention: P·V over the effective rows, the policy observes P over the slots (one scatter)', async () => {
+    const label = `${PINNED}d2o-merge`, p = parties(label), n = 7, steps = 6;
+    const r = await run(p, label, n, steps, 1000);
+    const c = { nHeads: lanes, nKvHeads: lanes, headDim: d } as ModelConfig, kv = r.caches[0].length + 1;
+    const z = shareGrid(new Array(lanes * d).fill(0), [1, lanes * d], `${label}/q+`);
+    const kvRow = shareGrid(data(`${label}/kv+`, lanes * d, -1, 1), [1, lanes * d], `${label}/kv+s`);
+    const st = r.secure.map((x) => (x as unknown as { states: DeadSlotState[] }).states[0]);
+    const before = (i: 0 | 1) => st[i].table('score', kv).slice();
+    const s0 = [before(0), before(1)];
+    // q = 0: every alive slot gets probability 1/k, dead ones 0
+    const out = await runBoth(p, (ctx) => secureAttention(ctx, c, r.caches[ctx.party], r.secure[ctx.party], { layer: 0, startPos: n + steps, q: z[ctx.party], k: kvRow[ctx.party], v: kvRow[ctx.party] }));
+    const alive = open({ shape: [], data: st[0].table('alive', kv) }, { shape: [], data: st[1].table('alive', kv) });
+    const m = [r.secure[0].mergeMatrix(0)!, r.secure[1].mergeMatrix(0)!];
+    expect(m[0].merges).toBeGreaterThan(0);
+    const eff = await runBoth(p, (ctx) => m[ctx.party].effectiveRows(ctx, r.caches[ctx.party]));
+    const Ve = openReal(eff[0].values, eff[1].values), got = openReal(out[0], out[1], 2 * F);
+    const added = openReal({ shape: [], data: st[0].table('score', kv).map((x, i) => x - s0[0][i]) }, { shape: [], data: st[1].table('score', kv).map((x, i) => x - s0[1][i]) });
+    for (let h = 0; h < lanes; h++) {
+      const k = Array.from({ length: kv }, (_, j) => alive[h * kv + j]).filter((a) => a === 1n).length;
+      for (let j = 0; j < kv; j++) expect(Math.abs(added[h * kv + j] - (alive[h * kv + j] === 1n ? 1 / k : 0))).toBeLessThan(3e-3);
+      for (let ch = 0; ch < d; ch++) {
+        let want = 0;
+        for (let j = 0; j < kv; j++) if (alive[h * kv + j] === 1n) want += Ve[(h * kv + j) * d + ch] / k;
+        expect(Math.abs(got[h * d + ch] - want)).toBeLessThan(5e-3);
+      }
+    }
+  }, 20000);
+
+  it('no heavy-hitter slot (heavyFraction 0): the only candidate dies unranked, its alive bit is the victim that merges', async () => {
+    // n = 7 rows fill the recent window; step 2 evicts slot 0, the first merge of a layer always passes (τ = S)
+    const label = `${PINNED}d2o-merge-h0`, p = parties(label), n = 7, steps = 2; // pinned: targets agree unless cosines nearly tie
+    const r = await run(p, label, n, steps, 1000, { ...opts, heavyFraction: 0 });
+    expect(r.secure[0].lastEviction[0]!.kind).toBe('all');
+    for (const c of p.ctx) expect(c.ledger.get('h2o evict').rounds).toBe(0);
+    expect(r.secure[0].mergeMatrix(0)!.merges).toBe(1);
     expect(await expectMergedRows(p, r, n + steps - 1)).toBeGreaterThan(0);
   }, 20000);
 

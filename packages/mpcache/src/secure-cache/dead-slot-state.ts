@@ -96,7 +96,7 @@ export interface EvictionRecord {
   readonly steps?: number[];
   /** A compaction's ordering pass (compactRows with originalOrder): its step sizes. */
   readonly orderSteps?: number[];
-  /** 'argmin': the victims' one-hot rows (units, end), shares (D2O's merge reads them). */
+  /** One victim ('argmin', or 'all' with one alive candidate): its one-hot rows (units, end), shares (D2O's merge reads them). */
   readonly victim?: BigUint64Array;
 }
 
@@ -107,12 +107,14 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
   const excess = end - st.dead - keep;
   if (excess <= 0) return { kind: 'none', end };
   const U = st.units, B = BigInt(indexBits(end)), big = 1n << BigInt(ctx.fracBits + DEAD_RANK_BITS), p0 = ctx.party === 0;
-  if (keep === 0 && excess > 1) {
-    // every candidate goes: no ranking needed (the plaintext keeps none of them either)
+  if (keep === 0) {
+    // every candidate goes: no ranking needed (the plaintext keeps none of them either); one victim
+    // (steady state) is the only alive candidate, so the alive bits are its one-hot
+    const victim = excess === 1 ? st.table('alive', end) : undefined;
     st.setAlive(new BigUint64Array(U * end), end, 'replace');
     st.dead = end;
     st.span = Math.max(st.span, end);
-    return { kind: 'all', end };
+    return { kind: 'all', end, victim };
   }
   const alive = st.table('alive', end), keys = new BigUint64Array(U * end);
   const sign = excess === 1 ? 1n : -1n; // argmin: dead ranks highest; top-k: dead ranks lowest

@@ -52,6 +52,16 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     this.mergedSel = new Array(nLayers).fill(null);
   }
 
+  /** Merges are folded at compactions: with `merge`, compactEvery 0 (never) is refused here, before any prompt runs. */
+  override get compactEvery(): number {
+    return super.compactEvery;
+  }
+
+  override set compactEvery(every: number) {
+    if (this.opts.merge && every === 0) throw new RangeError(`secure D2O with merge needs compactEvery ≥ 1 (merges are folded at compactions), got 0`);
+    super.compactEvery = every;
+  }
+
   /** The layer's merge matrix (tests: the effective rows); null before the first merge. */
   mergeMatrix(layer: number): MergeMatrix | null {
     return this.merges[layer]?.m ?? null;
@@ -80,9 +90,8 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     if (this.skip.has(l)) return null;
     const sel = await super.select(ctx, view);
     if (!this.opts.merge || this.phase.inPrefill) return sel;
-    if (this.compactEvery === 0) throw new RangeError(`secure D2O with merge needs compactEvery ≥ 1 (merges are folded at compactions)`);
     const st = this.states[l]!, kvLen = view.cache.length, rec = this.lastEviction[l];
-    if (rec?.kind === 'argmin' && rec.victim) {
+    if (rec?.victim) {
       const ms = (this.merges[l] ??= {
         m: await MergeMatrix.identity(ctx, view.cache.lanes, kvLen + this.compactEvery), norms: new BigUint64Array(0), normRows: 0, tauS: this.mergeTau[l],
       });

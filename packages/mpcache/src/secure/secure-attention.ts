@@ -85,19 +85,19 @@ export async function secureAttention(
   // 5.–6. softmax and the weighted sum of the values (appends v). A policy that does not read the
   //    probabilities lets the values be weighed by the softmax numerators, scattered back if it
   //    selected, and each output row be divided once (softmaxWeightedSum); otherwise P is formed.
-  const weigh = async (c: PartyContext, w: RingTensor): Promise<RingTensor> => {
-    const all = sel ? await c.ledger.scope('kv cache policy', () => sel.scatter(c, w)) : w;
-    return c.ledger.scope('weighted sum of values', () => maskedMatmul(c, all, cache.values, { append: v }));
-  };
+  //    Scatter exactly once: D2O's merged selection is not idempotent (Mᵀ·p) and keeps what it scattered.
+  const scatter = async (c: PartyContext, w: RingTensor): Promise<RingTensor> => (sel ? c.ledger.scope('kv cache policy', () => sel.scatter(c, w)) : w);
+  const weigh = (c: PartyContext, all: RingTensor): Promise<RingTensor> =>
+    c.ledger.scope('weighted sum of values', () => maskedMatmul(c, all, cache.values, { append: v }));
   const background = policy.takeBackground?.(inp.layer) ?? null;
   const softmax = <T>(body: (c: PartyContext) => Promise<T>): Promise<T> => ctx.ledger.scope('softmax', async () =>
     background ? (await fuseRounds(ctx, [body, background]))[0] : body(ctx));
   let out: RingTensor, probs: RingTensor | null = null;
   if (policy.needsProbs?.(view) === false) {
-    out = await softmax((c) => softmaxWeightedSumOnShares(c, kept, scoreScale, weigh));
+    out = await softmax((c) => softmaxWeightedSumOnShares(c, kept, scoreScale, async (c1, e) => weigh(c1, await scatter(c1, e))));
   } else {
     const pKept = await softmax((c) => softmaxOnShares(c, kept, scoreScale));
-    probs = sel ? await ctx.ledger.scope('kv cache policy', () => sel.scatter(ctx, pKept)) : pKept;
+    probs = await scatter(ctx, pKept);
     out = await weigh(ctx, probs);
   }
 

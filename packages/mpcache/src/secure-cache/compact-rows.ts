@@ -55,24 +55,27 @@ export async function compactRows(
   if (perLane && units !== lanes) throw new RangeError(`compactRows: ${units} score rows for ${lanes} lanes`);
   const e = opts.extra ? opts.extra.shape[2] : 0, rowW = (perLane ? 2 * d : 2 * lanes * d) * caches.length, W = rowW + e;
   return ctx.ledger.scope('compact rows', async () => {
-    // 1. keys and payload
-    const B = BigInt(indexBits(n)), p0 = ctx.party === 0, keys = new BigUint64Array(units * n), pay = new BigUint64Array(units * n * W);
-    for (let u = 0; u < units; u++) for (let j = 0; j < n; j++) keys[u * n + j] = asUintN(64, (scores.data[u * n + j] << B) + (p0 ? BigInt(j) : 0n));
-    caches.forEach((cache, ci) => {
-      for (let h = 0; h < lanes; h++) {
-        const K = cache.keys.laneShare(h), V = cache.values.laneShare(h);
-        for (let j = 0; j < n; j++) {
-          const o = perLane ? (h * n + j) * W + ci * 2 * d : j * W + (ci * lanes + h) * 2 * d;
-          pay.set(K.subarray(j * d, (j + 1) * d), o);
-          pay.set(V.subarray(j * d, (j + 1) * d), o + d);
+    // 1.–2. keys and payload, then top-k with the rows as payload (k = 0: every candidate goes,
+    //    nothing to rank or carry)
+    const rank = () => {
+      const B = BigInt(indexBits(n)), p0 = ctx.party === 0, keys = new BigUint64Array(units * n), pay = new BigUint64Array(units * n * W);
+      for (let u = 0; u < units; u++) for (let j = 0; j < n; j++) keys[u * n + j] = asUintN(64, (scores.data[u * n + j] << B) + (p0 ? BigInt(j) : 0n));
+      caches.forEach((cache, ci) => {
+        for (let h = 0; h < lanes; h++) {
+          const K = cache.keys.laneShare(h), V = cache.values.laneShare(h);
+          for (let j = 0; j < n; j++) {
+            const o = perLane ? (h * n + j) * W + ci * 2 * d : j * W + (ci * lanes + h) * 2 * d;
+            pay.set(K.subarray(j * d, (j + 1) * d), o);
+            pay.set(V.subarray(j * d, (j + 1) * d), o + d);
+          }
         }
-      }
-    });
-    if (opts.extra) for (let r = 0; r < units * n; r++) pay.set(opts.extra.data.subarray(r * e, (r + 1) * e), r * W + rowW);
-    // 2. top-k with the rows as payload (k = 0: every candidate goes, nothing to rank)
+      });
+      if (opts.extra) for (let r = 0; r < units * n; r++) pay.set(opts.extra.data.subarray(r * e, (r + 1) * e), r * W + rowW);
+      return topK(ctx, { shape: [units, n], data: keys }, k, { payload: { shape: [units, n, W], data: pay }, originalOrder: opts.originalOrder });
+    };
     const res = k === 0
       ? { payload: { shape: [units, 0, W], data: new BigUint64Array(0) }, stepComparisons: [], orderStepComparisons: [] }
-      : await topK(ctx, { shape: [units, n], data: keys }, k, { payload: { shape: [units, n, W], data: pay }, originalOrder: opts.originalOrder });
+      : await rank();
     const kept = (res.payload as RingTensor).data;
     // 3. kept rows (+ public tail) into each cache
     const tailFrom = opts.tailFrom ?? caches[0].length, tail = caches[0].length - tailFrom, rows = k + tail;

@@ -68,8 +68,8 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
         const { heavy, recent } = this.splitOf(l), end = Math.max(0, n + 1 - recent);
         if (!compacts(l) || end <= heavy) continue;
         const st = this.states[l]!, cache = this.caches[l]!, U = st.units;
-        const extra = { shape: [U, end, 1], data: st.table('score', end) };
-        const res = await compactRows(ctx, [cache], { shape: [U, end], data: st.table('score', end) }, heavy,
+        const score = st.table('score', end), extra = { shape: [U, end, 1], data: score }; // ranked by, and carrying, the scores
+        const res = await compactRows(ctx, [cache], { shape: [U, end], data: score }, heavy,
           { granularity: 'lane', originalOrder: true, tailFrom: end, extra });
         const rows = cache.length, tail = rows - heavy, scores = new BigUint64Array(U * rows), old = st.table('score', n);
         for (let u = 0; u < U; u++) {

@@ -133,12 +133,12 @@ export function registerChatCommand(program: Command): void {
 
 /**
  * The plaintext model's greedy tokens for this turn, the way the parties compute it: the first turn
- * prefills its prompt; a later one feeds the last generated token and its prompt position by
- * position into the same cache (as decoding steps, which is what a KV-cache policy sees), then
- * decodes n tokens (or up to the stop token).
+ * prefills its prompt; a later one extends the same cache with the last generated token and its
+ * prompt (ReferenceDecoder.extend: one dense pass for the policies whose secure twin takes a turn in
+ * one pass, decoding steps for the others), then decodes n tokens (or up to the stop token).
  */
 function referenceTurn(ref: ReferenceDecoder, pending: number | undefined, ids: readonly number[], n: number, stop?: number): number[] {
-  let logits = ref.prefill(pending === undefined ? ids : [pending, ...ids]);
+  let logits = pending === undefined ? ref.prefill(ids) : ref.extend([pending, ...ids]);
   const out: number[] = [];
   for (;;) {
     const next = argmax(logits);

@@ -19,6 +19,10 @@
  *     the n prompt positions with them. Look-once policies (SnapKV, CAKE, MPCache's static eviction)
  *     use the bracket to know the observation window in advance and to evict once at its end.
  *     Without the bracket (raw `forward` calls) every position is a decoding step.
+ *   - `beginTurn(n)` / `endTurn(n)`: the decoder's `extend(tokens)` (a chat's later turn, on a NON-empty
+ *     cache) brackets its n positions with them. A policy that defines them lets those positions
+ *     attend every cached position, as its prefill does (its secure twin takes the turn in one
+ *     causal pass: `SecureKVCachePolicy.multiRowSteps`); without them they are decoding steps.
  *   - `observeInput(layer, pos, xb)`: the normed input of layer `layer`'s attention block at `pos`,
  *     (dModel), called once per layer before the heads' `attendMask` (Attention-Gate's gate input).
  *   - `rowOverrides(view)`: rows of this head's cache to replace, for this call only, in both q·Kᵀ
@@ -69,6 +73,10 @@ export interface KVCachePolicy {
   beginPrefill?(promptLength: number): void;
   /** The prompt's last position has been processed; decoding steps follow. */
   endPrefill?(promptLength: number): void;
+  /** A later turn of `rows` positions starts (decoder `extend`): they attend every cached position. */
+  beginTurn?(rows: number): void;
+  /** The turn's last position has been processed; decoding steps follow. */
+  endTurn?(rows: number): void;
   /** The normed input of layer `layer`'s attention at `pos`, (dModel); borrowed like `view`. */
   observeInput?(layer: number, pos: number, xb: Float64Array): void;
   /** Rows to substitute for this call's cached K/V of this head, or null for none. */

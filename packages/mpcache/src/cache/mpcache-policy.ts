@@ -12,6 +12,8 @@
  *                      a leading layer selects clusters per head (selectClusters) and records the
  *                      position mask; a following layer (2m + 1) reuses layer 2m's mask for the
  *                      same head at the same step (its own q, K, V still do the attention)
+ *   later turn         (extend: beginTurn/endTurn) dense over the post-static sequence, like the
+ *                      prefill over the prompt; the turn's rows join it as generated tokens do
  * Without a prefill bracket the whole sequence counts as generated (no static stage).
  */
 import { layerLeaders, mpcacheConfig, observationWindow, staticKeepCount, type MpcacheConfig } from './mpcache-config';
@@ -67,6 +69,7 @@ export class MpcachePolicy implements KVCachePolicy {
 
   attendMask(view: AttentionView): Uint8Array | null {
     if (this.phase.inPrefill) return null;
+    if (this.phase.inTurn) return this.postStaticMask(view.layer, view.pos);
     const H = this.ctx.model.nHeads, l = view.layer, lead = this.leaders[l], pos = view.pos;
     const u = l * H + view.head, uLead = lead * H + view.head;
     if (lead !== l && this.maskPos[uLead] === pos) return this.masks[uLead].subarray(0, pos + 1);
@@ -81,6 +84,17 @@ export class MpcachePolicy implements KVCachePolicy {
     mask.fill(0, 0, pos + 1);
     for (let i = 0; i < nTok; i++) if (sel.keep[i] === 1) mask[rowOf(i)] = 1;
     this.maskPos[u] = pos;
+    return mask.subarray(0, pos + 1);
+  }
+
+  /** The post-static sequence up to pos (kept prompt positions, then n..pos), or null for all. */
+  private postStaticMask(layer: number, pos: number): Uint8Array | null {
+    const kept = this.staticKept[layer], n = this.phase.promptLength;
+    if (kept.length === n) return null;
+    const mask = this.masks[layer * this.ctx.model.nHeads];
+    mask.fill(0, 0, n);
+    mask.fill(1, n, pos + 1);
+    for (const p of kept) mask[p] = 1;
     return mask.subarray(0, pos + 1);
   }
 
@@ -102,6 +116,14 @@ export class MpcachePolicy implements KVCachePolicy {
       if (this.leaders[l] === l) this.staticKept[l] = staticEvictionKeep(this.staticScores[l], n, nKeep, c.forcedSinks, c.forcedRecent);
     }
     for (let l = 0; l < this.leaders.length; l++) this.staticKept[l] = this.staticKept[this.leaders[l]];
+  }
+
+  beginTurn(): void {
+    this.phase.beginTurn();
+  }
+
+  endTurn(): void {
+    this.phase.endTurn();
   }
 
   reset(): void {

@@ -57,12 +57,22 @@ export function fxRound(x: number, fracBits: number | null): number {
   return Math.round(x * s) / s;
 }
 
-/** The prompt bracket every policy tracks: positions < promptLength are prefill while it is open. */
+/**
+ * The prompt bracket every policy tracks: positions < promptLength are prefill while it is open. A
+ * policy that takes a chat's later turn in one pass (beginTurn/endTurn) tracks that bracket here too.
+ */
 export class PromptPhase {
   /** Prompt length of the current sequence; 0 when it started without a prefill bracket. */
   promptLength = 0;
   /** True between beginPrefill and endPrefill. */
   inPrefill = false;
+  /** True between beginTurn and endTurn (a later turn's rows, one causal pass). */
+  inTurn = false;
+
+  /** Prefill or a turn: the queries attend every cached position (no per-step selection). */
+  get dense(): boolean {
+    return this.inPrefill || this.inTurn;
+  }
 
   begin(promptLength: number): void {
     this.promptLength = promptLength;
@@ -73,8 +83,17 @@ export class PromptPhase {
     this.inPrefill = false;
   }
 
+  beginTurn(): void {
+    this.inTurn = true;
+  }
+
+  endTurn(): void {
+    this.inTurn = false;
+  }
+
   reset(): void {
     this.promptLength = 0;
     this.inPrefill = false;
+    this.inTurn = false;
   }
 }

@@ -81,7 +81,7 @@ export class QuestPolicy implements KVCachePolicy {
 
   attendMask(view: AttentionView): Uint8Array | null {
     const len = view.pos + 1, S = this.opts.pageSize;
-    if (this.phase.inPrefill || len <= this.ctx.budget || this.dense.has(view.layer)) return null;
+    if (this.phase.dense || len <= this.ctx.budget || this.dense.has(view.layer)) return null;
     const nComplete = Math.ceil(len / S) - 1, d = view.headDim;
     const { max, min } = clusterMinMax(view.keyCache, view.kvDim, view.kvHead * d, d, (i) => i, S, nComplete);
     const scores = pageBoundScores(view.q, max, min, nComplete, d, this.ctx.fracBits);
@@ -94,5 +94,7 @@ export class QuestPolicy implements KVCachePolicy {
   observe(): void {}
   beginPrefill(n: number): void { this.phase.begin(n); }
   endPrefill(): void { this.phase.end(); }
+  beginTurn(): void { this.phase.beginTurn(); }
+  endTurn(): void { this.phase.endTurn(); }
   reset(): void { this.phase.reset(); }
 }

@@ -37,7 +37,7 @@ export class TokenTopKPolicy implements KVCachePolicy {
 
   attendMask(view: AttentionView): Uint8Array | null {
     const len = view.pos + 1;
-    if (this.phase.inPrefill || len <= this.ctx.budget) return null;
+    if (this.phase.dense || len <= this.ctx.budget) return null;
     const kept = tokenTopKSelect(headLogits(view, view.pos, this.ctx.fracBits), view.pos, this.ctx.budget - 1);
     this.mask.fill(0, 0, len);
     for (const p of kept) this.mask[p] = 1;
@@ -47,5 +47,7 @@ export class TokenTopKPolicy implements KVCachePolicy {
   observe(): void {}
   beginPrefill(n: number): void { this.phase.begin(n); }
   endPrefill(): void { this.phase.end(); }
+  beginTurn(): void { this.phase.beginTurn(); }
+  endTurn(): void { this.phase.endTurn(); }
   reset(): void { this.phase.reset(); }
 }

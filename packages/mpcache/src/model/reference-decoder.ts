@@ -249,6 +249,26 @@ export class ReferenceDecoder {
   }
 
   /**
+   * A chat's later turn: feed `tokens` at positions length, length+1, … of a NON-empty cache; the
+   * logits after the last one. The policy's optional beginTurn/endTurn events bracket them (the
+   * secure decoder takes such a turn in one causal pass when its policy has `multiRowSteps`); a
+   * policy without them sees ordinary decoding steps, as with `forward`.
+   */
+  extend(tokens: readonly number[]): Float64Array {
+    if (this.filled === 0) throw new Error('ReferenceDecoder.extend() on an empty cache: use prefill()');
+    if (tokens.length === 0) throw new RangeError(`"tokens" expected at least 1 token, got 0`);
+    assertFitsContext(this.config, this.filled + tokens.length, 'tokens');
+    this.kvPolicy.beginTurn?.(tokens.length);
+    try {
+      let logits = this.logits;
+      for (const t of tokens) logits = this.forward(t, this.filled);
+      return logits;
+    } finally {
+      this.kvPolicy.endTurn?.(tokens.length);
+    }
+  }
+
+  /**
    * Greedy decoding from a fresh cache: the new token ids (prompt excluded), stopping early after a
    * token in `stopTokens` (which is included). Argmax ties go to the lower id.
    */

@@ -17,6 +17,8 @@
  *                  selects clusters (secure-cluster-selector.ts) and gathers logits by one-hot rows
  *                  (selections.ts BlockGatherSelection); a following layer reuses its leader's masked
  *                  one-hot rows with its own q, K, V (no selection work, and O is not re-opened)
+ *   later turn     (Generator.extend, several rows in one pass: multiRowSteps) dense over the
+ *                  post-static sequence, as the prefill is over the prompt
  * Without a prefill bracket the whole cache is the post-static sequence (no static stage).
  * `warm(ctx, rows)` (benchmarks after SecureDecoder.warmCache) takes zero-valued bounds for free.
  */
@@ -64,6 +66,12 @@ export class SecureMpcachePolicy implements SecureKVCachePolicy {
    * selected logits at f, so it takes them truncated.
    */
   readonly acceptsWideLogits: boolean;
+  /**
+   * A chat's later turn comes in one causal pass (Generator.extend): several queries select nothing,
+   * so the turn attends the whole post-static sequence, as the plaintext twin's beginTurn bracket.
+   * The clusters it completes get their bounds at the next step's selection.
+   */
+  readonly multiRowSteps = true;
   readonly config: MpcacheConfig;
   readonly leaders: Int32Array;
   readonly params: ClusterSelectorParams;

@@ -33,6 +33,8 @@ const { asUintN } = BigInt;
 
 export class SecureQuestPolicy implements SecureKVCachePolicy {
   readonly name = 'quest';
+  /** A later turn in one pass: several queries select nothing (the twin's beginTurn bracket). */
+  readonly multiRowSteps = true;
   private readonly phase = new PromptPhase();
   private bounds: (SecureClusterBounds | null)[];
   private readonly dense: Set<number>;
@@ -98,6 +100,8 @@ export class SecureQuestPolicy implements SecureKVCachePolicy {
 
 export class SecureTokenTopKPolicy implements SecureKVCachePolicy {
   readonly name = 'token-topk';
+  /** A later turn in one pass: several queries select nothing (the twin's beginTurn bracket). */
+  readonly multiRowSteps = true;
   private readonly phase = new PromptPhase();
   /** Quick-select steps of the last selection per layer (public). */
   readonly lastSteps: (number[] | null)[];

@@ -72,6 +72,9 @@ export interface SecureKVCachePolicy {
   /**
    * True if rows after the prefill may arrive several per forward pass (a chat's next prompt in one
    * causal pass, Generator.extend); otherwise they come one decoding step at a time. Default false.
+   * The full cache, and the query-aware selections without eviction state (MPCache, Quest, token
+   * top-k: several queries select nothing, so the turn attends every cached row, as their plaintext
+   * twins' beginTurn bracket says).
    */
   readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */

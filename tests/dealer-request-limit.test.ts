@@ -7,7 +7,7 @@
  */
 import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MAX_DEALER_REQUEST_BYTES } from '@mpcache/mpc-core';
+import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES } from '@mpcache/mpc-core';
 import { mulTriples, totalDealerBytes } from '@mpcache/protocols';
 import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type PartyJob } from '@mpcache/party-server';
 import { cliPath, MpcacheClient } from '@mpcache/client';
@@ -61,7 +61,7 @@ describe('dealer server: request size limit', () => {
       const values: bigint[] = [];
       for await (const t of good.generate([4n, 5n])) values.push(t.value);
       expect(values).toEqual(ringRecurrenceReference([4n, 5n], 3));
-      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B\\)`).test(l)), 5000, 'dealer session done');
+      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B\\)`).test(l)), 5000, 'dealer session done');
     } finally {
       client.close();
       await servers.close();
@@ -69,7 +69,7 @@ describe('dealer server: request size limit', () => {
   });
 });
 
-describe('mpcache serve --role dealer --max-request-mib', () => {
+describe('mpcache serve --role dealer --max-request-mib / --max-backlog-mib', () => {
   /** A dealer process with these extra flags; resolves with its /healthz body, then stops it. */
   async function dealerHealth(args: string[]): Promise<Record<string, unknown>> {
     const child = fork(cliPath(), ['serve', '--role', 'dealer', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -84,13 +84,15 @@ describe('mpcache serve --role dealer --max-request-mib', () => {
     }
   }
 
-  it('sets the limit the dealer reports on /healthz (default MAX_DEALER_REQUEST_BYTES)', async () => {
-    expect(await dealerHealth(['--max-request-mib', '3'])).toMatchObject({ role: 'dealer', maxRequestBytes: 3 * 2 ** 20 });
-    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES });
+  it('sets the limits the dealer reports on /healthz (defaults MAX_DEALER_REQUEST_BYTES, MAX_DEALER_BACKLOG_BYTES)', async () => {
+    expect(await dealerHealth(['--max-request-mib', '3', '--max-backlog-mib', '5'])).toMatchObject({ role: 'dealer', maxRequestBytes: 3 * 2 ** 20, maxBacklogBytes: 5 * 2 ** 20 });
+    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES, maxBacklogBytes: MAX_DEALER_BACKLOG_BYTES });
   }, 60_000);
 
   it('refuses a limit out of range with exit code 1', async () => {
     const run = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-request-mib', '0'], { timeout: 30_000 });
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-request-mib expected an integer in \[1, 4096\]/) });
+    const backlog = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-backlog-mib', '0'], { timeout: 30_000 });
+    await expect(backlog).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-backlog-mib expected an integer in \[1, 65536\]/) });
   }, 60_000);
 });

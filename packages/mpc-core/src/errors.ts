@@ -42,6 +42,7 @@ export const LIMIT_ERROR_CODES = [
   'MPC_ERR_PROMPT_TOO_LONG',
   'MPC_ERR_TOO_MANY_SESSIONS',
   'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
+  'MPC_ERR_DEALER_BACKLOG',
   'MPC_ERR_LIMIT',
 ] as const;
 export type LimitErrorCode = (typeof LIMIT_ERROR_CODES)[number];

@@ -28,6 +28,17 @@ export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024 * 1024;
  * --role dealer --max-request-mib` (8× the largest request here still leaves 4 GiB of dealer memory).
  */
 export const MAX_DEALER_REQUEST_BYTES = 4 * 1024 * 1024 * 1024;
+/**
+ * Most dealer material one session may hold for a party that has not asked for it yet (the dealer
+ * generates both halves of a correlation at the first party's request and queues the other's). The
+ * parties request in step, so the queue stays small: high-water marks measured 2026-11-28 (`bench
+ * decode`, warm-up included) 24.6 MB for stories15M at context 256 and 38.6 MB for gpt2-small at 1024
+ * (full cache and MPCache), about one layer of a token's requests (the decoder asks a layer ahead).
+ * 4 GiB: the largest request's half fits with ample room, so nothing that ran before is refused;
+ * operators may lower it (`mpcache serve --role dealer --max-backlog-mib`) to bound the dealer's
+ * memory at sessions × (backlog + one request).
+ */
+export const MAX_DEALER_BACKLOG_BYTES = 4 * 1024 * 1024 * 1024;
 /** Concurrent sessions per party server: each holds masked weights' state and a dealer queue. */
 export const MAX_SESSIONS = 16;
 /** Longest prompt a client may send (tokens); the model's own context bounds it further. */

@@ -15,7 +15,10 @@
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
  * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving), and
  * maxRequestBytes per correlation (MAX_DEALER_REQUEST_BYTES: a larger request is refused before
- * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session).
+ * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session),
+ * maxBacklogBytes queued per session for the party that has not asked yet (MAX_DEALER_BACKLOG_BYTES:
+ * LimitError MPC_ERR_DEALER_BACKLOG, fails its session); the dealer's memory is bounded by
+ * sessions × (backlog + a request).
  * Operations: `GET /healthz` (role, sessions, limits, public key; 503 while draining), `GET /metrics` and
  * `drain(ms)`, as PartyServer.
  */
@@ -25,6 +28,7 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   LimitError,
   listenWs,
+  MAX_DEALER_BACKLOG_BYTES,
   MAX_DEALER_REQUEST_BYTES,
   MAX_SESSIONS,
   newLinkNonce,
@@ -37,7 +41,7 @@ import {
   type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
-import { assertMaxRequestBytes, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
+import { assertByteLimit, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
 import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
@@ -67,6 +71,11 @@ export interface DealerServerOptions {
    * (default MAX_DEALER_REQUEST_BYTES).
    */
   readonly maxRequestBytes?: number;
+  /**
+   * Most dealer material queued in one session for a party that has not asked for it yet (default
+   * MAX_DEALER_BACKLOG_BYTES).
+   */
+  readonly maxBacklogBytes?: number;
   /** Frame size of the links to the parties (default MAX_FRAME_BYTES; the parties must use the same). */
   readonly maxFrameBytes?: number;
   /** One line per event (session ids, party ids, error codes; never secrets). */
@@ -90,13 +99,15 @@ export class DealerServer {
   private listener!: WsListener;
   private readonly registry: CorrelationRegistry;
   private readonly maxRequestBytes: number;
+  private readonly maxBacklogBytes: number;
   private readonly log: (line: string) => void;
   private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
   readonly metrics = new ServerMetrics('dealer', () => this.slots.size);
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
-    this.maxRequestBytes = assertMaxRequestBytes(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES);
+    this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
+    this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -125,9 +136,12 @@ export class DealerServer {
   }
 
   /** What `GET /healthz` answers: public facts only. */
-  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; draining: boolean; publicKey: string } {
+  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; maxBacklogBytes: number; draining: boolean; publicKey: string } {
     const draining = this.drainer.draining, maxSessions = this.opts.maxSessions ?? MAX_SESSIONS;
-    return { ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, draining, publicKey: toHex(this.publicKey) };
+    return {
+      ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes,
+      draining, publicKey: toHex(this.publicKey),
+    };
   }
 
   /** Take no new session; wait for the running ones to end (true) or for timeoutMs (false). */
@@ -192,12 +206,12 @@ export class DealerServer {
     const session = new DealerSession(
       agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0', slot.nonces[0]!),
       agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1', slot.nonces[1]!),
-      { maxRequestBytes: this.maxRequestBytes },
+      { maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes },
     );
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
-        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B)`);
+        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B)`);
         this.free(slot, 'done');
       },
       (e: unknown) => this.failSession(slot, e),

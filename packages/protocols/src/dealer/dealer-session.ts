@@ -11,8 +11,13 @@
  * `maxRequestBytes`, else the request gets a LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE and nothing
  * is generated; after generating, the messages must have exactly that size (else an Error: a spec
  * whose size function is wrong, a bug, never a party's fault).
+ * Backlog: the halves queued for the party that has not asked yet may total at most
+ * `maxBacklogBytes`; a request whose queued half would pass it gets a LimitError
+ * MPC_ERR_DEALER_BACKLOG before anything is generated (one party ran that far ahead of the other: a
+ * stuck or misbehaving peer, since the parties request in step). `largestBacklogBytes` is the
+ * session's high-water mark (public: sizes follow from params).
  */
-import { AesCtrPrg, LimitError, MAX_DEALER_REQUEST_BYTES, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import { AesCtrPrg, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, ProtocolError, type PartyId } from '@mpcache/mpc-core';
 import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
 import { totalDealerBytes } from './dealer-bytes';
 import { KeyedStreams } from './keyed-streams';
@@ -23,6 +28,8 @@ export interface DealerSessionOptions {
   keyedCacheWords?: number;
   /** Largest request, in bytes of its messages to both parties. Default MAX_DEALER_REQUEST_BYTES. */
   maxRequestBytes?: number;
+  /** Most bytes queued for a party that has not asked for them yet. Default MAX_DEALER_BACKLOG_BYTES. */
+  maxBacklogBytes?: number;
 }
 
 interface Pending {
@@ -41,6 +48,11 @@ export class DealerSession {
   private readonly pending = new Map<number, Pending>();
   private nextToGenerate = 0;
   private readonly maxRequestBytes: number;
+  private readonly maxBacklogBytes: number;
+  /** Bytes of the queued halves. */
+  private backlogBytes = 0;
+  /** The most bytes queued at once so far. */
+  largestBacklogBytes = 0;
   /** Bytes sent to each party so far. */
   readonly bytesSent: [number, number] = [0, 0];
   /** The largest correlation generated so far, bytes to both parties (public: sizes follow from params). */
@@ -52,7 +64,8 @@ export class DealerSession {
     this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
     const budget = opts.keyedCacheWords ?? DEFAULT_KEYED_CACHE_WORDS;
     this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
-    this.maxRequestBytes = assertMaxRequestBytes(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES);
+    this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
+    this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -65,6 +78,7 @@ export class DealerSession {
         throw mismatch(`parties disagree on correlation #${index}: "${spec.name}" vs "${p.key.split(':')[0]}"`);
       }
       this.pending.delete(index);
+      this.backlogBytes -= p.message.length;
       this.bytesSent[party] += p.message.length;
       return p.message;
     }
@@ -78,6 +92,13 @@ export class DealerSession {
         'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
       );
     }
+    const other: PartyId = party === 0 ? 1 : 0, queued = this.backlogBytes + size[other];
+    if (!(queued <= this.maxBacklogBytes)) {
+      throw new LimitError(
+        `party ${party}: correlation #${index} ("${spec.name}") would queue ${queued} B of dealer material that party ${other} has not asked for yet, above the dealer's limit of ${this.maxBacklogBytes} B (party ${other} is ${this.pending.size} correlations behind)`,
+        'MPC_ERR_DEALER_BACKLOG',
+      );
+    }
     this.nextToGenerate++;
     const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed, this.keyedValues);
     spec.deal(g, params);
@@ -87,8 +108,9 @@ export class DealerSession {
       throw new Error(`correlation "${spec.name}": generated ${m0.length} + ${m1.length} B, its messageBytes says ${size[0]} + ${size[1]} B`);
     }
     this.largestRequestBytes = Math.max(this.largestRequestBytes, total);
-    const other: PartyId = party === 0 ? 1 : 0;
     this.pending.set(index, { key, message: other === 0 ? m0 : m1, forParty: other });
+    this.backlogBytes = queued;
+    this.largestBacklogBytes = Math.max(this.largestBacklogBytes, queued);
     const mine = party === 0 ? m0 : m1;
     this.bytesSent[party] += mine.length;
     return mine;
@@ -100,9 +122,9 @@ export class DealerSession {
   }
 }
 
-/** A request limit from a caller's options: a non-negative integer number of bytes. */
-export function assertMaxRequestBytes(v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`"maxRequestBytes" expected a non-negative integer, got ${v}`);
+/** A byte limit from a caller's options (`name` for the message): a non-negative integer. */
+export function assertByteLimit(v: number, name: string): number {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`"${name}" expected a non-negative integer, got ${v}`);
   return v;
 }
 

@@ -80,6 +80,18 @@ describe('runEval on a tiny model', () => {
     expect(fx.rows[0].meanKL).toBe(0);
     expect(() => runEval({ model, prompts, maxNewTokens: c.seqLen, budgets: [12], policies: ['h2o'] })).toThrow(/must fit seqLen/);
     expect(() => runEval({ model, prompts, maxNewTokens: 2, budgets: [12], policies: ['lru'] })).toThrow(/unknown policy/);
+    expect(fx.skipped).toEqual([]);
+  });
+
+  test('a budget a policy refuses is skipped with its reason, the others run; refusing every budget fails the run', () => {
+    const cfg = { ...policyConfig, quest: { pageSize: 4 } };
+    const r = runEval({ model, prompts: prompts.slice(1), maxNewTokens: 3, budgets: [3, 12], policies: ['quest', 'h2o'], policyConfig: cfg });
+    expect(r.rows.map((x) => `${x.policy}@${x.budget}`)).toEqual(['quest@12', 'h2o@3', 'h2o@12']);
+    expect(r.skipped).toEqual([{ policy: 'quest', budget: 3, reason: expect.stringMatching(/"quest.pageSize" expected an integer in \[1, budget = 3\], got 4/) }]);
+    // the rows that ran are those of a run without the refused budget
+    const alone = runEval({ model, prompts: prompts.slice(1), maxNewTokens: 3, budgets: [12], policies: ['quest'], policyConfig: cfg });
+    expect(r.rows[0]).toEqual(alone.rows[0]);
+    expect(() => runEval({ model, prompts, maxNewTokens: 2, budgets: [2, 3], policies: ['quest'], policyConfig: cfg })).toThrow(/policy "quest" refuses every budget \(2, 3\): "quest.pageSize"/);
   });
 });
 

@@ -3,7 +3,8 @@
  * (@mpcache/mpcache runEval): per policy and budget, greedy agreement with the full cache, mean
  * KL(p_full ‖ p_policy) and the perplexity of the full cache's continuation, over the stored eval
  * prompts (data/eval-prompts.json). `--json FILE` writes { model, rows: [ { policy, budget,
- * agreement, meanKL, perplexity, … } ] } plus the options used.
+ * agreement, meanKL, perplexity, … } ], skipped: [ { policy, budget, reason } ] } plus the options
+ * used (skipped: the budgets a policy refused, e.g. Quest's pages larger than the budget).
  */
 import type { Command } from 'commander';
 import { loadEvalPrompts, runEval, type EvalRow } from '@mpcache/mpcache';
@@ -42,6 +43,7 @@ export function registerEvalCommand(program: Command): void {
         onProgress: (p) => process.stderr.write(`prompt ${p.promptsDone}/${p.prompts} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`),
       });
       process.stdout.write(`${result.model}: ${result.prompts} prompts × ${result.maxNewTokens} steps\n${evalTable(result.rows)}\n`);
+      for (const s of result.skipped) process.stdout.write(`not run: ${s.policy} at budget ${s.budget} (${s.reason})\n`);
       writeJson(o.json, result);
     });
 }

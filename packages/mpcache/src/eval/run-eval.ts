@@ -17,9 +17,13 @@
  *                'full' row is its floor);
  *   meanAttended / maxAttended = attended positions per head per decoding step (the budget check).
  * The 'full' row is reported once, with budget = the model's context (seqLen).
+ * A policy that refuses some of the budgets (e.g. Quest with pages larger than the budget) is run at
+ * the others, and each refused (policy, budget) is listed in `skipped` with the policy's reason; one
+ * that refuses every budget, or an unknown name, fails the run before anything is computed.
  */
 import { FullCache } from '../cache/kv-cache-policy';
-import { makePolicy, SHORT_CONTEXT_OPTIONS, type PolicyConfig } from '../cache/make-policy';
+import { isPolicyName, makePolicy, SHORT_CONTEXT_OPTIONS, type PolicyConfig } from '../cache/make-policy';
+import { POLICY_NAMES } from '../cache/policy-config';
 import { randomAttentionGateWeights } from '../cache/attention-gate-weights';
 import { argmax } from '../model/blocks';
 import { loadStories15M, type LoadedModel } from '../model/load-stories15m';
@@ -67,6 +71,13 @@ export interface EvalOptions {
   model?: LoadedModel;
 }
 
+/** A (policy, budget) the policy refused: why (its constructor's RangeError). */
+export interface EvalSkip {
+  policy: string;
+  budget: number;
+  reason: string;
+}
+
 export interface EvalResult {
   model: string;
   fracBits: number | null;
@@ -75,6 +86,8 @@ export interface EvalResult {
   /** The per-policy options used (JSON-safe summary). */
   policyOptions: Record<string, unknown>;
   rows: EvalRow[];
+  /** Variants not run because the policy refused the budget (header). */
+  skipped: EvalSkip[];
 }
 
 /** Run the harness (see header). Deterministic for given inputs. */
@@ -91,10 +104,7 @@ export function runEval(opts: EvalOptions): EvalResult {
     ...opts.policyConfig, model: c, fracBits,
   };
   const specs = opts.policies.map((p) => (typeof p === 'string' ? { label: p, name: p, options: {} } : p));
-  const variants = specs.filter((p) => p.name !== 'full').flatMap((spec) => opts.budgets.map((budget) => ({
-    label: spec.label, name: spec.name, budget, config: { ...policyConfig, ...spec.options } as PolicyConfig,
-  })));
-  for (const v of variants) makePolicy(v.name, v.budget, v.config); // fail fast on bad names/options
+  const { variants, skipped } = runnableVariants(specs.filter((p) => p.name !== 'full'), opts.budgets, policyConfig);
   const metrics = variants.map(() => new NextTokenMetrics(c.vocabSize));
   const meters = variants.map(() => ({ attended: 0, calls: 0, max: 0 }));
   const fullMetrics = new NextTokenMetrics(c.vocabSize);
@@ -154,5 +164,37 @@ export function runEval(opts: EvalOptions): EvalResult {
       variants: specs.filter((s) => typeof s !== 'string' && Object.keys(s.options).length > 0).map((s) => ({ label: s.label, name: s.name, options: s.options })),
     },
     rows,
+    skipped,
   };
+}
+
+interface EvalVariant {
+  label: string;
+  name: string;
+  budget: number;
+  config: PolicyConfig;
+}
+
+/**
+ * Every (policy, budget) pair the policy accepts, and the refused ones with the reason. Fails fast on
+ * an unknown name and on a policy that refuses every budget (its options are wrong, not the budget).
+ */
+function runnableVariants(specs: readonly EvalPolicySpec[], budgets: readonly number[], base: PolicyConfig): { variants: EvalVariant[]; skipped: EvalSkip[] } {
+  const variants: EvalVariant[] = [], skipped: EvalSkip[] = [];
+  for (const spec of specs) {
+    if (!isPolicyName(spec.name)) throw new RangeError(`unknown policy "${spec.name}"; known: ${POLICY_NAMES.join(', ')}`);
+    const config = { ...base, ...spec.options } as PolicyConfig, refused: EvalSkip[] = [];
+    for (const budget of budgets) {
+      try {
+        makePolicy(spec.name, budget, config);
+        variants.push({ label: spec.label, name: spec.name, budget, config });
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        refused.push({ policy: spec.label, budget, reason: e.message });
+      }
+    }
+    if (refused.length === budgets.length) throw new RangeError(`policy "${spec.label}" refuses every budget (${budgets.join(', ')}): ${refused[0].reason}`);
+    skipped.push(...refused);
+  }
+  return { variants, skipped };
 }

@@ -7,7 +7,8 @@
  *   −PAD; then one compactRows per layer keeps the top capacity − w prefix rows, the w window rows
  *   stay as the public tail. Decoding selects public rows only (free): the kept prefix and a sliding
  *   window of the last w rows ('window'), or every row ('grow').
- * StreamingLLM: sinks + recent window, public positions, free; the full cache up to the budget.
+ * StreamingLLM: sinks + recent window, public positions, free; the full cache up to the budget; a
+ *   chat's turn in one pass, each query with its own window (no change of semantics).
  * Cost: the prompt's end, per layer, snapKvPrefillCost (given the compaction's reported steps).
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
@@ -159,7 +160,13 @@ export function snapKvPrefillCost(lanes: number, headDim: number, n: number, bud
 
 export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
   readonly name = 'streamingllm';
+  /**
+   * A chat's later turn comes in one pass: each of its queries attends its own sinks + window
+   * (SecureSinkWindowCache.bandSelection), exactly what it would as a decoding step.
+   */
+  readonly multiRowSteps = true;
   private readonly inner: SecureSinkWindowCache;
+  private readonly phase = new PromptPhase();
 
   constructor(readonly budget: number, opts: StreamingLlmOptions = STREAMING_LLM_DEFAULTS) {
     if (opts.prefillMode !== 'compressAfterPrefill') throw new RangeError(`secure StreamingLLM supports prefillMode 'compressAfterPrefill' only, got '${opts.prefillMode}'`);
@@ -167,13 +174,16 @@ export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
     this.inner = new SecureSinkWindowCache(sinks, budget - sinks);
   }
 
-  select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
-    return this.inner.select(ctx, view);
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+    if (view.nQueries === 1) return this.inner.select(ctx, view);
+    return this.phase.inPrefill ? null : this.inner.bandSelection(view, ctx.fracBits); // dense prefill ('compressAfterPrefill')
   }
 
   needsProbs(): boolean {
     return false;
   }
   async observe(): Promise<void> {}
-  reset(): void {}
+  beginPrefill(n: number): void { this.phase.begin(n); }
+  async endPrefill(): Promise<void> { this.phase.end(); }
+  reset(): void { this.phase.reset(); }
 }

@@ -29,8 +29,9 @@
  *
  * `view` is borrowed: valid during the call (the cache object itself persists across calls).
  */
-import type { RingTensor } from '@mpcache/mpc-core';
+import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '@mpcache/protocols';
+import { CAUSAL_MASK_LOGIT } from './secure-attention';
 import type { SecureLayerCache } from './secure-layer-cache';
 
 export interface SecureAttentionView {
@@ -72,9 +73,9 @@ export interface SecureKVCachePolicy {
   /**
    * True if rows after the prefill may arrive several per forward pass (a chat's next prompt in one
    * causal pass, Generator.extend); otherwise they come one decoding step at a time. Default false.
-   * The full cache, and the query-aware selections without eviction state (MPCache, Quest, token
-   * top-k: several queries select nothing, so the turn attends every cached row, as their plaintext
-   * twins' beginTurn bracket says).
+   * The full cache, the query-aware selections without eviction state (MPCache, Quest, token top-k:
+   * several queries select nothing, so the turn attends every cached row, as their plaintext twins'
+   * beginTurn bracket says), and StreamingLLM (each query its own window: BandRowSelection).
    */
   readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */
@@ -172,9 +173,37 @@ export class PublicRowSelection implements SecureAttentionSelection {
 }
 
 /**
+ * Several queries of one pass (rows kvLen − n + t, t < n), each under its own public row mask: the
+ * union of their rows as a PublicRowSelection, and for the entries a query may not attend P0 adds
+ * the filler logit (as attention's causal mask does), which the softmax's exp clips to exactly 0,
+ * so the scattered probabilities are 0 there. No cost beyond the public slicing.
+ */
+export class BandRowSelection extends PublicRowSelection {
+  /**
+   * @param excludes (t, row): whether query t may not attend cached row `row`
+   * @param filler the filler logit at the logits' scale (encodeScalar(CAUSAL_MASK_LOGIT, f))
+   */
+  constructor(private readonly unionRows: Int32Array, kvLen: number, private readonly nQueries: number, private readonly excludes: (t: number, row: number) => boolean, private readonly filler: bigint) {
+    super(unionRows, kvLen);
+  }
+
+  override async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
+    const out = await super.gather(ctx, logits);
+    if (ctx.party !== 0) return out;
+    const [lanes, m, k] = out.shape, d = out.data;
+    for (let r = 0; r < lanes * m; r++) {
+      const t = r % this.nQueries; // row order (group, query)
+      for (let j = 0; j < k; j++) if (this.excludes(t, this.unionRows[j])) d[r * k + j] = BigInt.asUintN(64, d[r * k + j] + this.filler);
+    }
+    return out;
+  }
+}
+
+/**
  * StreamingLLM on shares: attend the first `sinks` rows and the last `window` rows (public
  * positions, free in MPC); the full cache while kvLen ≤ sinks + window. Rows are never evicted
  * from storage (eviction-by-selection gives the same outputs, eviction-baselines.md).
+ * `bandSelection`: several decoding queries in one pass (a chat's turn), each with its own window.
  */
 export class SecureSinkWindowCache implements SecureKVCachePolicy {
   readonly name = 'streaming';
@@ -192,6 +221,21 @@ export class SecureSinkWindowCache implements SecureKVCachePolicy {
     for (let j = 0; j < this.sinks; j++) rows[j] = j;
     for (let j = 0; j < this.window; j++) rows[this.sinks + j] = kvLen - this.window + j;
     return new PublicRowSelection(rows, kvLen);
+  }
+
+  /**
+   * Query t of a pass of n (row kvLen − n + t) attends [0, sinks) ∪ its last `window` rows, exactly
+   * what it would attend as a decoding step of its own: the union [0, sinks) ∪ [lo, kvLen), masked
+   * per query (BandRowSelection); null when no query's window excludes anything.
+   */
+  bandSelection(view: SecureAttentionView, fracBits: number): SecureAttentionSelection | null {
+    const kvLen = view.cache.length, n = view.nQueries, s = this.sinks, w = this.window;
+    if (kvLen <= s + w) return null;
+    const first = kvLen - n, lo = Math.max(s, first + 1 - w), rows = new Int32Array(s + kvLen - lo);
+    for (let j = 0; j < s; j++) rows[j] = j;
+    for (let j = lo; j < kvLen; j++) rows[s + j - lo] = j;
+    const excludes = (t: number, row: number) => row >= s && row < first + t + 1 - w;
+    return new BandRowSelection(rows, kvLen, n, excludes, encodeScalar(CAUSAL_MASK_LOGIT, fracBits));
   }
 
   needsProbs(): boolean {

@@ -2,8 +2,8 @@
  * A chat's later turn in ONE causal pass under the query-aware policies (MPCache, Quest, token
  * top-k: `multiRowSteps`), against the fixed-point reference decoder whose `extend` brackets the
  * turn for the plaintext twin (beginTurn/endTurn: the turn attends every cached row, as a prefill);
- * and StreamingLLM, whose one pass gives each query its own window: the plaintext twin has no
- * bracket and decodes the turn position by position, with the same outputs.
+ * and StreamingLLM and SnapKV, whose one pass gives each query its own window: their plaintext twins
+ * have no bracket and decode the turn position by position, with the same outputs.
  * Random tiny GPT-2 weights; a prompt long enough for MPCache's static stage to evict, steps, a turn,
  * then steps that select again. Randomness is pinned (as secure-mpcache-golden.test.ts): truncation
  * noise may flip a near-tie in a cluster ranking, which moves the logits by more than any margin.
@@ -36,7 +36,7 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 }
 
 describe('a chat turn in one pass under the query-aware policies', () => {
-  it.each([['mpcache'], ['quest'], ['token-topk'], ['streamingllm']])('%s: secure ids = the fixed-point reference with the turn bracket; the turn is one pass', async (name) => {
+  it.each([['mpcache'], ['quest'], ['token-topk'], ['streamingllm'], ['snapkv']])('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name) => {
     const { parties, secure } = await setup;
     const want = referenceChat(makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), 3, 3);
     const ids1 = shareTokenIds(PROMPT, config.vocabSize, testPrg(`${RUN}${name}/p1`)), ids2 = shareTokenIds(TURN, config.vocabSize, testPrg(`${RUN}${name}/p2`));
@@ -79,16 +79,16 @@ describe('a chat turn in one pass under the query-aware policies', () => {
   });
 });
 
-describe('StreamingLLM: a turn in one pass gives every query its own window', () => {
-  it('the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async () => {
+describe('StreamingLLM and SnapKV: a turn in one pass gives every query its own window', () => {
+  it.each([['streamingllm'], ['snapkv']])('%s: the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async (name) => {
     const { parties, secure } = await setup;
     const plain = (name: string) => new ReferenceDecoder(weights, config, { kvPolicy: makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), fixedPointFracBits: F });
-    const windowed = plain('streamingllm'), dense = plain('full');
+    const windowed = plain(name), dense = plain('full');
     for (const ref of [windowed, dense]) ref.prefill(PROMPT);
     const want = Float64Array.from(windowed.extend([7, ...TURN])), far = Float64Array.from(dense.extend([7, ...TURN]));
-    const rows = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${RUN}band/p1`)), turn = shareTokenOneHots([7, ...TURN], config.vocabSize, testPrg(`${RUN}band/p2`));
+    const rows = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${RUN}${name}/band/p1`)), turn = shareTokenOneHots([7, ...TURN], config.vocabSize, testPrg(`${RUN}${name}/band/p2`));
     const out = await runBoth(parties, async (ctx) => {
-      const policy = makeSecurePolicy('streamingllm', BUDGET, policyConfig), dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
+      const policy = makeSecurePolicy(name, BUDGET, policyConfig), dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
       policy.beginPrefill!(PROMPT.length);
       await dec.forward(ctx, rows[ctx.party]);
       await policy.endPrefill!(ctx, PROMPT.length);

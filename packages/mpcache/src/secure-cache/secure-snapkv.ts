@@ -6,7 +6,8 @@
  *   (⌈log2 k⌉ rounds, k − 1 comparisons per position) with out-of-range entries padded by a public
  *   −PAD; then one compactRows per layer keeps the top capacity − w prefix rows, the w window rows
  *   stay as the public tail. Decoding selects public rows only (free): the kept prefix and a sliding
- *   window of the last w rows ('window'), or every row ('grow').
+ *   window of the last w rows ('window'), or every row ('grow'); a chat's turn in one pass gives
+ *   each query its own window (prefixWindowBand), the same as step by step.
  * StreamingLLM: sinks + recent window, public positions, free; the full cache up to the budget; a
  *   chat's turn in one pass, each query with its own window (no change of semantics).
  * Cost: the prompt's end, per layer, snapKvPrefillCost (given the compaction's reported steps).
@@ -17,7 +18,7 @@ import { PromptPhase } from '../cache/policy-config';
 import { SNAPKV_DEFAULTS, type SnapKvOptions } from '../cache/snapkv';
 import { STREAMING_LLM_DEFAULTS, type StreamingLlmOptions } from '../cache/streaming-llm';
 import {
-  PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
+  prefixWindowBand, PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { compactRows, compactRowsCost, keepZeroRows } from './compact-rows';
@@ -29,6 +30,8 @@ const POOL_PAD = 1024;
 
 export class SecureSnapKvPolicy implements SecureKVCachePolicy {
   readonly name = 'snapkv';
+  /** A chat's later turn in one pass, each query with its decoding window (prefixWindowBand). */
+  readonly multiRowSteps = true;
   readonly window: number;
   private readonly phase = new PromptPhase();
   private votes: (BigUint64Array | null)[];
@@ -45,10 +48,12 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
     this.steps = new Array(nLayers).fill(null);
   }
 
-  async select(_ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     this.caches[view.layer] = view.cache;
     const n = this.phase.promptLength, len = view.cache.length, w = this.window, P = this.prefixRows;
-    if (this.phase.inPrefill || P < 0 || view.nQueries !== 1 || this.opts.decode === 'grow') return null;
+    if (this.phase.inPrefill || P < 0 || this.opts.decode === 'grow') return null;
+    // a chat's turn in one pass: each query its own window, as its own step would (below)
+    if (view.nQueries !== 1) return prefixWindowBand(len, view.nQueries, P, w, ctx.fracBits, Math.max(P + w, n <= this.budget ? this.budget : 0));
     if (n <= this.budget && len <= this.budget) return null;
     const from = Math.max(P, len - w), rows = new Int32Array(P + len - from);
     for (let j = 0; j < P; j++) rows[j] = j;

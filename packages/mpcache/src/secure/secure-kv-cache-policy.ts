@@ -75,7 +75,7 @@ export interface SecureKVCachePolicy {
    * causal pass, Generator.extend); otherwise they come one decoding step at a time. Default false.
    * The full cache, the query-aware selections without eviction state (MPCache, Quest, token top-k:
    * several queries select nothing, so the turn attends every cached row, as their plaintext twins'
-   * beginTurn bracket says), and StreamingLLM (each query its own window: BandRowSelection).
+   * beginTurn bracket says), and StreamingLLM and SnapKV (each query its own window: prefixWindowBand).
    */
   readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */
@@ -200,6 +200,24 @@ export class BandRowSelection extends PublicRowSelection {
 }
 
 /**
+ * n decoding queries in one pass (query t is row kvLen − n + t, its own length len_t = kvLen − n + t + 1),
+ * each attending the public rows [0, prefix) ∪ [len_t − window, len_t) — exactly what it would attend
+ * as a decoding step of its own — or every row while len_t ≤ denseUpTo (default prefix + window, where
+ * the two coincide): the union of their rows, masked per query (BandRowSelection); null when no
+ * query excludes a row. StreamingLLM (prefix = sinks) and SnapKV's decoding window (prefix = its kept
+ * prompt rows) take a chat's turn this way.
+ */
+export function prefixWindowBand(kvLen: number, n: number, prefix: number, window: number, fracBits: number, denseUpTo = prefix + window): SecureAttentionSelection | null {
+  const first = kvLen - n, dense = (t: number) => first + t + 1 <= denseUpTo;
+  if (dense(n - 1) || kvLen <= prefix + window) return null;
+  const lo = dense(0) ? prefix : Math.max(prefix, first + 1 - window), rows = new Int32Array(prefix + kvLen - lo);
+  for (let j = 0; j < prefix; j++) rows[j] = j;
+  for (let j = lo; j < kvLen; j++) rows[prefix + j - lo] = j;
+  const excludes = (t: number, row: number) => !dense(t) && row >= prefix && row < first + t + 1 - window;
+  return new BandRowSelection(rows, kvLen, n, excludes, encodeScalar(CAUSAL_MASK_LOGIT, fracBits));
+}
+
+/**
  * StreamingLLM on shares: attend the first `sinks` rows and the last `window` rows (public
  * positions, free in MPC); the full cache while kvLen ≤ sinks + window. Rows are never evicted
  * from storage (eviction-by-selection gives the same outputs, eviction-baselines.md).
@@ -223,19 +241,9 @@ export class SecureSinkWindowCache implements SecureKVCachePolicy {
     return new PublicRowSelection(rows, kvLen);
   }
 
-  /**
-   * Query t of a pass of n (row kvLen − n + t) attends [0, sinks) ∪ its last `window` rows, exactly
-   * what it would attend as a decoding step of its own: the union [0, sinks) ∪ [lo, kvLen), masked
-   * per query (BandRowSelection); null when no query's window excludes anything.
-   */
+  /** Several decoding queries in one pass, each with its own sinks + window (prefixWindowBand). */
   bandSelection(view: SecureAttentionView, fracBits: number): SecureAttentionSelection | null {
-    const kvLen = view.cache.length, n = view.nQueries, s = this.sinks, w = this.window;
-    if (kvLen <= s + w) return null;
-    const first = kvLen - n, lo = Math.max(s, first + 1 - w), rows = new Int32Array(s + kvLen - lo);
-    for (let j = 0; j < s; j++) rows[j] = j;
-    for (let j = lo; j < kvLen; j++) rows[s + j - lo] = j;
-    const excludes = (t: number, row: number) => row >= s && row < first + t + 1 - w;
-    return new BandRowSelection(rows, kvLen, n, excludes, encodeScalar(CAUSAL_MASK_LOGIT, fracBits));
+    return prefixWindowBand(view.cache.length, view.nQueries, this.sinks, this.window, fracBits);
   }
 
   needsProbs(): boolean {

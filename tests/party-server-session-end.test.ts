@@ -5,10 +5,12 @@
  * peer must learn of it from the end notice), in each state a session can be canceled in, and
  * check both parties' `/metrics` and logs: canceled, never failed. A peer that closes without the
  * notice (a client lost mid-session, a dropped TCP link, a plain close) still fails the session,
- * and a malformed notice fails it with an error that names it.
+ * and a malformed notice fails it with an error that names it. Before the peer link is up, a party
+ * trusts a notice only from a peer whose hello it has checked (peer-end-notice.ts): P0 takes P1's
+ * while it waits for a setup slot, P1 cannot take P0's before P0's hello.
  */
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { encodeMessage, END_TAG, encodeSessionEnd, ringRecurrenceJob, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers, type PartyMessage } from '@mpcache/party-server';
+import { encodeMessage, END_TAG, encodeSessionEnd, ringRecurrenceJob, RING_RECURRENCE_MODEL, startLocalServers, type LocalServers, type PartyJob, type PartyMessage } from '@mpcache/party-server';
 import { LocalDeployment } from '@mpcache/client';
 import { eventually, RawClient } from './helpers/raw-client';
 import { StandInP1 } from './helpers/stand-in-p1';
@@ -171,6 +173,72 @@ describe('a cancel that reaches one party first ends the session as canceled on 
       p1.close();
       client.close();
     }, 20_000);
+  });
+});
+
+describe("a cancel before the peer link is up: P0 waits for its one setup slot, P1's link in hand, its own hello not yet sent", () => {
+  // P0's only setup slot is held by session `holder`, whose setup waits for `release`; session
+  // `queued` then has P1's link at P0 (P1's hello checked) and waits in P0's setup queue.
+  let servers: LocalServers;
+  let logs: string[];
+  let release: () => void;
+  const started: string[][] = [[], []]; // session ids whose setup began, per party
+  const clients: RawClient[] = [];
+  const params = { model: MODEL, policy: 'full', maxNewTokens: 2 };
+  beforeEach(async () => {
+    logs = [];
+    started.forEach((s) => (s.length = 0));
+    const slotFree = new Promise<void>((r) => (release = r));
+    const job = (party: 0 | 1): PartyJob => {
+      const inner = ringRecurrenceJob();
+      return {
+        ...inner,
+        start: async (ctx, o) => {
+          started[party].push(o.sessionId);
+          if (o.sessionId === 'holder') await slotFree;
+          return inner.start(ctx, o);
+        },
+      };
+    };
+    servers = await startLocalServers({ job, party: { setupSlots: 1, log: (l) => logs.push(l) } });
+    clients.splice(0, clients.length, await RawClient.connect(servers.p0.url), await RawClient.connect(servers.p1.url));
+    for (const c of clients) c.open({ sessionId: 'holder', ...params });
+    await eventually(() => started[0].includes('holder'), 5000, "P0's setup of holder");
+    for (const c of clients) c.open({ sessionId: 'queued', ...params });
+    await eventually(() => servers.p0.setupQueue.waiting === 1, 5000, 'queued waits for a setup slot on P0');
+  });
+  afterEach(async () => {
+    try {
+      release();
+      await Promise.all(clients.map((c) => nextNonToken(c).then((m) => expect(m).toMatchObject({ type: 'opened', sessionId: 'holder' }))));
+      for (const c of clients) c.send({ type: 'cancel', sessionId: 'holder' });
+      await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount + servers.dealer.sessionCount === 0, 5000, 'sessions freed');
+      expect(started[0]).toEqual(['holder']); // queued never set up, on either party
+      expect(started[1]).toEqual(['holder']);
+    } finally {
+      clients.forEach((c) => c.close());
+      await servers.close();
+    }
+  });
+
+  it("the client's cancel reaches P1 only: P1 tells P0 on the link, and both count it canceled", async () => {
+    clients[1].send({ type: 'cancel', sessionId: 'queued' });
+    await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount === 2, 5000, 'queued ends on both');
+    for (const url of [servers.p0.url, servers.p1.url]) expect(await endedSessions(url)).toEqual({ done: 0, failed: 0, canceled: 1 });
+    expect(await clients[0].expect('error')).toMatchObject({
+      sessionId: 'queued',
+      error: { code: 'MPC_ERR_CHANNEL_CLOSED', message: 'session queued: P1 ended it: canceled by the client' },
+    });
+    expect(logs).toContain('P0: session queued canceled by the client (P1 got the cancel first)');
+    expect(logs.filter((l) => / failed /.test(l))).toEqual([]);
+  });
+
+  it("the client's cancel reaches P0 only: P1, which has no hello from P0 to trust a notice by, fails the session", async () => {
+    clients[0].send({ type: 'cancel', sessionId: 'queued' });
+    expect(await clients[1].expect('error')).toMatchObject({ sessionId: 'queued', error: { code: 'MPC_ERR_CHANNEL_CLOSED' } });
+    await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount === 2, 5000, 'queued ends on both');
+    expect(await endedSessions(servers.p0.url)).toEqual({ done: 0, failed: 0, canceled: 1 });
+    expect(await endedSessions(servers.p1.url)).toEqual({ done: 0, failed: 1, canceled: 0 });
   });
 });
 

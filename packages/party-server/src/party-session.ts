@@ -19,15 +19,11 @@
  * Client link: the prompt share arrives sealed and each token share leaves sealed (ClientSeal,
  * agreed in `open` between the client's per-session key and this server's long-term key).
  *
- * Cancel: the client sends `cancel` to both parties, and over a real network the two arrive at
- * different times. The party whose cancel comes first tells its peer before it closes the link
- * (END_TAG, wire/server-hello.ts, once the peer link's hellos are through), and a party that gets
- * that notice ends the session as canceled — counted so in `/metrics` and the log — instead of
- * failing on the close that follows; its client is told (a client that canceled ignores it). A peer
- * that closes without the notice still fails the session: that is a real failure. A cancel before
- * the peer link is up (the SDK cancels an opening session only when its open failed) closes it
- * without a notice. A single-turn session's normal end has no such race: each party sends FIN
- * before it waits for the other's, and a link that closes after this party's FIN is no failure.
+ * Cancel: the client's cancel ends the session here, and the peer is told on the peer link first;
+ * the peer's end notice ends it here as canceled too (peer-end-notice.ts: why, and from when each
+ * party sends and trusts a notice). A single-turn session's normal end has no such race: each
+ * party sends FIN before it waits for the other's, and a link that closes after this party's FIN
+ * is no failure.
  *
  * Errors: everything a session does runs inside try/catch blocks that end in `fail`, which sends
  * the client an error naming the session, closes the session's links with the reason (so the other
@@ -50,23 +46,13 @@ import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyConte
 import { inputWidth, type JobRun } from './jobs/party-job';
 import type { ClientLink, SessionHost } from './session-host';
 import { connectDealer, connectPeer, type PeerLinkSetup } from './session-links';
+import { PeerEndNotice } from './peer-end-notice';
 import type { SessionOutcome } from './server-metrics';
 import { ClientSeal, sealPlace } from './wire/client-seal';
 import type { PartyCost, PartyMessage } from './wire/client-messages';
 import { sessionOptionFields } from './wire/session-options';
 import { attachmentWords, wordBytes } from './wire/message-frame';
-import {
-  decodeSessionEnd,
-  decodeSync,
-  encodeSessionEnd,
-  encodeSync,
-  END_TAG,
-  FIN_TAG,
-  recvWithin,
-  SYNC_TAG,
-  type SessionEndOutcome,
-  type SessionParams,
-} from './wire/server-hello';
+import { decodeSync, encodeSync, FIN_TAG, recvWithin, SYNC_TAG, type SessionParams } from './wire/server-hello';
 import { errorCode, errorFields } from './wire/wire-error';
 
 export type { ClientLink, PartyServerConfig, PeerArrival, SessionHost } from './session-host';
@@ -85,8 +71,8 @@ export class PartySession {
   private idleTimer?: NodeJS.Timeout;
   /** Set once this party has sent FIN: the peer may now close the link at any time. */
   private draining = false;
-  /** The peer link once both hellos are through: it carries the end notice (END_TAG) both ways. */
-  private peer?: WsChannel;
+  /** Sends and takes the end notice (END_TAG) on the peer link. */
+  private readonly endNotice: PeerEndNotice;
 
   constructor(
     private readonly host: SessionHost,
@@ -95,7 +81,9 @@ export class PartySession {
     readonly client: ClientLink,
     /** The client's X25519 public key for this session (from `open`). */
     private readonly clientKey: Uint8Array,
-  ) {}
+  ) {
+    this.endNotice = new PeerEndNotice(host.config.role, { ended: () => this.peerEnded(), malformed: (e) => this.fail(e) });
+  }
 
   get status(): SessionState {
     return this.state;
@@ -112,13 +100,14 @@ export class PartySession {
         throw new ProtocolError(`session ${this.id}: clientKey: ${(e as Error).message}`, 'MPC_ERR_BAD_MESSAGE');
       }
       const track = (ch: WsChannel, who: string) => this.track(ch, who);
+      const trackPeer = (ch: WsChannel, who: string) => this.trackPeer(ch, who);
       const admit = async () => {
         releaseSetup = await this.host.setupQueue.acquire(cfg.setupQueueTimeoutMs, `P0: session ${this.id}`);
         this.assertOpen();
       };
       const [dealer, peer] = await Promise.all([
         connectDealer(cfg, this.id, track),
-        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, track, admit).then((p) => this.linkPeer(p)),
+        connectPeer(cfg, this.id, this.params, this.host.peerArrivals, trackPeer, admit).then((p) => this.linkPeer(p)),
       ]);
       const source = new CorrelationSource(cfg.role, dealer.seed, new ChannelDealerLink(dealer.channel), peer.ledger);
       const common = agreeSeed(cfg.keys, peer.publicKey, this.id, 'p0-p1', peer.nonces);
@@ -177,7 +166,7 @@ export class PartySession {
   cancel(): void {
     if (this.state === 'closed') return;
     this.host.config.log(`P${this.host.config.role}: session ${this.id} canceled by the client`);
-    this.tellPeer('canceled');
+    this.endNotice.send('canceled');
     this.end('canceled', 'canceled by the client');
   }
 
@@ -261,37 +250,23 @@ export class PartySession {
     return ch;
   }
 
-  /**
-   * The peer link is up (P1: P0's hello checked; P0: P1's hello checked at arrival, its own sent):
-   * from now on an end notice on it, even one already queued, reaches `peerEnded` on arrival.
-   */
+  /** `track` for the peer link, which the end notice follows from then on (peer-end-notice.ts). */
+  private trackPeer(ch: WsChannel, who: string): WsChannel {
+    this.track(ch, who);
+    this.endNotice.linkTracked(ch);
+    return ch;
+  }
+
+  /** The peer link is up, both hellos through: the end notice may now go both ways. */
   private linkPeer(setup: PeerLinkSetup): PeerLinkSetup {
-    this.peer = setup.channel;
-    setup.channel.divert(END_TAG, (payload) => this.peerEnded(payload));
+    this.endNotice.linkUp(setup.channel);
     return setup;
   }
 
-  /** Send the peer the end notice before the close (nothing to send before the link is up). */
-  private tellPeer(outcome: SessionEndOutcome): void {
-    const peer = this.peer;
-    if (!peer || peer.closed) return;
-    try {
-      peer.send(END_TAG, encodeSessionEnd(outcome)); // the close in `end` follows it on the link
-    } catch {
-      // the link died meanwhile: the peer sees the close and fails the session
-    }
-  }
-
   /** The peer ended the session (its client's cancel came first): end it as canceled here too. */
-  private peerEnded(payload: Uint8Array): void {
+  private peerEnded(): void {
     if (this.state === 'closed') return;
     const cfg = this.host.config, other = `P${1 - cfg.role}`;
-    try {
-      decodeSessionEnd(payload, other);
-    } catch (e) {
-      this.fail(e); // a malformed notice: the peer broke the protocol
-      return;
-    }
     cfg.log(`P${cfg.role}: session ${this.id} canceled by the client (${other} got the cancel first)`);
     // The client canceled and ignores this; were the notice not true, the client would not wait in vain.
     this.client.send({ type: 'error', sessionId: this.id, error: errorFields(new ChannelClosedError(`session ${this.id}: ${other} ended it: canceled by the client`)) });

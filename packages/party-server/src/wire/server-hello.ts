@@ -11,9 +11,9 @@
  *   FIN_TAG    P0 ↔ P1 after a job: each waits for the other's FIN before closing, so no message
  *              still in flight is dropped by the close.
  *   END_TAG    P0 ↔ P1, out of band (the receiver diverts it, mpc-core mailbox.ts: it arrives whatever
- *              the receiver is waiting for): { type: "end", outcome: "canceled" }, sent once both
- *              hellos are through by the party whose client's `cancel` arrived first, just before it
- *              closes the link. The receiver ends the session as canceled too, instead of failing
+ *              the receiver is waiting for): { type: "end", outcome: "canceled" }, sent by the
+ *              party whose client's `cancel` arrived first, once its own hello is out on the link
+ *              (peer-end-notice.ts), just before it closes the link. The receiver ends the session as canceled too, instead of failing
  *              on the close: the client's own cancel may reach it later, or never. A close without
  *              it is a failure. Only the authenticated peer can send it (it travels on the session's
  *              own peer link, after the hellos), and it names nothing but the outcome.

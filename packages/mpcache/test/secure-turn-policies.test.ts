@@ -2,7 +2,8 @@
  * A chat's later turn in ONE causal pass under the query-aware policies (MPCache, Quest, token
  * top-k: `multiRowSteps`), against the fixed-point reference decoder whose `extend` brackets the
  * turn for the plaintext twin (beginTurn/endTurn: the turn attends every cached row, as a prefill);
- * and StreamingLLM and SnapKV, whose one pass gives each query its own window: their plaintext twins
+ * and StreamingLLM, SnapKV and Attention-Gate's 'threshold' mode, whose one pass gives each query
+ * what it would attend as a step (its own window; the older flagged rows): their plaintext twins
  * have no bracket and decode the turn position by position, with the same outputs.
  * Random tiny GPT-2 weights; a prompt long enough for MPCache's static stage to evict, steps, a turn,
  * then steps that select again. Randomness is pinned (as secure-mpcache-golden.test.ts): truncation
@@ -10,7 +11,7 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  Generator, ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomWeights, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
+  Generator, ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import type { AttentionView, KVCachePolicy } from '../src/cache/kv-cache-policy';
@@ -22,10 +23,11 @@ const F = 16;
 const BUDGET = 24;
 const config: ModelConfig = { ...TINY_GPT2, nLayers: 2, seqLen: 128 };
 const weights = randomWeights(config, 21);
-const policyConfig = { model: config, mpcache: { clusterSizes: [8, 4], forcedRecent: 8, staticKeepBudgetMultiple: 1 }, quest: { pageSize: 4 } };
+const basePolicyConfig = { model: config, mpcache: { clusterSizes: [8, 4], forcedRecent: 8, staticKeepBudgetMultiple: 1 }, quest: { pageSize: 4 } };
 const PROMPT = Array.from({ length: 48 }, (_, i) => (i * 11 + 5) % config.vocabSize);
 const TURN = [3, 61, 17, 40, 8, 22, 50, 14, 33];
 const setup = secureModel(config, weights, F, `${RUN}model`);
+const thresholdGate = { attentionGate: { weights: randomAttentionGateWeights(config, 4, { gateHeads: 2, gateHeadDim: 8 }), countMode: 'threshold' as const, threshold: 0 } };
 
 /** The reference's greedy ids: prefill + `before` tokens, then the turn (extend), then `after` tokens. */
 function referenceChat(policy: KVCachePolicy, before: number, after: number): number[] {
@@ -36,8 +38,11 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 }
 
 describe('a chat turn in one pass under the query-aware policies', () => {
-  it.each([['mpcache'], ['quest'], ['token-topk'], ['streamingllm'], ['snapkv']])('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name) => {
+  it.each([
+    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate],
+  ] as const)('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name, extra) => {
     const { parties, secure } = await setup;
+    const policyConfig = { ...basePolicyConfig, ...extra };
     const want = referenceChat(makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), 3, 3);
     const ids1 = shareTokenIds(PROMPT, config.vocabSize, testPrg(`${RUN}${name}/p1`)), ids2 = shareTokenIds(TURN, config.vocabSize, testPrg(`${RUN}${name}/p2`));
     const out = await runBoth(parties, async (ctx) => {
@@ -55,6 +60,7 @@ describe('a chat turn in one pass under the query-aware policies', () => {
     expect(out[0].len).toBe(PROMPT.length + 2 + 1 + TURN.length + 2);
   });
 
+  const policyConfig = basePolicyConfig;
   it('the steps after an MPCache turn select clusters again (the turn completed some: their bounds come first)', async () => {
     const { parties, secure } = await setup;
     const ids1 = shareTokenIds(PROMPT, config.vocabSize, testPrg(`${RUN}sel/p1`)), ids2 = shareTokenIds(TURN, config.vocabSize, testPrg(`${RUN}sel/p2`));
@@ -79,9 +85,13 @@ describe('a chat turn in one pass under the query-aware policies', () => {
   });
 });
 
+// (Attention-Gate's flags come from gate logits compared with a threshold: truncation noise flips
+// the near-threshold ones, step by step as in one pass, and moves the logits by ≈ 0.05; its ids are
+// compared above with pinned randomness)
 describe('StreamingLLM and SnapKV: a turn in one pass gives every query its own window', () => {
-  it.each([['streamingllm'], ['snapkv']])('%s: the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async (name) => {
+  it.each([['streamingllm', {}], ['snapkv', {}]] as const)('%s: the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async (name, extra) => {
     const { parties, secure } = await setup;
+    const policyConfig = { ...basePolicyConfig, ...extra };
     const plain = (name: string) => new ReferenceDecoder(weights, config, { kvPolicy: makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), fixedPointFracBits: F });
     const windowed = plain(name), dense = plain('full');
     for (const ref of [windowed, dense]) ref.prefill(PROMPT);
@@ -102,6 +112,7 @@ describe('StreamingLLM and SnapKV: a turn in one pass gives every query its own 
 });
 
 describe('plaintext MPCache turn bracket', () => {
+  const policyConfig = basePolicyConfig;
   it('between beginTurn and endTurn every head of every layer attends the post-static sequence; outside, it selects', () => {
     const ctx = { model: config, budget: BUDGET, fracBits: F };
     const pol = new MpcachePolicy(ctx, policyConfig.mpcache);

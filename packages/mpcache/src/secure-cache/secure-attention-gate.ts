@@ -74,6 +74,16 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   /** Every decoding eviction of layer 0 since the last reset (public; exact cost accounting). */
   readonly evictionLog: EvictionRecord[] = [];
 
+  /**
+   * 'threshold': a chat's turn in one pass, exactly as step by step — each token's flag is decided
+   * when it arrives, and each query of the pass attends the older flagged rows and itself
+   * (GateMaskSelection). 'topk' keeps a running top-k as alive bits, one eviction per step: its
+   * turns go step by step.
+   */
+  get multiRowSteps(): boolean {
+    return this.opts.countMode === 'threshold';
+  }
+
   constructor(readonly model: PolicyModel, readonly budget: number, readonly opts: SecureAttentionGateOptions,
     private readonly gateShares: readonly [GateShares, GateShares] | GateShares | null = null, private readonly shareSeed = new Uint8Array(16)) {
     const { nLayers, nHeads, seqLen } = model;

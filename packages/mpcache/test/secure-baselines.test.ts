@@ -46,6 +46,28 @@ describe(`secure eviction baselines = plaintext (SEED=${TEST_SEED})`, () => {
   });
 });
 
+describe(`a chat's turn in one secure pass = the plaintext turn, query by query (SEED=${TEST_SEED})`, () => {
+  // the secure twin gets the turn's rows in one select/observe; the plaintext position by position
+  // between beginTurn and endTurn (H2O, TOVA: nothing evicted during it, the next step evicts down
+  // at once) or as ordinary steps (StreamingLLM, SnapKV: each query its own window, in one pass)
+  it.each([
+    ['h2o', () => new H2oPolicy(ctxOf(2, 8)), () => new SecureH2oPolicy(1, 8)],
+    ['tova', () => new TovaPolicy(ctxOf(2, 8)), () => new SecureTovaPolicy(1, 8)],
+    ['streamingllm', () => new StreamingLlmPolicy(ctxOf(2, 8)), () => new SecureStreamingLlmPolicy(8)],
+    ['snapkv', () => new SnapKvPolicy(ctxOf(2, 10), { ...SNAPKV_DEFAULTS, kernel: 5 }), () => new SecureSnapKvPolicy(1, 10, { ...SNAPKV_DEFAULTS, kernel: 5 })],
+  ] as const)('%s: a turn of 5 rows after 2 steps, then 3 more steps', async (name, plain, secure) => {
+    const lanes = 2, p = parties(`turn/${name}`);
+    const sim = await simulate(p, `turn/${name}`, plain(), [secure(), secure()], lanes, 20, 5, { turn: { after: 2, rows: 5 } });
+    expect(sim.steps).toHaveLength(5 + 5);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    // the turn's queries see more than the budget (H2O, TOVA: nothing evicted during it), the step
+    // after it is back within the budget
+    const widest = Math.max(...sim.steps.slice(2, 7).map((s) => s.plain[0].length)), after = sim.steps[7].plain[0].length;
+    if (name === 'h2o' || name === 'tova') expect(widest).toBeGreaterThan(8);
+    expect(after).toBe(name === 'snapkv' ? 10 : 8);
+  });
+});
+
 describe(`secure D2O = plaintext D2O with uniform budgets, no merge (SEED=${TEST_SEED})`, () => {
   it('H2O eviction with the first 4 tokens forced', async () => {
     const { D2oPolicy, D2O_DEFAULTS } = await import('../src/cache/d2o');

@@ -9,6 +9,10 @@
  * candidates, ties: oldest evicted) — `h2oEvict`, a pure function the secure version mirrors with a
  * tournament argmin and a lazy-deletion alive bit (B2, B6).
  *
+ * A chat's later turn (decoder `extend`, beginTurn/endTurn) is taken like a prompt on top of the
+ * kept set: its positions attend the alive positions and each other, nothing is evicted during it,
+ * their attention joins the scores, and the step after it evicts down to heavy + recent at once.
+ *
  * Budget split: heavy = ⌊budget · heavyFraction⌋, recent = budget − heavy (paper: 10 % + 10 %, so 1:1).
  * Fixed point: the scores are sums of grid probabilities, exact; nothing to round.
  */
@@ -58,6 +62,7 @@ export class H2oPolicy implements KVCachePolicy {
     const u = view.layer * this.ctx.model.nHeads + view.head, alive = this.alive[u];
     alive[view.pos] = 1;
     if (this.phase.inPrefill) return null;
+    if (this.phase.inTurn) return alive.subarray(0, view.pos + 1); // a turn evicts nothing (header)
     h2oEvict(this.scores[u], alive, view.pos, this.heavy, this.recent);
     return alive.subarray(0, view.pos + 1);
   }
@@ -69,6 +74,8 @@ export class H2oPolicy implements KVCachePolicy {
 
   beginPrefill(n: number): void { this.phase.begin(n); }
   endPrefill(): void { this.phase.end(); }
+  beginTurn(): void { this.phase.beginTurn(); }
+  endTurn(): void { this.phase.endTurn(); }
   reset(): void {
     this.phase.reset();
     for (const s of this.scores) s.fill(0);

@@ -36,7 +36,8 @@ export class TovaPolicy implements KVCachePolicy {
 
   attendMask(view: AttentionView): Uint8Array | null {
     const l = view.layer, alive = this.alive[l];
-    if (view.head === 0 && !this.phase.inPrefill && this.rowPos[l] === view.pos - 1) {
+    // a chat's turn (beginTurn/endTurn) evicts nothing; the step after it evicts by the turn's last row
+    if (view.head === 0 && !this.phase.dense && this.rowPos[l] === view.pos - 1) {
       tovaEvict(this.rowSum[l], alive, view.pos, this.ctx.budget - 1);
     }
     alive[view.pos] = 1;
@@ -52,6 +53,8 @@ export class TovaPolicy implements KVCachePolicy {
 
   beginPrefill(n: number): void { this.phase.begin(n); }
   endPrefill(): void { this.phase.end(); }
+  beginTurn(): void { this.phase.beginTurn(); }
+  endTurn(): void { this.phase.endTurn(); }
   reset(): void {
     this.phase.reset();
     for (const a of this.alive) a.fill(0);

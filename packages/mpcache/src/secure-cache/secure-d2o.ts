@@ -31,6 +31,8 @@ const { asUintN } = BigInt;
  */
 export class SecureD2oPolicy extends SecureH2oPolicy {
   override readonly name: string = 'd2o';
+  /** Its merges follow one victim per step: a chat's turn goes step by step. */
+  override readonly multiRowSteps = false;
   private readonly skip: Set<number>;
   private splits: ({ heavy: number; recent: number } | null)[];
   private merges: (D2oMergeState | null)[];

@@ -13,6 +13,9 @@
  *   accumulated); the victim of the next step is chosen among every slot but the newest, keeping
  *   budget − 1; the prompt's end is one compactRows by the last prompt row.
  * Without a prefill bracket the first step evicts many at once (topK mask, no compaction).
+ * A chat's turn in one pass (multiRowSteps, H2O and TOVA; the twins' beginTurn bracket): no
+ * eviction during it, the queries attend the alive slots (and each other, causally), H2O's scores
+ * take all their rows; the step after it evicts down to the budget at once (topK mask).
  * No heavy-hitter slot (budget × heavyFraction < 1): every candidate goes, publicly — the prompt's
  * compaction keeps only its tail and each step's candidate dies without a ranking (a recent window).
  */import type { RingTensor } from '@mpcache/mpc-core';
@@ -25,6 +28,8 @@ import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureH2oPolicy extends DeadSlotPolicy {
   readonly name: string = 'h2o';
+  /** A chat's turn in one pass, evicting nothing (header); D2O, whose merges follow single victims, says no. */
+  readonly multiRowSteps: boolean = true;
   readonly heavy: number;
   readonly recent: number;
 
@@ -46,6 +51,7 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), kvLen = view.cache.length;
     if (this.phase.inPrefill) return null;
+    if (view.nQueries > 1) return this.selection(st, kvLen); // a turn: no eviction (header)
     const { heavy, recent } = this.splitOf(view.layer), end = Math.max(0, kvLen - recent);
     this.lastEviction[view.layer] = await ctx.ledger.scope('h2o evict', () => evictDown(ctx, st, st.table('score', end), end, heavy));
     return this.selection(st, kvLen);
@@ -85,6 +91,8 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
 
 export class SecureTovaPolicy extends DeadSlotPolicy {
   readonly name = 'tova';
+  /** A chat's turn in one pass, evicting nothing; the next step evicts by the turn's last row (header). */
+  readonly multiRowSteps = true;
   private lastRow: (BigUint64Array | null)[];
   private rowPos: Int32Array;
 
@@ -97,7 +105,7 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), l = view.layer, kvLen = view.cache.length, row = this.lastRow[l];
     if (this.phase.inPrefill) return null;
-    if (row && this.rowPos[l] === view.startPos - 1) {
+    if (row && this.rowPos[l] === view.startPos - 1 && view.nQueries === 1) {
       const end = kvLen - 1;
       this.lastEviction[l] = await ctx.ledger.scope('tova evict', () => evictDown(ctx, st, row.subarray(0, end), end, this.budget - 1));
     }

@@ -11,7 +11,7 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  Generator, ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
+  Generator, ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import type { AttentionView, KVCachePolicy } from '../src/cache/kv-cache-policy';
@@ -39,11 +39,11 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 
 describe('a chat turn in one pass under the query-aware policies', () => {
   it.each([
-    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}],
+    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}],
   ] as const)('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name, extra) => {
     const { parties, secure } = await setup;
     const policyConfig = { ...basePolicyConfig, ...extra };
-    const want = referenceChat(makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), 3, 3);
+    const want = referenceChat(makePolicy(name, BUDGET, secureDefaults({ ...policyConfig, fracBits: F })), 3, 3); // the twin of what runs on shares
     const ids1 = shareTokenIds(PROMPT, config.vocabSize, testPrg(`${RUN}${name}/p1`)), ids2 = shareTokenIds(TURN, config.vocabSize, testPrg(`${RUN}${name}/p2`));
     const out = await runBoth(parties, async (ctx) => {
       const policy = makeSecurePolicy(name, BUDGET, policyConfig), g = new Generator(ctx, secure[ctx.party], { kvPolicy: policy });

@@ -136,6 +136,7 @@ export class D2oPolicy implements KVCachePolicy {
     const H = this.ctx.model.nHeads, l = view.layer, pos = view.pos;
     this.alive[l * H + view.head][pos] = 1;
     if (this.phase.inPrefill || this.skip.has(l)) return null;
+    if (this.phase.inTurn) return this.alive[l * H + view.head].subarray(0, pos + 1); // a turn evicts nothing (beginTurn)
     if (this.stepDone[l] !== pos) { this.stepDone[l] = pos; this.layerStep(view); }
     return this.alive[l * H + view.head].subarray(0, pos + 1);
   }
@@ -157,6 +158,19 @@ export class D2oPolicy implements KVCachePolicy {
   }
 
   beginPrefill(n: number): void { this.phase.begin(n); }
+
+  /**
+   * A chat's turn without merges is taken as H2O takes it (h2o.ts): nothing evicted during it, the
+   * step after it evicts down at once. With merges (one victim per step) the bracket does nothing:
+   * the turn's positions are decoding steps, as its secure twin feeds them.
+   */
+  beginTurn(): void {
+    if (!this.opts.merge) this.phase.beginTurn();
+  }
+
+  endTurn(): void {
+    this.phase.endTurn();
+  }
 
   endPrefill(n: number): void {
     this.phase.end();

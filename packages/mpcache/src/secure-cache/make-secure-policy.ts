@@ -48,6 +48,16 @@ export type SecurePolicyConfig = PolicyConfig & { compactEvery?: number };
 
 type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
 
+/**
+ * The plaintext options with what runs on shares by default laid over them: D2O with uniform layer
+ * budgets and no merge, CAKE with uniform budgets (the adaptive budgets would open per-layer
+ * statistics, and D2O's merge costs a product per step); `c`'s own d2o/cake options win. The
+ * plaintext twin of a secure policy is makePolicy(name, budget, secureDefaults(c)).
+ */
+export function secureDefaults(c: PolicyConfig): PolicyConfig {
+  return { ...c, d2o: { layerBudgets: 'uniform', merge: false, ...c.d2o }, cake: { layerBudgets: 'uniform', ...c.cake } };
+}
+
 const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   full: () => new SecureFullCache(),
   streamingllm: (b, c) => new SecureStreamingLlmPolicy(b, { ...STREAMING_LLM_DEFAULTS, ...c.streamingllm }),
@@ -55,8 +65,8 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   tova: (b, c) => new SecureTovaPolicy(c.model.nLayers, b),
   snapkv: (b, c) => new SecureSnapKvPolicy(c.model.nLayers, b, { ...SNAPKV_DEFAULTS, ...c.snapkv }),
   quest: (b, c) => new SecureQuestPolicy(c.model.nLayers, b, c.model.seqLen, { ...QUEST_DEFAULTS, ...c.quest }),
-  d2o: (b, c) => new SecureD2oPolicy(c.model.nLayers, b, { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false, ...c.d2o }),
-  cake: (b, c) => new SecureCakePolicy(c.model.nLayers, b, { ...CAKE_DEFAULTS, layerBudgets: 'uniform', ...c.cake }),
+  d2o: (b, c) => new SecureD2oPolicy(c.model.nLayers, b, { ...D2O_DEFAULTS, ...secureDefaults(c).d2o }),
+  cake: (b, c) => new SecureCakePolicy(c.model.nLayers, b, { ...CAKE_DEFAULTS, ...secureDefaults(c).cake }),
   'attention-gate': (b, c) => {
     const weights = c.attentionGate?.weights;
     if (!weights) throw new RangeError(`policy "attention-gate" needs "attentionGate.weights" (attention-gate-weights.ts)`);

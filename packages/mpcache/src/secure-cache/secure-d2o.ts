@@ -31,8 +31,8 @@ const { asUintN } = BigInt;
  */
 export class SecureD2oPolicy extends SecureH2oPolicy {
   override readonly name: string = 'd2o';
-  /** Its merges follow one victim per step: a chat's turn goes step by step. */
-  override readonly multiRowSteps = false;
+  /** A chat's turn in one pass as H2O's, without merges only: merges follow one victim per step. */
+  override readonly multiRowSteps: boolean;
   private readonly skip: Set<number>;
   private splits: ({ heavy: number; recent: number } | null)[];
   private merges: (D2oMergeState | null)[];
@@ -43,6 +43,7 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
 
   constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
     super(nLayers, budget, { heavyFraction: opts.heavyFraction });
+    this.multiRowSteps = !opts.merge;
     if (opts.merge && opts.mergeScope !== 'full') throw new RangeError(`secure D2O merges with mergeScope 'full', got a local window`);
     if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
       throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);

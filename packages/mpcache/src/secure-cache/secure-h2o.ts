@@ -28,7 +28,7 @@ import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureH2oPolicy extends DeadSlotPolicy {
   readonly name: string = 'h2o';
-  /** A chat's turn in one pass, evicting nothing (header); D2O, whose merges follow single victims, says no. */
+  /** A chat's turn in one pass, evicting nothing (header); D2O with merges (one victim per step) says no. */
   readonly multiRowSteps: boolean = true;
   readonly heavy: number;
   readonly recent: number;

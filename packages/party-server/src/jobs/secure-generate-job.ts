@@ -20,6 +20,7 @@ import {
   makePolicy,
   makeSecurePolicy,
   maskModelWeights,
+  secureDefaults,
   SECURE_POLICY_NAMES,
   SecureAttentionGatePolicy,
   SecureFullCache,
@@ -64,13 +65,14 @@ export function defaultSecurePolicies(config: ModelConfig, gate: PartyGateShares
 
 /**
  * The float64 (plaintext) twin of a policy of defaultSecurePolicies, for comparisons on the
- * client: the same name, budget and options; undefined for the full cache. 'attention-gate' reads
+ * client: the same name, budget and options (secureDefaults: D2O and CAKE as they run on shares);
+ * undefined for the full cache. 'attention-gate' reads
  * the model's shipped gate file (public in this demo setup); ModelFileError if the model has none.
  */
 export function plaintextPolicyTwin(policy: string, config: ModelConfig): KVCachePolicy | undefined {
   if (policy === 'full') return undefined;
   if (policy === 'streaming') return makePolicy('streamingllm', STREAMING_SINKS + STREAMING_WINDOW, { model: config, streamingllm: { sinks: STREAMING_SINKS } });
-  const budget = defaultPolicyBudget(config.seqLen, config), options = defaultPolicyConfig(config);
+  const budget = defaultPolicyBudget(config.seqLen, config), options = secureDefaults(defaultPolicyConfig(config));
   if (policy === 'attention-gate') {
     const gate = loadShippedAttentionGate(config);
     return makePolicy(policy, budget, { ...options, attentionGate: { ...gate.header.policy, weights: gate.weights } });

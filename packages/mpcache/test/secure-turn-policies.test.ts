@@ -39,7 +39,7 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 
 describe('a chat turn in one pass under the query-aware policies', () => {
   it.each([
-    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}],
+    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}], ['cake', { cake: { window: 8 } }],
   ] as const)('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name, extra) => {
     const { parties, secure } = await setup;
     const policyConfig = { ...basePolicyConfig, ...extra };

@@ -85,7 +85,8 @@ export class CakePolicy implements KVCachePolicy {
     const u = view.layer * this.ctx.model.nHeads + view.head, alive = this.alive[u], pos = view.pos;
     alive[pos] = 1;
     if (this.phase.inPrefill) return null;
-    if (this.rowPos[u] === pos - 1) {
+    // a chat's turn (beginTurn/endTurn) evicts nothing; the step after it evicts down by the turn's last row
+    if (!this.phase.inTurn && this.rowPos[u] === pos - 1) {
       cakeDecodeEvict(this.lastRow[u], alive, Math.max(0, pos - this.window + 1), this.budgets[view.layer], this.opts.decodePoolKernel);
     }
     return alive.subarray(0, pos + 1);
@@ -104,6 +105,9 @@ export class CakePolicy implements KVCachePolicy {
     const w = (this.promptWindow = Math.min(this.window, n));
     for (let u = 0; u < this.windowRows.length; u++) this.windowRows[u] = new Float64Array(w * n);
   }
+
+  beginTurn(): void { this.phase.beginTurn(); }
+  endTurn(): void { this.phase.endTurn(); }
 
   endPrefill(n: number): void {
     this.phase.end();

@@ -17,7 +17,8 @@
  *              order with the last prompt row as payload; the w window rows stay as the public tail
  *   select     if the previous query's row is known: candidates = every slot but the last w (the
  *              protected window), keep B_ℓ by that row: one argmin + DPF one-hot per step
- *              (evictDown), lazy deletion; attention masks dead slots (DeadSlotSelection)
+ *              (evictDown), lazy deletion; attention masks dead slots (DeadSlotSelection); a chat's
+ *              turn in one pass evicts nothing, the step after it evicts down to B_ℓ at once
  * Supported on shares: decodePoolKernel 1 (pooling over a secret alive set in cache order has no
  * public neighbourhood; kernel 1 is the doc's recommended flagged deviation). Indicators whose
  * worst-case range exceeds compactRows' headroom (long prompts: n ≳ 256 at w = 32, f = 12) are
@@ -35,6 +36,8 @@ import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureCakePolicy extends DeadSlotPolicy {
   readonly name = 'cake';
+  /** A chat's turn in one pass, evicting nothing; the next step evicts down by the turn's last row. */
+  readonly multiRowSteps = true;
   readonly window: number;
   private readonly budgets: number[] = [];
   private wins: (BigUint64Array | null)[];
@@ -64,7 +67,7 @@ export class SecureCakePolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), l = view.layer, kvLen = view.cache.length, row = this.lastRow[l];
     if (this.phase.inPrefill) return null;
-    if (row && this.lastPos[l] === view.startPos - 1) {
+    if (row && this.lastPos[l] === view.startPos - 1 && view.nQueries === 1) {
       const end = Math.max(0, kvLen - this.window), U = st.units, prev = row.length / U, rank = new BigUint64Array(U * end);
       for (let u = 0; u < U; u++) rank.set(row.subarray(u * prev, u * prev + end), u * end);
       this.lastEviction[l] = await ctx.ledger.scope('cake evict', () => evictDown(ctx, st, rank, end, this.budgets[l]));

@@ -103,14 +103,7 @@ export async function simulate(
     const plainPos: number[][] = [];
     const rowProbs = data(`${label}/row${s}`, lanes * (pos + 1), 0, 0.25, 5);
     for (let h = 0; h < lanes; h++) rowProbs.fill(0, h * (pos + 1), h * (pos + 1) + Math.min(zeroBelow, pos + 1));
-    for (let h = 0; h < lanes; h++) {
-      const m = plain.attendMask(pv(pos, h));
-      const kept = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j === pos || !m || m[j] === 1);
-      plainPos.push(kept);
-      const pr = rowProbs.subarray(h * (pos + 1), (h + 1) * (pos + 1));
-      for (let j = 0; j <= pos; j++) if (!kept.includes(j)) pr[j] = 0;
-      plain.observe(pv(pos, h), pr);
-    }
+    for (let h = 0; h < lanes; h++) plainPos.push(plainQuery(plain, pv, pos, h, rowProbs.subarray(h * (pos + 1), (h + 1) * (pos + 1))));
     out.push({ plain: plainPos, secure: sec });
     // the same probabilities on the secure slots (dead or unattended slots: 0)
     const slotProbs = new Array(lanes * kv).fill(0);
@@ -126,6 +119,15 @@ export async function simulate(
 }
 
 type PlainView = (pos: number, h: number) => Parameters<KVCachePolicy['attendMask']>[0];
+
+/** The plaintext policy's query `pos` in head h: its attended positions; it observes `pr` zeroed elsewhere. */
+function plainQuery(plain: KVCachePolicy, pv: PlainView, pos: number, h: number, pr: Float64Array): number[] {
+  const m = plain.attendMask(pv(pos, h));
+  const kept = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j === pos || !m || m[j] === 1);
+  for (let j = 0; j <= pos; j++) if (!kept.includes(j)) pr[j] = 0;
+  plain.observe(pv(pos, h), pr);
+  return kept;
+}
 
 /**
  * A chat's turn of `rows` positions from pos0 in one secure pass (the plaintext between beginTurn and
@@ -148,12 +150,8 @@ async function simulateTurn(
   for (let t = 0; t < rows; t++) {
     const pos = pos0 + t, plainPos: number[][] = [], rowProbs = data(`${label}/row${t}`, lanes * (pos + 1), 0, 0.25, 5);
     for (let h = 0; h < lanes; h++) {
-      const m = plain.attendMask(pv(pos, h));
-      const kept = Array.from({ length: pos + 1 }, (_, j) => j).filter((j) => j === pos || !m || m[j] === 1);
-      plainPos.push(kept);
       const pr = rowProbs.subarray(h * (pos + 1), (h + 1) * (pos + 1));
-      for (let j = 0; j <= pos; j++) if (!kept.includes(j)) pr[j] = 0;
-      plain.observe(pv(pos, h), pr);
+      plainPos.push(plainQuery(plain, pv, pos, h, pr));
       for (let j = 0; j < kv; j++) if (sec[t][h].includes(slotPos[h][j])) slotProbs[(h * rows + t) * kv + j] = pr[slotPos[h][j]];
     }
     out.push({ plain: plainPos, secure: sec[t] });

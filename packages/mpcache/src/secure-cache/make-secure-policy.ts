@@ -16,7 +16,10 @@
  *   attention-gate needs `attentionGate.weights` (the plaintext gate, split in-process with a fixed
  *                  seed: both parties are handed the weights on this path; a deployment constructs
  *                  SecureAttentionGatePolicy with each party's GateShares); countMode 'topk' by default
- * Policies with per-KV-head state assume MHA (nKvHeads = nHeads), as the models here.
+ * Policies with per-KV-head state (h2o, d2o, cake, snapkv: one score table and one kept set per KV
+ * head, where the plaintext keeps one per query head) need MHA (nKvHeads = nHeads, as stories15M and
+ * gpt2): on a grouped-query model they are refused (a differential fuzz found SnapKV's kept sets
+ * differing there, silently).
  * `compactEvery` (secure only): decoding steps between dead-slot compactions of the lazy-deletion
  * policies h2o, tova, d2o, cake (dead-slot-compaction.ts; default DEFAULT_COMPACT_EVERY, 0 = never).
  */
@@ -76,10 +79,17 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   'token-topk': (b, c) => new SecureTokenTopKPolicy(c.model.nLayers, b),
 };
 
+/** Policies whose secure state is per KV head (header). */
+const PER_KV_HEAD: ReadonlySet<string> = new Set(['h2o', 'd2o', 'cake', 'snapkv']);
+
 /** A fresh secure policy `name` attending at most `budget` positions per head per decoding step. */
 export function makeSecurePolicy(name: string, budget: number, config: SecurePolicyConfig): SecureKVCachePolicy {
   if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${SECURE_POLICY_NAMES.join(', ')}`);
   validatePolicyContext({ model: config.model, budget, fracBits: config.fracBits ?? null });
+  const kv = (config.model as { nKvHeads?: number }).nKvHeads;
+  if (PER_KV_HEAD.has(name) && kv !== undefined && kv !== config.model.nHeads) {
+    throw new RangeError(`policy "${name}" on shares keeps one set per KV head and needs nKvHeads = nHeads; the model has ${kv} KV heads for ${config.model.nHeads} query heads`);
+  }
   const make = FACTORIES[name];
   if (!make) throw new RangeError(`policy "${name}" is not available on shares; available: ${SECURE_POLICY_NAMES.join(', ')}`);
   const policy = make(budget, config);

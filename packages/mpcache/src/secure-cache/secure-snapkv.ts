@@ -18,7 +18,7 @@ import { PromptPhase } from '../cache/policy-config';
 import { SNAPKV_DEFAULTS, type SnapKvOptions } from '../cache/snapkv';
 import { STREAMING_LLM_DEFAULTS, type StreamingLlmOptions } from '../cache/streaming-llm';
 import {
-  prefixWindowBand, PublicRowSelection, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
+  prefixWindowBand, SecureSinkWindowCache, type SecureAttentionSelection, type SecureAttentionView, type SecureKVCachePolicy,
 } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { compactRows, compactRowsCost, keepZeroRows } from './compact-rows';
@@ -52,13 +52,9 @@ export class SecureSnapKvPolicy implements SecureKVCachePolicy {
     this.caches[view.layer] = view.cache;
     const n = this.phase.promptLength, len = view.cache.length, w = this.window, P = this.prefixRows;
     if (this.phase.inPrefill || P < 0 || this.opts.decode === 'grow') return null;
-    // a chat's turn in one pass: each query its own window, as its own step would (below)
-    if (view.nQueries !== 1) return prefixWindowBand(len, view.nQueries, P, w, ctx.fracBits, Math.max(P + w, n <= this.budget ? this.budget : 0));
-    if (n <= this.budget && len <= this.budget) return null;
-    const from = Math.max(P, len - w), rows = new Int32Array(P + len - from);
-    for (let j = 0; j < P; j++) rows[j] = j;
-    for (let j = from; j < len; j++) rows[P + j - from] = j;
-    return rows.length === len ? null : new PublicRowSelection(rows, len);
+    // the kept prefix and the last w rows, every row while the prompt and the cache fit the budget;
+    // a chat's turn in one pass gives each query its own window, as its own step would
+    return prefixWindowBand(len, view.nQueries, P, w, ctx.fracBits, Math.max(P + w, n <= this.budget ? this.budget : 0));
   }
 
   /** Only the prompt's own pass reads them (the window votes). */
@@ -167,7 +163,7 @@ export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
   readonly name = 'streamingllm';
   /**
    * A chat's later turn comes in one pass: each of its queries attends its own sinks + window
-   * (SecureSinkWindowCache.bandSelection), exactly what it would as a decoding step.
+   * (SecureSinkWindowCache.windowSelection), exactly what it would as a decoding step.
    */
   readonly multiRowSteps = true;
   private readonly inner: SecureSinkWindowCache;
@@ -180,8 +176,8 @@ export class SecureStreamingLlmPolicy implements SecureKVCachePolicy {
   }
 
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
-    if (view.nQueries === 1) return this.inner.select(ctx, view);
-    return this.phase.inPrefill ? null : this.inner.bandSelection(view, ctx.fracBits); // dense prefill ('compressAfterPrefill')
+    if (this.phase.inPrefill && view.nQueries > 1) return null; // dense prefill ('compressAfterPrefill')
+    return this.inner.windowSelection(view, ctx.fracBits);
   }
 
   needsProbs(): boolean {

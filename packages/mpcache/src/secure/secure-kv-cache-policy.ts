@@ -202,12 +202,12 @@ export class BandRowSelection extends PublicRowSelection {
 }
 
 /**
- * n decoding queries in one pass (query t is row kvLen − n + t, its own length len_t = kvLen − n + t + 1),
+ * n ≥ 1 decoding queries in one pass (query t is row kvLen − n + t, its own length len_t = kvLen − n + t + 1),
  * each attending the public rows [0, prefix) ∪ [len_t − window, len_t) — exactly what it would attend
  * as a decoding step of its own — or every row while len_t ≤ denseUpTo (default prefix + window, where
- * the two coincide): the union of their rows, masked per query (BandRowSelection); null when no
- * query excludes a row. StreamingLLM (prefix = sinks) and SnapKV's decoding window (prefix = its kept
- * prompt rows) take a chat's turn this way.
+ * the two coincide): the union of their rows, a PublicRowSelection for one query, masked per query
+ * for several (BandRowSelection); null when no query excludes a row. StreamingLLM (prefix = sinks)
+ * and SnapKV's decoding window (prefix = its kept prompt rows) select this way, a step or a turn.
  */
 export function prefixWindowBand(kvLen: number, n: number, prefix: number, window: number, fracBits: number, denseUpTo = prefix + window): SecureAttentionSelection | null {
   const first = kvLen - n, dense = (t: number) => first + t + 1 <= denseUpTo;
@@ -216,14 +216,15 @@ export function prefixWindowBand(kvLen: number, n: number, prefix: number, windo
   for (let j = 0; j < prefix; j++) rows[j] = j;
   for (let j = lo; j < kvLen; j++) rows[prefix + j - lo] = j;
   const excludes = (t: number, row: number) => !dense(t) && row >= prefix && row < first + t + 1 - window;
-  return new BandRowSelection(rows, kvLen, n, excludes, encodeScalar(CAUSAL_MASK_LOGIT, fracBits));
+  return n === 1 ? new PublicRowSelection(rows, kvLen) : new BandRowSelection(rows, kvLen, n, excludes, encodeScalar(CAUSAL_MASK_LOGIT, fracBits));
 }
 
 /**
  * StreamingLLM on shares: attend the first `sinks` rows and the last `window` rows (public
  * positions, free in MPC); the full cache while kvLen ≤ sinks + window. Rows are never evicted
  * from storage (eviction-by-selection gives the same outputs, eviction-baselines.md).
- * `bandSelection`: several decoding queries in one pass (a chat's turn), each with its own window.
+ * `windowSelection`: decoding queries, one (a step) or several in one pass (a chat's turn), each
+ * with its own window.
  */
 export class SecureSinkWindowCache implements SecureKVCachePolicy {
   readonly name = 'streaming';
@@ -233,18 +234,13 @@ export class SecureSinkWindowCache implements SecureKVCachePolicy {
     }
   }
 
-  async select(_ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
-    const kvLen = view.cache.length;
+  async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     // Prefill queries see a causal triangle; the window is defined for single-query decode steps.
-    if (view.nQueries !== 1 || kvLen <= this.sinks + this.window) return null;
-    const rows = new Int32Array(this.sinks + this.window);
-    for (let j = 0; j < this.sinks; j++) rows[j] = j;
-    for (let j = 0; j < this.window; j++) rows[this.sinks + j] = kvLen - this.window + j;
-    return new PublicRowSelection(rows, kvLen);
+    return view.nQueries === 1 ? this.windowSelection(view, ctx.fracBits) : null;
   }
 
-  /** Several decoding queries in one pass, each with its own sinks + window (prefixWindowBand). */
-  bandSelection(view: SecureAttentionView, fracBits: number): SecureAttentionSelection | null {
+  /** Decoding queries (a step, or a turn in one pass), each with its own sinks + window (prefixWindowBand). */
+  windowSelection(view: SecureAttentionView, fracBits: number): SecureAttentionSelection | null {
     return prefixWindowBand(view.cache.length, view.nQueries, this.sinks, this.window, fracBits);
   }
 

@@ -20,9 +20,12 @@
  *     use the bracket to know the observation window in advance and to evict once at its end.
  *     Without the bracket (raw `forward` calls) every position is a decoding step.
  *   - `beginTurn(n)` / `endTurn(n)`: the decoder's `extend(tokens)` (a chat's later turn, on a NON-empty
- *     cache) brackets its n positions with them. A policy that defines them lets those positions
- *     attend every cached position, as its prefill does (its secure twin takes the turn in one
- *     causal pass: `SecureKVCachePolicy.multiRowSteps`); without them they are decoding steps.
+ *     cache) brackets its n positions with them. A policy that defines them gives those positions
+ *     what its secure twin's one causal pass gives them (`SecureKVCachePolicy.multiRowSteps`): the
+ *     query-aware ones (MPCache, Quest, token top-k) select nothing, so every cached position (MPCache:
+ *     of the post-static sequence) is attended, as in a prefill; the evicting ones (H2O, TOVA, D2O
+ *     without merges, CAKE) evict nothing until the step after the turn. Without them the turn's
+ *     positions are decoding steps.
  *   - `observeInput(layer, pos, xb)`: the normed input of layer `layer`'s attention block at `pos`,
  *     (dModel), called once per layer before the heads' `attendMask` (Attention-Gate's gate input).
  *   - `rowOverrides(view)`: rows of this head's cache to replace, for this call only, in both q·Kᵀ
@@ -73,7 +76,7 @@ export interface KVCachePolicy {
   beginPrefill?(promptLength: number): void;
   /** The prompt's last position has been processed; decoding steps follow. */
   endPrefill?(promptLength: number): void;
-  /** A later turn of `rows` positions starts (decoder `extend`): they attend every cached position. */
+  /** A later turn of `rows` positions starts (decoder `extend`): no per-step selection or eviction until endTurn. */
   beginTurn?(rows: number): void;
   /** The turn's last position has been processed; decoding steps follow. */
   endTurn?(rows: number): void;

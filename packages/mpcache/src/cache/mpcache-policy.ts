@@ -43,6 +43,7 @@ export class MpcachePolicy implements KVCachePolicy {
   private readonly staticKept: Int32Array[] = [];     // per layer: kept prompt positions, ascending
   private readonly masks: Uint8Array[] = [];          // per (layer, head): last position mask
   private readonly maskPos: Int32Array;               // per (layer, head): its query position
+  private readonly turnMask: Uint8Array;              // a turn's post-static mask (seqLen)
   private window = 0;
   /** The last selection per (layer, head) of a leading layer, for inspection and tests. */
   readonly lastSelection: (ClusterSelection | null)[];
@@ -59,6 +60,7 @@ export class MpcachePolicy implements KVCachePolicy {
     for (let l = 0; l < nLayers; l++) { this.staticScores.push(new Float64Array(seqLen)); this.staticKept.push(new Int32Array(0)); }
     for (let u = 0; u < nLayers * nHeads; u++) this.masks.push(new Uint8Array(seqLen));
     this.maskPos = new Int32Array(nLayers * nHeads).fill(-1);
+    this.turnMask = new Uint8Array(seqLen);
     this.lastSelection = new Array(nLayers * nHeads).fill(null);
   }
 
@@ -91,7 +93,7 @@ export class MpcachePolicy implements KVCachePolicy {
   private postStaticMask(layer: number, pos: number): Uint8Array | null {
     const kept = this.staticKept[layer], n = this.phase.promptLength;
     if (kept.length === n) return null;
-    const mask = this.masks[layer * this.ctx.model.nHeads];
+    const mask = this.turnMask;
     mask.fill(0, 0, n);
     mask.fill(1, n, pos + 1);
     for (const p of kept) mask[p] = 1;

@@ -238,12 +238,10 @@ export class ReferenceDecoder {
    * the policy's optional beginPrefill/endPrefill events bracket the prompt.
    */
   prefill(tokens: readonly number[]): Float64Array {
-    if (tokens.length === 0) throw new RangeError(`"tokens" expected at least 1 token, got 0`);
-    assertFitsContext(this.config, this.filled + tokens.length, 'tokens');
+    this.checkFeed(tokens);
     const fresh = this.filled === 0;
     if (fresh) this.kvPolicy.beginPrefill?.(tokens.length);
-    let logits = this.logits;
-    for (const t of tokens) logits = this.forward(t, this.filled);
+    const logits = this.feed(tokens);
     if (fresh) this.kvPolicy.endPrefill?.(tokens.length);
     return logits;
   }
@@ -256,16 +254,26 @@ export class ReferenceDecoder {
    */
   extend(tokens: readonly number[]): Float64Array {
     if (this.filled === 0) throw new Error('ReferenceDecoder.extend() on an empty cache: use prefill()');
-    if (tokens.length === 0) throw new RangeError(`"tokens" expected at least 1 token, got 0`);
-    assertFitsContext(this.config, this.filled + tokens.length, 'tokens');
+    this.checkFeed(tokens);
     this.kvPolicy.beginTurn?.(tokens.length);
     try {
-      let logits = this.logits;
-      for (const t of tokens) logits = this.forward(t, this.filled);
-      return logits;
+      return this.feed(tokens);
     } finally {
       this.kvPolicy.endTurn?.(tokens.length);
     }
+  }
+
+  /** At least one token, and room for all of them after the cache. */
+  private checkFeed(tokens: readonly number[]): void {
+    if (tokens.length === 0) throw new RangeError(`"tokens" expected at least 1 token, got 0`);
+    assertFitsContext(this.config, this.filled + tokens.length, 'tokens');
+  }
+
+  /** Feed `tokens` at positions length, length+1, …; the logits after the last one. */
+  private feed(tokens: readonly number[]): Float64Array {
+    let logits = this.logits;
+    for (const t of tokens) logits = this.forward(t, this.filled);
+    return logits;
   }
 
   /**

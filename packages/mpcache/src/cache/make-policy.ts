@@ -65,10 +65,16 @@ export function isPolicyName(name: string): name is PolicyName {
   return (POLICY_NAMES as readonly string[]).includes(name);
 }
 
+/** `name` if it is one of POLICY_NAMES; a RangeError listing them otherwise. */
+export function assertPolicyName(name: string): PolicyName {
+  if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${POLICY_NAMES.join(', ')}`);
+  return name;
+}
+
 /** A fresh policy `name` attending at most `budget` positions per head per decoding step. */
 export function makePolicy(name: string, budget: number, config: PolicyConfig): KVCachePolicy {
-  if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${POLICY_NAMES.join(', ')}`);
+  const known = assertPolicyName(name);
   const ctx: PolicyContext = { model: config.model, budget, fracBits: config.fracBits ?? null };
   validatePolicyContext(ctx);
-  return FACTORIES[name](ctx, config);
+  return FACTORIES[known](ctx, config);
 }

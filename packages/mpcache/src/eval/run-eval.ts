@@ -22,8 +22,7 @@
  * that refuses every budget, or an unknown name, fails the run before anything is computed.
  */
 import { FullCache } from '../cache/kv-cache-policy';
-import { isPolicyName, makePolicy, SHORT_CONTEXT_OPTIONS, type PolicyConfig } from '../cache/make-policy';
-import { POLICY_NAMES } from '../cache/policy-config';
+import { assertPolicyName, makePolicy, SHORT_CONTEXT_OPTIONS, type PolicyConfig } from '../cache/make-policy';
 import { randomAttentionGateWeights } from '../cache/attention-gate-weights';
 import { argmax } from '../model/blocks';
 import { loadStories15M, type LoadedModel } from '../model/load-stories15m';
@@ -182,7 +181,7 @@ interface EvalVariant {
 function runnableVariants(specs: readonly EvalPolicySpec[], budgets: readonly number[], base: PolicyConfig): { variants: EvalVariant[]; skipped: EvalSkip[] } {
   const variants: EvalVariant[] = [], skipped: EvalSkip[] = [];
   for (const spec of specs) {
-    if (!isPolicyName(spec.name)) throw new RangeError(`unknown policy "${spec.name}"; known: ${POLICY_NAMES.join(', ')}`);
+    assertPolicyName(spec.name);
     const config = { ...base, ...spec.options } as PolicyConfig, refused: EvalSkip[] = [];
     for (const budget of budgets) {
       try {

@@ -67,7 +67,8 @@ export class SecureCakePolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), l = view.layer, kvLen = view.cache.length, row = this.lastRow[l];
     if (this.phase.inPrefill) return null;
-    if (row && this.lastPos[l] === view.startPos - 1 && view.nQueries === 1) {
+    if (view.nQueries > 1) return this.selection(st, kvLen); // a turn: no eviction (header)
+    if (row && this.lastPos[l] === view.startPos - 1) {
       const end = Math.max(0, kvLen - this.window), U = st.units, prev = row.length / U, rank = new BigUint64Array(U * end);
       for (let u = 0; u < U; u++) rank.set(row.subarray(u * prev, u * prev + end), u * end);
       this.lastEviction[l] = await ctx.ledger.scope('cake evict', () => evictDown(ctx, st, rank, end, this.budgets[l]));

@@ -105,7 +105,8 @@ export class SecureTovaPolicy extends DeadSlotPolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     const st = this.state(ctx, view), l = view.layer, kvLen = view.cache.length, row = this.lastRow[l];
     if (this.phase.inPrefill) return null;
-    if (row && this.rowPos[l] === view.startPos - 1 && view.nQueries === 1) {
+    if (view.nQueries > 1) return this.selection(st, kvLen); // a turn: no eviction (header)
+    if (row && this.rowPos[l] === view.startPos - 1) {
       const end = kvLen - 1;
       this.lastEviction[l] = await ctx.ledger.scope('tova evict', () => evictDown(ctx, st, row.subarray(0, end), end, this.budget - 1));
     }

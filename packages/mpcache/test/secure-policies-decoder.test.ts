@@ -56,13 +56,12 @@ describe('secure policies through the decoder', () => {
     expect(out[0].step.cost.rounds).toBe(out[1].step.cost.rounds);
   });
 
-  it('names: every plaintext policy name is known; missing inputs and grouped-query models for per-KV-head policies throw a RangeError naming the policy', () => {
+  it('names: every plaintext policy name is known; missing inputs and bad head counts throw a RangeError naming the field', () => {
     expect(() => makeSecurePolicy('attention-gate', BUDGET, { ...policyConfig, attentionGate: undefined })).toThrow(/"attention-gate" needs/);
     expect(() => makeSecurePolicy('nope', BUDGET, policyConfig)).toThrow(/unknown policy "nope"/);
-    // per-KV-head state on a grouped-query model: refused (the plaintext keeps per query head)
-    const gqa = { ...policyConfig, model: { ...config, nHeads: 4, nKvHeads: 2 } };
-    for (const name of ['h2o', 'd2o', 'cake', 'snapkv']) expect(() => makeSecurePolicy(name, BUDGET, gqa)).toThrow(/needs nKvHeads = nHeads; the model has 2 KV heads for 4 query heads/);
-    for (const name of ['mpcache', 'quest', 'tova', 'streamingllm']) expect(() => makeSecurePolicy(name, BUDGET, gqa)).not.toThrow();
+    // grouped-query models run every policy (per-KV-head ones: secure-gqa-policies.test.ts); KV heads must divide the query heads
+    expect(() => makeSecurePolicy('h2o', BUDGET, { ...policyConfig, model: { ...config, nHeads: 4, nKvHeads: 3 } })).toThrow(/"model.nKvHeads" expected a positive divisor of nHeads = 4, got 3/);
+    for (const name of SECURE_POLICY_NAMES) expect(() => makeSecurePolicy(name, BUDGET, { ...policyConfig, model: { ...config, nHeads: 4, nKvHeads: 2 } })).not.toThrow();
   });
 
   // D2O with fewer heavy-hitter slots than sinks, H2O with none (refused before session 14; kept sets

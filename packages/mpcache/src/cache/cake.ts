@@ -4,7 +4,7 @@
  * End of prefill, per layer: preference P_ℓ from the last w prompt queries' attention (entropy and
  * variance), layer budgets B_ℓ = adjustBudgets(P_ℓ/ΣP·(budget − w)·L), per head the indicator
  * mean + γ·var (pooled) and keep its top-B_ℓ prefix tokens plus the w-token window
- * (cake-budgets.ts). Decoding, per head, per step: the window [pos − w + 1, pos] is protected; the
+ * (cake-budgets.ts). Decoding, per KV head, per step: the window [pos − w + 1, pos] is protected; the
  * alive older positions are cut back to B_ℓ by the latest query row (pooled with decodePoolKernel
  * over cache order), one argmin per step — applied at the start of the next step, so every query of
  * layer ℓ attends at most B_ℓ + w positions (budget on average over layers).
@@ -12,7 +12,9 @@
  * Flagged choices: w = min(window, ⌊budget/2⌋); non-cascading allocation (identical to cascading
  * unless budgets hit the n − w cap, §7.2); decode pooling kernel 1 by default (code: 5 over a
  * score-sorted cache order, which has no meaning after order-free compaction, §7.4); the kept set
- * is per query head (the model is MHA; GQA's group-mean is not implemented).
+ * is per KV head (policy-config.ts kvUnitOf): on a grouped-query model, as CAKE's code, the
+ * indicator is the group's mean of its query heads' indicators and the decode score the group's
+ * mean latest row (here their sums: the same order); the layer preference reads every query head.
  * Layer budgets: 'adaptive' (the paper's allocation, default), 'uniform' (budget − w everywhere) or
  * an array of calibrated public budgets B_ℓ (fixed offline: no data-dependent allocation). The
  * secure twin (secure-cache/secure-cake.ts) runs 'uniform' or calibrated budgets by default and
@@ -24,7 +26,7 @@
  */
 import { adjustBudgets, cakeIndicator, cakeIndicatorFx, cakePreference } from './cake-budgets';
 import { evictToTopK, maskOf, topKPositions } from './top-k-kept';
-import { PromptPhase, type PolicyContext } from './policy-config';
+import { kvHeadCount, kvUnitOf, PromptPhase, type PolicyContext } from './policy-config';
 import { pool1d } from './snapkv';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
@@ -59,20 +61,19 @@ export class CakePolicy implements KVCachePolicy {
   readonly name = 'cake';
   readonly window: number;
   private readonly phase = new PromptPhase();
-  private readonly windowRows: Float64Array[] = []; // per (layer, head): (w, n) window probabilities
-  private readonly alive: Uint8Array[] = [];
-  private readonly lastRow: Float64Array[] = [];
-  private readonly rowPos: Int32Array;
+  private readonly windowRows: Float64Array[] = []; // per (layer, query head): (w, n) window probabilities
+  private readonly alive: Uint8Array[] = [];        // per (layer, KV head)
+  private readonly lastRow: Float64Array[] = [];    // per (layer, KV head): the group's summed latest row
+  private readonly rowPos: Int32Array;              // per (layer, KV head): the position lastRow is of
   private readonly budgets: number[] = [];         // B_ℓ: prefix budget per layer (window excluded)
   private promptWindow = 0;                        // min(window, n) of the current prompt
 
   constructor(private readonly ctx: PolicyContext, readonly opts: CakeOptions = CAKE_DEFAULTS) {
     this.window = Math.max(1, Math.min(opts.window, Math.floor(ctx.budget / 2)));
-    const { nLayers, nHeads, seqLen } = ctx.model;
-    for (let u = 0; u < nLayers * nHeads; u++) {
-      this.alive.push(new Uint8Array(seqLen)); this.lastRow.push(new Float64Array(seqLen)); this.windowRows.push(new Float64Array(0));
-    }
-    this.rowPos = new Int32Array(nLayers * nHeads).fill(-1);
+    const { nLayers, nHeads, seqLen } = ctx.model, units = nLayers * kvHeadCount(ctx.model);
+    for (let u = 0; u < units; u++) { this.alive.push(new Uint8Array(seqLen)); this.lastRow.push(new Float64Array(seqLen)); }
+    for (let u = 0; u < nLayers * nHeads; u++) this.windowRows.push(new Float64Array(0));
+    this.rowPos = new Int32Array(units).fill(-1);
     this.resetBudgets();
   }
 
@@ -82,7 +83,7 @@ export class CakePolicy implements KVCachePolicy {
   }
 
   attendMask(view: AttentionView): Uint8Array | null {
-    const u = view.layer * this.ctx.model.nHeads + view.head, alive = this.alive[u], pos = view.pos;
+    const u = kvUnitOf(this.ctx.model, view.layer, view.head), alive = this.alive[u], pos = view.pos;
     alive[pos] = 1;
     if (this.phase.inPrefill) return null;
     // a chat's turn (beginTurn/endTurn) evicts nothing; the step after it evicts down by the turn's last row
@@ -93,11 +94,11 @@ export class CakePolicy implements KVCachePolicy {
   }
 
   observe(view: AttentionView, probs: Float64Array): void {
-    const u = view.layer * this.ctx.model.nHeads + view.head, n = this.phase.promptLength;
-    this.lastRow[u].set(probs);
-    this.rowPos[u] = view.pos;
+    const u = kvUnitOf(this.ctx.model, view.layer, view.head), n = this.phase.promptLength, row = this.lastRow[u];
+    if (this.rowPos[u] !== view.pos) { row.fill(0, 0, view.pos + 1); this.rowPos[u] = view.pos; } // the group's first head at pos
+    for (let j = 0; j <= view.pos; j++) row[j] += probs[j];
     const w = this.promptWindow;
-    if (this.phase.inPrefill && view.pos >= n - w) this.windowRows[u].set(probs, (view.pos - (n - w)) * n);
+    if (this.phase.inPrefill && view.pos >= n - w) this.windowRows[view.layer * this.ctx.model.nHeads + view.head].set(probs, (view.pos - (n - w)) * n);
   }
 
   beginPrefill(n: number): void {
@@ -119,11 +120,11 @@ export class CakePolicy implements KVCachePolicy {
         cakePreference(this.windowRows.slice(l * nHeads, (l + 1) * nHeads), w, n, prefix, this.opts.tau1, this.opts.tau2));
       this.budgets.splice(0, nLayers, ...cakeAllocate(pref, (this.ctx.budget - w) * nLayers, prefix));
     }
-    const f = this.ctx.fracBits, { gamma, prefillPoolKernel: kernel } = this.opts;
+    const f = this.ctx.fracBits, { gamma, prefillPoolKernel: kernel } = this.opts, kv = kvHeadCount(this.ctx.model), g = nHeads / kv;
+    const indicator = (A: Float64Array) => (f === null ? cakeIndicator(A, w, n, prefix, gamma, kernel) : cakeIndicatorFx(A, w, n, prefix, gamma, kernel, f));
     for (let l = 0; l < nLayers; l++) {
-      for (let h = 0; h < nHeads; h++) {
-        const u = l * nHeads + h;
-        const ind = f === null ? cakeIndicator(this.windowRows[u], w, n, prefix, gamma, kernel) : cakeIndicatorFx(this.windowRows[u], w, n, prefix, gamma, kernel, f);
+      for (let k = 0; k < kv; k++) {
+        const u = l * kv + k, ind = groupSum(this.windowRows.slice(l * nHeads + k * g, l * nHeads + (k + 1) * g).map(indicator));
         const keep = topKPositions(ind, Int32Array.from({ length: prefix }, (_, j) => j), this.budgets[l]);
         const alive = this.alive[u];
         alive.fill(0, 0, prefix);
@@ -153,6 +154,14 @@ export class CakePolicy implements KVCachePolicy {
       for (let l = 0; l < L; l++) this.budgets.push(this.ctx.budget - this.window);
     }
   }
+}
+
+/** Element-wise sum of a KV head's group of query-head indicators (the one itself when g = 1). */
+function groupSum(rows: readonly Float64Array[]): Float64Array {
+  if (rows.length === 1) return rows[0];
+  const out = new Float64Array(rows[0].length);
+  for (const r of rows) for (let i = 0; i < r.length; i++) out[i] += r[i];
+  return out;
 }
 
 /** CAKE's allocation: B_ℓ = adjustBudgets(P_ℓ/ΣP·total, total, cap) (uniform if ΣP is 0 or not finite). */

@@ -1,6 +1,8 @@
 /**
  * D2O — Dynamic Discriminative Operations (Wan et al., ICLR 2025); eviction-baselines.md §6 (code).
  *
+ * Per KV head throughout (policy-config.ts kvUnitOf; per query head on a multi-head model): a group's
+ * query heads share its kept set and sum their attention into its scores; "head" below is a KV head.
  * Layer level (end of prefill): per layer ℓ and head h the density a_h[j] = Σ_q P_h[q, j] (prompt
  * column sums), var_h = Var_j a_h[j] (unbiased), min-max normalised across the layer's heads, σ_ℓ =
  * mean_h; capacity_ℓ = ⌊(n+1)·clamp(softmax_ℓ(−σ)·L_c·ρ, 0.01, 1)⌋ with ρ = budget/(n+1), so the
@@ -17,7 +19,7 @@
  * Fixed point: u and the merged rows are rounded once each (fxRound); scores are exact sums.
  */
 import { evictToTopK, ranksAbove } from './top-k-kept';
-import { fxRound, PromptPhase, type PolicyContext } from './policy-config';
+import { fxRound, kvHeadCount, kvUnitOf, PromptPhase, type PolicyContext } from './policy-config';
 import { h2oSplit } from './h2o';
 import type { AttentionView, CacheRowOverrides, KVCachePolicy } from './kv-cache-policy';
 
@@ -105,8 +107,10 @@ export class D2oPolicy implements KVCachePolicy {
   private readonly skip: Set<number>;
   private readonly scores: Float64Array[] = [];
   private readonly alive: Uint8Array[] = [];
-  private readonly merged: Map<number, MergedRow>[] = [];       // per (layer, head)
-  private readonly overrides: (CacheRowOverrides | null)[] = []; // per (layer, head), rebuilt when dirty
+  private readonly merged: Map<number, MergedRow>[] = [];       // per (layer, KV head)
+  private readonly overrides: (CacheRowOverrides | null)[] = []; // per (layer, KV head), rebuilt when dirty
+  /** KV heads per layer (units of the per-head state). */
+  private readonly kv: number;
   private readonly split: { heavy: number; recent: number }[] = [];
   /** The prompt's per-head density variances of each layer (adaptive capacities; null before a prompt). */
   variances: number[][] | null = null;
@@ -115,9 +119,10 @@ export class D2oPolicy implements KVCachePolicy {
   private readonly stepsSeen: Int32Array;
 
   constructor(private readonly ctx: PolicyContext, readonly opts: D2oOptions = D2O_DEFAULTS) {
-    const { nLayers, nHeads, seqLen } = ctx.model;
+    const { nLayers, seqLen } = ctx.model;
+    this.kv = kvHeadCount(ctx.model);
     this.skip = new Set(opts.skipLayers.map((l) => (l < 0 ? nLayers + l : l)));
-    for (let u = 0; u < nLayers * nHeads; u++) {
+    for (let u = 0; u < nLayers * this.kv; u++) {
       this.scores.push(new Float64Array(seqLen)); this.alive.push(new Uint8Array(seqLen));
       this.merged.push(new Map()); this.overrides.push(null);
     }
@@ -133,16 +138,16 @@ export class D2oPolicy implements KVCachePolicy {
   }
 
   attendMask(view: AttentionView): Uint8Array | null {
-    const H = this.ctx.model.nHeads, l = view.layer, pos = view.pos;
-    this.alive[l * H + view.head][pos] = 1;
+    const l = view.layer, pos = view.pos, alive = this.alive[kvUnitOf(this.ctx.model, l, view.head)];
+    alive[pos] = 1;
     if (this.phase.inPrefill || this.skip.has(l)) return null;
-    if (this.phase.inTurn) return this.alive[l * H + view.head].subarray(0, pos + 1); // a turn evicts nothing (beginTurn)
+    if (this.phase.inTurn) return alive.subarray(0, pos + 1); // a turn evicts nothing (beginTurn)
     if (this.stepDone[l] !== pos) { this.stepDone[l] = pos; this.layerStep(view); }
-    return this.alive[l * H + view.head].subarray(0, pos + 1);
+    return alive.subarray(0, pos + 1);
   }
 
   rowOverrides(view: AttentionView): CacheRowOverrides | null {
-    const u = view.layer * this.ctx.model.nHeads + view.head, rows = this.merged[u];
+    const u = kvUnitOf(this.ctx.model, view.layer, view.head), rows = this.merged[u];
     if (rows.size === 0) return null;
     if (this.overrides[u] === null) {
       const d = view.headDim, positions = Int32Array.from(rows.keys()), keys = new Float64Array(rows.size * d), values = new Float64Array(rows.size * d);
@@ -153,7 +158,7 @@ export class D2oPolicy implements KVCachePolicy {
   }
 
   observe(view: AttentionView, probs: Float64Array): void {
-    const s = this.scores[view.layer * this.ctx.model.nHeads + view.head];
+    const s = this.scores[kvUnitOf(this.ctx.model, view.layer, view.head)];
     for (let j = 0; j <= view.pos; j++) s[j] += probs[j];
   }
 
@@ -175,8 +180,8 @@ export class D2oPolicy implements KVCachePolicy {
   endPrefill(n: number): void {
     this.phase.end();
     if (this.opts.layerBudgets === 'uniform') return;
-    const { nLayers, nHeads } = this.ctx.model;
-    const density = Array.from({ length: nLayers }, (_, l) => Array.from({ length: nHeads }, (_, h) => this.scores[l * nHeads + h].subarray(0, n)));
+    const { nLayers } = this.ctx.model, H = this.kv;
+    const density = Array.from({ length: nLayers }, (_, l) => Array.from({ length: H }, (_, h) => this.scores[l * H + h].subarray(0, n)));
     this.variances = d2oDensityVariances(density, n, this.skip);
     const caps = d2oCapacitiesFromVariances(this.variances, n, this.ctx.budget, this.skip);
     caps.forEach((cap, l) => { if (cap !== null) this.split[l] = h2oSplit(cap, this.opts.heavyFraction); });
@@ -200,9 +205,9 @@ export class D2oPolicy implements KVCachePolicy {
     for (let l = 0; l < this.ctx.model.nLayers; l++) this.split.push(h2oSplit(this.ctx.budget, this.opts.heavyFraction));
   }
 
-  /** Evict (every head of the layer) and merge, before the attention of query `pos`. */
+  /** Evict (every KV head of the layer) and merge, before the attention of query `pos`. */
   private layerStep(view: AttentionView): void {
-    const H = this.ctx.model.nHeads, l = view.layer, pos = view.pos, { heavy, recent } = this.split[l];
+    const H = this.kv, l = view.layer, pos = view.pos, { heavy, recent } = this.split[l];
     const evicted: Int32Array[] = [];
     for (let h = 0; h < H; h++) {
       this.alive[l * H + h][pos] = 1;
@@ -214,14 +219,13 @@ export class D2oPolicy implements KVCachePolicy {
     // nearest kept row per evicted token and head
     const d = view.headDim, u = evicted.map(() => new Float64Array(count)), target = evicted.map(() => new Int32Array(count));
     for (let h = 0; h < H; h++) {
-      const kvHead = Math.floor(h / (H / (view.kvDim / d)));
       for (let i = 0; i < count; i++) {
-        const e = evicted[h][i], ke = this.keyOf(view, l, h, kvHead, e);
+        const e = evicted[h][i], ke = this.keyOf(view, l, h, e);
         let best = -Infinity, bestC = -1;
         for (let c = 0; c <= pos; c++) {
           if (this.alive[l * H + h][c] === 0) continue;
           if (this.opts.mergeScope !== 'full' && Math.abs(c - e) > this.opts.mergeScope.local) continue;
-          const sim = fxRound(cosine(ke, this.keyOf(view, l, h, kvHead, c)), this.ctx.fracBits);
+          const sim = fxRound(cosine(ke, this.keyOf(view, l, h, c)), this.ctx.fracBits);
           if (bestC < 0 || ranksAbove(sim, c, best, bestC)) { best = sim; bestC = c; }
         }
         u[h][i] = bestC < 0 ? -Infinity : best;
@@ -237,13 +241,12 @@ export class D2oPolicy implements KVCachePolicy {
     const pass = new Uint8Array(count);
     for (let i = 0; i < count; i++) pass[i] = u.reduce((s, row) => s + row[i], 0) / H >= this.tau[l] ? 1 : 0;
     for (let h = 0; h < H; h++) {
-      const kvHead = Math.floor(h / (H / (view.kvDim / d)));
       const groups = new Map<number, { k: Float64Array; v: Float64Array; n: number }>();
       for (let i = 0; i < count; i++) {
         const c = target[h][i];
         if (pass[i] === 0 || c < 0) continue;
         const g = groups.get(c) ?? { k: new Float64Array(d), v: new Float64Array(d), n: 0 };
-        const ke = this.keyOf(view, l, h, kvHead, evicted[h][i]), ve = this.valueOf(view, l, h, kvHead, evicted[h][i]);
+        const ke = this.keyOf(view, l, h, evicted[h][i]), ve = this.valueOf(view, l, h, evicted[h][i]);
         for (let j = 0; j < d; j++) { g.k[j] += u[h][i] * ke[j]; g.v[j] += u[h][i] * ve[j]; }
         g.n++;
         groups.set(c, g);
@@ -251,7 +254,7 @@ export class D2oPolicy implements KVCachePolicy {
       // scatter_reduce('mean', include_self): K_c ← (K_c + Σ u_e·k_e)/(1 + count), V alike
       const rows = this.merged[l * H + h];
       for (const [c, g] of groups) {
-        const kc = this.keyOf(view, l, h, kvHead, c), vc = this.valueOf(view, l, h, kvHead, c);
+        const kc = this.keyOf(view, l, h, c), vc = this.valueOf(view, l, h, c);
         rows.set(c, {
           key: Float64Array.from(kc, (x, j) => fxRound((x + g.k[j]) / (1 + g.n), this.ctx.fracBits)),
           value: Float64Array.from(vc, (x, j) => fxRound((x + g.v[j]) / (1 + g.n), this.ctx.fracBits)),
@@ -262,15 +265,16 @@ export class D2oPolicy implements KVCachePolicy {
     }
   }
 
-  private keyOf(view: AttentionView, l: number, h: number, kvHead: number, p: number): Float64Array {
-    const m = this.merged[l * this.ctx.model.nHeads + h].get(p);
-    const d = view.headDim, o = p * view.kvDim + kvHead * d;
+  /** KV head h's key of position p in layer l: its merged row if any, else the cached one. */
+  private keyOf(view: AttentionView, l: number, h: number, p: number): Float64Array {
+    const m = this.merged[l * this.kv + h].get(p);
+    const d = view.headDim, o = p * view.kvDim + h * d;
     return m ? m.key : view.keyCache.subarray(o, o + d);
   }
 
-  private valueOf(view: AttentionView, l: number, h: number, kvHead: number, p: number): Float64Array {
-    const m = this.merged[l * this.ctx.model.nHeads + h].get(p);
-    const d = view.headDim, o = p * view.kvDim + kvHead * d;
+  private valueOf(view: AttentionView, l: number, h: number, p: number): Float64Array {
+    const m = this.merged[l * this.kv + h].get(p);
+    const d = view.headDim, o = p * view.kvDim + h * d;
     return m ? m.value : view.valueCache.subarray(o, o + d);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * H2O — Heavy-Hitter Oracle (Zhang et al., NeurIPS 2023); eviction-baselines.md §3, real-drop code.
  *
- * Per layer and head: score s_j = Σ_q P_h[q, j], accumulated over every query that attended j (the
- * prompt's column sums, then each decoding row over the already-evicted cache). At the decoding step
+ * Per layer and KV head (policy-config.ts kvUnitOf; per query head on a multi-head model): score
+ * s_j = Σ_q Σ_{h in the group} P_h[q, j], accumulated over every query that attended j (the prompt's
+ * column sums, then each decoding row over the already-evicted cache). The group's first head to
+ * reach a step evicts; h2oEvict is then a no-op for the others (the kept set is already down). At the decoding step
  * of query pos the kept set is the recent window [pos − recent + 1, pos] plus the `heavy` best-scored
  * older alive positions; a position once evicted never returns. The first decoding step therefore
  * does the prefill top-k (many evictions), later steps evict exactly one (the argmin over heavy + 1
@@ -17,7 +19,7 @@
  * Fixed point: the scores are sums of grid probabilities, exact; nothing to round.
  */
 import { evictToTopK } from './top-k-kept';
-import { PromptPhase, type PolicyContext } from './policy-config';
+import { kvHeadCount, kvUnitOf, PromptPhase, type PolicyContext } from './policy-config';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
 export interface H2oOptions {
@@ -46,20 +48,20 @@ export class H2oPolicy implements KVCachePolicy {
   private readonly phase = new PromptPhase();
   private readonly heavy: number;
   private readonly recent: number;
-  private readonly scores: Float64Array[] = []; // per (layer, head): (seqLen) accumulated attention
-  private readonly alive: Uint8Array[] = [];    // per (layer, head): (seqLen)
+  private readonly scores: Float64Array[] = []; // per (layer, KV head): (seqLen) accumulated attention
+  private readonly alive: Uint8Array[] = [];    // per (layer, KV head): (seqLen)
 
   constructor(private readonly ctx: PolicyContext, readonly opts: H2oOptions = H2O_DEFAULTS) {
     ({ heavy: this.heavy, recent: this.recent } = h2oSplit(ctx.budget, opts.heavyFraction));
-    const { nLayers, nHeads, seqLen } = ctx.model;
-    for (let u = 0; u < nLayers * nHeads; u++) {
+    const { nLayers, seqLen } = ctx.model;
+    for (let u = 0; u < nLayers * kvHeadCount(ctx.model); u++) {
       this.scores.push(new Float64Array(seqLen));
       this.alive.push(new Uint8Array(seqLen));
     }
   }
 
   attendMask(view: AttentionView): Uint8Array | null {
-    const u = view.layer * this.ctx.model.nHeads + view.head, alive = this.alive[u];
+    const u = kvUnitOf(this.ctx.model, view.layer, view.head), alive = this.alive[u];
     alive[view.pos] = 1;
     if (this.phase.inPrefill) return null;
     if (this.phase.inTurn) return alive.subarray(0, view.pos + 1); // a turn evicts nothing (header)
@@ -68,7 +70,7 @@ export class H2oPolicy implements KVCachePolicy {
   }
 
   observe(view: AttentionView, probs: Float64Array): void {
-    const s = this.scores[view.layer * this.ctx.model.nHeads + view.head];
+    const s = this.scores[kvUnitOf(this.ctx.model, view.layer, view.head)];
     for (let j = 0; j <= view.pos; j++) s[j] += probs[j];
   }
 

@@ -27,7 +27,24 @@ export const POLICY_NAMES: readonly PolicyName[] = Object.freeze([
 export interface PolicyModel {
   readonly nLayers: number;
   readonly nHeads: number;
+  /** KV heads (grouped-query attention: fewer than nHeads, dividing it); default nHeads. */
+  readonly nKvHeads?: number;
   readonly seqLen: number;
+}
+
+/**
+ * The per-KV-head policies (H2O, D2O, CAKE, SnapKV) keep one kept set per (layer, KV head): on a
+ * grouped-query model that is what evicting a row frees (the group's query heads share it), and what
+ * their secure twins keep. The group's query heads vote together: their scores are summed.
+ */
+export function kvHeadCount(model: PolicyModel): number {
+  return model.nKvHeads ?? model.nHeads;
+}
+
+/** Index of the (layer, KV head) unit of query head `head` (0 ≤ unit < nLayers · kvHeadCount). */
+export function kvUnitOf(model: PolicyModel, layer: number, head: number): number {
+  const kv = kvHeadCount(model);
+  return layer * kv + Math.floor(head / (model.nHeads / kv));
 }
 
 /** Common constructor input of every budgeted policy. */
@@ -45,6 +62,8 @@ export function validatePolicyContext(ctx: PolicyContext): void {
   for (const [k, v] of [['nLayers', nLayers], ['nHeads', nHeads], ['seqLen', seqLen]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`"model.${k}" expected a positive integer, got ${v}`);
   }
+  const kv = kvHeadCount(ctx.model);
+  if (!Number.isInteger(kv) || kv < 1 || nHeads % kv !== 0) throw new RangeError(`"model.nKvHeads" expected a positive divisor of nHeads = ${nHeads}, got ${kv}`);
   if (!Number.isInteger(ctx.budget) || ctx.budget < 2) throw new RangeError(`"budget" expected an integer ≥ 2, got ${ctx.budget}`);
   const f = ctx.fracBits;
   if (f !== null && (!Number.isInteger(f) || f < 1 || f > 24)) throw new RangeError(`"fracBits" expected null or an integer in [1, 24], got ${f}`);

@@ -1,8 +1,9 @@
 /**
  * SnapKV (Li et al., NeurIPS 2024) — one-shot window vote at prefill; eviction-baselines.md §5.
  *
- * Per layer and query head, over a prompt of n tokens with observation window w (the last w prompt
- * queries): votes v_j = Σ_{q ∈ window} P_h[q, j] for prefix positions j < n − w, 1-D pooling along
+ * Per layer and KV head (policy-config.ts kvUnitOf; per query head on a multi-head model), over a
+ * prompt of n tokens with observation window w (the last w prompt queries): votes
+ * v_j = Σ_{q ∈ window} Σ_{h in the group} P_h[q, j] for prefix positions j < n − w, 1-D pooling along
  * positions (kernel k, stride 1, same padding; max-pool 7 in the paper's runs, avg-pool recommended
  * for the secure version), then keep the top (capacity − w) prefix positions plus the window
  * (`snapkvSelect`, pure). No compression if n ≤ capacity.
@@ -15,7 +16,7 @@
  * a window sum (the public 1/k does not change the order). No rounding.
  */
 import { maskOf, topKPositions } from './top-k-kept';
-import { PromptPhase, type PolicyContext } from './policy-config';
+import { kvHeadCount, kvUnitOf, PromptPhase, type PolicyContext } from './policy-config';
 import type { AttentionView, KVCachePolicy } from './kv-cache-policy';
 
 export interface SnapKvOptions {
@@ -59,22 +60,22 @@ export class SnapKvPolicy implements KVCachePolicy {
   readonly name = 'snapkv';
   private readonly phase = new PromptPhase();
   readonly window: number;
-  private readonly votes: Float64Array[] = [];  // per (layer, head): (seqLen)
-  private readonly kept: Uint8Array[] = [];     // per (layer, head): selected prompt positions
+  private readonly votes: Float64Array[] = [];  // per (layer, KV head): (seqLen)
+  private readonly kept: Uint8Array[] = [];     // per (layer, KV head): selected prompt positions
   private selected = false;
   private readonly mask: Uint8Array;
 
   constructor(private readonly ctx: PolicyContext, readonly opts: SnapKvOptions = SNAPKV_DEFAULTS) {
     this.window = Math.max(1, Math.min(opts.window, Math.floor(ctx.budget / 2)));
-    const { nLayers, nHeads, seqLen } = ctx.model;
-    for (let u = 0; u < nLayers * nHeads; u++) { this.votes.push(new Float64Array(seqLen)); this.kept.push(new Uint8Array(seqLen)); }
+    const { nLayers, seqLen } = ctx.model;
+    for (let u = 0; u < nLayers * kvHeadCount(ctx.model); u++) { this.votes.push(new Float64Array(seqLen)); this.kept.push(new Uint8Array(seqLen)); }
     this.mask = new Uint8Array(seqLen);
   }
 
   attendMask(view: AttentionView): Uint8Array | null {
     const n = this.phase.promptLength;
     if (this.phase.inPrefill || !this.selected) return null; // no prompt bracket: nothing to select from
-    const len = view.pos + 1, kept = this.kept[view.layer * this.ctx.model.nHeads + view.head];
+    const len = view.pos + 1, kept = this.kept[kvUnitOf(this.ctx.model, view.layer, view.head)];
     if (this.opts.decode === 'grow') {
       this.mask.set(kept.subarray(0, n));
       this.mask.fill(1, n, len);
@@ -92,7 +93,7 @@ export class SnapKvPolicy implements KVCachePolicy {
   observe(view: AttentionView, probs: Float64Array): void {
     const n = this.phase.promptLength;
     if (!this.phase.inPrefill || view.pos < n - this.window) return;
-    const v = this.votes[view.layer * this.ctx.model.nHeads + view.head];
+    const v = this.votes[kvUnitOf(this.ctx.model, view.layer, view.head)];
     for (let j = 0; j < n - this.window; j++) v[j] += probs[j];
   }
 

@@ -16,10 +16,8 @@
  *   attention-gate needs `attentionGate.weights` (the plaintext gate, split in-process with a fixed
  *                  seed: both parties are handed the weights on this path; a deployment constructs
  *                  SecureAttentionGatePolicy with each party's GateShares); countMode 'topk' by default
- * Policies with per-KV-head state (h2o, d2o, cake, snapkv: one score table and one kept set per KV
- * head, where the plaintext keeps one per query head) need MHA (nKvHeads = nHeads, as stories15M and
- * gpt2): on a grouped-query model they are refused (a differential fuzz found SnapKV's kept sets
- * differing there, silently).
+ * Grouped-query models: h2o, d2o, cake and snapkv keep one score table and one kept set per KV head,
+ * summing the group's query heads, as their plaintext twins (policy-config.ts kvUnitOf).
  * `compactEvery` (secure only): decoding steps between dead-slot compactions of the lazy-deletion
  * policies h2o, tova, d2o, cake (dead-slot-compaction.ts; default DEFAULT_COMPACT_EVERY, 0 = never).
  */
@@ -53,12 +51,13 @@ type Factory = (budget: number, c: PolicyConfig) => SecureKVCachePolicy;
 
 /**
  * The plaintext options with what runs on shares by default laid over them: D2O with uniform layer
- * budgets and no merge, CAKE with uniform budgets (the adaptive budgets would open per-layer
+ * budgets and no merge (and, when merging, none at the prompt's eviction, which on shares is a
+ * compaction: promptMerge false), CAKE with uniform budgets (the adaptive budgets would open per-layer
  * statistics, and D2O's merge costs a product per step); `c`'s own d2o/cake options win. The
  * plaintext twin of a secure policy is makePolicy(name, budget, secureDefaults(c)).
  */
 export function secureDefaults(c: PolicyConfig): PolicyConfig {
-  return { ...c, d2o: { layerBudgets: 'uniform', merge: false, ...c.d2o }, cake: { layerBudgets: 'uniform', ...c.cake } };
+  return { ...c, d2o: { layerBudgets: 'uniform', merge: false, promptMerge: false, ...c.d2o }, cake: { layerBudgets: 'uniform', ...c.cake } };
 }
 
 const FACTORIES: Partial<Record<PolicyName, Factory>> = {
@@ -79,17 +78,11 @@ const FACTORIES: Partial<Record<PolicyName, Factory>> = {
   'token-topk': (b, c) => new SecureTokenTopKPolicy(c.model.nLayers, b),
 };
 
-/** Policies whose secure state is per KV head (header). */
-const PER_KV_HEAD: ReadonlySet<string> = new Set(['h2o', 'd2o', 'cake', 'snapkv']);
 
 /** A fresh secure policy `name` attending at most `budget` positions per head per decoding step. */
 export function makeSecurePolicy(name: string, budget: number, config: SecurePolicyConfig): SecureKVCachePolicy {
   if (!isPolicyName(name)) throw new RangeError(`unknown policy "${name}"; known: ${SECURE_POLICY_NAMES.join(', ')}`);
   validatePolicyContext({ model: config.model, budget, fracBits: config.fracBits ?? null });
-  const kv = (config.model as { nKvHeads?: number }).nKvHeads;
-  if (PER_KV_HEAD.has(name) && kv !== undefined && kv !== config.model.nHeads) {
-    throw new RangeError(`policy "${name}" on shares keeps one set per KV head and needs nKvHeads = nHeads; the model has ${kv} KV heads for ${config.model.nHeads} query heads`);
-  }
   const make = FACTORIES[name];
   if (!make) throw new RangeError(`policy "${name}" is not available on shares; available: ${SECURE_POLICY_NAMES.join(', ')}`);
   const policy = make(budget, config);

@@ -76,9 +76,12 @@ export function cakeIndicatorShares(fracBits: number, S: BigUint64Array, D: BigU
   return out;
 }
 
-/** Bits of the largest |I'| (w queries, kernel, γ, scale 2f): compactRows needs < 61 − 2⌈log2 n⌉. */
-export function cakeIndicatorBits(fracBits: number, w: number, gamma: number, kernel: number): number {
-  const bound = kernel * 2 ** (2 * fracBits) * w * (w > 1 ? w - 1 + Math.round(gamma) * w : 1 / 2 ** fracBits);
+/**
+ * Bits of the largest |I'| (w queries, kernel, γ, scale 2f), or of a sum of `groups` of them (a
+ * grouped-query model's KV head): compactRows needs < 61 − 2⌈log2 n⌉.
+ */
+export function cakeIndicatorBits(fracBits: number, w: number, gamma: number, kernel: number, groups = 1): number {
+  const bound = groups * kernel * 2 ** (2 * fracBits) * w * (w > 1 ? w - 1 + Math.round(gamma) * w : 1 / 2 ** fracBits);
   return Math.ceil(Math.log2(bound + 1));
 }
 

@@ -9,11 +9,13 @@
  *                  shares and OPENED (secure-cake-scores.ts cakeRevealPreferences): a policy-
  *                  specific leak of 2 reals per layer and prompt; refused unless
  *                  `revealLayerBudgets: true` (README, security model)
- * Per KV head (MHA here: per query head, as the plaintext):
- *   observe    the last w prompt queries' probabilities over the prefix are kept (lanes, w, prefix);
- *              every call keeps the latest query's row (lanes, kvLen): the decode score
+ * Per KV head, as the plaintext (a grouped-query model's g query heads per KV head: CAKE's code
+ * takes the group mean of the per-head indicators and of the decode rows; here their sums, same order):
+ *   observe    the last w prompt queries' probabilities over the prefix are kept per query head
+ *              (lanes·g, w, prefix); every call keeps the latest query's row summed over each lane's
+ *              query heads (lanes, kvLen): the decode score
  *   endPrefill one squaring round for every layer (cakeWindowStats), the exact integer indicator
- *              (local), then one compactRows per layer keeping the top B_ℓ prefix rows in original
+ *              per query head, summed over each lane's group (local), then one compactRows per layer keeping the top B_ℓ prefix rows in original
  *              order with the last prompt row as payload; the w window rows stay as the public tail
  *   select     if the previous query's row is known: candidates = every slot but the last w (the
  *              protected window), keep B_ℓ by that row: one argmin + DPF one-hot per step
@@ -34,6 +36,8 @@ import { DeadSlotState, evictDown } from './dead-slot-state';
 import { cakeIndicatorBits, cakeIndicatorShares, cakeRevealPreferences, cakeWindowStats } from './secure-cake-scores';
 import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
+const { asUintN } = BigInt;
+
 export class SecureCakePolicy extends DeadSlotPolicy {
   readonly name = 'cake';
   /** A chat's turn in one pass, evicting nothing; the next step evicts down by the turn's last row. */
@@ -43,6 +47,8 @@ export class SecureCakePolicy extends DeadSlotPolicy {
   private wins: (BigUint64Array | null)[];
   private lastRow: (BigUint64Array | null)[];
   private lastPos: Int32Array;
+  /** Query heads per KV head (read from the prompt's probabilities). */
+  private groups = 1;
   /** Bits the prefill indicator was truncated by (0: exact). */
   truncatedBits = 0;
 
@@ -83,12 +89,14 @@ export class SecureCakePolicy extends DeadSlotPolicy {
     this.lastPos[l] = view.startPos + nq - 1;
     if (!this.phase.inPrefill) return this.compactIfDue(ctx, view);
     if (nq !== n || n <= w) return;
-    const [lanes, rows, kvLen] = probs.shape, prefix = n - w, win = new BigUint64Array(lanes * w * prefix), p = probs.data;
+    // rows r = g·n + t of lane h: query head unit h·groups + g
+    const [lanes, rows, kvLen] = probs.shape, prefix = n - w, win = new BigUint64Array(lanes * rows / n * w * prefix), p = probs.data;
+    this.groups = rows / n;
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
-        const t = r % n;
+        const t = r % n, unit = h * this.groups + Math.floor(r / n);
         if (t < prefix) continue;
-        win.set(p.subarray((h * rows + r) * kvLen, (h * rows + r) * kvLen + prefix), (h * w + t - prefix) * prefix);
+        win.set(p.subarray((h * rows + r) * kvLen, (h * rows + r) * kvLen + prefix), (unit * w + t - prefix) * prefix);
       }
     }
     this.wins[l] = win;
@@ -105,18 +113,19 @@ export class SecureCakePolicy extends DeadSlotPolicy {
     const w = this.window, prefix = n - w, L = this.nLayers, o = this.opts;
     if (prefix <= 0) return;
     await ctx.ledger.scope('cake prefill', async () => {
-      const lanes = this.caches[0]!.lanes, wins = this.wins.map((x) => x!);
-      const { S, D } = await ctx.ledger.scope('cake indicator', () => cakeWindowStats(ctx, wins, lanes, w, prefix));
+      const lanes = this.caches[0]!.lanes, G = this.groups, heads = lanes * G, wins = this.wins.map((x) => x!);
+      const { S, D } = await ctx.ledger.scope('cake indicator', () => cakeWindowStats(ctx, wins, heads, w, prefix));
       if ((o.layerBudgets ?? 'adaptive') === 'adaptive') {
         const pref = await ctx.ledger.scope('cake budgets (revealed)', () => cakeRevealPreferences(ctx, wins, D, w, o.tau1, o.tau2));
         this.budgets.splice(0, L, ...cakeAllocate(pref, (this.budget - w) * L, prefix));
       }
-      const over = cakeIndicatorBits(ctx.fracBits, w, o.gamma, o.prefillPoolKernel) - (61 - 2 * indexBits(prefix));
+      const over = cakeIndicatorBits(ctx.fracBits, w, o.gamma, o.prefillPoolKernel, G) - (61 - 2 * indexBits(prefix));
       this.truncatedBits = Math.max(0, over);
       for (let l = 0; l < L; l++) {
         const B = this.budgets[l], st = this.states[l]!, cache = this.caches[l]!, row = this.lastRow[l]!;
         if (prefix <= B) continue;
-        let ind: RingTensor = { shape: [lanes, prefix], data: cakeIndicatorShares(ctx.fracBits, S[l], D[l], lanes, prefix, w, o.gamma, o.prefillPoolKernel) };
+        const perHead = cakeIndicatorShares(ctx.fracBits, S[l], D[l], heads, prefix, w, o.gamma, o.prefillPoolKernel);
+        let ind: RingTensor = { shape: [lanes, prefix], data: sumGroups(perHead, lanes, G, prefix) };
         if (this.truncatedBits > 0) ind = await truncPr(ctx, ind, this.truncatedBits);
         const extra = { shape: [lanes, prefix, 1], data: new BigUint64Array(lanes * prefix) };
         for (let h = 0; h < lanes; h++) extra.data.set(row.subarray(h * n, h * n + prefix), h * prefix);
@@ -182,4 +191,17 @@ export class SecureCakePolicy extends DeadSlotPolicy {
       for (let l = 0; l < this.nLayers; l++) this.budgets.push(this.budget - this.window);
     }
   }
+}
+
+/** Σ over each lane's g consecutive query-head rows of x (lanes·g, len): (lanes, len); x itself when g = 1. */
+function sumGroups(x: BigUint64Array, lanes: number, g: number, len: number): BigUint64Array {
+  if (g === 1) return x;
+  const out = new BigUint64Array(lanes * len);
+  for (let h = 0; h < lanes; h++) {
+    for (let k = 0; k < g; k++) {
+      const src = (h * g + k) * len;
+      for (let j = 0; j < len; j++) out[h * len + j] = asUintN(64, out[h * len + j] + x[src + j]);
+    }
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
  * H2O and TOVA on shares — the twins of cache/h2o.ts and cache/tova.ts, with the same public
  * schedule and the same kept sets (ties: the oldest is evicted).
  *
- * H2O (per KV head; the models here are MHA, so per query head as the plaintext):
+ * H2O (per KV head, as the plaintext: a grouped-query model's query heads sum into their KV head's scores):
  *   observe    scores += Σ over the lane's query rows of the probabilities (local, B1)
  *   endPrefill one compactRows per layer (lane granularity, original order) keeping the `heavy`
  *              best of [0, n − recent + 1) with their scores as payload; the last recent − 1 prompt

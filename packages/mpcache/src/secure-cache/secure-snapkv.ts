@@ -1,7 +1,8 @@
 /**
  * SnapKV and StreamingLLM on shares — the twins of cache/snapkv.ts and cache/streaming-llm.ts.
  *
- * SnapKV (per KV head = per query head on MHA): the last w prompt queries vote (local sums, B1);
+ * SnapKV (per KV head, as the plaintext; a grouped-query model's query heads vote together): the last
+ *   w prompt queries vote (local sums, B1);
  *   1-D pooling along positions — 'avg' is a window sum (local), 'max' a maxTree over the kernel
  *   (⌈log2 k⌉ rounds, k − 1 comparisons per position) with out-of-range entries padded by a public
  *   −PAD; then one compactRows per layer keeps the top capacity − w prefix rows, the w window rows

@@ -11,7 +11,7 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  Generator, ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
+  Generator, ReferenceDecoder, SecureD2oPolicy, SecureDecoder, SecureMpcachePolicy, TINY_GPT2, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, revealTokenId, shareTokenIds, shareTokenOneHots, type ModelConfig,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import type { AttentionView, KVCachePolicy } from '../src/cache/kv-cache-policy';
@@ -39,7 +39,7 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 
 describe('a chat turn in one pass under the query-aware policies', () => {
   it.each([
-    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}], ['cake', { cake: { window: 8 } }],
+    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}], ['d2o', { d2o: { merge: true }, compactEvery: 2 }], ['cake', { cake: { window: 8 } }],
   ] as const)('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name, extra) => {
     const { parties, secure } = await setup;
     const policyConfig = { ...basePolicyConfig, ...extra };
@@ -108,6 +108,46 @@ describe('StreamingLLM and SnapKV: a turn in one pass gives every query its own 
     const last = got.subarray(got.length - config.vocabSize);
     expect(maxAbsDiff(last, want)).toBeLessThan(0.02);
     expect(maxAbsDiff(want, far)).toBeGreaterThan(0.1); // the window matters here: a dense turn would fail
+  });
+});
+
+describe('D2O with merges: a turn in one pass', () => {
+  it('logits equal the fixed-point twin\'s at every step before, at and after the turn; merges before and after it; M folded at the turn', async () => {
+    const { parties, secure } = await setup;
+    const policyConfig = { ...basePolicyConfig, d2o: { merge: true }, compactEvery: 8 }, budget = 12;
+    const logitsOf = (extra: object) => {
+      const ref = new ReferenceDecoder(weights, config, { kvPolicy: makePolicy('d2o', budget, secureDefaults({ ...policyConfig, ...extra, fracBits: F })), fixedPointFracBits: F });
+      const out = [Float64Array.from(ref.prefill(PROMPT))], fed: number[][] = [];
+      const greedy = () => { const l = out[out.length - 1]; return l.indexOf(Math.max(...l)); };
+      for (let s = 0; s < 2; s++) { fed.push([greedy()]); out.push(Float64Array.from(ref.forward(fed[fed.length - 1][0], ref.length))); }
+      fed.push([greedy(), ...TURN]);
+      out.push(Float64Array.from(ref.extend(fed[fed.length - 1])));
+      for (let s = 0; s < 4; s++) { fed.push([greedy()]); out.push(Float64Array.from(ref.forward(fed[fed.length - 1][0], ref.length))); }
+      return { out, fed };
+    };
+    const want = logitsOf({}), unmerged = logitsOf({ d2o: { merge: false } });
+    const rows = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${RUN}d2o-merge/p`));
+    const feeds = want.fed.map((t, i) => shareTokenOneHots(t, config.vocabSize, testPrg(`${RUN}d2o-merge/${i}`)));
+    const out = await runBoth(parties, async (ctx) => {
+      const policy = makeSecurePolicy('d2o', budget, policyConfig) as SecureD2oPolicy, dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
+      policy.beginPrefill!(PROMPT.length);
+      const logits = [await dec.forward(ctx, rows[ctx.party])];
+      await policy.endPrefill!(ctx, PROMPT.length);
+      const merges: number[] = [];
+      for (const f of feeds) {
+        logits.push(await dec.forward(ctx, f[ctx.party]));
+        merges.push(policy.mergeMatrix(0)?.merges ?? 0);
+      }
+      return { logits, merges };
+    });
+    const got = out[0].logits.map((l, i) => openReals([l, out[1].logits[i]], F)).map((x) => x.subarray(x.length - config.vocabSize));
+    for (let s = 0; s < got.length; s++) expect(maxAbsDiff(got[s], want.out[s])).toBeLessThan(0.02);
+    // the merges matter here: without them the twin's logits move by more than 2.5× the tolerance (0.083)
+    expect(Math.max(...want.out.map((l, s) => maxAbsDiff(l, unmerged.out[s])))).toBeGreaterThan(0.05);
+    // layer 0's merge count after each call: the first step evicts nothing (budget − 1 rows kept at the
+    // prompt), the second merges its victim; the turn folds M (0); the bulk eviction after it merges
+    // nothing; then one merge per step
+    expect(out[0].merges).toEqual([0, 1, 0, 0, 1, 2, 3]);
   });
 });
 

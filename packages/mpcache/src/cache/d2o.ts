@@ -37,8 +37,8 @@ export interface D2oOptions {
   /** Merge candidates: 'full' (every kept row) or a local window |c − e| ≤ W (secure deviation). */
   mergeScope: 'full' | { local: number };
   /**
-   * Merge at the first decoding step's eviction (the prompt's bulk eviction; default true). The
-   * secure twin evicts the prompt in its prefill compaction without merging: false matches it.
+   * Merge at the bulk evictions: the first decoding step after the prompt and after a chat turn
+   * (default true). The secure twin evicts those without merging: false matches it.
    */
   promptMerge?: boolean;
   /** Secure runs only: allow layerBudgets 'adaptive' by opening every head's density variance (a leak). */
@@ -165,16 +165,16 @@ export class D2oPolicy implements KVCachePolicy {
   beginPrefill(n: number): void { this.phase.begin(n); }
 
   /**
-   * A chat's turn without merges is taken as H2O takes it (h2o.ts): nothing evicted during it, the
-   * step after it evicts down at once. With merges (one victim per step) the bracket does nothing:
-   * the turn's positions are decoding steps, as its secure twin feeds them.
+   * A chat's turn is taken as H2O takes it (h2o.ts): nothing evicted or merged during it, the step
+   * after it evicts down at once — a bulk eviction, which merges only with `promptMerge`.
    */
   beginTurn(): void {
-    if (!this.opts.merge) this.phase.beginTurn();
+    this.phase.beginTurn();
   }
 
   endTurn(): void {
     this.phase.endTurn();
+    this.stepsSeen.fill(0);
   }
 
   endPrefill(n: number): void {

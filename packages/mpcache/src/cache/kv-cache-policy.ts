@@ -24,7 +24,7 @@
  *     what its secure twin's one causal pass gives them (`SecureKVCachePolicy.multiRowSteps`): the
  *     query-aware ones (MPCache, Quest, token top-k) select nothing, so every cached position (MPCache:
  *     of the post-static sequence) is attended, as in a prefill; the evicting ones (H2O, TOVA, D2O
- *     without merges, CAKE) evict nothing until the step after the turn. Without them the turn's
+ *     CAKE) evict nothing until the step after the turn. Without them the turn's
  *     positions are decoding steps.
  *   - `observeInput(layer, pos, xb)`: the normed input of layer `layer`'s attention block at `pos`,
  *     (dModel), called once per layer before the heads' `attendMask` (Attention-Gate's gate input).

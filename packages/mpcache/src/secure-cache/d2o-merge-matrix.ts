@@ -13,7 +13,8 @@
  *   scatter p_phys = Mᵀ·p = p + Wᵀ(O·p)     (p·V_eff = p_phys·V; the victims' rows get weight)
  *                                                             2 masked products + 1 truncation
  *   per step and lane: 8·(2C + 2T) B each way (+ 8·C per truncation), 3 rounds each; T = merges
- *   since the last fold, C = the capacity (rows at the fold + compactEvery).
+ *   since the last fold, C = the capacity (rows at the fold + compactEvery); slots past C (a chat
+ *   turn's rows, which D2O folds M before merging into) are untouched.
  * fold: at each compaction K ← M·K, V ← M·V (re-masked: SecureLayerCache.replace), M ← I.
  * Memory: 2·(T·C) words + masks per lane; C·T ≤ (k + m)·m for a compaction period m.
  */
@@ -23,20 +24,20 @@ import type { SecureAttentionSelection } from '../secure/secure-kv-cache-policy'
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { DeadSlotSelection } from './selections';
 
-/** (U, m, n) → (U, m, C): zero columns appended. */
-function pad(x: RingTensor, C: number): RingTensor {
-  const [U, m, n] = x.shape;
-  if (n > C) throw new RangeError(`merge matrix: ${n} slots exceed its capacity ${C}`);
-  const out = new BigUint64Array(U * m * C);
-  for (let r = 0; r < U * m; r++) out.set(x.data.subarray(r * n, (r + 1) * n), r * C);
+/**
+ * (U, m, n) → (U, m, C): the first min(n, C) columns, zero columns after them. M is the identity on
+ * slots ≥ C (rows appended since M was made, e.g. a chat turn's, are never merge targets in it).
+ */
+function resize(x: RingTensor, C: number): RingTensor {
+  const [U, m, n] = x.shape, w = Math.min(n, C), out = new BigUint64Array(U * m * C);
+  for (let r = 0; r < U * m; r++) out.set(x.data.subarray(r * n, r * n + w), r * C);
   return { shape: [U, m, C], data: out };
 }
 
-/** (U, m, C) → (U, m, n): the first n columns. */
-function cut(x: RingTensor, n: number): RingTensor {
-  const [U, m, C] = x.shape, out = new BigUint64Array(U * m * n);
-  for (let r = 0; r < U * m; r++) out.set(x.data.subarray(r * C, r * C + n), r * n);
-  return { shape: [U, m, n], data: out };
+/** A merge's row (U, 1, n) over the capacity: a slot beyond it cannot be recorded. */
+function pad(x: RingTensor, C: number): RingTensor {
+  if (x.shape[2] > C) throw new RangeError(`merge matrix: ${x.shape[2]} slots exceed its capacity ${C}`);
+  return resize(x, C);
 }
 
 export class MergeMatrix {
@@ -56,16 +57,16 @@ export class MergeMatrix {
   /** x·Mᵀ row-wise (each row of x, (U, m, n) at any scale s, becomes M·x): x + (x·Wᵀ)·O. */
   async applyRows(ctx: PartyContext, x: RingTensor): Promise<RingTensor> {
     if (this.merges === 0) return x;
-    const n = x.shape[2], y = await truncPr(ctx, await maskedMatmul(ctx, pad(x, this.capacity), this.w, { transpose: true }));
-    const z = cut(await maskedMatmul(ctx, y, this.o), n);
+    const n = x.shape[2], y = await truncPr(ctx, await maskedMatmul(ctx, resize(x, this.capacity), this.w, { transpose: true }));
+    const z = resize(await maskedMatmul(ctx, y, this.o), n);
     return { shape: x.shape, data: addWords(x.data, z.data) };
   }
 
   /** x·M row-wise (each row of x becomes Mᵀ·x): x + (x·Oᵀ)·W. */
   async applyCols(ctx: PartyContext, x: RingTensor): Promise<RingTensor> {
     if (this.merges === 0) return x;
-    const n = x.shape[2], y = await maskedMatmul(ctx, pad(x, this.capacity), this.o, { transpose: true });
-    const z = cut(await truncPr(ctx, await maskedMatmul(ctx, y, this.w)), n);
+    const n = x.shape[2], y = await maskedMatmul(ctx, resize(x, this.capacity), this.o, { transpose: true });
+    const z = resize(await truncPr(ctx, await maskedMatmul(ctx, y, this.w)), n);
     return { shape: x.shape, data: addWords(x.data, z.data) };
   }
 

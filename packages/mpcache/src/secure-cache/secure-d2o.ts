@@ -28,11 +28,13 @@ const { asUintN } = BigInt;
  * cached row is rewritten. The prompt's eviction (the prefill compaction) merges nothing: the
  * plaintext twin with `promptMerge: false`. Each compaction (compactEvery ≥ 1 required, public)
  * first folds M into the rows (re-masked) and restarts M at I; τ persists.
+ * A chat's turn in one pass (multiRowSteps, as H2O's): nothing is evicted or merged during it, its
+ * queries attend the effective rows (M leaves the turn's rows, past its capacity, alone); at the end
+ * of the turn's call M is folded into the rows and restarts, sized for the longer cache, at the next
+ * merge. The step after the turn evicts down at once and, as after the prompt, merges nothing.
  */
 export class SecureD2oPolicy extends SecureH2oPolicy {
   override readonly name: string = 'd2o';
-  /** A chat's turn in one pass as H2O's, without merges only: merges follow one victim per step. */
-  override readonly multiRowSteps: boolean;
   private readonly skip: Set<number>;
   private splits: ({ heavy: number; recent: number } | null)[];
   private merges: (D2oMergeState | null)[];
@@ -43,7 +45,6 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
 
   constructor(nLayers: number, budget: number, readonly opts: D2oOptions = { ...D2O_DEFAULTS, layerBudgets: 'uniform', merge: false }) {
     super(nLayers, budget, { heavyFraction: opts.heavyFraction });
-    this.multiRowSteps = !opts.merge;
     if (opts.merge && opts.mergeScope !== 'full') throw new RangeError(`secure D2O merges with mergeScope 'full', got a local window`);
     if (opts.layerBudgets === 'adaptive' && !opts.revealLayerBudgets) {
       throw new RangeError(`secure D2O: layerBudgets 'adaptive' reveals every head's attention-density variance; set revealLayerBudgets: true to accept, or use 'uniform'`);
@@ -93,7 +94,7 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
     if (this.skip.has(l)) return null;
     const sel = await super.select(ctx, view);
     if (!this.opts.merge || this.phase.inPrefill) return sel;
-    const st = this.states[l]!, kvLen = view.cache.length, rec = this.lastEviction[l];
+    const st = this.states[l]!, kvLen = view.cache.length, rec = view.nQueries === 1 ? this.lastEviction[l] : null; // a turn evicted nothing
     if (rec?.victim) {
       const ms = (this.merges[l] ??= {
         m: await MergeMatrix.identity(ctx, view.cache.lanes, kvLen + this.compactEvery), norms: new BigUint64Array(0), normRows: 0, tauS: this.mergeTau[l],
@@ -111,7 +112,9 @@ export class SecureD2oPolicy extends SecureH2oPolicy {
   override async observe(ctx: PartyContext, view: SecureAttentionView, probs: RingTensor): Promise<void> {
     const sel = this.mergedSel[view.layer];
     this.mergedSel[view.layer] = null;
-    return super.observe(ctx, view, sel?.probs ?? probs);
+    await super.observe(ctx, view, sel?.probs ?? probs);
+    // after a turn's pass the cache outgrew M's capacity: fold M into the rows (header)
+    if (view.nQueries > 1 && !this.phase.inPrefill) await this.beforeCompaction(ctx, view);
   }
 
   protected override async beforeCompaction(ctx: PartyContext, view: SecureAttentionView): Promise<void> {

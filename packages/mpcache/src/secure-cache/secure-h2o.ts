@@ -28,8 +28,8 @@ import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureH2oPolicy extends DeadSlotPolicy {
   readonly name: string = 'h2o';
-  /** A chat's turn in one pass, evicting nothing (header); D2O with merges (one victim per step) says no. */
-  readonly multiRowSteps: boolean = true;
+  /** A chat's turn in one pass, evicting nothing (header). */
+  readonly multiRowSteps = true;
   readonly heavy: number;
   readonly recent: number;
 

@@ -76,7 +76,7 @@ export interface SecureKVCachePolicy {
    * The full cache, the query-aware selections without eviction state (MPCache, Quest, token top-k:
    * several queries select nothing, so the turn attends every cached row, as their plaintext twins'
    * beginTurn bracket says), StreamingLLM and SnapKV (each query its own window: prefixWindowBand),
-   * Attention-Gate's threshold mode, and H2O, TOVA, CAKE and D2O without merges (nothing evicted
+   * Attention-Gate's threshold mode, and H2O, TOVA, CAKE and D2O (nothing evicted
    * during the turn).
    */
   readonly multiRowSteps?: boolean;

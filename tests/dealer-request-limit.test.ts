@@ -2,12 +2,12 @@
  * The dealer server's per-request size limit end to end (dealer, P0, P1 on loopback WebSockets, one
  * process): a session whose job asks the dealer for more material than `maxRequestBytes` fails with a
  * clear error (LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE) that reaches the client, the dealer logs
- * and frees it, and the same servers then run the next session to a correct end. And the flag of
- * `mpcache serve --role dealer` that sets the limit.
+ * and frees it, and the same servers then run the next session to a correct end. And the flags of
+ * `mpcache serve --role dealer` that set the dealer's limits (bytes, work, backlog).
  */
 import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES } from '@mpcache/mpc-core';
+import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK } from '@mpcache/mpc-core';
 import { mulTriples, totalDealerBytes } from '@mpcache/protocols';
 import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type PartyJob } from '@mpcache/party-server';
 import { cliPath, MpcacheClient } from '@mpcache/client';
@@ -61,7 +61,7 @@ describe('dealer server: request size limit', () => {
       const values: bigint[] = [];
       for await (const t of good.generate([4n, 5n])) values.push(t.value);
       expect(values).toEqual(ringRecurrenceReference([4n, 5n], 3));
-      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B\\)`).test(l)), 5000, 'dealer session done');
+      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B, most work \\d+ word ops\\)`).test(l)), 5000, 'dealer session done');
     } finally {
       client.close();
       await servers.close();
@@ -69,10 +69,10 @@ describe('dealer server: request size limit', () => {
   });
 });
 
-describe('mpcache serve --role dealer --max-request-mib / --max-backlog-mib', () => {
-  /** A dealer process with these extra flags; resolves with its /healthz body, then stops it. */
-  async function dealerHealth(args: string[]): Promise<Record<string, unknown>> {
-    const child = fork(cliPath(), ['serve', '--role', 'dealer', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+describe('mpcache serve --role dealer --max-request-mib / --max-request-gwork / --max-backlog-mib', () => {
+  /** A dealer process with these extra flags (and environment); resolves with its /healthz body, then stops it. */
+  async function dealerHealth(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    const child = fork(cliPath(), ['serve', '--role', 'dealer', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...env } });
     try {
       const { url } = await new Promise<{ url: string }>((resolve, reject) => {
         child.once('message', (m) => resolve(m as { url: string }));
@@ -84,9 +84,13 @@ describe('mpcache serve --role dealer --max-request-mib / --max-backlog-mib', ()
     }
   }
 
-  it('sets the limits the dealer reports on /healthz (defaults MAX_DEALER_REQUEST_BYTES, MAX_DEALER_BACKLOG_BYTES)', async () => {
-    expect(await dealerHealth(['--max-request-mib', '3', '--max-backlog-mib', '5'])).toMatchObject({ role: 'dealer', maxRequestBytes: 3 * 2 ** 20, maxBacklogBytes: 5 * 2 ** 20 });
-    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES, maxBacklogBytes: MAX_DEALER_BACKLOG_BYTES });
+  it('sets the limits the dealer reports on /healthz (defaults MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_BACKLOG_BYTES)', async () => {
+    expect(await dealerHealth(['--max-request-mib', '3', '--max-backlog-mib', '5', '--max-request-gwork', '7'])).toMatchObject({
+      role: 'dealer', maxRequestBytes: 3 * 2 ** 20, maxBacklogBytes: 5 * 2 ** 20, maxRequestWork: 7 * 2 ** 30,
+    });
+    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES, maxBacklogBytes: MAX_DEALER_BACKLOG_BYTES, maxRequestWork: MAX_DEALER_REQUEST_WORK });
+    // the work limit from the environment, in units of 2^30 word operations
+    expect(await dealerHealth([], { MPCACHE_MAX_REQUEST_GWORK: '2' })).toMatchObject({ maxRequestWork: 2 * 2 ** 30 });
   }, 60_000);
 
   it('refuses a limit out of range with exit code 1', async () => {
@@ -94,5 +98,9 @@ describe('mpcache serve --role dealer --max-request-mib / --max-backlog-mib', ()
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-request-mib expected an integer in \[1, 4096\]/) });
     const backlog = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-backlog-mib', '0'], { timeout: 30_000 });
     await expect(backlog).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-backlog-mib expected an integer in \[1, 65536\]/) });
+    for (const bad of ['0', '1048577', '1.5']) {
+      const work = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-request-gwork', bad], { timeout: 30_000 });
+      await expect(work).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-request-gwork expected an integer in \[1, 1048576\]/) });
+    }
   }, 60_000);
 });

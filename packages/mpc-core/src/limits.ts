@@ -29,6 +29,23 @@ export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024 * 1024;
  */
 export const MAX_DEALER_REQUEST_BYTES = 4 * 1024 * 1024 * 1024;
 /**
+ * Most work the dealer spends generating one correlation, in 64-bit word operations (words drawn
+ * from PRGs + words computed, a multiply-add counting one: CorrelationSpec.generationWork, known from
+ * the request's params before anything is generated). Bytes do not bound it: a matmul triple
+ * (m×k)·(k×n) sends m·n words but takes m·k·n multiply-adds, so with each dimension within the 2^28
+ * element bound one request could keep the dealer busy for hours (2^42 multiply-adds). Largest
+ * requests measured 2026-11-28 (Node 20.20), the dealer logging each new maximum: 2,402,444,704
+ * (≈ 2.40 G), the one-hot embedding product of a 255-token stories15M prefill ((255 × 32000)·(32000 ×
+ * 288): 2.35 G multiply-adds; `mpcache demo`, policies full and mpcache, greedy and sampled top-k);
+ * 154,609,988 in `bench decode --model gpt2-small --seq 4096` (policies full, attention-gate,
+ * mpcache: the classifier's product (1 × 768)·(768 × 50257) with its mask's expansion). 2^35 ≈ 14×
+ * the largest, and above any gpt2-small prefill the byte limit admits (n tokens ≈ n · 38.6 M: 20 G at
+ * ≈ 520 tokens), so nothing that ran before is refused; at 0.4–1.7 ns per matmul multiply-add (2-core
+ * EPYC, idle or loaded: the 2.40 G request takes 1.5 s idle) it is 15–60 s of dealer CPU. Operators may change it with `mpcache serve --role dealer
+ * --max-request-gwork` (units of 2^30: the default is 32).
+ */
+export const MAX_DEALER_REQUEST_WORK = 2 ** 35;
+/**
  * Most dealer material one session may hold for a party that has not asked for it yet (the dealer
  * generates both halves of a correlation at the first party's request and queues the other's). The
  * parties request in step, so the queue stays small: high-water marks measured 2026-11-28 (`bench

@@ -9,7 +9,7 @@ import { correlationRegistry, type AnyCorrelationSpec, type CorrelationRegistry 
 
 function isSpec(x: unknown): x is AnyCorrelationSpec {
   const s = x as Partial<AnyCorrelationSpec> | null;
-  return !!s && typeof s === 'object' && typeof s.name === 'string' && typeof s.deal === 'function' && typeof s.validate === 'function' && typeof s.messageBytes === 'function';
+  return !!s && typeof s === 'object' && typeof s.name === 'string' && typeof s.deal === 'function' && typeof s.validate === 'function' && typeof s.messageBytes === 'function' && typeof s.generationWork === 'function';
 }
 
 export function allCorrelationSpecs(): CorrelationRegistry {

@@ -16,9 +16,11 @@
  * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving), and
  * maxRequestBytes per correlation (MAX_DEALER_REQUEST_BYTES: a larger request is refused before
  * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session),
+ * maxRequestWork per correlation (MAX_DEALER_REQUEST_WORK, word operations to generate it: refused
+ * before generating, with LimitError MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK, and fails its session),
  * maxBacklogBytes queued per session for the party that has not asked yet (MAX_DEALER_BACKLOG_BYTES:
  * LimitError MPC_ERR_DEALER_BACKLOG, fails its session); the dealer's memory is bounded by
- * sessions × (backlog + a request).
+ * sessions × (backlog + a request), its CPU per request by maxRequestWork.
  * Operations: `GET /healthz` (role, sessions, limits, public key; 503 while draining), `GET /metrics` and
  * `drain(ms)`, as PartyServer.
  */
@@ -30,6 +32,7 @@ import {
   listenWs,
   MAX_DEALER_BACKLOG_BYTES,
   MAX_DEALER_REQUEST_BYTES,
+  MAX_DEALER_REQUEST_WORK,
   MAX_SESSIONS,
   newLinkNonce,
   ProtocolError,
@@ -72,6 +75,11 @@ export interface DealerServerOptions {
    */
   readonly maxRequestBytes?: number;
   /**
+   * Most work one request may take to generate, in word operations (CorrelationSpec.generationWork;
+   * default MAX_DEALER_REQUEST_WORK).
+   */
+  readonly maxRequestWork?: number;
+  /**
    * Most dealer material queued in one session for a party that has not asked for it yet (default
    * MAX_DEALER_BACKLOG_BYTES).
    */
@@ -100,6 +108,7 @@ export class DealerServer {
   private readonly registry: CorrelationRegistry;
   private readonly maxRequestBytes: number;
   private readonly maxBacklogBytes: number;
+  private readonly maxRequestWork: number;
   private readonly log: (line: string) => void;
   private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
   readonly metrics = new ServerMetrics('dealer', () => this.slots.size);
@@ -108,6 +117,7 @@ export class DealerServer {
     this.registry = opts.registry ?? allCorrelationSpecs();
     this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
     this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
+    this.maxRequestWork = assertByteLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -136,11 +146,11 @@ export class DealerServer {
   }
 
   /** What `GET /healthz` answers: public facts only. */
-  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; maxBacklogBytes: number; draining: boolean; publicKey: string } {
+  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; maxRequestWork: number; maxBacklogBytes: number; draining: boolean; publicKey: string } {
     const draining = this.drainer.draining, maxSessions = this.opts.maxSessions ?? MAX_SESSIONS;
     return {
-      ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes,
-      draining, publicKey: toHex(this.publicKey),
+      ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, maxRequestWork: this.maxRequestWork,
+      maxBacklogBytes: this.maxBacklogBytes, draining, publicKey: toHex(this.publicKey),
     };
   }
 
@@ -206,12 +216,12 @@ export class DealerServer {
     const session = new DealerSession(
       agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0', slot.nonces[0]!),
       agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1', slot.nonces[1]!),
-      { maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes },
+      { maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes, maxRequestWork: this.maxRequestWork },
     );
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
-        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B)`);
+        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B, most work ${session.largestRequestWork} word ops)`);
         this.free(slot, 'done');
       },
       (e: unknown) => this.failSession(slot, e),

@@ -8,6 +8,7 @@
  */
 export * from './dealer/correlation';
 export * from './dealer/dealer-bytes';
+export * from './dealer/dealer-work';
 export * from './dealer/dealer-session';
 export * from './dealer/correlation-source';
 export * from './dealer/validate';

@@ -4,7 +4,7 @@
  */
 import { CorrelationPlans, defineCorrelation, NO_DEALER_BYTES, type CorrelationRequest } from '@mpcache/protocols';
 
-const spec = (name: string) => defineCorrelation(name, (q) => q as { n: number }, () => NO_DEALER_BYTES, () => null) as unknown as CorrelationRequest['spec'];
+const spec = (name: string) => defineCorrelation(name, (q) => q as { n: number }, () => NO_DEALER_BYTES, () => 0, () => null) as unknown as CorrelationRequest['spec'];
 const [grow, tree, fixed] = [spec('grow'), spec('tree'), spec('fixed')];
 const req = (s: CorrelationRequest['spec'], params: unknown): CorrelationRequest => ({ spec: s, params });
 

@@ -1,5 +1,5 @@
 import { reconstruct } from '@mpcache/mpc-core';
-import { bytesToP0, defineCorrelation, KeyedStreams, localParties, NO_DEALER_BYTES, runBoth } from '@mpcache/protocols';
+import { bytesToP0, defineCorrelation, derivedWork, keyedShareWork, keyedValueWork, KeyedStreams, localParties, NO_DEALER_BYTES, runBoth } from '@mpcache/protocols';
 
 const seed = Uint8Array.from({ length: 16 }, (_, i) => i * 7 + 1);
 
@@ -21,8 +21,8 @@ describe('KeyedStreams', () => {
   });
   it('gives the parties shares of the value the dealer recomputes in a later correlation', async () => {
     // Correlation 1: shares of keyed words. Correlation 2: the dealer derives 2·value (needs it again).
-    const share = defineCorrelation('testKeyed', (p) => p as number, () => NO_DEALER_BYTES, (g, n: number) => g.keyed('k', 2, 5, n).share);
-    const twice = defineCorrelation('testKeyedTwice', (p) => p as number, (n) => bytesToP0(8 * n), (g, n: number) =>
+    const share = defineCorrelation('testKeyed', (p) => p as number, () => NO_DEALER_BYTES, (n) => keyedShareWork(n), (g, n: number) => g.keyed('k', 2, 5, n).share);
+    const twice = defineCorrelation('testKeyedTwice', (p) => p as number, (n) => bytesToP0(8 * n), (n) => derivedWork(n) + keyedValueWork(n), (g, n: number) =>
       g.derived(n, () => g.keyed('k', 2, 5, n).value().map((v) => BigInt.asUintN(64, 2n * v))).share,
     );
     const parties = localParties();

@@ -19,6 +19,7 @@ import {
   localParties,
   mulTriples,
   NO_DEALER_BYTES,
+  randomWork,
   runBoth,
   squarePairs,
   validateCount,
@@ -82,7 +83,7 @@ describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
     await remote.served;
   });
 
-  const forged = (name: string) => defineCorrelation(name, (p: unknown) => p as number, () => NO_DEALER_BYTES, (g, n: number) => g.random(n).share);
+  const forged = (name: string) => defineCorrelation(name, (p: unknown) => p as number, () => NO_DEALER_BYTES, (n) => randomWork(n), (g, n: number) => g.random(n).share);
   /** Each bad request returns what the party sees: a rejection, never a hang. */
   const raw = (ch: Channel, bytes: Uint8Array) => {
     ch.send(0, bytes);
@@ -140,7 +141,7 @@ describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
   });
 
   it('correlationRegistry rejects two different specs under one name', () => {
-    expect(() => correlationRegistry([mulTriples, defineCorrelation('mulTriples', validateCount, () => NO_DEALER_BYTES, () => 0)])).toThrow(TypeError);
+    expect(() => correlationRegistry([mulTriples, defineCorrelation('mulTriples', validateCount, () => NO_DEALER_BYTES, () => 0, () => 0)])).toThrow(TypeError);
     expect(correlationRegistry([mulTriples, mulTriples]).size).toBe(1);
   });
 });

@@ -18,6 +18,8 @@
  *   --drain-timeout [MPCACHE_DRAIN_TIMEOUT]  seconds SIGTERM/SIGINT waits for running sessions (30)
  *   --max-request-mib [MPCACHE_MAX_REQUEST_MIB]  dealer: largest correlation one request may ask for,
  *                                            MiB of material to both parties (MAX_DEALER_REQUEST_BYTES)
+ *   --max-request-gwork [MPCACHE_MAX_REQUEST_GWORK]  dealer: most work one request may take to
+ *                                            generate, in 2^30 word operations (MAX_DEALER_REQUEST_WORK)
  *   --max-backlog-mib [MPCACHE_MAX_BACKLOG_MIB]  dealer: most material one session may queue for a
  *                                            party that has not asked yet, MiB (MAX_DEALER_BACKLOG_BYTES)
  *
@@ -39,7 +41,7 @@
  * publicKey } over IPC and exits when its parent goes away.
  */
 import { Command, Option } from 'commander';
-import { LINK_PROFILES, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_MESSAGE_BYTES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
+import { LINK_PROFILES, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_MESSAGE_BYTES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
 import {
   DealerServer,
   keyPairFromHex,
@@ -80,6 +82,7 @@ interface ServeOptions {
   tlsCa?: string;
   drainTimeout: string;
   maxRequestMib: string;
+  maxRequestGwork: string;
   maxBacklogMib: string;
   quiet?: boolean;
 }
@@ -89,6 +92,10 @@ const MIB = 1024 * 1024;
 const MAX_REQUEST_MIB = (2 * MAX_MESSAGE_BYTES) / MIB;
 /** Largest --max-backlog-mib: 64 GiB per session. */
 const MAX_BACKLOG_MIB = 65_536;
+/** One unit of --max-request-gwork: 2^30 word operations (dealer-work.ts). */
+const GWORK = 2 ** 30;
+/** Largest --max-request-gwork: 2^50 word operations, days of dealer CPU (and a safe integer). */
+const MAX_REQUEST_GWORK = 2 ** 20;
 
 const DEFAULT_PORTS: Record<string, number> = { p0: 9000, p1: 9001, dealer: 9002 };
 
@@ -116,6 +123,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--tls-ca <file>', `P0/P1: ${TLS_CA_HELP}`).env('MPCACHE_TLS_CA'))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM/SIGINT, seconds to let running sessions finish').default('30').env('MPCACHE_DRAIN_TIMEOUT'))
     .addOption(new Option('--max-request-mib <n>', 'dealer: largest correlation one request may ask for, MiB of material to both parties').default(String(MAX_DEALER_REQUEST_BYTES / MIB)).env('MPCACHE_MAX_REQUEST_MIB'))
+    .addOption(new Option('--max-request-gwork <n>', 'dealer: most work one correlation request may take to generate, in 2^30 word operations').default(String(MAX_DEALER_REQUEST_WORK / GWORK)).env('MPCACHE_MAX_REQUEST_GWORK'))
     .addOption(new Option('--max-backlog-mib <n>', 'dealer: most material one session may queue for a party that has not asked for it yet, MiB').default(String(MAX_DEALER_BACKLOG_BYTES / MIB)).env('MPCACHE_MAX_BACKLOG_MIB'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
@@ -139,10 +147,11 @@ async function serve(o: ServeOptions): Promise<void> {
   const drainMs = 1000 * parseIntArg(o.drainTimeout, 'drain-timeout', 0, 86_400);
   const maxRequestBytes = MIB * parseIntArg(o.maxRequestMib, 'max-request-mib', 1, MAX_REQUEST_MIB);
   const maxBacklogBytes = MIB * parseIntArg(o.maxBacklogMib, 'max-backlog-mib', 1, MAX_BACKLOG_MIB);
+  const maxRequestWork = GWORK * parseIntArg(o.maxRequestGwork, 'max-request-gwork', 1, MAX_REQUEST_GWORK);
   let server: DealerServer | PartyServer;
   if (o.role === 'dealer') {
     server = await DealerServer.start({
-      keys, port, host: o.host, maxSessions, maxRequestBytes, maxBacklogBytes, log, tls,
+      keys, port, host: o.host, maxSessions, maxRequestBytes, maxRequestWork, maxBacklogBytes, log, tls,
       partyPublicKeys: { p0: publicKeyFromHex(o.p0PublicKey, '--p0-public-key'), p1: publicKeyFromHex(o.p1PublicKey, '--p1-public-key') },
     });
   } else {

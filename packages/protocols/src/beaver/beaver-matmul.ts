@@ -18,6 +18,7 @@
 import { MAX_TENSOR_RANK, matmul, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, productWork, randomWork } from '../dealer/dealer-work';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { beaverProduct } from './beaver-core';
@@ -39,7 +40,16 @@ export interface MatmulTriple {
 /** C's correction word to P0: 8 B per output element. */
 const matmulTripleBytes = (p: MatmulTripleParams) => bytesToP0(8 * sizeOf(matmulShape(p.x, p.y)));
 
-export const matmulTriples = defineCorrelation('matmulTriples', validateMatmulTripleParams, matmulTripleBytes, (g, p): MatmulTriple => {
+/**
+ * Work: A and B drawn, the derived C, and C = A·B's multiply-adds, |X|·n for Y's n columns (every
+ * batch of X's rows against its k×n operand): m·k·n per product, however little C sends.
+ */
+const matmulTripleWork = (p: MatmulTripleParams) => {
+  const out = sizeOf(matmulShape(p.x, p.y)), k = p.x[p.x.length - 1], n = p.y[p.y.length - 1];
+  return randomWork(sizeOf(p.x)) + randomWork(sizeOf(p.y)) + derivedWork(out) + productWork(sizeOf(p.x) / (k || 1), k, n);
+};
+
+export const matmulTriples = defineCorrelation('matmulTriples', validateMatmulTripleParams, matmulTripleBytes, matmulTripleWork, (g, p): MatmulTriple => {
   const a = g.random(sizeOf(p.x));
   const b = g.random(sizeOf(p.y));
   const outShape = matmulShape(p.x, p.y);

@@ -14,6 +14,7 @@
 import { assertSameShape, mulElem, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { validateCount } from '../dealer/validate';
@@ -26,14 +27,16 @@ export interface MulTriple {
   c: BigUint64Array;
 }
 
-export const mulTriples = defineCorrelation('mulTriples', validateCount, (n) => bytesToP0(8 * n), (g, n: number): MulTriple => {
+// work: a, b and the derived c
+export const mulTriples = defineCorrelation('mulTriples', validateCount, (n) => bytesToP0(8 * n), (n) => 2 * randomWork(n) + derivedWork(n), (g, n: number): MulTriple => {
   const a = g.random(n);
   const b = g.random(n);
   const c = g.derived(n, () => mulWords(a.value(), b.value()));
   return { a: a.share, b: b.share, c: c.share };
 });
 
-export const squarePairs = defineCorrelation('squarePairs', validateCount, (n) => bytesToP0(8 * n), (g, n: number) => {
+// work: a and the derived a²
+export const squarePairs = defineCorrelation('squarePairs', validateCount, (n) => bytesToP0(8 * n), (n) => randomWork(n) + derivedWork(n), (g, n: number) => {
   const a = g.random(n);
   const c = g.derived(n, () => mulWords(a.value(), a.value()));
   return { a: a.share, c: c.share };

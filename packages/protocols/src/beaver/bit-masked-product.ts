@@ -35,6 +35,7 @@
 import { ProtocolError, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { bytesToP0 } from '../dealer/dealer-bytes';
+import { derivedWork, keyedValueWork, randomWork } from '../dealer/dealer-work';
 import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
@@ -116,7 +117,8 @@ function maskBits(g: DealGen, p: BitMaskParams, h: number): BigUint64Array {
 }
 
 /** My arithmetic share of B (lanes, rows, cols) ∈ {0,1}: P1's from its stream, P0's as correction words. */
-export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateParams(q, false) as BitMaskParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols), (g, p) => {
+// work: B recomputed from the keyed streams per lane, and its derived bits
+export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateParams(q, false) as BitMaskParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols), (p) => p.lanes * keyedValueWork(p.rows * p.cols) + derivedWork(p.lanes * p.rows * p.cols), (g, p) => {
   const n = p.rows * p.cols;
   return g.derived(p.lanes * n, () => {
     const out = new BigUint64Array(p.lanes * n);
@@ -125,7 +127,11 @@ export const bitMaskShares = defineCorrelation('bitMaskShares', (q) => validateP
   }).share;
 });
 
-export const bitMaskedProductTriples = defineCorrelation('bitMaskedProductTriples', (q) => validateParams(q, true) as BitMaskedProductParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols * p.m), (g, p) => {
+// work: A drawn, B recomputed per lane, and the derived M (lanes·k·C·m words, each a copy of A's word or 0)
+const bitProductWork = (p: BitMaskedProductParams) =>
+  randomWork(p.lanes * (p.transpose ? p.rows : p.cols) * p.m) + p.lanes * keyedValueWork(p.rows * p.cols) + derivedWork(p.lanes * p.rows * p.cols * p.m);
+
+export const bitMaskedProductTriples = defineCorrelation('bitMaskedProductTriples', (q) => validateParams(q, true) as BitMaskedProductParams, (p) => bytesToP0(8 * p.lanes * p.rows * p.cols * p.m), bitProductWork, (g, p) => {
   const { lanes, rows: k, cols: C, m } = p, nIn = p.transpose ? k : C;
   const a = g.random(lanes * nIn * m);
   const mm = g.derived(lanes * k * C * m, () => {

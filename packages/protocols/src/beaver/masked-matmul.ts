@@ -17,6 +17,7 @@
 import { matmulWords, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0 } from '../dealer/dealer-bytes';
+import { derivedWork, keyedValueWork, productWork, randomWork } from '../dealer/dealer-work';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
@@ -50,7 +51,18 @@ export interface MaskedProductTriple {
 /** C's correction word to P0: 8 B per element of Z (lanes, m, n). */
 const productTripleBytes = (p: MaskedProductParams) => bytesToP0(8 * p.lanes * p.m * (p.transpose ? p.rows : p.cols));
 
-export const maskedProductTriples = defineCorrelation('maskedProductTriples', validateProductParams, productTripleBytes, (g, p) => {
+/**
+ * Work: A drawn, the derived C, and per lane the operand's mask B recomputed from the keyed streams
+ * (rows·cols, fewer when the session's memo holds it), C = A·B's m·k·n multiply-adds and, for Bᵀ, the
+ * words laneProduct transposes (min(m·(rows + cols), rows·cols)).
+ */
+const productTripleWork = (p: MaskedProductParams) => {
+  const [k, n] = p.transpose ? [p.cols, p.rows] : [p.rows, p.cols];
+  const transposed = p.transpose ? Math.min(p.m * (p.rows + p.cols), p.rows * p.cols) : 0;
+  return randomWork(p.lanes * p.m * k) + derivedWork(p.lanes * p.m * n) + p.lanes * (keyedValueWork(p.rows * p.cols) + productWork(p.m, k, n) + transposed);
+};
+
+export const maskedProductTriples = defineCorrelation('maskedProductTriples', validateProductParams, productTripleBytes, productTripleWork, (g, p) => {
   const [k, n] = p.transpose ? [p.cols, p.rows] : [p.rows, p.cols];
   const a = g.random(p.lanes * p.m * k);
   const c = g.derived(p.lanes * p.m * n, () => {

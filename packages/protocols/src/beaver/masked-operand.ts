@@ -169,7 +169,8 @@ export interface RowMaskParams {
 }
 
 /** My share of rows [from, from + count) of every lane of B: (lanes, count, cols). */
-export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowMaskParams, () => NO_DEALER_BYTES, (g, p) => {
+// work: none, the dealer generates nothing now (products recompute B by key)
+export const operandRowMasks = defineCorrelation('operandRowMasks', validateRowMaskParams, () => NO_DEALER_BYTES, () => 0, (g, p) => {
   if (g.mode === 'dealer') return new BigUint64Array(0); // the dealer needs nothing now; products recompute B by key
   const n = p.count * p.cols, out = new BigUint64Array(p.lanes * n);
   for (let h = 0; h < p.lanes; h++) out.set(g.keyed(p.key, h, p.from * p.cols, n).share, h * n);

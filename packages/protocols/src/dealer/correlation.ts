@@ -15,11 +15,13 @@
  * reconstructed secret, and the spec's returned material is discarded. In party mode `value()`
  * throws, the spec returns that party's material, and `derived`/`send` read the dealer's message.
  * A spec also states `messageBytes(params)`, the exact size of what `derived`/`send` produce for each
- * party (dealer-bytes.ts), so the dealer can bound a request before generating it.
+ * party (dealer-bytes.ts), and `generationWork(params)`, the word operations generating it takes
+ * (dealer-work.ts), so the dealer can bound a request by both before generating it.
  */
 import type { AesCtrPrg, PartyId } from '@mpcache/mpc-core';
 import { ProtocolError } from '@mpcache/mpc-core';
 import type { DealerBytes } from './dealer-bytes';
+import { KEYED_CALL_WORK, type DealerWork } from './dealer-work';
 import type { KeyedStreams } from './keyed-streams';
 import type { KeyedValueCache } from './keyed-value-cache';
 
@@ -61,16 +63,24 @@ export interface CorrelationSpec<P, M> {
    * generating anything (dealer-bytes.ts): the dealer's request limit, checked against `deal`.
    */
   messageBytes(params: P): DealerBytes;
+  /**
+   * Word operations the dealer spends generating it for (validated) params (dealer-work.ts: words
+   * drawn + words computed, a multiply-add counting one), exact or a tight upper bound, computed
+   * without generating anything: the dealer's work limit, checked against what DealerGen counts.
+   */
+  generationWork(params: P): DealerWork;
   deal(g: DealGen, params: P): M;
 }
 
+/** A spec from its parts; every spec states both its bytes and its work (neither may be omitted). */
 export function defineCorrelation<P, M>(
   name: string,
   validate: (params: unknown) => P,
   messageBytes: (params: P) => DealerBytes,
+  generationWork: (params: P) => DealerWork,
   deal: (g: DealGen, params: P) => M,
 ): CorrelationSpec<P, M> {
-  return { name, validate, messageBytes, deal };
+  return { name, validate, messageBytes, generationWork, deal };
 }
 
 // ------------------------------------------------------------------ dealer mode
@@ -89,11 +99,18 @@ function subWords(a: BigUint64Array, b: BigUint64Array): BigUint64Array {
 
 const u8 = (w: BigUint64Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
 
-/** Runs specs with both dealer streams and collects the messages to P0 and P1. */
+/**
+ * Runs specs with both dealer streams and collects the messages to P0 and P1. `work` counts the word
+ * operations of its primitives as dealer-work.ts defines them (draws, and the result words of random
+ * values, derived values, messages and keyed values, each keyed-stream call's setup); what a spec's callbacks compute besides (FSS
+ * AES, multiply-adds, permutations) is not seen here.
+ */
 export class DealerGen implements DealGen {
   readonly mode = 'dealer' as const;
   readonly toP0: Uint8Array[] = [];
   readonly toP1: Uint8Array[] = [];
+  /** Word operations counted so far (dealer-work.ts). */
+  work = 0;
 
   constructor(
     private readonly s0: AesCtrPrg,
@@ -107,11 +124,19 @@ export class DealerGen implements DealGen {
   random(n: number): Dealt {
     const a0 = this.s0.words(n);
     const a1 = this.s1.words(n);
+    this.work += 2 * n;
     let v: BigUint64Array | undefined;
-    return { share: a0, value: () => (v ??= addWords(a0, a1)) };
+    return {
+      share: a0,
+      value: () => {
+        if (!v) this.work += n;
+        return (v ??= addWords(a0, a1));
+      },
+    };
   }
 
   own(p: PartyId, n: number): BigUint64Array {
+    this.work += n;
     return (p === 0 ? this.s0 : this.s1).words(n);
   }
 
@@ -120,6 +145,7 @@ export class DealerGen implements DealGen {
     if (v.length !== n) throw new RangeError(`derived: expected ${n} words, got ${v.length}`);
     const x1 = this.s1.words(n);
     const x0 = subWords(v, x1);
+    this.work += 3 * n; // the value, P1's share, P0's correction
     this.toP0.push(u8(x0));
     return { share: x0, value: () => v };
   }
@@ -127,12 +153,14 @@ export class DealerGen implements DealGen {
   send(to: PartyId | 'both', nBytes: number, f: () => Uint8Array): Uint8Array {
     const bytes = f();
     if (bytes.length !== nBytes) throw new RangeError(`send: expected ${nBytes} bytes, got ${bytes.length}`);
+    this.work += Math.ceil(nBytes / 8);
     if (to !== 1) this.toP0.push(bytes);
     if (to !== 0) this.toP1.push(bytes);
     return bytes;
   }
 
   dealerPrivate(n: number): BigUint64Array {
+    this.work += n;
     return this.priv.words(n);
   }
 
@@ -141,12 +169,25 @@ export class DealerGen implements DealGen {
     if (!ks) throw new Error('keyed: this dealer session has no keyed streams');
     const memo = this.keyedValues;
     let a0: BigUint64Array | undefined, v: BigUint64Array | undefined;
-    const share0 = () => (a0 ??= ks[0].words(key, lane, offset, n));
+    const share0 = () => {
+      if (!a0) this.work += n + KEYED_CALL_WORK;
+      return (a0 ??= ks[0].words(key, lane, offset, n));
+    };
+    const fresh = () => {
+      const a = share0(), b = ks[1].words(key, lane, offset, n);
+      this.work += 2 * n + KEYED_CALL_WORK; // P1's words and the sum
+      return addWords(a, b);
+    };
+    const cached = (m: KeyedValueCache) => {
+      const before = m.expandedWork, out = m.value(key, lane, offset, n);
+      this.work += m.expandedWork - before; // only what the memo did not hold yet
+      return out;
+    };
     return {
       get share() {
         return share0();
       },
-      value: () => (v ??= memo ? memo.value(key, lane, offset, n) : addWords(share0(), ks[1].words(key, lane, offset, n))),
+      value: () => (v ??= memo ? cached(memo) : fresh()),
     };
   }
 }

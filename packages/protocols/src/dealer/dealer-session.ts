@@ -11,13 +11,19 @@
  * `maxRequestBytes`, else the request gets a LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE and nothing
  * is generated; after generating, the messages must have exactly that size (else an Error: a spec
  * whose size function is wrong, a bug, never a party's fault).
+ * Work: before generating, the spec's `generationWork(params)` (dealer-work.ts) must be within
+ * `maxRequestWork`, else a LimitError MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK and nothing is generated
+ * (bytes alone do not bound it: a matmul triple with a long inner dimension sends little and computes
+ * much); after generating, the work DealerGen counted plus the FSS PRG words must be within it (else
+ * an Error: a spec whose work function falls short). `largestRequestWork` is the session's largest.
  * Backlog: the halves queued for the party that has not asked yet may total at most
  * `maxBacklogBytes`; a request whose queued half would pass it gets a LimitError
  * MPC_ERR_DEALER_BACKLOG before anything is generated (one party ran that far ahead of the other: a
  * stuck or misbehaving peer, since the parties request in step). `largestBacklogBytes` is the
  * session's high-water mark (public: sizes follow from params).
  */
-import { AesCtrPrg, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import { AesCtrPrg, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import { fssAesBlocks } from '../fss/fss-prg';
 import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
 import { totalDealerBytes } from './dealer-bytes';
 import { KeyedStreams } from './keyed-streams';
@@ -30,6 +36,8 @@ export interface DealerSessionOptions {
   maxRequestBytes?: number;
   /** Most bytes queued for a party that has not asked for them yet. Default MAX_DEALER_BACKLOG_BYTES. */
   maxBacklogBytes?: number;
+  /** Most work one request may take, in word operations (dealer-work.ts). Default MAX_DEALER_REQUEST_WORK. */
+  maxRequestWork?: number;
 }
 
 interface Pending {
@@ -49,6 +57,7 @@ export class DealerSession {
   private nextToGenerate = 0;
   private readonly maxRequestBytes: number;
   private readonly maxBacklogBytes: number;
+  private readonly maxRequestWork: number;
   /** Bytes of the queued halves. */
   private backlogBytes = 0;
   /** The most bytes queued at once so far. */
@@ -57,6 +66,8 @@ export class DealerSession {
   readonly bytesSent: [number, number] = [0, 0];
   /** The largest correlation generated so far, bytes to both parties (public: sizes follow from params). */
   largestRequestBytes = 0;
+  /** The most work one generated correlation took, word operations as its spec states (public, from params). */
+  largestRequestWork = 0;
 
   constructor(seedP0: Uint8Array, seedP1: Uint8Array, opts: DealerSessionOptions = {}) {
     this.s0 = new AesCtrPrg(seedP0);
@@ -66,6 +77,7 @@ export class DealerSession {
     this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
     this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
     this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
+    this.maxRequestWork = assertByteLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -92,6 +104,13 @@ export class DealerSession {
         'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
       );
     }
+    const work = spec.generationWork(params);
+    if (!(work <= this.maxRequestWork)) {
+      throw new LimitError(
+        `party ${party}: correlation #${index} ("${spec.name}") would take ${work} word operations to generate, above the dealer's limit of ${this.maxRequestWork} per request`,
+        'MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK',
+      );
+    }
     const other: PartyId = party === 0 ? 1 : 0, queued = this.backlogBytes + size[other];
     if (!(queued <= this.maxBacklogBytes)) {
       throw new LimitError(
@@ -101,13 +120,17 @@ export class DealerSession {
     }
     this.nextToGenerate++;
     const g = new DealerGen(this.s0, this.s1, this.priv, this.keyed, this.keyedValues);
+    const aes0 = fssAesBlocks(); // generation is synchronous: nothing else runs the FSS PRG meanwhile
     spec.deal(g, params);
+    const counted = g.work + 2 * (fssAesBlocks() - aes0);
     const m0 = concatBytes(g.toP0);
     const m1 = concatBytes(g.toP1);
     if (m0.length !== size[0] || m1.length !== size[1]) {
       throw new Error(`correlation "${spec.name}": generated ${m0.length} + ${m1.length} B, its messageBytes says ${size[0]} + ${size[1]} B`);
     }
+    if (counted > work) throw new Error(`correlation "${spec.name}": generating it counted ${counted} word operations, its generationWork says at most ${work}`);
     this.largestRequestBytes = Math.max(this.largestRequestBytes, total);
+    this.largestRequestWork = Math.max(this.largestRequestWork, work);
     this.pending.set(index, { key, message: other === 0 ? m0 : m1, forParty: other });
     this.backlogBytes = queued;
     this.largestBacklogBytes = Math.max(this.largestBacklogBytes, queued);
@@ -122,7 +145,7 @@ export class DealerSession {
   }
 }
 
-/** A byte limit from a caller's options (`name` for the message): a non-negative integer. */
+/** A limit from a caller's options, bytes or work (`name` for the message): a non-negative integer. */
 export function assertByteLimit(v: number, name: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`"${name}" expected a non-negative integer, got ${v}`);
   return v;

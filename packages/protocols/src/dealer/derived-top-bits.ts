@@ -10,6 +10,7 @@
  */
 import { asUintN } from '../engine/words';
 import type { DealGen } from './correlation';
+import { drawWork, sendWork, type DealerWork } from './dealer-work';
 
 /**
  * This party's share of 2^(64−bits)·v (1 ≤ bits ≤ 64); `v()` runs in dealer mode only and may
@@ -36,6 +37,9 @@ export function derivedTopBits(g: DealGen, n: number, bits: number, v: () => Big
 
 /** Offline bytes of derivedTopBits for n elements (all to P0). */
 export const derivedTopBitsBytes = (n: number, bits: number) => n * Math.ceil(bits / 8);
+
+/** Work of derivedTopBits (dealer-work.ts): P1's words drawn, P0's full correction words, their packed bytes. */
+export const derivedTopBitsWork = (n: number, bits: number): DealerWork => drawWork(n) + n + sendWork(derivedTopBitsBytes(n, bits));
 
 /** The low w bytes of each word, little-endian (the platform order of BigUint64Array). */
 function packLow(x: BigUint64Array, w: number): Uint8Array {

@@ -26,6 +26,7 @@
  * grows (old block) and when the memo is garbage-collected (all of them, FinalizationRegistry).
  */
 import { ringArena } from '@mpcache/mpc-core';
+import { keyedValueWork } from './dealer-work';
 import type { KeyedStreams } from './keyed-streams';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -49,6 +50,8 @@ export class KeyedValueCache {
   private usedWords = 0;
   /** Entry buffers that are arena blocks (the registry's held value: it must not refer to `this`). */
   private readonly blocks = new Set<BigUint64Array>();
+  /** Word operations spent expanding values so far: keyedValueWork per fresh expansion (dealer-work.ts). */
+  expandedWork = 0;
 
   constructor(
     private readonly streams: readonly [KeyedStreams, KeyedStreams],
@@ -115,6 +118,7 @@ export class KeyedValueCache {
   private fresh(key: string, lane: number, offset: number, n: number): BigUint64Array {
     const a = this.streams[0].words(key, lane, offset, n), b = this.streams[1].words(key, lane, offset, n);
     for (let i = 0; i < n; i++) a[i] = asUintN(64, a[i] + b[i]);
+    this.expandedWork += keyedValueWork(n);
     return a;
   }
 }

@@ -37,6 +37,7 @@
 import { ShapeError } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
+import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { clearSeedBits, type FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
@@ -72,6 +73,18 @@ export const dcfKeyBytes = (n: number, m: number): number => n * (16 + 8 * m) + 
 
 /** The dealer's bytes for dealDcfKeys: `count` keys' correction words to each party. */
 export const dcfKeysBytes = (p: DcfDealParams): DealerBytes => bytesToBoth(p.count * dcfKeyBytes(p.n, p.m));
+
+/** FSS AES blocks dcfGen runs per key: per level 4 children inputs through H_S and ⌈m/2⌉ H_V's, then 2⌈m/2⌉ leaf blocks. */
+export const dcfGenBlocks = (n: number, m: number): number => 4 * (1 + Math.ceil(m / 2)) * n + 2 * Math.ceil(m / 2);
+
+/**
+ * The dealer's work for dealDcfKeys (dealer-work.ts), per key: the two parties' root seeds drawn
+ * (4 words), α and β computed (1 + m), the FSS PRG expansions of every level and the leaf as words
+ * (2 per AES block, dcfGenBlocks), and the correction words sent (dcfKeyBytes / 8). The kernel's
+ * per-level arithmetic on those blocks is covered by the blocks' words.
+ */
+export const dcfKeysWork = (p: DcfDealParams): DealerWork =>
+  drawWork(4 * p.count) + p.count * (1 + p.m + 2 * dcfGenBlocks(p.n, p.m)) + sendWork(p.count * dcfKeyBytes(p.n, p.m));
 
 /**
  * Keys [from, to) of a batch, the range repeated `times` times (copy-major), as a batch of their own

@@ -24,11 +24,12 @@
 import { assertSameShape, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval } from './dcf-eval';
-import { dcfKeysBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from './dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, sliceDcfKeys, type DcfKeys } from './dcf-keygen';
 import { defaultFssPrg } from './dpf-keygen';
 
 const { asUintN } = BigInt; // the global lookup is ≈ 250× slower inside jest's vm context
@@ -78,7 +79,10 @@ export function assertBits(bits: unknown): void {
 /** [ρ] to P0 and one (bits − 1)-bit DCF key per comparison to each party. */
 const ltzKeysBytes = ({ count, bits }: CompareParams) => sumDealerBytes(bytesToP0(8 * count), dcfKeysBytes({ n: bits - 1, m: 1, count }));
 
-export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, ltzKeysBytes, (g, p: CompareParams): LtzKeys => {
+/** Work: [r], the derived [ρ] and one (bits − 1)-bit DCF key per comparison (dcfKeysWork). */
+const ltzKeysWork = ({ count, bits }: CompareParams) => randomWork(count) + derivedWork(count) + dcfKeysWork({ n: bits - 1, m: 1, count });
+
+export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, ltzKeysBytes, ltzKeysWork, (g, p: CompareParams): LtzKeys => {
   const { count, bits } = p;
   const top = BigInt(bits - 1);
   const r = g.random(count);

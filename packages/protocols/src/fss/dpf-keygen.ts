@@ -30,6 +30,7 @@
 import type { PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
+import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { clearSeedBits, FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
@@ -52,6 +53,14 @@ export const dpfKeyBytes = (n: number, nu: number): number => 16 * (n - nu) + 8 
 
 /** The dealer's bytes for dealDpfKeys: `count` keys' correction words to each party. */
 export const dpfKeysBytes = (n: number, nu: number, count: number): DealerBytes => bytesToBoth(count * dpfKeyBytes(n, nu));
+
+/**
+ * The dealer's work for dealDpfKeys (dealer-work.ts), per key: the two parties' root seeds drawn
+ * (4 words), α and β computed (2), the FSS PRG expansions as words (2 per AES block: 4 children
+ * blocks per level through H_S, 2^ν leaf blocks through H_V), and the correction words sent.
+ */
+export const dpfKeysWork = (n: number, nu: number, count: number): DealerWork =>
+  drawWork(4 * count) + count * (2 + 2 * (4 * (n - nu) + 2 ** nu)) + sendWork(count * dpfKeyBytes(n, nu));
 
 /** ν for full-domain use (fss.md §2): min(n, 3). */
 export const fullDomainNu = (n: number): number => Math.min(n, 3);

@@ -29,6 +29,15 @@ import { ShapeError } from '@mpcache/mpc-core';
 /** Blocks per `update` call: 16K blocks = 256 KiB, the measured sweet spot. */
 export const FSS_CHUNK_BLOCKS = 16384;
 
+/** AES blocks every FssPrg of this process has hashed or encrypted (the dealer's work meter, dealer-work.ts). */
+let aesBlocks = 0;
+
+/**
+ * AES blocks every FssPrg of this process has processed so far. The dealer reads it around one
+ * synchronous generation to count that generation's FSS PRG words (2 per block).
+ */
+export const fssAesBlocks = (): number => aesBlocks;
+
 const SEED_LABEL = 'mpcache/fss/seed';
 const VALUE_LABEL = 'mpcache/fss/value';
 
@@ -55,6 +64,7 @@ function hashBlocks(cipher: Cipher, input: Uint8Array, out: Uint8Array): Uint8Ar
   if (len % 16 !== 0) throw new ShapeError(`fss prg: input length ${len} is not a multiple of 16`);
   if (out.length !== len) throw new ShapeError(`fss prg: out length ${out.length}, expected ${len}`);
   const step = FSS_CHUNK_BLOCKS * 16;
+  aesBlocks += len >>> 4;
   const aligned = input.byteOffset % 4 === 0 && out.byteOffset % 4 === 0;
   const in32 = aligned ? new Uint32Array(input.buffer, input.byteOffset, len >>> 2) : undefined;
   const out32 = aligned ? new Uint32Array(out.buffer, out.byteOffset, len >>> 2) : undefined;
@@ -76,6 +86,7 @@ function hashBlocks(cipher: Cipher, input: Uint8Array, out: Uint8Array): Uint8Ar
 /** Raw AES_K of buf[inOff, inOff + bytes) into buf[outOff, …), chunked; one copy per chunk. */
 function encryptInto(cipher: Cipher, buf: Uint8Array, inOff: number, outOff: number, bytes: number): void {
   const step = FSS_CHUNK_BLOCKS * 16;
+  aesBlocks += bytes >>> 4;
   for (let off = 0; off < bytes; off += step) {
     const len = Math.min(step, bytes - off);
     buf.set(cipher.update(buf.subarray(inOff + off, inOff + off + len)), outOff + off);

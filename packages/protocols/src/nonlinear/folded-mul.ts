@@ -18,12 +18,13 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { addWords, asUintN, mulWords, shiftRightWords } from '../engine/words';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncMaskWork } from '../trunc/trunc-pr';
 
 export interface FoldedMulParams {
   readonly n: number;
@@ -51,7 +52,10 @@ function validateFoldedMul(p: unknown): FoldedMulParams {
 /** All to P0: the mask, and per multiplicand [R·b_k] (8 B) and packed [W·b_k]. */
 const foldedMulBytes = ({ n, shift, mults }: FoldedMulParams) => bytesToP0(truncMaskBytes(n, shift) + mults * (8 * n + derivedTopBitsBytes(n, shift)));
 
-export const foldedMulCorrelation = defineCorrelation('foldedMul', validateFoldedMul, foldedMulBytes, (g, { n, shift, mults }: FoldedMulParams): FoldedMulMaterial => {
+/** Work: the mask, and per multiplicand b_k, the derived [R·b_k] and the packed [W·b_k]. */
+const foldedMulWork = ({ n, shift, mults }: FoldedMulParams) => truncMaskWork(n, shift) + mults * (randomWork(n) + derivedWork(n) + derivedTopBitsWork(n, shift));
+
+export const foldedMulCorrelation = defineCorrelation('foldedMul', validateFoldedMul, foldedMulBytes, foldedMulWork, (g, { n, shift, mults }: FoldedMulParams): FoldedMulMaterial => {
   const mask = dealTruncMask(g, n, shift);
   const b: BigUint64Array[] = [], rb: BigUint64Array[] = [], wb: BigUint64Array[] = [];
   for (let k = 0; k < mults; k++) {

@@ -19,12 +19,13 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
 import { asUintN, mulWords, once, repeatPerColumn, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncMaskWork } from '../trunc/trunc-pr';
 
 export interface FoldedBroadcastParams {
   readonly rows: number;
@@ -46,7 +47,16 @@ const foldedBroadcastBytes = ({ rows, L, shift, hasZ }: FoldedBroadcastParams) =
   return bytesToP0(truncMaskBytes(rows, shift) + full + top + (hasZ ? 3 * full + 2 * top : 0));
 };
 
-export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples', validateParams, foldedBroadcastBytes, (g, p: FoldedBroadcastParams) => {
+/**
+ * Work: the rows' mask, a (and c) drawn, the derived [aR] and packed [aW], with z also the derived
+ * [ac], [cR], [acR] and packed [cW], [acW] (the broadcasts R, msb, C are covered by those words).
+ */
+const foldedBroadcastWork = ({ rows, L, shift, hasZ }: FoldedBroadcastParams) => {
+  const n = rows * L, full = derivedWork(n), top = derivedTopBitsWork(n, shift);
+  return truncMaskWork(rows, shift) + randomWork(n) + full + top + (hasZ ? randomWork(L) + 3 * full + 2 * top : 0);
+};
+
+export const foldedBroadcastTriples = defineCorrelation('foldedBroadcastTriples', validateParams, foldedBroadcastBytes, foldedBroadcastWork, (g, p: FoldedBroadcastParams) => {
   const { rows, L, shift } = p, n = rows * L, zero = new BigUint64Array(n);
   const mask = dealTruncMask(g, rows, shift);
   const a = g.random(n), c = p.hasZ ? g.random(L) : undefined;

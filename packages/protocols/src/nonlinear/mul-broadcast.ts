@@ -19,6 +19,7 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany, type OpenPart } from '../engine/open';
@@ -57,7 +58,13 @@ const broadcastBytes = ({ rows, L, hasY, hasZ }: BroadcastParams) => {
   return bytesToP0(8 * rows * L * (Y + Z + 2 * Y * Z));
 };
 
-export const broadcastTriples = defineCorrelation('broadcastTriples', validateBroadcast, broadcastBytes, (g, p: BroadcastParams): BroadcastTriple => {
+/** Work: a, b, c drawn and the derived products (their broadcasts of b and c are covered by the products' words). */
+const broadcastWork = ({ rows, L, hasY, hasZ }: BroadcastParams) => {
+  const Y = hasY ? 1 : 0, Z = hasZ ? 1 : 0;
+  return randomWork(rows * L) + Y * randomWork(rows) + Z * randomWork(L) + (Y + Z + 2 * Y * Z) * derivedWork(rows * L);
+};
+
+export const broadcastTriples = defineCorrelation('broadcastTriples', validateBroadcast, broadcastBytes, broadcastWork, (g, p: BroadcastParams): BroadcastTriple => {
   const { rows, L } = p, n = rows * L, zero = new BigUint64Array(n);
   const a = g.random(n);
   const b = p.hasY ? g.random(rows) : undefined;

@@ -34,15 +34,16 @@
 import { type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type Dealt } from '../dealer/correlation';
 import { bytesToP0, sumDealerBytes, totalDealerBytes, type DealerBytes } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork, type DealerWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN, mulWords, shiftRightWords } from '../engine/words';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeysBytes, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
-import { dealTruncMask, maskForTrunc } from '../trunc/trunc-pr';
+import { dealTruncMask, maskForTrunc, truncMaskWork } from '../trunc/trunc-pr';
 
 export interface PolyInputParams {
   readonly count: number;
@@ -104,7 +105,7 @@ function powWords(v: BigUint64Array, e: number): BigUint64Array {
 /** Top bit of each word as 0/1 (msb(r) = r >> 63). */
 const msbWords = (v: BigUint64Array) => shiftRightWords(v, 63);
 
-export const polyInputCorrelation = defineCorrelation('polyInput', validatePolyInput, polyInputBytes, (g, p: PolyInputParams): PolyInputMaterial => {
+export const polyInputCorrelation = defineCorrelation('polyInput', validatePolyInput, polyInputBytes, polyInputWork, (g, p: PolyInputParams): PolyInputMaterial => {
   const { count, shift, degree, k, cmpShift, payload } = p;
   // 1. the mask and the powers of A
   let r: Dealt, rValue: () => BigUint64Array;
@@ -301,6 +302,24 @@ function polyInputBytes(p: PolyInputParams): DealerBytes {
   if (p.k === 0) return bytesToP0(toP0);
   const m = dcfWords(p);
   return sumDealerBytes(bytesToP0(toP0 + 8 * m * count), dcfKeysBytes({ n: p.k - 1, m, count }));
+}
+
+/**
+ * The correlation's work (dealer-work.ts), term by term as the deal draws it: the mask (r, or the
+ * truncation mask), the derived powers and the packed wrap terms, [ρ·V] per DCF word and the DCF keys'
+ * generation, the second truncation. The powers' products (≤ degree ≤ 6 per word) are covered by
+ * their words.
+ */
+function polyInputWork(p: PolyInputParams): DealerWork {
+  const { count, shift, degree } = p;
+  let work = shift === 0 ? randomWork(count) : truncMaskWork(count, shift);
+  work += (degree - 1) * derivedWork(count); // [A^i], i ≥ 2
+  if (shift > 0) {
+    for (let i = 2; i <= degree; i++) for (let k = 1; k <= i && k * (64 - shift) < 64; k++) work += derivedTopBitsWork(count, 64 - k * (64 - shift));
+  }
+  if (p.k > 0) work += dcfWords(p) * derivedWork(count) + dcfKeysWork({ n: p.k - 1, m: dcfWords(p), count });
+  if (p.shift2) work += derivedWork(count) + derivedTopBitsWork(count, p.shift2);
+  return work;
 }
 
 /** Exact cost of openPolyInput (offline: both parties). */

@@ -26,11 +26,12 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeysBytes, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -60,10 +61,14 @@ function validateThresholdParams(p: unknown): ThresholdParams {
 /** [ρ], [ρ·r] to P0 and one (k − 1)-bit DCF key with 2 payload words per element to each party. */
 const thresholdBytes = ({ count, k }: ThresholdParams) => sumDealerBytes(bytesToP0(16 * count), dcfKeysBytes({ n: k - 1, m: 2, count }));
 
+/** Work: [r], the derived [ρ], [ρ·r], and the DCF keys' generation (dcfKeysWork). */
+const thresholdWork = ({ count, k }: ThresholdParams) => randomWork(count) + 2 * derivedWork(count) + dcfKeysWork({ n: k - 1, m: 2, count });
+
 export const thresholdCompareCorrelation = defineCorrelation(
   'thresholdCompare',
   validateThresholdParams,
   thresholdBytes,
+  thresholdWork,
   (g, { count, k }: ThresholdParams): ThresholdMaterial => {
     const K = BigInt(k - 1), low = (1n << K) - 1n;
     const r = g.random(count);

@@ -23,12 +23,13 @@
 import { ShapeError, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0 } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateGrid } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { asUintN, mulWords, once, repeatPerRow, shiftRightWords, subWords } from '../engine/words';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes } from '../trunc/trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncMaskWork } from '../trunc/trunc-pr';
 
 export interface FoldedTruncSquaresParams {
   readonly rows: number;
@@ -53,7 +54,11 @@ const truncSquaresBytes = (wCount: number, n: number, shift: number) => truncMas
 
 const materialBytes = ({ rows, d, shift, perRow }: FoldedTruncSquaresParams) => bytesToP0(truncSquaresBytes(perRow ? rows : rows * d, rows * d, shift));
 
-export const foldedTruncSquareMaterial = defineCorrelation('foldedTruncSquares', validateParams, materialBytes, (g, p: FoldedTruncSquaresParams) => {
+/** Work: a truncation mask per w, a drawn, the derived [(a − sR)²] and the packed [W·(a − sR)] per element. */
+const materialWork = ({ rows, d, shift, perRow }: FoldedTruncSquaresParams) =>
+  truncMaskWork(perRow ? rows : rows * d, shift) + randomWork(rows * d) + derivedWork(rows * d) + derivedTopBitsWork(rows * d, shift);
+
+export const foldedTruncSquareMaterial = defineCorrelation('foldedTruncSquares', validateParams, materialBytes, materialWork, (g, p: FoldedTruncSquaresParams) => {
   const { rows, d, shift, sign, perRow } = p, n = rows * d;
   const m = dealTruncMask(g, perRow ? rows : n, shift);
   const a = g.random(n);

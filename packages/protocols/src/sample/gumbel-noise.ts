@@ -15,6 +15,7 @@
  */
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0 } from '../dealer/dealer-bytes';
+import { derivedWork, drawWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 
 const { asUintN } = BigInt;
@@ -51,7 +52,8 @@ export function gumbelFromWord(w: bigint): number {
   return Math.min(GUMBEL_MAX, Math.max(GUMBEL_MIN, -Math.log(-Math.log(u))));
 }
 
-export const gumbelNoise = defineCorrelation('gumbelNoise', validateGumbelParams, (p) => bytesToP0(8 * p.count), (g, p: GumbelNoiseParams) =>
+// work: the dealer's private words and the derived noise (its logarithms are covered by the noise's words)
+export const gumbelNoise = defineCorrelation('gumbelNoise', validateGumbelParams, (p) => bytesToP0(8 * p.count), (p) => drawWork(p.count) + derivedWork(p.count), (g, p: GumbelNoiseParams) =>
   g.derived(p.count, () => {
     const w = g.dealerPrivate(p.count)!, out = new BigUint64Array(p.count), scale = p.temperature * 2 ** p.fracBits;
     for (let i = 0; i < p.count; i++) out[i] = asUintN(64, BigInt(Math.round(gumbelFromWord(w[i]) * scale)));

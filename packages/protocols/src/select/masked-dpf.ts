@@ -9,10 +9,11 @@
 import type { RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { totalDealerBytes } from '../dealer/dealer-bytes';
+import { randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
-import { checkDpfShape, dealDpfKeys, dpfKeysBytes, type DpfKeys } from '../fss/dpf-keygen';
+import { checkDpfShape, dealDpfKeys, dpfKeysBytes, dpfKeysWork, type DpfKeys } from '../fss/dpf-keygen';
 
 export interface MaskedDpfParams {
   readonly count: number;
@@ -34,7 +35,8 @@ function validateMaskedDpf(p: unknown): MaskedDpfParams {
   return { count: q.count, n: q.n, nu: q.nu };
 }
 
-export const maskedDpfCorrelation = defineCorrelation('maskedDpf', validateMaskedDpf, (p) => dpfKeysBytes(p.n, p.nu, p.count), (g, p: MaskedDpfParams): MaskedDpf => {
+// work: [r] and the DPF keys' generation (dpfKeysWork)
+export const maskedDpfCorrelation = defineCorrelation('maskedDpf', validateMaskedDpf, (p) => dpfKeysBytes(p.n, p.nu, p.count), (p) => randomWork(p.count) + dpfKeysWork(p.n, p.nu, p.count), (g, p: MaskedDpfParams): MaskedDpf => {
   const r = g.random(p.count);
   const mask = p.n === 64 ? (1n << 64n) - 1n : (1n << BigInt(p.n)) - 1n;
   const alpha = () => {

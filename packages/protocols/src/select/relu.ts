@@ -26,11 +26,12 @@
 import type { PartyId, RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-bytes';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { dcfEval } from '../fss/dcf-eval';
-import { dcfKeysBytes, dealDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { assertBits } from '../fss/dcf-less-than';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
@@ -85,7 +86,11 @@ const mulWords = (a: BigUint64Array, b: BigUint64Array) => a.map((v, i) => asUin
 const selectKeysBytes = ({ count, bits, payloads, lowBits }: SelectParams) =>
   sumDealerBytes(bytesToP0(8 * (2 + payloads) * count), dcfKeysBytes({ n: bits - 1 - (lowBits ?? 0), m: 2 + payloads, count }));
 
-export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, selectKeysBytes, (g, p: SelectParams): SelectKeys => {
+/** Work: [r] and each [s_j], the derived [ρ], [ρ·r], [ρ·s_j], and the DCF keys' generation (dcfKeysWork). */
+const selectKeysWork = ({ count, bits, payloads, lowBits }: SelectParams) =>
+  (1 + payloads) * randomWork(count) + (2 + payloads) * derivedWork(count) + dcfKeysWork({ n: bits - 1 - (lowBits ?? 0), m: 2 + payloads, count });
+
+export const selectKeys = defineCorrelation('dcfSelect', validateSelectParams, selectKeysBytes, selectKeysWork, (g, p: SelectParams): SelectKeys => {
   const { count, bits, payloads } = p, low = BigInt(p.lowBits ?? 0);
   const top = BigInt(bits - 1), m = 2 + payloads;
   const r = g.random(count);

@@ -21,10 +21,11 @@
 import { ShapeError, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { totalDealerBytes, type DealerBytes } from '../dealer/dealer-bytes';
+import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { recvWords, sendWords } from '../engine/open';
-import { drawBlockPermutation, invertPermutation, permuteRows } from './permutation';
+import { blockPermutationWork, drawBlockPermutation, invertPermutation, permuteRows } from './permutation';
 
 export type UnshuffleMode = 'none' | 'full' | 'public';
 
@@ -93,7 +94,20 @@ function shuffleBytes({ n, w, unshuffle, uw }: Pick<ShuffleParams, 'n' | 'w' | '
   return [8 * n * w + inv[0], 8 * n * w + inv[1]];
 }
 
-export const shuffleCorrelation = defineCorrelation('shuffle', validateShuffle, shuffleBytes, (g, p: ShuffleParams): ShuffleMaterial => {
+/** One pass's work: R and Z drawn (2nw), Permute_π(R) (nw), Δ = Permute_π(R) + Z sent (nw). */
+const passWork = (n: number, w: number): DealerWork => drawWork(2 * n * w) + n * w + sendWork(8 * n * w);
+
+/**
+ * Work: π0 and π1 drawn (blockPermutationWork each) and inverted (n each), whatever the width: rows of
+ * width 0 send nothing but still cost the permutations; then each forward pass at width w and each
+ * pass of the declared inverse at width uw.
+ */
+function shuffleWork({ n, blocks, w, unshuffle, uw }: ShuffleParams): DealerWork {
+  const inverse = unshuffle === 'full' ? 2 : unshuffle === 'public' ? 1 : 0;
+  return 2 * (blockPermutationWork(n, blocks) + n) + 2 * passWork(n, w) + inverse * passWork(n, uw);
+}
+
+export const shuffleCorrelation = defineCorrelation('shuffle', validateShuffle, shuffleBytes, shuffleWork, (g, p: ShuffleParams): ShuffleMaterial => {
   const pi0 = drawBlockPermutation(g, 0, p.n, p.blocks);
   const pi1 = drawBlockPermutation(g, 1, p.n, p.blocks);
   const forward: [PassMaterial, PassMaterial] = [dealPass(g, 0, pi0, p.n, p.w), dealPass(g, 1, pi1, p.n, p.w)];

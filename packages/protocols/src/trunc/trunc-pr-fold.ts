@@ -28,11 +28,12 @@
 import { assertSameShape, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import type { PartyContext } from '../engine/context';
 import { openMany } from '../engine/open';
 import { addWords, asUintN, mulWords, shiftRightWords } from '../engine/words';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, validateTruncParams, type TruncPair } from './trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncMaskWork, validateTruncParams, type TruncPair } from './trunc-pr';
 
 export interface TruncMulTriple extends TruncPair {
   /** [b'], the mask of q. */
@@ -62,7 +63,10 @@ function dealTruncMul(g: DealGen, n: number, f: number): { triple: TruncMulTripl
 /** dealTruncMul's bytes, all to P0: the mask, [(r >> f)·b'] and the packed [2^(64−f)·μr·b']. */
 const truncMulBytes = (n: number, f: number) => truncMaskBytes(n, f) + 8 * n + derivedTopBitsBytes(n, f);
 
-export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (g, { n, f }): TruncMulTriple => dealTruncMul(g, n, f).triple);
+/** dealTruncMul's work: the mask, b', the derived [(r >> f)·b'] and the packed [2^(64−f)·μr·b']. */
+const truncMulWork = (n: number, f: number) => truncMaskWork(n, f) + randomWork(n) + derivedWork(n) + derivedTopBitsWork(n, f);
+
+export const truncPrMulTriples = defineCorrelation('truncPrMulTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (p) => truncMulWork(p.n, p.f), (g, { n, f }): TruncMulTriple => dealTruncMul(g, n, f).triple);
 
 export interface TruncMulAddTriple extends TruncMulTriple {
   /** [a], the mask of w. */
@@ -71,15 +75,16 @@ export interface TruncMulAddTriple extends TruncMulTriple {
   readonly ab: BigUint64Array;
 }
 
-export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f) + 8 * p.n), (g, { n, f }): TruncMulAddTriple => {
+// dealTruncMul's work plus a and the derived [a·b']
+export const truncPrMulAddTriples = defineCorrelation('truncPrMulAddTriples', validateTruncParams, (p) => bytesToP0(truncMulBytes(p.n, p.f) + 8 * p.n), (p) => truncMulWork(p.n, p.f) + randomWork(p.n) + derivedWork(p.n), (g, { n, f }): TruncMulAddTriple => {
   const { triple, bValue } = dealTruncMul(g, n, f);
   const a = g.random(n);
   const ab = g.derived(n, () => mulWords(a.value(), bValue()));
   return { ...triple, a: a.share, ab: ab.share };
 });
 
-// the mask, [(r >> f)²] and the packed [2^(64−f)·μr·(r >> f)]: truncMulBytes' sizes
-export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (g, { n, f }): TruncSquarePair => {
+// the mask, [(r >> f)²] and the packed [2^(64−f)·μr·(r >> f)]: truncMulBytes' sizes; work: the mask and the two derived terms
+export const truncPrSquarePairs = defineCorrelation('truncPrSquarePairs', validateSquareParams, (p) => bytesToP0(truncMulBytes(p.n, p.f)), (p) => truncMaskWork(p.n, p.f) + derivedWork(p.n) + derivedTopBitsWork(p.n, p.f), (g, { n, f }): TruncSquarePair => {
   const mask = dealTruncMask(g, n, f);
   const rt = () => shiftRightWords(mask.rValue(), f);
   const rTruncSq = g.derived(n, () => { const t = rt(); return mulWords(t, t); });

@@ -21,7 +21,8 @@
 import { type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation, type DealGen } from '../dealer/correlation';
 import { bytesToP0, totalDealerBytes } from '../dealer/dealer-bytes';
-import { derivedTopBits, derivedTopBitsBytes } from '../dealer/derived-top-bits';
+import { derivedTopBits, derivedTopBitsBytes, derivedTopBitsWork } from '../dealer/derived-top-bits';
+import { derivedWork, randomWork } from '../dealer/dealer-work';
 import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
@@ -50,7 +51,7 @@ export function dealTruncMask(g: DealGen, n: number, f: number): TruncPair & { r
   return { r: r.share, rTrunc: rTrunc.share, rWrap, rValue: () => r.value() };
 }
 
-export const truncPairs = defineCorrelation('truncPairs', validateTruncParams, (p) => bytesToP0(truncMaskBytes(p.n, p.f)), (g, p): TruncPair => {
+export const truncPairs = defineCorrelation('truncPairs', validateTruncParams, (p) => bytesToP0(truncMaskBytes(p.n, p.f)), (p) => truncMaskWork(p.n, p.f), (g, p): TruncPair => {
   const { r, rTrunc, rWrap } = dealTruncMask(g, p.n, p.f);
   return { r, rTrunc, rWrap };
 });
@@ -105,6 +106,9 @@ export function validateTruncParams(p: unknown): TruncParams {
 
 /** Offline bytes of one truncation mask (dealTruncMask), all to P0. */
 export const truncMaskBytes = (n: number, f: number) => 8 * n + derivedTopBitsBytes(n, f);
+
+/** Work of one truncation mask (dealer-work.ts): [r], the derived [r >> f] and the packed wrap term. */
+export const truncMaskWork = (n: number, f: number) => randomWork(n) + derivedWork(n) + derivedTopBitsWork(n, f);
 
 /** Cost of truncPr on n elements by f bits, per party (offline bytes are P0's; P1 gets none). */
 export const truncPrCost = (n: number, f = 12) => ({ rounds: 1, bytesSent: 8 * n, offlineBytes: totalDealerBytes(truncPairs.messageBytes({ n, f })) });

@@ -25,9 +25,9 @@ import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN } from '../engine/words';
 import { dcfEval } from '../fss/dcf-eval';
-import { dcfKeysBytes, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
-import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncOpened, validateTruncParams, type TruncPair, type TruncParams } from './trunc-pr';
+import { assertShift, dealTruncMask, maskForTrunc, truncMaskBytes, truncMaskWork, truncOpened, validateTruncParams, type TruncPair, type TruncParams } from './trunc-pr';
 
 export interface TruncRoundKeys extends TruncPair {
   /** DCF keys of [x < r mod 2^f] on f-bit inputs. */
@@ -37,7 +37,10 @@ export interface TruncRoundKeys extends TruncPair {
 /** The mask (to P0) and one f-bit DCF key per element (to each party). */
 const truncRoundBytes = (p: TruncParams) => sumDealerBytes(bytesToP0(truncMaskBytes(p.n, p.f)), dcfKeysBytes({ n: p.f, m: 1, count: p.n }));
 
-export const truncRoundKeys = defineCorrelation('truncRound', validateTruncParams, truncRoundBytes, (g, p): TruncRoundKeys => {
+/** Work: the mask and the f-bit DCF keys' generation (dcfKeysWork). */
+const truncRoundWork = (p: TruncParams) => truncMaskWork(p.n, p.f) + dcfKeysWork({ n: p.f, m: 1, count: p.n });
+
+export const truncRoundKeys = defineCorrelation('truncRound', validateTruncParams, truncRoundBytes, truncRoundWork, (g, p): TruncRoundKeys => {
   const { r, rTrunc, rWrap, rValue } = dealTruncMask(g, p.n, p.f);
   const low = (1n << BigInt(p.f)) - 1n;
   const carry = dealDcfKeys(g, defaultFssPrg(), { n: p.f, m: 1, count: p.n }, () => ({

@@ -21,7 +21,7 @@ const weights = randomAttentionGateWeights({ dModel: D, nHeads: lanes, nLayers: 
 const optsOf = (countMode: 'topk' | 'threshold', recentFraction = 0): AttentionGateOptions => ({ weights, countMode, threshold: 0, maskPrefill: true, recentFraction });
 
 /** Secure gate logits of T positions (one observeInput call) opened, and the plaintext gate's. */
-async function gateRun(p: LocalParties, label: string, opts: AttentionGateOptions) {
+async function gateRun(p: LocalParties, label: string, opts: AttentionGateOptions, T = n + steps) {
   const xb = data(`${label}/xb`, T * D, -1, 1), xs = shareGrid(xb, [T, D], `${label}/xbs`);
   const pol = [new SecureAttentionGatePolicy(model, budget, opts), new SecureAttentionGatePolicy(model, budget, opts)] as const;
   await runBoth(p, (ctx) => pol[ctx.party].observeInput(ctx, 0, 0, xs[ctx.party]));
@@ -89,6 +89,38 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
       if (start === 0) expect(gate.rounds - gateLogitsCost(rows, shape, F, 0, false).rounds).toBe(2); // header: masking wqkv, then wg
       expectCosts(used, mode === 'threshold' ? sumCosts([gate, dcfLessThanZeroCost(rows * lanes)]) : gate);
     }
+  });
+
+  it.each([0, 0.25, 1])('topk (recent %s): a chat turn in one pass gives every row the kept set of its step, and the steps after it go on from there', async (rf) => {
+    const rows = 5, p = parties(`ag/turn/${rf}`), opts = optsOf('topk', rf);
+    const { pol, plain, secure } = await gateRun(p, `ag/turn/${rf}`, opts, n + steps + rows);
+    for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
+    expect(pol[0].multiRowSteps).toBe(true);
+    const sim = await simulate(p, `ag/turn/${rf}/sim`, plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
+    expect(sim.steps).toHaveLength(steps + rows);
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    const keep = budget - Math.max(1, Math.floor(budget * rf));
+    for (const s of sim.steps) expect(s.plain.map((k) => k.length)).toEqual([budget, budget]); // every row is past the budget (recent 1: all of it the window)
+    expect(pol[0].evictionLog.map((e) => e.kind)).toEqual(keep === 0 ? ['all', 'all', 'all', 'all', 'all'] : ['topk', 'argmin', 'topk', 'argmin', 'argmin']);
+  });
+
+  it('topk: a turn\'s one batched topK: exact cost, between the steps\' argmins', async () => {
+    const rows = 5, p = parties('ag/turn-cost'), opts = optsOf('topk');
+    const { pol, plain, secure } = await gateRun(p, 'ag/turn-cost', opts, n + steps + rows);
+    for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
+    await simulate(p, 'ag/turn-cost/sim', plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
+    const log = pol[0].evictionLog, used = p.ctx.map((c) => c.ledger.get('attention gate evict'));
+    expect(log.map((e) => [e.kind, e.end])).toEqual([['topk', n], ['argmin', n + 1], ['topk', n + 2 + rows - 1], ['argmin', n + 2 + rows], ['argmin', n + 3 + rows]]);
+    // steps at n, n + 1 (recent window 1: candidates [0, pos)); the turn's rows n + 2 … n + 6: one topK of
+    // (rows × lanes) rows over [0, n + 6); then steps at n + 7, n + 8
+    const costs = [topKCost(lanes, n, budget - 1, log[0].steps!, { mask: true }), topKCost(rows * lanes, n + 2 + rows - 1, budget - 1, log[2].steps!, { mask: true })];
+    let rounds = costs[0].rounds + costs[1].rounds, bytes = costs[0].bytesSentPerParty.map((b, i) => b + costs[1].bytesSentPerParty[i]), offline = costs[0].offlineBytes + costs[1].offlineBytes;
+    for (const e of [log[1], log[3], log[4]]) {
+      const a = argminEvictionCost(lanes, e.end);
+      rounds += a.rounds; bytes = bytes.map((b) => b + a.bytesSent); offline += a.offlineBytes;
+    }
+    used.forEach((u, i) => expect({ rounds: u.rounds, bytesSent: u.bytesSent }).toEqual({ rounds, bytesSent: bytes[i] }));
+    expect(used[0].offlineBytes + used[1].offlineBytes).toBe(offline);
   });
 
   it('topk decoding: the first step after a prompt is one topK mask, then one argmin per step: exact cost', async () => {

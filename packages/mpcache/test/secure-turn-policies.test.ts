@@ -2,9 +2,9 @@
  * A chat's later turn in ONE causal pass under the query-aware policies (MPCache, Quest, token
  * top-k: `multiRowSteps`), against the fixed-point reference decoder whose `extend` brackets the
  * turn for the plaintext twin (beginTurn/endTurn: the turn attends every cached row, as a prefill);
- * and StreamingLLM, SnapKV and Attention-Gate's 'threshold' mode, whose one pass gives each query
- * what it would attend as a step (its own window; the older flagged rows): their plaintext twins
- * have no bracket and decode the turn position by position, with the same outputs.
+ * and StreamingLLM, SnapKV and Attention-Gate, whose one pass gives each query what it would attend
+ * as a step (its own window; the older flagged rows; its running top-k): their plaintext twins have
+ * no bracket and decode the turn position by position, with the same outputs.
  * Random tiny GPT-2 weights; a prompt long enough for MPCache's static stage to evict, steps, a turn,
  * then steps that select again. Randomness is pinned (as secure-mpcache-golden.test.ts): truncation
  * noise may flip a near-tie in a cluster ranking, which moves the logits by more than any margin.
@@ -27,7 +27,9 @@ const basePolicyConfig = { model: config, mpcache: { clusterSizes: [8, 4], force
 const PROMPT = Array.from({ length: 48 }, (_, i) => (i * 11 + 5) % config.vocabSize);
 const TURN = [3, 61, 17, 40, 8, 22, 50, 14, 33];
 const setup = secureModel(config, weights, F, `${RUN}model`);
-const thresholdGate = { attentionGate: { weights: randomAttentionGateWeights(config, 4, { gateHeads: 2, gateHeadDim: 8 }), countMode: 'threshold' as const, threshold: 0 } };
+const gateWeights = randomAttentionGateWeights(config, 4, { gateHeads: 2, gateHeadDim: 8 });
+const thresholdGate = { attentionGate: { weights: gateWeights, countMode: 'threshold' as const, threshold: 0 } };
+const topkGate = { attentionGate: { weights: gateWeights, countMode: 'topk' as const } };
 
 /** The reference's greedy ids: prefill + `before` tokens, then the turn (extend), then `after` tokens. */
 function referenceChat(policy: KVCachePolicy, before: number, after: number): number[] {
@@ -39,7 +41,7 @@ function referenceChat(policy: KVCachePolicy, before: number, after: number): nu
 
 describe('a chat turn in one pass under the query-aware policies', () => {
   it.each([
-    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['h2o', {}], ['tova', {}], ['d2o', {}], ['d2o', { d2o: { merge: true }, compactEvery: 2 }], ['cake', { cake: { window: 8 } }],
+    ['mpcache', {}], ['quest', {}], ['token-topk', {}], ['streamingllm', {}], ['snapkv', {}], ['attention-gate', thresholdGate], ['attention-gate', topkGate], ['h2o', {}], ['tova', {}], ['d2o', {}], ['d2o', { d2o: { merge: true }, compactEvery: 2 }], ['cake', { cake: { window: 8 } }],
   ] as const)('%s: secure ids = the fixed-point reference\'s (extend: the turn bracket where the twin has one); the turn is one pass', async (name, extra) => {
     const { parties, secure } = await setup;
     const policyConfig = { ...basePolicyConfig, ...extra };
@@ -88,8 +90,8 @@ describe('a chat turn in one pass under the query-aware policies', () => {
 // (Attention-Gate's flags come from gate logits compared with a threshold: truncation noise flips
 // the near-threshold ones, step by step as in one pass, and moves the logits by ≈ 0.05; its ids are
 // compared above with pinned randomness)
-describe('StreamingLLM and SnapKV: a turn in one pass gives every query its own window', () => {
-  it.each([['streamingllm', {}], ['snapkv', {}]] as const)('%s: the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async (name, extra) => {
+describe('StreamingLLM, SnapKV and Attention-Gate\'s top-k: a turn in one pass gives every query what its step would attend', () => {
+  it.each([['streamingllm', {}], ['snapkv', {}], ['attention-gate', topkGate]] as const)('%s: the turn\'s last logits equal the fixed-point reference decoding the turn step by step, not the dense turn\'s', async (name, extra) => {
     const { parties, secure } = await setup;
     const policyConfig = { ...basePolicyConfig, ...extra };
     const plain = (name: string) => new ReferenceDecoder(weights, config, { kvPolicy: makePolicy(name, BUDGET, { ...policyConfig, fracBits: F }), fixedPointFracBits: F });

@@ -13,11 +13,12 @@
  *
  * A chat's next turn: `extend(prompt)` continues the same sequence — the last generated token and
  * then the new prompt's tokens enter the cache, and the last one yields the next token. With a policy
- * that has `multiRowSteps` (the full cache; MPCache, Quest, token top-k: the turn attends every cached
- * row, as a prefill does; StreamingLLM, SnapKV: each row its own window; H2O, TOVA, CAKE, D2O:
- * nothing evicted during the turn) that is one causal forward pass over those n + 1 rows, about the
- * cost of a prefill of n + 1 tokens; Attention-Gate's top-k gets them one position at a time
- * (ordinary decoding steps; their logits are dropped, no argmax).
+ * that has `multiRowSteps` (every shipped one: the full cache; MPCache, Quest, token top-k: the turn
+ * attends every cached row, as a prefill does; StreamingLLM, SnapKV, Attention-Gate: each row what
+ * it would attend as a step; H2O, TOVA, CAKE, D2O: nothing evicted during the turn) that is one
+ * causal forward pass over those n + 1 rows, about the cost of a prefill of n + 1 tokens; a policy
+ * without it gets them one position at a time (ordinary decoding steps; their logits are dropped,
+ * no argmax).
  */
 import { add, diffCost, LimitError, MAX_NEW_TOKENS, shapeStr, ShapeError, type Cost, type RingTensor } from '@mpcache/mpc-core';
 import { gumbelNoise, oneHot, openWords, type PartyContext } from '@mpcache/protocols';

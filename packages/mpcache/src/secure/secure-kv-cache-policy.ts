@@ -76,8 +76,8 @@ export interface SecureKVCachePolicy {
    * The full cache, the query-aware selections without eviction state (MPCache, Quest, token top-k:
    * several queries select nothing, so the turn attends every cached row, as their plaintext twins'
    * beginTurn bracket says), StreamingLLM and SnapKV (each query its own window: prefixWindowBand),
-   * Attention-Gate's threshold mode, and H2O, TOVA, CAKE and D2O (nothing evicted
-   * during the turn).
+   * Attention-Gate (each row its flagged rows or its running top-k), and H2O, TOVA, CAKE and D2O
+   * (nothing evicted during the turn): every policy this repository ships.
    */
   readonly multiRowSteps?: boolean;
   /** Rows the queries of this layer attend; null = all of them. */

@@ -6,7 +6,7 @@
  * the prefill's running top-k masks and of the decoding evictions.
  */
 import { decode } from '@mpcache/mpc-core';
-import { dcfLessThanZeroCost, runBoth, sumCosts, topKCost, type LocalParties } from '@mpcache/protocols';
+import { beaverMatmulCost, dcfLessThanZeroCost, runBoth, sumCosts, topKCost, type LocalParties } from '@mpcache/protocols';
 import { argminEvictionCost, gateLogitsCost, SecureAttentionGatePolicy } from '@mpcache/mpcache';
 import { AttentionGatePolicy, gateKeptPositions, type AttentionGateOptions } from '../src/cache/attention-gate';
 import { randomAttentionGateWeights } from '../src/cache/attention-gate-weights';
@@ -91,35 +91,41 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
     }
   });
 
-  it.each([0, 0.25, 1])('topk (recent %s): a chat turn in one pass gives every row the kept set of its step, and the steps after it go on from there', async (rf) => {
-    const rows = 5, p = parties(`ag/turn/${rf}`), opts = optsOf('topk', rf);
-    const { pol, plain, secure } = await gateRun(p, `ag/turn/${rf}`, opts, n + steps + rows);
+  it.each([
+    // prompt rows, steps before the turn, turn rows, recent fraction, masked prefill
+    [n, 2, 5, 0, true], [n, 2, 5, 0.25, true], [n, 2, 5, 1, true],
+    [n, 0, 4, 0.5, true],  // the turn right after a masked prompt: no running state yet
+    [12, 0, 6, 0.5, false], // … after a dense prompt: the turn's first row drops several at once
+    [5, 1, 7, 0, false],   // a short prompt: the turn's first rows are within the budget
+  ] as const)('topk: a chat turn in one pass gives every row the kept set of its step (prompt %s, %s steps, turn of %s, recent %s, masked prefill %s)', async (prompt, after, rows, rf, maskPrefill) => {
+    const label = `ag/turn/${prompt}/${after}/${rows}/${rf}`, p = parties(label), opts = { ...optsOf('topk', rf), maskPrefill };
+    const { pol, plain, secure } = await gateRun(p, label, opts, prompt + steps + rows);
     for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
     expect(pol[0].multiRowSteps).toBe(true);
-    const sim = await simulate(p, `ag/turn/${rf}/sim`, plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
+    const sim = await simulate(p, `${label}/sim`, plain, [pol[0], pol[1]], lanes, prompt, steps, { turn: { after, rows } });
     expect(sim.steps).toHaveLength(steps + rows);
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
-    const keep = budget - Math.max(1, Math.floor(budget * rf));
-    for (const s of sim.steps) expect(s.plain.map((k) => k.length)).toEqual([budget, budget]); // every row is past the budget (recent 1: all of it the window)
-    expect(pol[0].evictionLog.map((e) => e.kind)).toEqual(keep === 0 ? ['all', 'all', 'all', 'all', 'all'] : ['topk', 'argmin', 'topk', 'argmin', 'argmin']);
+    const evicting = sim.steps.filter((s) => s.plain[0].length === budget).length, lastPos = prompt + steps + rows - 1;
+    expect(evicting).toBe(Math.min(steps + rows, lastPos + 1 - budget + 1)); // every row past the budget attends exactly it
   });
 
-  it('topk: a turn\'s one batched topK: exact cost, between the steps\' argmins', async () => {
+  it('topk: a turn\'s running top-k (compact, rank, map back): exact cost, between the steps\' argmins', async () => {
     const rows = 5, p = parties('ag/turn-cost'), opts = optsOf('topk');
     const { pol, plain, secure } = await gateRun(p, 'ag/turn-cost', opts, n + steps + rows);
     for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
-    await simulate(p, 'ag/turn-cost/sim', plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
+    const sim = await simulate(p, 'ag/turn-cost/sim', plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
     const log = pol[0].evictionLog, used = p.ctx.map((c) => c.ledger.get('attention gate evict'));
     expect(log.map((e) => [e.kind, e.end])).toEqual([['topk', n], ['argmin', n + 1], ['topk', n + 2 + rows - 1], ['argmin', n + 2 + rows], ['argmin', n + 3 + rows]]);
-    // steps at n, n + 1 (recent window 1: candidates [0, pos)); the turn's rows n + 2 … n + 6: one topK of
-    // (rows × lanes) rows over [0, n + 6); then steps at n + 7, n + 8
-    const costs = [topKCost(lanes, n, budget - 1, log[0].steps!, { mask: true }), topKCost(rows * lanes, n + 2 + rows - 1, budget - 1, log[2].steps!, { mask: true })];
-    let rounds = costs[0].rounds + costs[1].rounds, bytes = costs[0].bytesSentPerParty.map((b, i) => b + costs[1].bytesSentPerParty[i]), offline = costs[0].offlineBytes + costs[1].offlineBytes;
-    for (const e of [log[1], log[3], log[4]]) {
-      const a = argminEvictionCost(lanes, e.end);
-      rounds += a.rounds; bytes = bytes.map((b) => b + a.bytesSent); offline += a.offlineBytes;
-    }
-    used.forEach((u, i) => expect({ rounds: u.rounds, bytesSent: u.bytesSent }).toEqual({ rounds, bytesSent: bytes[i] }));
+    // steps at n, n + 1 (recent window 1: candidates [0, pos)); the turn's rows n + 2 … n + 6: the
+    // keep alive of [0, N0 = n + 1) compacted by one topK with one-hot rows, the keep + rows keys
+    // compared pairwise, [rank < keep] per (row, candidate), one product back to slots; then steps at n + 7, n + 8
+    const keep = budget - 1, N0 = n + 1, M = keep + rows, counts = lanes * (rows * keep + (rows * (rows + 1)) / 2);
+    const first = topKCost(lanes, n, keep, log[0].steps!, { mask: true }), turn = topKCost(lanes, N0, keep, log[2].steps!, { oneHot: true });
+    const rest = sumCosts([dcfLessThanZeroCost(lanes * M * (M - 1) / 2, 64), dcfLessThanZeroCost(counts, 32), beaverMatmulCost([lanes, rows, keep], [lanes, keep, N0]),
+      ...[log[1], log[3], log[4]].map((e) => argminEvictionCost(lanes, e.end))]);
+    const rounds = first.rounds + turn.rounds + rest.rounds, offline = first.offlineBytes + turn.offlineBytes + rest.offlineBytes;
+    used.forEach((u, i) => expect({ rounds: u.rounds, bytesSent: u.bytesSent }).toEqual({ rounds, bytesSent: first.bytesSentPerParty[i] + turn.bytesSentPerParty[i] + rest.bytesSent }));
     expect(used[0].offlineBytes + used[1].offlineBytes).toBe(offline);
   });
 

@@ -18,12 +18,10 @@
  *   counts, then one 32-bit comparison [count < k] per (row, candidate) — 2 rounds, exact.
  *   A chat's later turn (several rows in one pass, multiRowSteps) also needs a top-k per row, but
  *   the running state already holds the top-k of the older candidates: with fixed logits, row P's
- *   top-k of [0, split(P)) is the top-k of the alive slots and the turn's new candidates. One
- *   batched topK mask over the R evicting rows × lanes (N = the last row's split; each row's keys
- *   as evictDown's: dead slots and candidates past its split pushed below every live key) gives
- *   every row's kept set, exactly as R steps would, and the last row's becomes the running state:
- *   ≈ 10 rounds and a few comparisons per (row, lane, candidate) instead of R argmin evictions and
- *   R forward passes.
+ *   top-k of [0, split(P)) is the top-k of the slots alive before the turn and the turn's new
+ *   candidates, so the alive ones are compacted once and ranked against the new ones
+ *   (gate-turn-top-k.ts: topK + 3 rounds), exactly as R steps would, and the last row's kept set
+ *   becomes the running state.
  * Keys are g·2^⌈log2 N⌉ + position (distinct; ties: newer wins), as top-k-kept.ts `ranksAbove`.
  * Gate weights: given as this party's GateShares (a deployment: each party gets its share from the
  * model owner, and `opts.weights` is absent), as both parties' GateShares, or as the plaintext
@@ -31,12 +29,13 @@
  * are handed the weights anyway).
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
-import { dcfLessThanZero, indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import { dcfLessThanZero, indexBits, type PartyContext } from '@mpcache/protocols';
 import type { AttentionGateOptions } from '../cache/attention-gate';
 import { PromptPhase, type PolicyModel } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { DEAD_RANK_BITS, DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
+import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
+import { turnTopKMasks } from './gate-turn-top-k';
 import { SecureGate, shareAttentionGateWeights, type GateShares } from './gate-shares';
 import { DEAD_LOGIT_GAP, DeadSlotSelection } from './selections';
 
@@ -85,8 +84,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   /**
    * A chat's turn in one pass, with the same kept sets as step by step: 'threshold' decides each
    * token's flag when it arrives, and each query of the pass attends the older flagged rows and itself
-   * (GateMaskSelection); 'topk' gives each query its running top-k by one batched topK
-   * (turnTopKMasks) and leaves the state the steps would.
+   * (GateMaskSelection); 'topk' gives each query its running top-k (gate-turn-top-k.ts) and leaves
+   * the state the steps would.
    */
   readonly multiRowSteps = true;
 
@@ -191,47 +190,22 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   }
 
   /**
-   * Running top-k masks of a later turn's rows P0..P0+nq−1 (lanes, nq, kvLen) by one batched topK
-   * over the evicting rows (P + 1 > budget): row P's keys over [0, N) are evictDown's, the logit
-   * pushed 2^(f + DEAD_RANK_BITS) down on a dead slot and on every candidate at or past its split, so
-   * its top `keep` are the live top-k of [0, split(P)) (every evicting row has more than `keep` live
-   * candidates: the last step left exactly `keep` in [0, split) and each row adds one). The last
-   * row's kept bits become the alive bits; the record is layer 0's one eviction of the turn.
+   * Masks (lanes, nq, kvLen) of a later turn's rows P0..P0+nq−1: the rows up to the budget attend
+   * everything older, each evicting row (P + 1 > budget, the rest of the pass) its running top-k of
+   * [0, split(P)) (gate-turn-top-k.ts) and its recent window; the state ends as the steps leave it.
    */
   private async turnTopKMasks(ctx: PartyContext, l: number, lanes: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
-    const S = this.model.seqLen, p0 = ctx.party === 0, one = p0 ? 1n : 0n, mask = new BigUint64Array(lanes * nq * kvLen);
+    const S = this.model.seqLen, one = ctx.party === 0 ? 1n : 0n, mask = new BigUint64Array(lanes * nq * kvLen);
     for (let t = 0; t < nq; t++) for (let h = 0; h < lanes; h++) mask.fill(one, (h * nq + t) * kvLen, (h * nq + t) * kvLen + Math.min(P0 + t, kvLen));
-    const rowsTopK = Array.from({ length: nq }, (_, t) => P0 + t).filter((P) => P + 1 > this.budget), R = rowsTopK.length;
-    if (R === 0) return mask;
+    const first = Math.max(P0, this.budget), R = P0 + nq - first; // evicting rows first … P0 + nq − 1
+    if (R <= 0) return mask;
     const st = (this.states[l] ??= new DeadSlotState(lanes, ctx.party));
     st.grow(kvLen);
-    const { keep, split: N } = this.window(rowsTopK[R - 1]), alive = st.table('alive', N);
-    let kept: BigUint64Array, record: EvictionRecord;
-    if (keep === 0) {
-      kept = new BigUint64Array(R * lanes * N); // every candidate goes (the recent window is the budget)
-      record = { kind: 'all', end: N };
-    } else {
-      const B = BigInt(indexBits(N)), big = 1n << BigInt(ctx.fracBits + DEAD_RANK_BITS), keys = new BigUint64Array(R * lanes * N);
-      rowsTopK.forEach((P, r) => {
-        const { split } = this.window(P);
-        for (let h = 0; h < lanes; h++) {
-          for (let j = 0; j < N; j++) {
-            const live = j < split ? alive[h * N + j] : 0n, dead = asUintN(64, (p0 ? big : 0n) - big * live);
-            keys[(r * lanes + h) * N + j] = asUintN(64, ((this.logits[l][h * S + j] - dead) << B) + (p0 ? BigInt(j) : 0n));
-          }
-        }
-      });
-      const res = await topK(ctx, { shape: [R * lanes, N], data: keys }, keep, { mask: true });
-      kept = (res.mask as RingTensor).data;
-      record = { kind: 'topk', end: N, steps: res.stepComparisons };
+    const { split, keep } = this.window(first), N0 = split - 1, N = N0 + R;
+    const { kept, record } = await turnTopKMasks(ctx, st, { N0, R, keep, logit: (h, j) => this.logits[l][h * S + j] });
+    for (let t = 0; t < R; t++) {
+      for (let h = 0; h < lanes; h++) mask.set(kept.subarray((h * R + t) * N, (h * R + t) * N + N0 + t + 1), (h * nq + first - P0 + t) * kvLen);
     }
-    rowsTopK.forEach((P, r) => {
-      const { split } = this.window(P);
-      for (let h = 0; h < lanes; h++) mask.set(kept.subarray((r * lanes + h) * N, (r * lanes + h) * N + split), (h * nq + P - P0) * kvLen);
-    });
-    st.setAlive(kept.subarray((R - 1) * lanes * N), N, 'replace');
-    st.dead = N - keep;
-    st.span = Math.max(st.span, N);
     this.lastEviction[l] = record;
     if (l === 0) this.evictionLog.push(record);
     return mask;

@@ -1,0 +1,102 @@
+/**
+ * turnTopKMasks — Attention-Gate's running top-k ('topk') for a chat turn's rows in one pass: every
+ * row gets the kept set its decoding step would have, and the running state ends where the steps
+ * would leave it (secure-attention-gate.ts).
+ *
+ * Why it is cheap: a gate logit never changes, so row t's top-k of its candidates [0, N0 + t + 1) is
+ * the top-k of A ∪ {c_0 … c_t}, A the slots alive before the turn's first evicting row (candidates
+ * [0, N0)) and c_i the turn's new candidates (slot N0 + i). Only the top `keep` of A can survive, and
+ * they are few: compact them (one topK with one-hot rows), rank the keep + R keys against each other,
+ * and map the kept bits back to slots with one product.
+ *
+ * Rounds:    topK's (shuffle + quick-select + one-hot) + 3: all pairwise comparisons of the compact
+ *            keys (64 bits), then [rank < keep] per (row, candidate) (32 bits), then one Beaver
+ *            product (R × keep)·(keep × N0) per lane back to slot order
+ * Comparisons per lane: topK's over N0, M(M − 1)/2 at 64 bits (M = keep + R), R·keep + R(R + 1)/2 at
+ *            32 bits — against R·N0 for R single-victim evictions, and R forward passes
+ * Online/offline: topKCost(lanes, N0, keep, steps, { oneHot }) + dcfLessThanZeroCost of both
+ *            comparison batches + beaverMatmulCost([lanes, R, keep], [lanes, keep, N0]) — exact
+ * Accuracy:  exact (integer ranks; keys distinct: logit·2^B + slot, ties: the newer wins)
+ * Opens:     topK's (comparison bits of shuffled items), masked DCF inputs, Beaver differences
+ */
+import type { RingTensor } from '@mpcache/mpc-core';
+import { beaverMatmul, dcfLessThanZero, indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import { DEAD_RANK_BITS, type DeadSlotState, type EvictionRecord } from './dead-slot-state';
+
+const { asUintN } = BigInt;
+
+export interface GateTurn {
+  /** Candidates [0, N0) before the first evicting row; row t's are [0, N0 + t + 1). */
+  readonly N0: number;
+  /** Evicting rows of the pass (P + 1 > budget), consecutive; the rows before them attend everything. */
+  readonly R: number;
+  /** Kept candidates per row (budget − recent window). */
+  readonly keep: number;
+  /** Gate logit share of (lane, slot) at scale f. */
+  readonly logit: (h: number, j: number) => bigint;
+}
+
+/**
+ * Kept bits (lanes, R, N0 + R) of the turn's evicting rows (row t: its candidates [0, N0 + t + 1),
+ * zero past them); the state's alive bits become the last row's.
+ */
+export async function turnTopKMasks(ctx: PartyContext, st: DeadSlotState, turn: GateTurn): Promise<{ kept: BigUint64Array; record: EvictionRecord }> {
+  const { N0, R, keep } = turn, U = st.units, N = N0 + R, p0 = ctx.party === 0, kept = new BigUint64Array(U * R * N);
+  if (keep === 0) {
+    // the recent window is the whole budget: every candidate goes, no ranking
+    st.setAlive(new BigUint64Array(U * N), N, 'replace');
+    st.dead = N;
+    st.span = Math.max(st.span, N);
+    return { kept, record: { kind: 'all', end: N } };
+  }
+  // 1. the top `keep` of the alive candidates, compacted (dead slots pushed below every live key)
+  const B = BigInt(indexBits(N)), big = 1n << BigInt(ctx.fracBits + DEAD_RANK_BITS), alive = st.table('alive', N0);
+  const key = (h: number, j: number) => asUintN(64, (turn.logit(h, j) << B) + (p0 ? BigInt(j) : 0n));
+  const oldKeys = new BigUint64Array(U * N0);
+  for (let h = 0; h < U; h++) {
+    for (let j = 0; j < N0; j++) oldKeys[h * N0 + j] = asUintN(64, key(h, j) - (((p0 ? big : 0n) - big * alive[h * N0 + j]) << B));
+  }
+  const top = await topK(ctx, { shape: [U, N0], data: oldKeys }, keep, { oneHot: true });
+  // 2. the compact keys K = (A's top keep, the new candidates), all pairs c_xy = [K_x > K_y], x < y
+  const M = keep + R, K = new BigUint64Array(U * M), pairs = (M * (M - 1)) / 2;
+  for (let h = 0; h < U; h++) {
+    K.set(top.values.data.subarray(h * keep, (h + 1) * keep), h * M);
+    for (let i = 0; i < R; i++) K[h * M + keep + i] = key(h, N0 + i);
+  }
+  const at = (x: number, y: number) => (x * (2 * M - x - 1)) / 2 + (y - x - 1), diff = new BigUint64Array(U * pairs);
+  for (let h = 0; h < U; h++) for (let x = 0; x < M; x++) for (let y = x + 1; y < M; y++) diff[h * pairs + at(x, y)] = asUintN(64, K[h * M + y] - K[h * M + x]);
+  const c = (await dcfLessThanZero(ctx, { shape: [diff.length], data: diff })).data;
+  const above = (h: number, x: number, y: number) => (x < y ? (p0 ? 1n : 0n) - c[h * pairs + at(x, y)] : c[h * pairs + at(y, x)]); // [K_y > K_x]
+  // 3. row t ranks K_0 … K_{keep+t}: kept = [#above − keep < 0]
+  const counts: bigint[] = [];
+  for (let h = 0; h < U; h++) {
+    for (let t = 0; t < R; t++) {
+      for (let x = 0; x <= keep + t; x++) {
+        let cnt = 0n;
+        for (let y = 0; y <= keep + t; y++) if (y !== x) cnt += above(h, x, y);
+        counts.push(asUintN(64, cnt - (p0 ? BigInt(keep) : 0n)));
+      }
+    }
+  }
+  const bits = (await dcfLessThanZero(ctx, { shape: [counts.length], data: BigUint64Array.from(counts) }, 32)).data;
+  // 4. A's kept bits back to slot order: (R × keep) · one-hot (keep × N0) per lane; the new ones in place
+  const keptA = new BigUint64Array(U * R * keep);
+  let o = 0;
+  for (let h = 0; h < U; h++) {
+    for (let t = 0; t < R; t++) {
+      keptA.set(bits.subarray(o, o + keep), (h * R + t) * keep);
+      kept.set(bits.subarray(o + keep, o + keep + t + 1), (h * R + t) * N + N0);
+      o += keep + t + 1;
+    }
+  }
+  const oneHot = top.oneHot as RingTensor;
+  const slots = await beaverMatmul(ctx, { shape: [U, R, keep], data: keptA }, { shape: [U, keep, N0], data: oneHot.data });
+  for (let r = 0; r < U * R; r++) kept.set(slots.data.subarray(r * N0, (r + 1) * N0), r * N);
+  // the running state: the last row's kept bits
+  const last = new BigUint64Array(U * N);
+  for (let h = 0; h < U; h++) last.set(kept.subarray((h * R + R - 1) * N, (h * R + R) * N), h * N);
+  st.setAlive(last, N, 'replace');
+  st.dead = N - keep;
+  st.span = Math.max(st.span, N);
+  return { kept, record: { kind: 'topk', end: N, steps: top.stepComparisons } };
+}

@@ -1,6 +1,6 @@
 /**
- * The per-KV-head policies (H2O, D2O, CAKE, SnapKV; TOVA, per layer, alongside) on a grouped-query
- * model: 4 query heads over 2 KV heads. On shares they keep one kept set per KV head, summing the
+ * The per-KV-head policies (H2O, D2O, CAKE, SnapKV; TOVA, per layer, and Attention-Gate, per query
+ * head, alongside) on a grouped-query model: 4 query heads over 2 KV heads. On shares they keep one kept set per KV head, summing the
  * group's attention; their plaintext twins now do the same (policy-config.ts kvUnitOf), so the secure
  * logits must follow the fixed-point reference step by step through a prompt, its eviction and the
  * decoding steps after it. Before, the twins kept one set per query head and the secure policies were
@@ -10,7 +10,7 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  ReferenceDecoder, SecureDecoder, TINY_LLAMA, makeSecurePolicy, randomWeights, secureDefaults, shareTokenOneHots, type ModelConfig, type SecurePolicyConfig,
+  ReferenceDecoder, SecureDecoder, TINY_LLAMA, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, shareTokenOneHots, type ModelConfig, type SecurePolicyConfig,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import { PINNED, maxAbsDiff, openReals, secureModel, testPrg } from './secure-helpers';
@@ -67,6 +67,53 @@ describe('per-KV-head policies on a grouped-query model (4 query heads, 2 KV hea
     const rows = out[0].rows;
     expect(rows.every((r) => r < PROMPT.length)).toBe(true);
     expect(rows.reduce((a, b) => a + b, 0) / rows.length).toBeLessThanOrEqual(BUDGET + STEPS);
+  });
+
+  // Attention-Gate selects per QUERY head, as its twin (each head's own gate logits): on shares its
+  // masks and alive bits are per query head too (before session 17 they were per KV head, read with
+  // the group's first head's logits: the logits were off by ≈ 1)
+  const gate = randomAttentionGateWeights(config, 4, { gateHeads: 2, gateHeadDim: 8 });
+  it.each([['topk', true], ['topk', false], ['threshold', true]] as const)('attention-gate %s (masked prefill %s): secure logits = the fixed-point reference\'s, per query head', async (countMode, maskPrefill) => {
+    const { parties, secure } = await setup;
+    const policyConfig: SecurePolicyConfig = { model: config, attentionGate: { weights: gate, countMode, threshold: 0, maskPrefill } };
+    const want = reference(policyConfig, 'attention-gate'), full = reference(policyConfig, 'full');
+    const label = `${RUN}ag/${countMode}/${maskPrefill}`;
+    const prompt = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${label}/prompt`));
+    const steps = want.tokens.map((t, s) => shareTokenOneHots([t], config.vocabSize, testPrg(`${label}/step${s}`)));
+    const out = await runBoth(parties, async (ctx) => {
+      const policy = makeSecurePolicy('attention-gate', BUDGET, policyConfig), dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
+      policy.beginPrefill!(PROMPT.length);
+      const logits = [await dec.forward(ctx, prompt[ctx.party])];
+      await policy.endPrefill!(ctx, PROMPT.length);
+      for (const s of steps) logits.push(await dec.forward(ctx, s[ctx.party]));
+      return logits;
+    });
+    const got = out[0].map((l, i) => openReals([l, out[1][i]], F)).map((x) => x.subarray(x.length - config.vocabSize));
+    for (let s = 0; s <= STEPS; s++) expect(maxAbsDiff(got[s], want.logits[s])).toBeLessThan(0.02);
+    expect(Math.max(...want.logits.map((l, s) => maxAbsDiff(l, full.logits[s])))).toBeGreaterThan(0.1);
+  });
+
+  it('attention-gate topk: a chat turn in one pass, each row its query heads\' running top-k (dense prompt, recent half)', async () => {
+    const { parties, secure } = await setup;
+    const policyConfig: SecurePolicyConfig = { model: config, attentionGate: { weights: gate, countMode: 'topk', threshold: 0, maskPrefill: false, recentFraction: 0.5 } };
+    const TURN = [3, 61, 17, 40, 8, 22, 50, 14, 33];
+    const plain = (name: string) => new ReferenceDecoder(weights, config, { kvPolicy: makePolicy(name, BUDGET, secureDefaults({ ...policyConfig, fracBits: F })), fixedPointFracBits: F });
+    const ref = plain('attention-gate'), dense = plain('full');
+    for (const r of [ref, dense]) { r.prefill(PROMPT); r.forward(5, r.length); }
+    const want = Float64Array.from(ref.extend([7, ...TURN])), far = Float64Array.from(dense.extend([7, ...TURN]));
+    const label = `${RUN}ag/turn`, rows = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${label}/p`));
+    const step = shareTokenOneHots([5], config.vocabSize, testPrg(`${label}/s`)), turn = shareTokenOneHots([7, ...TURN], config.vocabSize, testPrg(`${label}/t`));
+    const out = await runBoth(parties, async (ctx) => {
+      const policy = makeSecurePolicy('attention-gate', BUDGET, policyConfig), dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
+      policy.beginPrefill!(PROMPT.length);
+      await dec.forward(ctx, rows[ctx.party]);
+      await policy.endPrefill!(ctx, PROMPT.length);
+      await dec.forward(ctx, step[ctx.party]);
+      return dec.forward(ctx, turn[ctx.party]);
+    });
+    const got = openReals([out[0], out[1]], F);
+    expect(maxAbsDiff(got.subarray(got.length - config.vocabSize), want)).toBeLessThan(0.02);
+    expect(maxAbsDiff(want, far)).toBeGreaterThan(0.1);
   });
 
   it.each(['h2o', 'snapkv'])('%s: one kept set per QUERY head (the twin before) would give other logits on this input', (name) => {

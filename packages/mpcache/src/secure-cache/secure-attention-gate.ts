@@ -41,19 +41,23 @@ import { DEAD_LOGIT_GAP, DeadSlotSelection } from './selections';
 
 const { asUintN } = BigInt;
 
-/** Per-row secret 0/1 masks (lanes, rows, kvLen) over the rows OLDER than each row's query (local). */
+/**
+ * Per-row secret 0/1 masks (query heads, nQueries, kvLen) over the rows OLDER than each row's query
+ * (local). A grouped-query model's logits come as (KV heads, groups·nQueries, kvLen): row g·nQueries + t
+ * of KV head h is query t of query head h·groups + g (secure-kv-cache-policy.ts), which reads its own mask.
+ */
 export class GateMaskSelection implements SecureAttentionSelection {
   readonly kept: number;
-  constructor(private readonly mask: BigUint64Array, private readonly startPos: number, private readonly nQueries: number, readonly kvLen: number) {
+  constructor(private readonly mask: BigUint64Array, private readonly startPos: number, private readonly nQueries: number, readonly kvLen: number, private readonly groups = 1) {
     this.kept = kvLen;
   }
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
     const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), p0 = ctx.party === 0;
-    const out = BigUint64Array.from(logits.data), m = this.mask, nq = this.nQueries;
+    const out = BigUint64Array.from(logits.data), m = this.mask, nq = this.nQueries, G = this.groups;
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
-        const t = r % nq, own = Math.min(this.startPos + t, n), base = (h * rows + r) * n, mb = (h * nq + t) * n;
+        const t = r % nq, u = h * G + Math.floor(r / nq), own = Math.min(this.startPos + t, n), base = (h * rows + r) * n, mb = (u * nq + t) * n;
         for (let j = 0; j < own; j++) out[base + j] = asUintN(64, out[base + j] + gap * m[mb + j] - (p0 ? gap : 0n));
       }
     }
@@ -122,23 +126,24 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   }
 
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
-    const kvLen = view.cache.length, P0 = view.startPos, nq = view.nQueries, lanes = view.cache.lanes, l = view.layer, S = this.model.seqLen;
+    // one unit per QUERY head (the plaintext twin selects per query head, also on a grouped-query model)
+    const kvLen = view.cache.length, P0 = view.startPos, nq = view.nQueries, G = view.groups, lanes = view.cache.lanes * G, l = view.layer, S = this.model.seqLen;
     if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
     if (this.opts.countMode === 'threshold') {
       const m = new BigUint64Array(lanes * nq * kvLen);
       for (let h = 0; h < lanes; h++) for (let t = 0; t < nq; t++) m.set(this.flags[l].subarray(h * S, h * S + Math.min(P0 + t, kvLen)), (h * nq + t) * kvLen);
-      return new GateMaskSelection(m, P0, nq, kvLen);
+      return new GateMaskSelection(m, P0, nq, kvLen, G);
     }
     if (P0 + nq <= this.budget) return null; // every query attends at most `budget` positions
-    if (nq > 1 && this.phase.inPrefill) return ctx.ledger.scope('attention gate', async () => new GateMaskSelection(await this.prefillTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen));
-    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen));
+    if (nq > 1 && this.phase.inPrefill) return ctx.ledger.scope('attention gate', async () => new GateMaskSelection(await this.prefillTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen, G));
+    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen, G));
     const st = (this.states[l] ??= new DeadSlotState(lanes, ctx.party));
     st.grow(kvLen);
     const { split, keep } = this.window(P0), rank = new BigUint64Array(lanes * split);
     for (let h = 0; h < lanes; h++) rank.set(this.logits[l].subarray(h * S, h * S + split), h * split);
     const ev = (this.lastEviction[l] = await ctx.ledger.scope('attention gate evict', () => evictDown(ctx, st, rank, split, keep)));
     if (l === 0 && ev.kind !== 'none') this.evictionLog.push(ev);
-    return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen);
+    return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen, G);
   }
 
   needsProbs(): boolean {

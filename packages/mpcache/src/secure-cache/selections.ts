@@ -38,17 +38,20 @@ const { asUintN } = BigInt;
  */
 export class DeadSlotSelection implements SecureAttentionSelection {
   readonly kept: number;
-  constructor(private readonly alive: BigUint64Array, private readonly units: number, readonly kvLen: number) {
+  /**
+   * `alive` (units, kvLen): units = 1 (one set per layer), the KV heads, or with `groups` > 1 the
+   * query heads (units = KV heads · groups; row g·nQueries + t of KV head h is query head h·groups + g).
+   */
+  constructor(private readonly alive: BigUint64Array, private readonly units: number, readonly kvLen: number, private readonly groups = 1) {
     this.kept = kvLen;
   }
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
-    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits);
+    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), G = this.groups, perRow = rows / G;
     const out = new BigUint64Array(logits.data.length), z = logits.data, a = this.alive, p0 = ctx.party === 0;
     for (let h = 0; h < lanes; h++) {
-      const ao = (this.units === 1 ? 0 : h) * n;
       for (let r = 0; r < rows; r++) {
-        const base = (h * rows + r) * n;
+        const ao = (this.units === 1 ? 0 : h * G + Math.floor(r / perRow)) * n, base = (h * rows + r) * n;
         for (let j = 0; j < n; j++) out[base + j] = asUintN(64, z[base + j] + gap * a[ao + j] - (p0 ? gap : 0n));
       }
     }

@@ -1,6 +1,7 @@
 /**
- * The per-KV-head policies (H2O, D2O, CAKE, SnapKV; TOVA, per layer, and Attention-Gate, per query
- * head, alongside) on a grouped-query model: 4 query heads over 2 KV heads. On shares they keep one kept set per KV head, summing the
+ * The per-KV-head policies (H2O, D2O, CAKE, SnapKV; TOVA, per layer; and the per-query-head ones,
+ * MPCache, Quest, token top-k, Attention-Gate, and StreamingLLM alongside) on a grouped-query model:
+ * 4 query heads over 2 KV heads. On shares they keep one kept set per KV head, summing the
  * group's attention; their plaintext twins now do the same (policy-config.ts kvUnitOf), so the secure
  * logits must follow the fixed-point reference step by step through a prompt, its eviction and the
  * decoding steps after it. Before, the twins kept one set per query head and the secure policies were
@@ -10,7 +11,7 @@
  */
 import { runBoth } from '@mpcache/protocols';
 import {
-  ReferenceDecoder, SecureDecoder, TINY_LLAMA, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, shareTokenOneHots, type ModelConfig, type SecurePolicyConfig,
+  ReferenceDecoder, SecureDecoder, SecureMpcachePolicy, TINY_LLAMA, makeSecurePolicy, randomAttentionGateWeights, randomWeights, secureDefaults, shareTokenOneHots, type ModelConfig, type SecurePolicyConfig,
 } from '@mpcache/mpcache';
 import { makePolicy } from '../src/cache/make-policy';
 import { PINNED, maxAbsDiff, openReals, secureModel, testPrg } from './secure-helpers';
@@ -67,6 +68,30 @@ describe('per-KV-head policies on a grouped-query model (4 query heads, 2 KV hea
     const rows = out[0].rows;
     expect(rows.every((r) => r < PROMPT.length)).toBe(true);
     expect(rows.reduce((a, b) => a + b, 0) / rows.length).toBeLessThanOrEqual(BUDGET + STEPS);
+  });
+
+  // the query-aware selections pick per query head on any model: MPCache (both gathers), Quest, token
+  // top-k; StreamingLLM's window is public
+  it.each([['mpcache', 'logits'], ['mpcache', 'kv'], ['quest', ''], ['token-topk', ''], ['streamingllm', '']] as const)('%s %s: secure logits = the fixed-point reference\'s, per query head', async (name, gather) => {
+    const { parties, secure } = await setup;
+    const mp = { clusterSizes: [4, 2], forcedRecent: 4, staticKeepBudgetMultiple: 1 };
+    const policyConfig: SecurePolicyConfig = { model: config, mpcache: mp, quest: { pageSize: 4 } };
+    const want = reference(policyConfig, name), full = reference(policyConfig, 'full');
+    const label = `${RUN}${name}/${gather}`;
+    const prompt = shareTokenOneHots(PROMPT, config.vocabSize, testPrg(`${label}/prompt`));
+    const steps = want.tokens.map((t, s) => shareTokenOneHots([t], config.vocabSize, testPrg(`${label}/step${s}`)));
+    const out = await runBoth(parties, async (ctx) => {
+      const policy = gather === 'kv' ? new SecureMpcachePolicy(config, BUDGET, mp, { gather: 'kv' }) : makeSecurePolicy(name, BUDGET, policyConfig);
+      const dec = new SecureDecoder(secure[ctx.party], { kvPolicy: policy });
+      policy.beginPrefill?.(PROMPT.length);
+      const logits = [await dec.forward(ctx, prompt[ctx.party])];
+      await policy.endPrefill?.(ctx, PROMPT.length);
+      for (const s of steps) logits.push(await dec.forward(ctx, s[ctx.party]));
+      return logits;
+    });
+    const got = out[0].map((l, i) => openReals([l, out[1][i]], F)).map((x) => x.subarray(x.length - config.vocabSize));
+    for (let s = 0; s <= STEPS; s++) expect(maxAbsDiff(got[s], want.logits[s])).toBeLessThan(0.02);
+    expect(Math.max(...want.logits.map((l, s) => maxAbsDiff(l, full.logits[s])))).toBeGreaterThan(0.1);
   });
 
   // Attention-Gate selects per QUERY head, as its twin (each head's own gate logits): on shares its

@@ -112,6 +112,7 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
   it('topk: a turn\'s running top-k (compact, rank, map back): exact cost, between the steps\' argmins', async () => {
     const rows = 5, p = parties('ag/turn-cost'), opts = optsOf('topk');
     const { pol, plain, secure } = await gateRun(p, 'ag/turn-cost', opts, n + steps + rows);
+    pol.forEach((x) => { x.compactEvery = 0; }); // masking only (no compaction: the prompt's rows stay)
     for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
     const sim = await simulate(p, 'ag/turn-cost/sim', plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after: 2, rows } });
     for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
@@ -129,9 +130,24 @@ describe(`secure Attention-Gate (SEED=${TEST_SEED})`, () => {
     expect(used[0].offlineBytes + used[1].offlineBytes).toBe(offline);
   });
 
+  it.each([[0, 2, 0.25], [1, 3, 0], [2, 1, 0.5]] as const)('topk with compaction (turn after %s steps, every %s calls, recent %s): the prompt keeps budget − 1 rows, dead rows are dropped, kept sets = plaintext', async (after, every, rf) => {
+    const rows = 5, label = `ag/compact/${after}/${every}`, p = parties(label), opts = optsOf('topk', rf);
+    const { pol, plain, secure } = await gateRun(p, label, opts, n + steps + rows);
+    for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
+    pol.forEach((x) => { x.compactEvery = every; });
+    const sim = await simulate(p, `${label}/sim`, plain, [pol[0], pol[1]], lanes, n, steps, { turn: { after, rows } });
+    for (const s of sim.steps) expect(s.secure).toEqual(s.plain);
+    expect(pol[0].lastCompaction[0]).not.toBeNull();
+    // every row the policy holds is either kept or one of the dead dropped at the next compaction
+    const cache = (pol[0] as unknown as { caches: { length: number }[] }).caches[0];
+    expect(cache.length).toBeLessThanOrEqual(budget + every * Math.max(1, rows));
+    expect(cache.length).toBeLessThan(n + steps + rows);
+  });
+
   it('topk decoding: the first step after a prompt is one topK mask, then one argmin per step: exact cost', async () => {
     const p = parties('ag/cost'), opts = optsOf('topk');
     const { pol, plain, secure } = await gateRun(p, 'ag/cost', opts);
+    pol.forEach((x) => { x.compactEvery = 0; }); // masking only (no compaction: the prompt's rows stay)
     for (let h = 0; h < lanes; h++) plain.gateLogits(0, h).set(secure[h]);
     await simulate(p, 'ag/cost/sim', plain, [pol[0], pol[1]], lanes, n, steps);
     const log = pol[0].evictionLog, used = p.ctx.map((c) => c.ledger.get('attention gate evict'));

@@ -22,6 +22,7 @@ function expectedRows(name: string, n: number, steps: number): number {
   switch (name) {
     case 'h2o': case 'd2o': return Math.min(n, b - 1) + t;   // compacted to heavy + recent − 1, then append-only
     case 'tova': return Math.min(n, b - 1) + t;
+    case 'attention-gate': return Math.min(n, b - 1) + t; // top-k: the prompt compacted to its top keep + recent window
     case 'snapkv': return Math.min(n, b) + t;
     case 'cake': return Math.min(n, b) + t;               // B_ℓ + w = budget rows (uniform), then lazy deletion
     case 'mpcache': return Math.min(n, Math.max(Math.ceil(0.3 * n), b)) + t;

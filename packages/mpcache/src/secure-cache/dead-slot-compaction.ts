@@ -53,6 +53,51 @@ export function checkCompactEvery(every: number): number {
 }
 
 /**
+ * The periodic compaction's public schedule, per layer: every `every` decoding calls of a layer
+ * (0 = never) its dead slots are dropped, carrying the policy's per-slot tables. Shared by the
+ * lazy-deletion policies (dead-slot-policy.ts) and Attention-Gate's running top-k.
+ */
+export class CompactionSchedule {
+  private period = DEFAULT_COMPACT_EVERY;
+  private readonly calls: Int32Array;
+  /** The last compaction per layer (public). */
+  readonly last: (CompactionRecord | null)[];
+
+  constructor(nLayers: number) {
+    this.calls = new Int32Array(nLayers);
+    this.last = new Array(nLayers).fill(null);
+  }
+
+  get every(): number {
+    return this.period;
+  }
+
+  set every(every: number) {
+    this.period = checkCompactEvery(every);
+  }
+
+  /** Count a decoding call of `layer`; true when its compaction is due. */
+  tick(layer: number): boolean {
+    const calls = ++this.calls[layer];
+    return this.period !== 0 && calls % this.period === 0;
+  }
+
+  /** Compact `cache` now (nothing if no slot is dead): the carried tables, compacted to (units, rows). */
+  async run(ctx: PartyContext, layer: number, cache: SecureLayerCache, st: DeadSlotState, tables: readonly BigUint64Array[]): Promise<{ rows: number; tables: BigUint64Array[] } | null> {
+    if (st.dead === 0) return null;
+    const res = await ctx.ledger.scope('dead slot compaction', () => compactDeadSlots(ctx, cache, st, tables));
+    if (!res) return null;
+    this.last[layer] = res.record;
+    return { rows: res.record.rows, tables: res.tables };
+  }
+
+  reset(): void {
+    this.calls.fill(0);
+    this.last.fill(null);
+  }
+}
+
+/**
  * Drop the dead slots of `cache` (state `st`, units = lanes or 1). `tables` are per-slot secret
  * tables (units, kvLen) carried along; returns them compacted to (units, rows), rows = kvLen − dead
  * (the caller installs them: `st.install(rows, …)`). Null if nothing is dead. A span with no

@@ -10,7 +10,7 @@ import { PromptPhase } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
 import { keepZeroRows } from './compact-rows';
-import { checkCompactEvery, compactDeadSlots, DEFAULT_COMPACT_EVERY, type CompactionRecord } from './dead-slot-compaction';
+import { CompactionSchedule, type CompactionRecord } from './dead-slot-compaction';
 import { DeadSlotState, type EvictionRecord } from './dead-slot-state';
 import { DeadSlotSelection } from './selections';
 
@@ -42,26 +42,27 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   protected caches: (SecureLayerCache | null)[];
   /** The last eviction per layer (public; tests and cost accounting). */
   readonly lastEviction: (EvictionRecord | null)[];
-  /** The last compaction per layer (public). */
-  readonly lastCompaction: (CompactionRecord | null)[];
-  private compactPeriod = DEFAULT_COMPACT_EVERY;
-  private decodeCalls: Int32Array;
+  private readonly schedule: CompactionSchedule;
 
   constructor(readonly nLayers: number, protected readonly perLane: boolean) {
     this.states = new Array(nLayers).fill(null);
     this.caches = new Array(nLayers).fill(null);
     this.lastEviction = new Array(nLayers).fill(null);
-    this.lastCompaction = new Array(nLayers).fill(null);
-    this.decodeCalls = new Int32Array(nLayers);
+    this.schedule = new CompactionSchedule(nLayers);
+  }
+
+  /** The last compaction per layer (public). */
+  get lastCompaction(): readonly (CompactionRecord | null)[] {
+    return this.schedule.last;
   }
 
   /** Decoding steps between dead-slot compactions (public; 0 = never; default DEFAULT_COMPACT_EVERY). */
   get compactEvery(): number {
-    return this.compactPeriod;
+    return this.schedule.every;
   }
 
   set compactEvery(every: number) {
-    this.compactPeriod = checkCompactEvery(every);
+    this.schedule.every = every;
   }
 
   /** Per-slot secret tables (units, kvLen) a compaction carries: by default the scores. */
@@ -80,15 +81,13 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
   /** End of a decoding call's observe: compact the layer's dead slots if the schedule says so. */
   protected async compactIfDue(ctx: PartyContext, view: SecureAttentionView): Promise<void> {
     if (this.phase.inPrefill) return;
-    const l = view.layer, calls = ++this.decodeCalls[l];
-    if (this.compactPeriod === 0 || calls % this.compactPeriod !== 0) return;
+    const l = view.layer;
+    if (!this.schedule.tick(l)) return;
     await this.beforeCompaction(ctx, view);
     const st = this.states[l];
     if (!st || st.dead === 0) return;
-    const res = await ctx.ledger.scope('dead slot compaction', () => compactDeadSlots(ctx, view.cache, st, this.carriedTables(l, view.cache.length)));
-    if (!res) return;
-    this.installCarried(l, res.record.rows, res.tables);
-    this.lastCompaction[l] = res.record;
+    const res = await this.schedule.run(ctx, l, view.cache, st, this.carriedTables(l, view.cache.length));
+    if (res) this.installCarried(l, res.rows, res.tables);
   }
 
   protected state(ctx: PartyContext, view: SecureAttentionView): DeadSlotState {
@@ -137,7 +136,6 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
     this.states.fill(null);
     this.caches.fill(null);
     this.lastEviction.fill(null);
-    this.lastCompaction.fill(null);
-    this.decodeCalls.fill(0);
+    this.schedule.reset();
   }
 }

@@ -68,6 +68,11 @@ export class DeadSlotState {
     return out;
   }
 
+  /** score[u][j] = value(u, j) for j in [from, to). */
+  setScores(from: number, to: number, value: (u: number, j: number) => bigint): void {
+    for (let u = 0; u < this.units; u++) for (let j = from; j < to; j++) this.score[u * this.cap + j] = value(u, j);
+  }
+
   /** score[u][j] += add[u][j] for j < end. */
   addScores(add: BigUint64Array, end: number): void {
     for (let u = 0; u < this.units; u++) for (let j = 0; j < end; j++) this.score[u * this.cap + j] = asUintN(64, this.score[u * this.cap + j] + add[u * end + j]);

@@ -7,20 +7,22 @@
  * the top-k of A ∪ {c_0 … c_t}, A the slots alive before the turn's first evicting row (candidates
  * [0, N0)) and c_i the turn's new candidates (slot N0 + i). Only the top `keep` of A can survive, and
  * they are few: compact them (one topK with one-hot rows), rank the keep + R keys against each other,
- * and map the kept bits back to slots with one product.
+ * and map the kept bits back to slots with one product. Right after the prompt's compaction A is
+ * every slot of [0, N0), fewer than keep and all alive (public): no topK and no product then.
  *
  * Rounds:    topK's (shuffle + quick-select + one-hot) + 3: all pairwise comparisons of the compact
  *            keys (64 bits), then [rank < keep] per (row, candidate) (32 bits), then one Beaver
- *            product (R × keep)·(keep × N0) per lane back to slot order
- * Comparisons per lane: topK's over N0, M(M − 1)/2 at 64 bits (M = keep + R), R·keep + R(R + 1)/2 at
- *            32 bits — against R·N0 for R single-victim evictions, and R forward passes
+ *            product (R × keep)·(keep × N0) per lane back to slot order (A public: 2)
+ * Comparisons per lane: topK's over N0, M(M − 1)/2 at 64 bits (M = A + R, A = keep or the public
+ *            N0), R·A + R(R + 1)/2 at 32 bits — against R·N0 for R single-victim evictions, and R
+ *            forward passes
  * Online/offline: topKCost(lanes, N0, keep, steps, { oneHot }) + dcfLessThanZeroCost of both
  *            comparison batches + beaverMatmulCost([lanes, R, keep], [lanes, keep, N0]) — exact
  * Accuracy:  exact (integer ranks; keys distinct: logit·2^B + slot, ties: the newer wins)
  * Opens:     topK's (comparison bits of shuffled items), masked DCF inputs, Beaver differences
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { beaverMatmul, dcfLessThanZero, indexBits, topK, type PartyContext } from '@mpcache/protocols';
+import { beaverMatmul, dcfLessThanZero, indexBits, topK, type PartyContext, type TopKResult } from '@mpcache/protocols';
 import { DEAD_RANK_BITS, type DeadSlotState, type EvictionRecord } from './dead-slot-state';
 
 const { asUintN } = BigInt;
@@ -49,54 +51,60 @@ export async function turnTopKMasks(ctx: PartyContext, st: DeadSlotState, turn: 
     st.span = Math.max(st.span, N);
     return { kept, record: { kind: 'all', end: N } };
   }
-  // 1. the top `keep` of the alive candidates, compacted (dead slots pushed below every live key)
+  // 1. A: the top `keep` of the alive candidates compacted (dead slots pushed below every live key),
+  // or, with fewer than keep alive (right after the prompt's compaction: none dead), [0, N0) itself
   const B = BigInt(indexBits(N)), big = 1n << BigInt(ctx.fracBits + DEAD_RANK_BITS), alive = st.table('alive', N0);
   const key = (h: number, j: number) => asUintN(64, (turn.logit(h, j) << B) + (p0 ? BigInt(j) : 0n));
-  const oldKeys = new BigUint64Array(U * N0);
-  for (let h = 0; h < U; h++) {
-    for (let j = 0; j < N0; j++) oldKeys[h * N0 + j] = asUintN(64, key(h, j) - (((p0 ? big : 0n) - big * alive[h * N0 + j]) << B));
+  const direct = N0 - st.dead < keep;
+  if (direct && st.dead !== 0) throw new Error(`turnTopKMasks: ${N0 - st.dead} alive of ${N0} with ${st.dead} dead, fewer than keep ${keep}`);
+  const A = direct ? N0 : keep;
+  let top: TopKResult | null = null;
+  if (!direct) {
+    const oldKeys = new BigUint64Array(U * N0);
+    for (let h = 0; h < U; h++) {
+      for (let j = 0; j < N0; j++) oldKeys[h * N0 + j] = asUintN(64, key(h, j) - (((p0 ? big : 0n) - big * alive[h * N0 + j]) << B));
+    }
+    top = await topK(ctx, { shape: [U, N0], data: oldKeys }, keep, { oneHot: true });
   }
-  const top = await topK(ctx, { shape: [U, N0], data: oldKeys }, keep, { oneHot: true });
-  // 2. the compact keys K = (A's top keep, the new candidates), all pairs c_xy = [K_x > K_y], x < y
-  const M = keep + R, K = new BigUint64Array(U * M), pairs = (M * (M - 1)) / 2;
+  // 2. the compact keys K = (A, the new candidates), all pairs c_xy = [K_x > K_y], x < y
+  const M = A + R, K = new BigUint64Array(U * M), pairs = (M * (M - 1)) / 2;
   for (let h = 0; h < U; h++) {
-    K.set(top.values.data.subarray(h * keep, (h + 1) * keep), h * M);
-    for (let i = 0; i < R; i++) K[h * M + keep + i] = key(h, N0 + i);
+    for (let x = 0; x < A; x++) K[h * M + x] = top ? top.values.data[h * keep + x] : key(h, x);
+    for (let i = 0; i < R; i++) K[h * M + A + i] = key(h, N0 + i);
   }
   const at = (x: number, y: number) => (x * (2 * M - x - 1)) / 2 + (y - x - 1), diff = new BigUint64Array(U * pairs);
   for (let h = 0; h < U; h++) for (let x = 0; x < M; x++) for (let y = x + 1; y < M; y++) diff[h * pairs + at(x, y)] = asUintN(64, K[h * M + y] - K[h * M + x]);
   const c = (await dcfLessThanZero(ctx, { shape: [diff.length], data: diff })).data;
   const above = (h: number, x: number, y: number) => (x < y ? (p0 ? 1n : 0n) - c[h * pairs + at(x, y)] : c[h * pairs + at(y, x)]); // [K_y > K_x]
-  // 3. row t ranks K_0 … K_{keep+t}: kept = [#above − keep < 0]
+  // 3. row t ranks K_0 … K_{A+t}: kept = [#above − keep < 0]
   const counts: bigint[] = [];
   for (let h = 0; h < U; h++) {
     for (let t = 0; t < R; t++) {
-      for (let x = 0; x <= keep + t; x++) {
+      for (let x = 0; x <= A + t; x++) {
         let cnt = 0n;
-        for (let y = 0; y <= keep + t; y++) if (y !== x) cnt += above(h, x, y);
+        for (let y = 0; y <= A + t; y++) if (y !== x) cnt += above(h, x, y);
         counts.push(asUintN(64, cnt - (p0 ? BigInt(keep) : 0n)));
       }
     }
   }
   const bits = (await dcfLessThanZero(ctx, { shape: [counts.length], data: BigUint64Array.from(counts) }, 32)).data;
-  // 4. A's kept bits back to slot order: (R × keep) · one-hot (keep × N0) per lane; the new ones in place
-  const keptA = new BigUint64Array(U * R * keep);
+  // 4. A's kept bits back to slot order — (R × keep) · one-hot (keep × N0) per lane, or in place — and the new ones in place
+  const keptA = new BigUint64Array(U * R * A);
   let o = 0;
   for (let h = 0; h < U; h++) {
     for (let t = 0; t < R; t++) {
-      keptA.set(bits.subarray(o, o + keep), (h * R + t) * keep);
-      kept.set(bits.subarray(o + keep, o + keep + t + 1), (h * R + t) * N + N0);
-      o += keep + t + 1;
+      keptA.set(bits.subarray(o, o + A), (h * R + t) * A);
+      kept.set(bits.subarray(o + A, o + A + t + 1), (h * R + t) * N + N0);
+      o += A + t + 1;
     }
   }
-  const oneHot = top.oneHot as RingTensor;
-  const slots = await beaverMatmul(ctx, { shape: [U, R, keep], data: keptA }, { shape: [U, keep, N0], data: oneHot.data });
-  for (let r = 0; r < U * R; r++) kept.set(slots.data.subarray(r * N0, (r + 1) * N0), r * N);
+  const slots = top ? (await beaverMatmul(ctx, { shape: [U, R, keep], data: keptA }, { shape: [U, keep, N0], data: (top.oneHot as RingTensor).data })).data : keptA;
+  for (let r = 0; r < U * R; r++) kept.set(slots.subarray(r * N0, (r + 1) * N0), r * N);
   // the running state: the last row's kept bits
   const last = new BigUint64Array(U * N);
   for (let h = 0; h < U; h++) last.set(kept.subarray((h * R + R - 1) * N, (h * R + R) * N), h * N);
   st.setAlive(last, N, 'replace');
   st.dead = N - keep;
   st.span = Math.max(st.span, N);
-  return { kept, record: { kind: 'topk', end: N, steps: top.stepComparisons } };
+  return { kept, record: { kind: 'topk', end: N, steps: top ? top.stepComparisons : [] } };
 }

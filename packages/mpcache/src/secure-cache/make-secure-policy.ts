@@ -19,7 +19,8 @@
  * Grouped-query models: h2o, d2o, cake and snapkv keep one score table and one kept set per KV head,
  * summing the group's query heads, as their plaintext twins (policy-config.ts kvUnitOf).
  * `compactEvery` (secure only): decoding steps between dead-slot compactions of the lazy-deletion
- * policies h2o, tova, d2o, cake (dead-slot-compaction.ts; default DEFAULT_COMPACT_EVERY, 0 = never).
+ * policies h2o, tova, d2o, cake and attention-gate 'topk' (dead-slot-compaction.ts; default
+ * DEFAULT_COMPACT_EVERY, 0 = never).
  */
 import { CAKE_DEFAULTS } from '../cache/cake';
 import { D2O_DEFAULTS } from '../cache/d2o';
@@ -86,6 +87,6 @@ export function makeSecurePolicy(name: string, budget: number, config: SecurePol
   const make = FACTORIES[name];
   if (!make) throw new RangeError(`policy "${name}" is not available on shares; available: ${SECURE_POLICY_NAMES.join(', ')}`);
   const policy = make(budget, config);
-  if (policy instanceof DeadSlotPolicy && config.compactEvery !== undefined) policy.compactEvery = config.compactEvery;
+  if ((policy instanceof DeadSlotPolicy || policy instanceof SecureAttentionGatePolicy) && config.compactEvery !== undefined) policy.compactEvery = config.compactEvery;
   return policy;
 }

@@ -2,9 +2,14 @@
  * Attention-Gate on shares — the twin of cache/attention-gate.ts (eviction-baselines.md §8.4): the
  * gate's keep logits are computed on shares from the layer's secret normed input (gate-shares.ts,
  * via the decoder's `observeInput` hook), every keep/evict decision is a secret bit, and evicted
- * slots are dead by a secret bit (B6): the physical cache is never rewritten, so every cached row's
- * mask stays valid. Counts stay secret too, so there is no saving in attention (masking only); the
- * paper's saving would need the per-head kept counts revealed, which is not done.
+ * slots are dead by a secret bit (B6), so every cached row's mask stays valid. 'threshold': the
+ * counts stay secret, so there is no saving in attention (masking only; the paper's saving would
+ * need the per-head kept counts revealed, which is not done). 'topk': the counts are public, so the
+ * cache is compacted as H2O's (session 17): at the prompt's end to the first step's kept set (top
+ * keep + recent window: budget − 1 rows), then every `compactEvery` decoding calls its dead rows are
+ * dropped (dead-slot-compaction.ts, the gate logits carried as the slots' scores), and attention
+ * runs over ≈ the budget — on a model with one query head per KV head (a grouped-query model's
+ * heads keep different sets: masking only there), and not with compactEvery 0.
  *
  * 'threshold' (the trained behaviour): flag_j = [g_j > threshold], one comparison per token and head
  *   when the token arrives; query P attends the older j with flag 1 and itself (GateMaskSelection).
@@ -12,7 +17,8 @@
  *   and the top (budget − r) older tokens by gate logit (ties: the older loses), where r =
  *   max(1, min(⌊budget·recentFraction⌋, budget)) and split = P − r + 1; the full cache while
  *   P + 1 ≤ budget. Decoding keeps the running top-k as alive bits: the first step after a prompt
- *   is one topK mask over [0, split), every later step one argmin + DPF one-hot (evictDown).
+ *   is one topK mask over [0, split) (none after the prompt's compaction), every later step one
+ *   argmin + DPF one-hot (evictDown). Slots hold positions in order; slot j is position j + removed.
  *   A masked prefill needs a different top-k for every prompt row: all pairwise comparisons
  *   c_ab = [key_a > key_b] (lanes·N(N − 1)/2 CMP at 64 bits, N = the largest split), local rank
  *   counts, then one 32-bit comparison [count < k] per (row, candidate) — 2 rounds, exact.
@@ -34,6 +40,8 @@ import type { AttentionGateOptions } from '../cache/attention-gate';
 import { PromptPhase, type PolicyModel } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import { keepZeroRows, compactRows } from './compact-rows';
+import { CompactionSchedule, type CompactionRecord } from './dead-slot-compaction';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { turnTopKMasks } from './gate-turn-top-k';
 import { SecureGate, shareAttentionGateWeights, type GateShares } from './gate-shares';
@@ -79,6 +87,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   private readonly logits: BigUint64Array[] = []; // per layer (nHeads, seqLen) at scale f
   private readonly flags: BigUint64Array[] = [];  // threshold mode, per layer (nHeads, seqLen)
   private states: (DeadSlotState | null)[];
+  private readonly caches: (SecureLayerCache | null)[];
+  private readonly schedule: CompactionSchedule;
   private warmed = false;
   /** The last decoding eviction per layer (topk mode; public). */
   readonly lastEviction: (EvictionRecord | null)[];
@@ -103,7 +113,36 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     }
     for (let l = 0; l < nLayers; l++) { this.logits.push(new BigUint64Array(nHeads * seqLen)); this.flags.push(new BigUint64Array(nHeads * seqLen)); }
     this.states = new Array(nLayers).fill(null);
+    this.caches = new Array(nLayers).fill(null);
     this.lastEviction = new Array(nLayers).fill(null);
+    this.schedule = new CompactionSchedule(nLayers);
+  }
+
+  /**
+   * 'topk' on a model with one query head per KV head: decoding calls between dead-slot compactions
+   * (public; 0 = never, and then the prompt is not compacted either: masking only). Default
+   * DEFAULT_COMPACT_EVERY.
+   */
+  get compactEvery(): number {
+    return this.schedule.every;
+  }
+
+  set compactEvery(every: number) {
+    this.schedule.every = every;
+  }
+
+  /** The last compaction per layer (public). */
+  get lastCompaction(): readonly (CompactionRecord | null)[] {
+    return this.schedule.last;
+  }
+
+  /**
+   * Whether the running top-k drops its dead rows physically: 'topk' (public counts), one query head
+   * per KV head (a row dies for one head only: a grouped-query model's group could not drop it), and
+   * compaction not switched off.
+   */
+  private get compacts(): boolean {
+    return this.opts.countMode === 'topk' && (this.model.nKvHeads ?? this.model.nHeads) === this.model.nHeads && this.schedule.every > 0;
   }
 
   /** Shares of the gate logits of (layer, head) for positions < rows seen (tests). */
@@ -128,35 +167,78 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   async select(ctx: PartyContext, view: SecureAttentionView): Promise<SecureAttentionSelection | null> {
     // one unit per QUERY head (the plaintext twin selects per query head, also on a grouped-query model)
     const kvLen = view.cache.length, P0 = view.startPos, nq = view.nQueries, G = view.groups, lanes = view.cache.lanes * G, l = view.layer, S = this.model.seqLen;
-    if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
     if (this.opts.countMode === 'threshold') {
+      if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
       const m = new BigUint64Array(lanes * nq * kvLen);
       for (let h = 0; h < lanes; h++) for (let t = 0; t < nq; t++) m.set(this.flags[l].subarray(h * S, h * S + Math.min(P0 + t, kvLen)), (h * nq + t) * kvLen);
       return new GateMaskSelection(m, P0, nq, kvLen, G);
     }
+    const { st, removed } = this.slots(ctx, view, lanes);
+    if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
     if (P0 + nq <= this.budget) return null; // every query attends at most `budget` positions
     if (nq > 1 && this.phase.inPrefill) return ctx.ledger.scope('attention gate', async () => new GateMaskSelection(await this.prefillTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen, G));
-    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen, G));
-    const st = (this.states[l] ??= new DeadSlotState(lanes, ctx.party));
-    st.grow(kvLen);
-    const { split, keep } = this.window(P0), rank = new BigUint64Array(lanes * split);
-    for (let h = 0; h < lanes; h++) rank.set(this.logits[l].subarray(h * S, h * S + split), h * split);
-    const ev = (this.lastEviction[l] = await ctx.ledger.scope('attention gate evict', () => evictDown(ctx, st, rank, split, keep)));
+    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnTopKMasks(ctx, st, l, removed, P0, nq, kvLen), kvLen - nq, nq, kvLen, G));
+    const end = this.window(P0).split - removed, keep = this.window(P0).keep;
+    const ev = (this.lastEviction[l] = await ctx.ledger.scope('attention gate evict', () => evictDown(ctx, st, st.table('score', end), end, keep)));
     if (l === 0 && ev.kind !== 'none') this.evictionLog.push(ev);
     return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen, G);
+  }
+
+  /**
+   * 'topk': the layer's slot state, its new slots scored by their positions' gate logits. Slot j
+   * holds position j + removed (removed: the rows compactions dropped, public; the recent window is
+   * never dropped, so the newest slots are the newest positions).
+   */
+  private slots(ctx: PartyContext, view: SecureAttentionView, units: number): { st: DeadSlotState; removed: number } {
+    const l = view.layer, kvLen = view.cache.length, removed = view.startPos + view.nQueries - kvLen, S = this.model.seqLen;
+    this.caches[l] = view.cache;
+    const st = (this.states[l] ??= new DeadSlotState(units, ctx.party)), from = st.rows;
+    st.grow(kvLen);
+    st.setScores(from, kvLen, (u, j) => this.logits[l][u * S + j + removed]);
+    return { st, removed };
   }
 
   needsProbs(): boolean {
     return false;
   }
-  async observe(): Promise<void> {}
+  /** After a decoding call's attention: the periodic compaction of the dead rows, when due. */
+  async observe(ctx: PartyContext, view: SecureAttentionView): Promise<void> {
+    const l = view.layer, st = this.states[l];
+    if (this.phase.inPrefill || !this.compacts || !this.schedule.tick(l) || !st) return;
+    const res = await this.schedule.run(ctx, l, view.cache, st, [st.table('score', view.cache.length)]);
+    if (res) st.install(res.rows, res.tables[0]);
+  }
 
   beginPrefill(n: number): void {
     if (!this.warmed) this.phase.begin(n);
   }
 
-  async endPrefill(): Promise<void> {
+  /**
+   * The prompt's end: with compaction, each layer keeps the top `keep` of the next query's candidates
+   * [0, split(n)) by gate logit and the recent window after them (compactRows, original order) — the
+   * kept set of the first decoding step, so it evicts nothing and later ones one slot each.
+   */
+  async endPrefill(ctx?: PartyContext, n?: number): Promise<void> {
+    if (!this.phase.inPrefill) return;
     this.phase.end();
+    if (!ctx || n === undefined || !this.compacts) return;
+    const { split: end, keep } = this.window(n);
+    if (end <= keep) return;
+    await ctx.ledger.scope('attention gate evict', async () => {
+      for (let l = 0; l < this.model.nLayers; l++) {
+        const st = this.states[l], cache = this.caches[l];
+        if (!st || !cache || cache.length !== n) continue;
+        const U = st.units, score = st.table('score', end), tail = st.table('score', n);
+        const res = await compactRows(ctx, [cache], { shape: [U, end], data: score }, keep,
+          { granularity: 'lane', originalOrder: true, tailFrom: end, extra: { shape: [U, end, 1], data: score } });
+        const rows = cache.length, scores = new BigUint64Array(U * rows);
+        for (let u = 0; u < U; u++) {
+          scores.set(res.extra!.data.subarray(u * keep, (u + 1) * keep), u * rows);
+          scores.set(tail.subarray(u * n + end, (u + 1) * n), u * rows + keep);
+        }
+        st.install(rows, scores);
+      }
+    });
   }
 
   /** Benchmarks only: zero gate rows and logits for the warmed positions (flags public: [0 > threshold]). */
@@ -166,6 +248,14 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     this.gate ??= new SecureGate(this.partyShares(ctx));
     await ctx.ledger.scope('attention gate', () => this.gate!.warm(ctx, rows));
     for (let l = 0; l < caches.length; l++) for (let h = 0; h < this.model.nHeads; h++) this.flags[l].fill(bit, h * S, h * S + rows);
+    if (!this.compacts) return;
+    // the prompt's compaction on zero rows: budget − 1 rows stay (the top keep and the recent window)
+    for (let l = 0; l < caches.length; l++) {
+      await keepZeroRows(ctx, caches[l], Math.min(rows, this.budget - 1));
+      this.caches[l] = caches[l];
+      const st = (this.states[l] = new DeadSlotState(this.model.nHeads, ctx.party));
+      st.install(caches[l].length, new BigUint64Array(st.units * caches[l].length));
+    }
   }
 
   reset(): void {
@@ -175,6 +265,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     for (const x of this.logits) x.fill(0n);
     for (const x of this.flags) x.fill(0n);
     this.states.fill(null);
+    this.caches.fill(null);
+    this.schedule.reset();
     this.lastEviction.fill(null);
     this.evictionLog.length = 0;
   }
@@ -195,21 +287,20 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
   }
 
   /**
-   * Masks (lanes, nq, kvLen) of a later turn's rows P0..P0+nq−1: the rows up to the budget attend
-   * everything older, each evicting row (P + 1 > budget, the rest of the pass) its running top-k of
-   * [0, split(P)) (gate-turn-top-k.ts) and its recent window; the state ends as the steps leave it.
+   * Masks (lanes, nq, kvLen) of a later turn's rows P0..P0+nq−1 (slots kvLen − nq …): the rows up to
+   * the budget attend everything older, each evicting row (P + 1 > budget, the rest of the pass) its
+   * running top-k of its candidates (gate-turn-top-k.ts) and its recent window; the state ends as the
+   * steps leave it.
    */
-  private async turnTopKMasks(ctx: PartyContext, l: number, lanes: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
-    const S = this.model.seqLen, one = ctx.party === 0 ? 1n : 0n, mask = new BigUint64Array(lanes * nq * kvLen);
-    for (let t = 0; t < nq; t++) for (let h = 0; h < lanes; h++) mask.fill(one, (h * nq + t) * kvLen, (h * nq + t) * kvLen + Math.min(P0 + t, kvLen));
+  private async turnTopKMasks(ctx: PartyContext, st: DeadSlotState, l: number, removed: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
+    const U = st.units, one = ctx.party === 0 ? 1n : 0n, mask = new BigUint64Array(U * nq * kvLen), s0 = kvLen - nq;
+    for (let t = 0; t < nq; t++) for (let h = 0; h < U; h++) mask.fill(one, (h * nq + t) * kvLen, (h * nq + t) * kvLen + s0 + t);
     const first = Math.max(P0, this.budget), R = P0 + nq - first; // evicting rows first … P0 + nq − 1
     if (R <= 0) return mask;
-    const st = (this.states[l] ??= new DeadSlotState(lanes, ctx.party));
-    st.grow(kvLen);
-    const { split, keep } = this.window(first), N0 = split - 1, N = N0 + R;
-    const { kept, record } = await turnTopKMasks(ctx, st, { N0, R, keep, logit: (h, j) => this.logits[l][h * S + j] });
+    const { split, keep } = this.window(first), N0 = split - removed - 1, N = N0 + R, score = st.table('score', N);
+    const { kept, record } = await turnTopKMasks(ctx, st, { N0, R, keep, logit: (h, j) => score[h * N + j] });
     for (let t = 0; t < R; t++) {
-      for (let h = 0; h < lanes; h++) mask.set(kept.subarray((h * R + t) * N, (h * R + t) * N + N0 + t + 1), (h * nq + first - P0 + t) * kvLen);
+      for (let h = 0; h < U; h++) mask.set(kept.subarray((h * R + t) * N, (h * R + t) * N + N0 + t + 1), (h * nq + first - P0 + t) * kvLen);
     }
     this.lastEviction[l] = record;
     if (l === 0) this.evictionLog.push(record);

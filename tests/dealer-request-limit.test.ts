@@ -9,63 +9,25 @@ import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK } from '@mpcache/mpc-core';
 import { mulTriples, totalDealerBytes } from '@mpcache/protocols';
-import { ringRecurrenceJob, ringRecurrenceReference, RING_RECURRENCE_MODEL, startLocalServers, type PartyJob } from '@mpcache/party-server';
-import { cliPath, MpcacheClient } from '@mpcache/client';
-import { eventually } from './helpers/raw-client';
+import { cliPath } from '@mpcache/client';
+import { expectRefusedThenServed, jobWithDealerRequest } from './helpers/dealer-limit';
 
 /** Beaver words the job asks for per prompt token before its recurrence (the prompt's length is public). */
 const WORDS_PER_PROMPT_TOKEN = 1024;
 /** Admits a 2-token prompt's request (16 KiB to P0) exactly; a 3-token prompt's is 8 KiB over. */
 const LIMIT = totalDealerBytes(mulTriples.messageBytes(2 * WORDS_PER_PROMPT_TOKEN));
 
-/** ringRecurrenceJob, with one large dealer request at the start of each generate. */
-function largeRequestJob(): PartyJob {
-  const inner = ringRecurrenceJob();
-  return {
-    ...inner,
-    start: async (ctx, params) => {
-      const run = await inner.start(ctx, params);
-      return {
-        async *generate(prompt, maxNewTokens) {
-          await ctx.dealer.take(mulTriples, WORDS_PER_PROMPT_TOKEN * prompt.data.length);
-          yield* run.generate(prompt, maxNewTokens);
-        },
-      };
-    },
-  };
-}
-
 describe('dealer server: request size limit', () => {
   it('refuses an over-limit request with a clear error to the session, then serves the next session', async () => {
-    const logs: string[] = [];
-    const servers = await startLocalServers({
-      job: () => largeRequestJob(),
-      party: { pairTimeoutMs: 2000, syncTimeoutMs: 2000, handshakeTimeoutMs: 2000 },
-      dealer: { maxRequestBytes: LIMIT, log: (l) => logs.push(l) },
+    // 3 prompt tokens: 3 × 1024 words = 24 KiB of dealer material, over the 16 KiB limit
+    await expectRefusedThenServed({
+      job: () => jobWithDealerRequest((ctx, tokens) => ctx.dealer.take(mulTriples, WORDS_PER_PROMPT_TOKEN * tokens)),
+      dealer: { maxRequestBytes: LIMIT },
+      code: 'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
+      message: /"mulTriples"\) would be 24576 B of dealer material, above the dealer's limit of 16384 B/,
+      afterRefusal: (servers) => expect(servers.dealer.metrics.render()).toMatch(/mpcache_sessions_ended_total\{role="dealer",outcome="failed"\} 1/),
+      doneLog: new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B, most work \\d+ word ops\\)`),
     });
-    const client = await MpcacheClient.connect({ p0: servers.p0.url, p1: servers.p1.url });
-    try {
-      // 3 prompt tokens: 3 × 1024 words = 24 KiB of dealer material, over the 16 KiB limit
-      const bad = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 2 });
-      const err = await (async () => {
-        for await (const t of bad.generate([1n, 2n, 3n])) void t;
-      })().then(() => undefined, (e: Error) => e);
-      expect(err).toMatchObject({ name: 'LimitError', code: 'MPC_ERR_DEALER_REQUEST_TOO_LARGE' });
-      expect(err!.message).toMatch(/"mulTriples"\) would be 24576 B of dealer material, above the dealer's limit of 16384 B/);
-      await eventually(() => servers.dealer.sessionCount === 0, 5000, 'dealer session freed');
-      expect(logs.some((l) => /failed \(MPC_ERR_DEALER_REQUEST_TOO_LARGE\)/.test(l))).toBe(true);
-      expect(servers.dealer.metrics.render()).toMatch(/mpcache_sessions_ended_total\{role="dealer",outcome="failed"\} 1/);
-
-      // the dealer goes on: a request of exactly the limit, then the job's own requests
-      const good = await client.openSession({ model: RING_RECURRENCE_MODEL, maxNewTokens: 3 });
-      const values: bigint[] = [];
-      for await (const t of good.generate([4n, 5n])) values.push(t.value);
-      expect(values).toEqual(ringRecurrenceReference([4n, 5n], 3));
-      await eventually(() => logs.some((l) => new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B, most work \\d+ word ops\\)`).test(l)), 5000, 'dealer session done');
-    } finally {
-      client.close();
-      await servers.close();
-    }
   });
 });
 

@@ -29,7 +29,7 @@
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { FormulaCost, PartyContext } from '@mpcache/protocols';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows, compactRowsCost } from './compact-rows';
+import { compactRows, compactRowsCost, type CompactResult } from './compact-rows';
 import type { DeadSlotState } from './dead-slot-state';
 
 /** Decoding steps between compactions when none is configured. */
@@ -124,6 +124,24 @@ export async function compactDeadSlots(
     return o;
   });
   return { tables: out, record: { span, dead, kvLen, rows, steps: res.steps, orderSteps: res.orderSteps ?? [] } };
+}
+
+/**
+ * The prompt's bulk eviction of a scored lazy-deletion state (H2O, Attention-Gate's top-k): keep the
+ * `keep` best-scored slots of [0, end) and the tail [end, n) in original order (compactRows, lane
+ * granularity), the scores moving with their rows; the state is re-installed on the kept rows.
+ */
+export async function compactPromptByScore(ctx: PartyContext, cache: SecureLayerCache, st: DeadSlotState, end: number, keep: number): Promise<CompactResult> {
+  const U = st.units, n = cache.length, score = st.table('score', end), old = st.table('score', n);
+  const res = await compactRows(ctx, [cache], { shape: [U, end], data: score }, keep,
+    { granularity: 'lane', originalOrder: true, tailFrom: end, extra: { shape: [U, end, 1], data: score } }); // ranked by, and carrying, the scores
+  const rows = cache.length, scores = new BigUint64Array(U * rows);
+  for (let u = 0; u < U; u++) {
+    scores.set(res.extra!.data.subarray(u * keep, (u + 1) * keep), u * rows);
+    scores.set(old.subarray(u * n + end, (u + 1) * n), u * rows + keep);
+  }
+  st.install(rows, scores);
+  return res;
 }
 
 /**

@@ -88,6 +88,13 @@ export class DeadSlotState {
     }
   }
 
+  /** alive ← bits on [0, end), of which `alive` are 1 (public): the rest of [0, end) is dead. */
+  replaceAlive(bits: BigUint64Array, end: number, alive: number): void {
+    this.setAlive(bits, end, 'replace');
+    this.dead = end - alive;
+    this.span = Math.max(this.span, end);
+  }
+
   reset(): void {
     this.rows = 0; this.dead = 0; this.span = 0;
   }
@@ -116,9 +123,7 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
     // every candidate goes: no ranking needed (the plaintext keeps none of them either); one victim
     // (steady state) is the only alive candidate, so the alive bits are its one-hot
     const victim = excess === 1 ? st.table('alive', end) : undefined;
-    st.setAlive(new BigUint64Array(U * end), end, 'replace');
-    st.dead = end;
-    st.span = Math.max(st.span, end);
+    st.replaceAlive(new BigUint64Array(U * end), end, 0);
     return { kind: 'all', end, victim };
   }
   const alive = st.table('alive', end), keys = new BigUint64Array(U * end);
@@ -139,9 +144,7 @@ export async function evictDown(ctx: PartyContext, st: DeadSlotState, rank: BigU
     return { kind: 'argmin', end, victim: e.data };
   }
   const res = await topK(ctx, { shape: [U, end], data: keys }, keep, { mask: true });
-  st.setAlive((res.mask as { data: BigUint64Array }).data, end, 'replace');
-  st.dead = end - keep;
-  st.span = Math.max(st.span, end);
+  st.replaceAlive((res.mask as { data: BigUint64Array }).data, end, keep);
   return { kind: 'topk', end, steps: res.stepComparisons };
 }
 

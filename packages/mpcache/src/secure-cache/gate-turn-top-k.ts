@@ -11,7 +11,7 @@
  * every slot of [0, N0), fewer than keep and all alive (public): no topK and no product then.
  *
  * Rounds:    topK's (shuffle + quick-select + one-hot) + 3: all pairwise comparisons of the compact
- *            keys (64 bits), then [rank < keep] per (row, candidate) (32 bits), then one Beaver
+ *            keys (64 bits), then [rank < keep] per (row, candidate) (32 bits; pairwise-ranks.ts), then one Beaver
  *            product (R × keep)·(keep × N0) per lane back to slot order (A public: 2)
  * Comparisons per lane: topK's over N0, M(M − 1)/2 at 64 bits (M = A + R, A = keep or the public
  *            N0), R·A + R(R + 1)/2 at 32 bits — against R·N0 for R single-victim evictions, and R
@@ -22,8 +22,9 @@
  * Opens:     topK's (comparison bits of shuffled items), masked DCF inputs, Beaver differences
  */
 import type { RingTensor } from '@mpcache/mpc-core';
-import { beaverMatmul, dcfLessThanZero, indexBits, topK, type PartyContext, type TopKResult } from '@mpcache/protocols';
+import { beaverMatmul, indexBits, topK, type PartyContext, type TopKResult } from '@mpcache/protocols';
 import { DEAD_RANK_BITS, type DeadSlotState, type EvictionRecord } from './dead-slot-state';
+import { keptBits, pairwiseRanks } from './pairwise-ranks';
 
 const { asUintN } = BigInt;
 
@@ -46,9 +47,7 @@ export async function turnTopKMasks(ctx: PartyContext, st: DeadSlotState, turn: 
   const { N0, R, keep } = turn, U = st.units, N = N0 + R, p0 = ctx.party === 0, kept = new BigUint64Array(U * R * N);
   if (keep === 0) {
     // the recent window is the whole budget: every candidate goes, no ranking
-    st.setAlive(new BigUint64Array(U * N), N, 'replace');
-    st.dead = N;
-    st.span = Math.max(st.span, N);
+    st.replaceAlive(new BigUint64Array(U * N), N, 0);
     return { kept, record: { kind: 'all', end: N } };
   }
   // 1. A: the top `keep` of the alive candidates compacted (dead slots pushed below every live key),
@@ -66,28 +65,15 @@ export async function turnTopKMasks(ctx: PartyContext, st: DeadSlotState, turn: 
     }
     top = await topK(ctx, { shape: [U, N0], data: oldKeys }, keep, { oneHot: true });
   }
-  // 2. the compact keys K = (A, the new candidates), all pairs c_xy = [K_x > K_y], x < y
-  const M = A + R, K = new BigUint64Array(U * M), pairs = (M * (M - 1)) / 2;
+  // 2. the compact keys K = (A, the new candidates), every pair compared once; 3. row t ranks K_0 … K_{A+t}
+  const M = A + R, K = new BigUint64Array(U * M);
   for (let h = 0; h < U; h++) {
     for (let x = 0; x < A; x++) K[h * M + x] = top ? top.values.data[h * keep + x] : key(h, x);
     for (let i = 0; i < R; i++) K[h * M + A + i] = key(h, N0 + i);
   }
-  const at = (x: number, y: number) => (x * (2 * M - x - 1)) / 2 + (y - x - 1), diff = new BigUint64Array(U * pairs);
-  for (let h = 0; h < U; h++) for (let x = 0; x < M; x++) for (let y = x + 1; y < M; y++) diff[h * pairs + at(x, y)] = asUintN(64, K[h * M + y] - K[h * M + x]);
-  const c = (await dcfLessThanZero(ctx, { shape: [diff.length], data: diff })).data;
-  const above = (h: number, x: number, y: number) => (x < y ? (p0 ? 1n : 0n) - c[h * pairs + at(x, y)] : c[h * pairs + at(y, x)]); // [K_y > K_x]
-  // 3. row t ranks K_0 … K_{A+t}: kept = [#above − keep < 0]
-  const counts: bigint[] = [];
-  for (let h = 0; h < U; h++) {
-    for (let t = 0; t < R; t++) {
-      for (let x = 0; x <= A + t; x++) {
-        let cnt = 0n;
-        for (let y = 0; y <= A + t; y++) if (y !== x) cnt += above(h, x, y);
-        counts.push(asUintN(64, cnt - (p0 ? BigInt(keep) : 0n)));
-      }
-    }
-  }
-  const bits = (await dcfLessThanZero(ctx, { shape: [counts.length], data: BigUint64Array.from(counts) }, 32)).data;
+  const rank = await pairwiseRanks(ctx, U, M, (h, x) => K[h * M + x]), ranks: bigint[] = [];
+  for (let h = 0; h < U; h++) for (let t = 0; t < R; t++) for (let x = 0; x <= A + t; x++) ranks.push(rank(h, x, A + t + 1));
+  const bits = await keptBits(ctx, ranks, keep);
   // 4. A's kept bits back to slot order — (R × keep) · one-hot (keep × N0) per lane, or in place — and the new ones in place
   const keptA = new BigUint64Array(U * R * A);
   let o = 0;
@@ -103,8 +89,6 @@ export async function turnTopKMasks(ctx: PartyContext, st: DeadSlotState, turn: 
   // the running state: the last row's kept bits
   const last = new BigUint64Array(U * N);
   for (let h = 0; h < U; h++) last.set(kept.subarray((h * R + R - 1) * N, (h * R + R) * N), h * N);
-  st.setAlive(last, N, 'replace');
-  st.dead = N - keep;
-  st.span = Math.max(st.span, N);
+  st.replaceAlive(last, N, keep);
   return { kept, record: { kind: 'topk', end: N, steps: top ? top.stepComparisons : [] } };
 }

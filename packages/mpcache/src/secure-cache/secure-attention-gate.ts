@@ -36,12 +36,13 @@
  */
 import { encodeScalar, type RingTensor } from '@mpcache/mpc-core';
 import { dcfLessThanZero, indexBits, type PartyContext } from '@mpcache/protocols';
+import { keptBits, pairwiseRanks } from './pairwise-ranks';
 import type { AttentionGateOptions } from '../cache/attention-gate';
 import { PromptPhase, type PolicyModel } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { keepZeroRows, compactRows } from './compact-rows';
-import { CompactionSchedule, type CompactionRecord } from './dead-slot-compaction';
+import { keepZeroRows } from './compact-rows';
+import { CompactionSchedule, compactPromptByScore, type CompactionRecord } from './dead-slot-compaction';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { turnTopKMasks } from './gate-turn-top-k';
 import { SecureGate, shareAttentionGateWeights, type GateShares } from './gate-shares';
@@ -177,8 +178,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     if (this.phase.inPrefill && !this.opts.maskPrefill) return null;
     if (P0 + nq <= this.budget) return null; // every query attends at most `budget` positions
     if (nq > 1 && this.phase.inPrefill) return ctx.ledger.scope('attention gate', async () => new GateMaskSelection(await this.prefillTopKMasks(ctx, l, lanes, P0, nq, kvLen), P0, nq, kvLen, G));
-    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnTopKMasks(ctx, st, l, removed, P0, nq, kvLen), kvLen - nq, nq, kvLen, G));
-    const end = this.window(P0).split - removed, keep = this.window(P0).keep;
+    if (nq > 1) return ctx.ledger.scope('attention gate evict', async () => new GateMaskSelection(await this.turnMasks(ctx, st, l, removed, P0, nq, kvLen), kvLen - nq, nq, kvLen, G));
+    const { split, keep } = this.window(P0), end = split - removed;
     const ev = (this.lastEviction[l] = await ctx.ledger.scope('attention gate evict', () => evictDown(ctx, st, st.table('score', end), end, keep)));
     if (l === 0 && ev.kind !== 'none') this.evictionLog.push(ev);
     return st.dead === 0 ? null : new DeadSlotSelection(st.table('alive', kvLen), lanes, kvLen, G);
@@ -227,16 +228,7 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     await ctx.ledger.scope('attention gate evict', async () => {
       for (let l = 0; l < this.model.nLayers; l++) {
         const st = this.states[l], cache = this.caches[l];
-        if (!st || !cache || cache.length !== n) continue;
-        const U = st.units, score = st.table('score', end), tail = st.table('score', n);
-        const res = await compactRows(ctx, [cache], { shape: [U, end], data: score }, keep,
-          { granularity: 'lane', originalOrder: true, tailFrom: end, extra: { shape: [U, end, 1], data: score } });
-        const rows = cache.length, scores = new BigUint64Array(U * rows);
-        for (let u = 0; u < U; u++) {
-          scores.set(res.extra!.data.subarray(u * keep, (u + 1) * keep), u * rows);
-          scores.set(tail.subarray(u * n + end, (u + 1) * n), u * rows + keep);
-        }
-        st.install(rows, scores);
+        if (st && cache && cache.length === n) await compactPromptByScore(ctx, cache, st, end, keep);
       }
     });
   }
@@ -292,7 +284,7 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
    * running top-k of its candidates (gate-turn-top-k.ts) and its recent window; the state ends as the
    * steps leave it.
    */
-  private async turnTopKMasks(ctx: PartyContext, st: DeadSlotState, l: number, removed: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
+  private async turnMasks(ctx: PartyContext, st: DeadSlotState, l: number, removed: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
     const U = st.units, one = ctx.party === 0 ? 1n : 0n, mask = new BigUint64Array(U * nq * kvLen), s0 = kvLen - nq;
     for (let t = 0; t < nq; t++) for (let h = 0; h < U; h++) mask.fill(one, (h * nq + t) * kvLen, (h * nq + t) * kvLen + s0 + t);
     const first = Math.max(P0, this.budget), R = P0 + nq - first; // evicting rows first … P0 + nq − 1
@@ -307,29 +299,19 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     return mask;
   }
 
-  /** Running top-k masks of the prompt rows P0..P0+nq−1 (lanes, nq, kvLen): pairwise ranks, 2 rounds. */
+  /** Running top-k masks of the prompt rows P0..P0+nq−1 (lanes, nq, kvLen): pairwise ranks (pairwise-ranks.ts), 2 rounds. */
   private async prefillTopKMasks(ctx: PartyContext, l: number, lanes: number, P0: number, nq: number, kvLen: number): Promise<BigUint64Array> {
     const S = this.model.seqLen, p0 = ctx.party === 0, one = p0 ? 1n : 0n, mask = new BigUint64Array(lanes * nq * kvLen);
     const rowsTopK = Array.from({ length: nq }, (_, t) => P0 + t).filter((P) => P + 1 > this.budget);
     const N = Math.max(0, ...rowsTopK.map((P) => this.window(P).split)), B = BigInt(indexBits(Math.max(N, 2)));
     const key = (h: number, j: number) => asUintN(64, (this.logits[l][h * S + j] << B) + (p0 ? BigInt(j) : 0n));
-    // 1. c_ab = [key_a > key_b] = [key_b − key_a < 0] for every a < b < N
-    const pairs = (N * (N - 1)) / 2, diff = new BigUint64Array(lanes * pairs), at = (a: number, b: number) => (a * (2 * N - a - 1)) / 2 + (b - a - 1);
-    for (let h = 0; h < lanes; h++) for (let a = 0; a < N; a++) for (let b = a + 1; b < N; b++) diff[h * pairs + at(a, b)] = asUintN(64, key(h, b) - key(h, a));
-    const c = pairs > 0 ? (await dcfLessThanZero(ctx, { shape: [diff.length], data: diff })).data : diff;
-    // 2. per top-k row and candidate j: count of candidates above j; kept = [count − k < 0]
-    const counts: bigint[] = [];
+    // 1. every pair of the N candidates compared once; 2. per top-k row and candidate j: kept = [rank_j < keep] among [0, split)
+    const rank = await pairwiseRanks(ctx, lanes, N, key), ranks: bigint[] = [], keeps: number[] = [];
     for (const P of rowsTopK) {
       const { split, keep } = this.window(P);
-      for (let h = 0; h < lanes; h++) {
-        for (let j = 0; j < split; j++) {
-          let cnt = 0n;
-          for (let a = 0; a < split; a++) if (a !== j) cnt += a < j ? c[h * pairs + at(a, j)] : one - c[h * pairs + at(j, a)];
-          counts.push(asUintN(64, cnt - (p0 ? BigInt(keep) : 0n)));
-        }
-      }
+      for (let h = 0; h < lanes; h++) for (let j = 0; j < split; j++) { ranks.push(rank(h, j, split)); keeps.push(keep); }
     }
-    const kept = counts.length > 0 ? (await dcfLessThanZero(ctx, { shape: [counts.length], data: BigUint64Array.from(counts) }, 32)).data : new BigUint64Array(0);
+    const kept = await keptBits(ctx, ranks, (i) => keeps[i]);
     // 3. masks: full rows, then the top-k rows (candidates: kept bits; recent window: 1)
     let o = 0;
     for (let t = 0; t < nq; t++) {

@@ -24,6 +24,7 @@ import { h2oSplit, H2O_DEFAULTS, type H2oOptions } from '../cache/h2o';
 import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
 import { compactRows } from './compact-rows';
 import { evictDown, type DeadSlotState } from './dead-slot-state';
+import { compactPromptByScore } from './dead-slot-compaction';
 import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
 
 export class SecureH2oPolicy extends DeadSlotPolicy {
@@ -73,16 +74,7 @@ export class SecureH2oPolicy extends DeadSlotPolicy {
       for (let l = 0; l < this.nLayers; l++) {
         const { heavy, recent } = this.splitOf(l), end = Math.max(0, n + 1 - recent);
         if (!compacts(l) || end <= heavy) continue;
-        const st = this.states[l]!, cache = this.caches[l]!, U = st.units;
-        const score = st.table('score', end), extra = { shape: [U, end, 1], data: score }; // ranked by, and carrying, the scores
-        const res = await compactRows(ctx, [cache], { shape: [U, end], data: score }, heavy,
-          { granularity: 'lane', originalOrder: true, tailFrom: end, extra });
-        const rows = cache.length, tail = rows - heavy, scores = new BigUint64Array(U * rows), old = st.table('score', n);
-        for (let u = 0; u < U; u++) {
-          scores.set(res.extra!.data.subarray(u * heavy, (u + 1) * heavy), u * rows);
-          scores.set(old.subarray(u * n + end, u * n + end + tail), u * rows + heavy);
-        }
-        st.install(rows, scores);
+        const res = await compactPromptByScore(ctx, this.caches[l]!, this.states[l]!, end, heavy);
         this.lastEviction[l] = { kind: 'topk', end, steps: res.steps, orderSteps: res.orderSteps };
       }
     });

@@ -47,11 +47,11 @@ export class DeadSlotSelection implements SecureAttentionSelection {
   }
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
-    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), G = this.groups, perRow = rows / G;
+    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), G = this.groups, rowsPerGroup = rows / G;
     const out = new BigUint64Array(logits.data.length), z = logits.data, a = this.alive, p0 = ctx.party === 0;
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
-        const ao = (this.units === 1 ? 0 : h * G + Math.floor(r / perRow)) * n, base = (h * rows + r) * n;
+        const ao = (this.units === 1 ? 0 : h * G + Math.floor(r / rowsPerGroup)) * n, base = (h * rows + r) * n;
         for (let j = 0; j < n; j++) out[base + j] = asUintN(64, z[base + j] + gap * a[ao + j] - (p0 ? gap : 0n));
       }
     }

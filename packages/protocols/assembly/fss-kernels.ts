@@ -4,6 +4,7 @@
  */
 export { dcfEvalInit, dcfEvalLevel, dcfEvalLeaf, genInit, genLevel, dcfGenLeaf } from './dcf-kernels';
 export { dpfGenLeaf, dpfPointInit, dpfPointLevel, dpfPointLeaf, dpfFullInit, dpfFullLevel, dpfFullLeaves } from './dpf-kernels';
+export { payloadProducts, polyTerms } from './poly-kernels';
 
 /** First 64-byte-aligned address after the module's static data; the JS side lays out from here. */
 export function heapBase(): usize {

@@ -1,6 +1,6 @@
 /**
  * Loader and memory layout for the WebAssembly FSS kernels (source: assembly/fss-kernels.ts,
- * dcf-kernels.ts, dpf-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
+ * dcf-kernels.ts, dpf-kernels.ts, poly-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
  * build/fss.wasm, git-ignored). Same pattern as mpc-core's ring/matmul-wasm.ts (both use mpc-core's
  * ring/wasm-module.ts): loaded synchronously on first use from `../../build/fss.wasm` relative to
  * this file (same path from src/fss under jest and from dist/fss when built); one exported memory,
@@ -46,6 +46,8 @@ export interface FssKernelExports extends WasmKernelBase {
     leaves: number, depth: number, nu: number, inp: Ptr, y: Ptr, t: Ptr, lcw: Ptr, shift: Ptr, mask: number, width: number,
     out: Ptr, party: number,
   ): void;
+  payloadProducts(len: number, t: number, m: number, k1: number, pts: Ptr, y: Ptr, rho: Ptr, V: Ptr, out: Ptr): void;
+  polyTerms(n: number, terms: number, d: number, base: Ptr, A: Ptr, coef: Ptr, centers: Ptr, out: Ptr): void;
 }
 
 /** Where the kernel is looked for. */

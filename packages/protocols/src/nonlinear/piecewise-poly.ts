@@ -28,7 +28,8 @@ import { asUintN } from '../engine/words';
 import { truncPr, truncPrCost } from '../trunc/trunc-pr';
 import { truncPrMulAdd, truncPrMulAddCost } from '../trunc/trunc-pr-fold';
 import { PIECE_DEGREE, piecewisePolyCompareBits, type PiecewisePolyDesign } from './piecewise-poly-design';
-import { addPoly, compareInput, openPolyInput, polyInputCost, type PolyInputParams } from './poly-input';
+import { compareInput, openPolyInput, polyInputCost, type PolyInputParams } from './poly-input';
+import { addPolyTerms } from './poly-kernels';
 
 function inputParams(d: PiecewisePolyDesign, maxAbs: number): Omit<PolyInputParams, 'count'> {
   return { shift: 0, degree: PIECE_DEGREE, k: piecewisePolyCompareBits(d, maxAbs), cmpShift: d.cmpShift, payload: PIECE_DEGREE + 1 };
@@ -73,7 +74,7 @@ async function residualAndLinear(ctx: PartyContext, x: RingTensor, d: PiecewiseP
   const bits = compareInput(inp, d.thresholds);
   // 2. R = Σ_c b_c·ΔP_c(x);  lin = b_0·x
   const R = new BigUint64Array(n);
-  d.deltas.forEach((p, c) => addPoly(R, inp.base, bits[c], p.K, p.center));
+  addPolyTerms(R, inp.base, d.deltas.map((p, c) => ({ A: bits[c], K: p.K, center: p.center })));
   const [b0, b0r] = bits[d.zeroIndex], lin = new BigUint64Array(n);
   for (let i = 0; i < n; i++) lin[i] = asUintN(64, inp.base[i] * b0[i] - b0r[i]);
   return { R, lin };

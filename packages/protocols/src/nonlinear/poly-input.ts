@@ -44,6 +44,7 @@ import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
 import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 import { dealTruncMask, maskForTrunc, truncMaskWork } from '../trunc/trunc-pr';
+import { addPolyTerms, payloadProductsInto } from './poly-kernels';
 
 export interface PolyInputParams {
   readonly count: number;
@@ -93,8 +94,6 @@ function validatePolyInput(p: unknown): PolyInputParams {
   int(shift2, 0, 62, 'shift2');
   return { count: q.count, shift: q.shift, degree: q.degree, k: q.k, cmpShift: q.cmpShift, payload: q.payload, shift2 };
 }
-
-const ALL = (1n << 64n) - 1n;
 
 function powWords(v: BigUint64Array, e: number): BigUint64Array {
   const out = new BigUint64Array(v.length).fill(1n);
@@ -218,29 +217,11 @@ export async function openPolyInput(ctx: PartyContext, x: RingTensor, params: Om
 
 /**
  * out += Σ_j K_j·(v − center)^j (K_j ring integers, j ≤ degree) via the public base; exact mod 2^64.
- * `A` may be the plain [A^i] or the payload products [b·A^i] (then out += b·P(v)).
+ * `A` may be the plain [A^i] or the payload products [b·A^i] (then out += b·P(v)). Several
+ * polynomials at once: addPolyTerms (poly-kernels.ts).
  */
 export function addPoly(out: BigUint64Array, base: BigUint64Array, A: readonly BigUint64Array[], K: readonly bigint[], center: bigint): void {
-  const d = K.length - 1, n = out.length;
-  const binom: bigint[][] = [];
-  for (let j = 0; j <= d; j++) { binom[j] = [1n]; for (let i = 1; i <= j; i++) binom[j][i] = (binom[j][i - 1] * BigInt(j - i + 1)) / BigInt(i); }
-  // λ_i = (−1)^i Σ_{j ≥ i} K_j C(j, i) u^(j − i), u = B − center
-  const coef: bigint[][] = [];
-  for (let i = 0; i <= d; i++) { coef[i] = []; for (let j = i; j <= d; j++) coef[i][j - i] = asUintN(64, (i % 2 ? -1n : 1n) * K[j] * binom[j][i]); }
-  const up = new Array<bigint>(d + 1);
-  for (let e = 0; e < n; e++) {
-    const u = asUintN(64, base[e] - center);
-    up[0] = 1n;
-    for (let j = 1; j <= d; j++) up[j] = asUintN(64, up[j - 1] * u);
-    let acc = out[e];
-    for (let i = 0; i <= d; i++) {
-      const ci = coef[i];
-      let l = 0n;
-      for (let q = 0; q < ci.length; q++) l = asUintN(64, l + ci[q] * up[q]);
-      acc = asUintN(64, acc + l * A[i][e]);
-    }
-    out[e] = acc;
-  }
+  addPolyTerms(out, base, [{ A, K, center }]);
 }
 
 /**
@@ -250,13 +231,14 @@ export function addPoly(out: BigUint64Array, base: BigUint64Array, A: readonly B
 export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): BigUint64Array[][] {
   const { k, cmpShift, payload, count: n } = inp.params, mat = inp.mat, keys = mat.keys;
   if (!keys) throw new RangeError('compareInput: the input was opened without comparisons');
-  const t = thresholds.length, p0 = inp.party === 0 ? 1n : 0n;
+  const t = thresholds.length;
   if (t === 0) return []; // a design of one segment (a reciprocal or rsqrt range inside one step) compares nothing
   const off = 1n << BigInt(62 - cmpShift), D = shiftRightWords(inp.zHat, cmpShift);
   for (let i = 0; i < n; i++) D[i] = asUintN(64, D[i] - off);
   // shares of the payload values V_w (see the dealer): r^w, or 1, R, W
   const m = dcfWords(inp.params), trunc = inp.params.shift > 0;
-  const rPow = trunc ? [inp.A[0], mat.pow[1], mat.wrap[1]?.[1]] : [inp.A[0], mat.r, ...inp.A.slice(2, payload)];
+  const rPow = (trunc ? [inp.A[0], mat.pow[1], mat.wrap[1]?.[1]] : [inp.A[0], mat.r, ...inp.A.slice(2, payload)]).slice(0, m);
+  if (rPow.some((v) => v === undefined)) throw new RangeError('compareInput: the material lacks a payload value');
   const words = thresholds.map(() => Array.from({ length: m }, () => new BigUint64Array(n)));
   const C = BigUint64Array.from(thresholds, (c) => asUintN(64, c));
   const block = Math.max(1, Math.floor(EVAL_CHUNK_KEYS / t));
@@ -264,18 +246,8 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
     const e1 = Math.min(n, e0 + block), len = e1 - e0, pts = new BigUint64Array(len * t);
     for (let c = 0; c < t; c++) for (let i = 0; i < len; i++) pts[c * len + i] = asUintN(64, D[e0 + i] - C[c]);
     const y = dcfEval(defaultFssPrg(), inp.party, t === 1 ? sliceDcfKeys(keys, e0, e1) : replicateDcfKeys(keys, e0, e1, t), pts);
-    // [b·r^w] = (1 − a)[r^w] − (1 − 2a)·v, v = [ρ r^w] + y_w; branch-free with m = −a (0 or all ones)
-    const neg = shiftRightWords(pts, k - 1);
-    for (let q = 0; q < len * t; q++) neg[q] = asUintN(64, -(neg[q] & 1n));
-    for (let c = 0; c < t; c++) {
-      for (let w = 0; w < m; w++) {
-        const out = words[c][w], rho = mat.rhoPow[w], rw = rPow[w];
-        for (let i = 0, q = c * len, yq = q * m + w; i < len; i++, q++, yq += m) {
-          const e = e0 + i, m = neg[q], v = asUintN(64, rho[e] + y[yq]), r0 = w === 0 ? p0 : rw[e];
-          out[e] = asUintN(64, (r0 & (m ^ ALL)) - asUintN(64, (v ^ m) - m));
-        }
-      }
-    }
+    // [b·r^w] = (1 − a)[r^w] − (1 − 2a)·([ρ r^w] + y_w), a = the sign bit of the DCF input
+    payloadProductsInto(words, e0, len, k - 1, pts, y, mat.rhoPow, rPow as BigUint64Array[]);
   }
   if (!trunc || payload === 1) return words.map((w) => w.slice(0, payload));
   // [b·A] = [b·R] − μ̄·[b·W]

@@ -42,6 +42,22 @@ describe(`silu at tol 3e-4 (the llama decoder's setting, SEED=${TEST_SEED})`, ()
   });
 });
 
+describe(`silu at tol 3e-4 and 16 fractional bits (the deployments' default, SEED=${TEST_SEED})`, () => {
+  it('≤ 3e-4 + 1 ulp abs on [−16, 16] with at most 12 knots (the cubic coefficient\'s 2^−12 grid absorbed by refitting)', async () => {
+    const n = 2048, f = 16;
+    const xr = randomReals(testPrg('silu-f16'), n, -16, 16);
+    xr.set([-16, 16, 0, -12, 12, -6.4375, 2 ** -f, -(2 ** -f), 1.3, -1.7]);
+    const xq = decode(encode(xr, f), f);
+    const xs = shareReals(xr, [n], f);
+    const parties = localParties({ fracBits: f });
+    const [y0, y1] = await runBoth(parties, (ctx) => silu(ctx, xs[ctx.party], { tol: 3e-4 }));
+    expect(maxAbsDiff(openReals(y0, y1, f), xq.map((x) => x / (1 + Math.exp(-x))))).toBeLessThanOrEqual(3e-4 + 2 ** -f);
+    const design = siluDesign(f, { tol: 3e-4 });
+    expect(design.thresholds.length).toBeLessThanOrEqual(12);
+    expect(design.checkedError).toBeLessThanOrEqual(3e-4);
+  });
+});
+
 describe(`siluMul: SiLU(x)·q with the truncation folded into the product (SEED=${TEST_SEED})`, () => {
   it('equals float64 SiLU(x)·q within (3e-4 + 1 ulp)·|q| + ulp, in 2 rounds (silu + beaverMul: 3), 32 B/elem', async () => {
     const n = 2048, f = 12;

@@ -102,8 +102,8 @@ export function softmaxWeightedSumOnSharesCost(rows: number, L: number, d: numbe
 
 /**
  * SiLU design tolerance: the protocol's default 3e-3 alone moves stories15M's logits by 0.16
- * (measured with the plaintext decoder and the same piecewise design, 20 tokens); 3e-4 (56 knots
- * instead of 18: more local DCF work, the same rounds and online bytes) moves them by 0.021.
+ * (measured with the plaintext decoder and the same piecewise design, 20 tokens); 3e-4 (11 knots
+ * instead of 5 at f = 12–16: more local DCF work, the same rounds and bytes) moves them by 0.021.
  * Floored at 4 ulps so coarse fixed point still has a feasible design.
  */
 export const siluTolerance = (fracBits: number): number => Math.max(3e-4, 4 * 2 ** -fracBits);

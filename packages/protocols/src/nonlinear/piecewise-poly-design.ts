@@ -8,18 +8,20 @@
  * holds every segment's cubic with ≥ 24 fractional bits in the cubic coefficient (at fracBits 12).
  *
  * Segments. Knots −a = k_0 < … < 0 < … < k_m = a, chosen greedily (each segment as long as possible)
- * so that a cubic fitted by Lawson's iteration (weighted least squares → minimax) on the segment,
- * EXTENDED by the comparison's fuzz δ on both sides, stays within the fit tolerance; a is the
+ * so that its integer cubic (below), fitted by Lawson's iteration (weighted least squares → minimax)
+ * on the segment EXTENDED by the comparison's fuzz δ on both sides, stays within the fit tolerance
+ * there, measured with the integer coefficients; a is the
  * smallest grid point with |R| ≤ tol/4 beyond it. The fuzz: the protocol compares trunc(x, f − 4),
  * sharp only to δ = 1/16, so near a knot either neighbour may be active; both are accurate there.
  * Left of 0 a segment approximates f (its linear part is 0), right of 0 it approximates f − x.
  *
  * Integer form. Segment j: P_j(X) = Σ_i K_ji·(X − X_j)^i, X = x·2^f, X_j its centre on the grid,
- * K_ji = round(a_ji·2^(60 − i·f)). The protocol sums, per threshold c, b_c·(P_{c+1} − P_c) with the
+ * K_ji = round(a_ji·2^(60 − i·f)), the cubic's first and the lower ones refitted to what its rounding
+ * leaves (integerPiece). The protocol sums, per threshold c, b_c·(P_{c+1} − P_c) with the
  * difference re-centred exactly (BigInt Taylor shift) at the knot; the telescoped sum equals the
- * active P_j exactly in Z_2^64. The design is then checked in float64 with the integer coefficients
- * (every segment over its extended interval, 40 points per 1/16); if the check exceeds tol, the fit
- * tolerance is lowered and the knots are chosen again.
+ * active P_j exactly in Z_2^64. The design's error is the largest of its segments' float64 checks
+ * (integer coefficients, each segment over its extended interval, 40 points per 1/16); above tol the
+ * fit tolerance is lowered and the knots are chosen again.
  */
 
 export interface ActivationTarget {
@@ -116,11 +118,11 @@ function solve(M: number[][]): number[] {
   return M.map((row, i) => (row[i] === 0 ? 0 : row[m] / row[i]));
 }
 
-/** Greedy knots on [lo, hi] for g, each segment fitted on its δ-extended interval. */
-function greedyKnots(g: (x: number) => number, lo: number, hi: number, delta: number, tolFit: number): number[] {
+/** Greedy knots on [lo, hi] for g: each segment as long as its integer piece stays within tolFit. */
+function greedyKnots(g: (x: number) => number, lo: number, hi: number, delta: number, f: number, tolFit: number): number[] {
   const grid = (x: number) => Math.round(x * 2 ** FUZZ_BITS) / 2 ** FUZZ_BITS;
   const knots = [lo];
-  const ok = (a: number, b: number) => fitPoly(g, a - delta, b + delta, (a + b) / 2).err <= tolFit;
+  const ok = (a: number, b: number) => integerPiece(g, a, b, delta, f).err <= tolFit;
   while (knots[knots.length - 1] < hi) {
     const a = knots[knots.length - 1];
     let good = Math.min(hi, a + delta), bad = hi + delta;
@@ -136,6 +138,29 @@ function greedyKnots(g: (x: number) => number, lo: number, hi: number, delta: nu
     knots.push(good);
   }
   return knots;
+}
+
+/**
+ * The integer cubic for g on the segment [lo, hi] extended by δ, centred on the grid point nearest its
+ * middle, and its error measured in float64 with the integer coefficients (40 points per δ, inputs
+ * on the 2^−f grid). The cubic coefficient is rounded first and the lower ones refitted to what it
+ * leaves, so its rounding (resolution 2^(3f − 60): 2^−12 at f = 16) costs only what a quadratic
+ * cannot absorb (¼ of it, Chebyshev) — at f = 16 that halves SiLU's knots.
+ */
+function integerPiece(g: (x: number) => number, lo: number, hi: number, delta: number, f: number): { piece: PolyPiece; err: number } {
+  const center = BigInt(Math.round(((lo + hi) / 2) * 2 ** f)), c = Number(center) / 2 ** f, a = lo - delta, b = hi + delta;
+  const cubic = fitPoly(g, a, b, c).coef[PIECE_DEGREE];
+  const K3 = BigInt(Math.round(cubic * 2 ** (SCALE - PIECE_DEGREE * f))), a3 = Number(K3) / 2 ** (SCALE - PIECE_DEGREE * f);
+  const lower = fitPoly((x) => g(x) - a3 * (x - c) ** PIECE_DEGREE, a, b, c, PIECE_DEGREE - 1).coef;
+  const K = [...lower.map((v, i) => BigInt(Math.round(v * 2 ** (SCALE - i * f)))), K3];
+  const Kn = K.map(Number);
+  let err = 0;
+  for (let x = a; x <= b; x += delta / 40) {
+    const X = Math.round(x * 2 ** f), u = X - Number(center);
+    const y = Kn.reduceRight((acc, k) => acc * u + k, 0) / 2 ** SCALE;
+    err = Math.max(err, Math.abs(y - g(X / 2 ** f)));
+  }
+  return { piece: { K, center }, err };
 }
 
 /** Exact integer Taylor shift: coefficients of P in (X − to) from those in (X − from). */
@@ -168,23 +193,17 @@ export function designPiecewisePoly(t: ActivationTarget, f: number): PiecewisePo
     if (tail <= t.tol / 4) break;
   }
   const left = (x: number) => t.f(x), right = (x: number) => t.f(x) - x;
-  for (let tolFit = 0.8 * t.tol; ; tolFit *= 0.7) {
-    const knots = [...greedyKnots(left, -a, 0, delta, tolFit), ...greedyKnots(right, 0, a, delta, tolFit).slice(1)];
+  for (let tolFit = 0.9 * t.tol; ; tolFit *= 0.7) {
+    const knots = [...greedyKnots(left, -a, 0, delta, f, tolFit), ...greedyKnots(right, 0, a, delta, f, tolFit).slice(1)];
     const zeroIndex = knots.indexOf(0);
     // integer pieces: segment j (j = 1..m) between knots[j−1] and knots[j]; pieces 0 and m + 1 are 0
     const X = (x: number) => BigInt(Math.round(x * 2 ** f));
     const pieces: PolyPiece[] = [{ K: [0n, 0n, 0n, 0n], center: 0n }];
     let checked = 0;
     for (let j = 1; j < knots.length; j++) {
-      const lo = knots[j - 1], hi = knots[j], g = j <= zeroIndex ? left : right, c = X((lo + hi) / 2);
-      const { coef } = fitPoly(g, lo - delta, hi + delta, Number(c) / 2 ** f);
-      const K = coef.map((v, i) => BigInt(Math.round(v * 2 ** (SCALE - i * f))));
-      pieces.push({ K, center: c });
-      for (let x = lo - delta; x <= hi + delta; x += delta / 40) {
-        const u = Math.round(x * 2 ** f) - Number(c);
-        const y = K.reduce((s, k, i) => s + Number(k) * u ** i, 0) / 2 ** SCALE;
-        checked = Math.max(checked, Math.abs(y - g(Math.round(x * 2 ** f) / 2 ** f)));
-      }
+      const { piece, err } = integerPiece(j <= zeroIndex ? left : right, knots[j - 1], knots[j], delta, f);
+      pieces.push(piece);
+      checked = Math.max(checked, err);
     }
     pieces.push({ K: [0n, 0n, 0n, 0n], center: 0n });
     if (checked > t.tol) continue;

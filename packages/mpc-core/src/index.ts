@@ -20,6 +20,7 @@ export * from './channel/memory-channel';
 export * from './ledger/ledger';
 export * from './ring/matmul';
 export * from './channel/frame';
+export * from './channel/headroom';
 export * from './channel/envelope';
 export * from './channel/ws-channel';
 export * from './channel/ws-listen';

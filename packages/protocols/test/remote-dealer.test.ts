@@ -1,6 +1,8 @@
 import {
   ChannelClosedError,
   encodeEnvelope,
+  encodeFrame,
+  parseFrame,
   ProtocolError,
   reconstruct,
   share,
@@ -15,7 +17,9 @@ import {
   correlationRegistry,
   CorrelationSource,
   decodeDealerReply,
+  DealerSession,
   defineCorrelation,
+  encodeDealerReply,
   localParties,
   mulTriples,
   NO_DEALER_BYTES,
@@ -143,5 +147,21 @@ describe(`remote dealer over channels (SEED=${TEST_SEED})`, () => {
   it('correlationRegistry rejects two different specs under one name', () => {
     expect(() => correlationRegistry([mulTriples, defineCorrelation('mulTriples', validateCount, () => NO_DEALER_BYTES, () => 0, () => 0)])).toThrow(TypeError);
     expect(correlationRegistry([mulTriples, mulTriples]).size).toBe(1);
+  });
+
+  it('sends dealer messages without copying them: reply and frame headers go into their headroom', () => {
+    const session = new DealerSession(testPrg('hr-0').bytes(16), testPrg('hr-1').bytes(16));
+    const m0 = session.fetch(0, 0, mulTriples, 64), m1 = session.fetch(1, 0, mulTriples, 64);
+    for (const m of [m0, m1]) {
+      const bytes = [...m];
+      const frame = encodeFrame(0, encodeDealerReply(m));
+      expect(frame.buffer).toBe(m.buffer); // built in place
+      const body = parseFrame(frame).body;
+      expect([...decodeDealerReply(body, 0, 'mulTriples')]).toEqual(bytes);
+      // sent again (the headroom is used): a copy with the same bytes
+      const copy = encodeFrame(0, encodeDealerReply(m));
+      expect(copy.buffer).not.toBe(m.buffer);
+      expect([...copy]).toEqual([...frame]);
+    }
   });
 });

@@ -30,6 +30,7 @@
  */
 import { LimitError, ProtocolError } from '../errors';
 import { MAX_FRAME_BYTES } from '../limits';
+import { claimHeadroom } from './headroom';
 
 export const FRAME_MAGIC = 0x4d;
 export const FRAME_VERSION = 2;
@@ -59,7 +60,11 @@ export interface FramePart {
   readonly continues: boolean;
 }
 
-/** Header + payload in one fresh buffer (the sender may reuse `payload` right after). */
+/**
+ * Header + payload in one buffer: a fresh one (the sender may reuse `payload` right after), or, for a
+ * payload with free headroom (headroom.ts), the payload's own buffer with the header written in front
+ * of it — no copy; such a payload is handed over.
+ */
 export function encodeFrame(tag: number, payload: Uint8Array, maxFrameBytes = MAX_FRAME_BYTES, part?: FramePart): Uint8Array {
   if (!Number.isInteger(tag) || tag < 0 || tag > MAX_FRAME_TAG) {
     throw new RangeError(`frame tag expected an integer in [0, 2^32), got ${tag}`);
@@ -69,15 +74,17 @@ export function encodeFrame(tag: number, payload: Uint8Array, maxFrameBytes = MA
   if (!Number.isInteger(messageBytes) || messageBytes < payload.byteLength || messageBytes > 0xffff_ffff) {
     throw new RangeError(`frame message length ${messageBytes} must be a u32 of at least the payload length ${payload.byteLength}`);
   }
-  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
-  const view = new DataView(out.buffer);
+  const inPlace = claimHeadroom(payload, FRAME_HEADER_BYTES);
+  const out = inPlace ?? new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  const view = new DataView(out.buffer, out.byteOffset, FRAME_HEADER_BYTES);
   out[0] = FRAME_MAGIC;
   out[1] = FRAME_VERSION;
   out[2] = part?.continues ? FRAME_CONTINUES : 0;
+  out[3] = 0;
   view.setUint32(4, tag, true);
   view.setUint32(8, payload.byteLength, true);
   view.setUint32(12, messageBytes, true);
-  out.set(payload, FRAME_HEADER_BYTES);
+  if (!inPlace) out.set(payload, FRAME_HEADER_BYTES);
   return out;
 }
 

@@ -22,9 +22,10 @@
  * stuck or misbehaving peer, since the parties request in step). `largestBacklogBytes` is the
  * session's high-water mark (public: sizes follow from params).
  */
-import { AesCtrPrg, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import { AesCtrPrg, concatWithHeadroom, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, ProtocolError, type PartyId } from '@mpcache/mpc-core';
 import { fssAesBlocks } from '../fss/fss-prg';
-import { concatBytes, DealerGen, type CorrelationSpec } from './correlation';
+import { DealerGen, type CorrelationSpec } from './correlation';
+import { DEALER_MESSAGE_HEADROOM } from './dealer-wire';
 import { totalDealerBytes } from './dealer-bytes';
 import { KeyedStreams } from './keyed-streams';
 import { DEFAULT_KEYED_CACHE_WORDS, KeyedValueCache } from './keyed-value-cache';
@@ -123,8 +124,8 @@ export class DealerSession {
     const aes0 = fssAesBlocks(); // generation is synchronous: nothing else runs the FSS PRG meanwhile
     spec.deal(g, params);
     const counted = g.work + 2 * (fssAesBlocks() - aes0);
-    const m0 = concatBytes(g.toP0);
-    const m1 = concatBytes(g.toP1);
+    const m0 = concatWithHeadroom(g.toP0, DEALER_MESSAGE_HEADROOM); // room for the wire's headers: sent without a copy
+    const m1 = concatWithHeadroom(g.toP1, DEALER_MESSAGE_HEADROOM);
     if (m0.length !== size[0] || m1.length !== size[1]) {
       throw new Error(`correlation "${spec.name}": generated ${m0.length} + ${m1.length} B, its messageBytes says ${size[0]} + ${size[1]} B`);
     }

@@ -15,6 +15,8 @@
  */
 import {
   assertEnvelopeKeys,
+  claimHeadroom,
+  FRAME_HEADER_BYTES,
   decodeEnvelope,
   encodeEnvelope,
   envelopeInt,
@@ -64,12 +66,21 @@ export function decodeDealerRequest(bytes: Uint8Array): DealerRequest {
   };
 }
 
+/**
+ * The reply for a dealer message: written into the message's free headroom when it has some
+ * (DealerSession builds every message with room for this header and the frame's: no copy), else a copy.
+ */
 export function encodeDealerReply(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(H + message.byteLength);
+  const inPlace = claimHeadroom(message, H);
+  const out = inPlace ?? new Uint8Array(H + message.byteLength);
+  out.fill(0, 0, H);
   out[0] = REPLY_OK;
-  out.set(message, H);
+  if (!inPlace) out.set(message, H);
   return out;
 }
+
+/** Free bytes a dealer message keeps in front of it: the reply header and the frame header. */
+export const DEALER_MESSAGE_HEADROOM = H + FRAME_HEADER_BYTES;
 
 /** An error reply: the error's class code and message (which carry names and lengths, never values). */
 export function encodeDealerError(err: Error): Uint8Array {

@@ -44,7 +44,7 @@ import {
   type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
-import { assertByteLimit, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
+import { assertDealerLimit, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
 import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
@@ -115,9 +115,9 @@ export class DealerServer {
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
-    this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
-    this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
-    this.maxRequestWork = assertByteLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
+    this.maxRequestBytes = assertDealerLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
+    this.maxBacklogBytes = assertDealerLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
+    this.maxRequestWork = assertDealerLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
     this.log = opts.log ?? (() => undefined);
   }
 

@@ -23,6 +23,7 @@
 import { concatFlat, type RingTensor } from '@mpcache/mpc-core';
 import { fuseRounds, indexBits, topK, topKCost, type FormulaCost, type PartyContext } from '@mpcache/protocols';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
+import type { DeadSlotState } from './dead-slot-state';
 
 const { asUintN } = BigInt;
 
@@ -137,4 +138,14 @@ export async function keepZeroRows(ctx: PartyContext, cache: SecureLayerCache, r
   if (rows >= cache.length) return;
   const shape = [cache.lanes, rows, cache.headDim], zeros = () => ({ shape, data: new BigUint64Array(shape[0] * shape[1] * shape[2]) });
   await cache.replace(ctx, zeros(), zeros());
+}
+
+/**
+ * Benchmarks only: the warm start of a dead-slot layer (H2O, TOVA, D2O, CAKE, Attention-Gate): the
+ * zero cache cut to its first `rows` rows as the prompt's compaction would leave it, every slot alive
+ * with score 0 in `state`.
+ */
+export async function warmDeadSlots(ctx: PartyContext, cache: SecureLayerCache, rows: number, state: DeadSlotState): Promise<void> {
+  await keepZeroRows(ctx, cache, rows);
+  state.install(cache.length, new BigUint64Array(state.units * cache.length));
 }

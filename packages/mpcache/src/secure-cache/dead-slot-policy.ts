@@ -9,7 +9,7 @@ import type { PartyContext } from '@mpcache/protocols';
 import { PromptPhase } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { keepZeroRows } from './compact-rows';
+import { warmDeadSlots } from './compact-rows';
 import { CompactionSchedule, type CompactionRecord } from './dead-slot-compaction';
 import { DeadSlotState, type EvictionRecord } from './dead-slot-state';
 import { DeadSlotSelection } from './selections';
@@ -120,9 +120,7 @@ export abstract class DeadSlotPolicy implements SecureKVCachePolicy {
       const keep = this.keptAfterPrompt(caches[l].length);
       this.caches[l] = caches[l];
       if (!this.compactsLayer(l)) continue;
-      await keepZeroRows(ctx, caches[l], keep);
-      const st = (this.states[l] ??= new DeadSlotState(this.perLane ? caches[l].lanes : 1, ctx.party));
-      st.install(caches[l].length, new BigUint64Array(st.units * caches[l].length));
+      await warmDeadSlots(ctx, caches[l], keep, (this.states[l] ??= new DeadSlotState(this.perLane ? caches[l].lanes : 1, ctx.party)));
     }
   }
 

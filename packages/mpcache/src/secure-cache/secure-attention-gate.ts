@@ -41,12 +41,12 @@ import type { AttentionGateOptions } from '../cache/attention-gate';
 import { PromptPhase, type PolicyModel } from '../cache/policy-config';
 import type { SecureAttentionSelection, SecureAttentionView, SecureKVCachePolicy } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { keepZeroRows } from './compact-rows';
+import { warmDeadSlots } from './compact-rows';
 import { CompactionSchedule, compactPromptByScore, type CompactionRecord } from './dead-slot-compaction';
 import { DeadSlotState, evictDown, type EvictionRecord } from './dead-slot-state';
 import { turnTopKMasks } from './gate-turn-top-k';
 import { SecureGate, shareAttentionGateWeights, type GateShares } from './gate-shares';
-import { DEAD_LOGIT_GAP, DeadSlotSelection } from './selections';
+import { addAliveGap, DEAD_LOGIT_GAP, DeadSlotSelection } from './selections';
 
 const { asUintN } = BigInt;
 
@@ -62,12 +62,12 @@ export class GateMaskSelection implements SecureAttentionSelection {
   }
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
-    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), p0 = ctx.party === 0;
-    const out = BigUint64Array.from(logits.data), m = this.mask, nq = this.nQueries, G = this.groups;
+    const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits);
+    const out = BigUint64Array.from(logits.data), nq = this.nQueries, G = this.groups;
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
-        const t = r % nq, u = h * G + Math.floor(r / nq), own = Math.min(this.startPos + t, n), base = (h * rows + r) * n, mb = (u * nq + t) * n;
-        for (let j = 0; j < own; j++) out[base + j] = asUintN(64, out[base + j] + gap * m[mb + j] - (p0 ? gap : 0n));
+        const t = r % nq, u = h * G + Math.floor(r / nq), own = Math.min(this.startPos + t, n);
+        addAliveGap(ctx, out, (h * rows + r) * n, this.mask, (u * nq + t) * n, own, gap);
       }
     }
     return { shape: [lanes, rows, n], data: out };
@@ -243,10 +243,8 @@ export class SecureAttentionGatePolicy implements SecureKVCachePolicy {
     if (!this.compacts) return;
     // the prompt's compaction on zero rows: budget − 1 rows stay (the top keep and the recent window)
     for (let l = 0; l < caches.length; l++) {
-      await keepZeroRows(ctx, caches[l], Math.min(rows, this.budget - 1));
+      await warmDeadSlots(ctx, caches[l], Math.min(rows, this.budget - 1), (this.states[l] = new DeadSlotState(this.model.nHeads, ctx.party)));
       this.caches[l] = caches[l];
-      const st = (this.states[l] = new DeadSlotState(this.model.nHeads, ctx.party));
-      st.install(caches[l].length, new BigUint64Array(st.units * caches[l].length));
     }
   }
 

@@ -31,7 +31,7 @@ import { indexBits, truncPr, type PartyContext } from '@mpcache/protocols';
 import { CAKE_DEFAULTS, cakeAllocate, type CakeOptions } from '../cache/cake';
 import type { SecureAttentionSelection, SecureAttentionView } from '../secure/secure-kv-cache-policy';
 import type { SecureLayerCache } from '../secure/secure-layer-cache';
-import { compactRows, keepZeroRows } from './compact-rows';
+import { compactRows, warmDeadSlots } from './compact-rows';
 import { DeadSlotState, evictDown } from './dead-slot-state';
 import { cakeIndicatorBits, cakeIndicatorShares, cakeRevealPreferences, cakeWindowStats } from './secure-cake-scores';
 import { DeadSlotPolicy, laneColumnSums } from './dead-slot-policy';
@@ -153,9 +153,7 @@ export class SecureCakePolicy extends DeadSlotPolicy {
     for (let l = 0; l < caches.length; l++) {
       const c = caches[l], n = c.length, rows = Math.min(n, this.budgets[l] + this.window);
       this.caches[l] = c;
-      await keepZeroRows(ctx, c, rows);
-      const st = (this.states[l] ??= new DeadSlotState(c.lanes, ctx.party));
-      st.install(c.length, new BigUint64Array(c.lanes * c.length));
+      await warmDeadSlots(ctx, c, rows, (this.states[l] ??= new DeadSlotState(c.lanes, ctx.party)));
       this.lastRow[l] = new BigUint64Array(c.lanes * c.length);
       this.lastPos[l] = n - 1;
     }

@@ -33,6 +33,15 @@ export const DEAD_LOGIT_GAP = 256;
 const { asUintN } = BigInt;
 
 /**
+ * out[at + j] += gap·alive[from + j] − [P0]·gap for j < len (local): a row whose secret bit is 0 falls
+ * by gap, a row whose bit is 1 keeps its logit.
+ */
+export function addAliveGap(ctx: PartyContext, out: BigUint64Array, at: number, alive: BigUint64Array, from: number, len: number, gap: bigint): void {
+  const off = ctx.party === 0 ? gap : 0n;
+  for (let j = 0; j < len; j++) out[at + j] = asUintN(64, out[at + j] + gap * alive[from + j] - off);
+}
+
+/**
  * Lazy deletion: alive (units, kvLen) shares of 0/1 with units = 1 (one set per layer, broadcast
  * to every lane) or units = lanes (one set per KV head), broadcast over each lane's rows.
  */
@@ -48,11 +57,11 @@ export class DeadSlotSelection implements SecureAttentionSelection {
 
   async gather(ctx: PartyContext, logits: RingTensor): Promise<RingTensor> {
     const [lanes, rows, n] = logits.shape, gap = encodeScalar(DEAD_LOGIT_GAP, ctx.fracBits), G = this.groups, rowsPerGroup = rows / G;
-    const out = new BigUint64Array(logits.data.length), z = logits.data, a = this.alive, p0 = ctx.party === 0;
+    const out = BigUint64Array.from(logits.data);
     for (let h = 0; h < lanes; h++) {
       for (let r = 0; r < rows; r++) {
-        const ao = (this.units === 1 ? 0 : h * G + Math.floor(r / rowsPerGroup)) * n, base = (h * rows + r) * n;
-        for (let j = 0; j < n; j++) out[base + j] = asUintN(64, z[base + j] + gap * a[ao + j] - (p0 ? gap : 0n));
+        const ao = (this.units === 1 ? 0 : h * G + Math.floor(r / rowsPerGroup)) * n;
+        addAliveGap(ctx, out, (h * rows + r) * n, this.alive, ao, n, gap);
       }
     }
     return { shape: [lanes, rows, n], data: out };

@@ -76,9 +76,9 @@ export class DealerSession {
     this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
     const budget = opts.keyedCacheWords ?? DEFAULT_KEYED_CACHE_WORDS;
     this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
-    this.maxRequestBytes = assertByteLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
-    this.maxBacklogBytes = assertByteLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
-    this.maxRequestWork = assertByteLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
+    this.maxRequestBytes = assertDealerLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
+    this.maxBacklogBytes = assertDealerLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
+    this.maxRequestWork = assertDealerLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -146,8 +146,8 @@ export class DealerSession {
   }
 }
 
-/** A limit from a caller's options, bytes or work (`name` for the message): a non-negative integer. */
-export function assertByteLimit(v: number, name: string): number {
+/** A dealer limit from a caller's options, bytes or work (`name` for the message): a non-negative integer. */
+export function assertDealerLimit(v: number, name: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`"${name}" expected a non-negative integer, got ${v}`);
   return v;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FssPrg, clearSeedBits } from '../src/fss/fss-prg';
-import { dcfGen, dcfKeyBytes, sliceDcfKeys, type DcfKeys, type DcfVariant } from '../src/fss/dcf-keygen';
+import { dcfGen, dcfKeyBytes, replicateDcfKeys, sliceDcfKeys, type DcfKeys, type DcfVariant } from '../src/fss/dcf-keygen';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../src/fss/dcf-eval';
 import { refDcfEval, refDcfGen, refWire, refExpand, refWords, lo } from './reference/dcf-reference';
 import { testPrg, TEST_SEED } from './helpers';
@@ -187,5 +187,29 @@ describe('sliceDcfKeys', () => {
     expect(sliceDcfKeys(k0, 0, N)).toBe(k0); // the whole batch: no copy
     expect(() => sliceDcfKeys(k0, 3, 2)).toThrow(RangeError);
     expect(() => sliceDcfKeys(k0, 0, N + 1)).toThrow(RangeError);
+  });
+});
+
+describe('dcfEval over a replicated key range (several thresholds per key, read in place)', () => {
+  test.each([
+    [15, 4, 50, 3, 40, 7],
+    [12, 1, 3000, 100, 2900, 3], // 8400 virtual keys: two chunks, a replica split across them
+  ])('n = %i, m = %i, %i keys, range [%i, %i) × %i: equals the replicated batch, word for word', (n, m, N, from, to, times) => {
+    const r = testPrg(`range/${n}/${N}`);
+    const alpha = Array.from(r.words(N), (w) => w & mask(n)), beta = Array.from({ length: N }, () => Array.from(r.words(m)));
+    const { k0, k1 } = makeKeys(`range/${n}/${N}`, n, m, alpha, beta);
+    const len = to - from, x = BigUint64Array.from(r.words(len * times), (w) => w & mask(n));
+    expect(len * times > EVAL_CHUNK_KEYS).toBe(N > 1000);
+    for (const [p, k] of [[0, k0], [1, k1]] as const) {
+      expect(dcfEval(prg, p, k, x, { from, to, times })).toEqual(dcfEval(prg, p, replicateDcfKeys(k, from, to, times), x));
+    }
+    // and the sum is β·[x < α] of the key each input was replicated from
+    const y0 = dcfEval(prg, 0, k0, x, { from, to, times }), y1 = dcfEval(prg, 1, k1, x, { from, to, times });
+    for (let q = 0; q < len * times; q++) {
+      const key = from + (q % len);
+      for (let w = 0; w < m; w++) expect(BigInt.asUintN(64, y0[q * m + w] + y1[q * m + w])).toBe(x[q] < alpha[key] ? beta[key][w] : 0n);
+    }
+    expect(() => dcfEval(prg, 0, k0, x, { from: to, to: from, times })).toThrow(RangeError);
+    expect(() => dcfEval(prg, 0, k0, x, { from, to, times: times + 1 })).toThrow(/keys but/);
   });
 });

@@ -36,15 +36,31 @@ import { FssLayout, wordBytes } from './fss-wasm';
 export const EVAL_CHUNK_KEYS = 8192;
 
 /**
- * Evaluates key i of `keys` at x[i] for every i; returns this party's shares as an N×m
- * element-major BigUint64Array (word k of key i at i·m + k).
+ * Keys [from, to) of a batch, repeated `times` times (copy-major: virtual key k is batch key
+ * from + k mod (to − from)), read in place — what replicateDcfKeys builds, without building it
+ * (several thresholds per key: poly-input.ts, threshold-compare.ts).
  */
-export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64Array): BigUint64Array {
-  const { n, m, count: N } = keys;
+export interface DcfKeyRange {
+  readonly from: number;
+  readonly to: number;
+  readonly times: number;
+}
+
+/**
+ * Evaluates key i of `keys` (of `range` when given) at x[i] for every i; returns this party's shares as
+ * an N×m element-major BigUint64Array (word k of key i at i·m + k).
+ */
+export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64Array, range?: DcfKeyRange): BigUint64Array {
+  const { n, m, count: K } = keys;
   checkDcfShape(n, m);
+  const { from, to, times } = range ?? { from: 0, to: K, times: 1 };
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > K || !Number.isInteger(times) || times < 1) {
+    throw new RangeError(`dcfEval: expected 0 ≤ from ≤ to ≤ ${K} and times ≥ 1, got [${from}, ${to}) × ${times}`);
+  }
+  const len = to - from, N = len * times;
   if (x.length !== N) throw new ShapeError(`dcfEval: ${N} keys but ${x.length} inputs`);
-  if (keys.roots.length !== 16 * N || keys.cws.length !== N * dcfKeyBytes(n, m)) {
-    throw new ShapeError(`dcfEval: key batch of ${N} keys (n=${n}, m=${m}) has wrong byte lengths`);
+  if (keys.roots.length !== 16 * K || keys.cws.length !== K * dcfKeyBytes(n, m)) {
+    throw new ShapeError(`dcfEval: key batch of ${K} keys (n=${n}, m=${m}) has wrong byte lengths`);
   }
   const out = new BigUint64Array(N * m);
   if (N === 0) return out;
@@ -56,10 +72,18 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
   const hs = L.region(16 * C), hv0 = L.region(16 * C), hv1 = two ? L.region(16 * C) : hv0;
   const cw = L.region(16 * C), vcw = L.region(8 * m * C), xs = L.region(8 * C), t = L.region(C), acc = L.region(8 * m * C);
   const mem = L.commit();
-  const levelBytes = N * (16 + 8 * m);
+  // the `width` bytes of virtual keys [c0, c1) from the array of K keys at byte `at` of src, to mem at dst
+  const place = (dst: number, src: Uint8Array, at: number, width: number, c0: number, c1: number) => {
+    for (let k = c0; k < c1; ) {
+      const r = k % len, end = Math.min(c1, k - r + len), b = at + width * (from + r);
+      mem.set(src.subarray(b, b + width * (end - k)), dst + width * (k - c0));
+      k = end;
+    }
+  };
+  const levelBytes = K * (16 + 8 * m);
   for (let c0 = 0; c0 < N; c0 += C) {
     const c1 = Math.min(N, c0 + C), cc = c1 - c0, blocks = 16 * cc;
-    mem.set(keys.roots.subarray(16 * c0, 16 * c1), inp);
+    place(inp, keys.roots, 0, 16, c0, c1);
     mem.set(wordBytes(x, c0, c1), xs);
     kx.dcfEvalInit(cc, m, n - 1, inp, inpJ, xs, t, acc, party); // IN = root ⊕ x[1]; t = b; V = 0
     for (let i = 1; i <= n; i++) {
@@ -68,15 +92,14 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
       prg.encryptVInto(mem, inp, hv0, blocks);
       if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
       const lb = (i - 1) * levelBytes;
-      mem.set(cws.subarray(lb + 16 * c0, lb + 16 * c1), cw);
-      mem.set(cws.subarray(lb + 16 * N + 8 * m * c0, lb + 16 * N + 8 * m * c1), vcw);
+      place(cw, cws, lb, 16, c0, c1);
+      place(vcw, cws, lb + 16 * K, 8 * m, c0, c1);
       kx.dcfEvalLevel(cc, m, n - i, inp, inpJ, hs, hv0, hv1, cw, vcw, xs, t, acc);
     }
     // leaf: V += C + t·LCW with C = Words(s, 2, m); then sgn(b)·V
     prg.encryptVInto(mem, inp, hv0, blocks);
     if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
-    const lcw = n * levelBytes;
-    mem.set(cws.subarray(lcw + 8 * m * c0, lcw + 8 * m * c1), vcw);
+    place(vcw, cws, n * levelBytes, 8 * m, c0, c1);
     kx.dcfEvalLeaf(cc, m, inp, inpJ, hv0, hv1, vcw, t, acc, party);
     outBytes.set(mem.subarray(acc, acc + 8 * m * cc), 8 * m * c0);
   }

@@ -41,7 +41,7 @@ import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { asUintN, mulWords, shiftRightWords } from '../engine/words';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, replicateDcfKeys, sliceDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 import { dealTruncMask, maskForTrunc, truncMaskWork } from '../trunc/trunc-pr';
 import { addPolyTerms, payloadProductsInto } from './poly-kernels';
@@ -245,7 +245,7 @@ export function compareInput(inp: PolyInput, thresholds: readonly bigint[]): Big
   for (let e0 = 0; e0 < n; e0 += block) {
     const e1 = Math.min(n, e0 + block), len = e1 - e0, pts = new BigUint64Array(len * t);
     for (let c = 0; c < t; c++) for (let i = 0; i < len; i++) pts[c * len + i] = asUintN(64, D[e0 + i] - C[c]);
-    const y = dcfEval(defaultFssPrg(), inp.party, t === 1 ? sliceDcfKeys(keys, e0, e1) : replicateDcfKeys(keys, e0, e1, t), pts);
+    const y = dcfEval(defaultFssPrg(), inp.party, keys, pts, { from: e0, to: e1, times: t }); // every threshold on the one key
     // [b·r^w] = (1 − a)[r^w] − (1 − 2a)·([ρ r^w] + y_w), a = the sign bit of the DCF input
     payloadProductsInto(words, e0, len, k - 1, pts, y, mat.rhoPow, rPow as BigUint64Array[]);
   }

@@ -31,7 +31,7 @@ import { validateCount } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
 import { dcfEval, EVAL_CHUNK_KEYS } from '../fss/dcf-eval';
-import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, replicateDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
+import { dcfKeysBytes, dcfKeysWork, dealDcfKeys, type DcfKeys } from '../fss/dcf-keygen';
 import { defaultFssPrg } from '../fss/dpf-keygen';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -119,7 +119,7 @@ export async function compareThresholds(
       const e1 = Math.min(n, e0 + block), len = e1 - e0;
       const pts = new BigUint64Array(len * t);
       for (let c = 0; c < t; c++) for (let i = 0; i < len; i++) pts[c * len + i] = asUintN(64, xHat[e0 + i] - C[c]) & low;
-      const y = dcfEval(defaultFssPrg(), ctx.party, replicateDcfKeys(mat.keys, e0, e1, t), pts);
+      const y = dcfEval(defaultFssPrg(), ctx.party, mat.keys, pts, { from: e0, to: e1, times: t });
       for (let c = 0; c < t; c++) {
         for (let i = 0; i < len; i++) {
           const e = e0 + i, q = c * len + i;

@@ -176,4 +176,35 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
     await seq('c');
     expect(parties.ctx[0].dealer.speculationStats).toEqual({ issued: 12, hits: 10, misses: 0, skipped: 2, onDemand: 8 });
   });
+
+  it('a block whose plan was recorded after its guess went ahead keeps what the recording also has and sends the rest at once', async () => {
+    const parties = localParties();
+    const stats = () => ({ ...parties.ctx[0].dealer.speculationStats });
+    const run = (muls: number, next: boolean) => runBoth(parties, (ctx) =>
+      ctx.dealer.planned('k', () => block(ctx, muls), [], next ? () => ({ key: 'k', operandKeys: [] }) : undefined));
+    await run(1, false); // plan of 'k': [mul, square]
+    // a longer run of 'k' announcing 'k' again: its guess of the next block is the old plan, sent
+    // ahead while this run records [mul ×3, square]
+    await run(3, true);
+    const before = stats();
+    const r = await run(3, false);
+    expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(3));
+    const d = stats();
+    // in flight [mul, square] against the recording [mul, mul, mul, square]: both kept, the two
+    // products between them sent at the block's start; every take hits, nothing is skipped
+    expect({ hits: d.hits - before.hits, misses: d.misses - before.misses, skipped: d.skipped - before.skipped, onDemand: d.onDemand - before.onDemand })
+      .toEqual({ hits: 4, misses: 0, skipped: 0, onDemand: 0 });
+    // the guess with other sizes: a block of 'k' over another length records requests the guess
+    // does not have — the guess is forgotten, the recording sent
+    const other = (len: number, next: boolean) => runBoth(parties, (ctx) => ctx.dealer.planned('k', async () => {
+      const x = share(tensor([len], prg.words(len)), prg);
+      return beaverSquare(ctx, x[ctx.party]);
+    }, [], next ? () => ({ key: 'k', operandKeys: [] }) : undefined));
+    await other(5, true); // guess sent ahead for the next 'k': [mul ×3, square] of n = 33
+    const b2 = stats();
+    await other(5, false);
+    const d2 = stats();
+    expect({ hits: d2.hits - b2.hits, misses: d2.misses - b2.misses, skipped: d2.skipped - b2.skipped })
+      .toEqual({ hits: 1, misses: 0, skipped: 4 });
+  });
 });

@@ -21,7 +21,10 @@
  *                       dealer is already generating the next block's first material when this
  *                       block ends (no stall at block boundaries). The guess is public too: the
  *                       next block's key and operands, and its start predicted from this block's
- *                       plan length; a next block that turns out different drops those requests.
+ *                       plan length; a next block that turns out different drops those requests,
+ *                       and one whose plan was recorded after the guess (the block before ran the
+ *                       same key with other sizes) keeps the requests its recording also has and
+ *                       sends the recording's others at once (realign).
  */
 import { AesCtrPrg, ProtocolError, type Ledger, type PartyId } from '@mpcache/mpc-core';
 import { PartyGen, type CorrelationSpec } from './correlation';
@@ -219,10 +222,13 @@ export class CorrelationSource {
     if (up && up.key === key) {
       // the guessed next block: its requests in flight become this block's; the rest of its plan
       // is renamed from the actual start and operands (requests sent under a wrong guess of either,
-      // e.g. an operand the previous block replaced after the guess, just miss)
+      // e.g. an operand the previous block replaced after the guess, just miss). A plan recorded
+      // since the guess (the block before ran this key and its sizes changed) replaces the guessed
+      // one: what went ahead is kept as far as it agrees with it, the rest is dropped at once
       for (const p of this.prepared) p.upcoming = false;
-      plan = this.plans.replay(key, start, operandKeys) ?? up.speculation.plan;
-      this.speculation = { plan, next: up.speculation.next };
+      const recorded = this.plans.replay(key, start, operandKeys);
+      plan = recorded ?? up.speculation.plan;
+      this.speculation = { plan, next: recorded ? this.realign(recorded) : up.speculation.next };
     } else {
       if (up) this.dropSpeculation(); // a different block than guessed: forget what was sent for it
       plan = this.prepared.length === 0 ? this.plans.replay(key, start, operandKeys) : undefined; // start: in takes
@@ -257,11 +263,16 @@ export class CorrelationSource {
     while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
       const r = s.plan[s.next++];
       if (!isValid(r)) continue; // a predicted request the dealer would refuse (and end the session for)
-      const material = this.produce(r.spec, r.params);
-      material.catch(() => undefined); // a failed link fails the take that awaits it, not the process
-      this.prepared.push({ key: requestKey(r.spec, r.params), material, speculative: true, upcoming });
-      this.speculationStats.issued++;
+      this.prepared.push(this.send(r, upcoming));
     }
+  }
+
+  /** Send a planned request ahead. */
+  private send(r: CorrelationRequest, upcoming: boolean): Prepared {
+    const material = this.produce(r.spec, r.params);
+    material.catch(() => undefined); // a failed link fails the take that awaits it, not the process
+    this.speculationStats.issued++;
+    return { key: requestKey(r.spec, r.params), material, speculative: true, upcoming };
   }
 
   /** The next block's plan (made once per block, when the block's own plan is all in flight). */
@@ -275,6 +286,44 @@ export class CorrelationSource {
     if (!plan) return undefined;
     this.upcoming = { key: n.key, operandKeys: [...n.operandKeys], speculation: { plan, next: 0 } };
     return this.upcoming.speculation;
+  }
+
+  /**
+   * A block starts on `plan` while the guessed plan's requests are in flight: keep those that `plan`
+   * also has, in its order (longest common subsequence), send the requests of `plan` that fall
+   * between them now, forget the others; returns where `plan` goes on. A guess that was right
+   * changes nothing; one whose sizes were off (a recording made since says so) costs the dealer the
+   * forgotten requests only, instead of every take of the block missing them.
+   */
+  private realign(plan: readonly CorrelationRequest[]): number {
+    const sent = this.prepared;
+    if (sent.some((p) => !p.speculative)) return plan.length; // prefetched material: no speculation over it
+    const n = sent.length, m = Math.min(plan.length, 2 * n + SPECULATION_WINDOW);
+    const keys = plan.slice(0, m).map((r) => (isValid(r) ? requestKey(r.spec, r.params) : ''));
+    // lcs[i][j]: longest common subsequence of sent[i..] and keys[j..]
+    const lcs = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        lcs[i][j] = sent[i].key === keys[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+      }
+    }
+    const kept: Prepared[] = [], dropped: Prepared[] = [];
+    let i = 0, j = 0, next = 0;
+    while (i < n && j < m && lcs[i][j] > 0) {
+      if (sent[i].key === keys[j]) {
+        for (; next < j; next++) if (keys[next] !== '') kept.push(this.send(plan[next], false)); // between kept ones
+        kept.push(sent[i++]);
+        next = ++j;
+      } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+        dropped.push(sent[i++]);
+      } else {
+        j++;
+      }
+    }
+    dropped.push(...sent.slice(i));
+    this.prepared.splice(0, n, ...kept);
+    this.forget(dropped);
+    return next;
   }
 
   /** Forget the first n prepared (speculative) items. */

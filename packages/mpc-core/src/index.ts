@@ -29,3 +29,4 @@ export * from './channel/outbox';
 export * from './channel/message-assembler';
 export * from './ring/wasm-module';
 export * from './ring/kernel-arena';
+export * from './runtime/retain-shape';

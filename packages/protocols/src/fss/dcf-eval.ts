@@ -72,14 +72,8 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
   const hs = L.region(16 * C), hv0 = L.region(16 * C), hv1 = two ? L.region(16 * C) : hv0;
   const cw = L.region(16 * C), vcw = L.region(8 * m * C), xs = L.region(8 * C), t = L.region(C), acc = L.region(8 * m * C);
   const mem = L.commit();
-  // the `width` bytes of virtual keys [c0, c1) from the array of K keys at byte `at` of src, to mem at dst
-  const place = (dst: number, src: Uint8Array, at: number, width: number, c0: number, c1: number) => {
-    for (let k = c0; k < c1; ) {
-      const r = k % len, end = Math.min(c1, k - r + len), b = at + width * (from + r);
-      mem.set(src.subarray(b, b + width * (end - k)), dst + width * (k - c0));
-      k = end;
-    }
-  };
+  const place = (dst: number, src: Uint8Array, at: number, width: number, c0: number, c1: number) =>
+    placeKeyWords(mem, dst, src, at + width * from, width, len, c0, c1);
   const levelBytes = K * (16 + 8 * m);
   for (let c0 = 0; c0 < N; c0 += C) {
     const c1 = Math.min(N, c0 + C), cc = c1 - c0, blocks = 16 * cc;
@@ -104,4 +98,17 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
     outBytes.set(mem.subarray(acc, acc + 8 * m * cc), 8 * m * c0);
   }
   return out;
+}
+
+/**
+ * The `width` bytes of virtual keys [c0, c1) — key k is key k mod len of the array at byte `at` of
+ * src — to mem at dst. A module function, not a closure made per call: V8 compiles a hot closure
+ * again for every new instance (each dcfEval call), ≈ 1.5 ms each.
+ */
+function placeKeyWords(mem: Uint8Array, dst: number, src: Uint8Array, at: number, width: number, len: number, c0: number, c1: number): void {
+  for (let k = c0; k < c1; ) {
+    const r = k % len, end = Math.min(c1, k - r + len), b = at + width * r;
+    mem.set(src.subarray(b, b + width * (end - k)), dst + width * (k - c0));
+    k = end;
+  }
 }

@@ -100,20 +100,21 @@ export function replicateDcfKeys(keys: DcfKeys, from: number, to: number, times:
   const len = to - from, roots = new Uint8Array(16 * len * times);
   for (let c = 0; c < times; c++) roots.set(keys.roots.subarray(16 * from, 16 * to), 16 * len * c);
   const cws = new Uint8Array(len * times * dcfKeyBytes(n, m)), v = 8 * m;
+  // per level: CW_i (16 B per key) then VCW_i (8m B per key); then LCW (8m B per key)
   let src = 0, dst = 0;
-  const copy = (width: number) => {
-    for (let c = 0; c < times; c++) {
-      cws.set(keys.cws.subarray(src + from * width, src + to * width), dst);
-      dst += len * width;
-    }
+  for (let i = 0; i <= 2 * n; i++) {
+    const width = i < 2 * n && i % 2 === 0 ? 16 : v;
+    dst = replicateRange(cws, dst, keys.cws, src + from * width, len * width, times);
     src += N * width;
-  };
-  for (let i = 0; i < n; i++) {
-    copy(16); // CW_i
-    copy(v); // VCW_i
   }
-  copy(v); // LCW
   return { n, m, count: len * times, roots, cws };
+}
+
+/** `times` copies of src[at, at + bytes) to out from byte dst on; returns the end. */
+function replicateRange(out: Uint8Array, dst: number, src: Uint8Array, at: number, bytes: number, times: number): number {
+  const part = src.subarray(at, at + bytes);
+  for (let c = 0; c < times; c++, dst += bytes) out.set(part, dst);
+  return dst;
 }
 
 /** Keys [from, to) of a batch (the batch itself when that is all of it). */

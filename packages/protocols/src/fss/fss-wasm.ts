@@ -20,7 +20,7 @@
  * instructions, and a table or bitsliced AES in wasm SIMD would be far below OpenSSL's AES-NI.
  */
 import * as path from 'node:path';
-import { alignWasm64 as align64, ensureWasmMemory, wasmKernelLoader, type WasmKernelBase } from '@mpcache/mpc-core';
+import { alignWasm64 as align64, ensureWasmMemory, retainShape, wasmKernelLoader, type WasmKernelBase } from '@mpcache/mpc-core';
 
 type Ptr = number;
 
@@ -64,6 +64,7 @@ export class FssLayout {
   constructor() {
     this.kx = fssKernels();
     this.top = align64(this.kx.heapBase());
+    retainLayout(this);
   }
 
   /** A 64-byte-aligned region of `bytes` bytes (never address 0, so 0 can mean "none"). */
@@ -79,6 +80,10 @@ export class FssLayout {
     return new Uint8Array(this.kx.memory.buffer);
   }
 }
+
+// one per FSS batch: its map must outlive them (retain-shape.ts); the kernels load on first use
+let layoutRetained = false;
+const retainLayout = (l: FssLayout) => { if (!layoutRetained) (layoutRetained = true), retainShape(l); };
 
 /** The bytes of words [w0, w1) of a word array (a view, no copy). */
 export const wordBytes = (a: BigUint64Array, w0: number, w1: number): Uint8Array =>

@@ -26,6 +26,7 @@
  * mean (max 7), 3.2K comparisons; pivots 4 → 3.2 steps (max 5), 5.1K; pivots 8 → 2.8 steps (max 4), 9.3K.
  * n = 1024, k = 307: pivots 4 → 4.2 steps (max 6), 6.2K comparisons.
  */
+import { retainShape } from '@mpcache/mpc-core';
 
 /**
  * How often a sampled pivot may land on the wrong side of its targets (the search then goes on in the
@@ -234,3 +235,6 @@ export class QuickSelect {
     return out;
   }
 }
+
+// one per top-k run: its map must outlive them (retain-shape.ts)
+retainShape(new QuickSelect(1, 2, [1]));

@@ -3,11 +3,11 @@
  * process): a session whose job asks the dealer for more material than `maxRequestBytes` fails with a
  * clear error (LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE) that reaches the client, the dealer logs
  * and frees it, and the same servers then run the next session to a correct end. And the flags of
- * `mpcache serve --role dealer` that set the dealer's limits (bytes, work, backlog).
+ * `mpcache serve --role dealer` that set the dealer's limits (bytes, work per request and per session, backlog).
  */
 import { execFile, fork } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK } from '@mpcache/mpc-core';
+import { MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_SESSION_WORK } from '@mpcache/mpc-core';
 import { mulTriples, totalDealerBytes } from '@mpcache/protocols';
 import { cliPath } from '@mpcache/client';
 import { expectRefusedThenServed, jobWithDealerRequest } from './helpers/dealer-limit';
@@ -26,12 +26,12 @@ describe('dealer server: request size limit', () => {
       code: 'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
       message: /"mulTriples"\) would be 24576 B of dealer material, above the dealer's limit of 16384 B/,
       afterRefusal: (servers) => expect(servers.dealer.metrics.render()).toMatch(/mpcache_sessions_ended_total\{role="dealer",outcome="failed"\} 1/),
-      doneLog: new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B, most work \\d+ word ops\\)`),
+      doneLog: new RegExp(`done \\(.*largest request ${LIMIT} B, largest backlog \\d+ B, total work \\d+ word ops, most work \\d+ word ops\\)`),
     });
   });
 });
 
-describe('mpcache serve --role dealer --max-request-mib / --max-request-gwork / --max-backlog-mib', () => {
+describe('mpcache serve --role dealer --max-request-mib / --max-request-gwork / --max-backlog-mib / --max-session-gwork', () => {
   /** A dealer process with these extra flags (and environment); resolves with its /healthz body, then stops it. */
   async function dealerHealth(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const child = fork(cliPath(), ['serve', '--role', 'dealer', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...env } });
@@ -46,13 +46,15 @@ describe('mpcache serve --role dealer --max-request-mib / --max-request-gwork / 
     }
   }
 
-  it('sets the limits the dealer reports on /healthz (defaults MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_BACKLOG_BYTES)', async () => {
-    expect(await dealerHealth(['--max-request-mib', '3', '--max-backlog-mib', '5', '--max-request-gwork', '7'])).toMatchObject({
-      role: 'dealer', maxRequestBytes: 3 * 2 ** 20, maxBacklogBytes: 5 * 2 ** 20, maxRequestWork: 7 * 2 ** 30,
+  it('sets the limits the dealer reports on /healthz (defaults MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_SESSION_WORK)', async () => {
+    expect(await dealerHealth(['--max-request-mib', '3', '--max-backlog-mib', '5', '--max-request-gwork', '7', '--max-session-gwork', '11'])).toMatchObject({
+      role: 'dealer', maxRequestBytes: 3 * 2 ** 20, maxBacklogBytes: 5 * 2 ** 20, maxRequestWork: 7 * 2 ** 30, maxSessionWork: 11 * 2 ** 30,
     });
-    expect(await dealerHealth([])).toMatchObject({ role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES, maxBacklogBytes: MAX_DEALER_BACKLOG_BYTES, maxRequestWork: MAX_DEALER_REQUEST_WORK });
-    // the work limit from the environment, in units of 2^30 word operations
-    expect(await dealerHealth([], { MPCACHE_MAX_REQUEST_GWORK: '2' })).toMatchObject({ maxRequestWork: 2 * 2 ** 30 });
+    expect(await dealerHealth([])).toMatchObject({
+      role: 'dealer', maxRequestBytes: MAX_DEALER_REQUEST_BYTES, maxBacklogBytes: MAX_DEALER_BACKLOG_BYTES, maxRequestWork: MAX_DEALER_REQUEST_WORK, maxSessionWork: MAX_DEALER_SESSION_WORK,
+    });
+    // the work limits from the environment, in units of 2^30 word operations
+    expect(await dealerHealth([], { MPCACHE_MAX_REQUEST_GWORK: '2', MPCACHE_MAX_SESSION_GWORK: '3' })).toMatchObject({ maxRequestWork: 2 * 2 ** 30, maxSessionWork: 3 * 2 ** 30 });
   }, 60_000);
 
   it('refuses a limit out of range with exit code 1', async () => {
@@ -64,5 +66,7 @@ describe('mpcache serve --role dealer --max-request-mib / --max-request-gwork / 
       const work = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-request-gwork', bad], { timeout: 30_000 });
       await expect(work).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-request-gwork expected an integer in \[1, 1048576\]/) });
     }
+    const session = promisify(execFile)(process.execPath, [cliPath(), 'serve', '--role', 'dealer', '--port', '0', '--max-session-gwork', '4194305'], { timeout: 30_000 });
+    await expect(session).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--max-session-gwork expected an integer in \[1, 4194304\]/) });
   }, 60_000);
 });

@@ -35,8 +35,8 @@ export interface RefusedThenServed {
   /** The refused session's error code and message. */
   readonly code: string;
   readonly message: RegExp;
-  /** The dealer's log line for the served session. */
-  readonly doneLog: RegExp;
+  /** The dealer's log line for the served session (a pattern, or a check of the line). */
+  readonly doneLog: RegExp | ((line: string) => boolean);
   /** More checks once the refused session is freed. */
   readonly afterRefusal?: (servers: Awaited<ReturnType<typeof startLocalServers>>) => void;
 }
@@ -66,7 +66,8 @@ export async function expectRefusedThenServed(t: RefusedThenServed): Promise<voi
     const values: bigint[] = [];
     for await (const tok of good.generate([4n, 5n])) values.push(tok.value);
     expect(values).toEqual(ringRecurrenceReference([4n, 5n], 3));
-    await eventually(() => logs.some((l) => t.doneLog.test(l)), 5000, 'dealer session done');
+    const done = t.doneLog;
+    await eventually(() => logs.some((l) => (typeof done === 'function' ? done(l) : done.test(l))), 5000, 'dealer session done');
   } finally {
     client.close();
     await servers.close();

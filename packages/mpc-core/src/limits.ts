@@ -46,6 +46,19 @@ export const MAX_DEALER_REQUEST_BYTES = 4 * 1024 * 1024 * 1024;
  */
 export const MAX_DEALER_REQUEST_WORK = 2 ** 35;
 /**
+ * Most work one dealer session may take in all (word operations: the sum of its requests'
+ * generationWork). Each request stays under MAX_DEALER_REQUEST_WORK, but a party may keep asking, as
+ * a long generation does, so this is what bounds one session's dealer CPU. 2^46 ≈ 7·10^13, 2048 ×
+ * the request limit: 8–33 hours of dealer CPU at 0.4–1.7 ns per word operation. Measured 2026-11-29: a
+ * stories15M `mpcache demo` session (11-token prompt, 8 new tokens) took 1.17·10^9 (the dealer logs
+ * each session's total) for 554 MB of material, ≈ 17 word operations per word sent. Estimate at that
+ * rate: a gpt2-small token at context 4096 with the full cache (1.5 GB) ≈ 3·10^9, so a thousand-token
+ * generation there (≈ 2^41.5) stays ≈ 20× below the default.
+ * Operators may lower it (`mpcache serve --role dealer --max-session-gwork`, units of 2^30: the
+ * default is 65536) to bound what one session can cost.
+ */
+export const MAX_DEALER_SESSION_WORK = 2 ** 46;
+/**
  * Most dealer material one session may hold for a party that has not asked for it yet (the dealer
  * generates both halves of a correlation at the first party's request and queues the other's). The
  * parties request in step, so the queue stays small: high-water marks measured 2026-11-28 (`bench

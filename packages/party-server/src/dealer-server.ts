@@ -19,8 +19,10 @@
  * maxRequestWork per correlation (MAX_DEALER_REQUEST_WORK, word operations to generate it: refused
  * before generating, with LimitError MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK, and fails its session),
  * maxBacklogBytes queued per session for the party that has not asked yet (MAX_DEALER_BACKLOG_BYTES:
- * LimitError MPC_ERR_DEALER_BACKLOG, fails its session); the dealer's memory is bounded by
- * sessions × (backlog + a request), its CPU per request by maxRequestWork.
+ * LimitError MPC_ERR_DEALER_BACKLOG, fails its session), maxSessionWork per session (the sum of its
+ * requests' work: LimitError MPC_ERR_DEALER_SESSION_WORK, fails its session); the dealer's memory is
+ * bounded by sessions × (backlog + a request), its CPU per request by maxRequestWork and per
+ * session by maxSessionWork.
  * Operations: `GET /healthz` (role, sessions, limits, public key; 503 while draining), `GET /metrics` and
  * `drain(ms)`, as PartyServer.
  */
@@ -30,9 +32,6 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   LimitError,
   listenWs,
-  MAX_DEALER_BACKLOG_BYTES,
-  MAX_DEALER_REQUEST_BYTES,
-  MAX_DEALER_REQUEST_WORK,
   MAX_SESSIONS,
   newLinkNonce,
   ProtocolError,
@@ -44,7 +43,7 @@ import {
   type TlsServerOptions,
   type WsListener,
 } from '@mpcache/mpc-core';
-import { assertDealerLimit, DealerSession, serveDealerSession, type CorrelationRegistry } from '@mpcache/protocols';
+import { DealerSession, dealerLimits, serveDealerSession, type CorrelationRegistry, type DealerLimits } from '@mpcache/protocols';
 import { allCorrelationSpecs } from './correlation-registry';
 import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
@@ -54,7 +53,8 @@ import { toHex } from './server-keys';
 import { encodeHello, HELLO_TAG } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
 
-export interface DealerServerOptions {
+/** The limits (DealerLimits: maxRequestBytes, maxRequestWork, maxBacklogBytes, maxSessionWork) apply to each session. */
+export interface DealerServerOptions extends DealerLimits {
   readonly keys: KeyPair;
   readonly port?: number;
   readonly host?: string;
@@ -69,21 +69,6 @@ export interface DealerServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Time the first party of a session waits for the second. */
   readonly pairTimeoutMs?: number;
-  /**
-   * Largest correlation one request may ask for, in bytes of the dealer's messages to both parties
-   * (default MAX_DEALER_REQUEST_BYTES).
-   */
-  readonly maxRequestBytes?: number;
-  /**
-   * Most work one request may take to generate, in word operations (CorrelationSpec.generationWork;
-   * default MAX_DEALER_REQUEST_WORK).
-   */
-  readonly maxRequestWork?: number;
-  /**
-   * Most dealer material queued in one session for a party that has not asked for it yet (default
-   * MAX_DEALER_BACKLOG_BYTES).
-   */
-  readonly maxBacklogBytes?: number;
   /** Frame size of the links to the parties (default MAX_FRAME_BYTES; the parties must use the same). */
   readonly maxFrameBytes?: number;
   /** One line per event (session ids, party ids, error codes; never secrets). */
@@ -106,18 +91,14 @@ export class DealerServer {
   private readonly slots = new Map<string, Slot>();
   private listener!: WsListener;
   private readonly registry: CorrelationRegistry;
-  private readonly maxRequestBytes: number;
-  private readonly maxBacklogBytes: number;
-  private readonly maxRequestWork: number;
+  private readonly limits: Required<DealerLimits>;
   private readonly log: (line: string) => void;
   private readonly drainer = new ServerDrain('the dealer', () => this.slots.size);
   readonly metrics = new ServerMetrics('dealer', () => this.slots.size);
 
   private constructor(private readonly opts: DealerServerOptions) {
     this.registry = opts.registry ?? allCorrelationSpecs();
-    this.maxRequestBytes = assertDealerLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
-    this.maxBacklogBytes = assertDealerLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
-    this.maxRequestWork = assertDealerLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
+    this.limits = dealerLimits(opts);
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -146,11 +127,10 @@ export class DealerServer {
   }
 
   /** What `GET /healthz` answers: public facts only. */
-  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; maxRequestBytes: number; maxRequestWork: number; maxBacklogBytes: number; draining: boolean; publicKey: string } {
+  status(): { ok: boolean; role: string; sessions: number; maxSessions: number; draining: boolean; publicKey: string } & Required<DealerLimits> {
     const draining = this.drainer.draining, maxSessions = this.opts.maxSessions ?? MAX_SESSIONS;
     return {
-      ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, maxRequestBytes: this.maxRequestBytes, maxRequestWork: this.maxRequestWork,
-      maxBacklogBytes: this.maxBacklogBytes, draining, publicKey: toHex(this.publicKey),
+      ok: !draining, role: 'dealer', sessions: this.slots.size, maxSessions, ...this.limits, draining, publicKey: toHex(this.publicKey),
     };
   }
 
@@ -216,12 +196,12 @@ export class DealerServer {
     const session = new DealerSession(
       agreeSeed(keys, slot.keys[0]!, slot.id, 'dealer-p0', slot.nonces[0]!),
       agreeSeed(keys, slot.keys[1]!, slot.id, 'dealer-p1', slot.nonces[1]!),
-      { maxRequestBytes: this.maxRequestBytes, maxBacklogBytes: this.maxBacklogBytes, maxRequestWork: this.maxRequestWork },
+      this.limits,
     );
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
-        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B, most work ${session.largestRequestWork} word ops)`);
+        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B, total work ${session.totalWork} word ops, most work ${session.largestRequestWork} word ops)`);
         this.free(slot, 'done');
       },
       (e: unknown) => this.failSession(slot, e),

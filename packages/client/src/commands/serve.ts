@@ -22,6 +22,8 @@
  *                                            generate, in 2^30 word operations (MAX_DEALER_REQUEST_WORK)
  *   --max-backlog-mib [MPCACHE_MAX_BACKLOG_MIB]  dealer: most material one session may queue for a
  *                                            party that has not asked yet, MiB (MAX_DEALER_BACKLOG_BYTES)
+ *   --max-session-gwork [MPCACHE_MAX_SESSION_GWORK]  dealer: most work all of one session's requests
+ *                                            may take, in 2^30 word operations (MAX_DEALER_SESSION_WORK)
  *
  * Stopping: the first SIGTERM or SIGINT drains — no new session, `/healthz` answers 503, running
  * sessions go on for up to --drain-timeout seconds — then the server closes; a second signal closes
@@ -41,7 +43,7 @@
  * publicKey } over IPC and exits when its parent goes away.
  */
 import { Command, Option } from 'commander';
-import { LINK_PROFILES, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_MESSAGE_BYTES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
+import { LINK_PROFILES, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_SESSION_WORK, MAX_MESSAGE_BYTES, MAX_SESSIONS, type PartyId } from '@mpcache/mpc-core';
 import {
   DealerServer,
   keyPairFromHex,
@@ -83,6 +85,7 @@ interface ServeOptions {
   drainTimeout: string;
   maxRequestMib: string;
   maxRequestGwork: string;
+  maxSessionGwork: string;
   maxBacklogMib: string;
   quiet?: boolean;
 }
@@ -96,6 +99,8 @@ const MAX_BACKLOG_MIB = 65_536;
 const GWORK = 2 ** 30;
 /** Largest --max-request-gwork: 2^50 word operations, days of dealer CPU (and a safe integer). */
 const MAX_REQUEST_GWORK = 2 ** 20;
+/** Largest --max-session-gwork: 2^52 word operations (a safe integer, with room for the sum). */
+const MAX_SESSION_GWORK = 2 ** 22;
 
 const DEFAULT_PORTS: Record<string, number> = { p0: 9000, p1: 9001, dealer: 9002 };
 
@@ -125,6 +130,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--max-request-mib <n>', 'dealer: largest correlation one request may ask for, MiB of material to both parties').default(String(MAX_DEALER_REQUEST_BYTES / MIB)).env('MPCACHE_MAX_REQUEST_MIB'))
     .addOption(new Option('--max-request-gwork <n>', 'dealer: most work one correlation request may take to generate, in 2^30 word operations').default(String(MAX_DEALER_REQUEST_WORK / GWORK)).env('MPCACHE_MAX_REQUEST_GWORK'))
     .addOption(new Option('--max-backlog-mib <n>', 'dealer: most material one session may queue for a party that has not asked for it yet, MiB').default(String(MAX_DEALER_BACKLOG_BYTES / MIB)).env('MPCACHE_MAX_BACKLOG_MIB'))
+    .addOption(new Option('--max-session-gwork <n>', "dealer: most work all of one session's requests may take together, in 2^30 word operations").default(String(MAX_DEALER_SESSION_WORK / GWORK)).env('MPCACHE_MAX_SESSION_GWORK'))
     .option('--quiet', 'no per-session log lines')
     .action((o: ServeOptions) => serve(o));
 
@@ -148,10 +154,11 @@ async function serve(o: ServeOptions): Promise<void> {
   const maxRequestBytes = MIB * parseIntArg(o.maxRequestMib, 'max-request-mib', 1, MAX_REQUEST_MIB);
   const maxBacklogBytes = MIB * parseIntArg(o.maxBacklogMib, 'max-backlog-mib', 1, MAX_BACKLOG_MIB);
   const maxRequestWork = GWORK * parseIntArg(o.maxRequestGwork, 'max-request-gwork', 1, MAX_REQUEST_GWORK);
+  const maxSessionWork = GWORK * parseIntArg(o.maxSessionGwork, 'max-session-gwork', 1, MAX_SESSION_GWORK);
   let server: DealerServer | PartyServer;
   if (o.role === 'dealer') {
     server = await DealerServer.start({
-      keys, port, host: o.host, maxSessions, maxRequestBytes, maxRequestWork, maxBacklogBytes, log, tls,
+      keys, port, host: o.host, maxSessions, maxRequestBytes, maxRequestWork, maxBacklogBytes, maxSessionWork, log, tls,
       partyPublicKeys: { p0: publicKeyFromHex(o.p0PublicKey, '--p0-public-key'), p1: publicKeyFromHex(o.p1PublicKey, '--p1-public-key') },
     });
   } else {

@@ -10,7 +10,8 @@
  * Failure: any bad request — undecodable envelope, wrong index, unknown correlation name, params the
  * spec's `validate` rejects, a correlation larger than the session's `maxRequestBytes` (LimitError
  * MPC_ERR_DEALER_REQUEST_TOO_LARGE, refused before generating: dealer-session.ts) or taking more work
- * than its `maxRequestWork` (MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK, likewise), parties disagreeing
+ * than its `maxRequestWork` (MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK, likewise) or taking the session
+ * past its `maxSessionWork` (MPC_ERR_DEALER_SESSION_WORK, likewise), parties disagreeing
  * on a correlation — gets an error reply, then the session's channels to both parties are closed (the
  * session's streams are no longer in step) and `serveDealerSession` rejects with the error. Other
  * sessions are untouched: a service runs one `serveDealerSession` per session and routes its

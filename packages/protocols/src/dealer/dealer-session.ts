@@ -16,13 +16,20 @@
  * (bytes alone do not bound it: a matmul triple with a long inner dimension sends little and computes
  * much); after generating, the work DealerGen counted plus the FSS PRG words must be within it (else
  * an Error: a spec whose work function falls short). `largestRequestWork` is the session's largest.
+ * Session work: the requests' stated work, summed over the session (`totalWork`), may reach at most
+ * `maxSessionWork`; a request that would pass it gets a LimitError MPC_ERR_DEALER_SESSION_WORK before
+ * anything is generated (a party that keeps asking: each request under the request limit, the
+ * session's dealer CPU unbounded otherwise).
  * Backlog: the halves queued for the party that has not asked yet may total at most
  * `maxBacklogBytes`; a request whose queued half would pass it gets a LimitError
  * MPC_ERR_DEALER_BACKLOG before anything is generated (one party ran that far ahead of the other: a
  * stuck or misbehaving peer, since the parties request in step). `largestBacklogBytes` is the
  * session's high-water mark (public: sizes follow from params).
  */
-import { AesCtrPrg, concatWithHeadroom, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, ProtocolError, type PartyId } from '@mpcache/mpc-core';
+import {
+  AesCtrPrg, concatWithHeadroom, LimitError, MAX_DEALER_BACKLOG_BYTES, MAX_DEALER_REQUEST_BYTES, MAX_DEALER_REQUEST_WORK, MAX_DEALER_SESSION_WORK,
+  ProtocolError, type PartyId,
+} from '@mpcache/mpc-core';
 import { fssAesBlocks } from '../fss/fss-prg';
 import { DealerGen, type CorrelationSpec } from './correlation';
 import { DEALER_MESSAGE_HEADROOM } from './dealer-wire';
@@ -30,15 +37,31 @@ import { totalDealerBytes } from './dealer-bytes';
 import { KeyedStreams } from './keyed-streams';
 import { DEFAULT_KEYED_CACHE_WORDS, KeyedValueCache } from './keyed-value-cache';
 
-export interface DealerSessionOptions {
+/** What a dealer session admits (header). */
+export interface DealerLimits {
+  /** Largest request, in bytes of its messages to both parties. Default MAX_DEALER_REQUEST_BYTES. */
+  readonly maxRequestBytes?: number;
+  /** Most bytes queued for a party that has not asked for them yet. Default MAX_DEALER_BACKLOG_BYTES. */
+  readonly maxBacklogBytes?: number;
+  /** Most work one request may take, in word operations (dealer-work.ts). Default MAX_DEALER_REQUEST_WORK. */
+  readonly maxRequestWork?: number;
+  /** Most work all of a session's requests may take together, in word operations. Default MAX_DEALER_SESSION_WORK. */
+  readonly maxSessionWork?: number;
+}
+
+/** The limits with their defaults, each checked to be a non-negative safe integer. */
+export function dealerLimits(o: DealerLimits): Required<DealerLimits> {
+  return {
+    maxRequestBytes: assertDealerLimit(o.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes'),
+    maxBacklogBytes: assertDealerLimit(o.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes'),
+    maxRequestWork: assertDealerLimit(o.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork'),
+    maxSessionWork: assertDealerLimit(o.maxSessionWork ?? MAX_DEALER_SESSION_WORK, 'maxSessionWork'),
+  };
+}
+
+export interface DealerSessionOptions extends DealerLimits {
   /** Budget (8-byte words) of the memo of keyed operand masks; 0 disables it. Default 2^26. */
   keyedCacheWords?: number;
-  /** Largest request, in bytes of its messages to both parties. Default MAX_DEALER_REQUEST_BYTES. */
-  maxRequestBytes?: number;
-  /** Most bytes queued for a party that has not asked for them yet. Default MAX_DEALER_BACKLOG_BYTES. */
-  maxBacklogBytes?: number;
-  /** Most work one request may take, in word operations (dealer-work.ts). Default MAX_DEALER_REQUEST_WORK. */
-  maxRequestWork?: number;
 }
 
 interface Pending {
@@ -56,9 +79,7 @@ export class DealerSession {
   readonly keyedValues: KeyedValueCache | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextToGenerate = 0;
-  private readonly maxRequestBytes: number;
-  private readonly maxBacklogBytes: number;
-  private readonly maxRequestWork: number;
+  private readonly limits: Required<DealerLimits>;
   /** Bytes of the queued halves. */
   private backlogBytes = 0;
   /** The most bytes queued at once so far. */
@@ -69,6 +90,8 @@ export class DealerSession {
   largestRequestBytes = 0;
   /** The most work one generated correlation took, word operations as its spec states (public, from params). */
   largestRequestWork = 0;
+  /** The work of every correlation generated so far, as their specs state (public, from params). */
+  totalWork = 0;
 
   constructor(seedP0: Uint8Array, seedP1: Uint8Array, opts: DealerSessionOptions = {}) {
     this.s0 = new AesCtrPrg(seedP0);
@@ -76,9 +99,7 @@ export class DealerSession {
     this.keyed = [new KeyedStreams(seedP0), new KeyedStreams(seedP1)];
     const budget = opts.keyedCacheWords ?? DEFAULT_KEYED_CACHE_WORDS;
     this.keyedValues = budget > 0 ? new KeyedValueCache(this.keyed, budget) : undefined;
-    this.maxRequestBytes = assertDealerLimit(opts.maxRequestBytes ?? MAX_DEALER_REQUEST_BYTES, 'maxRequestBytes');
-    this.maxBacklogBytes = assertDealerLimit(opts.maxBacklogBytes ?? MAX_DEALER_BACKLOG_BYTES, 'maxBacklogBytes');
-    this.maxRequestWork = assertDealerLimit(opts.maxRequestWork ?? MAX_DEALER_REQUEST_WORK, 'maxRequestWork');
+    this.limits = dealerLimits(opts);
   }
 
   /** The dealer message for `party`'s `index`-th correlation. */
@@ -99,23 +120,29 @@ export class DealerSession {
       throw mismatch(`party ${party} asked for correlation #${index}, next to generate is #${this.nextToGenerate}`);
     }
     const size = spec.messageBytes(params), total = totalDealerBytes(size);
-    if (!(total <= this.maxRequestBytes)) {
+    if (!(total <= this.limits.maxRequestBytes)) {
       throw new LimitError(
-        `party ${party}: correlation #${index} ("${spec.name}") would be ${total} B of dealer material, above the dealer's limit of ${this.maxRequestBytes} B per request`,
+        `party ${party}: correlation #${index} ("${spec.name}") would be ${total} B of dealer material, above the dealer's limit of ${this.limits.maxRequestBytes} B per request`,
         'MPC_ERR_DEALER_REQUEST_TOO_LARGE',
       );
     }
     const work = spec.generationWork(params);
-    if (!(work <= this.maxRequestWork)) {
+    if (!(work <= this.limits.maxRequestWork)) {
       throw new LimitError(
-        `party ${party}: correlation #${index} ("${spec.name}") would take ${work} word operations to generate, above the dealer's limit of ${this.maxRequestWork} per request`,
+        `party ${party}: correlation #${index} ("${spec.name}") would take ${work} word operations to generate, above the dealer's limit of ${this.limits.maxRequestWork} per request`,
         'MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK',
       );
     }
-    const other: PartyId = party === 0 ? 1 : 0, queued = this.backlogBytes + size[other];
-    if (!(queued <= this.maxBacklogBytes)) {
+    if (!(this.totalWork + work <= this.limits.maxSessionWork)) {
       throw new LimitError(
-        `party ${party}: correlation #${index} ("${spec.name}") would queue ${queued} B of dealer material that party ${other} has not asked for yet, above the dealer's limit of ${this.maxBacklogBytes} B (party ${other} is ${this.pending.size} correlations behind)`,
+        `party ${party}: correlation #${index} ("${spec.name}") would bring the session's dealer work to ${this.totalWork + work} word operations, above the dealer's limit of ${this.limits.maxSessionWork} per session`,
+        'MPC_ERR_DEALER_SESSION_WORK',
+      );
+    }
+    const other: PartyId = party === 0 ? 1 : 0, queued = this.backlogBytes + size[other];
+    if (!(queued <= this.limits.maxBacklogBytes)) {
+      throw new LimitError(
+        `party ${party}: correlation #${index} ("${spec.name}") would queue ${queued} B of dealer material that party ${other} has not asked for yet, above the dealer's limit of ${this.limits.maxBacklogBytes} B (party ${other} is ${this.pending.size} correlations behind)`,
         'MPC_ERR_DEALER_BACKLOG',
       );
     }
@@ -132,6 +159,7 @@ export class DealerSession {
     if (counted > work) throw new Error(`correlation "${spec.name}": generating it counted ${counted} word operations, its generationWork says at most ${work}`);
     this.largestRequestBytes = Math.max(this.largestRequestBytes, total);
     this.largestRequestWork = Math.max(this.largestRequestWork, work);
+    this.totalWork += work;
     this.pending.set(index, { key, message: other === 0 ? m0 : m1, forParty: other });
     this.backlogBytes = queued;
     this.largestBacklogBytes = Math.max(this.largestBacklogBytes, queued);

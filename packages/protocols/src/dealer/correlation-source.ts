@@ -133,6 +133,11 @@ export class CorrelationSource {
   private waiting = 0;
   private waitStart = 0;
   /**
+   * The last finished generator, kept so that PartyGen's hidden class outlives the full GCs between
+   * correlations and the specs' optimized code with it (retain-shape.ts; finished, it holds no message).
+   */
+  private lastGen: PartyGen | undefined;
+  /**
    * Milliseconds the online phase spent waiting for material: not prefetched (dealer round trip +
    * generation + expanding this party's share), or sent ahead but not arrived yet. Benchmarks
    * report online time with and without it.
@@ -388,6 +393,7 @@ export class CorrelationSource {
     const g = new PartyGen(this.party, this.stream, message, this.keyed);
     const material = spec.deal(g, params);
     g.finish(spec.name);
+    this.lastGen = g;
     return { material, bytes: message.length };
   }
 }

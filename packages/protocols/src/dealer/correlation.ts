@@ -194,6 +194,8 @@ export class DealerGen implements DealGen {
 
 // ------------------------------------------------------------------ party mode
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Runs specs on one party's stream and the dealer's message to it. */
 export class PartyGen implements DealGen {
   private off = 0;
@@ -201,7 +203,7 @@ export class PartyGen implements DealGen {
   constructor(
     readonly mode: PartyId,
     private readonly stream: AesCtrPrg,
-    private readonly message: Uint8Array,
+    private message: Uint8Array,
     private readonly keyedStreams?: KeyedStreams,
   ) {}
 
@@ -233,7 +235,11 @@ export class PartyGen implements DealGen {
     return { share: this.keyedStreams.words(key, lane, offset, n), value: notInPartyMode };
   }
 
-  /** Throws unless the whole dealer message was consumed. */
+  /**
+   * Throws unless the whole dealer message was consumed; then lets go of the message (the material
+   * holds the views it needs), so a finished generator costs nothing to keep (CorrelationSource keeps
+   * its last one: retain-shape.ts).
+   */
   finish(name: string): void {
     if (this.off !== this.message.length) {
       throw new ProtocolError(
@@ -241,6 +247,8 @@ export class PartyGen implements DealGen {
         'MPC_ERR_DEALER_MISMATCH',
       );
     }
+    this.message = NO_BYTES;
+    this.off = 0;
   }
 
   private readBytes(n: number): Uint8Array {

@@ -92,6 +92,11 @@ export class DealerSession {
   largestRequestWork = 0;
   /** The work of every correlation generated so far, as their specs state (public, from params). */
   totalWork = 0;
+  /**
+   * The last generator, emptied, kept so that DealerGen's hidden class outlives the full GCs between
+   * requests and the specs' optimized code with it (mpc-core retain-shape.ts).
+   */
+  private lastGen: DealerGen | undefined;
 
   constructor(seedP0: Uint8Array, seedP1: Uint8Array, opts: DealerSessionOptions = {}) {
     this.s0 = new AesCtrPrg(seedP0);
@@ -153,6 +158,8 @@ export class DealerSession {
     const counted = g.work + 2 * (fssAesBlocks() - aes0);
     const m0 = concatWithHeadroom(g.toP0, DEALER_MESSAGE_HEADROOM); // room for the wire's headers: sent without a copy
     const m1 = concatWithHeadroom(g.toP1, DEALER_MESSAGE_HEADROOM);
+    g.toP0.length = g.toP1.length = 0;
+    this.lastGen = g;
     if (m0.length !== size[0] || m1.length !== size[1]) {
       throw new Error(`correlation "${spec.name}": generated ${m0.length} + ${m1.length} B, its messageBytes says ${size[0]} + ${size[1]} B`);
     }

@@ -11,8 +11,10 @@
  * turn off (packages/client/src/runtime/node-flags.ts). Measured with --trace-deopt over 7 gpt2-small
  * MPCache tokens at 4096 (both parties, 2026-11-29): QuickSelect's and FssLayout's methods were
  * thrown away this way 61 and 39 times (a quick-select plan and an FSS kernel layout are made per
- * top-k run and per FSS batch); with one instance of each kept, never. (Other functions still lose
- * their code to dying objects this helper does not reach, e.g. derivedTopBits, ≈ 90 times.)
+ * top-k run and per FSS batch); with one instance of each kept, never. Where a dummy instance does
+ * not take the real instances' map (the dealer generators: their fields' values decide it), the
+ * owner keeps its last real instance instead, emptied (CorrelationSource, DealerSession): that took
+ * derivedTopBits' ≈ 90 to none. What remains is Node's own (stream and nextTick internals).
  *
  * Use: `retainShape(new Thing(smallArgs))` right after the class, with arguments of the same kinds
  * as real use (so every field has the representation real instances give it).

@@ -305,6 +305,14 @@ export class CorrelationSource {
     if (sent.some((p) => !p.speculative)) return plan.length; // prefetched material: no speculation over it
     const n = sent.length, m = Math.min(plan.length, 2 * n + SPECULATION_WINDOW);
     const keys = plan.slice(0, m).map((r) => (isValid(r) ? requestKey(r.spec, r.params) : ''));
+    // the usual case, a right guess: what went ahead is the plan's beginning (invalid entries were never sent)
+    let at = 0, matched = 0;
+    while (matched < n && at < m) {
+      if (keys[at] === '') at++;
+      else if (keys[at] === sent[matched].key) (at++, matched++);
+      else break;
+    }
+    if (matched === n) return at;
     // lcs[i][j]: longest common subsequence of sent[i..] and keys[j..]
     const lcs = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
     for (let i = n - 1; i >= 0; i--) {

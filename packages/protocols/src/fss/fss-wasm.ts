@@ -81,9 +81,14 @@ export class FssLayout {
   }
 }
 
-// one per FSS batch: its map must outlive them (retain-shape.ts); the kernels load on first use
+// one per FSS batch: its map must outlive them (retain-shape.ts). The first layout is the one kept
+// (not one made at load time: the kernels load on first use).
 let layoutRetained = false;
-const retainLayout = (l: FssLayout) => { if (!layoutRetained) (layoutRetained = true), retainShape(l); };
+function retainLayout(l: FssLayout): void {
+  if (layoutRetained) return;
+  layoutRetained = true;
+  retainShape(l);
+}
 
 /** The bytes of words [w0, w1) of a word array (a view, no copy). */
 export const wordBytes = (a: BigUint64Array, w0: number, w1: number): Uint8Array =>

@@ -72,12 +72,10 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
   const hs = L.region(16 * C), hv0 = L.region(16 * C), hv1 = two ? L.region(16 * C) : hv0;
   const cw = L.region(16 * C), vcw = L.region(8 * m * C), xs = L.region(8 * C), t = L.region(C), acc = L.region(8 * m * C);
   const mem = L.commit();
-  const place = (dst: number, src: Uint8Array, at: number, width: number, c0: number, c1: number) =>
-    placeKeyWords(mem, dst, src, at + width * from, width, len, c0, c1);
   const levelBytes = K * (16 + 8 * m);
   for (let c0 = 0; c0 < N; c0 += C) {
     const c1 = Math.min(N, c0 + C), cc = c1 - c0, blocks = 16 * cc;
-    place(inp, keys.roots, 0, 16, c0, c1);
+    placeKeyWords(mem, inp, keys.roots, 0, 16, from, len, c0, c1);
     mem.set(wordBytes(x, c0, c1), xs);
     kx.dcfEvalInit(cc, m, n - 1, inp, inpJ, xs, t, acc, party); // IN = root ⊕ x[1]; t = b; V = 0
     for (let i = 1; i <= n; i++) {
@@ -86,14 +84,14 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
       prg.encryptVInto(mem, inp, hv0, blocks);
       if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
       const lb = (i - 1) * levelBytes;
-      place(cw, cws, lb, 16, c0, c1);
-      place(vcw, cws, lb + 16 * K, 8 * m, c0, c1);
+      placeKeyWords(mem, cw, cws, lb, 16, from, len, c0, c1);
+      placeKeyWords(mem, vcw, cws, lb + 16 * K, 8 * m, from, len, c0, c1);
       kx.dcfEvalLevel(cc, m, n - i, inp, inpJ, hs, hv0, hv1, cw, vcw, xs, t, acc);
     }
     // leaf: V += C + t·LCW with C = Words(s, 2, m); then sgn(b)·V
     prg.encryptVInto(mem, inp, hv0, blocks);
     if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
-    place(vcw, cws, n * levelBytes, 8 * m, c0, c1);
+    placeKeyWords(mem, vcw, cws, n * levelBytes, 8 * m, from, len, c0, c1);
     kx.dcfEvalLeaf(cc, m, inp, inpJ, hv0, hv1, vcw, t, acc, party);
     outBytes.set(mem.subarray(acc, acc + 8 * m * cc), 8 * m * c0);
   }
@@ -101,13 +99,15 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
 }
 
 /**
- * The `width` bytes of virtual keys [c0, c1) — key k is key k mod len of the array at byte `at` of
- * src — to mem at dst. A module function, not a closure made per call: V8 compiles a hot closure
- * again for every new instance (each dcfEval call), ≈ 1.5 ms each.
+ * The `width` bytes of virtual keys [c0, c1) — key k is key from + (k mod len) of the array of keys
+ * at byte `at` of src — to mem at dst. A module function, not a closure made per call: V8 compiles a
+ * hot closure again for every new instance (each dcfEval call), ≈ 1.5 ms each.
  */
-function placeKeyWords(mem: Uint8Array, dst: number, src: Uint8Array, at: number, width: number, len: number, c0: number, c1: number): void {
+function placeKeyWords(
+  mem: Uint8Array, dst: number, src: Uint8Array, at: number, width: number, from: number, len: number, c0: number, c1: number,
+): void {
   for (let k = c0; k < c1; ) {
-    const r = k % len, end = Math.min(c1, k - r + len), b = at + width * r;
+    const r = k % len, end = Math.min(c1, k - r + len), b = at + width * (from + r);
     mem.set(src.subarray(b, b + width * (end - k)), dst + width * (k - c0));
     k = end;
   }

@@ -1,8 +1,9 @@
-/** `mpcache bench ring | ops | decode`. */
+/** `mpcache bench ring | ops | decode | compare`. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { benchOps, type OpRow } from '../bench/bench-ops';
 import { benchRing } from '../bench/bench-ring';
+import { registerBenchCompareCommand } from './bench-compare';
 import { registerBenchDecodeCommand } from './bench-decode';
 import { fmtBytes, parseIntArg, parseList, table, writeJson } from '../cli-util';
 
@@ -57,6 +58,7 @@ export function registerBenchCommands(program: Command): void {
     });
 
   registerBenchDecodeCommand(bench);
+  registerBenchCompareCommand(bench);
 }
 
 function loadCompare(file: string): Map<string, CryptenRow> {

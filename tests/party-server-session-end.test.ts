@@ -92,6 +92,8 @@ describe('a cancel that reaches one party first ends the session as canceled on 
     const none = { done: 0, failed: 0 };
     expect(await endedSessions(servers.p0.url)).toEqual({ ...none, canceled: 1 });
     expect(await endedSessions(servers.p1.url)).toEqual({ ...none, canceled: 1 });
+    // and the dealer, from the close codes of their dealer links (session-close-codes.ts)
+    expect(await afterFirstEnd(servers.dealer.url)).toEqual({ ...none, canceled: 1 });
     // the other party learned it from the end notice on the peer link, and told its client
     expect(await nextNonToken(raw[other])).toMatchObject({
       type: 'error',
@@ -112,6 +114,7 @@ describe('a cancel that reaches one party first ends the session as canceled on 
     for (const r of raw) r.send({ type: 'cancel', sessionId: 'both' });
     await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount === 0, 5000, 'both ends');
     for (const url of urls()) expect(await endedSessions(url)).toEqual({ done: 0, failed: 0, canceled: 1 });
+    expect(await afterFirstEnd(servers.dealer.url)).toEqual({ done: 0, failed: 0, canceled: 1 });
     for (const r of raw) r.close();
   });
 
@@ -122,6 +125,8 @@ describe('a cancel that reaches one party first ends the session as canceled on 
     expect(await nextNonToken(raw[1])).toMatchObject({ type: 'error', sessionId, error: { code: 'MPC_ERR_CHANNEL_CLOSED', message: expect.stringMatching(/the link to P0 closed/) } });
     await eventually(() => servers.p0.sessionCount + servers.p1.sessionCount === 0, 5000, 'both ends');
     for (const url of urls()) expect(await endedSessions(url)).toEqual({ done: 0, failed: 1, canceled: 0 });
+    expect(await afterFirstEnd(servers.dealer.url)).toEqual({ done: 0, failed: 1, canceled: 0 });
+    expect(logs.some((l) => l.startsWith(`dealer: session ${sessionId} failed (close codes P0 4001, P1 4001)`))).toBe(true);
     raw[1].close();
   });
 

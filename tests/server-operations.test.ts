@@ -81,6 +81,10 @@ describe('server operations', () => {
     expect(await metric(p0, 'mpcache_offline_bytes_total{role="p0"}')).toBe(7 * c.offlineBytes);
     expect(await metric(servers.p1.url, 'mpcache_offline_bytes_total{role="p1"}')).toBe(0);
     expect(await metric(servers.dealer.url, 'mpcache_sessions_opened_total{role="dealer"}')).toBe(2);
+    // the parties' close codes tell the dealer which session finished and which one its client canceled
+    expect(await metric(servers.dealer.url, 'mpcache_sessions_ended_total{role="dealer",outcome="done"}')).toBe(1);
+    expect(await metric(servers.dealer.url, 'mpcache_sessions_ended_total{role="dealer",outcome="canceled"}')).toBe(1);
+    expect(await metric(servers.dealer.url, 'mpcache_sessions_ended_total{role="dealer",outcome="failed"}')).toBe(0);
     const dealerText = await (await fetch(httpUrl(servers.dealer.url, '/metrics'))).text();
     expect(dealerText).not.toMatch(/mpcache_tokens_total/);
   });

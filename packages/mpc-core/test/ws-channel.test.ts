@@ -200,6 +200,25 @@ describe('WsChannel: local limits and lifecycle', () => {
     await b.whenSocketClosed();
   });
 
+  it('closeWithCode: the peer reads the code (1000 or 4000–4999); the end that closed first reads none', async () => {
+    const [a, b] = await WsChannel.pair();
+    expect(b.peerCloseCode).toBeUndefined();
+    a.closeWithCode(4002, 'canceled');
+    await expect(b.recv(0)).rejects.toThrow(/closed by peer \(4002: canceled\)/);
+    await Promise.all([a.whenSocketClosed(), b.whenSocketClosed()]);
+    expect(b.peerCloseCode).toBe(4002);
+    expect(a.peerCloseCode).toBeUndefined(); // the echo of its own close is not the peer's code
+    const [c, d] = await WsChannel.pair();
+    c.close('bye'); // a plain close is a normal one
+    await d.whenSocketClosed();
+    expect(d.peerCloseCode).toBe(1000);
+    const [e, f] = await WsChannel.pair();
+    f.terminate('dropped'); // no closing handshake
+    await e.whenSocketClosed();
+    expect(e.peerCloseCode).toBe(1006);
+    for (const bad of [1001, 3999, 5000, 4000.5]) expect(() => e.closeWithCode(bad)).toThrow(/close code expected 1000 or an integer in \[4000, 4999\]/);
+  });
+
   it('fails connect to a port nobody listens on with ChannelClosedError', async () => {
     const l = await listenWs({ host: '127.0.0.1', port: 0 }, () => undefined);
     const url = l.url;

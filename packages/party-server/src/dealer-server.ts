@@ -13,7 +13,8 @@
  *                error reply, close          failSession: close both links with the reason
  *
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
- * and frees its queue; other sessions are untouched. Limits: MAX_SESSIONS (pairing + serving), and
+ * and frees its queue; other sessions are untouched. A session both parties closed is counted by
+ * their links' close codes (session-close-codes.ts): done, failed on a party, or canceled. Limits: MAX_SESSIONS (pairing + serving), and
  * maxRequestBytes per correlation (MAX_DEALER_REQUEST_BYTES: a larger request is refused before
  * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session),
  * maxRequestWork per correlation (MAX_DEALER_REQUEST_WORK, word operations to generate it: refused
@@ -49,6 +50,7 @@ import { helloAuth } from './hello-auth';
 import { receiveHello, rejectLink } from './hello-handshake';
 import { ServerDrain } from './server-drain';
 import { ServerMetrics, type SessionOutcome } from './server-metrics';
+import { outcomeFromCloseCodes } from './session-close-codes';
 import { toHex } from './server-keys';
 import { encodeHello, HELLO_TAG } from './wire/server-hello';
 import { errorCode } from './wire/wire-error';
@@ -201,8 +203,11 @@ export class DealerServer {
     this.log(`dealer: session ${slot.id} serving`);
     serveDealerSession(session, [slot.channels[0]!, slot.channels[1]!], this.registry).then(
       () => {
-        this.log(`dealer: session ${slot.id} done (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B, total work ${session.totalWork} word ops, most work ${session.largestRequestWork} word ops)`);
-        this.free(slot, 'done');
+        // both parties closed their links; their close codes say how the session ended for them
+        const outcome = outcomeFromCloseCodes(slot.channels.map((c) => c?.peerCloseCode));
+        const codes = slot.channels.map((c, p) => `P${p} ${c?.peerCloseCode ?? 'none'}`).join(', ');
+        this.log(`dealer: session ${slot.id} ${outcome}${outcome === 'done' ? '' : ` (close codes ${codes})`} (${session.bytesSent[0]} B to P0, ${session.bytesSent[1]} B to P1, largest request ${session.largestRequestBytes} B, largest backlog ${session.largestBacklogBytes} B, total work ${session.totalWork} word ops, most work ${session.largestRequestWork} word ops)`);
+        this.free(slot, outcome);
       },
       (e: unknown) => this.failSession(slot, e),
     );

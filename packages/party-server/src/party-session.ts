@@ -45,6 +45,7 @@ import {
 import { ChannelDealerLink, CorrelationSource, makePartyContext, type PartyContext } from '@mpcache/protocols';
 import { inputWidth, type JobRun } from './jobs/party-job';
 import type { ClientLink, SessionHost } from './session-host';
+import { SESSION_CLOSE_CODES } from './session-close-codes';
 import { connectDealer, connectPeer, type PeerLinkSetup } from './session-links';
 import { PeerEndNotice } from './peer-end-notice';
 import type { SessionOutcome } from './server-metrics';
@@ -287,7 +288,8 @@ export class PartySession {
     this.state = 'closed';
     this.host.metrics.sessionEnded(outcome);
     clearTimeout(this.idleTimer);
-    for (const l of this.links) l.close(`session ${this.id} ${reason}`.slice(0, 120));
+    // the close code carries the outcome to the dealer (session-close-codes.ts)
+    for (const l of this.links) l.closeWithCode(SESSION_CLOSE_CODES[outcome], `session ${this.id} ${reason}`.slice(0, 120));
     if (this.host.config.role === 0) this.host.peerArrivals.cancel(this.id, new ChannelClosedError(`session ${this.id} ${reason}`));
     this.host.sessionEnded(this);
   }

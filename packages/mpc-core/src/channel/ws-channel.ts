@@ -60,6 +60,9 @@ export class WsChannel extends MailboxChannel {
   private readonly assembler: MessageAssembler;
   private readonly maxFrameBytes: number;
   private readonly socketClosed: Promise<void>;
+  /** The code of this end's own close (1000 unless closeWithCode named another). */
+  private localCloseCode = 1000;
+  private peerCode: number | undefined;
 
   /** Wrap an OPEN socket (from `connect`, `listenWs`, or a party server's own upgrade handler). */
   constructor(
@@ -131,7 +134,27 @@ export class WsChannel extends MailboxChannel {
   }
 
   protected closeTransport(reason: string | undefined): void {
-    this.outbox.whenDrained(() => this.closeSocket(1000, reason ?? ''));
+    const code = this.localCloseCode;
+    this.outbox.whenDrained(() => this.closeSocket(code, reason ?? ''));
+  }
+
+  /**
+   * close(reason) with a WebSocket close code the peer can read as `peerCloseCode`: 1000 (normal) or
+   * an application code in 4000–4999 (RFC 6455's private range; the servers name a session's outcome
+   * with them, party-server/src/session-close-codes.ts).
+   */
+  closeWithCode(code: number, reason?: string): void {
+    if (!(code === 1000 || (Number.isInteger(code) && code >= 4000 && code <= 4999))) {
+      throw new RangeError(`close code expected 1000 or an integer in [4000, 4999], got ${code}`);
+    }
+    if (this.closed) return;
+    this.localCloseCode = code;
+    this.close(reason);
+  }
+
+  /** The close code of the peer's closing handshake (1006 when the link dropped without one); undefined before, or when this end closed first. */
+  get peerCloseCode(): number | undefined {
+    return this.peerCode;
   }
 
   /** Drop the connection without a closing handshake (server shutdown, unresponsive peer). */
@@ -161,6 +184,7 @@ export class WsChannel extends MailboxChannel {
   }
 
   private onClose(code: number, reason: string): void {
+    if (!this.closed) this.peerCode = code; // the peer closed first (not the echo of our own close)
     const cut = this.assembler.describePartial();
     this.fail(closedError(`closed by peer (${reason ? `${code}: ${reason}` : code})${cut ? `; ${cut}` : ''}`));
   }

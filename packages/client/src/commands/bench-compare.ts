@@ -3,7 +3,8 @@
  * eval files), each metric's new / base ratio ("=" where an exact count did not move), and the rows
  * only one run has. `mpcache bench compare FILE.json --baseline full [--goals 2.5,8]` — one bench
  * decode file's policies against the baseline policy at each context, as "× lower" (latency, online
- * bytes, rounds, dealer bytes, peak RSS), and whether the latency and byte ratios reach the goals.
+ * time, online bytes, dealer bytes; rounds side by side; peak RSS as policy / baseline), and whether
+ * the latency and byte ratios reach the goals.
  * `--json FILE` writes the comparison object (compare-results.ts).
  */
 import type { Command } from 'commander';
@@ -64,12 +65,12 @@ function versionsTable(c: VersionComparison): string {
 }
 
 function baselineTable(c: BaselineComparison): string {
-  const head = ['context', 'policy', 'ms/token', `${c.baselinePolicy} ms`, 'latency × lower', 'bytes/party', `${c.baselinePolicy} bytes`, 'bytes × lower', 'rounds', `${c.baselinePolicy} rounds`, 'offline × lower', 'peak RSS ×'];
+  const head = ['context', 'policy', 'ms/token', `${c.baselinePolicy} ms`, 'latency × lower', 'online × lower', 'bytes/party', `${c.baselinePolicy} bytes`, 'bytes × lower', 'rounds', `${c.baselinePolicy} rounds`, 'offline × lower', 'peak RSS ×'];
   if (c.goals) head.push(`≥ ${c.goals.latency}× latency`, `≥ ${c.goals.bytes}× bytes`);
   const lines: (string | number)[][] = [head];
   for (const r of c.rows) {
     const line: (string | number)[] = [
-      r.seqLen, r.policy, show(r.row.msPerToken), show(r.baseline.msPerToken), ratioText(r.lower.msPerToken, false),
+      r.seqLen, r.policy, show(r.row.msPerToken), show(r.baseline.msPerToken), ratioText(r.lower.msPerToken, false), ratioText(r.lower.msOnlinePerToken, false),
       fmtBytes(r.row.bytesPerToken ?? 0), fmtBytes(r.baseline.bytesPerToken ?? 0), ratioText(r.lower.bytesPerToken, false),
       show(r.row.roundsPerToken), show(r.baseline.roundsPerToken), ratioText(r.lower.offlineBytesPerToken, false),
       // RSS as row / baseline: the issue bounds MPCache's extra state by +25 %

@@ -106,7 +106,7 @@ export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize,
 // ---------------------------------------------------------------- key generation
 
 // Children inputs of both parties' seeds: (b, d) = s_b ⊕ d; INJ = IN ⊕ 4 when m ≥ 3.
-@inline function writeChildren(q: usize, qJ: usize, s0: v128, s1: v128): void {
+@inline export function writeChildren(q: usize, qJ: usize, s0: v128, s1: v128): void {
   const one = i64x2(1, 0);
   v128.store(q, s0);
   v128.store(q, v128.xor(s0, one), 16);
@@ -122,7 +122,7 @@ export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize,
 }
 
 // Leaf inputs of both parties' seeds: block (b, jb) = s_b ⊕ (2 + 4·jb), jb < nb (2·nb blocks per key).
-@inline function writeLeaf(q: usize, nb: i32, s0: v128, s1: v128): void {
+@inline export function writeLeaf(q: usize, nb: i32, s0: v128, s1: v128): void {
   const q1 = q + (<usize>nb << 4);
   for (let jb = 0; jb < nb; jb++) {
     const tw = i64x2(2 + 4 * <i64>jb, 0), o = <usize>jb << 4;

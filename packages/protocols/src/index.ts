@@ -35,6 +35,7 @@ export * from './beaver/masked-operand';
 export * from './beaver/masked-matmul';
 export * from './fss/dcf-keygen';
 export * from './fss/dcf-eval';
+export * from './fss/dcf-bit';
 export * from './dealer/derived-top-bits';
 export * from './trunc/trunc-pr';
 export * from './trunc/trunc-pr-fold';

@@ -38,7 +38,7 @@ import { ShapeError } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
-import { clearSeedBits, type FssPrg } from './fss-prg';
+import { drawFssRoots, type FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
@@ -202,9 +202,7 @@ export function dealDcfKeys(
   f: () => { alpha: BigUint64Array; beta: BigUint64Array },
 ): DcfKeys {
   const { n, m, count } = p;
-  const w0 = g.own(0, 2 * count), w1 = g.own(1, 2 * count);
-  const r0 = w0 && clearSeedBits(new Uint8Array(w0.buffer, w0.byteOffset, 16 * count));
-  const r1 = w1 && clearSeedBits(new Uint8Array(w1.buffer, w1.byteOffset, 16 * count));
+  const [r0, r1] = drawFssRoots(g, count);
   const cws = g.send('both', count * dcfKeyBytes(n, m), () => {
     const { alpha, beta } = f();
     return dcfGen(prg, n, m, alpha, beta, r0!, r1!, p.variant ?? 'lt');

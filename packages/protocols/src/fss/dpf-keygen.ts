@@ -31,7 +31,7 @@ import type { PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
-import { clearSeedBits, FssPrg } from './fss-prg';
+import { drawFssRoots, FssPrg } from './fss-prg';
 import { FssLayout, wordBytes } from './fss-wasm';
 
 /** One party's keys for a batch of `count` DPFs of the same shape. */
@@ -142,9 +142,7 @@ export function dealDpfKeys(
   prg: FssPrg = defaultFssPrg(),
 ): DpfKeys {
   checkDpfShape(n, nu);
-  const r0 = g.own(0, 2 * count), r1 = g.own(1, 2 * count);
-  const root = (w: BigUint64Array | undefined) => w && clearSeedBits(new Uint8Array(w.buffer, w.byteOffset, 16 * count));
-  const roots0 = root(r0), roots1 = root(r1);
+  const [roots0, roots1] = drawFssRoots(g, count);
   const bytes = g.send('both', count * dpfKeyBytes(n, nu), () =>
     dpfGen(prg, n, nu, alpha(), beta(), roots0 as Uint8Array, roots1 as Uint8Array),
   ) as Uint8Array;

@@ -25,6 +25,7 @@
  */
 import { createCipheriv, createHash, type Cipher } from 'node:crypto';
 import { ShapeError } from '@mpcache/mpc-core';
+import type { DealGen } from '../dealer/correlation';
 
 /** Blocks per `update` call: 16K blocks = 256 KiB, the measured sweet spot. */
 export const FSS_CHUNK_BLOCKS = 16384;
@@ -208,4 +209,13 @@ function splitControl(y: Uint8Array): { seeds: Uint8Array; t: Uint8Array } {
 export function clearSeedBits(seeds: Uint8Array): Uint8Array {
   for (let i = 0; i < seeds.length; i += 16) seeds[i] &= 0xfc;
   return seeds;
+}
+
+/**
+ * Inside a `defineCorrelation` spec: both parties' root seeds for `count` FSS keys, each drawn from
+ * that party's own dealer stream (2 words per key, low bits cleared); a party gets only its own.
+ */
+export function drawFssRoots(g: DealGen, count: number): [Uint8Array | undefined, Uint8Array | undefined] {
+  const root = (w: BigUint64Array | undefined) => w && clearSeedBits(new Uint8Array(w.buffer, w.byteOffset, 16 * count));
+  return [root(g.own(0, 2 * count)), root(g.own(1, 2 * count))];
 }

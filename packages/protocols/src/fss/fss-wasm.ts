@@ -1,6 +1,6 @@
 /**
  * Loader and memory layout for the WebAssembly FSS kernels (source: assembly/fss-kernels.ts,
- * dcf-kernels.ts, dpf-kernels.ts, poly-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
+ * dcf-kernels.ts, dcf-bit-kernels.ts, dpf-kernels.ts, poly-kernels.ts; compiled by `npm run build` / `npm run build:wasm` to
  * build/fss.wasm, git-ignored). Same pattern as mpc-core's ring/matmul-wasm.ts (both use mpc-core's
  * ring/wasm-module.ts): loaded synchronously on first use from `../../build/fss.wasm` relative to
  * this file (same path from src/fss under jest and from dist/fss when built); one exported memory,
@@ -36,6 +36,11 @@ export interface FssKernelExports extends WasmKernelBase {
     t: Ptr, va: Ptr, cwOut: Ptr, vcwOut: Ptr, leaf: Ptr, nextLeafNb: number,
   ): void;
   dcfGenLeaf(C: number, m: number, le: number, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, va: Ptr, lcwOut: Ptr): void;
+  dcfBitEvalInit(C: number, p: number, inp: Ptr, x: Ptr, t: Ptr, acc: Ptr, party: number): void;
+  dcfBitEvalLevel(C: number, p: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr, acc: Ptr): void;
+  dcfBitEvalLeaf(C: number, inp: Ptr, hs: Ptr, lcw: Ptr, t: Ptr, acc: Ptr): void;
+  dcfBitGenLevel(C: number, p: number, alpha: Ptr, inp: Ptr, hs: Ptr, t: Ptr, va: Ptr, cwOut: Ptr, leaf: Ptr, last: number): void;
+  dcfBitGenLeaf(C: number, leafIn: Ptr, leafOut: Ptr, va: Ptr, lcwOut: Ptr): void;
   dpfGenLeaf(C: number, nu: number, alpha: Ptr, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, lcwOut: Ptr): void;
   dpfPointInit(C: number, n: number, nu: number, inp: Ptr, x: Ptr, t: Ptr, party: number): void;
   dpfPointLevel(C: number, p: number, nu: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr): void;

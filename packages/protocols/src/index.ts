@@ -46,6 +46,7 @@ export * from './select/top-k';
 export * from './select/comparison-pool';
 export * from './select/top-k-bitonic';
 export * from './fss/dcf-less-than';
+export * from './fss/ltz-bit';
 export * from './select/relu';
 export * from './select/mux';
 export * from './select/max-tree';

@@ -52,6 +52,7 @@ const SAMPLES: Record<string, readonly unknown[]> = {
   ],
   thresholdCompare: [{ count: 5, k: 24 }, { count: 2, k: 64 }],
   dcfLtz: [{ count: 5, bits: 64 }, { count: 3, bits: 2, chunk: 7 }],
+  dcfLtzBit: [{ count: 5, bits: 64 }, { count: 3, bits: 2, chunk: 7 }, { count: 2, bits: 61 }],
   shuffle: [
     { n: 6, blocks: 2, w: 3, unshuffle: 'none', uw: 3 },
     { n: 6, blocks: 1, w: 3, unshuffle: 'full', uw: 2 },

@@ -59,6 +59,7 @@ const RANDOM: Record<string, (int: Int) => unknown> = {
   },
   thresholdCompare: (int) => ({ count: int(0, 12), k: int(2, 64) }),
   dcfLtz: (int) => ({ count: int(0, 12), bits: int(2, 64) }),
+  dcfLtzBit: (int) => ({ count: int(0, 12), bits: int(2, 64) }),
   shuffle: (int) => {
     const blocks = int(1, 4), n = blocks * int(0, 6);
     return { n, blocks, w: int(0, 4), unshuffle: pick(int, ['none', 'full', 'public'] as const), uw: int(0, 4) };

@@ -103,28 +103,38 @@ export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, ltzKey
 export async function dcfLessThanZero(ctx: PartyContext, x: RingTensor, bits = 64, taken?: readonly LtzKeys[]): Promise<RingTensor> {
   assertBits(bits);
   return ctx.ledger.scope('dcfLessThanZero', async () => {
-    const n = x.data.length;
     // 1. take [r], [ρ] and the DCF keys
-    const segments = taken ?? [await ctx.dealer.take(ltzKeys, { count: n, bits })];
-    if (segments.reduce((s, m) => s + m.r.length, 0) !== n) throw new RangeError(`dcfLessThanZero: material for another count than ${n}`);
-    // 2. open xHat = (x + r) mod 2^k
-    const masked = new BigUint64Array(n);
-    let off = 0;
-    for (const mat of segments) {
-      for (let i = 0; i < mat.r.length; i++) masked[off + i] = asUintN(64, x.data[off + i] + mat.r[i]);
-      off += mat.r.length;
-    }
-    const xHat = await openWords(ctx, masked, bits);
-    // 3. local: DCF on the low k − 1 bits, then LTZ = a ⊕ w
-    if (segments.length === 1) return { shape: [...x.shape], data: ltzCombine(ctx.party, xHat, segments[0], bits) };
-    const out = new BigUint64Array(n);
-    off = 0;
-    for (const mat of segments) {
-      out.set(ltzCombine(ctx.party, xHat.subarray(off, off + mat.r.length), mat, bits), off);
-      off += mat.r.length;
-    }
-    return { shape: [...x.shape], data: out };
+    const segments = taken ?? [await ctx.dealer.take(ltzKeys, { count: x.data.length, bits })];
+    // 2.–3. open xHat, then DCF on the low k − 1 bits and LTZ = a ⊕ w
+    return openMaskedAndCombine(ctx, x, bits, segments, (xHat, mat) => ltzCombine(ctx.party, xHat, mat, bits), 'dcfLessThanZero');
   });
+}
+
+/**
+ * Steps 2–3 of an LTZ whose material was taken as consecutive segments (each with its mask r):
+ * open xHat = (x + r) mod 2^bits in one round, then `combine` each segment's part locally.
+ */
+export async function openMaskedAndCombine<M extends { readonly r: BigUint64Array }>(
+  ctx: PartyContext, x: RingTensor, bits: number, segments: readonly M[],
+  combine: (xHat: BigUint64Array, mat: M) => BigUint64Array, what: string,
+): Promise<RingTensor> {
+  const n = x.data.length;
+  if (segments.reduce((s, m) => s + m.r.length, 0) !== n) throw new RangeError(`${what}: material for another count than ${n}`);
+  const masked = new BigUint64Array(n);
+  let off = 0;
+  for (const mat of segments) {
+    for (let i = 0; i < mat.r.length; i++) masked[off + i] = asUintN(64, x.data[off + i] + mat.r[i]);
+    off += mat.r.length;
+  }
+  const xHat = await openWords(ctx, masked, bits);
+  if (segments.length === 1) return { shape: [...x.shape], data: combine(xHat, segments[0]) };
+  const out = new BigUint64Array(n);
+  off = 0;
+  for (const mat of segments) {
+    out.set(combine(xHat.subarray(off, off + mat.r.length), mat), off);
+    off += mat.r.length;
+  }
+  return { shape: [...x.shape], data: out };
 }
 
 /** [x < y] = LTZ(x − y); exact while x − y fits the signed `bits` range. */

@@ -1,12 +1,12 @@
 /**
- * ComparisonPool — LTZ comparison material for a run of batches whose sizes depend on revealed
+ * ComparisonPool — bit-LTZ comparison material (ltz-bit.ts) for a run of batches whose sizes depend on revealed
  * data (quick-select's passes, top-k.ts), drawn from dealer requests of one fixed size C (chunks,
  * labelled 0, 1, …). The requests are then the same from one run to the next but for how many
  * chunks a run needs, so a decoder step's plan (correlation-plans.ts) predicts them; per-pass
  * requests carried data-dependent counts and always went to the dealer on demand.
  *
  * Cost:      the comparisons themselves are unchanged (rounds, online bytes); offline: ⌈Σm / C⌉
- *            chunks of dcfLessThanZeroCost(C, bits) — the unused rest of the last chunk (< C
+ *            chunks of dcfLessThanZeroBitCost(C, bits) — the unused rest of the last chunk (< C
  *            comparisons) is dropped. pooledComparisonsOffline gives it exactly.
  * Security:  every comparison's material is used once (slices never overlap); C and the chunk
  *            labels are functions of public sizes.
@@ -15,7 +15,7 @@
  *            waste stays under one chunk.
  */
 import type { PartyContext } from '../engine/context';
-import { dcfLessThanZeroCost, ltzKeys, sliceLtzKeys, type LtzKeys } from '../fss/dcf-less-than';
+import { dcfLessThanZeroBitCost, ltzBitKeys, sliceLtzBitKeys, type LtzBitKeys } from '../fss/ltz-bit';
 
 const CHUNK_GRANULE = 64;
 
@@ -28,26 +28,26 @@ export function comparisonChunk(first: number): number {
 export function pooledComparisonsOffline(batches: readonly number[], bits: number): number {
   if (batches.length === 0) return 0;
   const C = comparisonChunk(batches[0]), total = batches.reduce((s, m) => s + m, 0);
-  return Math.ceil(total / C) * dcfLessThanZeroCost(C, bits).offlineBytes;
+  return Math.ceil(total / C) * dcfLessThanZeroBitCost(C, bits).offlineBytes;
 }
 
 export class ComparisonPool {
-  private current: LtzKeys | null = null;
+  private current: LtzBitKeys | null = null;
   private used = 0;
   private chunks = 0;
 
   constructor(private readonly ctx: PartyContext, readonly bits: number, readonly chunk: number) {}
 
-  /** Material for the next m comparisons, as consecutive slices (for dcfLessThanZero's `taken`). */
-  async take(m: number): Promise<LtzKeys[]> {
-    const parts: LtzKeys[] = [];
+  /** Material for the next m comparisons, as consecutive slices (for dcfLessThanZeroBit's `taken`). */
+  async take(m: number): Promise<LtzBitKeys[]> {
+    const parts: LtzBitKeys[] = [];
     while (m > 0) {
       if (!this.current || this.used === this.chunk) {
-        this.current = await this.ctx.dealer.take(ltzKeys, { count: this.chunk, bits: this.bits, chunk: this.chunks++ });
+        this.current = await this.ctx.dealer.take(ltzBitKeys, { count: this.chunk, bits: this.bits, chunk: this.chunks++ });
         this.used = 0;
       }
       const k = Math.min(m, this.chunk - this.used);
-      parts.push(sliceLtzKeys(this.current, this.used, this.used + k));
+      parts.push(sliceLtzBitKeys(this.current, this.used, this.used + k));
       this.used += k;
       m -= k;
     }

@@ -9,8 +9,8 @@
  * Online:    shuffle 8·rows·n·(2 + w) B per party; per comparison ⌈bits/8⌉ B + 1 bit; unshuffle
  *            8·rows·n·u B sent by P1 (u = k for oneHot, 1 for mask alone). topKCost(…) is exact given
  *            the step sizes the run reports (result.stepComparisons).
- * Offline:   shuffle 8·rows·n·(2 + w) B to each party (+ 8·rows·n·u to P0 for the unshuffle); one LTZ
- *            (DCF) key pair per comparison (dcfLessThanZeroCost(1, bits).offlineBytes), drawn in
+ * Offline:   shuffle 8·rows·n·(2 + w) B to each party (+ 8·rows·n·u to P0 for the unshuffle); one bit-LTZ
+ *            (Z₂-output DCF) key pair per comparison (dcfLessThanZeroBitCost(1, bits).offlineBytes), drawn in
  *            fixed-size chunks (comparison-pool.ts: < 1 chunk unused per run)
  * Accuracy:  exact when |v| < 2^{bits−2−L}, L = ⌈log2 n⌉ (maxRankedValue). Ties: the lower index wins.
  * Opens:     the comparison bits [key_a < key_b] of SHUFFLED items with distinct keys: a function of the
@@ -37,7 +37,7 @@
 import type { RingTensor } from '@mpcache/mpc-core';
 import type { PartyContext } from '../engine/context';
 import { openBytes, openWords } from '../engine/open';
-import { dcfLessThanZero, dcfLessThanZeroCost } from '../fss/dcf-less-than';
+import { dcfLessThanZeroBit, dcfLessThanZeroBitCost } from '../fss/ltz-bit';
 import { blockPermutation, drawCommonPermutation, permuteRows } from '../shuffle/permutation';
 import { obliviousShuffle, obliviousShuffleCost, unshufflePublic } from '../shuffle/shuffle';
 import { QuickSelect, type QuickSelectOptions } from './quick-select';
@@ -109,7 +109,7 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
         diff[c] = BigInt.asUintN(64, key[base + batch.a[c]] - key[base + batch.b[c]]);
       }
       pool ??= new ComparisonPool(ctx, bits, comparisonChunk(m));
-      const lt = await dcfLessThanZero(ctx, { shape: [m], data: diff }, bits, await pool.take(m));
+      const lt = await dcfLessThanZeroBit(ctx, { shape: [m], data: diff }, bits, await pool.take(m)); // XOR shares: open mod 2
       plan.apply(await openWords(ctx, lt.data, 1));
       stepComparisons.push(m);
     }
@@ -208,7 +208,7 @@ export function topKCost(
   const uw = opts.oneHot ? k : opts.mask ? 1 : 0;
   const shuffle = obliviousShuffleCost(rows * n, 2 + w, uw ? 'public' : 'none', uw);
   let cmpBytes = 0;
-  for (const m of stepComparisons) cmpBytes += dcfLessThanZeroCost(m, bits).bytesSent + openBytes(m, 1);
+  for (const m of stepComparisons) cmpBytes += dcfLessThanZeroBitCost(m, bits).bytesSent + openBytes(m, 1);
   const cmpOffline = pooledComparisonsOffline(stepComparisons, bits);
   const unshuffleBytes = 8 * rows * n * uw;
   const own = {

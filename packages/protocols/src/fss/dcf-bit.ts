@@ -17,7 +17,7 @@ import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { drawFssRoots, type FssPrg } from './fss-prg';
-import { FssLayout, wordBytes } from './fss-wasm';
+import { FssLayout, placeGenInputs, wordBytes } from './fss-wasm';
 
 /** A batch of N Z₂-output DCF keys of one party. */
 export interface DcfBitKeys {
@@ -66,9 +66,7 @@ export function dcfBitGen(prg: FssPrg, n: number, alpha: BigUint64Array, roots0:
   const mem = L.commit();
   for (let c0 = 0; c0 < N; c0 += C) {
     const c1 = Math.min(N, c0 + C), cc = c1 - c0;
-    mem.set(roots0.subarray(16 * c0, 16 * c1), r0);
-    mem.set(roots1.subarray(16 * c0, 16 * c1), r1);
-    mem.set(wordBytes(alpha, c0, c1), al);
+    placeGenInputs(mem, { r0, r1, alpha: al }, roots0, roots1, alpha, c0, c1);
     mem.fill(0, va, va + cc); // A = 0
     kx.genInit(cc, r0, r1, inp, 0, leafIn, n === 0 ? 1 : 0, t); // t0 = 0, t1 = 1
     for (let i = 1; i <= n; i++) {

@@ -39,7 +39,7 @@ import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { drawFssRoots, type FssPrg } from './fss-prg';
-import { FssLayout, wordBytes } from './fss-wasm';
+import { FssLayout, placeGenInputs, wordBytes } from './fss-wasm';
 
 // Local alias: BigInt.asUintN through the global costs ≈ 250 ns/elem under jest's vm (engine/words.ts).
 const { asUintN } = BigInt;
@@ -159,9 +159,7 @@ export function dcfGen(
   const levelBytes = N * (16 + 8 * m);
   for (let c0 = 0; c0 < N; c0 += C) {
     const c1 = Math.min(N, c0 + C), cc = c1 - c0;
-    mem.set(roots0.subarray(16 * c0, 16 * c1), r0);
-    mem.set(roots1.subarray(16 * c0, 16 * c1), r1);
-    mem.set(wordBytes(alpha, c0, c1), al);
+    placeGenInputs(mem, { r0, r1, alpha: al }, roots0, roots1, alpha, c0, c1);
     mem.set(wordBytes(beta, m * c0, m * c1), be);
     mem.fill(0, va, va + 8 * m * cc); // Vα = 0
     kx.genInit(cc, r0, r1, inp, inpJ, leafIn, n === 0 ? nb : 0, t); // t0 = 0, t1 = 1

@@ -32,7 +32,7 @@ import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
 import { drawFssRoots, FssPrg } from './fss-prg';
-import { FssLayout, wordBytes } from './fss-wasm';
+import { FssLayout, placeGenInputs, wordBytes } from './fss-wasm';
 
 /** One party's keys for a batch of `count` DPFs of the same shape. */
 export interface DpfKeys {
@@ -109,9 +109,7 @@ export function dpfGen(
   const mem = L.commit();
   for (let c0 = 0; c0 < count; c0 += C) {
     const c1 = Math.min(count, c0 + C), cc = c1 - c0;
-    mem.set(roots0.subarray(16 * c0, 16 * c1), r0);
-    mem.set(roots1.subarray(16 * c0, 16 * c1), r1);
-    mem.set(wordBytes(alpha, c0, c1), al);
+    placeGenInputs(mem, { r0, r1, alpha: al }, roots0, roots1, alpha, c0, c1);
     mem.set(wordBytes(beta, c0, c1), be);
     kx.genInit(cc, r0, r1, inp, 0, leafIn, depth === 0 ? nb : 0, t); // t0 = 0, t1 = 1
     for (let lvl = 0; lvl < depth; lvl++) {

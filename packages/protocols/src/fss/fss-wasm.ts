@@ -98,3 +98,13 @@ function retainLayout(l: FssLayout): void {
 /** The bytes of words [w0, w1) of a word array (a view, no copy). */
 export const wordBytes = (a: BigUint64Array, w0: number, w1: number): Uint8Array =>
   new Uint8Array(a.buffer, a.byteOffset + 8 * w0, 8 * (w1 - w0));
+
+/** A key-generation chunk's inputs into the kernel memory: both parties' root seeds and α of keys [c0, c1). */
+export function placeGenInputs(
+  mem: Uint8Array, at: { readonly r0: Ptr; readonly r1: Ptr; readonly alpha: Ptr },
+  roots0: Uint8Array, roots1: Uint8Array, alpha: BigUint64Array, c0: number, c1: number,
+): void {
+  mem.set(roots0.subarray(16 * c0, 16 * c1), at.r0);
+  mem.set(roots1.subarray(16 * c0, 16 * c1), at.r1);
+  mem.set(wordBytes(alpha, c0, c1), at.alpha);
+}

@@ -14,9 +14,10 @@
  *
  * Every error of a session goes to `failSession`, which closes that session's links with a reason
  * and frees its queue; other sessions are untouched. A session both parties closed is counted by
- * their links' close codes (session-close-codes.ts): done, failed on a party, or canceled. Limits: MAX_SESSIONS (pairing + serving), and
- * maxRequestBytes per correlation (MAX_DEALER_REQUEST_BYTES: a larger request is refused before
- * anything is generated, with LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session),
+ * their links' close codes (session-close-codes.ts): done, failed on a party, or canceled.
+ * Limits: MAX_SESSIONS (pairing + serving), and maxRequestBytes per correlation
+ * (MAX_DEALER_REQUEST_BYTES: a larger request is refused before anything is generated, with
+ * LimitError MPC_ERR_DEALER_REQUEST_TOO_LARGE, and fails its session),
  * maxRequestWork per correlation (MAX_DEALER_REQUEST_WORK, word operations to generate it: refused
  * before generating, with LimitError MPC_ERR_DEALER_REQUEST_TOO_MUCH_WORK, and fails its session),
  * maxBacklogBytes queued per session for the party that has not asked yet (MAX_DEALER_BACKLOG_BYTES:

@@ -101,22 +101,30 @@ export const ltzKeys = defineCorrelation('dcfLtz', validateCompareParams, ltzKey
  * for these comparisons, as consecutive segments (a ComparisonPool's slices); default one request.
  */
 export async function dcfLessThanZero(ctx: PartyContext, x: RingTensor, bits = 64, taken?: readonly LtzKeys[]): Promise<RingTensor> {
-  assertBits(bits);
-  return ctx.ledger.scope('dcfLessThanZero', async () => {
-    // 1. take [r], [ρ] and the DCF keys
-    const segments = taken ?? [await ctx.dealer.take(ltzKeys, { count: x.data.length, bits })];
-    // 2.–3. open xHat, then DCF on the low k − 1 bits and LTZ = a ⊕ w
-    return openMaskedAndCombine(ctx, x, bits, segments, (xHat, mat) => ltzCombine(ctx.party, xHat, mat, bits), 'dcfLessThanZero');
-  });
+  // 1. take [r], [ρ] and the DCF keys; 2.–3. open xHat, then DCF on the low k − 1 bits and LTZ = a ⊕ w
+  return maskedComparison(ctx, 'dcfLessThanZero', x, bits, taken ?? (() => ctx.dealer.take(ltzKeys, { count: x.data.length, bits })),
+    (xHat, mat) => ltzCombine(ctx.party, xHat, mat, bits));
 }
 
 /**
- * Steps 2–3 of an LTZ whose material was taken as consecutive segments (each with its mask r):
- * open xHat = (x + r) mod 2^bits in one round, then `combine` each segment's part locally.
+ * An LTZ in the ledger scope `what`: its material (`taken` as consecutive segments, each with its
+ * mask r, or one request), xHat = (x + r) mod 2^bits opened in one round, then `combine` each
+ * segment's part locally.
  */
-export async function openMaskedAndCombine<M extends { readonly r: BigUint64Array }>(
-  ctx: PartyContext, x: RingTensor, bits: number, segments: readonly M[],
-  combine: (xHat: BigUint64Array, mat: M) => BigUint64Array, what: string,
+export async function maskedComparison<M extends { readonly r: BigUint64Array }>(
+  ctx: PartyContext, what: string, x: RingTensor, bits: number, taken: readonly M[] | (() => Promise<M>),
+  combine: (xHat: BigUint64Array, mat: M) => BigUint64Array,
+): Promise<RingTensor> {
+  assertBits(bits);
+  return ctx.ledger.scope(what, async () => {
+    const segments = typeof taken === 'function' ? [await taken()] : taken;
+    return openAndCombine(ctx, what, x, bits, segments, combine);
+  });
+}
+
+async function openAndCombine<M extends { readonly r: BigUint64Array }>(
+  ctx: PartyContext, what: string, x: RingTensor, bits: number, segments: readonly M[],
+  combine: (xHat: BigUint64Array, mat: M) => BigUint64Array,
 ): Promise<RingTensor> {
   const n = x.data.length;
   if (segments.reduce((s, m) => s + m.r.length, 0) !== n) throw new RangeError(`${what}: material for another count than ${n}`);

@@ -26,7 +26,7 @@ import { bytesToP0, sumDealerBytes, totalDealerBytes } from '../dealer/dealer-by
 import { derivedWork, randomWork } from '../dealer/dealer-work';
 import type { PartyContext } from '../engine/context';
 import { dcfBitEval, dcfBitKeysBytes, dcfBitKeysWork, dealDcfBitKeys, sliceDcfBitKeys, type DcfBitKeys } from './dcf-bit';
-import { assertBits, openMaskedAndCombine, validateCompareParams, type CompareParams } from './dcf-less-than';
+import { maskedComparison, validateCompareParams, type CompareParams } from './dcf-less-than';
 import { defaultFssPrg } from './dpf-keygen';
 
 /** Correlation of one batch of bit comparisons (this party's shares). */
@@ -63,11 +63,8 @@ export const ltzBitKeys = defineCorrelation('dcfLtzBit', validateCompareParams, 
  * consecutive segments (a ComparisonPool's slices); default one request.
  */
 export async function dcfLessThanZeroBit(ctx: PartyContext, x: RingTensor, bits = 64, taken?: readonly LtzBitKeys[]): Promise<RingTensor> {
-  assertBits(bits);
-  return ctx.ledger.scope('dcfLessThanZeroBit', async () => {
-    const segments = taken ?? [await ctx.dealer.take(ltzBitKeys, { count: x.data.length, bits })];
-    return openMaskedAndCombine(ctx, x, bits, segments, (xHat, mat) => ltzBitCombine(ctx.party, xHat, mat, bits), 'dcfLessThanZeroBit');
-  });
+  return maskedComparison(ctx, 'dcfLessThanZeroBit', x, bits, taken ?? (() => ctx.dealer.take(ltzBitKeys, { count: x.data.length, bits })),
+    (xHat, mat) => ltzBitCombine(ctx.party, xHat, mat, bits));
 }
 
 /** Step 3 for an opened xHat (mod 2^bits): this party's XOR share of [x < 0] per element. */

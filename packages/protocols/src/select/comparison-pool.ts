@@ -1,9 +1,9 @@
 /**
- * ComparisonPool — bit-LTZ comparison material (ltz-bit.ts) for a run of batches whose sizes depend on revealed
- * data (quick-select's passes, top-k.ts), drawn from dealer requests of one fixed size C (chunks,
- * labelled 0, 1, …). The requests are then the same from one run to the next but for how many
- * chunks a run needs, so a decoder step's plan (correlation-plans.ts) predicts them; per-pass
- * requests carried data-dependent counts and always went to the dealer on demand.
+ * ComparisonPool — bit-LTZ comparison material (ltz-bit.ts) for a run of batches whose sizes
+ * depend on revealed data (quick-select's passes, top-k.ts), drawn from dealer requests of one
+ * fixed size C (chunks, labelled 0, 1, …). The requests are then the same from one run to the next
+ * but for how many chunks a run needs, so a decoder step's plan (correlation-plans.ts) predicts
+ * them; per-pass requests carried data-dependent counts and always went to the dealer on demand.
  *
  * Cost:      the comparisons themselves are unchanged (rounds, online bytes); offline: ⌈Σm / C⌉
  *            chunks of dcfLessThanZeroBitCost(C, bits) — the unused rest of the last chunk (< C

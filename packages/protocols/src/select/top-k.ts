@@ -9,9 +9,9 @@
  * Online:    shuffle 8·rows·n·(2 + w) B per party; per comparison ⌈bits/8⌉ B + 1 bit; unshuffle
  *            8·rows·n·u B sent by P1 (u = k for oneHot, 1 for mask alone). topKCost(…) is exact given
  *            the step sizes the run reports (result.stepComparisons).
- * Offline:   shuffle 8·rows·n·(2 + w) B to each party (+ 8·rows·n·u to P0 for the unshuffle); one bit-LTZ
- *            (Z₂-output DCF) key pair per comparison (dcfLessThanZeroBitCost(1, bits).offlineBytes), drawn in
- *            fixed-size chunks (comparison-pool.ts: < 1 chunk unused per run)
+ * Offline:   shuffle 8·rows·n·(2 + w) B to each party (+ 8·rows·n·u to P0 for the unshuffle); one
+ *            bit-LTZ (Z₂-output DCF) key pair per comparison (dcfLessThanZeroBitCost(1, bits)
+ *            .offlineBytes), drawn in fixed-size chunks (comparison-pool.ts: < 1 chunk unused per run)
  * Accuracy:  exact when |v| < 2^{bits−2−L}, L = ⌈log2 n⌉ (maxRankedValue). Ties: the lower index wins.
  * Opens:     the comparison bits [key_a < key_b] of SHUFFLED items with distinct keys: a function of the
  *            rank order of a uniform permutation that neither party knows, hence simulatable; the

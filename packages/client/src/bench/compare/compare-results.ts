@@ -84,7 +84,11 @@ export interface Goals {
 export function compareToBaseline(f: ResultFile, baselinePolicy: string, goals?: Goals): BaselineComparison {
   if (f.kind !== 'decode') throw new TypeError(`${f.file}: --baseline compares the policies of one bench decode file; this one holds ${f.kind} results`);
   const byContext = new Map<number, ResultRow[]>();
-  for (const r of f.rows) byContext.set(r.seqLen!, [...(byContext.get(r.seqLen!) ?? []), r]);
+  for (const r of f.rows) {
+    const list = byContext.get(r.seqLen!);
+    if (list) list.push(r);
+    else byContext.set(r.seqLen!, [r]);
+  }
   if (!f.rows.some((r) => r.policy === baselinePolicy)) {
     const have = [...new Set(f.rows.map((r) => r.policy))].join(', ');
     throw new RangeError(`${f.file}: no "${baselinePolicy}" row to compare with (policies: ${have})`);

@@ -12,7 +12,7 @@ import { compareToBaseline, compareVersions } from '../src/bench/compare/compare
 import { parseResultFile, readResultFile } from '../src/bench/compare/result-files';
 
 const decodeRow = (policy: string, seqLen: number, ms: number, bytes: number, rounds: number, offline: number, rss: [number, number]) => ({
-  policy, seqLen, budget: policy === 'full' ? null : 256, msPerToken: ms, msOnlinePerToken: ms * 0.8, bytesPerToken: bytes,
+  policy, seqLen, budget: policy === 'full' ? null : 256, msPerToken: ms, msOnlinePerToken: ms * 0.8, cpuMsPerToken: ms * 1.7, bytesPerToken: bytes,
   roundsPerToken: rounds, offlineBytesPerToken: offline, keptTokens: policy === 'full' ? seqLen : 256, peakRssMB: rss,
 });
 
@@ -104,6 +104,7 @@ describe('compareToBaseline', () => {
     expect(c.rows.map((r) => [r.policy, r.seqLen])).toEqual([['mpcache', 4096], ['mpcache', 1024]]);
     const at4096 = c.rows[0];
     expect(at4096.lower.msPerToken).toBeCloseTo(4200 / 1650, 12); // 2.545…
+    expect(at4096.lower.cpuMsPerToken).toBeCloseTo(4200 / 1650, 12); // CPU = 1.7 × wall in both rows
     expect(at4096.lower.bytesPerToken).toBeCloseTo(50_740_000 / 10_020_000, 12); // 5.06
     expect(at4096.lower.roundsPerToken).toBeCloseTo(589 / 673, 12);
     expect(at4096.lower.peakRssMB).toBeCloseTo(3500 / 3565, 12);

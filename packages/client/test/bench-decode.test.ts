@@ -52,6 +52,10 @@ describe('bench decode (two party processes)', () => {
       expect(r.msPerTokenMax).toBeGreaterThanOrEqual(r.msPerToken);
       expect(r.peakRssMB).toHaveLength(2);
       for (const m of r.peakRssMB) expect(m).toBeGreaterThan(10);
+      // CPU time of each process, measured (P0 and P1 compute every step; the dealer generates for it)
+      const { p0, p1, dealer } = r.cpuMsByProcess;
+      for (const c of [p0, p1, dealer]) expect(c).toBeGreaterThan(0);
+      expect(Math.abs(r.cpuMsPerToken - (p0 + p1 + dealer))).toBeLessThanOrEqual(0.2);
       expect(r.steps).toHaveLength(TOKENS);
       expect(r.kvLen).toEqual([SEQ - TOKENS + 1, SEQ]); // the last measured step is at position n
     }

@@ -65,13 +65,13 @@ function versionsTable(c: VersionComparison): string {
 }
 
 function baselineTable(c: BaselineComparison): string {
-  const head = ['context', 'policy', 'ms/token', `${c.baselinePolicy} ms`, 'latency × lower', 'online × lower', 'bytes/party', `${c.baselinePolicy} bytes`, 'bytes × lower', 'rounds', `${c.baselinePolicy} rounds`, 'offline × lower', 'peak RSS ×'];
+  const head = ['context', 'policy', 'ms/token', `${c.baselinePolicy} ms`, 'latency × lower', 'online × lower', 'CPU × lower', 'bytes/party', `${c.baselinePolicy} bytes`, 'bytes × lower', 'rounds', `${c.baselinePolicy} rounds`, 'offline × lower', 'peak RSS ×'];
   if (c.goals) head.push(`≥ ${c.goals.latency}× latency`, `≥ ${c.goals.bytes}× bytes`);
   const lines: (string | number)[][] = [head];
   for (const r of c.rows) {
     const line: (string | number)[] = [
       r.seqLen, r.policy, show(r.row.msPerToken), show(r.baseline.msPerToken), ratioText(r.lower.msPerToken, false), ratioText(r.lower.msOnlinePerToken, false),
-      fmtBytes(r.row.bytesPerToken ?? 0), fmtBytes(r.baseline.bytesPerToken ?? 0), ratioText(r.lower.bytesPerToken, false),
+      ratioText(r.lower.cpuMsPerToken, false), fmtBytes(r.row.bytesPerToken ?? 0), fmtBytes(r.baseline.bytesPerToken ?? 0), ratioText(r.lower.bytesPerToken, false),
       show(r.row.roundsPerToken), show(r.baseline.roundsPerToken), ratioText(r.lower.offlineBytesPerToken, false),
       // RSS as row / baseline: the issue bounds MPCache's extra state by +25 %
       r.lower.peakRssMB ? `${(1 / r.lower.peakRssMB).toFixed(3)}×` : '-',

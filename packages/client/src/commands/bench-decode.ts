@@ -69,14 +69,20 @@ export function registerBenchDecodeCommand(bench: Command): void {
 }
 
 function rowLine(r: DecodeRow): string {
-  return `${r.policy} @ ${r.seqLen}: ${(r.msPerToken / 1000).toFixed(2)} s/token (online ≈ ${(r.msOnlinePerToken / 1000).toFixed(2)} s), ` +
+  return `${r.policy} @ ${r.seqLen}: ${(r.msPerToken / 1000).toFixed(2)} s/token (online ≈ ${(r.msOnlinePerToken / 1000).toFixed(2)} s, CPU ${cpuText(r)} s), ` +
     `${fmtBytes(r.bytesPerToken)}, ${r.roundsPerToken} rounds, offline ${fmtBytes(r.offlineBytesPerToken)}, kept ${r.keptTokens}, RSS ${r.peakRssMB.join(' / ')} MB`;
 }
 
 export function decodeTable(rows: readonly DecodeRow[]): string {
-  const out: (string | number)[][] = [['policy', 'seq', 'budget', 'ms/token', 'max ms', 'online ms', 'bytes/party', 'rounds', 'offline (both)', 'kept', 'peak RSS MB (P0/P1)']];
+  const out: (string | number)[][] = [['policy', 'seq', 'budget', 'ms/token', 'max ms', 'online ms', 'CPU s (P0+P1+dealer)', 'bytes/party', 'rounds', 'offline (both)', 'kept', 'peak RSS MB (P0/P1)']];
   for (const r of rows) {
-    out.push([r.policy, r.seqLen, r.budget ?? '-', r.msPerToken, r.msPerTokenMax, r.msOnlinePerToken, fmtBytes(r.bytesPerToken), r.roundsPerToken, fmtBytes(r.offlineBytesPerToken), r.keptTokens, r.peakRssMB.join(' / ')]);
+    out.push([r.policy, r.seqLen, r.budget ?? '-', r.msPerToken, r.msPerTokenMax, r.msOnlinePerToken, cpuText(r), fmtBytes(r.bytesPerToken), r.roundsPerToken, fmtBytes(r.offlineBytesPerToken), r.keptTokens, r.peakRssMB.join(' / ')]);
   }
   return table(out);
+}
+
+/** The three processes' CPU seconds per token and their sum, e.g. "0.91+0.88+0.87 = 2.66". */
+function cpuText(r: DecodeRow): string {
+  const { p0, p1, dealer } = r.cpuMsByProcess, s = (ms: number) => (ms / 1000).toFixed(2);
+  return `${s(p0)}+${s(p1)}+${s(dealer)} = ${s(r.cpuMsPerToken)}`;
 }

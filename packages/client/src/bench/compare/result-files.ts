@@ -22,6 +22,7 @@ export const METRICS: Record<ResultKind, readonly MetricSpec[]> = {
   decode: [
     { field: 'msPerToken', label: 'ms/token', exact: false },
     { field: 'msOnlinePerToken', label: 'online ms', exact: false, optional: true },
+    { field: 'cpuMsPerToken', label: 'CPU ms', exact: false, optional: true },
     { field: 'bytesPerToken', label: 'bytes/party', exact: true },
     { field: 'roundsPerToken', label: 'rounds', exact: true },
     { field: 'offlineBytesPerToken', label: 'offline', exact: true },

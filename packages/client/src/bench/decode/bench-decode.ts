@@ -14,6 +14,9 @@
  *   bytesPerToken         online bytes one party sends (max over the two; exact, from the ledger)
  *   roundsPerToken        rounds (max over the two parties)
  *   offlineBytesPerToken  dealer bytes to both parties
+ *   cpuMsPerToken         CPU time (user + system) of P0, P1 and the dealer's process together, and
+ *                         cpuMsByProcess each one's (the dealer's over the measured steps' span:
+ *                         it generates ahead, cpu-time.ts)
  *   keptTokens            rows one head's query attends, mean over layers (full cache: the context)
  *   peakRssMB             [P0, P1], resident memory sampled during the row
  * plus per-step figures and the per-section breakdown (ledger scope paths, depth ≤ 2).
@@ -23,6 +26,7 @@ import { MAX_NEW_TOKENS, type Cost } from '@mpcache/mpc-core';
 import { defaultPolicyBudget, modelConfig, type SamplingParams } from '@mpcache/mpcache';
 import { DEFAULT_MODEL_FRAC_BITS } from '@mpcache/party-server';
 import { benchPolicy } from './bench-policies';
+import { CpuTimeline } from './cpu-time';
 import { DecodeCluster } from './decode-cluster';
 import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
 import { RssSampler } from './rss-sampler';
@@ -74,6 +78,10 @@ export interface DecodeRow {
   msPerTokenMax: number;
   msOnlinePerToken: number;
   dealerWaitMsPerToken: number;
+  /** CPU ms per token of the three processes together (cpuMsByProcess summed). */
+  cpuMsPerToken: number;
+  /** CPU ms per token of each process: P0, P1 and the orchestrator that runs the dealer. */
+  cpuMsByProcess: { p0: number; p1: number; dealer: number };
   bytesPerToken: number;
   bytesReceivedPerToken: number;
   roundsPerToken: number;
@@ -123,6 +131,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   }
   const fracBits = opts.fracBits ?? DEFAULT_MODEL_FRAC_BITS;
   const dealerRss = new RssSampler(100).start();
+  const dealerCpu = new CpuTimeline();
   const t0 = performance.now();
   opts.onNote?.(`starting P0 and P1 (two processes) and the dealer; each party loads and masks its share of ${config.name}…`);
   // profiling aid: MPCACHE_BENCH_PARTY_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (node options of both parties)
@@ -142,21 +151,30 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   try {
     for (const s of specs) {
       const usesBudget = s.policy !== 'full';
+      dealerCpu.start();
       const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, seed: opts.seed ?? 'bench', ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}) });
-      const row = aggregateRow(s.policy, s.seqLen, usesBudget ? s.budget : null, p0, p1);
+      const row = aggregateRow(s.policy, s.seqLen, usesBudget ? s.budget : null, p0, p1, dealerCpu.cpuMsBetween(...measuredSpan(p0, p1)));
+      dealerCpu.stop();
       report.rows.push(row);
       report.dealerPeakRssMB = dealerRss.peakSoFar();
       opts.onRow?.(row, report);
     }
   } finally {
+    dealerCpu.stop();
     await cluster.close();
     report.dealerPeakRssMB = dealerRss.stop();
   }
   return report;
 }
 
-/** One report row from both parties' measurements (exported for tests). */
-export function aggregateRow(policy: string, seqLen: number, budget: number | null, p0: PartyRowResult, p1: PartyRowResult): DecodeRow {
+/** From the first measured step's start to the last one's end, on either party. */
+function measuredSpan(p0: PartyRowResult, p1: PartyRowResult): [number, number] {
+  const n = p0.steps.length - 1;
+  return [Math.min(p0.steps[0].startAt, p1.steps[0].startAt), Math.max(p0.steps[n].endAt, p1.steps[n].endAt)];
+}
+
+/** One report row from both parties' measurements and the dealer's CPU ms over the steps (exported for tests). */
+export function aggregateRow(policy: string, seqLen: number, budget: number | null, p0: PartyRowResult, p1: PartyRowResult, dealerCpuMs: number): DecodeRow {
   const steps = p0.steps.map((s, i) => stepRow(s, p1.steps[i]));
   const mean = (f: (s: DecodeStepRow) => number) => round1(steps.reduce((a, s) => a + f(s), 0) / steps.length);
   const n = p0.steps.length;
@@ -175,12 +193,15 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
   }
   for (const c of Object.values(sections)) for (const k of ['rounds', 'bytesSent', 'offlineBytes', 'ms'] as const) c[k] = round1(c[k] ?? 0);
   const layers = p0.steps[0].keptByLayer.length;
+  const cpu = { p0: cpuPerStep(p0), p1: cpuPerStep(p1), dealer: round1(dealerCpuMs / n) };
   return {
     policy, seqLen, budget,
     msPerToken: mean((s) => s.ms),
     msPerTokenMax: Math.max(...steps.map((s) => s.ms)),
     msOnlinePerToken: mean((s) => s.msOnline),
     dealerWaitMsPerToken: round1(p0.steps.reduce((a, s, i) => a + Math.max(s.dealerWaitMs, p1.steps[i].dealerWaitMs), 0) / n),
+    cpuMsPerToken: round1(cpu.p0 + cpu.p1 + cpu.dealer),
+    cpuMsByProcess: cpu,
     bytesPerToken: mean((s) => s.bytes),
     bytesReceivedPerToken: round1(p0.steps.reduce((a, s) => a + s.cost.bytesReceived, 0) / n),
     roundsPerToken: mean((s) => s.rounds),
@@ -211,5 +232,7 @@ function stepRow(a: PartyStep, b: PartyStep): DecodeStepRow {
     speculation: a.speculation,
   };
 }
+
+const cpuPerStep = (p: PartyRowResult): number => round1(p.steps.reduce((a, s) => a + s.cpuMs, 0) / p.steps.length);
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -45,6 +45,11 @@ export interface PartyStep {
   readonly ms: number;
   /** Part of `ms` spent waiting on the dealer (CorrelationSource.dealerWaitMs). */
   readonly dealerWaitMs: number;
+  /** This party's process CPU time (user + system) over the step, ms (cpu-time.ts). */
+  readonly cpuMs: number;
+  /** The step's start and end on the machine's clock (epochMs): the window of the dealer's CPU. */
+  readonly startAt: number;
+  readonly endAt: number;
   /** Dealer requests sent ahead from recorded plans (issued), taken as planned (hits), plans dropped (misses). */
   readonly speculation: SpeculationStats;
   /** This party's ledger difference over the step (exact, counted from the frames). */

@@ -5,8 +5,9 @@
  *
  * Per step it reports this party's exact ledger difference (Generator's own measurement: the whole
  * token, argmax included), wall time from a common start (a zero-byte exchange before each step,
- * outside the step's ledger window), the time spent waiting on the dealer, the rows each layer
- * attended, and the per-section costs (ledger scope paths, depth ≤ 2). The dealer answers on demand:
+ * outside the step's ledger window), the time spent waiting on the dealer, this process's CPU time
+ * and the step's start and end on the machine's clock (cpu-time.ts), the rows each layer attended,
+ * and the per-section costs (ledger scope paths, depth ≤ 2). The dealer answers on demand:
  * a step's correlation sequence depends on its cache length, and for the selecting policies on
  * revealed (shuffled) comparison outcomes, so it cannot be recorded once and prefetched.
  *
@@ -19,6 +20,7 @@ import { AesCtrPrg, diffCost, sub, type Cost, type RingTensor } from '@mpcache/m
 import type { PartyContext } from '@mpcache/protocols';
 import { Generator, type GeneratedToken, type SecureWeights } from '@mpcache/mpcache';
 import { AttendedRowsMeter } from './attended-rows-meter';
+import { epochMs, processCpuMs } from './cpu-time';
 import { benchPolicy } from './bench-policies';
 import type { DecodeRowSpec, PartyRowResult, PartyStep } from './decode-messages';
 import { collectGarbage, lifetimeMaxRssMB, RssSampler } from './rss-sampler';
@@ -62,12 +64,17 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
 async function measuredStep(ctx: PartyContext, gen: Generator, meter: AttendedRowsMeter, run: () => Promise<GeneratedToken>): Promise<PartyStep> {
   await syncPoint(ctx);
   const pathsBefore = ctx.ledger.paths(), msBefore = ctx.ledger.wallMs(), waitBefore = ctx.dealer.dealerWaitMs, specBefore = { ...ctx.dealer.speculationStats };
+  const startAt = epochMs(), cpuBefore = processCpuMs();
   const t = await run();
+  const cpuMs = processCpuMs() - cpuBefore, endAt = epochMs();
   const spec = ctx.dealer.speculationStats;
   return {
     kvLen: gen.decoder.layerCaches[0].length,
     ms: round1(t.cost.ms),
     dealerWaitMs: round1(ctx.dealer.dealerWaitMs - waitBefore),
+    cpuMs: round1(cpuMs),
+    startAt,
+    endAt,
     speculation: {
       issued: spec.issued - specBefore.issued, hits: spec.hits - specBefore.hits,
       misses: spec.misses - specBefore.misses, skipped: spec.skipped - specBefore.skipped, onDemand: spec.onDemand - specBefore.onDemand,

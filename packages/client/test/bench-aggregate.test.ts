@@ -8,7 +8,7 @@ const step = (sections: PartyStep['sections'], ms: number, cpuMs = 0, startAt = 
   cost: cost({ rounds: 3, bytesSent: 80, bytesReceived: 80, offlineBytes: 500 }), keptByLayer: [10, 10], sections,
 });
 const party = (p: 0 | 1, steps: PartyStep[]): PartyRowResult => ({
-  party: p, warmRows: 9, warmMs: 5, warmup: steps[0], steps, peakRssMB: 100 + p, maxRssMB: 120,
+  party: p, warmRows: 9, warmMs: 5, warmup: steps[0], warmupSteps: [steps[0]], steps, peakRssMB: 100 + p, maxRssMB: 120,
 });
 
 describe('bench decode: aggregating both parties\' rows', () => {

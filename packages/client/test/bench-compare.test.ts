@@ -140,7 +140,7 @@ describe('mpcache bench compare (CLI)', () => {
   it('compares one run against a baseline policy with goals', async () => {
     const out = join(dir, 'baseline.json');
     const { stdout } = await run([b, '--baseline', 'full', '--goals', '2.5,8', '--json', out]);
-    expect(stdout).toMatch(/4096\s+mpcache\s+1000\s+3000\s+3\.000×\s+3\.000×\s+10\.00 MB\s+50\.00 MB\s+5\.000×/);
+    expect(stdout).toMatch(/4096\s+mpcache\s+1000\s+3000\s+3\.000×\s+3\.000×\s+3\.000×\s+10\.00 MB\s+50\.00 MB\s+5\.000×/);
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j.rows[0]).toMatchObject({ policy: 'mpcache', seqLen: 4096, meets: { latency: true, bytes: false } });
   }, 30_000);

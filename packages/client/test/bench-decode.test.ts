@@ -21,7 +21,7 @@ function inProcessCosts(rows: { policy: string; budget: number }[]): Promise<[Co
     const child = fork(join(__dirname, 'fixtures', 'decode-row-in-process.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { costs?: [Cost[], Cost[]][]; error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m.costs!)));
     child.once('exit', (code) => reject(new Error(`in-process reference exited with code ${code}`)));
-    child.send({ model: MODEL, fracBits: FRAC_BITS, rows: rows.map((r) => ({ ...r, seqLen: SEQ, tokens: TOKENS, seed: 'bench' })) });
+    child.send({ model: MODEL, fracBits: FRAC_BITS, rows: rows.map((r) => ({ ...r, seqLen: SEQ, tokens: TOKENS, warmupSteps: 1, seed: 'bench' })) });
   });
 }
 
@@ -40,7 +40,7 @@ describe('bench decode (two party processes)', () => {
   }, 120_000);
 
   it('writes the schema of ARCHITECTURE.md', () => {
-    expect(report).toMatchObject({ model: MODEL, net: 'none', tokens: TOKENS, fracBits: FRAC_BITS });
+    expect(report).toMatchObject({ model: MODEL, net: 'none', tokens: TOKENS, warmupSteps: 1, fracBits: FRAC_BITS });
     expect(report.rows.map((r) => [r.policy, r.seqLen])).toEqual([['full', SEQ], ['streamingllm', SEQ]]);
     for (const r of report.rows) {
       for (const k of ['msPerToken', 'msOnlinePerToken', 'bytesPerToken', 'roundsPerToken', 'offlineBytesPerToken', 'keptTokens'] as const) {
@@ -58,6 +58,7 @@ describe('bench decode (two party processes)', () => {
       expect(Math.abs(r.cpuMsPerToken - (p0 + p1 + dealer))).toBeLessThanOrEqual(0.2);
       expect(r.steps).toHaveLength(TOKENS);
       expect(r.kvLen).toEqual([SEQ - TOKENS + 1, SEQ]); // the last measured step is at position n
+      expect(r.warmupSteps.map((s) => s.kvLen)).toEqual([SEQ - TOKENS]); // one unmeasured step just before
     }
     expect(report.setup.maskBytesPerParty).toBeGreaterThan(0);
   });
@@ -106,5 +107,8 @@ describe('bench decode (two party processes)', () => {
     await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['nope'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown policy "nope"/);
     await expect(benchDecode({ model: MODEL, seqLens: [65], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/context/);
     await expect(benchDecode({ model: 'gpt-5', seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 1 })).rejects.toThrow(/unknown model/);
+    // 12 positions hold 9 measured steps, the warm-up token and one unmeasured step, and a prompt of 1
+    await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 10 })).rejects.toThrow(/too short for 10 \+ 2 tokens/);
+    await expect(benchDecode({ model: MODEL, seqLens: [SEQ], policies: ['full'], net: 'none', tokens: 1, warmupSteps: -1 })).rejects.toThrow(/warmupSteps/);
   });
 });

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { MAX_NEW_TOKENS } from '@mpcache/mpc-core';
-import { benchDecode, type DecodeRow } from '../bench/decode/bench-decode';
+import { benchDecode, DEFAULT_WARMUP_STEPS, MAX_WARMUP_STEPS, type DecodeRow } from '../bench/decode/bench-decode';
 import { fmtBytes, parseIntArg, parseList, table, writeJson } from '../cli-util';
 import { parseSampling, TOP_K_HELP, TOP_P_HELP } from './run-generation';
 
@@ -18,6 +18,7 @@ interface DecodeOptions {
   policy: string;
   net: string;
   tokens: string;
+  warmupSteps: string;
   budget: string;
   fracBits?: string;
   seed: string;
@@ -35,7 +36,8 @@ export function registerBenchDecodeCommand(bench: Command): void {
     .option('--seq <list>', 'context lengths, e.g. 512,1024,4096', '64,128')
     .option('--policy <list>', 'policies, e.g. full,mpcache,token-topk', 'full')
     .option('--net <profile>', 'emulated P0–P1 link: none | lan | wan', 'none')
-    .option('--tokens <n>', 'measured decoding steps per row (after one warm-up token)', '3')
+    .option('--tokens <n>', 'measured decoding steps per row (after the warm-up)', '3')
+    .option('--warmup-steps <n>', 'unmeasured decoding steps per row after the warm-up token (the first step has no recorded dealer plan yet)', String(DEFAULT_WARMUP_STEPS))
     .option('--budget <n>', "attended positions per head for budgeted policies, or 'auto' (max(n/16, 3 coarse clusters))", 'auto')
     .option('--frac-bits <f>', 'fixed-point fractional bits (default: the model default, 16)')
     .option('--seed <s>', 'public seed of the bench token shares', 'bench')
@@ -52,6 +54,7 @@ export function registerBenchDecodeCommand(bench: Command): void {
         policies: parseList(o.policy),
         net: o.net as 'none' | 'lan' | 'wan',
         tokens: parseIntArg(o.tokens, 'tokens', 1, MAX_NEW_TOKENS),
+        warmupSteps: parseIntArg(o.warmupSteps, 'warmup-steps', 0, MAX_WARMUP_STEPS),
         budget: o.budget === 'auto' ? 'auto' : parseIntArg(o.budget, 'budget', 2, 1 << 20),
         fracBits: o.fracBits === undefined ? undefined : parseIntArg(o.fracBits, 'frac-bits', 1, 24),
         seed: o.seed,

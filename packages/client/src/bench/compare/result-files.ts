@@ -66,7 +66,7 @@ export interface ResultFile {
   readonly rows: readonly ResultRow[];
 }
 
-const PROVENANCE = ['model', 'net', 'fracBits', 'tokens', 'prompts', 'maxNewTokens', 'date', 'node'];
+const PROVENANCE = ['model', 'net', 'fracBits', 'tokens', 'warmupSteps', 'prompts', 'maxNewTokens', 'date', 'node'];
 
 export function readResultFile(file: string): ResultFile {
   let text: string;

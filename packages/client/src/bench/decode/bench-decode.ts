@@ -36,8 +36,14 @@ export interface BenchDecodeOptions {
   readonly seqLens: readonly number[];
   readonly policies: readonly string[];
   readonly net: NetProfile;
-  /** Measured decoding steps per row (after one warm-up token). */
+  /** Measured decoding steps per row (after the warm-up token and `warmupSteps`). */
   readonly tokens: number;
+  /**
+   * Unmeasured decoding steps after the warm-up token (default 1): the first decoding step of a row
+   * has no recorded dealer plan, so its requests go to the dealer on demand (MPCache at 4096: ≈ 108
+   * on-demand requests, ≈ 0.1 s slower than the next steps; the full cache 40, ≈ 0.7 s).
+   */
+  readonly warmupSteps?: number;
   /** Attended positions per head for budgeted policies: a count, or 'auto' (bench-policies.ts). */
   readonly budget?: number | 'auto';
   readonly fracBits?: number;
@@ -94,6 +100,8 @@ export interface DecodeRow {
   warmRows: number;
   warmMs: number;
   warmup: DecodeStepRow;
+  /** The unmeasured decoding steps between the warm-up token and the measured steps. */
+  warmupSteps: DecodeStepRow[];
   steps: DecodeStepRow[];
   /** Per token, per ledger scope path (depth ≤ 2): rounds, bytes one party sends, dealer bytes to both. */
   sections: Record<string, SectionCost>;
@@ -106,6 +114,8 @@ export interface BenchDecodeReport {
   net: NetProfile;
   fracBits: number;
   tokens: number;
+  /** Unmeasured decoding steps per row after the warm-up token. */
+  warmupSteps: number;
   /** Present when the rows sample (temperature, topK, topP); absent: greedy. */
   sampling?: SamplingParams;
   node: string;
@@ -115,9 +125,14 @@ export interface BenchDecodeReport {
   rows: DecodeRow[];
 }
 
+/** Unmeasured decoding steps per row by default, and at most. */
+export const DEFAULT_WARMUP_STEPS = 1, MAX_WARMUP_STEPS = 16;
+
 export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecodeReport> {
   const config = modelConfig(opts.model);
   if (!Number.isInteger(opts.tokens) || opts.tokens < 1 || opts.tokens > MAX_NEW_TOKENS) throw new RangeError(`"tokens" expected an integer in [1, ${MAX_NEW_TOKENS}], got ${opts.tokens}`);
+  const warmupSteps = opts.warmupSteps ?? DEFAULT_WARMUP_STEPS;
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || warmupSteps > MAX_WARMUP_STEPS) throw new RangeError(`"warmupSteps" expected an integer in [0, ${MAX_WARMUP_STEPS}], got ${warmupSteps}`);
   if (opts.policies.length === 0 || opts.seqLens.length === 0) throw new RangeError('bench decode: expected at least one policy and one context length');
   const specs: { policy: string; seqLen: number; budget: number }[] = [];
   for (const seqLen of [...opts.seqLens].sort((a, b) => a - b)) {
@@ -125,7 +140,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
     for (const policy of opts.policies) {
       const budget = opts.budget === undefined || opts.budget === 'auto' ? defaultPolicyBudget(seqLen, config) : opts.budget;
       benchPolicy(policy, config, budget); // fail fast on unknown names and bad budgets
-      if (seqLen - opts.tokens - 1 < 1) throw new RangeError(`bench decode: context ${seqLen} is too short for ${opts.tokens} + 1 tokens`);
+      if (seqLen - opts.tokens - 1 - warmupSteps < 1) throw new RangeError(`bench decode: context ${seqLen} is too short for ${opts.tokens} + ${1 + warmupSteps} tokens`);
       specs.push({ policy, seqLen, budget });
     }
   }
@@ -139,7 +154,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   const cluster = await DecodeCluster.start({ model: config.name, fracBits, net: opts.net, partyExecArgv });
   const [r0, r1] = cluster.ready;
   const report: BenchDecodeReport = {
-    model: config.name, net: opts.net, fracBits, tokens: opts.tokens, ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}), node: process.version, date: new Date().toISOString(),
+    model: config.name, net: opts.net, fracBits, tokens: opts.tokens, warmupSteps, ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}), node: process.version, date: new Date().toISOString(),
     setup: {
       ms: Math.round(performance.now() - t0), rssMB: [r0.rssMB, r1.rssMB],
       maskBytesPerParty: Math.max(r0.maskCost.bytesSent, r1.maskCost.bytesSent), maskRounds: r0.maskCost.rounds,
@@ -152,7 +167,7 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
     for (const s of specs) {
       const usesBudget = s.policy !== 'full';
       dealerCpu.start();
-      const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, seed: opts.seed ?? 'bench', ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}) });
+      const [p0, p1] = await cluster.runRow({ ...s, tokens: opts.tokens, warmupSteps, seed: opts.seed ?? 'bench', ...(opts.sampling?.temperature ? { sampling: opts.sampling } : {}) });
       const row = aggregateRow(s.policy, s.seqLen, usesBudget ? s.budget : null, p0, p1, dealerCpu.cpuMsBetween(...measuredSpan(p0, p1)));
       dealerCpu.stop();
       report.rows.push(row);
@@ -213,6 +228,7 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
     warmRows: p0.warmRows,
     warmMs: Math.max(p0.warmMs, p1.warmMs),
     warmup: stepRow(p0.warmup, p1.warmup),
+    warmupSteps: p0.warmupSteps.map((s, i) => stepRow(s, p1.warmupSteps[i])),
     steps,
     sections,
     ledger: [p0.steps.map((s) => s.cost), p1.steps.map((s) => s.cost)],

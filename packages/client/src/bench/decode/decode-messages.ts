@@ -25,8 +25,13 @@ export interface DecodeRowSpec {
   readonly policy: string;
   /** Context length n: the cache the decoding steps attend ends at n positions (see decode-row.ts). */
   readonly seqLen: number;
-  /** Measured decoding steps (after one warm-up step). */
+  /** Measured decoding steps (after the warm-up). */
   readonly tokens: number;
+  /**
+   * Decoding steps run after the warm-up token and before the measured ones (default 0): the first
+   * decoding step has no recorded dealer plan yet, so its requests go to the dealer on demand.
+   */
+  readonly warmupSteps?: number;
   /** Attended positions per head per step for budgeted policies (policy-config.ts convention). */
   readonly budget: number;
   /** Public seed of the bench's token shares. */
@@ -68,6 +73,8 @@ export interface PartyRowResult {
   readonly warmMs: number;
   /** Cost of the warm-up (a 1-token prefill at the warmed cache; not in the means). */
   readonly warmup: PartyStep;
+  /** The unmeasured decoding steps after it (DecodeRowSpec.warmupSteps; not in the means). */
+  readonly warmupSteps: PartyStep[];
   readonly steps: PartyStep[];
   /** Peak resident memory sampled during the row (MB = 2^20 B). */
   readonly peakRssMB: number;

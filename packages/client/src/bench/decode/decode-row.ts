@@ -1,7 +1,8 @@
 /**
  * runDecodeRow — one row of `bench decode` on one party: a fresh Generator over the session's
- * masked weights, the cache warmed to the row's context (bench-policies.ts), one warm-up token, then
- * `tokens` measured decoding steps. Both parties run it in step on their shares.
+ * masked weights, the cache warmed to the row's context (bench-policies.ts), one warm-up token and
+ * `warmupSteps` unmeasured decoding steps, then `tokens` measured ones. Both parties run it in step
+ * on their shares.
  *
  * Per step it reports this party's exact ledger difference (Generator's own measurement: the whole
  * token, argmax included), wall time from a common start (a zero-byte exchange before each step,
@@ -31,8 +32,8 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
   collectGarbage();
   const rss = new RssSampler().start();
   try {
-    const prompt = spec.seqLen - spec.tokens - 1;
-    if (prompt < 1) throw new RangeError(`bench decode: context ${spec.seqLen} leaves no prompt to warm before ${spec.tokens} + 1 tokens`);
+    const warmSteps = spec.warmupSteps ?? 0, prompt = spec.seqLen - spec.tokens - 1 - warmSteps;
+    if (prompt < 1) throw new RangeError(`bench decode: context ${spec.seqLen} leaves no prompt to warm before ${spec.tokens} + ${1 + warmSteps} tokens`);
     const meter = new AttendedRowsMeter(benchPolicy(spec.policy, c, spec.budget), c.nLayers, () => rss.sample());
     const gen = new Generator(ctx, weights, { kvPolicy: meter, ...spec.sampling });
 
@@ -49,13 +50,15 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
     const warmRows = gen.decoder.layerCaches[0].length;
     rss.sample();
 
-    // one warm-up token (1-token prefill at the warmed cache), then the measured steps
+    // one warm-up token (1-token prefill at the warmed cache), the unmeasured steps, then the measured ones
     const warmup = await measuredStep(ctx, gen, meter, () => gen.prefill(tokenShare(ctx, spec.seed, c.vocabSize)));
+    const warmupSteps: PartyStep[] = [];
+    for (let i = 0; i < warmSteps; i++) warmupSteps.push(await measuredStep(ctx, gen, meter, () => gen.step()));
     const steps: PartyStep[] = [], profiler = new StepProfiler();
     await profiler.start(); // MPCACHE_BENCH_CPU_PROFILE=dir: the measured steps' CPU profile
     for (let i = 0; i < spec.tokens; i++) steps.push(await measuredStep(ctx, gen, meter, () => gen.step()));
     await profiler.stop(`decode-${spec.policy.replace(/[^\w.-]/g, "_")}-${spec.seqLen}-p${ctx.party}`);
-    return { party: ctx.party, warmRows, warmMs: round1(warmMs), warmup, steps, peakRssMB: rss.stop(), maxRssMB: lifetimeMaxRssMB() };
+    return { party: ctx.party, warmRows, warmMs: round1(warmMs), warmup, warmupSteps, steps, peakRssMB: rss.stop(), maxRssMB: lifetimeMaxRssMB() };
   } finally {
     rss.stop();
   }

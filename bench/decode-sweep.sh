@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Re-runs the README's "Secure decoding" table: one `mpcache bench decode` per group of rows (in the
-# order session 21 ran them), each writing bench/results/decode-…-<tag>.json. About 20 minutes on a 2-core
+# order sessions 21–22 ran them), each writing bench/results/decode-…-<tag>.json. About 20 minutes on a 2-core
 # machine; run it with nothing else on the machine (the times are wall-clock).
 #   bench/decode-sweep.sh [tag]      (default tag: the current commit's short hash)
-# Then compare with the committed files, e.g.
+# `node bench/readme-table.js <tag>` prints the README's table from the files. Then compare with the
+# committed files, e.g.
 #   npx mpcache bench compare bench/results/decode-gpt2-small-4096-none-s21.json bench/results/decode-gpt2-small-4096-none-<tag>.json
 #   npx mpcache bench compare bench/results/decode-gpt2-small-4096-none-<tag>.json --baseline full --goals 2.5,8
 set -euo pipefail

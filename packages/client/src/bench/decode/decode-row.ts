@@ -52,10 +52,14 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
 
     // one warm-up token (1-token prefill at the warmed cache), the unmeasured steps, then the measured ones
     const warmup = await measuredStep(ctx, gen, meter, () => gen.prefill(tokenShare(ctx, spec.seed, c.vocabSize)));
-    const warmupSteps: PartyStep[] = [];
+    // MPCACHE_BENCH_CPU_PROFILE=dir: a CPU profile of the decoding steps, unmeasured ones included.
+    // Started here, right after the prefill token, as before the unmeasured steps existed: started
+    // after a decoding step, V8's Profiler.enable left a party blocked in a futex in some runs
+    // (gpt2-small, Node 20.20, session 22), and the bench waited for it.
+    const profiler = new StepProfiler();
+    await profiler.start();
+    const warmupSteps: PartyStep[] = [], steps: PartyStep[] = [];
     for (let i = 0; i < warmSteps; i++) warmupSteps.push(await measuredStep(ctx, gen, meter, () => gen.step()));
-    const steps: PartyStep[] = [], profiler = new StepProfiler();
-    await profiler.start(); // MPCACHE_BENCH_CPU_PROFILE=dir: the measured steps' CPU profile
     for (let i = 0; i < spec.tokens; i++) steps.push(await measuredStep(ctx, gen, meter, () => gen.step()));
     await profiler.stop(`decode-${spec.policy.replace(/[^\w.-]/g, "_")}-${spec.seqLen}-p${ctx.party}`);
     return { party: ctx.party, warmRows, warmMs: round1(warmMs), warmup, warmupSteps, steps, peakRssMB: rss.stop(), maxRssMB: lifetimeMaxRssMB() };

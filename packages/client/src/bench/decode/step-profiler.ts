@@ -1,6 +1,7 @@
 /**
- * StepProfiler — a V8 CPU profile of a bench row's measured decoding steps only (not the setup, the
- * weights' masking or the cache's warm start, which dominate a whole-process --cpu-prof).
+ * StepProfiler — a V8 CPU profile of a bench row's decoding steps (the measured ones and the
+ * unmeasured ones before them; not the setup, the weights' masking, the cache's warm start or the
+ * prefill token, which dominate a whole-process --cpu-prof).
  * On when MPCACHE_BENCH_CPU_PROFILE names a directory: each party writes
  * `<dir>/decode-<policy>-<seqLen>-p<party>.cpuprofile` (Chrome DevTools format). Public data only:
  * function names and sample times, no values.

@@ -2,7 +2,7 @@
  * CPU time of the bench's processes, so a decode row can say what a token cost the machine and not
  * only how long it took. Why: P0, P1 and the dealer share the machine's cores, and when they are
  * busy (the 2-core machine: ≈ 85 % over a token at GPT-2-small 4096) a token's wall time follows
- * the three processes' summed CPU; that sum moves less from run to run than the wall time does.
+ * the three processes' summed CPU, which says where the time went (which process, how much work).
  *
  * A party reads its own process's CPU around each measured step (`processCpuMs`) and stamps the
  * step's start and end on the machine's clock (`epochMs`); the orchestrator, which runs the dealer,

@@ -3,7 +3,7 @@
  * eval files), each metric's new / base ratio ("=" where an exact count did not move), and the rows
  * only one run has. `mpcache bench compare FILE.json --baseline full [--goals 2.5,8]` — one bench
  * decode file's policies against the baseline policy at each context, as "× lower" (latency, online
- * time, online bytes, dealer bytes; rounds side by side; peak RSS as policy / baseline), and whether
+ * time, CPU time, online bytes, dealer bytes; rounds side by side; peak RSS as policy / baseline), and whether
  * the latency and byte ratios reach the goals.
  * `--json FILE` writes the comparison object (compare-results.ts).
  */

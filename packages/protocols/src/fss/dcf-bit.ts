@@ -16,6 +16,8 @@ import { ShapeError, type PartyId } from '@mpcache/mpc-core';
 import type { DealGen } from '../dealer/correlation';
 import { bytesToBoth, type DealerBytes } from '../dealer/dealer-bytes';
 import { drawWork, sendWork, type DealerWork } from '../dealer/dealer-work';
+import { EVAL_CHUNK_KEYS } from './dcf-eval';
+import { GEN_CHUNK_KEYS } from './dcf-keygen';
 import { drawFssRoots, type FssPrg } from './fss-prg';
 import { FssLayout, placeGenInputs, wordBytes } from './fss-wasm';
 
@@ -45,9 +47,6 @@ export const dcfBitKeysBytes = (p: DcfBitDealParams): DealerBytes => bytesToBoth
 /** Dealer work per key: the two roots drawn (4 words), α (1), the AES blocks as words (2 each), the bytes sent. */
 export const dcfBitKeysWork = (p: DcfBitDealParams): DealerWork =>
   drawWork(4 * p.count) + p.count * (1 + 2 * dcfBitGenBlocks(p.n)) + sendWork(p.count * dcfBitKeyBytes(p.n));
-
-const GEN_CHUNK_KEYS = 2048;
-const EVAL_CHUNK_KEYS = 8192;
 
 function checkBits(n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`dcfBit: input bits n must be in [0, 64], got ${n}`);

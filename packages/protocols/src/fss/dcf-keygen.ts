@@ -122,7 +122,7 @@ export function sliceDcfKeys(keys: DcfKeys, from: number, to: number): DcfKeys {
   return from === 0 && to === keys.count ? keys : replicateDcfKeys(keys, from, to, 1);
 }
 
-const GEN_CHUNK_KEYS = 2048; // 4 blocks per key per AES call → 8K blocks (128 KiB) per call
+export const GEN_CHUNK_KEYS = 2048; // 4 blocks per key per AES call → 8K blocks (128 KiB) per call
 
 /**
  * Generates the correction words of N keys. alpha: N words (read mod 2^n); beta: N×m words;

@@ -28,10 +28,11 @@ export interface DecodeRowSpec {
   /** Measured decoding steps (after the warm-up). */
   readonly tokens: number;
   /**
-   * Decoding steps run after the warm-up token and before the measured ones (default 0): the first
-   * decoding step has no recorded dealer plan yet, so its requests go to the dealer on demand.
+   * Decoding steps run after the warm-up token and before the measured ones (bench-decode.ts's
+   * DEFAULT_WARMUP_STEPS): the first decoding step has no recorded dealer plan yet, so its requests
+   * go to the dealer on demand.
    */
-  readonly warmupSteps?: number;
+  readonly warmupSteps: number;
   /** Attended positions per head per step for budgeted policies (policy-config.ts convention). */
   readonly budget: number;
   /** Public seed of the bench's token shares. */

@@ -32,7 +32,7 @@ export async function runDecodeRow(ctx: PartyContext, weights: SecureWeights, sp
   collectGarbage();
   const rss = new RssSampler().start();
   try {
-    const warmSteps = spec.warmupSteps ?? 0, prompt = spec.seqLen - spec.tokens - 1 - warmSteps;
+    const warmSteps = spec.warmupSteps, prompt = spec.seqLen - spec.tokens - 1 - warmSteps;
     if (prompt < 1) throw new RangeError(`bench decode: context ${spec.seqLen} leaves no prompt to warm before ${spec.tokens} + ${1 + warmSteps} tokens`);
     const meter = new AttendedRowsMeter(benchPolicy(spec.policy, c, spec.budget), c.nLayers, () => rss.sample());
     const gen = new Generator(ctx, weights, { kvPolicy: meter, ...spec.sampling });

@@ -63,6 +63,24 @@ export function describeChannel(name: string, makePair: MakePair, suiteOpts: Cha
       for (let i = 0; i < 50; i++) expect(Buffer.compare(await b.recv(i), sent[i])).toBe(0);
     });
 
+    it('sendTogether: the messages sent inside arrive in order with their tags, counted one by one; it returns what fn returns', async () => {
+      const la = new Ledger(), lb = new Ledger();
+      const [a, b] = await pair({ ledger: la }, { ledger: lb });
+      const sent = Array.from({ length: 12 }, (_, i) => randomBytes(1 + i * 97));
+      a.send(100, sent[0]);
+      expect(a.sendTogether(() => {
+        for (let i = 1; i < 11; i++) a.send(100 + i, sent[i]);
+        return 'fn result';
+      })).toBe('fn result');
+      a.send(111, sent[11]);
+      for (let i = 0; i < 12; i++) expect(Buffer.compare(await b.recv(100 + i), sent[i])).toBe(0);
+      const bytes = sent.reduce((t, p) => t + p.byteLength, 0);
+      expect([la.snapshot().bytesSent, la.snapshot().messages]).toEqual([bytes, 12]);
+      expect(() => a.sendTogether(() => { throw new RangeError('inside'); })).toThrow('inside');
+      a.send(112, sent[1]); // still usable after fn threw
+      expect(Buffer.compare(await b.recv(112), sent[1])).toBe(0);
+    });
+
     it('is bidirectional and carries the whole u32 tag range', async () => {
       const [a, b] = await pair();
       for (const tag of [0, 1, 0x7fff_ffff, 0xffff_ffff]) {

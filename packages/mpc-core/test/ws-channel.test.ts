@@ -191,6 +191,23 @@ describe('WsChannel: local limits and lifecycle', () => {
     await Promise.all([a.whenSocketClosed(), b.whenSocketClosed()]);
   });
 
+  it('sendTogether puts every frame it sends on the TCP socket in one write (plain sends: one write each)', async () => {
+    const [a, b] = await WsChannel.pair();
+    // Node's net.Socket flushes buffered (corked) chunks through _writev and single ones through _write
+    const tcp = (b as unknown as { netSocket: { _writev: (...x: unknown[]) => void; _write: (...x: unknown[]) => void } }).netSocket;
+    const writes = jest.spyOn(tcp, '_writev'), single = jest.spyOn(tcp, '_write');
+    const payloads = Array.from({ length: 8 }, (_, i) => randomBytes(40 + i));
+    b.sendTogether(() => payloads.forEach((p, i) => b.send(i, p)));
+    expect([writes.mock.calls.length, single.mock.calls.length]).toEqual([1, 0]);
+    expect((writes.mock.calls[0][0] as unknown[]).length).toBe(16); // each frame: ws header + our frame
+    for (let i = 0; i < 8; i++) expect(Buffer.compare(await a.recv(i), payloads[i])).toBe(0);
+    payloads.forEach((p, i) => b.send(8 + i, p));
+    expect(writes.mock.calls.length + single.mock.calls.length).toBe(1 + 8);
+    for (let i = 0; i < 8; i++) expect(Buffer.compare(await a.recv(8 + i), payloads[i])).toBe(0);
+    a.close();
+    await Promise.all([a.whenSocketClosed(), b.whenSocketClosed()]);
+  });
+
   it('flushes frames still held by link emulation before the socket closes', async () => {
     const [a, b] = await WsChannel.pair({ link: { latencyMs: 20, bandwidthMbps: 1000 } });
     a.send(3, Uint8Array.of(42));

@@ -10,6 +10,7 @@ import {
   runBoth,
   squarePairs,
   SPECULATION_WINDOW,
+  REQUEST_BATCH,
   MAX_STRIKES,
   UNUSED_SPECULATION_SCOPE,
   type PartyContext,
@@ -86,6 +87,42 @@ describe(`planned blocks: speculative dealer prefetch (SEED=${TEST_SEED})`, () =
       await close();
     });
   }
+
+  it(`a replayed plan's requests leave in batches: the window at once, then ${REQUEST_BATCH} at a time, the plan's last ones together`, async () => {
+    const { parties, close, partyEnds } = remote();
+    const muls = SPECULATION_WINDOW + REQUEST_BATCH + 3; // plan: muls + 1 correlations
+    // per party: how many requests each write carried (a send outside sendTogether is a write of its own)
+    const writes: number[][] = [[], []];
+    partyEnds.forEach((ch, p) => {
+      const send = ch.send.bind(ch), together = ch.sendTogether.bind(ch);
+      let batch: number | undefined;
+      ch.send = (tag, payload) => {
+        if (batch === undefined) writes[p].push(1);
+        else batch++;
+        send(tag, payload);
+      };
+      ch.sendTogether = <T>(fn: () => T): T => {
+        batch = 0;
+        try {
+          return together(fn);
+        } finally {
+          writes[p].push(batch);
+          batch = undefined;
+        }
+      };
+    });
+    const run = () => runBoth(parties, (ctx) => ctx.dealer.planned('long', () => block(ctx, muls)));
+    await run(); // records the plan: every take on demand, one request per write
+    expect(writes).toEqual([Array(muls + 1).fill(1), Array(muls + 1).fill(1)]);
+    writes.forEach((w) => w.splice(0));
+    const r = await run();
+    expect([...reconstruct(r[0], r[1]).data]).toEqual(expected(muls));
+    // the window fills at once; REQUEST_BATCH takes later it has room for a batch; the last 4 go
+    // when it has room for them
+    for (const w of writes) expect(w).toEqual([SPECULATION_WINDOW, REQUEST_BATCH, 4]);
+    for (const c of parties.ctx) expect(c.dealer.speculationStats).toEqual({ issued: muls + 1, hits: muls + 1, misses: 0, skipped: 0, onDemand: muls + 1 });
+    await close();
+  });
 
   it('blocks that differ only in their masked operands share a plan (operand keys renamed)', async () => {
     const parties = localParties();

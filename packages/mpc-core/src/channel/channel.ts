@@ -17,6 +17,12 @@ export interface Channel {
   send(tag: number, payload: Uint8Array): void;
   /** The next message, which must carry `tag`. */
   recv(tag: number): Promise<Uint8Array>;
+  /**
+   * Run `fn` (synchronously); the messages it sends leave together where the transport can (one
+   * write on a socket instead of one per message: a few small requests cost one system call and one
+   * wake-up of the receiver). Order and ledger counts are those of plain sends.
+   */
+  sendTogether<T>(fn: () => T): T;
   /** Close both directions; pending receives reject with ChannelClosedError(reason). */
   close(reason?: string): void;
   readonly closed: boolean;

@@ -20,6 +20,11 @@ export abstract class MailboxChannel implements Channel {
     this.outbox.send(tag, payload);
   }
 
+  /** Plain sends by default; a socket transport batches them (ws-channel.ts). */
+  sendTogether<T>(fn: () => T): T {
+    return fn();
+  }
+
   recv(tag: number): Promise<Uint8Array> {
     return this.mailbox.recv(tag);
   }

@@ -54,6 +54,13 @@ export function wsSocketOptions(maxFrameBytes = MAX_FRAME_BYTES): { perMessageDe
   return { perMessageDeflate: false, maxPayload: maxFrameBytes + FRAME_HEADER_BYTES };
 }
 
+/** What WsChannel uses of ws's underlying net.Socket. */
+interface NetSocket {
+  setNoDelay(on: boolean): void;
+  cork(): void;
+  uncork(): void;
+}
+
 export class WsChannel extends MailboxChannel {
   protected readonly mailbox: Mailbox;
   protected readonly outbox: Outbox<Uint8Array>;
@@ -63,6 +70,8 @@ export class WsChannel extends MailboxChannel {
   /** The code of this end's own close (1000 unless closeWithCode named another). */
   private localCloseCode = 1000;
   private peerCode: number | undefined;
+  /** ws's TCP socket (undefined if the socket was not open). */
+  private readonly netSocket: NetSocket | undefined;
 
   /** Wrap an OPEN socket (from `connect`, `listenWs`, or a party server's own upgrade handler). */
   constructor(
@@ -86,7 +95,23 @@ export class WsChannel extends MailboxChannel {
       this.fail(closedError(`socket not open (readyState ${socket.readyState})`));
       return;
     }
-    (socket as unknown as { _socket?: { setNoDelay(on: boolean): void } })._socket?.setNoDelay(true);
+    this.netSocket = (socket as unknown as { _socket?: NetSocket })._socket;
+    this.netSocket?.setNoDelay(true);
+  }
+
+  /**
+   * The frames `fn` sends leave in one write: ws corks the TCP socket around each frame's header and
+   * payload; corked around all of them, Node flushes them as one writev when `fn` returns.
+   */
+  override sendTogether<T>(fn: () => T): T {
+    const s = this.netSocket;
+    if (!s) return fn();
+    s.cork();
+    try {
+      return fn();
+    } finally {
+      s.uncork();
+    }
   }
 
   /** Connect to a `listenWs` server (or any endpoint speaking this framing). */

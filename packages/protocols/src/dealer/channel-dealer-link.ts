@@ -26,6 +26,11 @@ export class ChannelDealerLink implements DealerLink {
     return body.byteOffset % 8 === 0 ? body : new Uint8Array(body);
   }
 
+  /** The requests `fn` sends leave in one write (Channel.sendTogether). */
+  together<T>(fn: () => T): T {
+    return this.channel.sendTogether(fn);
+  }
+
   /** Tell the dealer this party is done (its serving loop for this party ends normally). */
   close(reason = 'party done'): void {
     this.channel.close(reason);

@@ -34,6 +34,12 @@ import { KeyedStreams } from './keyed-streams';
 
 /** Speculative requests kept in flight ahead of the takes (bounds the prepared material's memory). */
 export const SPECULATION_WINDOW = 48;
+/**
+ * A window with room for fewer requests than this is topped up later: requests leave in batches of
+ * at least this many (one write, one wake-up of the dealer) instead of one per take. A plan's last
+ * requests go at once.
+ */
+export const REQUEST_BATCH = 8;
 /** Unplanned takes in a row after which a block's plan is dropped. */
 export const MAX_STRIKES = 32;
 /** The ledger scope (top level) of speculative material that no take used (bytes counted on arrival). */
@@ -41,6 +47,8 @@ export const UNUSED_SPECULATION_SCOPE = 'dealer speculation (unused)';
 
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
+  /** Run `fn`, whose fetches send their requests together where the link can (one write). */
+  together?<T>(fn: () => T): T;
 }
 
 export class InProcessDealerLink implements DealerLink {
@@ -265,11 +273,17 @@ export class CorrelationSource {
   }
 
   private issue(s: Speculation, upcoming: boolean): void {
-    while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
-      const r = s.plan[s.next++];
-      if (!isValid(r)) continue; // a predicted request the dealer would refuse (and end the session for)
-      this.prepared.push(this.send(r, upcoming));
-    }
+    const room = SPECULATION_WINDOW - this.prepared.length;
+    if (room < Math.min(REQUEST_BATCH, s.plan.length - s.next)) return;
+    const send = () => {
+      while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
+        const r = s.plan[s.next++];
+        if (!isValid(r)) continue; // a predicted request the dealer would refuse (and end the session for)
+        this.prepared.push(this.send(r, upcoming));
+      }
+    };
+    if (this.link.together) this.link.together(send);
+    else send();
   }
 
   /** Send a planned request ahead. */

@@ -124,6 +124,7 @@ function branchContext(ctx: PartyContext, s: BranchState): PartyContext {
         s.settled?.();
       });
     },
+    sendTogether: <T>(fn: () => T): T => fn(), // a branch sends one frame anyway
     close: (reason?: string) => real.close(reason),
     get closed() {
       return real.closed;

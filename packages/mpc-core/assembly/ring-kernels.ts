@@ -14,12 +14,17 @@
  * Edges (odd m, odd n) use 1×2, 2×1 and 1×1 tiles.
  *
  * Vector × matrix (m = 1, every weight product of a decoding step) and matrix × vector (n = 1: the
- * tied classifier and q·Kᵀ, computed as (K·qᵀ)ᵀ) are memory-bound, so they get loops that stream the
- * matrix once, sequentially: `vecmat` adds 4 rows of b at a time into out (which stays in L1/L2),
- * `matvec` takes 4 dot products at a time against b (in L1). The 2-column tiles read b down its
- * columns with a stride of 8·n bytes instead. Measured in place, one core, interleaved runs on a
- * loaded 2-core VM (2026-11-27, Node v20.20.2): 1×768·768×3072 7–8 ms → 3.0–3.3 ms, 1×768·768×2304
- * 3.0–3.6 → 2.4–2.5 ms, 50257×768·768×1 58–115 → 25–35 ms, 1×50257·50257×768 47 → 40–46 ms.
+ * tied classifier and q·Kᵀ, computed as (K·qᵀ)ᵀ) stream the matrix once, sequentially: `vecmat`
+ * adds 8 rows of b at a time into out (which stays in L1/L2), `matvec` takes 8 dot products at a
+ * time against b (in L1), both 2 words per step in wasm SIMD i64x2 lanes. They are bound by how
+ * fast one core streams memory, not by `imul` (measured: ≈ 0.3 ns per scalar multiply, 0.54 ns
+ * per multiply-add of the 4-row loops out of cache; i64x2.mul has no x64 instruction, V8 emulates
+ * it at ≈ 0.6 ns per lane, so SIMD pays for its loads and adds, not its multiplies): 8 concurrent
+ * row streams and half the instructions per word are what help. Measured on 309 MB (50,257 × 768,
+ * the embedding table), one core, out of cache, Node v20.20.2, 2026-11-29: 1×50257·50257×768
+ * 28 ms (4 rows, scalar) → 19 ms; 50257×768·768×1 28 → 19 ms; two processes at once run as fast
+ * (not bound by the shared memory bus). The 2-column tiles read b down its columns with a stride
+ * of 8·n bytes instead.
  */
 
 const KC: i32 = 256;
@@ -106,73 +111,138 @@ function tile11(ap: usize, bp: usize, ldb: usize, cp: usize, kc: i32): void {
   store<u64>(cp, load<u64>(cp) + c0);
 }
 
-// out[1×n] = a[1×k] · b[k×n]: b streamed row by row, 4 rows at a time (out stays in L1/L2).
-function vecmat(a: usize, b: usize, out: usize, k: i32, n: i32): void {
-  const ldb = <usize>n << 3;
-  let p = 0;
-  for (; p + 4 <= k; p += 4) {
-    const ap = a + (<usize>p << 3);
-    const a0 = load<u64>(ap), a1 = load<u64>(ap, 8), a2 = load<u64>(ap, 16), a3 = load<u64>(ap, 24);
-    let b0 = b + <usize>p * ldb;
-    const b1 = ldb, b2 = 2 * ldb, b3 = 3 * ldb;
-    let o = out;
-    const end = out + ldb;
-    while (o < end) {
-      store<u64>(o, load<u64>(o) + a0 * load<u64>(b0) + a1 * load<u64>(b0 + b1) + a2 * load<u64>(b0 + b2) + a3 * load<u64>(b0 + b3));
-      o += 8;
-      b0 += 8;
-    }
-  }
-  for (; p < k; p++) {
-    const x = load<u64>(a + (<usize>p << 3));
-    let b0 = b + <usize>p * ldb;
-    let o = out;
-    const end = out + ldb;
-    while (o < end) {
-      store<u64>(o, load<u64>(o) + x * load<u64>(b0));
-      o += 8;
-      b0 += 8;
-    }
+// out[1×n] += x · b[p, 0..n) for one row p (the tail rows of vecmat).
+function axpyRow(x: u64, row: usize, out: usize, n: i32): void {
+  let o = out;
+  const end = out + (<usize>n << 3);
+  while (o < end) {
+    store<u64>(o, load<u64>(o) + x * load<u64>(row));
+    o += 8;
+    row += 8;
   }
 }
 
-// out[m×1] = a[m×k] · b[k×1]: each row of a streamed once, 4 rows at a time, b stays in L1.
+// out[1×n] = a[1×k] · b[k×n]: b streamed 8 rows at a time (8 sequential streams), 2 columns per
+// i64x2 lane pair; out (n words) stays in L1/L2 and is read and written once per 8 rows.
+function vecmat(a: usize, b: usize, out: usize, k: i32, n: i32): void {
+  const ldb = <usize>n << 3, pairs = <usize>(n & ~1) << 3;
+  let p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const ap = a + (<usize>p << 3);
+    const x0 = load<i64>(ap), x1 = load<i64>(ap, 8), x2 = load<i64>(ap, 16), x3 = load<i64>(ap, 24);
+    const x4 = load<i64>(ap, 32), x5 = load<i64>(ap, 40), x6 = load<i64>(ap, 48), x7 = load<i64>(ap, 56);
+    const a0 = i64x2.splat(x0), a1 = i64x2.splat(x1), a2 = i64x2.splat(x2), a3 = i64x2.splat(x3);
+    const a4 = i64x2.splat(x4), a5 = i64x2.splat(x5), a6 = i64x2.splat(x6), a7 = i64x2.splat(x7);
+    const row = b + <usize>p * ldb;
+    let b0 = row, o = out;
+    const end = out + pairs;
+    while (o < end) {
+      let acc = i64x2.add(v128.load(o), i64x2.mul(a0, v128.load(b0)));
+      let q = b0 + ldb;
+      acc = i64x2.add(acc, i64x2.mul(a1, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a2, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a3, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a4, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a5, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a6, v128.load(q)));
+      q += ldb;
+      acc = i64x2.add(acc, i64x2.mul(a7, v128.load(q)));
+      v128.store(o, acc);
+      o += 16;
+      b0 += 16;
+    }
+    if (n & 1) {
+      // the last column
+      let q = row + pairs, s = load<i64>(end);
+      s += x0 * load<i64>(q); q += ldb;
+      s += x1 * load<i64>(q); q += ldb;
+      s += x2 * load<i64>(q); q += ldb;
+      s += x3 * load<i64>(q); q += ldb;
+      s += x4 * load<i64>(q); q += ldb;
+      s += x5 * load<i64>(q); q += ldb;
+      s += x6 * load<i64>(q); q += ldb;
+      s += x7 * load<i64>(q);
+      store<i64>(end, s);
+    }
+  }
+  for (; p < k; p++) axpyRow(load<u64>(a + (<usize>p << 3)), b + <usize>p * ldb, out, n);
+}
+
+// Σ of a v128's two i64 lanes.
+// @ts-ignore: decorator
+@inline
+function lanes(v: v128): i64 {
+  return i64x2.extract_lane(v, 0) + i64x2.extract_lane(v, 1);
+}
+
+// a[row, 0..k) · b[0..k): one dot product (the tail rows of matvec).
+function dotRow(row: usize, b: usize, k: i32): u64 {
+  let c: u64 = 0;
+  const end = b + (<usize>k << 3);
+  while (b < end) {
+    c += load<u64>(row) * load<u64>(b);
+    row += 8;
+    b += 8;
+  }
+  return c;
+}
+
+// out[m×1] = a[m×k] · b[k×1]: 8 rows of a streamed at once (8 dot products, 2 words per i64x2
+// step), b stays in L1.
 function matvec(a: usize, b: usize, out: usize, m: i32, k: i32): void {
-  const lda = <usize>k << 3;
+  const lda = <usize>k << 3, pairs = <usize>(k & ~1) << 3;
   let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    let a0 = a + <usize>i * lda;
-    const a1 = lda, a2 = 2 * lda, a3 = 3 * lda;
-    let c0: u64 = 0, c1: u64 = 0, c2: u64 = 0, c3: u64 = 0;
-    let bp = b;
-    const end = b + lda;
+  for (; i + 8 <= m; i += 8) {
+    const row = a + <usize>i * lda;
+    let c0 = i64x2.splat(0), c1 = i64x2.splat(0), c2 = i64x2.splat(0), c3 = i64x2.splat(0);
+    let c4 = i64x2.splat(0), c5 = i64x2.splat(0), c6 = i64x2.splat(0), c7 = i64x2.splat(0);
+    let a0 = row, bp = b;
+    const end = b + pairs;
     while (bp < end) {
-      const y = load<u64>(bp);
-      c0 += load<u64>(a0) * y;
-      c1 += load<u64>(a0 + a1) * y;
-      c2 += load<u64>(a0 + a2) * y;
-      c3 += load<u64>(a0 + a3) * y;
-      a0 += 8;
-      bp += 8;
+      const y = v128.load(bp);
+      let q = a0;
+      c0 = i64x2.add(c0, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c1 = i64x2.add(c1, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c2 = i64x2.add(c2, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c3 = i64x2.add(c3, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c4 = i64x2.add(c4, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c5 = i64x2.add(c5, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c6 = i64x2.add(c6, i64x2.mul(v128.load(q), y));
+      q += lda;
+      c7 = i64x2.add(c7, i64x2.mul(v128.load(q), y));
+      a0 += 16;
+      bp += 16;
     }
     const cp = out + (<usize>i << 3);
-    store<u64>(cp, c0);
-    store<u64>(cp, c1, 8);
-    store<u64>(cp, c2, 16);
-    store<u64>(cp, c3, 24);
-  }
-  for (; i < m; i++) {
-    let ap = a + <usize>i * lda;
-    let c0: u64 = 0;
-    let bp = b;
-    const end = b + lda;
-    while (bp < end) {
-      c0 += load<u64>(ap) * load<u64>(bp);
-      ap += 8;
-      bp += 8;
+    store<i64>(cp, lanes(c0));
+    store<i64>(cp, lanes(c1), 8);
+    store<i64>(cp, lanes(c2), 16);
+    store<i64>(cp, lanes(c3), 24);
+    store<i64>(cp, lanes(c4), 32);
+    store<i64>(cp, lanes(c5), 40);
+    store<i64>(cp, lanes(c6), 48);
+    store<i64>(cp, lanes(c7), 56);
+    if (k & 1) {
+      // the last column of each row
+      const y = load<u64>(end);
+      for (let r = 0; r < 8; r++) {
+        const c = cp + (<usize>r << 3);
+        store<u64>(c, load<u64>(c) + load<u64>(row + <usize>r * lda + pairs) * y);
+      }
     }
-    store<u64>(out + (<usize>i << 3), c0);
   }
+  for (; i < m; i++) store<u64>(out + (<usize>i << 3), dotRow(a + <usize>i * lda, b, k));
 }
 
 /** out[m×n] = a[m×k] · b[k×n] mod 2^64; `scratch` holds scratchBytes() bytes. out must not alias a or b. */

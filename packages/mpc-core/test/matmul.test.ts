@@ -42,8 +42,11 @@ describe('matmulWords (wasm i64 kernel)', () => {
   const shapes: [number, number, number][] = [
     [1, 1, 1], [1, 1, 5], [2, 1, 1], [3, 5, 7], [2, 3, 4], [7, 1, 9], [5, 9, 1], [4, 4, 4],
     [1, 64, 1024], [2, 288, 17], [33, 17, 65], [3, 300, 5], [131, 260, 3], [9, 513, 10],
-    // vector × matrix and matrix × vector loops: 4 rows at a time plus a remainder
+    // vector × matrix and matrix × vector loops: 8 rows at a time plus a remainder of 1–7 rows,
+    // 2 words per SIMD step plus a last column when n (vector × matrix) or k (matrix × vector) is odd
     [1, 7, 13], [1, 1031, 9], [1, 4, 2], [6, 7, 1], [1027, 300, 1], [4, 5, 1],
+    [1, 8, 1], [1, 8, 2], [1, 9, 3], [1, 16, 768], [1, 17, 769], [1, 15, 2], [1, 24, 1],
+    [8, 1, 1], [8, 2, 1], [9, 3, 1], [16, 64, 1], [17, 65, 1], [15, 2, 1], [23, 7, 1],
   ];
   it.each(shapes)('%i×%i · ·×%i matches the BigInt reference', (m, k, n) => {
     const a = words(m * k, m + 31 * k), b = words(k * n, n + 17 * k);

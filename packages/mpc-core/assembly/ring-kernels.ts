@@ -292,3 +292,141 @@ export function matmulBatch(a: usize, b: usize, out: usize, count: i32, m: i32, 
     out += so;
   }
 }
+
+// ------------------------------------------------------------------ 8-row panel layout
+// A matrix (rows × cols) "in panels" stores rows in groups of 8: panel q (rows 8q … 8q+7) is
+// cols × 8 words, column j's 8 words contiguous (row r at word (q·cols + j)·8 + r%8), the last
+// panel padded with zero rows. Streaming such a matrix against a vector is ONE sequential read
+// (row-major with 8 rows at a time is 8 streams): 309 MB (50,257 × 768) in 11–13 ms on one core
+// against 19 ms row-major (measured as in the header). The masked weights are stored this way.
+
+/** Words of a (rows × cols) matrix in panels. */
+export function panelWords(rows: i32, cols: i32): i32 {
+  return ((rows + 7) & ~7) * cols;
+}
+
+/** out[1×n] = a[1×k] · b[k×n], b in panels. */
+function vecmatPanels(a: usize, b: usize, out: usize, k: i32, n: i32): void {
+  const ldo = <usize>n << 3;
+  let q = b, p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const ap = a + (<usize>p << 3);
+    const a0 = load<u64>(ap), a1 = load<u64>(ap, 8), a2 = load<u64>(ap, 16), a3 = load<u64>(ap, 24);
+    const a4 = load<u64>(ap, 32), a5 = load<u64>(ap, 40), a6 = load<u64>(ap, 48), a7 = load<u64>(ap, 56);
+    let o = out;
+    const end = out + ldo;
+    while (o < end) {
+      store<u64>(o, load<u64>(o) + a0 * load<u64>(q) + a1 * load<u64>(q, 8) + a2 * load<u64>(q, 16) + a3 * load<u64>(q, 24)
+        + a4 * load<u64>(q, 32) + a5 * load<u64>(q, 40) + a6 * load<u64>(q, 48) + a7 * load<u64>(q, 56));
+      o += 8;
+      q += 64;
+    }
+  }
+  if (p < k) {
+    // the last, partial panel: k − p real rows
+    const r = k - p;
+    let o = out;
+    const end = out + ldo;
+    while (o < end) {
+      let s = load<u64>(o);
+      for (let t = 0; t < r; t++) s += load<u64>(a + (<usize>(p + t) << 3)) * load<u64>(q + (<usize>t << 3));
+      store<u64>(o, s);
+      o += 8;
+      q += 64;
+    }
+  }
+}
+
+/** out[m×1] = a[m×k] · b[k×1], a in panels: 8 dot products per panel, one sequential read. */
+function matvecPanels(a: usize, b: usize, out: usize, m: i32, k: i32): void {
+  let q = a;
+  const bEnd = b + (<usize>k << 3);
+  for (let i = 0; i < m; i += 8) {
+    let c0: u64 = 0, c1: u64 = 0, c2: u64 = 0, c3: u64 = 0, c4: u64 = 0, c5: u64 = 0, c6: u64 = 0, c7: u64 = 0;
+    for (let bp = b; bp < bEnd; bp += 8) {
+      const y = load<u64>(bp);
+      c0 += load<u64>(q) * y;
+      c1 += load<u64>(q, 8) * y;
+      c2 += load<u64>(q, 16) * y;
+      c3 += load<u64>(q, 24) * y;
+      c4 += load<u64>(q, 32) * y;
+      c5 += load<u64>(q, 40) * y;
+      c6 += load<u64>(q, 48) * y;
+      c7 += load<u64>(q, 56) * y;
+      q += 64;
+    }
+    const cp = out + (<usize>i << 3);
+    if (i + 8 <= m) {
+      store<u64>(cp, c0); store<u64>(cp, c1, 8); store<u64>(cp, c2, 16); store<u64>(cp, c3, 24);
+      store<u64>(cp, c4, 32); store<u64>(cp, c5, 40); store<u64>(cp, c6, 48); store<u64>(cp, c7, 56);
+    } else {
+      // the last, partial panel: r = m − i < 8 real rows (the padding rows' sums are dropped)
+      const r = m - i;
+      store<u64>(cp, c0);
+      if (r > 1) store<u64>(cp, c1, 8);
+      if (r > 2) store<u64>(cp, c2, 16);
+      if (r > 3) store<u64>(cp, c3, 24);
+      if (r > 4) store<u64>(cp, c4, 32);
+      if (r > 5) store<u64>(cp, c5, 40);
+      if (r > 6) store<u64>(cp, c6, 48);
+    }
+  }
+}
+
+// Copy rows k0 … k0+kc of columns j0 (and j0+1 when two) of a matrix in panels into kc × w
+// contiguous words (w = 1 or 2): the packed panel the 2-column tiles read.
+function packFromPanels(b: usize, n: i32, k0: i32, kc: i32, j0: i32, two: bool, dst: usize): void {
+  for (let p = k0; p < k0 + kc; p++) {
+    const src = b + ((<usize>(p >> 3) * n + j0) << 6) + (<usize>(p & 7) << 3);
+    store<u64>(dst, load<u64>(src));
+    if (two) {
+      store<u64>(dst, load<u64>(src, 64), 8);
+      dst += 16;
+    } else {
+      dst += 8;
+    }
+  }
+}
+
+/** Bytes of scratch the caller must reserve for `matmulPanels`. */
+export function scratchBytesPanels(): i32 {
+  return KC * 2 * 8;
+}
+
+/**
+ * out[m×n] = a[m×k] · b[k×n] mod 2^64 with b in panels (m = 1: one sequential read of b; else
+ * every 2-column panel of b is packed, as `matmul` packs it, from the panel layout).
+ */
+export function matmulPanels(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, scratch: usize): void {
+  const lda = <usize>k << 3, ldc = <usize>n << 3;
+  memory.fill(out, 0, <usize>m * ldc);
+  if (m == 1) return vecmatPanels(a, b, out, k, n);
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = min(KC, k - k0);
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const mc = min(MC, m - i0);
+      const ab = a + <usize>i0 * lda + (<usize>k0 << 3);
+      const cb = out + <usize>i0 * ldc;
+      let j0 = 0;
+      for (; j0 + 2 <= n; j0 += 2) {
+        packFromPanels(b, n, k0, kc, j0, true, scratch);
+        const cp = cb + (<usize>j0 << 3);
+        let i = 0;
+        for (; i + 2 <= mc; i += 2) tile22(ab + <usize>i * lda, lda, scratch, 16, cp + <usize>i * ldc, ldc, kc);
+        if (i < mc) tile12(ab + <usize>i * lda, scratch, 16, cp + <usize>i * ldc, kc);
+      }
+      if (j0 < n) {
+        packFromPanels(b, n, k0, kc, j0, false, scratch);
+        const cp = cb + (<usize>j0 << 3);
+        let i = 0;
+        for (; i + 2 <= mc; i += 2) tile21(ab + <usize>i * lda, lda, scratch, 8, cp + <usize>i * ldc, ldc, kc);
+        if (i < mc) tile11(ab + <usize>i * lda, scratch, 8, cp + <usize>i * ldc, kc);
+      }
+    }
+  }
+}
+
+/** out[m×1] = a[m×k] · b[k×1] with a in panels (one sequential read of a). */
+export function matvecPanelsLeft(a: usize, b: usize, out: usize, m: i32, k: i32): void {
+  matvecPanels(a, b, out, m, k);
+}

@@ -25,6 +25,7 @@ export * from './channel/envelope';
 export * from './channel/ws-channel';
 export * from './channel/ws-listen';
 export * from './ring/matmul-wasm';
+export * from './ring/panels';
 export * from './channel/outbox';
 export * from './channel/message-assembler';
 export * from './ring/wasm-module';

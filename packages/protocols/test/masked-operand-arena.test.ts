@@ -4,7 +4,7 @@
  * shares whether the operand lives in the arena (read in place) or on the JS heap (copied); a fixed
  * operand that grows moves to the heap; release() gives the arena its blocks back.
  */
-import { reconstruct, ringArena, share, sizeOf, tensor, type RingTensor } from '@mpcache/mpc-core';
+import { panelWordCount, reconstruct, ringArena, share, sizeOf, tensor, type RingTensor } from '@mpcache/mpc-core';
 import {
   appendMaskedRows, KeyedStreams, KeyedValueCache, localParties, maskedMatmul, maskOperand, runBoth,
   type LocalParties, type MaskedOperand,
@@ -39,7 +39,8 @@ describe(`fixed masked operands in the kernel arena (SEED=${TEST_SEED})`, () => 
       const heap = await run(false, w, xs, ts), kern = await run(true, w, xs, ts);
       expect(kern.ops.map((o) => o.inKernelMemory)).toEqual([true, true]);
       expect(heap.ops.map((o) => o.inKernelMemory)).toEqual([false, false]);
-      expect(ringArena().holds(kern.ops[0].laneD(0))).toBe(true);
+      expect(ringArena().holds(kern.ops[0].lane(0, 'public').words)).toBe(true);
+      expect([kern.ops[0].lane(0, 'mine').panels, heap.ops[0].lane(0, 'mine').panels]).toEqual([true, false]); // arena: 8-row panels
       for (const p of [0, 1]) {
         expect(lanes(kern.ops[p], (h) => kern.ops[p].laneD(h))).toEqual(lanes(heap.ops[p], (h) => heap.ops[p].laneD(h)));
         expect(lanes(kern.ops[p], (h) => kern.ops[p].laneShare(h))).toEqual(lanes(heap.ops[p], (h) => heap.ops[p].laneShare(h)));
@@ -61,7 +62,7 @@ describe(`fixed masked operands in the kernel arena (SEED=${TEST_SEED})`, () => 
     const ws = share(w), es = share(extra);
     const held = ringArena().heldBytes;
     const ops = await runBoth(parties, (ctx) => maskOperand(ctx, ws[ctx.party], { fixed: true }));
-    expect(ringArena().heldBytes).toBe(held + 4 * 20 * 8 * 8); // D and W̃ of both parties, exact size
+    expect(ringArena().heldBytes).toBe(held + 4 * panelWordCount(20, 8) * 8); // D and W̃ of both parties, exact size in 8-row panels (24 rows)
     await runBoth(parties, (ctx) => appendMaskedRows(ctx, ops[ctx.party], es[ctx.party]));
     expect(ops.map((o) => o.inKernelMemory)).toEqual([false, false]);
     expect(ringArena().heldBytes).toBe(held);
@@ -71,7 +72,7 @@ describe(`fixed masked operands in the kernel arena (SEED=${TEST_SEED})`, () => 
 
     const heldNow = ringArena().heldBytes; // + the dealer's memo of the grown mask (same process)
     const again = await runBoth(parties, (ctx) => maskOperand(ctx, ws[ctx.party], { fixed: true }));
-    expect(ringArena().heldBytes).toBe(heldNow + 4 * 20 * 8 * 8);
+    expect(ringArena().heldBytes).toBe(heldNow + 4 * panelWordCount(20, 8) * 8);
     for (const op of again) op.release();
     expect(ringArena().heldBytes).toBe(heldNow);
     expect(again[0].rows).toBe(0);

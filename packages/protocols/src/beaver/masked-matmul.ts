@@ -14,7 +14,7 @@
  * Shapes:    W (rows, cols): X (…, m, k) with k = rows (k = cols with transpose), Z (…, m, n).
  *            W (lanes, rows, cols): X (lanes, m, k), Z (lanes, m, n) — one lane per head.
  */
-import { matmulWords, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
+import { fromPanels, matmulWords, matmulWordsPanels, matvecWordsPanels, shapeStr, ShapeError, sizeOf, type RingTensor } from '@mpcache/mpc-core';
 import { defineCorrelation } from '../dealer/correlation';
 import { bytesToP0 } from '../dealer/dealer-bytes';
 import { derivedWork, keyedValueWork, productWork, randomWork } from '../dealer/dealer-work';
@@ -129,9 +129,22 @@ function operandProduct(left: BigUint64Array, w: MaskedOperand, which: 'public' 
   const [k, n] = transpose ? [w.cols, w.rows] : [w.rows, w.cols];
   const out = new BigUint64Array(w.lanes * m * n);
   for (let h = 0; h < w.lanes; h++) {
-    const b = which === 'public' ? w.laneD(h) : w.laneShare(h);
-    out.set(laneProduct(left.subarray(h * m * k, (h + 1) * m * k), b, m, w.rows, w.cols, transpose), h * m * n);
+    const b = w.lane(h, which), a = left.subarray(h * m * k, (h + 1) * m * k);
+    out.set(b.panels ? panelProduct(a, b.words, m, w.rows, w.cols, transpose) : laneProduct(a, b.words, m, w.rows, w.cols, transpose), h * m * n);
   }
+  return out;
+}
+
+/** Rows of a above which a ·Bᵀ with B in panels converts B to row-major instead of one pass per row. */
+const PANEL_ROW_PASSES = 16;
+
+/** laneProduct for b (rows × cols) stored in 8-row panels (the masked weights: masked-operand.ts). */
+function panelProduct(a: BigUint64Array, b: BigUint64Array, m: number, rows: number, cols: number, transpose: boolean): BigUint64Array {
+  if (!transpose) return matmulWordsPanels(a, b, m, rows, cols);
+  if (m > PANEL_ROW_PASSES) return laneProduct(a, fromPanels(b, rows, cols), m, rows, cols, true);
+  // a·bᵀ row by row: row i of the result is b·(row i of a)ᵀ, one sequential pass over b each
+  const out = new BigUint64Array(m * rows);
+  for (let i = 0; i < m; i++) out.set(matvecWordsPanels(b, a.subarray(i * cols, (i + 1) * cols), rows, cols), i * rows);
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { panelWordCount, ringArena, toPanels } from '@mpcache/mpc-core';
 import { KeyedStreams, KeyedValueCache } from '@mpcache/protocols';
 
 const { asUintN } = BigInt;
@@ -36,6 +37,39 @@ describe('KeyedValueCache', () => {
     expect(memo.words).toBe(8);
     expect(memo.value('s', 0, 20, 3)).toEqual(direct('s', 0, 20, 3)); // not a prefix: fresh
     expect(new KeyedValueCache(streams(), 0).value('s', 0, 0, 4)).toEqual(direct('s', 0, 0, 4));
+  });
+
+  it('panelValue: an entry read whole twice at one length turns into 8-row panels, and back on a row-major read', () => {
+    const memo = new KeyedValueCache(streams(), 1000);
+    const rows = 10, cols = 3, n = rows * cols;
+    expect(memo.panelValue('w', 0, rows, cols)).toBeUndefined(); // nothing held yet
+    memo.value('w', 0, 0, n); // the first product
+    expect(memo.panelValue('w', 0, rows, cols)).toBeUndefined(); // the second: marks it
+    memo.value('w', 0, 0, n);
+    const p = memo.panelValue('w', 0, rows, cols)!; // the third: converted
+    expect(Array.from(p)).toEqual(Array.from(toPanels(direct('w', 0, 0, n), rows, cols)));
+    expect(ringArena().holds(p)).toBe(true);
+    expect(memo.words).toBe(panelWordCount(rows, cols)); // the row-major block was given up
+    const again = memo.panelValue('w', 0, rows, cols)!; // held: the same words, not a copy
+    expect([again.buffer === p.buffer, again.byteOffset === p.byteOffset]).toEqual([true, true]);
+    expect(memo.panelValue('w', 0, 5, 6)).toBeUndefined(); // another shape of the same words
+    expect(memo.value('w', 0, 2, 7)).toEqual(direct('w', 0, 2, 7)); // a row-major read converts back
+    expect(memo.words).toBe(n);
+    expect(memo.value('w', 0, 0, n + 6)).toEqual(direct('w', 0, 0, n + 6)); // and may grow again
+  });
+
+  it('panelValue: a growing entry (a K/V cache) stays row-major; a conversion over budget is not made', () => {
+    const memo = new KeyedValueCache(streams(), 40);
+    for (let rows = 1; rows <= 4; rows++) {
+      expect(memo.panelValue('kv', 0, rows, 4)).toBeUndefined();
+      expect(memo.value('kv', 0, 0, rows * 4)).toEqual(direct('kv', 0, 0, rows * 4));
+    }
+    const tight = new KeyedValueCache(streams(), 30); // 3 × 9 = 27 words; in panels 8 × 9 = 72
+    for (let i = 0; i < 3; i++) {
+      expect(tight.panelValue('w', 0, 3, 9)).toBeUndefined();
+      expect(tight.value('w', 0, 0, 27)).toEqual(direct('w', 0, 0, 27));
+    }
+    expect(tight.words).toBe(27);
   });
 
   it('rejects a bad budget', () => {

@@ -68,8 +68,10 @@ export const maskedProductTriples = defineCorrelation('maskedProductTriples', va
   const c = g.derived(p.lanes * p.m * n, () => {
     const av = a.value(), out = new BigUint64Array(p.lanes * p.m * n);
     for (let h = 0; h < p.lanes; h++) {
-      const b = g.keyed(p.key, h, 0, p.rows * p.cols).value(); // the operand's mask, lane h
-      out.set(laneProduct(av.subarray(h * p.m * k, (h + 1) * p.m * k), b, p.m, p.rows, p.cols, p.transpose), h * p.m * n);
+      // the operand's mask, lane h: in panels once the dealer's memo holds it so (the weights)
+      const a = av.subarray(h * p.m * k, (h + 1) * p.m * k), panels = g.keyedPanels?.(p.key, h, p.rows, p.cols);
+      out.set(panels ? panelProduct(a, panels, p.m, p.rows, p.cols, p.transpose)
+        : laneProduct(a, g.keyed(p.key, h, 0, p.rows * p.cols).value(), p.m, p.rows, p.cols, p.transpose), h * p.m * n);
     }
     return out;
   });

@@ -51,6 +51,11 @@ export interface DealGen {
    * not advanced. In dealer mode the words are computed only when `share`/`value()` is read.
    */
   keyed(key: string, lane: number, offset: number, n: number): Dealt;
+  /**
+   * Dealer mode, optional: the keyed value's first rows·cols words as a matrix in 8-row panels when
+   * the dealer's memo holds it that way (KeyedValueCache.panelValue), else undefined (use keyed).
+   */
+  keyedPanels?(key: string, lane: number, rows: number, cols: number): BigUint64Array | undefined;
 }
 
 export interface CorrelationSpec<P, M> {
@@ -189,6 +194,10 @@ export class DealerGen implements DealGen {
       },
       value: () => (v ??= memo ? cached(memo) : fresh()),
     };
+  }
+
+  keyedPanels(key: string, lane: number, rows: number, cols: number): BigUint64Array | undefined {
+    return this.keyedValues?.panelValue(key, lane, rows, cols);
   }
 }
 

@@ -25,7 +25,7 @@
  * it into the kernel per triple; otherwise on the JS heap. Arena blocks are freed when an entry
  * grows (old block) and when the memo is garbage-collected (all of them, FinalizationRegistry).
  */
-import { ringArena } from '@mpcache/mpc-core';
+import { fromPanels, panelWordCount, ringArena, toPanels } from '@mpcache/mpc-core';
 import { keyedValueWork } from './dealer-work';
 import type { KeyedStreams } from './keyed-streams';
 
@@ -38,6 +38,10 @@ export const DEFAULT_KEYED_CACHE_WORDS = 2 ** 26;
 interface Entry {
   buf: BigUint64Array;
   len: number;
+  /** buf holds the first len words as a (rows × cols) matrix in 8-row panels (panelValue). */
+  panels?: { readonly rows: number; readonly cols: number };
+  /** The length of the last request that read the whole entry (a second one at it makes panels). */
+  lastWhole?: number;
 }
 
 /** Frees the arena blocks of memos that were garbage-collected. */
@@ -78,6 +82,8 @@ export class KeyedValueCache {
     const id = `${key}\u0000${lane}`;
     const e = this.entries.get(id);
     const len = e?.len ?? 0;
+    if (e?.panels) this.toRowMajor(e);
+    if (e && offset === 0 && n === len) e.lastWhole = len;
     if (e && offset + n <= len) return e.buf.subarray(offset, offset + n);
     // Only a contiguous prefix is kept: a request that starts past the end is computed fresh.
     if (offset <= len && this.reserve(e, offset + n)) {
@@ -88,6 +94,46 @@ export class KeyedValueCache {
       return entry.buf.subarray(offset, offset + n);
     }
     return this.fresh(key, lane, offset, n);
+  }
+
+  /**
+   * The value's first rows·cols words as a (rows × cols) matrix in 8-row panels (mpc-core
+   * panels.ts), for products that stream it (maskedProductTriples' a·B), or undefined: only an
+   * entry read whole at exactly that length before (a weight matrix from its second product on; a
+   * K/V cache grows between products) is converted — in place, its row-major form given up until
+   * `value` asks for it again. Nothing is expanded here.
+   */
+  panelValue(key: string, lane: number, rows: number, cols: number): BigUint64Array | undefined {
+    const e = this.entries.get(`${key}\u0000${lane}`), n = rows * cols;
+    if (!e || e.len !== n || n === 0) return undefined;
+    if (e.panels) return e.panels.rows === rows && e.panels.cols === cols ? e.buf.subarray(0, panelWordCount(rows, cols)) : undefined;
+    if (e.lastWhole !== n) {
+      e.lastWhole = n;
+      return undefined;
+    }
+    const words = panelWordCount(rows, cols);
+    if (this.usedWords - e.buf.length + words > this.maxWords) return undefined;
+    this.replaceBuffer(e, words, (buf) => toPanels(e.buf.subarray(0, n), rows, cols, buf.subarray(0, words)));
+    e.panels = { rows, cols };
+    return e.buf.subarray(0, words);
+  }
+
+  /** An entry in panels back to row-major (a `value` request). */
+  private toRowMajor(e: Entry): void {
+    const { rows, cols } = e.panels!;
+    const flat = fromPanels(e.buf.subarray(0, panelWordCount(rows, cols)), rows, cols);
+    e.panels = undefined;
+    this.replaceBuffer(e, e.len, (buf) => buf.set(flat));
+  }
+
+  /** Give `e` a buffer of `words` (arena if there is room), filled by `fill`, and free its old one. */
+  private replaceBuffer(e: Entry, words: number, fill: (buf: BigUint64Array) => void): void {
+    const block = ringArena().tryAllocWords(words), buf = block ?? new BigUint64Array(words);
+    fill(buf);
+    if (this.blocks.delete(e.buf)) ringArena().free(e.buf);
+    if (block) this.blocks.add(block);
+    this.usedWords += words - e.buf.length;
+    e.buf = buf;
   }
 
   /** True if the entry may grow to `want` words within the budget (capacity doubling included). */

@@ -39,14 +39,12 @@ describe('KeyedValueCache', () => {
     expect(new KeyedValueCache(streams(), 0).value('s', 0, 0, 4)).toEqual(direct('s', 0, 0, 4));
   });
 
-  it('panelValue: an entry read whole twice at one length turns into 8-row panels, and back on a row-major read', () => {
+  it('panelValue: an entry that never grew turns into 8-row panels at its second whole read, and back on a row-major read', () => {
     const memo = new KeyedValueCache(streams(), 1000);
     const rows = 10, cols = 3, n = rows * cols;
     expect(memo.panelValue('w', 0, rows, cols)).toBeUndefined(); // nothing held yet
     memo.value('w', 0, 0, n); // the first product
-    expect(memo.panelValue('w', 0, rows, cols)).toBeUndefined(); // the second: marks it
-    memo.value('w', 0, 0, n);
-    const p = memo.panelValue('w', 0, rows, cols)!; // the third: converted
+    const p = memo.panelValue('w', 0, rows, cols)!; // the second: converted
     expect(Array.from(p)).toEqual(Array.from(toPanels(direct('w', 0, 0, n), rows, cols)));
     expect(ringArena().holds(p)).toBe(true);
     expect(memo.words).toBe(panelWordCount(rows, cols)); // the row-major block was given up
@@ -56,6 +54,7 @@ describe('KeyedValueCache', () => {
     expect(memo.value('w', 0, 2, 7)).toEqual(direct('w', 0, 2, 7)); // a row-major read converts back
     expect(memo.words).toBe(n);
     expect(memo.value('w', 0, 0, n + 6)).toEqual(direct('w', 0, 0, n + 6)); // and may grow again
+    for (let i = 0; i < 3; i++) expect(memo.panelValue('w', 0, rows + 2, cols)).toBeUndefined(); // never in panels again
   });
 
   it('panelValue: a growing entry (a K/V cache) stays row-major; a conversion over budget is not made', () => {
@@ -64,7 +63,12 @@ describe('KeyedValueCache', () => {
       expect(memo.panelValue('kv', 0, rows, 4)).toBeUndefined();
       expect(memo.value('kv', 0, 0, rows * 4)).toEqual(direct('kv', 0, 0, rows * 4));
     }
+    for (let i = 0; i < 3; i++) { // products at one length after it grew: still row-major
+      expect(memo.panelValue('kv', 0, 4, 4)).toBeUndefined();
+      expect(memo.value('kv', 0, 0, 16)).toEqual(direct('kv', 0, 0, 16));
+    }
     const tight = new KeyedValueCache(streams(), 30); // 3 × 9 = 27 words; in panels 8 × 9 = 72
+    expect(tight.panelValue('w', 0, 3, 9)).toBeUndefined(); // nothing held yet
     for (let i = 0; i < 3; i++) {
       expect(tight.panelValue('w', 0, 3, 9)).toBeUndefined();
       expect(tight.value('w', 0, 0, 27)).toEqual(direct('w', 0, 0, 27));

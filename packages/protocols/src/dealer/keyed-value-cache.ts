@@ -24,6 +24,10 @@
  * room, so the dealer's products c = a·B (maskedProductTriples) read B in place instead of copying
  * it into the kernel per triple; otherwise on the JS heap. Arena blocks are freed when an entry
  * grows (old block) and when the memo is garbage-collected (all of them, FinalizationRegistry).
+ * An entry that never grows (a weight's mask) is kept in 8-row panels from its second product on
+ * (`panelValue`), so a·B reads it in one sequential pass, as the parties read their weights
+ * (masked-operand.ts): the dealer's a·B over GPT-2-small's weights per token 124 → 66 ms
+ * (CPU profile of the dealer, MPCache at 4096, 2026-11-29).
  */
 import { fromPanels, panelWordCount, ringArena, toPanels } from '@mpcache/mpc-core';
 import { keyedValueWork } from './dealer-work';
@@ -42,6 +46,8 @@ interface Entry {
   panels?: { readonly rows: number; readonly cols: number };
   /** The length of the last request that read the whole entry (a second one at it makes panels). */
   lastWhole?: number;
+  /** Extended after its first request, or turned back from panels: never (again) in panels. */
+  rowMajorOnly?: boolean;
 }
 
 /** Frees the arena blocks of memos that were garbage-collected. */
@@ -88,9 +94,11 @@ export class KeyedValueCache {
     // Only a contiguous prefix is kept: a request that starts past the end is computed fresh.
     if (offset <= len && this.reserve(e, offset + n)) {
       const entry = e ?? this.entries.get(id) ?? this.create(id);
+      if (len > 0) entry.rowMajorOnly = true; // it grows (a K/V cache)
       this.ensureCapacity(entry, offset + n);
       entry.buf.set(this.fresh(key, lane, len, offset + n - len), len);
       entry.len = offset + n;
+      if (offset === 0) entry.lastWhole = n;
       return entry.buf.subarray(offset, offset + n);
     }
     return this.fresh(key, lane, offset, n);
@@ -99,13 +107,13 @@ export class KeyedValueCache {
   /**
    * The value's first rows·cols words as a (rows × cols) matrix in 8-row panels (mpc-core
    * panels.ts), for products that stream it (maskedProductTriples' a·B), or undefined: only an
-   * entry read whole at exactly that length before (a weight matrix from its second product on; a
-   * K/V cache grows between products) is converted — in place, its row-major form given up until
-   * `value` asks for it again. Nothing is expanded here.
+   * entry that never grew and was read whole at exactly that length before (a weight matrix from
+   * its second product on; K/V caches grow) is converted, once — in place, its row-major form given
+   * up; a later `value` turns it back for good. Nothing is expanded here.
    */
   panelValue(key: string, lane: number, rows: number, cols: number): BigUint64Array | undefined {
     const e = this.entries.get(`${key}\u0000${lane}`), n = rows * cols;
-    if (!e || e.len !== n || n === 0) return undefined;
+    if (!e || e.len !== n || n === 0 || e.rowMajorOnly) return undefined;
     if (e.panels) return e.panels.rows === rows && e.panels.cols === cols ? e.buf.subarray(0, panelWordCount(rows, cols)) : undefined;
     if (e.lastWhole !== n) {
       e.lastWhole = n;
@@ -113,7 +121,7 @@ export class KeyedValueCache {
     }
     const words = panelWordCount(rows, cols);
     if (this.usedWords - e.buf.length + words > this.maxWords) return undefined;
-    this.replaceBuffer(e, words, (buf) => toPanels(e.buf.subarray(0, n), rows, cols, buf.subarray(0, words)));
+    this.replaceBuffer(e, toPanels(e.buf.subarray(0, n), rows, cols));
     e.panels = { rows, cols };
     return e.buf.subarray(0, words);
   }
@@ -121,19 +129,25 @@ export class KeyedValueCache {
   /** An entry in panels back to row-major (a `value` request). */
   private toRowMajor(e: Entry): void {
     const { rows, cols } = e.panels!;
-    const flat = fromPanels(e.buf.subarray(0, panelWordCount(rows, cols)), rows, cols);
     e.panels = undefined;
-    this.replaceBuffer(e, e.len, (buf) => buf.set(flat));
+    e.rowMajorOnly = true;
+    this.replaceBuffer(e, fromPanels(e.buf.subarray(0, panelWordCount(rows, cols)), rows, cols));
   }
 
-  /** Give `e` a buffer of `words` (arena if there is room), filled by `fill`, and free its old one. */
-  private replaceBuffer(e: Entry, words: number, fill: (buf: BigUint64Array) => void): void {
-    const block = ringArena().tryAllocWords(words), buf = block ?? new BigUint64Array(words);
-    fill(buf);
-    if (this.blocks.delete(e.buf)) ringArena().free(e.buf);
-    if (block) this.blocks.add(block);
-    this.usedWords += words - e.buf.length;
-    e.buf = buf;
+  /**
+   * Replace e's buffer by `content`, moved into the arena if there is room once e's old block is
+   * freed (a weight's mask is most of the arena's room for it: old and new need not fit together).
+   */
+  private replaceBuffer(e: Entry, content: BigUint64Array): void {
+    const old = e.buf;
+    if (this.blocks.delete(old)) ringArena().free(old);
+    const block = ringArena().tryAllocWords(content.length);
+    if (block) {
+      block.set(content);
+      this.blocks.add(block);
+    }
+    this.usedWords += content.length - old.length;
+    e.buf = block ?? content;
   }
 
   /** True if the entry may grow to `want` words within the budget (capacity doubling included). */

@@ -51,6 +51,8 @@ function packPanel(src: usize, ldb: usize, dst: usize, kc: i32): void {
 }
 
 // c[2×2] += a[2×kc] · b[kc×2]
+// @ts-ignore: decorator (inlined into matmul and matmulPanels alike: called from both, Binaryen would not)
+@inline
 function tile22(ap: usize, lda: usize, bp: usize, ldb: usize, cp: usize, ldc: usize, kc: i32): void {
   let c00: u64 = 0, c01: u64 = 0, c10: u64 = 0, c11: u64 = 0;
   const end = ap + (<usize>kc << 3);
@@ -70,6 +72,8 @@ function tile22(ap: usize, lda: usize, bp: usize, ldb: usize, cp: usize, ldc: us
 }
 
 // c[1×2] += a[1×kc] · b[kc×2]
+// @ts-ignore: decorator (inlined into matmul and matmulPanels alike: called from both, Binaryen would not)
+@inline
 function tile12(ap: usize, bp: usize, ldb: usize, cp: usize, kc: i32): void {
   let c0: u64 = 0, c1: u64 = 0;
   const end = ap + (<usize>kc << 3);
@@ -85,6 +89,8 @@ function tile12(ap: usize, bp: usize, ldb: usize, cp: usize, kc: i32): void {
 }
 
 // c[2×1] += a[2×kc] · b[kc×1]
+// @ts-ignore: decorator (inlined into matmul and matmulPanels alike: called from both, Binaryen would not)
+@inline
 function tile21(ap: usize, lda: usize, bp: usize, ldb: usize, cp: usize, ldc: usize, kc: i32): void {
   let c0: u64 = 0, c1: u64 = 0;
   const end = ap + (<usize>kc << 3);
@@ -100,6 +106,8 @@ function tile21(ap: usize, lda: usize, bp: usize, ldb: usize, cp: usize, ldc: us
 }
 
 // c[1×1] += a[1×kc] · b[kc×1]
+// @ts-ignore: decorator (inlined into matmul and matmulPanels alike: called from both, Binaryen would not)
+@inline
 function tile11(ap: usize, bp: usize, ldb: usize, cp: usize, kc: i32): void {
   let c0: u64 = 0;
   const end = ap + (<usize>kc << 3);
@@ -373,18 +381,27 @@ function matvecPanels(a: usize, b: usize, out: usize, m: i32, k: i32): void {
   }
 }
 
-// Copy rows k0 … k0+kc of columns j0 (and j0+1 when two) of a matrix in panels into kc × w
-// contiguous words (w = 1 or 2): the packed panel the 2-column tiles read.
+// Copy rows k0 … k0+kc (k0 a multiple of 8) of columns j0 (and j0+1 when two) of a matrix in
+// panels into kc × w contiguous words (w = 1 or 2): the packed panel the 2-column tiles read.
 function packFromPanels(b: usize, n: i32, k0: i32, kc: i32, j0: i32, two: bool, dst: usize): void {
-  for (let p = k0; p < k0 + kc; p++) {
-    const src = b + ((<usize>(p >> 3) * n + j0) << 6) + (<usize>(p & 7) << 3);
-    store<u64>(dst, load<u64>(src));
+  const step = <usize>n << 6;
+  let src = b + ((<usize>(k0 >> 3) * n + j0) << 6);
+  for (let p = k0, end = k0 + kc; p < end; p += 8) {
+    const rows = min(8, end - p);
     if (two) {
-      store<u64>(dst, load<u64>(src, 64), 8);
-      dst += 16;
+      for (let t = 0; t < rows; t++) {
+        const o = <usize>t << 3;
+        store<u64>(dst, load<u64>(src + o));
+        store<u64>(dst, load<u64>(src + 64 + o), 8);
+        dst += 16;
+      }
     } else {
-      dst += 8;
+      for (let t = 0; t < rows; t++) {
+        store<u64>(dst, load<u64>(src + (<usize>t << 3)));
+        dst += 8;
+      }
     }
+    src += step;
   }
 }
 

@@ -145,21 +145,10 @@ function vecmat(a: usize, b: usize, out: usize, k: i32, n: i32): void {
     let b0 = row, o = out;
     const end = out + pairs;
     while (o < end) {
-      let acc = i64x2.add(v128.load(o), i64x2.mul(a0, v128.load(b0)));
-      let q = b0 + ldb;
-      acc = i64x2.add(acc, i64x2.mul(a1, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a2, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a3, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a4, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a5, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a6, v128.load(q)));
-      q += ldb;
-      acc = i64x2.add(acc, i64x2.mul(a7, v128.load(q)));
+      let acc = madd(v128.load(o), b0, a0);
+      acc = madd(acc, b0 + ldb, a1); acc = madd(acc, b0 + 2 * ldb, a2); acc = madd(acc, b0 + 3 * ldb, a3);
+      acc = madd(acc, b0 + 4 * ldb, a4); acc = madd(acc, b0 + 5 * ldb, a5); acc = madd(acc, b0 + 6 * ldb, a6);
+      acc = madd(acc, b0 + 7 * ldb, a7);
       v128.store(o, acc);
       o += 16;
       b0 += 16;
@@ -188,6 +177,13 @@ function lanes(v: v128): i64 {
   return i64x2.extract_lane(v, 0) + i64x2.extract_lane(v, 1);
 }
 
+// c + (the two words at p) · y, lane by lane.
+// @ts-ignore: decorator
+@inline
+function madd(c: v128, p: usize, y: v128): v128 {
+  return i64x2.add(c, i64x2.mul(v128.load(p), y));
+}
+
 // a[row, 0..k) · b[0..k): one dot product (the tail rows of matvec).
 function dotRow(row: usize, b: usize, k: i32): u64 {
   let c: u64 = 0;
@@ -212,23 +208,9 @@ function matvec(a: usize, b: usize, out: usize, m: i32, k: i32): void {
     let a0 = row, bp = b;
     const end = b + pairs;
     while (bp < end) {
-      const y = v128.load(bp);
-      let q = a0;
-      c0 = i64x2.add(c0, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c1 = i64x2.add(c1, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c2 = i64x2.add(c2, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c3 = i64x2.add(c3, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c4 = i64x2.add(c4, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c5 = i64x2.add(c5, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c6 = i64x2.add(c6, i64x2.mul(v128.load(q), y));
-      q += lda;
-      c7 = i64x2.add(c7, i64x2.mul(v128.load(q), y));
+      const y = v128.load(bp), q = a0;
+      c0 = madd(c0, q, y); c1 = madd(c1, q + lda, y); c2 = madd(c2, q + 2 * lda, y); c3 = madd(c3, q + 3 * lda, y);
+      c4 = madd(c4, q + 4 * lda, y); c5 = madd(c5, q + 5 * lda, y); c6 = madd(c6, q + 6 * lda, y); c7 = madd(c7, q + 7 * lda, y);
       a0 += 16;
       bp += 16;
     }
@@ -255,10 +237,17 @@ function matvec(a: usize, b: usize, out: usize, m: i32, k: i32): void {
 
 /** out[m×n] = a[m×k] · b[k×n] mod 2^64; `scratch` holds scratchBytes() bytes. out must not alias a or b. */
 export function matmul(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, scratch: usize): void {
-  const lda = <usize>k << 3, ldc = <usize>n << 3;
-  memory.fill(out, 0, <usize>m * ldc);
+  memory.fill(out, 0, <usize>m * n << 3);
   if (m == 1) return vecmat(a, b, out, k, n);
   if (n == 1) return matvec(a, b, out, m, k);
+  blocked(a, b, false, out, m, k, n, scratch);
+}
+
+// The blocked product (header) for m ≥ 2 into a zeroed out. b row-major: its 2-column panels are
+// packed when m > 2 (read in place for m = 2, and its odd last column always); b in panels
+// (`panels`): every panel and the last column are packed from that layout (packFromPanels).
+function blocked(a: usize, b: usize, panels: bool, out: usize, m: i32, k: i32, n: i32, scratch: usize): void {
+  const lda = <usize>k << 3, ldc = <usize>n << 3;
   const pack = m > 2;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
@@ -269,8 +258,9 @@ export function matmul(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, s
       let j0 = 0;
       for (; j0 + 2 <= n; j0 += 2) {
         let bp = b + <usize>k0 * ldc + (<usize>j0 << 3), ldb = ldc;
-        if (pack) {
-          packPanel(bp, ldb, scratch, kc);
+        if (panels) packFromPanels(b, n, k0, kc, j0, true, scratch);
+        else if (pack) packPanel(bp, ldb, scratch, kc);
+        if (panels || pack) {
           bp = scratch;
           ldb = 16;
         }
@@ -280,11 +270,16 @@ export function matmul(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, s
         if (i < mc) tile12(ab + <usize>i * lda, bp, ldb, cp + <usize>i * ldc, kc);
       }
       if (j0 < n) {
-        const bp = b + <usize>k0 * ldc + (<usize>j0 << 3);
+        let bp = b + <usize>k0 * ldc + (<usize>j0 << 3), ldb = ldc;
+        if (panels) {
+          packFromPanels(b, n, k0, kc, j0, false, scratch);
+          bp = scratch;
+          ldb = 8;
+        }
         const cp = cb + (<usize>j0 << 3);
         let i = 0;
-        for (; i + 2 <= mc; i += 2) tile21(ab + <usize>i * lda, lda, bp, ldc, cp + <usize>i * ldc, ldc, kc);
-        if (i < mc) tile11(ab + <usize>i * lda, bp, ldc, cp + <usize>i * ldc, kc);
+        for (; i + 2 <= mc; i += 2) tile21(ab + <usize>i * lda, lda, bp, ldb, cp + <usize>i * ldc, ldc, kc);
+        if (i < mc) tile11(ab + <usize>i * lda, bp, ldb, cp + <usize>i * ldc, kc);
       }
     }
   }
@@ -415,32 +410,9 @@ export function scratchBytesPanels(): i32 {
  * every 2-column panel of b is packed, as `matmul` packs it, from the panel layout).
  */
 export function matmulPanels(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, scratch: usize): void {
-  const lda = <usize>k << 3, ldc = <usize>n << 3;
-  memory.fill(out, 0, <usize>m * ldc);
+  memory.fill(out, 0, <usize>m * n << 3);
   if (m == 1) return vecmatPanels(a, b, out, k, n);
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = min(KC, k - k0);
-    for (let i0 = 0; i0 < m; i0 += MC) {
-      const mc = min(MC, m - i0);
-      const ab = a + <usize>i0 * lda + (<usize>k0 << 3);
-      const cb = out + <usize>i0 * ldc;
-      let j0 = 0;
-      for (; j0 + 2 <= n; j0 += 2) {
-        packFromPanels(b, n, k0, kc, j0, true, scratch);
-        const cp = cb + (<usize>j0 << 3);
-        let i = 0;
-        for (; i + 2 <= mc; i += 2) tile22(ab + <usize>i * lda, lda, scratch, 16, cp + <usize>i * ldc, ldc, kc);
-        if (i < mc) tile12(ab + <usize>i * lda, scratch, 16, cp + <usize>i * ldc, kc);
-      }
-      if (j0 < n) {
-        packFromPanels(b, n, k0, kc, j0, false, scratch);
-        const cp = cb + (<usize>j0 << 3);
-        let i = 0;
-        for (; i + 2 <= mc; i += 2) tile21(ab + <usize>i * lda, lda, scratch, 8, cp + <usize>i * ldc, ldc, kc);
-        if (i < mc) tile11(ab + <usize>i * lda, scratch, 8, cp + <usize>i * ldc, kc);
-      }
-    }
-  }
+  blocked(a, b, true, out, m, k, n, scratch);
 }
 
 /** out[m×1] = a[m×k] · b[k×1] with a in panels (one sequential read of a). */

@@ -3,23 +3,16 @@
  * scratch below the blocks, exhaustion as LimitError with sizes; and ring products whose operands
  * are arena views (read in place) equal the copying path bit for bit.
  */
-import { createCipheriv } from 'node:crypto';
 import {
   fixedWasmMemory, KernelArena, LimitError, matmulBatchWordsWasm, matmulWords, matmulWordsJs,
   RING_KERNEL_MEMORY_PAGES, ringArena, ringKernels,
 } from '@mpcache/mpc-core';
 import { __matmulWasmTest } from '../src/ring/matmul-wasm';
+import { ringWords } from './ring-words';
 
 const PAGE = 65536;
 
-/** Deterministic u64 words (AES-128-CTR keystream of the seed). */
-function words(len: number, seed: number): BigUint64Array {
-  const key = Buffer.alloc(16);
-  key.writeUInt32LE(seed >>> 0, 0);
-  const out = new BigUint64Array(len);
-  new Uint8Array(out.buffer).set(createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(len * 8)));
-  return out;
-}
+const words = ringWords;
 
 /** A copy of `src` in a block of `arena`. */
 function inArena(arena: KernelArena, src: BigUint64Array): BigUint64Array {

@@ -3,20 +3,16 @@
  * the end), on odd shapes, shapes that cross the kernel's blocking (k > 256, m > 128), batched
  * products, the m-split of large products, and values spread over the whole u64 range.
  */
-import { createCipheriv } from 'node:crypto';
 import { ShapeError, tensor, matmul, matmulWords, matmulWordsJs, type RingTensor } from '@mpcache/mpc-core';
 import { __matmulWasmTest, matmulBatchWordsWasm } from '../src/ring/matmul-wasm';
+import { ringWords } from './ring-words';
 
 const MASK = (1n << 64n) - 1n;
 
-/** Deterministic u64 words (AES-128-CTR keystream of the seed); every 7th is an edge value (0, 1, 2^63, 2^64−1, …). */
+/** Deterministic u64 words (ringWords); every 7th is an edge value (0, 1, 2^63, 2^64−1, …). */
 function words(len: number, seed: number): BigUint64Array {
   const edges = [0n, 1n, MASK, 1n << 63n, MASK - 1n, (1n << 32n) - 1n, 1n << 32n];
-  const key = Buffer.alloc(16);
-  key.writeUInt32LE(seed >>> 0, 0);
-  const stream = createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(len * 8));
-  const out = new BigUint64Array(len);
-  new Uint8Array(out.buffer).set(stream);
+  const out = ringWords(len, seed);
   for (let i = 3; i < len; i += 7) out[i] = edges[(i + seed) % edges.length];
   return out;
 }

@@ -4,19 +4,12 @@
  * place) and on the JS heap (copied), on shapes with partial panels, odd widths and k > 256 (the
  * GEMM's k blocking).
  */
-import { createCipheriv } from 'node:crypto';
 import {
   fromPanels, matmulWordsJs, matmulWordsPanels, matvecWordsPanels, panelWordCount, ringArena, ShapeError, toPanels,
 } from '@mpcache/mpc-core';
+import { ringWords } from './ring-words';
 
-/** Deterministic u64 words spread over the whole range (AES-128-CTR keystream of the seed). */
-function words(len: number, seed: number): BigUint64Array {
-  const key = Buffer.alloc(16);
-  key.writeUInt32LE(seed >>> 0, 0);
-  const out = new BigUint64Array(len);
-  new Uint8Array(out.buffer).set(createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(len * 8)));
-  return out;
-}
+const words = ringWords;
 
 /** The panels of `x`, in the kernel arena (`arena`) or on the JS heap. */
 function panelsOf(x: BigUint64Array, rows: number, cols: number, arena: boolean): BigUint64Array {

@@ -6,6 +6,7 @@ export { dcfEvalInit, dcfEvalLevel, dcfEvalLeaf, genInit, genLevel, dcfGenLeaf }
 export { dcfBitEvalInit, dcfBitEvalLevel, dcfBitEvalLeaf, dcfBitGenLevel, dcfBitGenLeaf } from './dcf-bit-kernels';
 export { dpfGenLeaf, dpfPointInit, dpfPointLevel, dpfPointLeaf, dpfFullInit, dpfFullLevel, dpfFullLeaves } from './dpf-kernels';
 export { payloadProducts, polyTerms } from './poly-kernels';
+export { bitMaskedCombine } from './bit-masked-kernels';
 
 /** First 64-byte-aligned address after the module's static data; the JS side lays out from here. */
 export function heapBase(): usize {

@@ -53,6 +53,7 @@ export interface FssKernelExports extends WasmKernelBase {
   ): void;
   payloadProducts(len: number, t: number, m: number, k1: number, pts: Ptr, y: Ptr, rho: Ptr, V: Ptr, out: Ptr): void;
   polyTerms(n: number, terms: number, d: number, base: Ptr, A: Ptr, coef: Ptr, centers: Ptr, out: Ptr): void;
+  bitMaskedCombine(lanes: number, k: number, C: number, m: number, transpose: number, hat: Ptr, bb: Ptr, mm: Ptr, xt: Ptr, E: Ptr, y: Ptr): void;
 }
 
 /** Where the kernel is looked for. */

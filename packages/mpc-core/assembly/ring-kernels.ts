@@ -303,11 +303,6 @@ export function matmulBatch(a: usize, b: usize, out: usize, count: i32, m: i32, 
 // (row-major with 8 rows at a time is 8 streams): 309 MB (50,257 × 768) in 11–13 ms on one core
 // against 19 ms row-major (measured as in the header). The masked weights are stored this way.
 
-/** Words of a (rows × cols) matrix in panels. */
-export function panelWords(rows: i32, cols: i32): i32 {
-  return ((rows + 7) & ~7) * cols;
-}
-
 /** out[1×n] = a[1×k] · b[k×n], b in panels. */
 function vecmatPanels(a: usize, b: usize, out: usize, k: i32, n: i32): void {
   const ldo = <usize>n << 3;
@@ -341,7 +336,7 @@ function vecmatPanels(a: usize, b: usize, out: usize, k: i32, n: i32): void {
 }
 
 /** out[m×1] = a[m×k] · b[k×1], a in panels: 8 dot products per panel, one sequential read. */
-function matvecPanels(a: usize, b: usize, out: usize, m: i32, k: i32): void {
+export function matvecPanels(a: usize, b: usize, out: usize, m: i32, k: i32): void {
   let q = a;
   const bEnd = b + (<usize>k << 3);
   for (let i = 0; i < m; i += 8) {
@@ -400,22 +395,13 @@ function packFromPanels(b: usize, n: i32, k0: i32, kc: i32, j0: i32, two: bool, 
   }
 }
 
-/** Bytes of scratch the caller must reserve for `matmulPanels`. */
-export function scratchBytesPanels(): i32 {
-  return KC * 2 * 8;
-}
-
 /**
  * out[m×n] = a[m×k] · b[k×n] mod 2^64 with b in panels (m = 1: one sequential read of b; else
- * every 2-column panel of b is packed, as `matmul` packs it, from the panel layout).
+ * every 2-column panel of b is packed, as `matmul` packs it, from the panel layout); `scratch`
+ * holds scratchBytes() bytes.
  */
 export function matmulPanels(a: usize, b: usize, out: usize, m: i32, k: i32, n: i32, scratch: usize): void {
   memory.fill(out, 0, <usize>m * n << 3);
   if (m == 1) return vecmatPanels(a, b, out, k, n);
   blocked(a, b, true, out, m, k, n, scratch);
-}
-
-/** out[m×1] = a[m×k] · b[k×1] with a in panels (one sequential read of a). */
-export function matvecPanelsLeft(a: usize, b: usize, out: usize, m: i32, k: i32): void {
-  matvecPanels(a, b, out, m, k);
 }

@@ -37,10 +37,9 @@ export interface RingKernelExports extends WasmKernelBase {
   scratchBytes(): number;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number, scratch: number): void;
   matmulBatch(a: number, b: number, out: number, count: number, m: number, k: number, n: number, scratch: number): void;
-  /** Products with a matrix in 8-row panels (panels.ts). */
-  scratchBytesPanels(): number;
+  /** Products with a matrix in 8-row panels (panels.ts); matmulPanels takes scratchBytes() of scratch. */
   matmulPanels(a: number, b: number, out: number, m: number, k: number, n: number, scratch: number): void;
-  matvecPanelsLeft(a: number, b: number, out: number, m: number, k: number): void;
+  matvecPanels(a: number, b: number, out: number, m: number, k: number): void;
 }
 
 /** Where the kernel is looked for. */

@@ -22,11 +22,14 @@ export const PANEL_ROWS = 8;
 /** Words of a (rows × cols) matrix in panels (rows rounded up to a multiple of 8). */
 export const panelWordCount = (rows: number, cols: number): number => Math.ceil(rows / PANEL_ROWS) * PANEL_ROWS * cols;
 
+/** Word of row r, column 0 in panels; column j is PANEL_ROWS·j words further. */
+const panelRowStart = (r: number, cols: number): number => Math.floor(r / PANEL_ROWS) * cols * PANEL_ROWS + (r % PANEL_ROWS);
+
 /** Row-major (rows × cols) → panels, into `out` (zero padding rows), or a new array. */
 export function toPanels(x: BigUint64Array, rows: number, cols: number, out: BigUint64Array = new BigUint64Array(panelWordCount(rows, cols))): BigUint64Array {
   checkPanels('toPanels', x, rows * cols, out, rows, cols);
   for (let r = 0; r < rows; r++) {
-    const base = Math.floor(r / PANEL_ROWS) * cols * PANEL_ROWS + (r % PANEL_ROWS), src = r * cols;
+    const base = panelRowStart(r, cols), src = r * cols;
     for (let j = 0; j < cols; j++) out[base + j * PANEL_ROWS] = x[src + j];
   }
   return out;
@@ -37,7 +40,7 @@ export function fromPanels(p: BigUint64Array, rows: number, cols: number): BigUi
   const out = new BigUint64Array(rows * cols);
   checkPanels('fromPanels', out, rows * cols, p, rows, cols);
   for (let r = 0; r < rows; r++) {
-    const base = Math.floor(r / PANEL_ROWS) * cols * PANEL_ROWS + (r % PANEL_ROWS), dst = r * cols;
+    const base = panelRowStart(r, cols), dst = r * cols;
     for (let j = 0; j < cols; j++) out[dst + j] = p[base + j * PANEL_ROWS];
   }
   return out;
@@ -65,7 +68,7 @@ export function matmulWordsPanels(a: BigUint64Array, b: BigUint64Array, m: numbe
   const out = new BigUint64Array(m * n);
   if (m === 0 || n === 0 || k === 0) return out;
   const kx = ringKernels(), inPlace = ringArena().holds(b);
-  const kernelScratch = align64(kx.scratchBytesPanels()), bBytes = inPlace ? 0 : align64(b.length * 8);
+  const kernelScratch = align64(kx.scratchBytes()), bBytes = inPlace ? 0 : align64(b.length * 8);
   const scratch = ringArena().scratch(kernelScratch + bBytes + align64(m * k * 8) + m * n * 8);
   const bPtr = panelPointer(b, scratch + kernelScratch), aPtr = scratch + kernelScratch + bBytes, oPtr = aPtr + align64(m * k * 8);
   const buf = kx.memory.buffer;
@@ -87,7 +90,7 @@ export function matvecWordsPanels(a: BigUint64Array, x: BigUint64Array, m: numbe
   const aPtr = panelPointer(a, scratch), xPtr = scratch + aBytes, oPtr = xPtr + align64(k * 8);
   const buf = kx.memory.buffer;
   new BigUint64Array(buf, xPtr, k).set(x);
-  kx.matvecPanelsLeft(aPtr, xPtr, oPtr, m, k);
+  kx.matvecPanels(aPtr, xPtr, oPtr, m, k);
   out.set(new BigUint64Array(buf, oPtr, m));
   return out;
 }

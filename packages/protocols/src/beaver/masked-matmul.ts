@@ -69,9 +69,9 @@ export const maskedProductTriples = defineCorrelation('maskedProductTriples', va
     const av = a.value(), out = new BigUint64Array(p.lanes * p.m * n);
     for (let h = 0; h < p.lanes; h++) {
       // the operand's mask, lane h: in panels once the dealer's memo holds it so (the weights)
-      const a = av.subarray(h * p.m * k, (h + 1) * p.m * k), panels = g.keyedPanels?.(p.key, h, p.rows, p.cols);
-      out.set(panels ? panelProduct(a, panels, p.m, p.rows, p.cols, p.transpose)
-        : laneProduct(a, g.keyed(p.key, h, 0, p.rows * p.cols).value(), p.m, p.rows, p.cols, p.transpose), h * p.m * n);
+      const panels = g.keyedPanels?.(p.key, h, p.rows, p.cols);
+      const b = panels ? { words: panels, panels: true } : { words: g.keyed(p.key, h, 0, p.rows * p.cols).value(), panels: false };
+      out.set(storedLaneProduct(av.subarray(h * p.m * k, (h + 1) * p.m * k), b, p.m, p.rows, p.cols, p.transpose), h * p.m * n);
     }
     return out;
   });
@@ -131,8 +131,7 @@ function operandProduct(left: BigUint64Array, w: MaskedOperand, which: 'public' 
   const [k, n] = transpose ? [w.cols, w.rows] : [w.rows, w.cols];
   const out = new BigUint64Array(w.lanes * m * n);
   for (let h = 0; h < w.lanes; h++) {
-    const b = w.lane(h, which), a = left.subarray(h * m * k, (h + 1) * m * k);
-    out.set(b.panels ? panelProduct(a, b.words, m, w.rows, w.cols, transpose) : laneProduct(a, b.words, m, w.rows, w.cols, transpose), h * m * n);
+    out.set(storedLaneProduct(left.subarray(h * m * k, (h + 1) * m * k), w.lane(h, which), m, w.rows, w.cols, transpose), h * m * n);
   }
   return out;
 }
@@ -140,8 +139,12 @@ function operandProduct(left: BigUint64Array, w: MaskedOperand, which: 'public' 
 /** Rows of a above which a ·Bᵀ with B in panels converts B to row-major instead of one pass per row. */
 const PANEL_ROW_PASSES = 16;
 
-/** laneProduct for b (rows × cols) stored in 8-row panels (the masked weights: masked-operand.ts). */
-function panelProduct(a: BigUint64Array, b: BigUint64Array, m: number, rows: number, cols: number, transpose: boolean): BigUint64Array {
+/** laneProduct for b (rows × cols) as stored: row-major, or in 8-row panels (the masked weights: masked-operand.ts). */
+function storedLaneProduct(
+  a: BigUint64Array, stored: { readonly words: BigUint64Array; readonly panels: boolean }, m: number, rows: number, cols: number, transpose: boolean,
+): BigUint64Array {
+  const b = stored.words;
+  if (!stored.panels) return laneProduct(a, b, m, rows, cols, transpose);
   if (!transpose) return matmulWordsPanels(a, b, m, rows, cols);
   if (m > PANEL_ROW_PASSES) return laneProduct(a, fromPanels(b, rows, cols), m, rows, cols, true);
   // a·bᵀ row by row: row i of the result is b·(row i of a)ᵀ, one sequential pass over b each

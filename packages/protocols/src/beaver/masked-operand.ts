@@ -25,7 +25,7 @@
  * one contiguous row-major (rows × cols) matrix for the matmul kernel.
  *
  * Storage: a `fixed` operand (masked once and never grown: the weights) keeps D and W̃ in the ring
- * kernel's memory (ringArena(), kernel-arena.ts), at exactly its size, so every product reads them in
+ * kernel's memory (ringArena(), kernel-arena.ts), at its size (rows rounded up to 8), so every product reads them in
  * place instead of copying them into the kernel (decoding: vector × matrix, where the copy cost as
  * much as the product), and in 8-row panels (mpc-core panels.ts: a decoding product then reads each
  * lane in one sequential pass, ≈ 1.5× faster than row-major); `laneD`/`laneShare` return row-major
@@ -42,7 +42,7 @@ import { sessionKey } from '../dealer/correlation-plans';
 import { MAX_CORRELATION_ELEMENTS } from '../dealer/validate';
 import type { PartyContext } from '../engine/context';
 import { openWords } from '../engine/open';
-import { asUintN, subWords } from '../engine/words';
+import { addWords, asUintN, subWords } from '../engine/words';
 
 /** Frees the arena blocks of operands that were garbage-collected without release(). */
 const arenaBlocks = new FinalizationRegistry<BigUint64Array[]>((blocks) => {
@@ -129,7 +129,7 @@ export class MaskedOperand {
    * appending to it throws (new rows would be masked by the released rows' masks again).
    */
   release(): void {
-    this.moveTo(new BigUint64Array(0), new BigUint64Array(0), 0, false);
+    this.moveTo(new BigUint64Array(0), new BigUint64Array(0), 0);
     this.nRows = 0;
     this.released = true;
   }
@@ -140,12 +140,10 @@ export class MaskedOperand {
     const d = ar.tryAllocWords(this.lanes * per), w = d && ar.tryAllocWords(this.lanes * per);
     if (d && !w) ar.free(d);
     if (!d || !w) return false;
-    const wNew = party === 0 ? new BigUint64Array(r * c) : undefined;
     for (let h = 0; h < this.lanes; h++) {
       const lane = (x: BigUint64Array) => x.subarray(h * r * c, (h + 1) * r * c);
       toPanels(lane(dNew), r, c, d.subarray(h * per, (h + 1) * per));
-      if (wNew) for (let i = 0, dl = lane(dNew), bl = lane(bNew); i < r * c; i++) wNew[i] = asUintN(64, bl[i] + dl[i]);
-      toPanels(wNew ?? lane(bNew), r, c, w.subarray(h * per, (h + 1) * per));
+      toPanels(party === 0 ? addWords(lane(bNew), lane(dNew)) : lane(bNew), r, c, w.subarray(h * per, (h + 1) * per)); // W̃ = B + [P0]·D
     }
     arenaBlocks.register(this, [d, w], this);
     this.d = d;
@@ -169,18 +167,14 @@ export class MaskedOperand {
     return this.panels ? fromPanels(v, this.nRows, this.cols) : v;
   }
 
+  /** Row-major storage on the JS heap (a fixed operand's arena storage is storeInPanels'). */
   private grow(capRows: number): void {
     const n = this.lanes * capRows * this.cols;
-    // the first storage of a fixed operand: exactly its size, in the kernel arena if there is room
-    const ar = this.fixed && this.capRows === 0 ? ringArena() : undefined;
-    const d = ar?.tryAllocWords(n), w = d && ar!.tryAllocWords(n);
-    if (d && !w) ar!.free(d);
-    const inArena = d !== undefined && w !== undefined;
-    this.moveTo(inArena ? d : new BigUint64Array(n), inArena ? w : new BigUint64Array(n), capRows, inArena);
+    this.moveTo(new BigUint64Array(n), new BigUint64Array(n), capRows);
   }
 
-  /** Copy the rows into new storage (capacity capRows) and free the old storage if in the arena. */
-  private moveTo(d: BigUint64Array, w: BigUint64Array, capRows: number, inArena: boolean): void {
+  /** Copy the rows into new row-major JS-heap storage (capacity capRows); free the old storage if in the arena. */
+  private moveTo(d: BigUint64Array, w: BigUint64Array, capRows: number): void {
     const c = this.cols;
     for (let h = 0; h < this.lanes && capRows > 0; h++) {
       d.set(this.laneD(h), h * capRows * c);
@@ -191,12 +185,10 @@ export class MaskedOperand {
       ringArena().free(this.d);
       ringArena().free(this.w);
     }
-    if (inArena) arenaBlocks.register(this, [d, w], this);
     this.d = d;
     this.w = w;
     this.capRows = capRows;
-    this.inArena = inArena;
-    this.panels = false;
+    this.inArena = this.panels = false;
   }
 }
 

@@ -48,7 +48,7 @@ export const UNUSED_SPECULATION_SCOPE = 'dealer speculation (unused)';
 export interface DealerLink {
   fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array>;
   /** Run `fn`, whose fetches send their requests together where the link can (one write). */
-  together?<T>(fn: () => T): T;
+  together<T>(fn: () => T): T;
 }
 
 export class InProcessDealerLink implements DealerLink {
@@ -59,6 +59,11 @@ export class InProcessDealerLink implements DealerLink {
 
   async fetch<P>(index: number, spec: CorrelationSpec<P, unknown>, params: P): Promise<Uint8Array> {
     return this.session.fetch(this.party, index, spec, params);
+  }
+
+  /** Nothing to batch in process. */
+  together<T>(fn: () => T): T {
+    return fn();
   }
 }
 
@@ -275,15 +280,13 @@ export class CorrelationSource {
   private issue(s: Speculation, upcoming: boolean): void {
     const room = SPECULATION_WINDOW - this.prepared.length;
     if (room < Math.min(REQUEST_BATCH, s.plan.length - s.next)) return;
-    const send = () => {
+    this.link.together(() => {
       while (this.prepared.length < SPECULATION_WINDOW && s.next < s.plan.length) {
         const r = s.plan[s.next++];
         if (!isValid(r)) continue; // a predicted request the dealer would refuse (and end the session for)
         this.prepared.push(this.send(r, upcoming));
       }
-    };
-    if (this.link.together) this.link.together(send);
-    else send();
+    });
   }
 
   /** Send a planned request ahead. */

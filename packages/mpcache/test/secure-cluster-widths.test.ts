@@ -2,19 +2,21 @@
  * MPCache's cluster selection at the edges of its comparison widths (secure-cluster-selector.ts and
  * cluster-bounds.ts, Accuracy): the secure kept set must still equal the plaintext selectClusters
  * one when
- *   - the cluster scores q·r come close to ±2^(62−2f) (the scores' truncation range), so that the
- *     top-k keys S·2^B_i + c span almost their whole documented range (clusterTopKBits), and
+ *   - the cluster scores q·r come close to ±2^K, K = scoreRangeLog2(f) (the assumed score range,
+ *     2^20 at f = 12), so that the top-k keys S·2^B_i + c span almost their whole documented range
+ *     (clusterTopKBits), and
  *   - the keys of one cluster span almost ±2^18 in every channel (KEY_INT_BITS; at f = 12 the qkv
  *     range 2^(62−3f) is looser), so that the max/min trees compare differences near 2^(K+f+1)
  *     (boundsCompareBits).
  * Checked by hand: with topK two bits narrower (one bit of clusterTopKBits is the slack of topK's
  * contract |v| ≤ maxRankedValue), or the trees one bit narrower, these cases fail.
- * Values are chosen so that float64 computes the plaintext scores exactly (q_i = ±2^17 or ±2^10,
+ * Values are chosen so that float64 computes the plaintext scores exactly (q_i = ±2^-1 or 2^-2,
  * keys on the 2^−12 grid), hence the comparison is exact, not within a tolerance.
  */
 import { runBoth } from '@mpcache/protocols';
 import { SecureMpcachePolicy, type ClusterSelectorParams } from '@mpcache/mpcache';
 import { selectClusters } from '../src/cache/cluster-selector';
+import { scoreRangeLog2 } from '../src/secure-cache/secure-cluster-selector';
 import { fxRound } from '../src/cache/policy-config';
 import { F, openInts, parties, shareGrid, sharedCache, view } from './secure-cache-helpers';
 import { testPrg, TEST_SEED } from './secure-helpers';
@@ -35,14 +37,14 @@ const clampKey = (x: number) => Math.max(-KMAX, Math.min(KMAX, x));
 
 /**
  * Keys (N, LANES·D) and q (LANES·D). 'scores': every finest cluster c sits at a level ℓ_c ∈ [−1, 1]
- * (some at ±0.9999), keys = sign(q_i)·ℓ_c·KMAX + small jitter, q_i = ±2^17: scores ≈ ℓ_c·2^38.
+ * (some at ±0.9999), keys = sign(q_i)·ℓ_c·KMAX + small jitter, q_i = ±2^-1: scores ≈ ℓ_c·2^20.
  * 'spread': one coarse cluster alternates ±KMAX token by token (its max − min ≈ 2^19 per channel, its
- * representative the largest score), the others sit at levels in [−0.5, 0.1]; q_i = 2^10.
+ * representative the largest score), the others sit at levels in [−0.5, 0.1]; q_i = 2^-2.
  */
 function inputs(kind: 'scores' | 'spread', label: string): { keys: Float64Array; q: Float64Array } {
   const u = uniforms(`${label}/u`, N + LANES * D + N * LANES * D), sizeF = SIZES[SIZES.length - 1];
   const q = new Float64Array(LANES * D), keys = new Float64Array(N * LANES * D);
-  const qMag = kind === 'scores' ? 2 ** 17 : 2 ** 10;
+  const qMag = kind === 'scores' ? 2 ** -1 : 2 ** -2;
   // 'spread': q > 0 (the α-mix representative of a symmetric spread is +0.2·KMAX in every channel)
   for (let i = 0; i < LANES * D; i++) q[i] = (kind === 'scores' && u[N + i] < 0.5 ? -1 : 1) * qMag;
   const wide = 3; // the spread coarse cluster (scored: clusters 1..7 at N = 70)
@@ -82,8 +84,8 @@ function fineScores(keys: Float64Array, q: Float64Array, h: number, alpha: numbe
 
 describe(`secure MPCache cluster selection at its comparison widths (SEED=${TEST_SEED})`, () => {
   it.each([
-    ['scores near ±2^(62−2f)', 'scores', 0.6],
-    ['scores near ±2^(62−2f)', 'scores', 'exact'],
+    ['scores near ±2^K', 'scores', 0.6],
+    ['scores near ±2^K', 'scores', 'exact'],
     ['keys spanning ±2^18 in one cluster', 'spread', 0.6],
     ['keys spanning ±2^18 in one cluster', 'spread', 'exact'],
   ] as const)('%s (%s), alpha %s: secure kept set = plaintext kept set', async (_what, kind, alpha) => {
@@ -101,10 +103,11 @@ describe(`secure MPCache cluster selection at its comparison widths (SEED=${TEST
       const scores = fineScores(keys, q, h, alpha);
       const top = Math.max(...scores), bottom = Math.min(...scores);
       if (kind === 'scores') {
-        // the edge is reached: both signs, within 0.1 % of the truncation range 2^(62−2f)
-        expect(top).toBeGreaterThan(0.999 * 2 ** (62 - 2 * F));
-        expect(bottom).toBeLessThan(-0.999 * 2 ** (62 - 2 * F));
-        expect(Math.max(top, -bottom)).toBeLessThan(2 ** (62 - 2 * F));
+        // the edge is reached: both signs, within 0.1 % of the assumed score range 2^K
+        const K = scoreRangeLog2(F);
+        expect(top).toBeGreaterThan(0.999 * 2 ** K);
+        expect(bottom).toBeLessThan(-0.999 * 2 ** K);
+        expect(Math.max(top, -bottom)).toBeLessThan(2 ** K);
       }
       const want = selectClusters(q.subarray(h * D, (h + 1) * D), keys, LANES * D, h * D, D, (i) => i, N, params);
       expect(want.full).toBe(false);

@@ -103,6 +103,15 @@ describe(`topK by shuffle + quick-select (SEED=${TEST_SEED})`, () => {
     checkResult(vals, 4, 0, a, b, payload, 'value');
   });
 
+  it('distinct values: compared as they are, at the edge ±maxRankedValue(n, bits, distinct), ⌈log2 n⌉ bits narrower', async () => {
+    const n = 12, bits = 16, m = maxRankedValue(n, bits, true);
+    expect(m).toBe((1n << 14n) - 1n); // the packed keys' bound at 16 bits would be 2^10 − 1
+    const vals = [[m, -m, 0n, m - 2n, -m + 1n, 5n, -1n, m - 1n, -m + 2n, 1n, m - 3n, -m + 3n]];
+    const { a, b, payload } = await run(topK, vals, 5, 0, { bits, sorted: true, distinct: true });
+    checkResult(vals, 5, 0, a, b, payload, 'value');
+    await expect(run(topK, vals, 5, 0, { bits: 5, distinct: false })).rejects.toThrow(/comparison bits must be in \[7, 64\]/);
+  });
+
   it('revealed transcript does not depend on the input order (sorted, reversed, constant)', async () => {
     const n = 32, k = 4, runs = 12;
     const inputs = {

@@ -74,7 +74,7 @@ export function mpcacheStepCost(s: MpcacheStepShape): FormulaCost {
     let W = 1;
     for (let j = i + 1; j < L; j++) W += sizes[i] / sizes[j];
     if (k < n) {
-      const t = topKCost(U, n, k, s.steps[i], { bits: clusterTopKBits(f, plan, sizes, i, n), payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
+      const t = topKCost(U, n, k, s.steps[i], { bits: clusterTopKBits(f, plan, sizes, i), distinct: true, payload: { shape: [U, n, W], data: new BigUint64Array(0) } });
       parts.push({ rounds: t.rounds, bytesSent: t.bytesSentPerParty[0], offlineBytes: t.offlineBytes });
       n = k;
     }

@@ -12,18 +12,18 @@
  * Offline:   masked-product triple 8·U·R, truncRound keys, topK material (one DCF key pair on b_i bits
  *            per comparison), DPF keys: mpcacheStepCost(…)
  * Accuracy:  exact: scores are fxRound(q·r) (truncRound), keys score·2^B_i + cluster index are
- *            distinct, so the kept set equals the plaintext one whatever the ties. Widths, from public
- *            bounds only: the score's own truncation is exact only for q·r·2^2f in [−2^62, 2^62 −
- *            2^(f−1)), so S ∈ [−2^(62−f), 2^(62−f)) ring units (|q·r| < 2^(62−2f) real: 2^30 at
- *            f = 16) whenever S is right at all; B_i = ⌈log2((c0First + c0)·s_0/s_i)⌉ bounds level i's
- *            global indices; so |key| ≤ 2^(62−f+B_i), within topK's maxRankedValue at
- *            b_i = 65 − f + B_i + ⌈log2 n_i⌉ (clusterTopKBits; 57 and 58 bits at gpt2-small, context
- *            1024, f = 16). The per-element bounds do not tighten this: |q_i|, |r_i| < 2^(62−3f)
- *            (cluster-bounds.ts) give |q·r| < d·2^(124−6f), above 2^(62−2f) for d > 4 at f = 16 (and
- *            q·r is not an attention logit, so the softmax's logit range says nothing about it).
- *            Capped at 64 bits (f < 1 + B_i + ⌈log2 n_i⌉, e.g. f = 12 at long contexts): exact then
- *            for |S| < 2^(62−B_i−⌈log2 n_i⌉). Out of range (S wrong already) a comparison wraps, the
- *            kept set may differ from the plaintext one and the revealed bits need not be one order.
+ *            distinct, so the kept set equals the plaintext one whatever the ties, for scores
+ *            |q·r| < 2^K real, K = scoreRangeLog2(f) = min(SCORE_INT_BITS, 62 − 2f) = 20 at f ≤ 21:
+ *            K = 20 is this file's assumption (64× the attention logits' bound 2^14 that the
+ *            softmax already assumes, secure-nonlinear.ts; the per-channel key bounds of
+ *            cluster-bounds.ts alone would allow |q·r| < d·2^(124−6f)), 62 − 2f the range in which
+ *            the score's own truncation is exact (q·r·2^2f in [−2^62, 2^62 − 2^(f−1))). Then
+ *            |S| ≤ 2^(K+f) ring units, B_i = ⌈log2((c0First + c0)·s_0/s_i)⌉ bounds level i's global
+ *            indices, |key| < 2^(K+f+B_i+1), and topK compares the keys as they are (`distinct`: no
+ *            second index packing) at b_i = K + f + B_i + 3 bits (clusterTopKBits; 45 and 46 bits
+ *            at gpt2-small, context 4096, f = 16 — 61 before session 24, from 62 − 2f and the packed
+ *            index). Capped at 64 bits. Out of range a comparison wraps: the kept set may differ
+ *            from the plaintext one and the revealed bits need not be one order.
  * Opens:     masked q, masked scores, topK's comparison bits of shuffled distinct keys, masked indices
  * Steps:     1. plan (public): forced first/tail clusters, scored coarse clusters, counts k_i
  *            2. scores S = round(q·Rᵀ) for every level at once (one product, one truncation)
@@ -47,6 +47,12 @@ const { asUintN } = BigInt;
 
 /** truncRound (the scores' truncation) is exact for inputs in [−2^62, 2^62 − 2^(f−1)). */
 const SCORE_TRUNC_RANGE_BITS = 62;
+
+/** Assumed range of the cluster scores: |q·r| < 2^SCORE_INT_BITS real (header, Accuracy). */
+export const SCORE_INT_BITS = 20;
+
+/** log2 of the scores' real range at f fractional bits: min(SCORE_INT_BITS, 62 − 2f). */
+export const scoreRangeLog2 = (fracBits: number): number => Math.min(SCORE_INT_BITS, SCORE_TRUNC_RANGE_BITS - 2 * fracBits);
 
 /** The public part of a step's selection (mirrors selectClusters). */
 export interface ClusterPlan {
@@ -131,8 +137,8 @@ export async function selectClustersOnShares(
     if (k < n) {
       const keys = new BigUint64Array(U * n), B = BigInt(levelIndexBits(plan, sizes, i));
       for (let e = 0; e < U * n; e++) keys[e] = asUintN(64, (keyScore[e] << B) + pay[e * W]);
-      const bits = clusterTopKBits(ctx.fracBits, plan, sizes, i, n);
-      const res = await topK(ctx, { shape: [U, n], data: keys }, k, { bits, payload: { shape: [U, n, W], data: pay } });
+      const bits = clusterTopKBits(ctx.fracBits, plan, sizes, i);
+      const res = await topK(ctx, { shape: [U, n], data: keys }, k, { bits, distinct: true, payload: { shape: [U, n, W], data: pay } });
       pay = (res.payload as RingTensor).data;
       steps.push(res.stepComparisons);
       n = k;
@@ -173,11 +179,11 @@ export const levelIndexBits = (plan: ClusterPlan, sizes: readonly number[], leve
   indexBits((plan.c0First + plan.c0) * (sizes[0] / sizes[level]));
 
 /**
- * topK's signed width at level i over n candidates (header, Accuracy): keys S·2^B_i + c with
- * S ∈ [−2^(62−f), 2^(62−f)) stay within maxRankedValue(n, bits).
+ * topK's signed width at level i (header, Accuracy): distinct keys S·2^B_i + c with |S| ≤ 2^(K+f)
+ * stay below 2^(bits−2) (topK's `distinct` contract).
  */
-export const clusterTopKBits = (fracBits: number, plan: ClusterPlan, sizes: readonly number[], level: number, n: number): number =>
-  Math.min(64, SCORE_TRUNC_RANGE_BITS + 3 - fracBits + levelIndexBits(plan, sizes, level) + indexBits(n));
+export const clusterTopKBits = (fracBits: number, plan: ClusterPlan, sizes: readonly number[], level: number): number =>
+  Math.min(64, scoreRangeLog2(fracBits) + fracBits + levelIndexBits(plan, sizes, level) + 3);
 
 /** Online/offline cost of the one-hot step (the rest is composed in mpcache-step-cost.ts). */
 export const selectionOneHotCost = (U: number, k: number, C: number) => oneHotCost(U * k, C);

@@ -8,6 +8,9 @@
  * shuffle), so the key can be rebuilt locally after the rows were shuffled.
  * Range: comparisons run on a `bits`-bit signed range, so |key_a − key_b| < 2^{bits−1}, which holds when
  * |v| < 2^{bits−2−L} (checked by the caller's contract, not at run time: the values are secret).
+ * Distinct values (`distinct`: the caller packed its own tie-break, as MPCache's cluster scores
+ * S·2^B + cluster index do) are their own keys, L = 0: the index is not packed twice, which saves
+ * ⌈log2 n⌉ bits of every comparison.
  */
 import { ShapeError, type PartyId, type RingTensor } from '@mpcache/mpc-core';
 
@@ -18,20 +21,27 @@ export function indexBits(n: number): number {
   return L;
 }
 
-/** The largest |v| allowed for n items compared on a `bits`-bit range: 2^{bits−2−L} − 1. */
-export function maxRankedValue(n: number, bits: number): bigint {
-  return (1n << BigInt(bits - 2 - indexBits(n))) - 1n;
+/**
+ * Index bits packed into the keys: L = ⌈log2 n⌉, or 0 for values the caller made distinct already
+ * (`distinct`: e.g. a score with its own index in the low bits), which are then the keys as they are.
+ */
+export const keyIndexBits = (n: number, distinct = false): number => (distinct ? 0 : indexBits(n));
+
+/** The largest |v| allowed for n items compared on a `bits`-bit range: 2^{bits−2−L} − 1 (L = keyIndexBits). */
+export function maxRankedValue(n: number, bits: number, distinct = false): bigint {
+  return (1n << BigInt(bits - 2 - keyIndexBits(n, distinct))) - 1n;
 }
 
-export function checkSelection(v: RingTensor, k: number, bits: number, what: string): { rows: number; n: number } {
+export function checkSelection(v: RingTensor, k: number, bits: number, what: string, distinct = false): { rows: number; n: number } {
   if (v.shape.length !== 1 && v.shape.length !== 2) {
     throw new ShapeError(`${what}: expected values of shape (n) or (rows, n), got (${v.shape.join(', ')})`);
   }
   const rows = v.shape.length === 2 ? v.shape[0] : 1;
   const n = v.shape[v.shape.length - 1];
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`${what}: k must be in [1, ${n}], got ${k}`);
-  if (!Number.isInteger(bits) || bits < indexBits(n) + 3 || bits > 64) {
-    throw new RangeError(`${what}: comparison bits must be in [${indexBits(n) + 3}, 64], got ${bits}`);
+  const L = keyIndexBits(n, distinct);
+  if (!Number.isInteger(bits) || bits < L + 3 || bits > 64) {
+    throw new RangeError(`${what}: comparison bits must be in [${L + 3}, 64], got ${bits}`);
   }
   return { rows, n };
 }
@@ -61,9 +71,16 @@ export function itemMatrix(party: PartyId, v: RingTensor, payload: RingTensor | 
   return out;
 }
 
-/** Keys of every item of an item matrix (column 0 = v, column 1 = idx). */
-export function rankingKeys(party: PartyId, items: BigUint64Array, cols: number, L: number): BigUint64Array {
+/**
+ * Keys of every item of an item matrix (column 0 = v, column 1 = idx); with `distinct` the values
+ * themselves (the caller guarantees they differ).
+ */
+export function rankingKeys(party: PartyId, items: BigUint64Array, cols: number, L: number, distinct = false): BigUint64Array {
   const count = items.length / cols, out = new BigUint64Array(count);
+  if (distinct) {
+    for (let i = 0; i < count; i++) out[i] = items[i * cols];
+    return out;
+  }
   const shift = BigInt(L), top = party === 0 ? (1n << shift) - 1n : 0n;
   for (let i = 0; i < count; i++) out[i] = BigInt.asUintN(64, (items[i * cols] << shift) + top - items[i * cols + 1]);
   return out;

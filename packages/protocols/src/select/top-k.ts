@@ -13,6 +13,7 @@
  *            bit-LTZ (Z₂-output DCF) key pair per comparison (dcfLessThanZeroBitCost(1, bits)
  *            .offlineBytes), drawn in fixed-size chunks (comparison-pool.ts: < 1 chunk unused per run)
  * Accuracy:  exact when |v| < 2^{bits−2−L}, L = ⌈log2 n⌉ (maxRankedValue). Ties: the lower index wins.
+ *            With `distinct` (the caller's values differ already) L = 0 and the values are the keys.
  * Opens:     the comparison bits [key_a < key_b] of SHUFFLED items with distinct keys: a function of the
  *            rank order of a uniform permutation that neither party knows, hence simulatable; the
  *            selected shuffled positions (uniformly random). Values, indices and ranks stay secret.
@@ -42,11 +43,17 @@ import { blockPermutation, drawCommonPermutation, permuteRows } from '../shuffle
 import { obliviousShuffle, obliviousShuffleCost, unshufflePublic } from '../shuffle/shuffle';
 import { QuickSelect, type QuickSelectOptions } from './quick-select';
 import { ComparisonPool, comparisonChunk, pooledComparisonsOffline } from './comparison-pool';
-import { checkSelection, indexBits, itemMatrix, outShape, payloadWidth, rankingKeys } from './ranking-keys';
+import { checkSelection, indexBits, itemMatrix, keyIndexBits, outShape, payloadWidth, rankingKeys } from './ranking-keys';
 
 export interface TopKOptions extends QuickSelectOptions {
-  /** Signed comparison width (default 64); requires |v| < 2^{bits−2−⌈log2 n⌉}. */
+  /** Signed comparison width (default 64); requires |v| < 2^{bits−2−⌈log2 n⌉} (2^{bits−2} with `distinct`). */
   bits?: number;
+  /**
+   * The values of a row are distinct (the caller packed its own tie-break into them): they are the
+   * keys as they are, without the index bits (ranking-keys.ts), so `bits` may be ⌈log2 n⌉ narrower.
+   * Equal values would then compare unequal neither way: the caller's contract, not checked.
+   */
+  distinct?: boolean;
   /** Rows carried along with the values: shape [...v.shape, w]. */
   payload?: RingTensor;
   /** Return the 0/1 indicator of the selected items in original order. */
@@ -78,9 +85,9 @@ export interface TopKResult {
 
 export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: TopKOptions = {}): Promise<TopKResult> {
   const bits = opts.bits ?? 64;
-  const { rows, n } = checkSelection(v, k, bits, 'topK');
+  const { rows, n } = checkSelection(v, k, bits, 'topK', opts.distinct);
   const w = payloadWidth(v, opts.payload, 'topK');
-  const cols = 2 + w, oneD = v.shape.length === 1, L = indexBits(n);
+  const cols = 2 + w, oneD = v.shape.length === 1, L = keyIndexBits(n, opts.distinct);
   const uw = opts.oneHot ? k : opts.mask ? 1 : 0;
   return ctx.ledger.scope('topK', async () => {
     // 1. shuffle (v, idx, payload) rows, each row of values on its own
@@ -96,7 +103,7 @@ export async function topK(ctx: PartyContext, v: RingTensor, k: number, opts: To
     const sigma = blockPermutation(rows * n, rows, (size) => drawCommonPermutation(ctx.common, size))!;
     const y = { shape: shuffled.y.shape, data: permuteRows(shuffled.y.data, sigma, cols) };
     // 2. distinct keys on the shuffled shares
-    const key = rankingKeys(ctx.party, y.data, cols, L);
+    const key = rankingKeys(ctx.party, y.data, cols, L, opts.distinct);
     // 3. quick-select on revealed comparison bits
     const targets = opts.sorted ? Array.from({ length: k }, (_, i) => i + 1) : [k];
     const plan = new QuickSelect(rows, n, targets, opts);

@@ -40,6 +40,11 @@ export function dcfEvalInit(C: i32, m: i32, p: i32, inp: usize, inpJ: usize, x: 
   memory.fill(out, 0, <usize>C * <usize>m << 3);
 }
 
+/** The key of evaluation lane j: lane j itself, or keyOf[j] (u32) when lanes share keys (dcf-shared-kernels.ts). */
+@inline function keyIndex(keyOf: usize, j: usize): usize {
+  return keyOf == 0 ? j : <usize>load<u32>(keyOf + (j << 2));
+}
+
 // V[0..m) += H_V words of the parent + t·VCW[0..m): words 0, 1 from block w0, words 2, 3 from w1
 // (i64x2 lanes; m = 1 and m = 3 add a single lane).
 @inline function accumulate(m: i32, o: usize, v: usize, mv: v128, w0: v128, w1: v128): void {
@@ -60,22 +65,21 @@ export function dcfEvalInit(C: i32, m: i32, p: i32, inp: usize, inpJ: usize, x: 
  */
 export function dcfEvalLevel(
   C: i32, m: i32, p: i32, inp: usize, inpJ: usize, hs: usize, hv0: usize, hv1: usize,
-  cw: usize, vcw: usize, x: usize, t: usize, out: usize,
+  cw: usize, vcw: usize, x: usize, t: usize, out: usize, keyOf: usize,
 ): void {
   const pd = <u64>p, pn = <u64>(p > 0 ? p - 1 : 0), lastTweak: u64 = p > 0 ? 0 : 2;
   const stride = <usize>m << 3, clr = i64x2(~3, -1), two = m > 2;
-  let o = out, v = vcw;
+  let o = out;
   for (let j: usize = 0; j < <usize>C; j++) {
-    const b = j << 4;
+    const b = j << 4, key = keyIndex(keyOf, j);
     const tj = <u64>load<u8>(t + j), mv = i64x2.splat(0 - tj);
     const xj = load<u64>(x + (j << 3)), iv = v128.load(inp + b);
     // 1. V += w + t·VCW_i
     const w1 = two ? v128.xor(v128.load(hv1 + b), v128.load(inpJ + b)) : iv;
-    accumulate(m, o, v, mv, v128.xor(v128.load(hv0 + b), iv), w1);
+    accumulate(m, o, vcw + key * stride, mv, v128.xor(v128.load(hv0 + b), iv), w1);
     o += stride;
-    v += stride;
     // 2. Expand(s, d) = H_S(s ⊕ d); if t: s' ^= CW (low bits cleared), t' ^= bit_d(CW.lo)
-    const h = v128.xor(v128.load(hs + b), iv), c = v128.load(cw + b);
+    const h = v128.xor(v128.load(hs + b), iv), c = v128.load(cw + (key << 4));
     const d = (xj >> pd) & 1;
     store<u8>(t + j, <u8>((i64x2.extract_lane(h, 0) ^ (tj & (i64x2.extract_lane(c, 0) >> d))) & 1));
     // 3. next level's IN = s' ⊕ next tweak (INJ = IN ⊕ 4)
@@ -87,15 +91,14 @@ export function dcfEvalLevel(
 }
 
 /** Leaf: V += C + t·LCW with C = Words(s, 2, m) (IN already carries τ = 2); then sgn(b)·V. */
-export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize, hv1: usize, lcw: usize, t: usize, out: usize, party: i32): void {
+export function dcfEvalLeaf(C: i32, m: i32, inp: usize, inpJ: usize, hv0: usize, hv1: usize, lcw: usize, t: usize, out: usize, party: i32, keyOf: usize): void {
   const stride = <usize>m << 3, two = m > 2;
-  let o = out, v = lcw;
+  let o = out;
   for (let j: usize = 0; j < <usize>C; j++) {
     const b = j << 4, mv = i64x2.splat(0 - <u64>load<u8>(t + j)), iv = v128.load(inp + b);
     const w1 = two ? v128.xor(v128.load(hv1 + b), v128.load(inpJ + b)) : iv;
-    accumulate(m, o, v, mv, v128.xor(v128.load(hv0 + b), iv), w1);
+    accumulate(m, o, lcw + keyIndex(keyOf, j) * stride, mv, v128.xor(v128.load(hv0 + b), iv), w1);
     o += stride;
-    v += stride;
   }
   if (party != 0) {
     const end = out + <usize>C * stride;

@@ -3,6 +3,7 @@
  * src/fss/fss-wasm.ts). No runtime, no allocator (`--runtime stub`): the JS side owns the memory layout.
  */
 export { dcfEvalInit, dcfEvalLevel, dcfEvalLeaf, genInit, genLevel, dcfGenLeaf } from './dcf-kernels';
+export { dcfSharedPlan, dcfSharedJoin, gatherBlocks, scatterRows } from './dcf-shared-kernels';
 export { dcfBitEvalInit, dcfBitEvalLevel, dcfBitEvalLeaf, dcfBitGenLevel, dcfBitGenLeaf } from './dcf-bit-kernels';
 export { dpfGenLeaf, dpfPointInit, dpfPointLevel, dpfPointLeaf, dpfFullInit, dpfFullLevel, dpfFullLeaves } from './dpf-kernels';
 export { payloadProducts, polyTerms } from './poly-kernels';

@@ -212,4 +212,34 @@ describe('dcfEval over a replicated key range (several thresholds per key, read 
     expect(() => dcfEval(prg, 0, k0, x, { from: to, to: from, times })).toThrow(RangeError);
     expect(() => dcfEval(prg, 0, k0, x, { from, to, times: times + 1 })).toThrow(/keys but/);
   });
+
+  // Points of one key that share long prefixes (the shared-prefix walk, dcf-shared-kernels.ts):
+  // base − knot for knots a few units apart, equal points, points that wrap below 0 mod 2^n, and
+  // bases right at the top-bit boundaries (the sorted order and the split levels at their edges).
+  test.each([
+    [15, 4, 400, 0, 400, [-62, -30, 0, 30, 62]],
+    [15, 4, 300, 17, 290, [5, 5, 5, -5, 0]], // equal points: joined at the leaf
+    [12, 1, 2000, 0, 2000, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], // 22000 lanes: several chunks
+    [20, 2, 100, 0, 100, [-1, 0, 1]],
+    [15, 3, 200, 0, 200, [3, -200, 9000, 0]],
+    [1, 2, 50, 0, 50, [0, 1]],
+  ])('n = %i, m = %i, %i keys, range [%i, %i), knots %j: clustered points equal the replicated batch', (n, m, N, from, to, knots) => {
+    const r = testPrg(`range-shared/${n}/${N}/${knots.length}`);
+    const alpha = Array.from(r.words(N), (w) => w & mask(n)), beta = Array.from({ length: N }, () => Array.from(r.words(m)));
+    const { k0, k1 } = makeKeys(`range-shared/${n}/${N}`, n, m, alpha, beta);
+    const len = to - from, times = knots.length, top = 1n << BigInt(n);
+    // bases: random, and every 7th key at an edge (0, 2^n − 1, 2^(n−1), 2^(n−1) − 1) or at its α
+    const edges = [0n, top - 1n, top >> 1n, (top >> 1n) - 1n];
+    const base = Array.from(r.words(len), (w, e) => (e % 7 === 0 ? edges[(e / 7) % 4] : e % 7 === 1 ? alpha[from + e] : w & mask(n)));
+    const x = new BigUint64Array(len * times);
+    for (let c = 0; c < times; c++) for (let e = 0; e < len; e++) x[c * len + e] = BigInt.asUintN(64, base[e] - BigInt(knots[c])) & mask(n);
+    for (const [p, k] of [[0, k0], [1, k1]] as const) {
+      expect(dcfEval(prg, p, k, x, { from, to, times })).toEqual(dcfEval(prg, p, replicateDcfKeys(k, from, to, times), x));
+    }
+    const y0 = dcfEval(prg, 0, k0, x, { from, to, times }), y1 = dcfEval(prg, 1, k1, x, { from, to, times });
+    for (let q = 0; q < len * times; q++) {
+      const key = from + (q % len);
+      for (let w = 0; w < m; w++) expect(BigInt.asUintN(64, y0[q * m + w] + y1[q * m + w])).toBe(x[q] < alpha[key] ? beta[key][w] : 0n);
+    }
+  });
 });

@@ -27,9 +27,15 @@ type Ptr = number;
 export interface FssKernelExports extends WasmKernelBase {
   dcfEvalInit(C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, x: Ptr, t: Ptr, out: Ptr, party: number): void;
   dcfEvalLevel(
-    C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr, cw: Ptr, vcw: Ptr, x: Ptr, t: Ptr, out: Ptr,
+    C: number, m: number, p: number, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr, cw: Ptr, vcw: Ptr, x: Ptr, t: Ptr, out: Ptr, keyOf: Ptr,
   ): void;
-  dcfEvalLeaf(C: number, m: number, inp: Ptr, inpJ: Ptr, hv0: Ptr, hv1: Ptr, lcw: Ptr, t: Ptr, out: Ptr, party: number): void;
+  dcfEvalLeaf(C: number, m: number, inp: Ptr, inpJ: Ptr, hv0: Ptr, hv1: Ptr, lcw: Ptr, t: Ptr, out: Ptr, party: number, keyOf: Ptr): void;
+  dcfSharedPlan(
+    E: number, t: number, n: number, x: Ptr, point: Ptr, keyOf: Ptr, xs: Ptr, parent: Ptr, join: Ptr, lvl: Ptr, par: Ptr, pos: Ptr, order: Ptr,
+  ): void;
+  dcfSharedJoin(from: number, to: number, m: number, flip: number, parent: Ptr, inp: Ptr, inpJ: Ptr, t: Ptr, acc: Ptr): void;
+  gatherBlocks(count: number, keyOf: Ptr, src: Ptr, dst: Ptr): void;
+  scatterRows(count: number, words: number, point: Ptr, src: Ptr, dst: Ptr): void;
   genInit(C: number, r0: Ptr, r1: Ptr, inp: Ptr, inpJ: Ptr, leaf: Ptr, leafNb: number, t: Ptr): void;
   genLevel(
     C: number, m: number, p: number, betaBit: number, alpha: Ptr, beta: Ptr, inp: Ptr, inpJ: Ptr, hs: Ptr, hv0: Ptr, hv1: Ptr,

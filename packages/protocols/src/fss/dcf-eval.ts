@@ -26,6 +26,10 @@
  * measured equal within the noise; 8K keeps the regions of a chunk (≈ 0.9 MiB) in L2.
  * Next step if needed: split a batch across worker_threads (own cipher objects and kernel instance).
  * Re-measure when Node changes major version.
+ * Several points per key (a range with times ≥ 2: a piecewise activation's knots) run as a trie
+ * (dcfEvalShared, session 24): points of one key that share leading bits share the levels above
+ * their split. Measured (same machine, 36,864 keys, n = 15, m = 4, one party, random keys):
+ * GeLU's 5 knots 45 → 28 ms, 11 knots (SiLU-like) 87 → 47 ms.
  */
 import { ShapeError, type PartyId } from '@mpcache/mpc-core';
 import type { FssPrg } from './fss-prg';

@@ -16,7 +16,8 @@
  *               lin = b_0·x = x̂'·[b_0] − [b_0·r] for the knot at 0 (x̂' = x + r public)
  *            3. y = truncPr(R, 60 − f) + lin                                                  1 round
  * Local work: one (k − 1)-level DCF evaluation per knot and element (k ≈ 16: comparisons at 1/16
- * resolution), the old piecewise-linear version needed 3–4× as many knots at 24 levels.
+ * resolution), the old piecewise-linear version needed 3–4× as many knots at 24 levels; an element's
+ * knots walk one trie (dcf-eval.ts dcfEvalShared): the levels above their points' split once.
  * piecewisePolyMul: f(x)·q with step 3 folded into the product, (truncPr(R) + lin)·q in 1 round
  * (truncPrMulAdd, 24 B/elem): 2 rounds and 32 B/elem for what piecewisePoly + beaverMul do in 3 and
  * 32; same accuracy (the product of the value piecewisePoly would return, untruncated).

@@ -7,8 +7,10 @@
  * seed (bits 3–127; bits 0–2 cleared). A CW block carries the seed correction (bits ≥ 3), tCW_L and
  * tCW_R (bits 0, 1) and the value correction VCW (bit 2). Eval per level at input bit d, parent t:
  *   V ^= v_d ⊕ (t ∧ VCW);  t' = t_d ⊕ (t ∧ tCW_d);  s' = (h_d ⊕ (t ? CW : 0)) with bits 0–2 cleared.
- * Leaf (IN = s ⊕ 2): V ^= bit 1 of h ⊕ (t ∧ LCW). Layouts: Eval IN/hs/CW C blocks, t and V C bytes,
- * x C words, LCW C bytes; Gen as genLevel's with m = 0 (4 children blocks per key), A and LCW C bytes.
+ * Early termination: the tree stops ν = min(7, n) levels above the bottom (src/fss/dcf-bit.ts); the
+ * leaf block G(s) = H(s ⊕ 2) holds 128 output bits, and the last ν input bits pick one:
+ * V ^= bit_{x mod 2^ν} of (G(s) ⊕ (t ? LCW : 0)). Layouts: Eval IN/hs/CW/LCW C blocks, t and V C
+ * bytes, x C words; Gen as genLevel's with m = 0 (4 children blocks per key), A C bytes, LCW C blocks.
  */
 import { writeChildren, writeLeaf } from './dcf-kernels';
 
@@ -27,27 +29,30 @@ export function dcfBitEvalInit(C: i32, p: i32, inp: usize, x: usize, t: usize, a
   memory.fill(acc, 0, <usize>C);
 }
 
-/** One level at input bit p; hs holds the raw AES of IN; writes the next level's IN (or the leaf's, p = 0). */
-export function dcfBitEvalLevel(C: i32, p: i32, inp: usize, hs: usize, cw: usize, x: usize, t: usize, acc: usize): void {
-  const pd = <u64>p, pn = <u64>(p > 0 ? p - 1 : 0), clr = seedBits();
+/** One level at input bit p; hs holds the raw AES of IN; writes the next level's IN (or the leaf's, p = ν). */
+export function dcfBitEvalLevel(C: i32, p: i32, nu: i32, inp: usize, hs: usize, cw: usize, x: usize, t: usize, acc: usize): void {
+  const pd = <u64>p, pn = <u64>(p > nu ? p - 1 : 0), clr = seedBits();
   for (let j: usize = 0; j < <usize>C; j++) {
     const b = j << 4, tj = <u64>load<u8>(t + j), xj = load<u64>(x + (j << 3));
     const h = v128.xor(v128.load(hs + b), v128.load(inp + b)), c = v128.load(cw + b);
     const hlo = <u64>i64x2.extract_lane(h, 0), clo = <u64>i64x2.extract_lane(c, 0), d = (xj >> pd) & 1;
     store<u8>(acc + j, <u8>(load<u8>(acc + j) ^ <u8>(((hlo >> 1) ^ (tj & (clo >> 2))) & 1)));
     store<u8>(t + j, <u8>((hlo ^ (tj & (clo >> d))) & 1));
-    const nd: u64 = p > 0 ? (xj >> pn) & 1 : 2;
+    const nd: u64 = p > nu ? (xj >> pn) & 1 : 2;
     const s = v128.and(v128.xor(h, v128.and(c, i64x2.splat(0 - tj))), clr);
     v128.store(inp + b, v128.xor(s, i64x2(nd, 0)));
   }
 }
 
-/** Leaf: V ^= bit 1 of H(s ⊕ 2) ⊕ (t ∧ LCW). */
-export function dcfBitEvalLeaf(C: i32, inp: usize, hs: usize, lcw: usize, t: usize, acc: usize): void {
+/** Leaf: V ^= bit_{x mod 2^ν} of G(s) ⊕ (t ? LCW : 0), G(s) = H(s ⊕ 2) (IN carries the tweak). */
+export function dcfBitEvalLeaf(C: i32, nu: i32, inp: usize, hs: usize, lcw: usize, x: usize, t: usize, acc: usize): void {
+  const low: u64 = (<u64>1 << <u64>nu) - 1;
   for (let j: usize = 0; j < <usize>C; j++) {
-    const b = j << 4, hlo = <u64>i64x2.extract_lane(v128.xor(v128.load(hs + b), v128.load(inp + b)), 0);
-    const tj = load<u8>(t + j), v = <u8>((hlo >> 1) & 1) ^ (tj & load<u8>(lcw + j));
-    store<u8>(acc + j, load<u8>(acc + j) ^ v);
+    const b = j << 4, tj = <u64>load<u8>(t + j);
+    const g = v128.xor(v128.xor(v128.load(hs + b), v128.load(inp + b)), v128.and(v128.load(lcw + b), i64x2.splat(0 - tj)));
+    const i = load<u64>(x + (j << 3)) & low;
+    const w = i < 64 ? <u64>i64x2.extract_lane(g, 0) : <u64>i64x2.extract_lane(g, 1);
+    store<u8>(acc + j, load<u8>(acc + j) ^ <u8>((w >> (i & 63)) & 1));
   }
 }
 
@@ -85,11 +90,21 @@ export function dcfBitGenLevel(C: i32, p: i32, alpha: usize, inp: usize, hs: usi
   }
 }
 
-/** Leaf CW: LCW = A ⊕ c⁰ ⊕ c¹ with c_b = bit 1 of H(s_b ⊕ 2) (x = α is not below α). leafIn/leafOut: 2 blocks per key. */
-export function dcfBitGenLeaf(C: i32, leafIn: usize, leafOut: usize, va: usize, lcwOut: usize): void {
+/**
+ * Leaf CW (128 bits): LCW = G(s⁰) ⊕ G(s¹) ⊕ M, M bit i = [i < α mod 2^ν] ⊕ A — on α's path
+ * (t⁰ ⊕ t¹ = 1, LCW applied once) the two parties' bits then XOR to A ⊕ A ⊕ [x mod 2^ν < α mod 2^ν]
+ * = [x < α]; off it G(s⁰) = G(s¹) and the t bits are equal, so everything cancels.
+ * leafIn/leafOut: 2 blocks per key.
+ */
+export function dcfBitGenLeaf(C: i32, nu: i32, alpha: usize, leafIn: usize, leafOut: usize, va: usize, lcwOut: usize): void {
+  const low: u64 = (<u64>1 << <u64>nu) - 1;
   for (let j: usize = 0; j < <usize>C; j++) {
-    const b = j << 5;
-    const c0 = (load<u64>(leafOut + b) ^ load<u64>(leafIn + b)) >> 1, c1 = (load<u64>(leafOut + b + 16) ^ load<u64>(leafIn + b + 16)) >> 1;
-    store<u8>(lcwOut + j, <u8>((<u64>load<u8>(va + j) ^ c0 ^ c1) & 1));
+    const b = j << 5, a = load<u64>(alpha + (j << 3)) & low, flip = 0 - <u64>load<u8>(va + j);
+    const mlo: u64 = a >= 64 ? <u64>-1 : (<u64>1 << a) - 1, mhi: u64 = a > 64 ? (<u64>1 << (a - 64)) - 1 : 0;
+    const g = v128.xor(
+      v128.xor(v128.load(leafOut + b), v128.load(leafIn + b)),
+      v128.xor(v128.load(leafOut + b + 16), v128.load(leafIn + b + 16)),
+    );
+    v128.store(lcwOut + (j << 4), v128.xor(g, i64x2(<i64>(mlo ^ flip), <i64>(mhi ^ flip))));
   }
 }

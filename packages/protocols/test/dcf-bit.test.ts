@@ -1,7 +1,8 @@
 /**
  * The Z₂-output DCF (fss/dcf-bit.ts): both parties' bits XOR to [x < α] for every x at small widths
  * (all inputs), at the edges of wide ones, across chunk boundaries; a sliced batch evaluates as the
- * whole; the key has 16n + 1 bytes; one party's bits alone are balanced (they do not show the answer).
+ * whole; the key has 16(n − ν) + 16 bytes (ν = min(7, n) bits in the leaf block); one party's bits alone
+ * are balanced (they do not show the answer).
  */
 import { FssPrg, clearSeedBits } from '../src/fss/fss-prg';
 import { dcfBitEval, dcfBitGen, dcfBitKeyBytes, sliceDcfBitKeys, type DcfBitKeys } from '../src/fss/dcf-bit';
@@ -25,7 +26,7 @@ const xorEval = (k: [DcfBitKeys, DcfBitKeys], x: bigint[]) => {
 };
 
 describe(`DCF with Z₂ outputs (SEED=${TEST_SEED})`, () => {
-  it.each([0, 1, 2, 3, 5, 8])('n = %i: every x against every α', (n) => {
+  it.each([0, 1, 2, 3, 5, 7, 8, 9])('n = %i: every x against every α', (n) => {
     const size = 2 ** n, alpha: bigint[] = [], xs: bigint[] = [];
     for (let a = 0; a < size; a++) for (let x = 0; x < size; x++) (alpha.push(BigInt(a)), xs.push(BigInt(x)));
     const got = xorEval(makeKeys(`bit-all-${n}`, n, alpha), xs);

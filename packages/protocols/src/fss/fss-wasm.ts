@@ -43,10 +43,10 @@ export interface FssKernelExports extends WasmKernelBase {
   ): void;
   dcfGenLeaf(C: number, m: number, le: number, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, va: Ptr, lcwOut: Ptr): void;
   dcfBitEvalInit(C: number, p: number, inp: Ptr, x: Ptr, t: Ptr, acc: Ptr, party: number): void;
-  dcfBitEvalLevel(C: number, p: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr, acc: Ptr): void;
-  dcfBitEvalLeaf(C: number, inp: Ptr, hs: Ptr, lcw: Ptr, t: Ptr, acc: Ptr): void;
+  dcfBitEvalLevel(C: number, p: number, nu: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr, acc: Ptr): void;
+  dcfBitEvalLeaf(C: number, nu: number, inp: Ptr, hs: Ptr, lcw: Ptr, x: Ptr, t: Ptr, acc: Ptr): void;
   dcfBitGenLevel(C: number, p: number, alpha: Ptr, inp: Ptr, hs: Ptr, t: Ptr, va: Ptr, cwOut: Ptr, leaf: Ptr, last: number): void;
-  dcfBitGenLeaf(C: number, leafIn: Ptr, leafOut: Ptr, va: Ptr, lcwOut: Ptr): void;
+  dcfBitGenLeaf(C: number, nu: number, alpha: Ptr, leafIn: Ptr, leafOut: Ptr, va: Ptr, lcwOut: Ptr): void;
   dpfGenLeaf(C: number, nu: number, alpha: Ptr, beta: Ptr, leafIn: Ptr, leafOut: Ptr, t: Ptr, lcwOut: Ptr): void;
   dpfPointInit(C: number, n: number, nu: number, inp: Ptr, x: Ptr, t: Ptr, party: number): void;
   dpfPointLevel(C: number, p: number, nu: number, inp: Ptr, hs: Ptr, cw: Ptr, x: Ptr, t: Ptr): void;

@@ -6,10 +6,10 @@
  *
  * Rounds:    1   (open xHat = (x + r) mod 2^k)
  * Online:    ⌈k/8⌉ B/elem sent per party, as dcfLessThanZero
- * Offline:   per element one Z₂-output DCF key (n = k − 1, dcf-bit.ts) to each party,
- *            16(k − 1) + 1 B each, plus the 8-B correction of [ρ] to P0: 2·(16(k − 1) + 1) + 8 B —
- *            2026 for k = 64 against dcfLessThanZero's 3048 (1930 against 2904 at k = 61).
- *            dcfLessThanZeroBitCost(n, k).
+ * Offline:   per element one Z₂-output DCF key (n = k − 1, dcf-bit.ts: 16(k − 8) + 16 B with early
+ *            termination, k ≥ 8) to each party, plus the 8-B correction of [ρ] to P0 —
+ *            1832 B for k = 64 against dcfLessThanZero's 3048 (1736 against 2904 at k = 61; 2026 and
+ *            1930 before session 24's early termination). dcfLessThanZeroBitCost(n, k).
  * Accuracy:  exact for x read as a signed integer in [−2^(k−1), 2^(k−1)).
  * Opens:     xHat = (x + r) mod 2^k, uniform because r is uniform and used once.
  * Steps:     1. take [r], [ρ] (ρ = bit_{k−1}(r); its ring shares' low bits are XOR shares of it) and

@@ -200,15 +200,7 @@ describe('dcfEval over a replicated key range (several thresholds per key, read 
     const { k0, k1 } = makeKeys(`range/${n}/${N}`, n, m, alpha, beta);
     const len = to - from, x = BigUint64Array.from(r.words(len * times), (w) => w & mask(n));
     expect(len * times > EVAL_CHUNK_KEYS).toBe(N > 1000);
-    for (const [p, k] of [[0, k0], [1, k1]] as const) {
-      expect(dcfEval(prg, p, k, x, { from, to, times })).toEqual(dcfEval(prg, p, replicateDcfKeys(k, from, to, times), x));
-    }
-    // and the sum is β·[x < α] of the key each input was replicated from
-    const y0 = dcfEval(prg, 0, k0, x, { from, to, times }), y1 = dcfEval(prg, 1, k1, x, { from, to, times });
-    for (let q = 0; q < len * times; q++) {
-      const key = from + (q % len);
-      for (let w = 0; w < m; w++) expect(BigInt.asUintN(64, y0[q * m + w] + y1[q * m + w])).toBe(x[q] < alpha[key] ? beta[key][w] : 0n);
-    }
+    expectRangeEval(k0, k1, x, from, to, times, alpha, beta);
     expect(() => dcfEval(prg, 0, k0, x, { from: to, to: from, times })).toThrow(RangeError);
     expect(() => dcfEval(prg, 0, k0, x, { from, to, times: times + 1 })).toThrow(/keys but/);
   });
@@ -233,13 +225,22 @@ describe('dcfEval over a replicated key range (several thresholds per key, read 
     const base = Array.from(r.words(len), (w, e) => (e % 7 === 0 ? edges[(e / 7) % 4] : e % 7 === 1 ? alpha[from + e] : w & mask(n)));
     const x = new BigUint64Array(len * times);
     for (let c = 0; c < times; c++) for (let e = 0; e < len; e++) x[c * len + e] = BigInt.asUintN(64, base[e] - BigInt(knots[c])) & mask(n);
-    for (const [p, k] of [[0, k0], [1, k1]] as const) {
-      expect(dcfEval(prg, p, k, x, { from, to, times })).toEqual(dcfEval(prg, p, replicateDcfKeys(k, from, to, times), x));
-    }
-    const y0 = dcfEval(prg, 0, k0, x, { from, to, times }), y1 = dcfEval(prg, 1, k1, x, { from, to, times });
-    for (let q = 0; q < len * times; q++) {
-      const key = from + (q % len);
-      for (let w = 0; w < m; w++) expect(BigInt.asUintN(64, y0[q * m + w] + y1[q * m + w])).toBe(x[q] < alpha[key] ? beta[key][w] : 0n);
-    }
+    expectRangeEval(k0, k1, x, from, to, times, alpha, beta);
   });
 });
+
+/**
+ * A range evaluation equals the replicated batch's, word for word, for both parties, and the sum is
+ * β·[x < α] of the key each input was replicated from.
+ */
+function expectRangeEval(k0: DcfKeys, k1: DcfKeys, x: BigUint64Array, from: number, to: number, times: number, alpha: bigint[], beta: bigint[][]): void {
+  const len = to - from, m = k0.m;
+  for (const [p, k] of [[0, k0], [1, k1]] as const) {
+    expect(dcfEval(prg, p, k, x, { from, to, times })).toEqual(dcfEval(prg, p, replicateDcfKeys(k, from, to, times), x));
+  }
+  const y0 = dcfEval(prg, 0, k0, x, { from, to, times }), y1 = dcfEval(prg, 1, k1, x, { from, to, times });
+  for (let q = 0; q < len * times; q++) {
+    const key = from + (q % len);
+    for (let w = 0; w < m; w++) expect(BigInt.asUintN(64, y0[q * m + w] + y1[q * m + w])).toBe(x[q] < alpha[key] ? beta[key][w] : 0n);
+  }
+}

@@ -16,7 +16,7 @@
  * Memory: every region is laid out by the JS side (FssLayout); u32 indices, u64 points.
  */
 
-/** Scratch of the plan: per lane (key-major, sorted position): join level (u8), parent lane (u32). */
+/** parent[j] of a lane that starts at the root (no parent). */
 const NONE: u32 = 0xffffffff;
 
 /**

@@ -69,38 +69,80 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
   const out = new BigUint64Array(N * m);
   if (N === 0) return out;
   if (times > 1 && n >= 1) return dcfEvalShared(prg, party, keys, x, from, len, times, out);
-  const outBytes = wordBytes(out, 0, N * m), cws = keys.cws;
-  // regions of one chunk
-  const C = Math.min(N, EVAL_CHUNK_KEYS), two = m > 2;
-  const L = new FssLayout(), kx = L.kx;
-  const inp = L.region(16 * C), inpJ = two ? L.region(16 * C) : 0;
-  const hs = L.region(16 * C), hv0 = L.region(16 * C), hv1 = two ? L.region(16 * C) : hv0;
-  const cw = L.region(16 * C), vcw = L.region(8 * m * C), xs = L.region(8 * C), t = L.region(C), acc = L.region(8 * m * C);
+  const outBytes = wordBytes(out, 0, N * m);
+  const C = Math.min(N, EVAL_CHUNK_KEYS), L = new FssLayout(), r = evalRegions(L, C, C, m);
   const mem = L.commit();
-  const levelBytes = K * (16 + 8 * m);
   for (let c0 = 0; c0 < N; c0 += C) {
-    const c1 = Math.min(N, c0 + C), cc = c1 - c0, blocks = 16 * cc;
-    placeKeyWords(mem, inp, keys.roots, 0, 16, from, len, c0, c1);
-    mem.set(wordBytes(x, c0, c1), xs);
-    kx.dcfEvalInit(cc, m, n - 1, inp, inpJ, xs, t, acc, party); // IN = root ⊕ x[1]; t = b; V = 0
-    for (let i = 1; i <= n; i++) {
-      // raw AES; the feed-forward ⊕ IN is fused into the kernel
-      prg.encryptSInto(mem, inp, hs, blocks);
-      prg.encryptVInto(mem, inp, hv0, blocks);
-      if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
-      const lb = (i - 1) * levelBytes;
-      placeKeyWords(mem, cw, cws, lb, 16, from, len, c0, c1);
-      placeKeyWords(mem, vcw, cws, lb + 16 * K, 8 * m, from, len, c0, c1);
-      kx.dcfEvalLevel(cc, m, n - i, inp, inpJ, hs, hv0, hv1, cw, vcw, xs, t, acc, 0);
-    }
-    // leaf: V += C + t·LCW with C = Words(s, 2, m); then sgn(b)·V
-    prg.encryptVInto(mem, inp, hv0, blocks);
-    if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
-    placeKeyWords(mem, vcw, cws, n * levelBytes, 8 * m, from, len, c0, c1);
-    kx.dcfEvalLeaf(cc, m, inp, inpJ, hv0, hv1, vcw, t, acc, party, 0);
-    outBytes.set(mem.subarray(acc, acc + 8 * m * cc), 8 * m * c0);
+    const c1 = Math.min(N, c0 + C), cc = c1 - c0;
+    placeKeyWords(mem, r.inp, keys.roots, 0, 16, from, len, c0, c1);
+    mem.set(wordBytes(x, c0, c1), r.xs);
+    L.kx.dcfEvalInit(cc, m, n - 1, r.inp, r.inpJ, r.xs, r.t, r.acc, party); // IN = root ⊕ x[1]; t = b; V = 0
+    walkLevels(prg, party, { keys, mem, kx: L.kx, r, lanes: cc, live: null, parent: 0, keyOf: 0, from, len, c0, c1 });
+    outBytes.set(mem.subarray(r.acc, r.acc + 8 * m * cc), 8 * m * c0);
   }
   return out;
+}
+
+/** Regions of one evaluation chunk: per-lane state for `lanes` lanes, CWs for `slots` keys. */
+interface EvalRegions {
+  readonly inp: number; readonly inpJ: number; readonly hs: number; readonly hv0: number; readonly hv1: number;
+  readonly cw: number; readonly vcw: number; readonly xs: number; readonly t: number; readonly acc: number;
+}
+
+function evalRegions(L: FssLayout, lanes: number, slots: number, m: number): EvalRegions {
+  const two = m > 2, inp = L.region(16 * lanes), inpJ = two ? L.region(16 * lanes) : 0;
+  const hs = L.region(16 * lanes), hv0 = L.region(16 * lanes), hv1 = two ? L.region(16 * lanes) : hv0;
+  return {
+    inp, inpJ, hs, hv0, hv1, cw: L.region(16 * slots), vcw: L.region(8 * m * slots),
+    xs: L.region(8 * lanes), t: L.region(lanes), acc: L.region(8 * m * lanes),
+  };
+}
+
+/**
+ * One chunk's walk from level 1 to the leaf, its lanes' IN, t and V initialized: level i runs over
+ * lanes [0, live[i]) (every lane with live = null); a level's CWs are those of the virtual keys
+ * [c0, c1) of the key range from + (k mod len) (placeKeyWords), read by lane through keyOf
+ * (0: lane = slot); with a join table (`parent` ≠ 0) lanes [live[i − 1], live[i]) join from their
+ * parents before level i, and lanes [live[n], lanes) before the leaf (equal points, no flip).
+ */
+interface Walk {
+  readonly keys: DcfKeys;
+  readonly mem: Uint8Array;
+  readonly kx: FssLayout['kx'];
+  readonly r: EvalRegions;
+  readonly lanes: number;
+  readonly live: readonly number[] | null;
+  readonly parent: number;
+  readonly keyOf: number;
+  readonly from: number;
+  readonly len: number;
+  readonly c0: number;
+  readonly c1: number;
+}
+
+function walkLevels(prg: FssPrg, party: PartyId, w: Walk): void {
+  const { keys, mem, kx, r, live, from, len, c0, c1 } = w, { n, m, cws } = keys, two = m > 2;
+  const levelBytes = keys.count * (16 + 8 * m);
+  let before = live ? live[0] : w.lanes; // lanes live at the previous level
+  for (let i = 1; i <= n; i++) {
+    const now = live ? live[i] : w.lanes;
+    if (w.parent && i > 1 && now > before) kx.dcfSharedJoin(before, now, m, 1, w.parent, r.inp, r.inpJ, r.t, r.acc);
+    before = now;
+    // raw AES; the feed-forward ⊕ IN is fused into the kernel
+    const blocks = 16 * now, lb = (i - 1) * levelBytes;
+    prg.encryptSInto(mem, r.inp, r.hs, blocks);
+    prg.encryptVInto(mem, r.inp, r.hv0, blocks);
+    if (two) prg.encryptVInto(mem, r.inpJ, r.hv1, blocks);
+    placeKeyWords(mem, r.cw, cws, lb, 16, from, len, c0, c1);
+    placeKeyWords(mem, r.vcw, cws, lb + 16 * keys.count, 8 * m, from, len, c0, c1);
+    kx.dcfEvalLevel(now, m, n - i, r.inp, r.inpJ, r.hs, r.hv0, r.hv1, r.cw, r.vcw, r.xs, r.t, r.acc, w.keyOf);
+  }
+  if (w.parent && w.lanes > before) kx.dcfSharedJoin(before, w.lanes, m, 0, w.parent, r.inp, r.inpJ, r.t, r.acc); // equal points: the parent's leaf
+  // leaf: V += C + t·LCW with C = Words(s, 2, m); then sgn(b)·V
+  prg.encryptVInto(mem, r.inp, r.hv0, 16 * w.lanes);
+  if (two) prg.encryptVInto(mem, r.inpJ, r.hv1, 16 * w.lanes);
+  placeKeyWords(mem, r.vcw, cws, n * levelBytes, 8 * m, from, len, c0, c1);
+  kx.dcfEvalLeaf(w.lanes, m, r.inp, r.inpJ, r.hv0, r.hv1, r.vcw, r.t, r.acc, party, w.keyOf);
 }
 
 /**
@@ -115,40 +157,24 @@ export function dcfEval(prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64
 function dcfEvalShared(
   prg: FssPrg, party: PartyId, keys: DcfKeys, x: BigUint64Array, from: number, len: number, t: number, out: BigUint64Array,
 ): BigUint64Array {
-  const { n, m } = keys, cws = keys.cws, levelBytes = keys.count * (16 + 8 * m), two = m > 2;
+  const { n, m } = keys;
   const E0 = Math.max(1, Math.min(len, Math.floor(EVAL_CHUNK_KEYS / t))), C0 = E0 * t;
-  const L = new FssLayout(), kx = L.kx;
-  const x0 = L.region(8 * C0), point = L.region(4 * C0), keyOf = L.region(4 * C0), xs = L.region(8 * C0), parent = L.region(4 * C0);
+  const L = new FssLayout(), kx = L.kx, r = evalRegions(L, C0, E0, m);
+  const x0 = L.region(8 * C0), point = L.region(4 * C0), keyOf = L.region(4 * C0), parent = L.region(4 * C0);
   const join = L.region(4 * (n + 2)), lvl = L.region(C0), par = L.region(4 * C0), pos = L.region(4 * C0), order = L.region(4 * t);
-  const roots = L.region(16 * E0), inp = L.region(16 * C0), inpJ = two ? L.region(16 * C0) : 0;
-  const hs = L.region(16 * C0), hv0 = L.region(16 * C0), hv1 = two ? L.region(16 * C0) : hv0;
-  const cw = L.region(16 * E0), vcw = L.region(8 * m * E0), tb = L.region(C0), acc = L.region(8 * m * C0), res = L.region(8 * m * C0);
+  const roots = L.region(16 * E0), res = L.region(8 * m * C0);
   const mem = L.commit(), words = new BigUint64Array(mem.buffer), u32 = new Uint32Array(mem.buffer);
   for (let e0 = 0; e0 < len; e0 += E0) {
     const E = Math.min(E0, len - e0), C = E * t, k0 = from + e0;
     // the chunk's points, copy-major: point c of key e at c·E + e
     for (let c = 0; c < t; c++) words.set(x.subarray(c * len + e0, c * len + e0 + E), x0 / 8 + c * E);
-    kx.dcfSharedPlan(E, t, n, x0, point, keyOf, xs, parent, join, lvl, par, pos, order);
-    const A = Array.from(u32.subarray(join / 4, join / 4 + n + 2)); // A[i]: lanes live at level i (A[n + 1] = C)
+    kx.dcfSharedPlan(E, t, n, x0, point, keyOf, r.xs, parent, join, lvl, par, pos, order);
+    const live = Array.from(u32.subarray(join / 4, join / 4 + n + 2)); // live[i]: lanes live at level i (live[n + 1] = C)
     placeKeyWords(mem, roots, keys.roots, 0, 16, k0, E, 0, E);
-    kx.gatherBlocks(A[1], keyOf, roots, inp);
-    kx.dcfEvalInit(A[1], m, n - 1, inp, inpJ, xs, tb, acc, party);
-    for (let i = 1; i <= n; i++) {
-      if (i > 1 && A[i] > A[i - 1]) kx.dcfSharedJoin(A[i - 1], A[i], m, 1, parent, inp, inpJ, tb, acc);
-      const blocks = 16 * A[i], lb = (i - 1) * levelBytes;
-      prg.encryptSInto(mem, inp, hs, blocks);
-      prg.encryptVInto(mem, inp, hv0, blocks);
-      if (two) prg.encryptVInto(mem, inpJ, hv1, blocks);
-      placeKeyWords(mem, cw, cws, lb, 16, k0, E, 0, E);
-      placeKeyWords(mem, vcw, cws, lb + 16 * keys.count, 8 * m, k0, E, 0, E);
-      kx.dcfEvalLevel(A[i], m, n - i, inp, inpJ, hs, hv0, hv1, cw, vcw, xs, tb, acc, keyOf);
-    }
-    if (C > A[n]) kx.dcfSharedJoin(A[n], C, m, 0, parent, inp, inpJ, tb, acc); // equal points: the parent's leaf
-    prg.encryptVInto(mem, inp, hv0, 16 * C);
-    if (two) prg.encryptVInto(mem, inpJ, hv1, 16 * C);
-    placeKeyWords(mem, vcw, cws, n * levelBytes, 8 * m, k0, E, 0, E);
-    kx.dcfEvalLeaf(C, m, inp, inpJ, hv0, hv1, vcw, tb, acc, party, keyOf);
-    kx.scatterRows(C, m, point, acc, res);
+    kx.gatherBlocks(live[1], keyOf, roots, r.inp);
+    kx.dcfEvalInit(live[1], m, n - 1, r.inp, r.inpJ, r.xs, r.t, r.acc, party);
+    walkLevels(prg, party, { keys, mem, kx, r, lanes: C, live, parent, keyOf, from: k0, len: E, c0: 0, c1: E });
+    kx.scatterRows(C, m, point, r.acc, res);
     for (let c = 0; c < t; c++) out.set(words.subarray(res / 8 + c * E * m, res / 8 + (c + 1) * E * m), (c * len + e0) * m);
   }
   return out;

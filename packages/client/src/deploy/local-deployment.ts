@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateKeyPair } from '@mpcache/mpc-core';
 import { toHex } from '@mpcache/party-server';
+import { withMallocTunables } from '../runtime/malloc-tunables';
 
 export interface LocalDeploymentOptions {
   /** The model the parties serve (each loads its share at start). */
@@ -59,7 +60,7 @@ export class LocalDeployment {
     const ca = opts.tls ? ['--tls-ca', opts.tls.ca] : [];
     const spawn = (role: keyof typeof keys, args: string[]) => {
       const child = fork(cliPath(), ['serve', '--role', role, ...common, ...args], {
-        env: { ...process.env, MPCACHE_SECRET_KEY: toHex(keys[role].secretKey) },
+        env: withMallocTunables({ ...process.env, MPCACHE_SECRET_KEY: toHex(keys[role].secretKey) }),
         stdio: ['ignore', 'ignore', opts.verbose ? 'inherit' : 'pipe', 'ipc'],
       });
       children.push(child);

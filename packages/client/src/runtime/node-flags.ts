@@ -10,25 +10,28 @@
  * steals no core. Measured, gpt2-small MPCache at 4096 (2 cores, Node 20.20, 2026-11):
  * 4.95 → 3.56 s per token; GC ≈ 2.8 → ≈ 0.9 s per process over the same window.
  *
- * MPCACHE_NODE_FLAGS=off keeps Node's defaults (no relaunch).
+ * The relaunch also sets the allocator's settings (malloc-tunables.ts), which glibc reads only at
+ * process start. MPCACHE_NODE_FLAGS=off keeps Node's and glibc's defaults (no relaunch).
  */
 import { spawn } from 'node:child_process';
+import { hasMallocTunables, withMallocTunables } from './malloc-tunables';
 
 export const RUNTIME_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-incremental-marking'];
 
-/** Whether this process runs with every runtime flag (or the user turned them off). */
+/** Whether this process runs with every runtime flag and the allocator's settings (or the user turned them off). */
 export function hasRuntimeFlags(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.MPCACHE_NODE_FLAGS === 'off' || RUNTIME_NODE_FLAGS.every((f) => execArgv.includes(f));
+  return env.MPCACHE_NODE_FLAGS === 'off' || (RUNTIME_NODE_FLAGS.every((f) => execArgv.includes(f)) && hasMallocTunables(env));
 }
 
 /**
- * Run `script` again in a child Node with the runtime flags, the same arguments, stdio and
- * environment; forward SIGINT/SIGTERM/SIGHUP to it and exit as it exits. Returns false (and does
- * nothing) when this process already has the flags.
+ * Run `script` again in a child Node with the runtime flags, the same arguments and stdio, and the
+ * environment plus the allocator's settings; forward SIGINT/SIGTERM/SIGHUP to it and exit as it exits. Returns false (and does
+ * nothing) when this process already has the flags and the settings.
  */
 export function relaunchWithRuntimeFlags(script: string): boolean {
   if (hasRuntimeFlags()) return false;
-  const child = spawn(process.execPath, [...RUNTIME_NODE_FLAGS, ...process.execArgv, script, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const flags = RUNTIME_NODE_FLAGS.filter((f) => !process.execArgv.includes(f));
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, script, ...process.argv.slice(2)], { stdio: 'inherit', env: withMallocTunables() });
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const forward = (s: NodeJS.Signals) => () => child.kill(s);
   for (const s of signals) process.on(s, forward(s));

@@ -9,6 +9,7 @@
 import { PartyCluster } from '../../cluster/party-cluster';
 import { compiledEntry, processLauncher } from '../../cluster/party-launcher';
 import { RUNTIME_NODE_FLAGS } from '../../runtime/node-flags';
+import { withMallocTunables } from '../../runtime/malloc-tunables';
 import { BENCH_MAX_FRAME_BYTES } from './bench-limits';
 import type { DecodePartySetup, DecodeRowSpec, NetProfile, PartyReady, PartyRowResult } from './decode-messages';
 
@@ -36,7 +37,7 @@ export class DecodeCluster {
   static async start(opts: DecodeClusterOptions): Promise<DecodeCluster> {
     const execArgv = ['--expose-gc', ...RUNTIME_NODE_FLAGS, ...(opts.partyExecArgv ?? [])];
     const launch = processLauncher(compiledEntry('bench/decode/decode-party-process.js'), {
-      serialization: 'advanced', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced', execArgv, env: withMallocTunables(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const cluster = await PartyCluster.start<DecodePartySetup, DecodeRowSpec, PartyRowResult, PartyReady>({
       launch,

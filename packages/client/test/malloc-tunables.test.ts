@@ -29,6 +29,10 @@ describe('allocator settings (GLIBC_TUNABLES)', () => {
     expect(hasMallocTunables(env)).toBe(true);
   });
 
+  it('jest workers run with them (tests/helpers/global-seed.js sets them before the workers start)', () => {
+    expect(hasMallocTunables(process.env)).toBe(true);
+  });
+
   it('the Docker image sets the same settings', () => {
     const dockerfile = readFileSync(join(__dirname, '..', '..', '..', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain(`ENV GLIBC_TUNABLES=${MALLOC_TUNABLES.join(':')}`);

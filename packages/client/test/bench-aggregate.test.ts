@@ -1,5 +1,5 @@
 import type { Cost } from '@mpcache/mpc-core';
-import { aggregateRow } from '../src/bench/decode/bench-decode';
+import { aggregateRow, median } from '../src/bench/decode/bench-decode';
 import type { PartyRowResult, PartyStep } from '../src/bench/decode/decode-messages';
 
 const cost = (c: Partial<Cost>): Cost => ({ rounds: 0, bytesSent: 0, bytesReceived: 0, messages: 0, offlineBytes: 0, ...c });
@@ -21,6 +21,7 @@ describe('bench decode: aggregating both parties\' rows', () => {
     expect(row.sections.p0only).toEqual({ rounds: 0, bytesSent: 0, offlineBytes: 32, ms: 1 });
     expect(row.sections.p1only).toEqual({ rounds: 0.5, bytesSent: 4, offlineBytes: 8, ms: 2 });
     expect(row.msPerToken).toBe(50);
+    expect(row.msPerTokenMedian).toBe(50); // steps of 60 and 40 ms (the slower party): the middle two's mean
     expect(row.peakRssMB).toEqual([100, 101]);
   });
 
@@ -30,5 +31,14 @@ describe('bench decode: aggregating both parties\' rows', () => {
     const row = aggregateRow('mpcache', 10, 4, p0, p1, 90);
     expect(row.cpuMsByProcess).toEqual({ p0: 50, p1: 40, dealer: 45 });
     expect(row.cpuMsPerToken).toBe(135);
+  });
+
+  it('median: the middle step, or the mean of the middle two; one stalled step does not move it', () => {
+    expect(median([5600, 16100, 6900])).toBe(6900);
+    expect(median([40, 10, 30, 20])).toBe(25);
+    const steps = [60, 62, 61, 300].map((ms, i) => step({}, ms, 0, i * 400));
+    const row = aggregateRow('full', 10, null, party(0, steps), party(1, steps), 0);
+    expect(row.msPerTokenMedian).toBe(61.5);
+    expect(row.msPerToken).toBeCloseTo((60 + 62 + 61 + 300) / 4, 1);
   });
 });

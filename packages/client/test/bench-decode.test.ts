@@ -49,6 +49,8 @@ describe('bench decode (two party processes)', () => {
       }
       expect(r.msOnlinePerToken).toBeLessThanOrEqual(r.msPerToken);
       expect(r.msPerTokenMax).toBe(Math.max(...r.steps.map((s) => s.ms)));
+      expect(r.msPerTokenMedian).toBeGreaterThanOrEqual(Math.min(...r.steps.map((s) => s.ms)) - 0.05);
+      expect(r.msPerTokenMedian).toBeLessThanOrEqual(r.msPerTokenMax + 0.05);
       expect(r.msPerTokenMax).toBeGreaterThanOrEqual(r.msPerToken);
       expect(r.peakRssMB).toHaveLength(2);
       for (const m of r.peakRssMB) expect(m).toBeGreaterThan(10);

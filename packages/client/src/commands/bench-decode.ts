@@ -77,9 +77,9 @@ function rowLine(r: DecodeRow): string {
 }
 
 export function decodeTable(rows: readonly DecodeRow[]): string {
-  const out: (string | number)[][] = [['policy', 'seq', 'budget', 'ms/token', 'max ms', 'online ms', 'CPU s (P0+P1+dealer)', 'bytes/party', 'rounds', 'offline (both)', 'kept', 'peak RSS MB (P0/P1)']];
+  const out: (string | number)[][] = [['policy', 'seq', 'budget', 'ms/token', 'median ms', 'max ms', 'online ms', 'CPU s (P0+P1+dealer)', 'bytes/party', 'rounds', 'offline (both)', 'kept', 'peak RSS MB (P0/P1)']];
   for (const r of rows) {
-    out.push([r.policy, r.seqLen, r.budget ?? '-', r.msPerToken, r.msPerTokenMax, r.msOnlinePerToken, cpuText(r), fmtBytes(r.bytesPerToken), r.roundsPerToken, fmtBytes(r.offlineBytesPerToken), r.keptTokens, r.peakRssMB.join(' / ')]);
+    out.push([r.policy, r.seqLen, r.budget ?? '-', r.msPerToken, r.msPerTokenMedian, r.msPerTokenMax, r.msOnlinePerToken, cpuText(r), fmtBytes(r.bytesPerToken), r.roundsPerToken, fmtBytes(r.offlineBytesPerToken), r.keptTokens, r.peakRssMB.join(' / ')]);
   }
   return table(out);
 }

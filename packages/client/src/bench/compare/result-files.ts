@@ -21,6 +21,7 @@ export interface MetricSpec {
 export const METRICS: Record<ResultKind, readonly MetricSpec[]> = {
   decode: [
     { field: 'msPerToken', label: 'ms/token', exact: false },
+    { field: 'msPerTokenMedian', label: 'median ms', exact: false, optional: true },
     { field: 'msOnlinePerToken', label: 'online ms', exact: false, optional: true },
     { field: 'cpuMsPerToken', label: 'CPU ms', exact: false, optional: true },
     { field: 'bytesPerToken', label: 'bytes/party', exact: true },

@@ -9,6 +9,8 @@
  *                         like CrypTen's TTP: this includes generating the correlations)
  *   msPerTokenMax         the slowest measured step's wall time (e.g. MPCache's steps that complete
  *                         a cluster, once every 16 at [32, 16]: msPerToken is a mean)
+ *   msPerTokenMedian      the median step's wall time: on a shared machine one stalled step moves the
+ *                         mean (session 25: a full-cache step of 16 s among steps of 6–8 s)
  *   msOnlinePerToken      max over parties of (ms − time waiting on the dealer): an estimate of the
  *                         online phase alone; it can err low by peer waits hidden under dealer waits
  *   bytesPerToken         online bytes one party sends (max over the two; exact, from the ledger)
@@ -82,6 +84,8 @@ export interface DecodeRow {
   msPerToken: number;
   /** The slowest measured step (wall time, the slower party). */
   msPerTokenMax: number;
+  /** The median measured step (wall time, the slower party; the mean of the middle two for an even count). */
+  msPerTokenMedian: number;
   msOnlinePerToken: number;
   dealerWaitMsPerToken: number;
   /** CPU ms per token of the three processes together (cpuMsByProcess summed). */
@@ -182,6 +186,12 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
   return report;
 }
 
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+export function median(xs: readonly number[]): number {
+  const v = [...xs].sort((a, b) => a - b), h = v.length >> 1;
+  return v.length % 2 === 1 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 /** From the first measured step's start to the last one's end, on either party. */
 function measuredSpan(p0: PartyRowResult, p1: PartyRowResult): [number, number] {
   const n = p0.steps.length - 1;
@@ -213,6 +223,7 @@ export function aggregateRow(policy: string, seqLen: number, budget: number | nu
     policy, seqLen, budget,
     msPerToken: mean((s) => s.ms),
     msPerTokenMax: Math.max(...steps.map((s) => s.ms)),
+    msPerTokenMedian: round1(median(steps.map((s) => s.ms))),
     msOnlinePerToken: mean((s) => s.msOnline),
     dealerWaitMsPerToken: round1(p0.steps.reduce((a, s, i) => a + Math.max(s.dealerWaitMs, p1.steps[i].dealerWaitMs), 0) / n),
     cpuMsPerToken: round1(cpu.p0 + cpu.p1 + cpu.dealer),

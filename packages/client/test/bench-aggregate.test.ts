@@ -1,5 +1,6 @@
 import type { Cost } from '@mpcache/mpc-core';
-import { aggregateRow, median } from '../src/bench/decode/bench-decode';
+import { aggregateRow } from '../src/bench/decode/bench-decode';
+import { median } from '../src/bench/median';
 import type { PartyRowResult, PartyStep } from '../src/bench/decode/decode-messages';
 
 const cost = (c: Partial<Cost>): Cost => ({ rounds: 0, bytesSent: 0, bytesReceived: 0, messages: 0, offlineBytes: 0, ...c });

@@ -5,7 +5,8 @@
  * in-memory channel (`'memory'`).
  */
 
-import { benchShares, median } from './run-op-case';
+import { median } from './median';
+import { benchShares } from './run-op-case';
 import { maxAbsErr, standardOpCases } from './op-cases';
 import { startBenchParties, type BenchParties } from './bench-parties';
 import type { OpCase } from './op-case';

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { matmulWords } from '@mpcache/mpc-core';
+import { median } from './median';
 
 export interface BenchRingOptions {
   /** Timed repetitions of each kernel (median reported); default 3. */
@@ -53,12 +54,6 @@ function randomWords(len: number): BigUint64Array {
   const out = new BigUint64Array(len);
   new Uint8Array(out.buffer).set(randomBytes(len * 8));
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 /** Milliseconds of `run()`, each timed rep after one warm-up, yielding to the event loop between reps. */

@@ -70,8 +70,3 @@ async function syncPoint(ctx: PartyContext): Promise<void> {
   await ctx.channel.recv(tag);
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}

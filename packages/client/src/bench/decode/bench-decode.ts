@@ -32,6 +32,7 @@ import { CpuTimeline } from './cpu-time';
 import { DecodeCluster } from './decode-cluster';
 import type { NetProfile, PartyRowResult, PartyStep } from './decode-messages';
 import { RssSampler } from './rss-sampler';
+import { median } from '../median';
 
 export interface BenchDecodeOptions {
   readonly model: string;
@@ -184,12 +185,6 @@ export async function benchDecode(opts: BenchDecodeOptions): Promise<BenchDecode
     report.dealerPeakRssMB = dealerRss.stop();
   }
   return report;
-}
-
-/** The median of a non-empty list (the mean of the middle two for an even length). */
-export function median(xs: readonly number[]): number {
-  const v = [...xs].sort((a, b) => a - b), h = v.length >> 1;
-  return v.length % 2 === 1 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
 /** From the first measured step's start to the last one's end, on either party. */
